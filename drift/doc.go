@@ -1,0 +1,53 @@
+// Package drift is esremote's report: what one reconcile pass found, what it
+// changed and what it could not do, plus the renderers (text, JSON, Markdown)
+// and the state-dir history of past reports.
+//
+// The engine fills a [Report]; the report knows nothing of the engine. drift
+// imports no other esremote package, and it never holds a secret: secret
+// values appear only as [Redacted] fingerprints ("<redacted> sha256:ab12cd34"),
+// produced by the engine from a fingerprint it computed itself.
+//
+// # Contract
+//
+// One Report type serves `plan`, `apply`, the daemon (`run`), `status` and the
+// history. Its JSON form has "schema": 1 (DESIGN §6); fields are only ever
+// added within a schema version, never renamed or removed. Every list is
+// serialised as [] rather than null, and [Report.Sort] gives a deterministic
+// order, so two reports of the same world are byte-identical except for
+// generated_at.
+//
+// Each [Connection] is judged on two independent axes, like Argo CD's sync and
+// health:
+//
+//   - Sync says whether the configuration matches the specs:
+//     [SyncInSync] nothing differs; [SyncDrifted] differences were found and
+//     left alone (a plan, or the "report" policy); [SyncCorrected] differences
+//     were found and every one was written; [SyncFailed] the connection could
+//     not be observed or a correction failed (see Connection.Error and
+//     Change.Error); [SyncContested] another writer keeps flipping a key back,
+//     so esremote stopped fighting over it and reports it instead.
+//   - Health says whether the link works: [HealthConnected] the local cluster
+//     reports the remote connected; [HealthDisconnected] it does not (a
+//     connection that is in sync but disconnected is "unhealthy", and its
+//     findings name the likely cause); [HealthUnknown] it was not checked or
+//     could not be (a plan that stopped early, an unreachable cluster).
+//
+// Summary counts connections per sync value (the sync counts add up to
+// Summary.Connections when every connection has a known sync value) and,
+// independently, Summary.Unhealthy counts connections whose health is
+// [HealthDisconnected].
+//
+// A [Change] is one difference between desired and actual state, in the apply
+// order of its resource (API key, keystore, trust, cluster setting, role).
+// Its Origin (DESIGN §5) says who moved: [OriginExternal] when the live value
+// differs from what esremote last wrote (someone changed the cluster), and
+// [OriginSpec] when the live value is still what esremote wrote but the specs
+// now ask for something else (including objects esremote never wrote). Applied
+// is true only when the change was written and acknowledged; a change that
+// is neither applied nor failed is pending.
+//
+// [Unmanaged] lists objects found on a target that esremote does not own (or
+// owns no more because their live value was changed by someone else): they are
+// reported and never changed or deleted. Errors lists problems that belong to
+// no single connection, such as a target that could not be reached.
+package drift
