@@ -50,4 +50,13 @@
 // owns no more because their live value was changed by someone else): they are
 // reported and never changed or deleted. Errors lists problems that belong to
 // no single connection, such as a target that could not be reached.
+//
+// # State directory
+//
+// [StateDir] resolves esremote's state directory (--state-dir, systemd's
+// $STATE_DIRECTORY, /var/lib/esremote for root, else the XDG state home).
+// [History] keeps reports there: reports/<timestamp>-<trigger>.json for the
+// last [DefaultKeep] passes and last.json for the newest, all written with
+// [WriteFileAtomic] (temp file, fsync, rename, fsync of the directory), files
+// 0600 and directories 0700.
 package drift

@@ -88,8 +88,8 @@ func (h *History) keep() int {
 }
 
 // Save writes r as a new report file and as last.json, then prunes reports
-// beyond Keep and stale temporary files. It returns the new report's path.
-// Save does not modify r.
+// beyond Keep and stale temporary files. It returns the new report's path,
+// also when only pruning failed (then with the error). Save does not modify r.
 func (h *History) Save(r *Report) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

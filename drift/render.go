@@ -11,8 +11,9 @@ import (
 	"unicode"
 )
 
-// WriteJSON writes r as indented JSON (two spaces, one trailing newline).
-// The output is stable: call [Report.Sort] first for a deterministic order.
+// WriteJSON writes r as indented JSON (two spaces, one trailing newline),
+// with "<redacted>" unescaped. It writes r as it is: call [Report.Sort] and
+// [Report.Tally] first for a deterministic order and a current summary.
 func WriteJSON(w io.Writer, r *Report) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -56,6 +57,8 @@ const (
 //
 // then the unmanaged objects, the errors and one summary line. In apply and
 // run mode each change ends with [applied], [failed: …] or [not applied].
+// The summary line is computed from the connections, so it is right even
+// when Summary is stale; the order is r's own (see [Report.Sort]).
 // Values that are empty or hold spaces or control characters are quoted, so
 // nothing a cluster returns can move the cursor.
 func WriteText(w io.Writer, r *Report, opt TextOptions) error {
@@ -260,13 +263,14 @@ func summaryLine(r *Report) string {
 	}
 	var parts []string
 	applying := r.Mode == ModeApply || r.Mode == ModeRun
+	sum := tally(r.Connections) // not r.Summary, which may be stale
 	switch {
 	case !r.HasChanges():
-		n := r.Summary.Connections
-		if r.Summary.InSync == n {
+		n := sum.Connections
+		if sum.InSync == n {
 			parts = append(parts, fmt.Sprintf("No changes. %s in sync.", plural(n, "connection")))
 		} else {
-			parts = append(parts, fmt.Sprintf("No changes. %d of %s in sync.", r.Summary.InSync, plural(n, "connection")))
+			parts = append(parts, fmt.Sprintf("No changes. %d of %s in sync.", sum.InSync, plural(n, "connection")))
 		}
 	case applying:
 		parts = append(parts, fmt.Sprintf("Applied: %d added, %d changed, %d deleted.",
@@ -283,13 +287,13 @@ func summaryLine(r *Report) string {
 			parts = append(parts, fmt.Sprintf("%d failed.", failed))
 		}
 	}
-	if r.Summary.Contested > 0 {
-		parts = append(parts, fmt.Sprintf("%s contested.", plural(r.Summary.Contested, "connection")))
+	if sum.Contested > 0 {
+		parts = append(parts, fmt.Sprintf("%s contested.", plural(sum.Contested, "connection")))
 	}
-	if n := r.Summary.Failed; n > 0 {
+	if n := sum.Failed; n > 0 {
 		parts = append(parts, fmt.Sprintf("%s failed.", plural(n, "connection")))
 	}
-	if n := r.Summary.Unhealthy; n > 0 {
+	if n := sum.Unhealthy; n > 0 {
 		parts = append(parts, fmt.Sprintf("%s not connected.", plural(n, "connection")))
 	}
 	if n := len(r.Errors); n > 0 {

@@ -227,10 +227,13 @@ func New(mode Mode, trigger Trigger, at time.Time) *Report {
 	}
 }
 
-// Tally recomputes Summary from Connections.
-func (r *Report) Tally() {
-	s := Summary{Connections: len(r.Connections)}
-	for _, c := range r.Connections {
+// Tally recomputes Summary from Connections. The engine calls it once the
+// connections are final; WriteJSON writes Summary as it is.
+func (r *Report) Tally() { r.Summary = tally(r.Connections) }
+
+func tally(conns []Connection) Summary {
+	s := Summary{Connections: len(conns)}
+	for _, c := range conns {
 		switch c.Sync {
 		case SyncInSync:
 			s.InSync++
@@ -247,7 +250,7 @@ func (r *Report) Tally() {
 			s.Unhealthy++
 		}
 	}
-	r.Summary = s
+	return s
 }
 
 // Sort puts every list of the report in a deterministic order: connections
