@@ -158,8 +158,8 @@ func TestRetries(t *testing.T) {
 			wantSleeps: []time.Duration{375 * time.Millisecond, 750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 6 * time.Second, 7500 * time.Millisecond, 7500 * time.Millisecond},
 		},
 		{
-			name:  "Retry-After beyond MaxRetryWait gives up",
-			steps: []step{{429, map[string]string{"Retry-After": "3600"}}},
+			name:      "Retry-After beyond MaxRetryWait gives up",
+			steps:     []step{{429, map[string]string{"Retry-After": "3600"}}},
 			wantRetry: time.Hour,
 		},
 		{name: "400 is terminal", steps: []step{{400, nil}}},
