@@ -1,0 +1,515 @@
+package sim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+)
+
+// esHandler serves one simulated Elasticsearch cluster.
+type esHandler struct {
+	w    *World
+	name string
+}
+
+type principal struct {
+	username string
+	apiKeyID string // set when authenticated with an API key
+}
+
+func writeES(rw http.ResponseWriter, status int, v any) {
+	writeJSON(rw, status, v)
+}
+
+func writeESError(rw http.ResponseWriter, e *esError) {
+	writeJSON(rw, e.status, e.body())
+}
+
+// routes registers every endpoint of the cluster; see README.md.
+func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
+	add("GET /{$}", h.auth(h.info))
+	add("HEAD /{$}", h.auth(h.info))
+	add("GET /_cluster/settings", h.auth(h.getSettings))
+	add("PUT /_cluster/settings", h.auth(h.putSettings))
+	add("GET /_remote/info", h.auth(h.remoteInfo))
+	add("GET /_resolve/cluster/{expr}", h.auth(h.resolveCluster))
+	add("POST /_security/cross_cluster/api_key", h.auth(h.createCCSKey))
+	add("PUT /_security/cross_cluster/api_key/{id}", h.auth(h.updateCCSKey))
+	add("GET /_security/api_key", h.auth(h.getAPIKeys))
+	add("DELETE /_security/api_key", h.auth(h.invalidateAPIKeys))
+	add("GET /_security/role", h.auth(h.getRoles))
+	add("GET /_security/role/{name}", h.auth(h.getRoles))
+	add("PUT /_security/role/{name}", h.auth(h.putRole))
+	add("POST /_security/role/{name}", h.auth(h.putRole))
+	add("DELETE /_security/role/{name}", h.auth(h.deleteRole))
+	add("POST /_nodes/reload_secure_settings", h.auth(h.reload))
+	add("POST /_nodes/{node}/reload_secure_settings", h.auth(h.reload))
+	add("/", func(rw http.ResponseWriter, r *http.Request) {
+		writeES(rw, 400, map[string]any{
+			"error":  fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.Path, r.Method),
+			"status": 400,
+		})
+	})
+}
+
+type esFunc func(rw http.ResponseWriter, r *http.Request, c *cluster, p principal)
+
+// auth authenticates the request (ApiKey or Basic), then runs fn with
+// the world locked.
+func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		h.w.mu.Lock()
+		defer h.w.mu.Unlock()
+		c := h.w.clusters[h.name]
+		p, e := h.authenticate(c, r)
+		if e != nil {
+			rw.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
+			rw.Header().Add("WWW-Authenticate", "ApiKey")
+			writeESError(rw, e)
+			return
+		}
+		fn(rw, r, c, p)
+	}
+}
+
+func unauthorized(reason string) *esError {
+	return &esError{status: 401, typ: "security_exception", reason: reason}
+}
+
+func (h *esHandler) authenticate(c *cluster, r *http.Request) (principal, *esError) {
+	authz := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(authz, " ")
+	switch strings.ToLower(scheme) {
+	case "apikey":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+		id, secret, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok {
+			return principal{}, unauthorized("unable to authenticate with provided credentials and anonymous access is not allowed for this request")
+		}
+		k := c.keys[id]
+		if k == nil || k.secret != secret || !k.active(h.w.now()) {
+			return principal{}, unauthorized("unable to authenticate with provided credentials and anonymous access is not allowed for this request")
+		}
+		if k.Type != "rest" {
+			return principal{}, unauthorized(fmt.Sprintf("authentication expected API key type of [rest], but API key [%s] has type [%s]", k.ID, k.Type))
+		}
+		return principal{username: k.Username, apiKeyID: k.ID}, nil
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+		u, pw, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok {
+			return principal{}, unauthorized(fmt.Sprintf("missing authentication credentials for REST request [%s]", r.URL.RequestURI()))
+		}
+		if usr, known := c.users[u]; !known || usr.password != pw {
+			return principal{}, unauthorized(fmt.Sprintf("unable to authenticate user [%s] for REST request [%s]", u, r.URL.RequestURI()))
+		}
+		return principal{username: u}, nil
+	}
+	return principal{}, unauthorized(fmt.Sprintf("missing authentication credentials for REST request [%s]", r.URL.RequestURI()))
+}
+
+func boolParam(r *http.Request, name string) bool {
+	v, ok := r.URL.Query()[name]
+	return ok && (len(v) == 0 || v[0] == "" || v[0] == "true")
+}
+
+func versionInfo(c *cluster) map[string]any {
+	return map[string]any{
+		"number": c.Version, "build_flavor": "default", "build_type": "docker",
+		"build_hash": derivedHex("build", c.Version), "build_date": "2026-10-01T10:00:00.000000000Z",
+		"build_snapshot": false, "lucene_version": luceneVersion(c.Version),
+		"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0",
+	}
+}
+
+func luceneVersion(v string) string {
+	if versionAtLeast(v, 9, 0) {
+		return "10.2.2"
+	}
+	return "9.12.2"
+}
+
+func (c *cluster) esClusterName() string {
+	if c.isDeployment() {
+		return c.ClusterID
+	}
+	return c.Name
+}
+
+func (c *cluster) nodeName() string {
+	if c.isDeployment() {
+		return "instance-0000000000"
+	}
+	return c.Name + "-node-1"
+}
+
+func (h *esHandler) info(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	writeES(rw, 200, map[string]any{
+		"name": c.nodeName(), "cluster_name": c.esClusterName(), "cluster_uuid": c.uuid,
+		"version": versionInfo(c), "tagline": "You Know, for Search",
+	})
+}
+
+func (h *esHandler) getSettings(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	flat := boolParam(r, "flat_settings")
+	out := map[string]any{
+		"persistent": renderSettings(maps.Clone(c.persistent), flat),
+		"transient":  renderSettings(maps.Clone(c.transient), flat),
+	}
+	if boolParam(r, "include_defaults") {
+		defaults := map[string]any{
+			"cluster.remote.connections_per_cluster": "3",
+			"cluster.remote.initial_connect_timeout": "30s",
+			"cluster.routing.allocation.enable":      "all",
+			"transport.compress":                     "INDEXING_DATA",
+			"transport.ping_schedule":                "-1",
+			"cluster.name":                           c.esClusterName(),
+		}
+		out["defaults"] = renderSettings(defaults, flat)
+	}
+	writeES(rw, 200, out)
+}
+
+func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	body, _ := io.ReadAll(r.Body)
+	var req map[string]any
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			writeESError(rw, &esError{status: 400, typ: "x_content_parse_exception", reason: "failed to parse request body: " + err.Error()})
+			return
+		}
+	}
+	scopes := map[string]map[string]any{}
+	for _, scope := range []string{"persistent", "transient"} {
+		v, ok := req[scope]
+		if !ok || v == nil {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			writeESError(rw, badRequest("failed to parse [%s] settings", scope))
+			return
+		}
+		flat := map[string]any{}
+		if err := flatten("", m, flat); err != nil {
+			writeESError(rw, badRequest("%v", err))
+			return
+		}
+		scopes[scope] = flat
+	}
+	if len(scopes["persistent"]) == 0 && len(scopes["transient"]) == 0 {
+		writeESError(rw, &esError{status: 400, typ: "action_request_validation_exception", reason: "Validation Failed: 1: no settings to update;"})
+		return
+	}
+	setP, setT, e := c.updateSettings(scopes["persistent"], scopes["transient"])
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	flat := boolParam(r, "flat_settings")
+	writeES(rw, 200, map[string]any{
+		"acknowledged": !requestFault(r).unacknowledged,
+		"persistent":   renderSettings(setP, flat),
+		"transient":    renderSettings(setT, flat),
+	})
+}
+
+func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	writeES(rw, 200, h.w.remoteInfo(c))
+}
+
+// resolveCluster answers GET /_resolve/cluster/{expr} (8.13+).
+func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	out := map[string]any{}
+	al := effectiveAliases(c)
+	matches := func(x *cluster, pattern string) bool {
+		for _, p := range strings.Split(pattern, ",") {
+			for _, idx := range x.Indices {
+				if ok, _ := path.Match(p, idx); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, part := range strings.Split(r.PathValue("expr"), ",") {
+		aliasPat, idxPat, remote := strings.Cut(part, ":")
+		if !remote {
+			out["(local)"] = map[string]any{"connected": true, "skip_unavailable": false,
+				"matching_indices": matches(c, part), "version": minVersion(c)}
+			continue
+		}
+		found := false
+		for _, alias := range slices.Sorted(maps.Keys(al)) {
+			a := al[alias]
+			if ok, _ := path.Match(aliasPat, alias); !ok || !a.enabled() {
+				continue
+			}
+			found = true
+			st := h.w.link(c, alias)
+			skip := versionAtLeast(c.Version, 8, 15)
+			if a.skip != nil {
+				skip = *a.skip
+			}
+			e := map[string]any{"connected": st.Connected, "skip_unavailable": skip}
+			if st.Connected {
+				x := h.w.clusters[st.Remote]
+				e["matching_indices"] = matches(x, idxPat)
+				e["version"] = minVersion(x)
+			} else {
+				e["error"] = st.Reason
+			}
+			out[alias] = e
+		}
+		if !found && !strings.ContainsAny(aliasPat, "*?") {
+			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + aliasPat + "]"})
+			return
+		}
+	}
+	writeES(rw, 200, out)
+}
+
+func minVersion(c *cluster) map[string]any {
+	return map[string]any{"number": c.Version, "build_flavor": "default",
+		"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0"}
+}
+
+func (h *esHandler) createCCSKey(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
+	if p.apiKeyID != "" {
+		writeESError(rw, badRequest("authentication via API key not supported: An API key cannot be used to create a cross-cluster API key"))
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	req, e := parseCCSRequest(body, false)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	access, desc, e := buildAccess(req.Access, c.Version)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	now := h.w.now()
+	k := &apiKey{ID: randomKeyID(), Name: *req.Name, Type: "cross_cluster", secret: randomString(22),
+		Creation: now, Username: p.username, Metadata: req.Metadata, Access: access, RoleDescriptors: desc}
+	if k.Metadata == nil {
+		k.Metadata = map[string]any{}
+	}
+	if req.Expiration != nil {
+		exp := now.Add(*req.Expiration)
+		k.Expiration = &exp
+	}
+	c.addKey(k)
+	resp := map[string]any{"id": k.ID, "name": k.Name, "api_key": k.secret, "encoded": k.encoded()}
+	if k.Expiration != nil {
+		resp["expiration"] = k.Expiration.UnixMilli()
+	}
+	writeES(rw, 200, resp)
+}
+
+func (h *esHandler) updateCCSKey(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
+	body, _ := io.ReadAll(r.Body)
+	req, e := parseCCSRequest(body, true)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	id := r.PathValue("id")
+	k := c.keys[id]
+	if k == nil || k.Username != p.username {
+		writeESError(rw, &esError{status: 404, typ: "resource_not_found_exception", reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)})
+		return
+	}
+	if k.Type != "cross_cluster" {
+		writeESError(rw, badRequest("cannot update API key of type [%s] while expected type is [cross_cluster]", k.Type))
+		return
+	}
+	now := h.w.now()
+	if k.Invalidated {
+		writeESError(rw, badRequest("cannot update invalidated API key [%s]", id))
+		return
+	}
+	if !k.active(now) {
+		writeESError(rw, badRequest("cannot update expired API key [%s]", id))
+		return
+	}
+	updated := false
+	if req.accessSet {
+		access, desc, e := buildAccess(req.Access, c.Version)
+		if e != nil {
+			writeESError(rw, e)
+			return
+		}
+		if !sameJSON(access, k.Access) {
+			k.Access, k.RoleDescriptors, updated = access, desc, true
+		}
+	}
+	if req.metaSet && !sameJSON(req.Metadata, k.Metadata) {
+		k.Metadata, updated = req.Metadata, true
+	}
+	if req.Expiration != nil {
+		exp := now.Add(*req.Expiration)
+		k.Expiration, updated = &exp, true
+	}
+	writeES(rw, 200, map[string]any{"updated": updated})
+}
+
+func (h *esHandler) getAPIKeys(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
+	q := r.URL.Query()
+	id, name := q.Get("id"), q.Get("name")
+	if (id != "" || name != "") && (q.Get("username") != "" || q.Get("realm_name") != "") {
+		writeESError(rw, &esError{status: 400, typ: "action_request_validation_exception",
+			reason: "Validation Failed: 1: username or realm name must not be specified when the api key id or api key name is specified;"})
+		return
+	}
+	now := h.w.now()
+	keys := []any{}
+	for _, kid := range c.keyOrder {
+		k := c.keys[kid]
+		if id != "" && k.ID != id {
+			continue
+		}
+		if name != "" && name != "*" {
+			if prefix, ok := strings.CutSuffix(name, "*"); ok {
+				if !strings.HasPrefix(k.Name, prefix) {
+					continue
+				}
+			} else if k.Name != name {
+				continue
+			}
+		}
+		if u := q.Get("username"); u != "" && k.Username != u {
+			continue
+		}
+		if boolParam(r, "owner") && k.Username != p.username {
+			continue
+		}
+		if boolParam(r, "active_only") && !k.active(now) {
+			continue
+		}
+		keys = append(keys, k.view(boolParam(r, "with_limited_by")))
+	}
+	status := 200
+	if id != "" && len(keys) == 0 {
+		status = 404
+	}
+	writeES(rw, status, map[string]any{"api_keys": keys})
+}
+
+func (h *esHandler) invalidateAPIKeys(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
+	body, _ := io.ReadAll(r.Body)
+	var req struct {
+		ID        string   `json:"id"`
+		IDs       []string `json:"ids"`
+		Name      string   `json:"name"`
+		Owner     bool     `json:"owner"`
+		RealmName string   `json:"realm_name"`
+		Username  string   `json:"username"`
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			writeESError(rw, &esError{status: 400, typ: "x_content_parse_exception", reason: "failed to parse request body: " + err.Error()})
+			return
+		}
+	}
+	if req.ID != "" {
+		req.IDs = append(req.IDs, req.ID)
+	}
+	if len(req.IDs) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
+		writeESError(rw, &esError{status: 400, typ: "action_request_validation_exception",
+			reason: "Validation Failed: 1: One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false;"})
+		return
+	}
+	now := h.w.now()
+	inv, prev := []string{}, []string{}
+	for _, kid := range c.keyOrder {
+		k := c.keys[kid]
+		if len(req.IDs) > 0 && !slices.Contains(req.IDs, k.ID) {
+			continue
+		}
+		if req.Name != "" && k.Name != req.Name {
+			continue
+		}
+		if req.Username != "" && k.Username != req.Username {
+			continue
+		}
+		if req.Owner && k.Username != p.username {
+			continue
+		}
+		if k.Invalidated {
+			prev = append(prev, k.ID)
+			continue
+		}
+		k.Invalidated = true
+		t := now
+		k.Invalidation = &t
+		inv = append(inv, k.ID)
+	}
+	writeES(rw, 200, map[string]any{"invalidated_api_keys": inv, "previously_invalidated_api_keys": prev, "error_count": 0})
+}
+
+func (h *esHandler) getRoles(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	out := map[string]any{}
+	names := r.PathValue("name")
+	if names == "" {
+		for n, role := range c.roles {
+			out[n] = role
+		}
+		writeES(rw, 200, out)
+		return
+	}
+	for _, n := range strings.Split(names, ",") {
+		if role, ok := c.roles[n]; ok {
+			out[n] = role
+		}
+	}
+	if len(out) == 0 {
+		writeES(rw, 404, map[string]any{})
+		return
+	}
+	writeES(rw, 200, out)
+}
+
+func (h *esHandler) putRole(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	name := r.PathValue("name")
+	body, _ := io.ReadAll(r.Body)
+	role, e := parseRole(name, body, c.Version)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	_, existed := c.roles[name]
+	c.roles[name] = role
+	writeES(rw, 200, map[string]any{"role": map[string]any{"created": !existed}})
+}
+
+func (h *esHandler) deleteRole(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	name := r.PathValue("name")
+	_, found := c.roles[name]
+	delete(c.roles, name)
+	status := 200
+	if !found {
+		status = 404
+	}
+	writeES(rw, status, map[string]any{"found": found})
+}
+
+// reload makes the keystore's secure settings effective on the nodes
+// (es-api.md §6): credentials added or removed rebuild the links.
+func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	c.loaded = maps.Clone(c.keystore)
+	nodeID := derivedHex("node", c.Name)[:22]
+	writeES(rw, 200, map[string]any{
+		"_nodes":       map[string]any{"total": 1, "successful": 1, "failed": 0},
+		"cluster_name": c.esClusterName(),
+		"nodes":        map[string]any{nodeID: map[string]any{"name": c.nodeName()}},
+	})
+}

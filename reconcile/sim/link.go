@@ -1,0 +1,258 @@
+package sim
+
+import (
+	"encoding/base64"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Security models of a link.
+const (
+	SecurityAPIKey      = "api_key"
+	SecurityCertificate = "certificate"
+)
+
+// Causes a link is disconnected; LinkStatus.Cause holds one of them.
+const (
+	CauseNotConfigured      = "not_configured"       // alias unknown or not enabled
+	CauseUnreachable        = "unreachable"          // address reaches no simulated cluster
+	CauseServerName         = "server_name_mismatch" // platform proxy cannot route the SNI
+	CauseWrongPort          = "wrong_port"           // port does not match the security model
+	CauseNoCredentials      = "no_credentials"       // 9443 without cluster.remote.<alias>.credentials
+	CauseInvalidCredentials = "invalid_credentials"  // unknown, expired or invalidated key, or another cluster's
+	CauseWrongKeyType       = "wrong_key_type"       // a REST key in the keystore
+	CauseNotTrusted         = "not_trusted"          // certificate model without mutual trust
+	CauseVersion            = "version"              // API key model below 8.14
+	CauseSniffToCloud       = "sniff_to_cloud"       // sniff mode toward a deployment
+)
+
+// LinkStatus is the simulation's verdict on one alias of a local cluster:
+// what _remote/info and _resolve/cluster report, and why.
+type LinkStatus struct {
+	Local      string `json:"local"`
+	Alias      string `json:"alias"`
+	Configured bool   `json:"configured"` // the alias is enabled (listed in _remote/info)
+	Mode       string `json:"mode,omitempty"`
+	Security   string `json:"security,omitempty"` // api_key when the keystore holds credentials
+	Remote     string `json:"remote,omitempty"`   // the simulated cluster the address reaches
+	Connected  bool   `json:"connected"`
+	Cause      string `json:"cause,omitempty"`
+	// Reason is the log line a real cluster would write for the failure
+	// (anchors.md §5.2), remote-side where the remote logs it.
+	Reason string `json:"reason,omitempty"`
+}
+
+// LinkStatus computes whether alias on local is connected now.
+func (w *World) LinkStatus(local, alias string) LinkStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.clusters[local]
+	if c == nil {
+		return LinkStatus{Local: local, Alias: alias, Cause: CauseNotConfigured, Reason: "no such cluster"}
+	}
+	return w.link(c, alias)
+}
+
+// Links returns the status of every enabled alias of a cluster, by alias.
+func (w *World) Links(local string) map[string]LinkStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.clusters[local]
+	out := map[string]LinkStatus{}
+	if c == nil {
+		return out
+	}
+	for alias, a := range effectiveAliases(c) {
+		if a.enabled() {
+			out[alias] = w.link(c, alias)
+		}
+	}
+	return out
+}
+
+// effectiveAliases merges persistent with transient (transient wins).
+func effectiveAliases(c *cluster) map[string]*aliasConfig {
+	merged := maps.Clone(c.persistent)
+	maps.Copy(merged, c.transient)
+	return aliases(merged)
+}
+
+// resolveHost finds the simulated cluster that host:port names.
+func (w *World) resolveHost(addr string) (*cluster, int) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, 0
+	}
+	port, _ := strconv.Atoi(portStr)
+	host = strings.ToLower(host)
+	for _, name := range w.order {
+		x := w.clusters[name]
+		if host == x.endpoint || host == x.Name+".sim" || host == strings.ToLower(x.ClusterID)+"."+x.Platform+".sim" {
+			return x, port
+		}
+	}
+	return nil, port
+}
+
+func (w *World) link(c *cluster, alias string) LinkStatus {
+	st := LinkStatus{Local: c.Name, Alias: alias}
+	a := effectiveAliases(c)[alias]
+	if a == nil || !a.enabled() {
+		st.Cause = CauseNotConfigured
+		st.Reason = "no such remote cluster: [" + alias + "]"
+		return st
+	}
+	st.Configured, st.Mode = true, a.mode
+	cred, hasCred := c.loaded["cluster.remote."+alias+".credentials"]
+	st.Security = SecurityCertificate
+	if hasCred {
+		st.Security = SecurityAPIKey
+	}
+	var addr string
+	if a.mode == "proxy" {
+		addr = a.proxyAddress
+	} else if len(a.seeds) > 0 {
+		addr = a.seeds[0]
+	}
+	x, port := w.resolveHost(addr)
+	if x == nil {
+		st.Cause = CauseUnreachable
+		if a.mode == "proxy" {
+			st.Reason = "[ProxyConnectionStrategy] failed to open any proxy connections to cluster [" + alias + "]: connect_exception: unknown host [" + addr + "]"
+		} else {
+			st.Reason = "[SniffConnectionStrategy] fetching nodes from external cluster [" + alias + "] failed: connect_exception: unknown host [" + addr + "]"
+		}
+		return st
+	}
+	st.Remote = x.Name
+	if x.isDeployment() {
+		if a.mode != "proxy" {
+			st.Cause = CauseSniffToCloud
+			st.Reason = "[SniffConnectionStrategy] fetching nodes from external cluster [" + alias + "] failed: connect_exception: the platform proxy only accepts proxy mode"
+			return st
+		}
+		if a.serverName != x.endpoint {
+			st.Cause = CauseServerName
+			st.Reason = "[ProxyConnectionStrategy] failed to open any proxy connections to cluster [" + alias + "]: the platform proxy found no cluster for server name [" + a.serverName + "]"
+			return st
+		}
+	}
+	certPort := PortProxyCertificate
+	if !x.isDeployment() {
+		certPort = PortTransport
+	}
+	if hasCred {
+		if port != PortRemoteClusterServer {
+			st.Cause = CauseWrongPort
+			st.Reason = "remote cluster handshake action requires channel profile to be [_remote_cluster], but got [default]"
+			return st
+		}
+		if !versionAtLeast(c.Version, 8, 14) || !versionAtLeast(x.Version, 8, 14) {
+			st.Cause = CauseVersion
+			st.Reason = "the API key security model needs 8.14 or later on both clusters (local " + c.Version + ", remote " + x.Version + ")"
+			return st
+		}
+		id, k := lookupEncoded(x, cred)
+		switch {
+		case k == nil:
+			st.Cause = CauseInvalidCredentials
+			st.Reason = "[ApiKeyAuthenticator] Authentication using apikey failed - invalid credentials for API key [" + id + "]"
+		case k.Type != "cross_cluster":
+			st.Cause = CauseWrongKeyType
+			st.Reason = "authentication expected API key type of [cross_cluster], but API key [" + k.ID + "] has type [" + k.Type + "]"
+		case !k.active(w.now()):
+			st.Cause = CauseInvalidCredentials
+			st.Reason = "[ApiKeyAuthenticator] Authentication using apikey failed - invalid credentials for API key [" + k.ID + "]"
+		default:
+			st.Connected = true
+		}
+		return st
+	}
+	switch port {
+	case PortRemoteClusterServer:
+		st.Cause = CauseNoCredentials
+		st.Reason = "Cross cluster requests through the dedicated remote cluster server port require transport header [_cross_cluster_access_credentials] but none found. Make sure you have configured remote cluster credentials in the cluster settings."
+		return st
+	case certPort:
+	default:
+		st.Cause = CauseWrongPort
+		st.Reason = "[ProxyConnectionStrategy] failed to open any proxy connections to cluster [" + alias + "]: connect_exception: Connection refused: " + addr
+		return st
+	}
+	if ok, why := w.trusts(c, x); !ok {
+		st.Cause = CauseNotTrusted
+		st.Reason = "[DiagnosticTrustManager] failed to establish trust with server at [" + x.endpoint + "]; the server provided a certificate that is not trusted (" + why + "); PKIX path building failed"
+		return st
+	}
+	if ok, why := w.trusts(x, c); !ok {
+		st.Cause = CauseNotTrusted
+		st.Reason = "client did not trust this server's certificate, closing connection (remote " + x.Name + ": " + why + ")"
+		return st
+	}
+	st.Connected = true
+	return st
+}
+
+// lookupEncoded decodes a keystore credential (base64 of id:key) and finds
+// the key on cluster x; it returns nil when the secret does not match.
+func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
+	raw, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", nil
+	}
+	id, secret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", nil
+	}
+	k := x.keys[id]
+	if k == nil || k.secret != secret {
+		return id, nil
+	}
+	return id, k
+}
+
+// remoteInfo renders GET /_remote/info (es-api.md §4).
+func (w *World) remoteInfo(c *cluster) map[string]any {
+	out := map[string]any{}
+	al := effectiveAliases(c)
+	for _, alias := range slices.Sorted(maps.Keys(al)) {
+		a := al[alias]
+		if !a.enabled() {
+			continue
+		}
+		st := w.link(c, alias)
+		skip := versionAtLeast(c.Version, 8, 15)
+		if a.skip != nil {
+			skip = *a.skip
+		}
+		e := map[string]any{"connected": st.Connected, "mode": a.mode}
+		if a.mode == "proxy" {
+			n := 0
+			if st.Connected {
+				n = a.sockets
+			}
+			e["proxy_address"] = a.proxyAddress
+			e["server_name"] = a.serverName
+			e["num_proxy_sockets_connected"] = n
+			e["max_proxy_socket_connections"] = a.sockets
+		} else {
+			n := 0
+			if st.Connected {
+				n = 1
+			}
+			e["seeds"] = a.seeds
+			e["num_nodes_connected"] = n
+			e["max_connections_per_cluster"] = 3
+		}
+		e["initial_connect_timeout"] = "30s"
+		e["skip_unavailable"] = skip
+		if st.Security == SecurityAPIKey {
+			e["cluster_credentials"] = "::es_redacted::"
+		}
+		out[alias] = e
+	}
+	return out
+}

@@ -1,0 +1,358 @@
+package sim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// apiKey is one API key of a cluster: the admin REST key or a
+// cross-cluster key created over the API.
+type apiKey struct {
+	ID              string
+	Name            string
+	Type            string // rest | cross_cluster
+	secret          string
+	Creation        time.Time
+	Expiration      *time.Time
+	Invalidated     bool
+	Invalidation    *time.Time
+	Username        string
+	Metadata        map[string]any
+	Access          map[string]any // cross_cluster only, as §5.4 renders it
+	RoleDescriptors map[string]any
+}
+
+func (c *cluster) addKey(k *apiKey) {
+	c.keys[k.ID] = k
+	c.keyOrder = append(c.keyOrder, k.ID)
+}
+
+func (k *apiKey) encoded() string {
+	return base64.StdEncoding.EncodeToString([]byte(k.ID + ":" + k.secret))
+}
+
+func (k *apiKey) active(now time.Time) bool {
+	return !k.Invalidated && (k.Expiration == nil || now.Before(*k.Expiration))
+}
+
+// view is the GET /_security/api_key item (es-api.md §5.4).
+func (k *apiKey) view(withLimitedBy bool) map[string]any {
+	v := map[string]any{
+		"id": k.ID, "name": k.Name, "type": k.Type,
+		"creation":         k.Creation.UnixMilli(),
+		"invalidated":      k.Invalidated,
+		"username":         k.Username,
+		"realm":            "default_native",
+		"realm_type":       "native",
+		"metadata":         k.Metadata,
+		"role_descriptors": k.RoleDescriptors,
+	}
+	if k.Expiration != nil {
+		v["expiration"] = k.Expiration.UnixMilli()
+	}
+	if k.Invalidation != nil {
+		v["invalidation"] = k.Invalidation.UnixMilli()
+	}
+	if k.Type == "cross_cluster" {
+		v["access"] = k.Access
+	} else if withLimitedBy {
+		v["limited_by"] = []any{map[string]any{"superuser": map[string]any{
+			"cluster": []any{"all"}, "indices": []any{}, "applications": []any{}, "run_as": []any{"*"},
+			"metadata": map[string]any{}, "transient_metadata": map[string]any{"enabled": true},
+		}}}
+	}
+	return v
+}
+
+// ccsRequest is the body of create/update cross-cluster API key.
+type ccsRequest struct {
+	Name       *string
+	Access     map[string]any
+	accessSet  bool
+	Metadata   map[string]any
+	metaSet    bool
+	Expiration *time.Duration
+}
+
+// parseCCSRequest is the strict parser of RestCreateCrossClusterApiKeyAction
+// (and of the update request when update is true).
+func parseCCSRequest(body []byte, update bool) (*ccsRequest, *esError) {
+	parser := "cross_cluster_api_key_request"
+	if update {
+		parser = "update_cross_cluster_api_key_request"
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, &esError{status: 400, typ: "parse_exception", reason: "request body is required"}
+	}
+	var raw map[string]any
+	if err := decodeJSON(body, &raw); err != nil {
+		return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: "failed to parse request body: " + err.Error()}
+	}
+	req := &ccsRequest{}
+	for k, v := range raw {
+		switch k {
+		case "name":
+			if update {
+				return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] unknown field [name]", parser)}
+			}
+			s, ok := v.(string)
+			if !ok {
+				return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] failed to parse field [name]", parser)}
+			}
+			req.Name = &s
+		case "access":
+			if v == nil {
+				return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: "access doesn't support values of type: VALUE_NULL"}
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] failed to parse field [access]", parser)}
+			}
+			req.Access, req.accessSet = m, true
+		case "metadata":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] failed to parse field [metadata]", parser)}
+			}
+			req.Metadata, req.metaSet = m, true
+		case "expiration":
+			s, _ := v.(string)
+			if v == nil {
+				return nil, badRequest("[%s] expiration doesn't support values of type: VALUE_NULL", parser)
+			}
+			ms, err := parseTimeValue(s)
+			if err != nil {
+				return nil, badRequest("failed to parse setting [expiration] with value [%v] as a time value: unit is missing or unrecognized", v)
+			}
+			d := time.Duration(ms) * time.Millisecond
+			req.Expiration = &d
+		default:
+			return nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] unknown field [%s]", parser, k)}
+		}
+	}
+	if !update {
+		if req.Name == nil {
+			return nil, badRequest("Required [name]")
+		}
+		if !req.accessSet {
+			return nil, badRequest("Required [access]")
+		}
+	} else if !req.accessSet && !req.metaSet {
+		return nil, &esError{status: 400, typ: "action_request_validation_exception",
+			reason: "Validation Failed: 1: must update either [access] or [metadata] for cross-cluster API keys;"}
+	}
+	for k := range req.Metadata {
+		if strings.HasPrefix(k, "_") {
+			return nil, &esError{status: 400, typ: "action_request_validation_exception",
+				reason: "Validation Failed: 1: API key metadata keys may not start with [_];"}
+		}
+	}
+	return req, nil
+}
+
+// buildAccess validates access (CrossClusterApiKeyRoleDescriptorBuilder)
+// and returns the rendered access and the role descriptor.
+func buildAccess(access map[string]any, version string) (rendered, descriptor map[string]any, err *esError) {
+	search, _ := access["search"].([]any)
+	replication, _ := access["replication"].([]any)
+	for k := range access {
+		if k != "search" && k != "replication" {
+			return nil, nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[cross_cluster_api_key_request_access] unknown field [%s]", k)}
+		}
+	}
+	if len(search) == 0 && len(replication) == 0 {
+		return nil, nil, badRequest("must specify non-empty access for either [search] or [replication]")
+	}
+	render := func(entries []any, allowDLS bool, what string) ([]any, []any, *esError) {
+		var out, idx []any
+		for _, e := range entries {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, nil, badRequest("[cross_cluster_api_key_request_access] failed to parse field [%s]", what)
+			}
+			names := listValue(toStrings(m["names"]))
+			if len(names) == 0 {
+				return nil, nil, badRequest("Required [names]")
+			}
+			r := map[string]any{"names": names, "allow_restricted_indices": false}
+			if b, ok := m["allow_restricted_indices"].(bool); ok {
+				r["allow_restricted_indices"] = b
+			}
+			for k, v := range m {
+				switch k {
+				case "names", "allow_restricted_indices":
+				case "query", "field_security":
+					if what == "replication" {
+						return nil, nil, badRequest("replication does not support document or field level security")
+					}
+					if !allowDLS {
+						return nil, nil, badRequest("search does not support document or field level security if replication is assigned")
+					}
+					if k == "query" {
+						if q, ok := v.(string); ok {
+							r["query"] = q
+						} else {
+							b, _ := json.Marshal(v)
+							r["query"] = string(b)
+						}
+					} else {
+						r[k] = v
+					}
+				default:
+					return nil, nil, &esError{status: 400, typ: "x_content_parse_exception", reason: fmt.Sprintf("[%s] unknown field [%s]", what, k)}
+				}
+			}
+			out = append(out, r)
+			privs := []any{"read", "read_cross_cluster", "view_index_metadata"}
+			if what == "replication" {
+				privs = []any{"cross_cluster_replication", "cross_cluster_replication_internal"}
+			}
+			ix := map[string]any{"names": names, "privileges": privs, "allow_restricted_indices": r["allow_restricted_indices"]}
+			if q, ok := r["query"]; ok {
+				ix["query"] = q
+			}
+			if fs, ok := r["field_security"]; ok {
+				ix["field_security"] = fs
+			}
+			idx = append(idx, ix)
+		}
+		return out, idx, nil
+	}
+	rendered = map[string]any{}
+	var cluster, indices []any
+	if len(search) > 0 {
+		out, idx, e := render(search, len(replication) == 0, "search")
+		if e != nil {
+			return nil, nil, e
+		}
+		rendered["search"] = out
+		indices = append(indices, idx...)
+		cluster = append(cluster, "cross_cluster_search")
+		if versionAtLeast(version, 8, 15) {
+			cluster = append(cluster, "monitor_enrich")
+		}
+	}
+	if len(replication) > 0 {
+		out, idx, e := render(replication, false, "replication")
+		if e != nil {
+			return nil, nil, e
+		}
+		rendered["replication"] = out
+		indices = append(indices, idx...)
+		cluster = append(cluster, "cross_cluster_replication")
+	}
+	descriptor = map[string]any{"cross_cluster": map[string]any{
+		"cluster": cluster, "indices": indices, "applications": []any{}, "run_as": []any{},
+		"metadata": map[string]any{}, "transient_metadata": map[string]any{"enabled": true},
+	}}
+	return rendered, descriptor, nil
+}
+
+func toStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// canonical compares JSON-ish values by their encoding.
+func sameJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return reflect.DeepEqual(ja, jb)
+}
+
+// role handling ---------------------------------------------------------
+
+var roleFields = map[string]bool{
+	"applications": true, "cluster": true, "global": true, "indices": true, "remote_indices": true,
+	"remote_cluster": true, "metadata": true, "run_as": true, "description": true, "transient_metadata": true,
+}
+
+// parseRole validates a PUT role body and returns the stored form with
+// the defaults GET returns (es-api.md §7).
+func parseRole(name string, body []byte, version string) (map[string]any, *esError) {
+	var raw map[string]any
+	if err := decodeJSON(body, &raw); err != nil {
+		return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. %v", name, err)}
+	}
+	for k := range raw {
+		if !roleFields[k] {
+			return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. unexpected field [%s]", name, k)}
+		}
+		if (k == "remote_indices" && !versionAtLeast(version, 8, 14)) || (k == "remote_cluster" && !versionAtLeast(version, 8, 15)) {
+			return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. unexpected field [%s]", name, k)}
+		}
+	}
+	role := map[string]any{
+		"cluster": []any{}, "indices": []any{}, "applications": []any{}, "run_as": []any{},
+		"metadata": map[string]any{}, "transient_metadata": map[string]any{"enabled": true},
+	}
+	maps.Copy(role, raw)
+	if idx, ok := raw["indices"].([]any); ok {
+		for _, e := range idx {
+			m, _ := e.(map[string]any)
+			if _, has := m["clusters"]; has {
+				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse indices privileges for role [%s]. unexpected field [clusters]", name)}
+			}
+			if _, has := m["allow_restricted_indices"]; !has && m != nil {
+				m["allow_restricted_indices"] = false
+			}
+		}
+	}
+	if ri, ok := raw["remote_indices"].([]any); ok {
+		for _, e := range ri {
+			m, _ := e.(map[string]any)
+			if m == nil || m["clusters"] == nil {
+				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse remote indices privileges for role [%s]. missing required [clusters] field", name)}
+			}
+			if _, has := m["allow_restricted_indices"]; !has {
+				m["allow_restricted_indices"] = false
+			}
+			if q, ok := m["query"]; ok {
+				if _, isStr := q.(string); !isStr {
+					b, _ := json.Marshal(q)
+					m["query"] = string(b)
+				}
+			}
+		}
+	}
+	if rc, ok := raw["remote_cluster"].([]any); ok {
+		allowed := []string{"monitor_enrich"}
+		if versionAtLeast(version, 8, 17) {
+			allowed = append(allowed, "monitor_stats")
+		}
+		for _, e := range rc {
+			m, _ := e.(map[string]any)
+			if m == nil || m["clusters"] == nil {
+				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse remote_cluster for role [%s]. missing required [clusters] field", name)}
+			}
+			var bad []string
+			for _, p := range listValue(toStrings(m["privileges"])) {
+				if !slices.Contains(allowed, p) {
+					bad = append(bad, p)
+				}
+			}
+			if len(bad) > 0 {
+				return nil, badRequest("Invalid remote_cluster permissions found. Please remove the following: [%s] Only [%s] are allowed",
+					strings.Join(bad, ", "), strings.Join(allowed, ", "))
+			}
+		}
+	}
+	return role, nil
+}

@@ -1,0 +1,435 @@
+package sim
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Platforms a simulated cluster can run on.
+const (
+	PlatformECH         = "ech"
+	PlatformECE         = "ece"
+	PlatformSelfManaged = "self-managed"
+)
+
+// Ports of the simulated remote-cluster interfaces (es-api.md §10,
+// cloud-api.md §7). Deployments answer 9443 (API key model) and 9400
+// (certificate model, the platform proxy); self-managed clusters answer
+// 9443 and the transport port 9300 (certificate model).
+const (
+	PortRemoteClusterServer = 9443
+	PortProxyCertificate    = 9400
+	PortTransport           = 9300
+)
+
+// WorldSpec is the world file: the control planes and the clusters of a
+// simulated world. The README documents every field.
+type WorldSpec struct {
+	ControlPlanes map[string]ControlPlaneSpec `yaml:"control_planes" json:"control_planes"`
+	Clusters      []ClusterSpec               `yaml:"clusters" json:"clusters"`
+}
+
+// ControlPlaneSpec describes the ECH or ECE control plane of a world.
+type ControlPlaneSpec struct {
+	// APIKey is the Cloud API key (`Authorization: ApiKey <key>`); random when empty.
+	APIKey string `yaml:"api_key" json:"api_key"`
+	// Username and Password allow Basic auth on ECE (ignored on ECH).
+	Username string `yaml:"username" json:"username"`
+	Password string `yaml:"password" json:"password"`
+	// OrganizationID is the ECH organization (scope of ESS trust); default "554443047".
+	OrganizationID string `yaml:"organization_id" json:"organization_id"`
+	// EnvironmentID is the ECE installation id (scope of ECE trust); default "1053523734".
+	EnvironmentID string `yaml:"environment_id" json:"environment_id"`
+	// Domain is the ECE deployment domain; default "192.168.44.10.ip.es.io".
+	Domain string `yaml:"domain" json:"domain"`
+	// Region is the ECE region name; default "ece-region".
+	Region string `yaml:"region" json:"region"`
+	// RateLimit is the number of requests per RateInterval before a 429; default 1000.
+	RateLimit int `yaml:"rate_limit" json:"rate_limit"`
+	// RateInterval is the rate-limit window, e.g. "1m" (the default).
+	RateInterval string `yaml:"rate_interval" json:"rate_interval"`
+}
+
+// ClusterSpec describes one Elasticsearch cluster and, for ech/ece, the
+// deployment that owns it.
+type ClusterSpec struct {
+	Name     string `yaml:"name" json:"name"`
+	Version  string `yaml:"version" json:"version"`
+	Platform string `yaml:"platform" json:"platform"` // ech | ece | self-managed
+	// Region of an ECH deployment (default aws-eu-west-1); ECE uses the control plane's.
+	Region       string `yaml:"region" json:"region"`
+	DeploymentID string `yaml:"deployment_id" json:"deployment_id"` // 32 hex; derived from the name when empty
+	ClusterID    string `yaml:"cluster_id" json:"cluster_id"`       // 32 hex; derived from the name when empty
+	RefID        string `yaml:"ref_id" json:"ref_id"`               // default main-elasticsearch
+	// APIKey is the admin REST key as "id:key"; random when empty.
+	APIKey string `yaml:"api_key" json:"api_key"`
+	// Username and Password are the admin basic user (manage_security); default elastic + random.
+	Username string `yaml:"username" json:"username"`
+	Password string `yaml:"password" json:"password"`
+	// Indices are index names the cluster holds (for _resolve/cluster matching_indices).
+	Indices []string `yaml:"indices" json:"indices"`
+	// Settings are initial persistent cluster settings (flat keys).
+	Settings map[string]any `yaml:"settings" json:"settings"`
+	// Keystore holds initial secure settings.
+	Keystore map[string]string `yaml:"keystore" json:"-"`
+}
+
+// World is the whole simulated state: clusters, deployments, control
+// planes, faults and the request log. Every method is safe for concurrent
+// use; the HTTP servers of Start and the Go methods share one mutex.
+type World struct {
+	// Now is the world's clock (API key creation and expiry, log times).
+	// Replace it before Start to control time in tests.
+	Now func() time.Time
+
+	mu            sync.Mutex
+	offset        time.Duration // added to Now by Advance
+	clusters      map[string]*cluster
+	order         []string // cluster names in world-file order
+	controlPlanes map[string]*controlPlane
+	faults        []*faultState
+	nextFault     int
+	log           []Request
+}
+
+type user struct {
+	password string
+	roles    []string
+}
+
+type cluster struct {
+	ClusterSpec
+	uuid       string
+	endpoint   string // metadata.endpoint (deployments) or <name>.sim
+	persistent map[string]any
+	transient  map[string]any
+	keystore   map[string]string // what is on disk / in the platform keystore
+	asFile     map[string]bool
+	loaded     map[string]string // secure settings in effect on the nodes
+	keys       map[string]*apiKey
+	keyOrder   []string
+	roles      map[string]map[string]any
+	users      map[string]user
+	adminKeyID string
+
+	// Deployment state (ech/ece only).
+	trust           *Trust
+	plan            json.RawMessage
+	resourceVersion int
+	lastModified    time.Time
+}
+
+func (c *cluster) isDeployment() bool { return c.Platform == PlatformECH || c.Platform == PlatformECE }
+
+var (
+	hex32    = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	aliasRe  = regexp.MustCompile(`^[-\w]+$`)
+	semverRe = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)`)
+)
+
+// DefaultWorld is the built-in world the demo uses: the ECH deployment
+// ech-analytics (8.19.3), the ECE deployment ece-prod-logs (8.19.3) and
+// the self-managed cluster onprem-search (8.17.4). IDs are derived from
+// the names, so they are the same in every run; credentials are random.
+func DefaultWorld() *World {
+	w, err := NewWorld(WorldSpec{
+		ControlPlanes: map[string]ControlPlaneSpec{PlatformECH: {}, PlatformECE: {}},
+		Clusters: []ClusterSpec{
+			{Name: "ech-analytics", Version: "8.19.3", Platform: PlatformECH, Region: "aws-eu-west-1",
+				Indices: []string{"analytics-2026.11", "kibana_sample_data_logs"}},
+			{Name: "ece-prod-logs", Version: "8.19.3", Platform: PlatformECE,
+				Indices: []string{"logs-app-2026.11.25", "logs-app-2026.11.26", "archive-2025"}},
+			{Name: "onprem-search", Version: "8.17.4", Platform: PlatformSelfManaged,
+				Indices: []string{"products", "logs-onprem-2026.11"}},
+		},
+	})
+	if err != nil {
+		panic("sim: default world: " + err.Error())
+	}
+	return w
+}
+
+// LoadWorld reads a world file (YAML, see README.md). Unknown fields are errors.
+func LoadWorld(path string) (*World, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read world file: %w", err)
+	}
+	var spec WorldSpec
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("world file %s: %w", path, err)
+	}
+	w, err := NewWorld(spec)
+	if err != nil {
+		return nil, fmt.Errorf("world file %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// NewWorld builds a world from its spec, filling defaults and checking it.
+func NewWorld(spec WorldSpec) (*World, error) {
+	w := &World{
+		Now:           time.Now,
+		clusters:      map[string]*cluster{},
+		controlPlanes: map[string]*controlPlane{},
+	}
+	for name, cps := range spec.ControlPlanes {
+		if name != PlatformECH && name != PlatformECE {
+			return nil, fmt.Errorf("control plane %q: must be ech or ece", name)
+		}
+		cp, err := newControlPlane(name, cps)
+		if err != nil {
+			return nil, err
+		}
+		w.controlPlanes[name] = cp
+	}
+	for i, cs := range spec.Clusters {
+		c, err := w.newCluster(cs)
+		if err != nil {
+			return nil, fmt.Errorf("clusters[%d]: %w", i, err)
+		}
+		if _, dup := w.clusters[c.Name]; dup {
+			return nil, fmt.Errorf("clusters[%d]: duplicate name %q", i, c.Name)
+		}
+		w.clusters[c.Name] = c
+		w.order = append(w.order, c.Name)
+	}
+	return w, nil
+}
+
+func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
+	if !aliasRe.MatchString(cs.Name) {
+		return nil, fmt.Errorf("name %q: use letters, digits, - and _", cs.Name)
+	}
+	if cs.Version == "" {
+		cs.Version = "8.19.3"
+	}
+	if !semverRe.MatchString(cs.Version) {
+		return nil, fmt.Errorf("%s: version %q is not x.y.z", cs.Name, cs.Version)
+	}
+	if cs.Platform == "" {
+		cs.Platform = PlatformSelfManaged
+	}
+	c := &cluster{
+		persistent: map[string]any{},
+		transient:  map[string]any{},
+		keystore:   map[string]string{},
+		asFile:     map[string]bool{},
+		loaded:     map[string]string{},
+		keys:       map[string]*apiKey{},
+		roles:      map[string]map[string]any{},
+		users:      map[string]user{},
+	}
+	switch cs.Platform {
+	case PlatformECH, PlatformECE:
+		cp := w.controlPlanes[cs.Platform]
+		if cp == nil {
+			return nil, fmt.Errorf("%s: platform %s needs control_planes.%s", cs.Name, cs.Platform, cs.Platform)
+		}
+		if cs.DeploymentID == "" {
+			cs.DeploymentID = derivedHex("deployment", cs.Name)
+		}
+		if cs.ClusterID == "" {
+			cs.ClusterID = derivedHex("cluster", cs.Name)
+		}
+		if !hex32.MatchString(cs.DeploymentID) || !hex32.MatchString(cs.ClusterID) {
+			return nil, fmt.Errorf("%s: deployment_id and cluster_id must be 32 lowercase hex", cs.Name)
+		}
+		if cs.RefID == "" {
+			cs.RefID = "main-elasticsearch"
+		}
+		if cs.Platform == PlatformECH {
+			if cs.Region == "" {
+				cs.Region = "aws-eu-west-1"
+			}
+			c.endpoint = cs.ClusterID + "." + echEndpointRegion(cs.Region) + ".found.io"
+		} else {
+			cs.Region = cp.spec.Region
+			c.endpoint = cs.ClusterID + "." + cp.spec.Domain
+		}
+		c.trust = cp.defaultTrust()
+		c.plan = defaultPlan(cs.Version, cs.Platform)
+		c.resourceVersion = 1
+	case PlatformSelfManaged:
+		if cs.ClusterID == "" {
+			cs.ClusterID = derivedHex("cluster", cs.Name)
+		}
+		if cs.DeploymentID != "" {
+			return nil, fmt.Errorf("%s: a self-managed cluster has no deployment_id", cs.Name)
+		}
+		c.endpoint = cs.Name + ".sim"
+	default:
+		return nil, fmt.Errorf("%s: platform %q: must be ech, ece or self-managed", cs.Name, cs.Platform)
+	}
+	sum := sha256.Sum256([]byte("uuid:" + cs.Name))
+	c.uuid = base64.RawURLEncoding.EncodeToString(sum[:])[:22]
+	if cs.Username == "" {
+		cs.Username = "elastic"
+	}
+	if cs.Password == "" {
+		cs.Password = randomString(20)
+	}
+	c.users[cs.Username] = user{password: cs.Password, roles: []string{"superuser"}}
+	var id, secret string
+	if cs.APIKey == "" {
+		id, secret = randomKeyID(), randomString(22)
+		cs.APIKey = id + ":" + secret
+	} else {
+		var ok bool
+		id, secret, ok = strings.Cut(cs.APIKey, ":")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("%s: api_key must be \"id:key\"", cs.Name)
+		}
+	}
+	c.adminKeyID = id
+	c.addKey(&apiKey{
+		ID: id, Name: "esremote-sim-admin", Type: "rest", secret: secret,
+		Creation: w.now(), Username: cs.Username, Metadata: map[string]any{},
+		RoleDescriptors: map[string]any{},
+	})
+	for k, v := range cs.Settings {
+		switch v := v.(type) {
+		case []any:
+			list := make([]string, len(v))
+			for i, e := range v {
+				list[i] = fmt.Sprint(e)
+			}
+			c.persistent[k] = list
+		default:
+			c.persistent[k] = fmt.Sprint(v)
+		}
+	}
+	for k, v := range cs.Keystore {
+		c.keystore[k] = v
+		c.loaded[k] = v
+	}
+	c.ClusterSpec = cs
+	c.lastModified = w.now()
+	return c, nil
+}
+
+// echEndpointRegion turns "aws-eu-west-1" into "eu-west-1.aws" for the
+// endpoint host <cluster_id>.eu-west-1.aws.found.io.
+func echEndpointRegion(region string) string {
+	cloud, rest, ok := strings.Cut(region, "-")
+	if !ok {
+		return region
+	}
+	return rest + "." + cloud
+}
+
+func derivedHex(kind, name string) string {
+	sum := sha256.Sum256([]byte(kind + ":" + name))
+	return hex.EncodeToString(sum[:16])
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+// randomKeyID looks like an ES API key id (20 URL-safe characters).
+func randomKeyID() string { return randomString(20) }
+
+func (w *World) now() time.Time {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	return now().Add(w.offset)
+}
+
+// Advance moves the world's clock forward by d (for expiry, driven by
+// hand through the admin API; tests usually replace Now instead).
+func (w *World) Advance(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.offset += d
+}
+
+// Clusters returns the cluster names in world-file order.
+func (w *World) Clusters() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.order)
+}
+
+// ClusterInfo is what a client needs to know about one simulated cluster.
+type ClusterInfo struct {
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Platform     string `json:"platform"`
+	DeploymentID string `json:"deployment_id,omitempty"`
+	ClusterID    string `json:"cluster_id"`
+	ClusterUUID  string `json:"cluster_uuid"`
+	RefID        string `json:"ref_id,omitempty"`
+	Region       string `json:"region,omitempty"`
+	// Endpoint is metadata.endpoint for deployments, <name>.sim otherwise:
+	// the host of proxy_address and the server_name that reach this cluster.
+	Endpoint string `json:"endpoint"`
+	// APIKey is the encoded admin REST key: base64(id:key).
+	APIKey   string `json:"api_key"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Cluster returns the facts of one cluster; ok is false when unknown.
+func (w *World) Cluster(name string) (ClusterInfo, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.clusters[name]
+	if c == nil {
+		return ClusterInfo{}, false
+	}
+	return ClusterInfo{
+		Name: c.Name, Version: c.Version, Platform: c.Platform, DeploymentID: c.DeploymentID,
+		ClusterID: c.ClusterID, ClusterUUID: c.uuid, RefID: c.RefID, Region: c.Region,
+		Endpoint: c.endpoint, APIKey: base64.StdEncoding.EncodeToString([]byte(c.APIKey)),
+		Username: c.Username, Password: c.Password,
+	}, true
+}
+
+func (w *World) cluster(name string) (*cluster, error) {
+	c := w.clusters[name]
+	if c == nil {
+		return nil, fmt.Errorf("no simulated cluster %q", name)
+	}
+	return c, nil
+}
+
+// clusterByDeployment finds the deployment with this id on a platform.
+func (w *World) clusterByDeployment(platform, id string) *cluster {
+	for _, c := range w.clusters {
+		if c.Platform == platform && c.DeploymentID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// versionAtLeast reports whether v (x.y.z) >= major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	m := semverRe.FindStringSubmatch(v)
+	if m == nil {
+		return false
+	}
+	var a, b int
+	fmt.Sscan(m[1], &a)
+	fmt.Sscan(m[2], &b)
+	return a > major || (a == major && b >= minor)
+}
