@@ -227,7 +227,10 @@ func present(raw json.RawMessage) bool {
 //
 // Errors: ErrPlanPending (wrapped) when d shows a plan change in progress;
 // an *Error for which IsConflict is true when the deployment changed since
-// d was read (re-read and try again). The call is idempotent.
+// d was read (re-read and try again). The call is idempotent. Transient
+// failures are retried with the same version; if a first attempt was
+// applied but its answer lost, the retry sees a conflict, and the re-read
+// shows the trust already in place.
 func (c *Client) UpdateTrust(ctx context.Context, d *Deployment, refID string, trust Trust) error {
 	if d == nil {
 		return errors.New("update trust: nil deployment")

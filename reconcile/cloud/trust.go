@@ -85,6 +85,30 @@ func ParseTrust(raw json.RawMessage) (Trust, error) {
 	return t, nil
 }
 
+// Clone returns a deep copy of t, so that a desired trust can be edited
+// without changing the observed one it started from.
+func (t Trust) Clone() Trust {
+	c := Trust{Raw: slices.Clone(t.Raw)}
+	for _, a := range t.Accounts {
+		a.TrustAllowlist, a.Raw = slices.Clone(a.TrustAllowlist), slices.Clone(a.Raw)
+		c.Accounts = append(c.Accounts, a)
+	}
+	for _, x := range t.External {
+		x.TrustAllowlist, x.Raw = slices.Clone(x.TrustAllowlist), slices.Clone(x.Raw)
+		c.External = append(c.External, x)
+	}
+	for _, d := range t.Direct {
+		d.TrustAllowlist, d.AdditionalNodeNames, d.Raw = slices.Clone(d.TrustAllowlist), slices.Clone(d.AdditionalNodeNames), slices.Clone(d.Raw)
+		certs := make([]TrustedCertificate, 0, len(d.Certificates))
+		for _, tc := range d.Certificates {
+			certs = append(certs, TrustedCertificate{PEM: tc.PEM, Raw: slices.Clone(tc.Raw)})
+		}
+		d.Certificates = certs
+		c.Direct = append(c.Direct, d)
+	}
+	return c
+}
+
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Trust) UnmarshalJSON(data []byte) error {
 	*t = Trust{}
