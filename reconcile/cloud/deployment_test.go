@@ -238,11 +238,11 @@ func TestUpdateTrustAddDirect(t *testing.T) {
 	es, _ := d.ES("")
 	trust := es.Trust.Clone()
 	trust.Direct = append(trust.Direct, newEntry)
-	trust.Accounts[0].TrustAllowlist = append(trust.Accounts[0].TrustAllowlist, "x")
-	trust.Accounts[0].TrustAllowlist = nil // edited and restored: still unchanged
-	if es.Trust.Accounts[0].TrustAllowlist != nil || len(es.Trust.Direct) != 0 {
+	trust.Accounts[0].Name = "edited"
+	if es.Trust.Accounts[0].Name == "edited" || len(es.Trust.Direct) != 0 {
 		t.Fatal("Clone shares state with the observed trust")
 	}
+	trust.Accounts[0].Name = es.Trust.Accounts[0].Name // restored: counts as unchanged
 	if err := c.UpdateTrust(ctx, d, "main-elasticsearch", trust); err != nil {
 		t.Fatal(err)
 	}
