@@ -29,9 +29,17 @@ type Set struct {
 	// path order: two Sets with the same Digest came from the same files.
 	Digest string `json:"-"`
 
+	// Files and Documents count the spec files and non-empty YAML
+	// documents read.
+	Files     int `json:"-"`
+	Documents int `json:"-"`
+
 	Clusters            []*Cluster            `json:"-"`
 	Connections         []*Connection         `json:"-"`
 	TrustedEnvironments []*TrustedEnvironment `json:"-"`
+
+	// meta holds each document's file, base directory and field positions.
+	meta map[any]*meta
 }
 
 // Cluster says how to reach one Elasticsearch cluster and, optionally, the

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/esremote/esremote/spec"
+
 func init() {
 	register("schema", &command{
 		summary: "print the JSON Schema of the spec files",
@@ -8,4 +10,19 @@ func init() {
 	})
 }
 
-func cmdSchema(c *cli, args []string) int { return c.notYet("schema") }
+func cmdSchema(c *cli, args []string) int {
+	fs := c.newFlags("schema")
+	pos, code, ok := parseFlags(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 0 {
+		c.errorf("schema takes no arguments")
+		return exitError
+	}
+	if _, err := c.stdout.Write(spec.Schema()); err != nil {
+		c.errorf("write schema: %v", err)
+		return exitError
+	}
+	return exitOK
+}

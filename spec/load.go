@@ -1,0 +1,422 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits that keep bad input from exhausting the loader. Each is far above
+// what a hand-written spec needs.
+const (
+	// MaxFileSize is the largest spec file Load reads. A spec file is
+	// hand-written; anything this large is a mistake (a log, a dump).
+	MaxFileSize = 8 << 20
+	// maxAliasNodes bounds how many nodes YAML aliases may add to a
+	// document beyond its own size: anchors are fine, alias bombs
+	// ("billion laughs") are not.
+	maxAliasNodes = 10_000
+)
+
+// Load reads, defaults and validates the spec directory dir.
+//
+// It returns the Set and every problem found, sorted by position. When the
+// directory has error-severity problems, the Set is nil and the error is an
+// *InvalidError carrying all problems (use AsInvalid); the Problems returned
+// are the same. When the Set is valid, Problems holds only warnings and the
+// error is nil. Any other error (dir missing, not a directory) is returned
+// as is, with nil Set and Problems.
+//
+// Load never reads secrets; the only file it opens besides spec files is
+// none: ca_file paths are only checked to exist.
+func Load(dir string) (*Set, Problems, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, nil, fmt.Errorf("spec directory %s is not a directory", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec directory: %w", err)
+	}
+	files, err := specFiles(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list spec files in %s: %w", dir, err)
+	}
+
+	l := &loader{abs: abs, set: &Set{Dir: dir, meta: map[any]*meta{}}}
+	h := sha256.New()
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			l.errorf(Pos{File: rel, Line: 1, Column: 1}, "cannot read file: %v", unwrapPathError(err))
+			continue
+		}
+		// Length-prefix path and content so that no two file sets hash alike.
+		_ = binary.Write(h, binary.BigEndian, uint64(len(rel)))
+		io.WriteString(h, rel)
+		_ = binary.Write(h, binary.BigEndian, uint64(len(data)))
+		h.Write(data)
+		l.file(rel, data)
+	}
+	l.set.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	l.set.Files = len(files)
+
+	if !l.problems.HasErrors() {
+		l.set.sortKinds()
+		applyDefaults(l.set)
+		l.problems = append(l.problems, validate(l.set)...)
+	}
+	l.problems.sort()
+	if l.problems.HasErrors() {
+		return nil, l.problems, &InvalidError{Problems: l.problems, Files: l.set.Files, Documents: l.set.Documents}
+	}
+	return l.set, l.problems, nil
+}
+
+// unwrapPathError drops the path from an *fs.PathError: the problem is
+// already positioned at the file.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// specFiles lists the *.yaml and *.yml files under dir, slash-separated
+// and relative to dir, sorted; dot-files and dot-directories are skipped.
+func specFiles(dir string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if ext := filepath.Ext(d.Name()); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	slices.Sort(files)
+	return files, err
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	abs      string
+	set      *Set
+	problems Problems
+}
+
+func (l *loader) errorf(pos Pos, format string, a ...any) {
+	l.problems = append(l.problems, Problem{Pos: pos, Severity: SeverityError, Message: fmt.Sprintf(format, a...)})
+}
+
+func (l *loader) warnf(pos Pos, format string, a ...any) {
+	l.problems = append(l.problems, Problem{Pos: pos, Severity: SeverityWarning, Message: fmt.Sprintf(format, a...)})
+}
+
+// file decodes every document of one spec file.
+func (l *loader) file(rel string, data []byte) {
+	start := Pos{File: rel, Line: 1, Column: 1}
+	if len(data) > MaxFileSize {
+		l.errorf(start, "file is %.1f MiB; spec files are limited to %d MiB: split it into several files", float64(len(data))/(1<<20), MaxFileSize>>20)
+		return
+	}
+	if !utf8.Valid(data) {
+		off := invalidUTF8(data)
+		l.errorf(offsetPos(rel, data, off), "file is not valid UTF-8 (byte 0x%02x): save it as UTF-8", data[off])
+		return
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		l.warnf(start, "file is empty: add a document or delete the file")
+		return
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	docs := 0
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			l.syntaxError(rel, data, err)
+			return
+		}
+		if isEmptyDocument(&doc) {
+			continue
+		}
+		docs++
+		l.set.Documents++
+		l.document(rel, &doc)
+	}
+	if docs == 0 {
+		l.warnf(start, "file holds no YAML documents (only comments?): add a document or delete the file")
+	}
+}
+
+func isEmptyDocument(doc *yaml.Node) bool {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return true
+	}
+	root := doc.Content[0]
+	return root.Kind == yaml.ScalarNode && root.Tag == "!!null" && root.Value == ""
+}
+
+// yamlLineError matches yaml.v3 syntax errors, which carry a line only.
+var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 parse error into a positioned problem. The
+// column is that of the first tab on the line when a tab is the cause,
+// else 1: yaml.v3 reports no column.
+func (l *loader) syntaxError(rel string, data []byte, err error) {
+	msg := err.Error()
+	pos := Pos{File: rel, Line: 1, Column: 1}
+	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
+		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
+			pos.Line = n
+		}
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	line := nthLine(data, pos.Line)
+	if i := strings.IndexByte(line, '\t'); i >= 0 && strings.TrimLeft(line, " \t") != "" && strings.TrimSpace(line[:i]) == "" {
+		pos.Column = utf8.RuneCountInString(line[:i]) + 1
+		l.errorf(pos, "YAML syntax error: %s: a tab indents this line; YAML indents with spaces only", msg)
+		return
+	}
+	l.errorf(pos, "YAML syntax error: %s", msg)
+}
+
+// nthLine returns line n (1-based) of data without its newline.
+func nthLine(data []byte, n int) string {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return ""
+		}
+		data = data[j+1:]
+	}
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		data = data[:j]
+	}
+	return string(data)
+}
+
+// invalidUTF8 returns the offset of the first byte that is not UTF-8.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}
+
+// offsetPos turns a byte offset into a line and column (in runes).
+func offsetPos(rel string, data []byte, off int) Pos {
+	before := data[:off]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	lineStart := bytes.LastIndexByte(before, '\n') + 1
+	return Pos{File: rel, Line: line, Column: utf8.RuneCount(before[lineStart:]) + 1}
+}
+
+// kindTypes maps each kind to the Go type its documents decode to.
+var kindTypes = map[string]reflect.Type{
+	KindCluster:            reflect.TypeFor[Cluster](),
+	KindConnection:         reflect.TypeFor[Connection](),
+	KindTrustedEnvironment: reflect.TypeFor[TrustedEnvironment](),
+}
+
+// kindNames lists the kinds in the order messages name them.
+var kindNames = []string{KindCluster, KindConnection, KindTrustedEnvironment}
+
+// document checks one document's tree and, when it is sound, decodes it
+// into its kind and adds it to the Set.
+func (l *loader) document(rel string, doc *yaml.Node) {
+	root := doc.Content[0]
+	docPos := nodePos(rel, root)
+	if err := checkAliases(root); err != nil {
+		l.errorf(docPos, "%v", err)
+		return
+	}
+	if root.Kind == yaml.AliasNode {
+		root = root.Alias
+	}
+	if root.Kind != yaml.MappingNode {
+		l.errorf(docPos, "a spec document is a mapping with apiVersion and kind, not %s", describe(root))
+		return
+	}
+	apiVersion, apiPos := scalarField(rel, root, "apiVersion")
+	kind, kindPos := scalarField(rel, root, "kind")
+	ok := true
+	switch {
+	case apiPos == nil:
+		l.errorf(docPos, "document has no apiVersion: add apiVersion: %s", APIVersion)
+		ok = false
+	case apiVersion != APIVersion:
+		l.errorf(*apiPos, "apiVersion %q is not supported: use apiVersion: %s", apiVersion, APIVersion)
+		ok = false
+	}
+	t, known := kindTypes[kind]
+	switch {
+	case kindPos == nil:
+		l.errorf(docPos, "document has no kind: add kind: Cluster, Connection or TrustedEnvironment")
+		return
+	case !known:
+		l.errorf(*kindPos, "unknown kind %q%s: a document is a Cluster, Connection or TrustedEnvironment", kind, didYouMean(kind, kindNames))
+		return
+	}
+
+	w := &walker{file: rel, pos: map[string]Pos{"": docPos}}
+	w.walk(root, nil, t, "")
+	l.problems = append(l.problems, w.problems...)
+	if !ok || len(w.problems) > 0 {
+		return
+	}
+	obj := reflect.New(t)
+	if err := root.Decode(obj.Interface()); err != nil {
+		// The walk accepts only what decodes; this is a safety net.
+		l.errorf(docPos, "cannot decode %s: %s", kind, strings.TrimPrefix(err.Error(), "yaml: "))
+		return
+	}
+	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos}
+	switch v := obj.Interface().(type) {
+	case *Cluster:
+		v.Pos = docPos
+		l.set.Clusters = append(l.set.Clusters, v)
+		l.set.meta[v] = m
+		m.secretRefs(&v.Elasticsearch.Auth, "elasticsearch.auth")
+		if v.Deployment != nil {
+			m.secretRefs(&v.Deployment.Auth, "deployment.auth")
+		}
+	case *Connection:
+		v.Pos = docPos
+		l.set.Connections = append(l.set.Connections, v)
+		l.set.meta[v] = m
+		if v.APIKey != nil && v.APIKey.Credentials != nil {
+			m.secretRef(v.APIKey.Credentials, "api_key.credentials")
+		}
+		for i := range v.Roles {
+			v.Roles[i].Pos = m.at(fmt.Sprintf("roles[%d]", i))
+		}
+	case *TrustedEnvironment:
+		v.Pos = docPos
+		l.set.TrustedEnvironments = append(l.set.TrustedEnvironments, v)
+		l.set.meta[v] = m
+	}
+}
+
+// pathDir is path.Dir for slash paths, "" for files at the top.
+func pathDir(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i]
+	}
+	return ""
+}
+
+// scalarField returns the value and position of a top-level scalar key, or
+// a nil position when the key is absent.
+func scalarField(rel string, m *yaml.Node, key string) (string, *Pos) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			v := m.Content[i+1]
+			if v.Kind == yaml.AliasNode {
+				v = v.Alias
+			}
+			p := nodePos(rel, v)
+			if v.Kind != yaml.ScalarNode {
+				return "", &p
+			}
+			return v.Value, &p
+		}
+	}
+	return "", nil
+}
+
+func nodePos(rel string, n *yaml.Node) Pos {
+	return Pos{File: rel, Line: max(n.Line, 1), Column: max(n.Column, 1)}
+}
+
+// checkAliases refuses documents whose aliases expand to far more nodes
+// than the document holds (alias bombs) and aliases that contain
+// themselves. It visits every node once.
+func checkAliases(root *yaml.Node) error {
+	const inProgress = -1
+	sizes := map[*yaml.Node]int{}
+	physical := 0
+	var size func(n *yaml.Node) (int, error)
+	size = func(n *yaml.Node) (int, error) {
+		if s, ok := sizes[n]; ok {
+			if s == inProgress {
+				return 0, fmt.Errorf("YAML alias at line %d refers to a node that contains it", n.Line)
+			}
+			return s, nil
+		}
+		sizes[n] = inProgress
+		physical++
+		total := 1
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			s, err := size(n.Alias)
+			if err != nil {
+				return 0, err
+			}
+			total += s
+		}
+		for _, c := range n.Content {
+			s, err := size(c)
+			if err != nil {
+				return 0, err
+			}
+			total += s
+			if total-physical > maxAliasNodes {
+				return 0, fmt.Errorf("YAML aliases expand this document to more than %d extra nodes (an alias bomb?): write the values out instead", maxAliasNodes)
+			}
+		}
+		sizes[n] = total
+		return total, nil
+	}
+	total, err := size(root)
+	if err != nil {
+		return err
+	}
+	if total-physical > maxAliasNodes {
+		return fmt.Errorf("YAML aliases expand this document to more than %d extra nodes (an alias bomb?): write the values out instead", maxAliasNodes)
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// examplesDir is the repository's examples directory.
+const examplesDir = "../examples"
+
+func TestLoadExamples(t *testing.T) {
+	for _, dir := range []string{"", "api-key", "certificate", "self-managed"} {
+		t.Run(dir, func(t *testing.T) {
+			set, problems, err := Load(filepath.Join(examplesDir, dir))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			for _, p := range problems {
+				if !strings.Contains(p.Message, "certificate security is deprecated") {
+					t.Errorf("unexpected problem: %s", p)
+				}
+			}
+			if set.Documents == 0 || !strings.HasPrefix(set.Digest, "sha256:") {
+				t.Errorf("Documents = %d, Digest = %q", set.Documents, set.Digest)
+			}
+		})
+	}
+}
+
+// writeFiles creates files (slash paths → content) under a temp dir.
+func writeFiles(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -1,0 +1,183 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// redacted is how a Secret shows itself everywhere.
+const redacted = "<redacted>"
+
+// maxSecretSize bounds what Resolve reads: keys and passwords are short, and
+// a reference pointing at a large file by mistake must not be slurped.
+const maxSecretSize = 64 << 10
+
+// Secret holds a resolved secret value. It redacts itself in every output
+// format (fmt verbs, JSON, YAML, text, slog); only Reveal returns the value.
+// The zero Secret is empty.
+type Secret struct{ v string }
+
+// NewSecret wraps a value, for values that do not come from a SecretRef
+// (e.g. a key esremote just created).
+func NewSecret(v string) Secret { return Secret{v: v} }
+
+// Reveal returns the value. Call it only where the value goes on the wire.
+func (s Secret) Reveal() string { return s.v }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == "" }
+
+// Fingerprint is a short, stable, non-reversible identifier of the value,
+// "sha256:" and the first 8 hex digits of its SHA-256, for reports and the
+// ownership ledger. The empty secret has the fingerprint "".
+func (s Secret) Fingerprint() string {
+	if s.v == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(s.v))
+	return "sha256:" + hex.EncodeToString(sum[:4])
+}
+
+// String returns "<redacted>".
+func (s Secret) String() string { return redacted }
+
+// GoString returns "<redacted>", for %#v.
+func (s Secret) GoString() string { return redacted }
+
+// Format writes "<redacted>" for every verb.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
+
+// MarshalJSON writes "<redacted>".
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText writes "<redacted>" (used by encoders for map keys and text).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// MarshalYAML writes "<redacted>".
+func (s Secret) MarshalYAML() (any, error) { return redacted, nil }
+
+// LogValue makes slog write "<redacted>".
+func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+var _ slog.LogValuer = Secret{}
+
+// IsZero reports whether no field of the reference is set.
+func (r SecretRef) IsZero() bool { return r.Credential == "" && r.File == "" && r.Env == "" }
+
+// String describes where the secret comes from, never its value:
+// "credential NAME", "file PATH" or "env VAR".
+func (r SecretRef) String() string {
+	switch {
+	case r.Credential != "":
+		return "credential " + r.Credential
+	case r.File != "":
+		return "file " + r.File
+	case r.Env != "":
+		return "env " + r.Env
+	}
+	return "empty secret reference"
+}
+
+// count is how many of credential, file and env are set.
+func (r SecretRef) count() int {
+	n := 0
+	for _, s := range []string{r.Credential, r.File, r.Env} {
+		if s != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Resolve reads the secret the reference names: a systemd credential from
+// $CREDENTIALS_DIRECTORY/<name>, a file (relative to Base), or an
+// environment variable. One trailing newline is trimmed. Empty values are
+// refused, and so are files that group or others can read. getenv is
+// os.Getenv in production. Errors never contain the value.
+func (r SecretRef) Resolve(getenv func(string) string) (Secret, error) {
+	if r.count() != 1 {
+		return Secret{}, errors.New("a secret reference needs exactly one of credential, file or env")
+	}
+	var v string
+	switch {
+	case r.Credential != "":
+		if r.Credential != filepath.Base(r.Credential) || strings.HasPrefix(r.Credential, ".") {
+			return Secret{}, fmt.Errorf("credential %q: a credential name is a plain file name", r.Credential)
+		}
+		dir := getenv("CREDENTIALS_DIRECTORY")
+		if dir == "" {
+			return Secret{}, fmt.Errorf("credential %s: $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=%s:PATH, or use {file: PATH}", r.Credential, r.Credential)
+		}
+		b, err := readSecretFile(filepath.Join(dir, r.Credential))
+		if err != nil {
+			return Secret{}, fmt.Errorf("credential %s: %w", r.Credential, err)
+		}
+		v = b
+	case r.File != "":
+		p := r.File
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(r.Base, p)
+		}
+		b, err := readSecretFile(p)
+		if err != nil {
+			return Secret{}, fmt.Errorf("secret file: %w", err)
+		}
+		v = b
+	case r.Env != "":
+		v = getenv(r.Env)
+		if v == "" {
+			return Secret{}, fmt.Errorf("environment variable %s is empty or not set", r.Env)
+		}
+	}
+	v = trimNewline(v)
+	if v == "" {
+		return Secret{}, fmt.Errorf("%s: the secret is empty", r)
+	}
+	return Secret{v: v}, nil
+}
+
+// trimNewline removes one trailing "\n" or "\r\n".
+func trimNewline(s string) string {
+	if s, ok := strings.CutSuffix(s, "\n"); ok {
+		return strings.TrimSuffix(s, "\r")
+	}
+	return s
+}
+
+// readSecretFile reads a small regular file that only its owner can read.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("%s does not exist", path)
+		}
+		// The *PathError names the path and the reason, never content.
+		return "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s is readable by group or others (mode %04o): chmod 600 %s", path, info.Mode().Perm(), path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxSecretSize {
+		return "", fmt.Errorf("%s is larger than %d KiB: not a secret", path, maxSecretSize>>10)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,295 @@
+package spec
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxDepth bounds how deep the walk follows the spec types. The deepest
+// spec field is about eight levels down; the YAML parser bounds the rest.
+const maxDepth = 32
+
+var (
+	durationType  = reflect.TypeFor[Duration]()
+	trustType     = reflect.TypeFor[Trust]()
+	secretRefType = reflect.TypeFor[SecretRef]()
+)
+
+// walker checks one document's node tree against a Go type: node kinds,
+// scalar types, unknown and duplicate keys. It records the position of
+// every field it sees, by path ("remote.proxy_address", "roles[0].name").
+type walker struct {
+	file     string
+	pos      map[string]Pos
+	problems Problems
+}
+
+func (w *walker) errorf(n *yaml.Node, format string, a ...any) {
+	w.problems = append(w.problems, Problem{Pos: nodePos(w.file, n), Severity: SeverityError, Message: fmt.Sprintf(format, a...)})
+}
+
+// field is one YAML key of a struct type.
+type field struct {
+	name string
+	typ  reflect.Type
+}
+
+// fieldCache maps a struct type to its YAML fields, in declaration order.
+var fieldCache sync.Map // reflect.Type -> []field
+
+func yamlFields(t reflect.Type) []field {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.([]field)
+	}
+	var fs []field
+	for sf := range t.Fields() {
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "-" || !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(sf.Name)
+		}
+		fs = append(fs, field{name: name, typ: sf.Type})
+	}
+	fieldCache.Store(t, fs)
+	return fs
+}
+
+// walk checks n against t. key is the mapping key n is the value of (nil
+// for sequence items and the root); positions of collections are recorded
+// at their key, of scalars at the value.
+func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
+	if strings.Count(path, ".")+strings.Count(path, "[") > maxDepth {
+		w.errorf(n, "%s: nested too deeply", label(path))
+		return
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	at := n
+	if key != nil && n.Kind != yaml.ScalarNode {
+		at = key
+	}
+	w.pos[path] = nodePos(w.file, at)
+	if isNull(n) {
+		return // unset; required fields are checked by validation
+	}
+	switch t {
+	case durationType:
+		if n.Kind != yaml.ScalarNode {
+			w.errorf(at, "%s: expected a duration such as 30s or 90d, got %s", label(path), describe(n))
+			return
+		}
+		if _, err := ParseDuration(n.Value); err != nil {
+			w.errorf(n, "%s: %v", label(path), err)
+		}
+		return
+	case trustType:
+		w.trust(n, at, path)
+		return
+	case secretRefType:
+		if n.Kind == yaml.ScalarNode {
+			// Never echo the value: it may be the secret itself.
+			w.errorf(n, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
+			return
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		w.walk(n, key, t.Elem(), path)
+	case reflect.Struct:
+		w.mapping(n, at, t, path)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			w.errorf(at, "%s: expected a list, got %s", label(path), describe(n))
+			return
+		}
+		for i, item := range n.Content {
+			w.walk(item, nil, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			w.errorf(at, "%s: expected a string, got %s", label(path), describe(n))
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			w.errorf(at, "%s: expected true or false, got %s", label(path), describe(n))
+		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			w.errorf(at, "%s: expected a whole number, got %s", label(path), describe(n))
+			return
+		}
+		var v int
+		if err := n.Decode(&v); err != nil {
+			w.errorf(n, "%s: %q is out of range", label(path), n.Value)
+		}
+	default:
+		w.errorf(at, "%s: unsupported field type %s", label(path), t)
+	}
+}
+
+// mapping checks a struct-typed node: a mapping whose keys are fields.
+func (w *walker) mapping(n, at *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		w.errorf(at, "%s: expected a mapping, got %s", label(path), describe(n))
+		return
+	}
+	fields := yamlFields(t)
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			w.errorf(k, "%s: a key must be a plain name, not %s", label(path), describe(k))
+			continue
+		}
+		if k.Value == "<<" {
+			w.errorf(k, "%s: YAML merge keys (<<) are not supported: write the fields out", label(path))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			w.errorf(k, "%s: key %q is already set at line %d: remove one", label(path), k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		child := join(path, k.Value)
+		var ft reflect.Type
+		for _, f := range fields {
+			if f.name == k.Value {
+				ft = f.typ
+				break
+			}
+		}
+		if ft == nil {
+			if t == secretRefType && (k.Value == "value" || k.Value == "secret") {
+				w.errorf(k, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
+				continue
+			}
+			names := make([]string, len(fields))
+			for j, f := range fields {
+				names[j] = f.name
+			}
+			w.errorf(k, "unknown field %q in %s%s", k.Value, labelOr(path, "document"), didYouMean(k.Value, names))
+			continue
+		}
+		w.walk(v, k, ft, child)
+	}
+}
+
+// trust checks "all" or a list of scalars.
+func (w *walker) trust(n, at *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value != TrustAll {
+			w.errorf(n, `%s: expected "all" or a list of cluster IDs, got %q`, label(path), n.Value)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			ip := fmt.Sprintf("%s[%d]", path, i)
+			if item.Kind == yaml.AliasNode && item.Alias != nil {
+				item = item.Alias
+			}
+			w.pos[ip] = nodePos(w.file, item)
+			if item.Kind != yaml.ScalarNode {
+				w.errorf(item, "%s: expected a cluster ID, got %s", ip, describe(item))
+			}
+		}
+	default:
+		w.errorf(at, `%s: expected "all" or a list of cluster IDs, got %s`, label(path), describe(n))
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func label(path string) string { return labelOr(path, "document") }
+
+func labelOr(path, root string) string {
+	if path == "" {
+		return root
+	}
+	return path
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// describe names a node's kind for messages, without its value (which
+// could be a secret).
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return "a string"
+		case "!!int":
+			return "a number"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an empty document"
+}
+
+// didYouMean returns ` (did you mean "x"?)` for the closest candidate
+// within a small edit distance, or "".
+func didYouMean(s string, candidates []string) string {
+	best, bestD := "", len(s)/3+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b)) // no hint for keys this long; bound the work
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
