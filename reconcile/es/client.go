@@ -1,0 +1,329 @@
+// Package es is esremote's Elasticsearch adapter: the few REST calls the
+// reconciler needs (cluster settings, _remote/info, _resolve/cluster,
+// cross-cluster API keys, roles, secure-settings reload, a canary search),
+// on top of github.com/elastic/go-elasticsearch/v8's esapi.
+//
+// Every call makes exactly one HTTP request: the client never retries (see
+// [New]). Failures are *[Error] values classified as retryable or terminal,
+// so the one retry layer — the engine's per-target backoff — can decide.
+// Values are decoded into this package's own types rather than the typed
+// API's, because the typed API drops or mangles fields the reconciler
+// depends on (es-api.md §9.3).
+//
+// The package takes plain configuration values and imports no other
+// esremote package.
+package es
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+const (
+	// DefaultTimeout bounds one request, from sending it to reading the
+	// last byte of the response. Elasticsearch's own master and ack
+	// timeouts default to 30s, so a shorter client timeout would cut off
+	// answers that are merely slow.
+	DefaultTimeout = 30 * time.Second
+
+	// DefaultMaxResponseBytes caps how much of a response body is read.
+	// The largest answers esremote reads (all roles, all API keys of an
+	// owner) are far below it; a bigger body means a wrong endpoint or a
+	// misbehaving proxy, and must not exhaust the daemon's memory.
+	DefaultMaxResponseBytes = 16 << 20
+
+	// maxIdleConnsPerHost keeps enough idle connections for the handful of
+	// requests one reconcile pass sends to a cluster concurrently, so they
+	// are reused between passes instead of redialled (TLS handshakes).
+	maxIdleConnsPerHost = 8
+)
+
+// Config says how to reach and authenticate to one cluster.
+type Config struct {
+	// Name identifies the cluster in errors ("put cluster settings on
+	// <name>: …"). Defaults to the URL's host.
+	Name string
+	// URL is the cluster's HTTP endpoint, e.g. https://host:9243. It must
+	// not carry credentials.
+	URL string
+
+	// APIKey is an encoded API key (base64 of "id:key"); or set Username
+	// and Password for basic authentication. Not both.
+	APIKey   string
+	Username string
+	Password string
+
+	// CACert is PEM data added to the system roots to verify the server.
+	// TLS verification is always on unless InsecureSkipVerify is set.
+	CACert             []byte
+	InsecureSkipVerify bool
+
+	// Timeout bounds each request; zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxResponseBytes caps the response body read; zero means
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+
+	// Transport, if set, replaces the client's own HTTP transport (tests,
+	// a pool shared between clients). CACert and InsecureSkipVerify then
+	// do not apply and must be empty.
+	Transport http.RoundTripper
+}
+
+// Client talks to one Elasticsearch cluster. It is safe for concurrent use.
+type Client struct {
+	name     string
+	es       *elasticsearch.Client
+	timeout  time.Duration
+	maxBody  int64
+	ownTrans *http.Transport // nil when Config.Transport was given
+}
+
+// New checks cfg and returns a client for it. It sends no request.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New("new elasticsearch client: url is required")
+	case err != nil:
+		return nil, fmt.Errorf("new elasticsearch client: invalid url: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return nil, fmt.Errorf("new elasticsearch client: url must be http(s)://host[:port], got scheme %q", u.Scheme)
+	case u.User != nil:
+		return nil, errors.New("new elasticsearch client: url must not contain credentials; use api key or username and password")
+	}
+	name := cfg.Name
+	if name == "" {
+		name = u.Host
+	}
+	fail := func(msg string) error { return fmt.Errorf("new elasticsearch client for %s: %s", name, msg) }
+	switch {
+	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
+		return nil, fail("set either an api key or username and password, not both")
+	case cfg.Password != "" && cfg.Username == "":
+		return nil, fail("password given without username")
+	case cfg.Timeout < 0:
+		return nil, fail("timeout must not be negative")
+	case cfg.MaxResponseBytes < 0:
+		return nil, fail("max response bytes must not be negative")
+	}
+
+	c := &Client{name: name, timeout: cfg.Timeout, maxBody: cfg.MaxResponseBytes}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.maxBody == 0 {
+		c.maxBody = DefaultMaxResponseBytes
+	}
+
+	rt := cfg.Transport
+	if rt == nil {
+		t, err := newTransport(cfg.CACert, cfg.InsecureSkipVerify)
+		if err != nil {
+			return nil, fail(err.Error())
+		}
+		c.ownTrans, rt = t, t
+	} else if len(cfg.CACert) > 0 || cfg.InsecureSkipVerify {
+		return nil, fail("ca cert and insecure skip verify apply only to the built-in transport, not to a custom one")
+	}
+
+	es, err := elasticsearch.NewClient(elasticsearch.Config{
+		Addresses: []string{cfg.URL},
+		APIKey:    cfg.APIKey,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		Transport: rt,
+		// One retry layer (STYLE.md item 8): go-elasticsearch would retry
+		// 502/503/504 and network errors up to 3 times on its own. It is
+		// switched off here; every call makes one request and returns a
+		// classified *Error, and reconcile.Loop's per-target backoff is
+		// the only place that retries.
+		DisableRetry: true,
+		// The product check stays on: go-elasticsearch refuses a first
+		// successful response without "X-Elastic-Product: Elasticsearch",
+		// which catches a URL pointing at the wrong server; send reports it
+		// as ErrNotElasticsearch. The typed-API "compatibility mode"
+		// headers are not sent: the target is 8.x.
+	})
+	if err != nil {
+		return nil, fail(err.Error())
+	}
+	c.es = es
+	return c, nil
+}
+
+// newTransport builds the client's own HTTP transport: HTTP/2 where the
+// server offers it, idle connections kept for reuse, and TLS verified
+// against the system roots plus caPEM.
+func newTransport(caPEM []byte, insecure bool) (*http.Transport, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if len(caPEM) > 0 && !roots.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("ca cert holds no PEM certificate")
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	t.TLSClientConfig = &tls.Config{
+		RootCAs:            roots,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: insecure, // only when the operator asked for it
+	}
+	return t, nil
+}
+
+// Name returns the cluster name used in errors.
+func (c *Client) Name() string { return c.name }
+
+// Close releases idle connections of the client's own transport. The
+// client must not be used afterwards.
+func (c *Client) Close() {
+	if c.ownTrans != nil {
+		c.ownTrans.CloseIdleConnections()
+	}
+}
+
+// response is a fully read HTTP response.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send runs one esapi call under the client's timeout and reads the whole
+// (size-limited) body. A non-nil error is always an *Error; an HTTP error
+// status is not an error here (see decode).
+func (c *Client) send(ctx context.Context, op string, call func(context.Context) (*esapi.Response, error)) (response, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	res, err := call(rctx)
+	if err != nil {
+		return response{}, c.transportError(ctx, op, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, c.maxBody+1))
+	if err != nil {
+		return response{}, c.transportError(ctx, op, err)
+	}
+	if int64(len(body)) > c.maxBody {
+		return response{}, &Error{Op: op, Target: c.name, Kind: ErrBadResponse, Status: res.StatusCode,
+			Reason: fmt.Sprintf("response body larger than %d bytes", c.maxBody)}
+	}
+	return response{status: res.StatusCode, header: res.Header, body: body}, nil
+}
+
+// transportError classifies an error that left no usable response.
+func (c *Client) transportError(ctx context.Context, op string, err error) *Error {
+	e := &Error{Op: op, Target: c.name, Kind: ErrNetwork, Err: err}
+	var (
+		netErr  net.Error
+		certErr *tls.CertificateVerificationError
+		unkAuth x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		invErr  x509.CertificateInvalidError
+	)
+	switch {
+	case ctx.Err() != nil:
+		// The caller gave up (shutdown, its own deadline): not ours to retry.
+		e.Kind, e.Err = ErrCanceled, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		e.Kind, e.Err = ErrTimeout, nil
+		e.Reason = fmt.Sprintf("no complete response within %s", c.timeout)
+	case errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invErr):
+		e.Kind = ErrTLS
+	case strings.Contains(err.Error(), "not Elasticsearch"):
+		// go-elasticsearch's product check has no exported error value.
+		e.Kind, e.Err = ErrNotElasticsearch, nil
+		e.Reason = `server is not Elasticsearch (no "X-Elastic-Product: Elasticsearch" header)`
+	}
+	return e
+}
+
+// decode turns a response into out (may be nil) or into an *Error: any
+// status of 300 or more is an error built from the Elasticsearch error body.
+func (c *Client) decode(op string, r response, out any) error {
+	if r.status >= 300 {
+		return c.statusError(op, r)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(r.body, out); err != nil {
+		return &Error{Op: op, Target: c.name, Kind: ErrBadResponse, Status: r.status,
+			Reason: describeBadBody(r), Err: err}
+	}
+	return nil
+}
+
+// describeBadBody says what came back when JSON was expected, without
+// quoting the body (it may be anything).
+func describeBadBody(r response) string {
+	ct := r.header.Get("Content-Type")
+	if ct == "" {
+		ct = "no content type"
+	}
+	if !json.Valid(r.body) {
+		return fmt.Sprintf("response is not JSON (%s, %d bytes)", ct, len(r.body))
+	}
+	return "response JSON has an unexpected shape"
+}
+
+// esErrorBody is Elasticsearch's error envelope. "error" is an object on
+// 8.x, and a plain string for some errors (no handler found for uri).
+type esErrorBody struct {
+	Error  json.RawMessage `json:"error"`
+	Status int             `json:"status"`
+}
+
+type esErrorCause struct {
+	Type       string  `json:"type"`
+	Reason     string  `json:"reason"`
+	RootCause  []Cause `json:"root_cause"`
+	Suppressed []Cause `json:"suppressed"`
+}
+
+// statusError builds the *Error for an HTTP error status.
+func (c *Client) statusError(op string, r response) *Error {
+	e := &Error{Op: op, Target: c.name, Kind: kindForStatus(r.status), Status: r.status}
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+	}
+	var body esErrorBody
+	if len(bytes.TrimSpace(r.body)) == 0 {
+		return e
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		// A proxy's HTML page, for instance. Say what it was, not what it said.
+		e.Reason = describeBadBody(r)
+		return e
+	}
+	var cause esErrorCause
+	var msg string
+	switch {
+	case len(body.Error) == 0:
+	case json.Unmarshal(body.Error, &cause) == nil:
+		e.Type, e.Reason, e.RootCause, e.Suppressed = cause.Type, cause.Reason, cause.RootCause, cause.Suppressed
+	case json.Unmarshal(body.Error, &msg) == nil:
+		e.Reason = msg
+	}
+	return e
+}

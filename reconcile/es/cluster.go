@@ -1,0 +1,347 @@
+package es
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+)
+
+// Info is the answer of GET /.
+type Info struct {
+	Name        string // node name
+	ClusterName string
+	ClusterUUID string
+	Version     Version
+	BuildFlavor string // "default", or "serverless" (whose version is fixed and meaningless)
+}
+
+// Serverless reports whether the cluster is Elastic Cloud Serverless, whose
+// version number must not be used for version gates (es-api.md §8).
+func (i Info) Serverless() bool { return i.BuildFlavor == "serverless" }
+
+// Version is a parsed Elasticsearch version number such as "8.19.0" or
+// "8.15.0-SNAPSHOT".
+type Version struct {
+	Major, Minor, Patch int
+	Raw                 string // as the cluster reported it
+}
+
+// ParseVersion parses "major.minor.patch" with an optional "-suffix".
+func ParseVersion(s string) (Version, error) {
+	core, _, _ := strings.Cut(s, "-")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return Version{}, fmt.Errorf("invalid version %q: want major.minor.patch", s)
+	}
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 {
+			return Version{}, fmt.Errorf("invalid version %q", s)
+		}
+		n[i] = v
+	}
+	return Version{Major: n[0], Minor: n[1], Patch: n[2], Raw: s}, nil
+}
+
+// AtLeast reports whether v is major.minor.patch or later.
+func (v Version) AtLeast(major, minor, patch int) bool {
+	if v.Major != major {
+		return v.Major > major
+	}
+	if v.Minor != minor {
+		return v.Minor > minor
+	}
+	return v.Patch >= patch
+}
+
+// String returns the version as the cluster reported it.
+func (v Version) String() string {
+	if v.Raw != "" {
+		return v.Raw
+	}
+	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
+}
+
+// Info reads GET / (privilege monitor).
+func (c *Client) Info(ctx context.Context) (Info, error) {
+	const op = "get cluster info"
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		return c.es.Info(c.es.Info.WithContext(ctx))
+	})
+	if err != nil {
+		return Info{}, err
+	}
+	var body struct {
+		Name        string `json:"name"`
+		ClusterName string `json:"cluster_name"`
+		ClusterUUID string `json:"cluster_uuid"`
+		Version     struct {
+			Number      string `json:"number"`
+			BuildFlavor string `json:"build_flavor"`
+		} `json:"version"`
+	}
+	if err := c.decode(op, r, &body); err != nil {
+		return Info{}, err
+	}
+	v, err := ParseVersion(body.Version.Number)
+	if err != nil {
+		return Info{}, &Error{Op: op, Target: c.name, Kind: ErrBadResponse, Status: r.status, Reason: err.Error()}
+	}
+	return Info{Name: body.Name, ClusterName: body.ClusterName, ClusterUUID: body.ClusterUUID,
+		Version: v, BuildFlavor: body.Version.BuildFlavor}, nil
+}
+
+// Settings are the cluster settings stored through the API, with flat keys
+// ("cluster.remote.a.seeds"). Settings from elasticsearch.yml and defaults
+// are not included.
+type Settings struct {
+	Persistent map[string]Value
+	Transient  map[string]Value
+}
+
+// Settings reads GET /_cluster/settings?flat_settings=true (privilege
+// monitor). Both maps are non-nil.
+func (c *Client) Settings(ctx context.Context) (Settings, error) {
+	const op = "get cluster settings"
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		return c.es.Cluster.GetSettings(c.es.Cluster.GetSettings.WithContext(ctx),
+			c.es.Cluster.GetSettings.WithFlatSettings(true))
+	})
+	if err != nil {
+		return Settings{}, err
+	}
+	var s Settings
+	var body struct {
+		Persistent *map[string]Value `json:"persistent"`
+		Transient  *map[string]Value `json:"transient"`
+	}
+	body.Persistent, body.Transient = &s.Persistent, &s.Transient
+	if err := c.decode(op, r, &body); err != nil {
+		return Settings{}, err
+	}
+	if s.Persistent == nil {
+		s.Persistent = map[string]Value{}
+	}
+	if s.Transient == nil {
+		s.Transient = map[string]Value{}
+	}
+	return s, nil
+}
+
+// PutSettings writes persistent cluster settings in one
+// PUT /_cluster/settings?flat_settings=true (privilege manage). Keys are
+// flat; Null removes a key. An empty map sends nothing.
+//
+// A 400 is ErrInvalid with Elasticsearch's validation message; a committed
+// but unacknowledged change ("acknowledged": false) is ErrNotAcknowledged,
+// which is retryable: the next pass observes what was applied.
+func (c *Client) PutSettings(ctx context.Context, persistent map[string]Value) error {
+	const op = "put cluster settings"
+	if len(persistent) == 0 {
+		return nil
+	}
+	for k, v := range persistent {
+		if !v.IsValid() {
+			return fmt.Errorf("%s on %s: key %s has no value (use es.Null to remove it)", op, c.name, k)
+		}
+	}
+	body, err := json.Marshal(map[string]any{"persistent": persistent})
+	if err != nil {
+		return fmt.Errorf("%s on %s: %w", op, c.name, err)
+	}
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		return c.es.Cluster.PutSettings(bytes.NewReader(body), c.es.Cluster.PutSettings.WithContext(ctx),
+			c.es.Cluster.PutSettings.WithFlatSettings(true))
+	})
+	if err != nil {
+		return err
+	}
+	var ack struct {
+		Acknowledged bool `json:"acknowledged"`
+	}
+	if err := c.decode(op, r, &ack); err != nil {
+		return err
+	}
+	if !ack.Acknowledged {
+		return c.notAcknowledged(op, r.status)
+	}
+	return nil
+}
+
+func (c *Client) notAcknowledged(op string, status int) *Error {
+	return &Error{Op: op, Target: c.name, Kind: ErrNotAcknowledged, Status: status,
+		Reason: "not acknowledged by all nodes within the timeout (the change may be committed)"}
+}
+
+// RemoteInfo is one alias of GET /_remote/info, as answered by the node
+// that received the request. Fields of the other mode are zero.
+type RemoteInfo struct {
+	Connected bool   `json:"connected"`
+	Mode      string `json:"mode"` // "sniff" or "proxy"
+
+	// Proxy mode.
+	ProxyAddress              string `json:"proxy_address,omitempty"`
+	ServerName                string `json:"server_name,omitempty"`
+	NumProxySocketsConnected  int    `json:"num_proxy_sockets_connected,omitempty"`
+	MaxProxySocketConnections int    `json:"max_proxy_socket_connections,omitempty"`
+
+	// Sniff mode.
+	Seeds                    []string `json:"seeds,omitempty"`
+	NumNodesConnected        int      `json:"num_nodes_connected,omitempty"`
+	MaxConnectionsPerCluster int      `json:"max_connections_per_cluster,omitempty"`
+
+	InitialConnectTimeout string `json:"initial_connect_timeout"` // e.g. "30s"
+	SkipUnavailable       bool   `json:"skip_unavailable"`
+
+	// ClusterCredentials is "::es_redacted::" when this node's keystore
+	// holds cluster.remote.<alias>.credentials (API-key model), and empty
+	// when it does not (certificate model). Read in both modes, unlike the
+	// typed client, which drops it for sniff.
+	ClusterCredentials string `json:"cluster_credentials,omitempty"`
+}
+
+// HasCredentials reports whether the alias has keystore credentials on the
+// answering node, i.e. uses the API-key security model.
+func (r RemoteInfo) HasCredentials() bool { return r.ClusterCredentials != "" }
+
+// RemoteInfo reads GET /_remote/info (privilege monitor): every enabled
+// alias, keyed by alias. The map is non-nil.
+func (c *Client) RemoteInfo(ctx context.Context) (map[string]RemoteInfo, error) {
+	const op = "get remote info"
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		return c.es.Cluster.RemoteInfo(c.es.Cluster.RemoteInfo.WithContext(ctx))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]RemoteInfo{}
+	if err := c.decode(op, r, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResolvedCluster is one cluster of GET /_resolve/cluster. The local
+// cluster's key is "(local)".
+type ResolvedCluster struct {
+	Connected       bool   `json:"connected"`
+	SkipUnavailable bool   `json:"skip_unavailable"`
+	MatchingIndices *bool  `json:"matching_indices,omitempty"` // absent when the remote could not be asked
+	Error           string `json:"error,omitempty"`            // why a search there would fail
+	Version         *struct {
+		Number      string `json:"number"`
+		BuildFlavor string `json:"build_flavor"`
+	} `json:"version,omitempty"`
+}
+
+// ResolveCluster reads GET /_resolve/cluster/{expr} (Elasticsearch 8.13+),
+// which, unlike _remote/info, actively contacts the remotes. expr is an
+// index expression such as "alias:*"; an empty expr asks for every remote
+// (8.18+). On a version without the endpoint the error is ErrUnsupported.
+func (c *Client) ResolveCluster(ctx context.Context, expr string) (map[string]ResolvedCluster, error) {
+	const op = "resolve cluster"
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		opts := []func(*esapi.IndicesResolveClusterRequest){c.es.Indices.ResolveCluster.WithContext(ctx)}
+		if expr != "" {
+			opts = append(opts, c.es.Indices.ResolveCluster.WithName(expr))
+		}
+		return c.es.Indices.ResolveCluster(opts...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ResolvedCluster{}
+	if err := c.decode(op, r, &out); err != nil {
+		if e, ok := err.(*Error); ok && noSuchEndpoint(e) {
+			e.Kind = ErrUnsupported
+			e.Reason = "the cluster's version has no _resolve/cluster endpoint (needs 8.13+): " + e.Reason
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// noSuchEndpoint reports whether Elasticsearch said it has no handler for
+// the request's path, which is how a version without an endpoint answers
+// ("no handler found for uri [...] and method [GET]", 400; or 405
+// "Incorrect HTTP method for uri").
+func noSuchEndpoint(e *Error) bool {
+	switch e.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed:
+		return strings.Contains(e.Reason, "no handler found for uri") ||
+			strings.Contains(e.Reason, "Incorrect HTTP method for uri")
+	}
+	return false
+}
+
+// SearchResult is the summary of a size-0 search, enough to tell whether a
+// cross-cluster search path works.
+type SearchResult struct {
+	TookMillis int64 `json:"took"`
+	TimedOut   bool  `json:"timed_out"`
+	Shards     struct {
+		Total      int `json:"total"`
+		Successful int `json:"successful"`
+		Skipped    int `json:"skipped"`
+		Failed     int `json:"failed"`
+		Failures   []struct {
+			Index  string `json:"index"`
+			Reason Cause  `json:"reason"`
+		} `json:"failures,omitempty"`
+	} `json:"_shards"`
+	Hits struct {
+		Total struct {
+			Value    int64  `json:"value"`
+			Relation string `json:"relation"`
+		} `json:"total"`
+	} `json:"hits"`
+	// Clusters is present for cross-cluster searches.
+	Clusters *struct {
+		Total      int `json:"total"`
+		Successful int `json:"successful"`
+		Skipped    int `json:"skipped"`
+		Running    int `json:"running"`
+		Partial    int `json:"partial"`
+		Failed     int `json:"failed"`
+	} `json:"_clusters,omitempty"`
+}
+
+// Search runs POST /{index}/_search?size=0 with the given query (nil means
+// match_all): a canary for a cross-cluster link, e.g. index "alias:logs*".
+// It never returns documents.
+func (c *Client) Search(ctx context.Context, index string, query json.RawMessage) (SearchResult, error) {
+	op := "search " + index
+	var body []byte
+	if len(query) > 0 {
+		b, err := json.Marshal(map[string]json.RawMessage{"query": query})
+		if err != nil {
+			return SearchResult{}, fmt.Errorf("%s on %s: invalid query: %w", op, c.name, err)
+		}
+		body = b
+	}
+	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+		opts := []func(*esapi.SearchRequest){c.es.Search.WithContext(ctx), c.es.Search.WithSize(0)}
+		if index != "" {
+			opts = append(opts, c.es.Search.WithIndex(index))
+		}
+		if body != nil {
+			opts = append(opts, c.es.Search.WithBody(bytes.NewReader(body)))
+		}
+		return c.es.Search(opts...)
+	})
+	if err != nil {
+		return SearchResult{}, err
+	}
+	var res SearchResult
+	if err := c.decode(op, r, &res); err != nil {
+		return SearchResult{}, err
+	}
+	return res, nil
+}
