@@ -63,6 +63,12 @@ type History struct {
 	mu sync.Mutex
 }
 
+// NewHistory returns the History of state directory dir keeping the last
+// keep reports (DefaultKeep when keep is zero or less).
+func NewHistory(dir string, keep int) *History {
+	return &History{Dir: dir, Keep: keep}
+}
+
 // Entry describes one saved report.
 type Entry struct {
 	Path    string    // the report file

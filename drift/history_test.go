@@ -104,7 +104,7 @@ func TestHistoryTightensReportsDir(t *testing.T) {
 }
 
 func TestHistoryPrune(t *testing.T) {
-	h := &History{Dir: t.TempDir(), Keep: 3}
+	h := NewHistory(t.TempDir(), 3)
 	var paths []string
 	for i := range 5 {
 		p, err := h.Save(report(at.Add(time.Duration(i)*time.Second), TriggerResync, i))
@@ -128,7 +128,7 @@ func TestHistoryPrune(t *testing.T) {
 }
 
 func TestHistoryDefaultKeep(t *testing.T) {
-	h := &History{Dir: t.TempDir()}
+	h := NewHistory(t.TempDir(), 0)
 	for i := range DefaultKeep + 2 {
 		if _, err := h.Save(report(at.Add(time.Duration(i)*time.Second), TriggerResync, 0)); err != nil {
 			t.Fatal(err)
