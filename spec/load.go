@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -62,19 +64,42 @@ func Load(dir string) (*Set, Problems, error) {
 	}
 
 	l := &loader{abs: abs, set: &Set{Dir: dir, meta: map[any]*meta{}}}
+	// Files are parsed in parallel (YAML parsing dominates the cost) and
+	// merged in path order, so the result does not depend on scheduling.
+	results := make([]*loader, len(files))
+	contents := make([][]byte, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for i := range next {
+				fl := &loader{abs: abs, set: &Set{meta: map[any]*meta{}}}
+				rel := files[i]
+				data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+				if err != nil {
+					fl.errorf(Pos{File: rel, Line: 1, Column: 1}, "cannot read file: %v", unwrapPathError(err))
+				} else {
+					fl.file(rel, data)
+				}
+				results[i], contents[i] = fl, data
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
 	h := sha256.New()
-	for _, rel := range files {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
-		if err != nil {
-			l.errorf(Pos{File: rel, Line: 1, Column: 1}, "cannot read file: %v", unwrapPathError(err))
-			continue
-		}
+	for i, rel := range files {
 		// Length-prefix path and content so that no two file sets hash alike.
+		data := contents[i]
 		_ = binary.Write(h, binary.BigEndian, uint64(len(rel)))
 		io.WriteString(h, rel)
 		_ = binary.Write(h, binary.BigEndian, uint64(len(data)))
 		h.Write(data)
-		l.file(rel, data)
+		l.merge(results[i])
 	}
 	l.set.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	l.set.Files = len(files)
@@ -145,6 +170,18 @@ func (l *loader) errorf(pos Pos, format string, a ...any) {
 
 func (l *loader) warnf(pos Pos, format string, a ...any) {
 	l.problems = append(l.problems, Problem{Pos: pos, Severity: SeverityWarning, Message: fmt.Sprintf(format, a...)})
+}
+
+// merge appends what another loader (of one file) found.
+func (l *loader) merge(o *loader) {
+	l.problems = append(l.problems, o.problems...)
+	l.set.Documents += o.set.Documents
+	l.set.Clusters = append(l.set.Clusters, o.set.Clusters...)
+	l.set.Connections = append(l.set.Connections, o.set.Connections...)
+	l.set.TrustedEnvironments = append(l.set.TrustedEnvironments, o.set.TrustedEnvironments...)
+	for k, v := range o.set.meta {
+		l.set.meta[k] = v
+	}
 }
 
 // file decodes every document of one spec file.
@@ -373,10 +410,27 @@ func nodePos(rel string, n *yaml.Node) Pos {
 	return Pos{File: rel, Line: max(n.Line, 1), Column: max(n.Column, 1)}
 }
 
+// hasAlias reports whether the tree holds an alias node. It is the cheap
+// common case of checkAliases: without aliases, the tree is a tree.
+func hasAlias(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkAliases refuses documents whose aliases expand to far more nodes
 // than the document holds (alias bombs) and aliases that contain
 // themselves. It visits every node once.
 func checkAliases(root *yaml.Node) error {
+	if !hasAlias(root) {
+		return nil
+	}
 	const inProgress = -1
 	sizes := map[*yaml.Node]int{}
 	physical := 0

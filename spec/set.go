@@ -53,26 +53,39 @@ func (s *Set) sortKinds() {
 	slices.SortStableFunc(s.Clusters, func(a, b *Cluster) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(s.Connections, func(a, b *Connection) int { return cmp.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(s.TrustedEnvironments, func(a, b *TrustedEnvironment) int { return cmp.Compare(a.Name, b.Name) })
+	s.index()
+}
+
+// index builds the name lookups; the first of duplicate names wins.
+func (s *Set) index() {
+	s.clusters = make(map[string]*Cluster, len(s.Clusters))
+	for _, c := range s.Clusters {
+		if _, dup := s.clusters[c.Name]; !dup {
+			s.clusters[c.Name] = c
+		}
+	}
+	s.connections = make(map[string]*Connection, len(s.Connections))
+	for _, c := range s.Connections {
+		if _, dup := s.connections[c.Name]; !dup {
+			s.connections[c.Name] = c
+		}
+	}
 }
 
 // Cluster returns the Cluster called name, or nil.
 func (s *Set) Cluster(name string) *Cluster {
-	for _, c := range s.Clusters {
-		if c.Name == name {
-			return c
-		}
+	if s.clusters == nil {
+		s.index()
 	}
-	return nil
+	return s.clusters[name]
 }
 
 // Connection returns the Connection called name, or nil.
 func (s *Set) Connection(name string) *Connection {
-	for _, c := range s.Connections {
-		if c.Name == name {
-			return c
-		}
+	if s.connections == nil {
+		s.index()
 	}
-	return nil
+	return s.connections[name]
 }
 
 // TrustedEnvironment returns the TrustedEnvironment called name, or nil.

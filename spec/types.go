@@ -40,6 +40,9 @@ type Set struct {
 
 	// meta holds each document's file, base directory and field positions.
 	meta map[any]*meta
+	// clusters and connections index the slices by name.
+	clusters    map[string]*Cluster
+	connections map[string]*Connection
 }
 
 // Cluster says how to reach one Elasticsearch cluster and, optionally, the

@@ -509,6 +509,12 @@ func (v *validator) settings(c *Connection) {
 func (v *validator) trustedEnvironments() {
 	names := map[string]*TrustedEnvironment{}
 	envs := map[[2]string]*TrustedEnvironment{}
+	deploymentIDs := map[string]*Cluster{}
+	for _, c := range v.set.Clusters {
+		if c.Deployment != nil {
+			deploymentIDs[c.Deployment.ID] = c
+		}
+	}
 	for _, t := range v.set.TrustedEnvironments {
 		if t.Name == "" {
 			v.errorf(t, "", "TrustedEnvironment has no name: add name: (the trust name shown on the deployment's Security page)")
@@ -552,10 +558,8 @@ func (v *validator) trustedEnvironments() {
 		// Deployment IDs are 32 hex too; a deployment ID in the list is the
 		// classic mistake, and the only one we can see offline.
 		for i, id := range t.Trust.ClusterIDs {
-			for _, c := range v.set.Clusters {
-				if c.Deployment != nil && c.Deployment.ID == id {
-					v.errorf(t, fmt.Sprintf("trust[%d]", i), "%s is the deployment ID of Cluster %s, not a cluster ID: trust lists Elasticsearch cluster IDs", id, c.Name)
-				}
+			if c, ok := deploymentIDs[id]; ok {
+				v.errorf(t, fmt.Sprintf("trust[%d]", i), "%s is the deployment ID of Cluster %s, not a cluster ID: trust lists Elasticsearch cluster IDs", id, c.Name)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -110,7 +111,7 @@ func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for i, item := range n.Content {
-			w.walk(item, nil, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			w.walk(item, nil, t.Elem(), path+"["+strconv.Itoa(i)+"]")
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
