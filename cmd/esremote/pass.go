@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/spec"
+)
+
+// passFlags are the flags plan and apply share.
+type passFlags struct {
+	format   string
+	only     string
+	stateDir string
+	verify   time.Duration
+	verbose  bool
+}
+
+func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.StringVar(&pf.format, "format", "text", "output format: text, json or markdown")
+	fs.StringVar(&pf.only, "only", "", "reconcile only the connection of this `name`")
+	fs.StringVar(&pf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
+	fs.BoolVar(&pf.verbose, "v", false, "log each request-level event to stderr")
+	if name == "apply" {
+		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands[name].usage, commands[name].summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// runPass loads DIR, runs one pass and prints the report. It returns the
+// result, or nil and an exit code when it could not run.
+func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconcile.Result, *drift.Report, int) {
+	var pf passFlags
+	fs := c.passFlagSet(name, &pf)
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, exitOK
+		}
+		return nil, nil, exitError
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, nil, exitError
+	}
+	switch pf.format {
+	case "text", "json", "markdown":
+	default:
+		c.errorf("unknown --format %q: use text, json or markdown", pf.format)
+		return nil, nil, exitError
+	}
+	dir := fs.Arg(0)
+	set, problems, err := spec.Load(dir)
+	for _, p := range problems {
+		fmt.Fprintln(c.stderr, p.String())
+	}
+	if err != nil {
+		c.errorf("%s", firstLine(err))
+		c.hintf("run 'esremote validate %s' for every problem; nothing was changed", dir)
+		return nil, nil, exitError
+	}
+	stateDir, err := drift.StateDir(c.getenv, pf.stateDir)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, nil, exitError
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if pf.verbose {
+		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify}
+	if mode == reconcile.ModePlan {
+		// plan never writes, not even the ledger: it reads it to tell
+		// owned from unmanaged, and keeps any change in memory.
+		opts.ReadOnly = true
+	}
+	rec, err := reconcile.New(opts)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, nil, exitError
+	}
+	res, err := rec.Pass(c.ctx, set, mode, pf.only)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, nil, exitError
+	}
+	trigger := drift.TriggerPlan
+	if mode == reconcile.ModeApply {
+		trigger = drift.TriggerApply
+	}
+	report := res.Report(trigger, reconcile.SpecRevision(dir))
+	if mode == reconcile.ModeApply {
+		if _, err := drift.NewHistory(stateDir, 0).Save(report); err != nil {
+			c.warnf("save report: %v", err)
+		}
+	}
+	if err := writeReport(c.stdout, report, pf.format); err != nil {
+		c.errorf("write report: %v", err)
+		return nil, nil, exitError
+	}
+	for _, e := range report.Errors {
+		c.errorf("%s: %s", e.Target, e.Message)
+	}
+	return res, report, exitOK
+}
+
+func writeReport(w io.Writer, r *drift.Report, format string) error {
+	switch format {
+	case "json":
+		return drift.WriteJSON(w, r)
+	case "markdown":
+		return drift.WriteMarkdown(w, r)
+	default:
+		return drift.WriteText(w, r, drift.TextOptions{})
+	}
+}
+
+// reorder moves flags after positional arguments to the front, so that
+// "esremote plan DIR --format json" works like "esremote plan --format json DIR".
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		default:
+			pos = append(pos, a)
+		}
+	}
+	return append(flags, pos...)
+}
+
+// takesValue reports whether a flag needs a separate value argument.
+func takesValue(flagName string) bool {
+	switch strings.TrimLeft(flagName, "-") {
+	case "v", "h", "help", "tls", "history":
+		return false
+	}
+	return true
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,128 @@
+package reconcile
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/esremote/esremote/spec"
+)
+
+// Remote-cluster ports by security model (es-api.md §10, cloud-api.md §7).
+const (
+	PortAPIKey      = "9443" // remote cluster server / platform proxy, API-key model
+	PortCertificate = "9400" // platform proxy, TLS certificate model
+)
+
+// Endpoint is where a remote cluster is reached: the host for the proxy
+// address and the TLS server name. For a remote with a deployment block it
+// is the deployment's metadata.endpoint (cloud-api.md §7).
+type Endpoint struct {
+	Host       string
+	ServerName string
+}
+
+// EndpointOf is the default endpoint of a remote Cluster without a
+// deployment block: the host of its Elasticsearch URL. A spec that knows
+// better sets remote.proxy_address and remote.server_name.
+func EndpointOf(c *spec.Cluster) Endpoint {
+	u, err := url.Parse(c.Elasticsearch.URL)
+	if err != nil {
+		return Endpoint{}
+	}
+	return Endpoint{Host: u.Hostname(), ServerName: u.Hostname()}
+}
+
+// DesiredAlias is what one Connection wants under cluster.remote.<alias>.
+type DesiredAlias struct {
+	Conn *spec.Connection
+	// Settings maps flat keys to canonical-but-sendable values (lists as
+	// comma-joined strings); keys the spec leaves unset are absent.
+	Settings map[string]string
+	// Ignored holds the flat keys others own (Connection.ignore).
+	Ignored map[string]bool
+}
+
+// Mode is the alias's connection mode.
+func (d *DesiredAlias) Mode() spec.Mode {
+	if d.Conn.Settings.Mode == "" {
+		return spec.ModeProxy
+	}
+	return d.Conn.Settings.Mode
+}
+
+// Desire computes the settings a Connection wants. remote is the resolved
+// endpoint of its remote Cluster (zero when the spec gives the parameters).
+func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
+	d := &DesiredAlias{Conn: c, Settings: map[string]string{}, Ignored: map[string]bool{}}
+	set := func(suffix, v string) { d.Settings[aliasKey(c.Alias, suffix)] = v }
+	s := c.Settings
+	switch d.Mode() {
+	case spec.ModeProxy:
+		set("mode", "proxy")
+		addr, name := c.Remote.ProxyAddress, c.Remote.ServerName
+		if addr == "" {
+			if remote.Host == "" {
+				return nil, fmt.Errorf("connection %s: no proxy address: the remote gives neither proxy_address nor a cluster whose endpoint is known", c.Name)
+			}
+			port := PortAPIKey
+			if c.Security == spec.SecurityCertificate {
+				port = PortCertificate
+			}
+			addr = net.JoinHostPort(remote.Host, port)
+		}
+		if name == "" && c.Remote.ProxyAddress == "" {
+			name = remote.ServerName
+		}
+		set("proxy_address", addr)
+		if name != "" {
+			set("server_name", name)
+		}
+		if s.ProxySocketConnections != nil {
+			set("proxy_socket_connections", strconv.Itoa(*s.ProxySocketConnections))
+		}
+	case spec.ModeSniff:
+		set("mode", "sniff")
+		if len(c.Remote.Seeds) == 0 {
+			return nil, fmt.Errorf("connection %s: sniff mode needs remote.seeds", c.Name)
+		}
+		set("seeds", strings.Join(c.Remote.Seeds, ","))
+		if s.NodeConnections != nil {
+			set("node_connections", strconv.Itoa(*s.NodeConnections))
+		}
+	default:
+		return nil, fmt.Errorf("connection %s: unknown mode %q", c.Name, s.Mode)
+	}
+	if s.SkipUnavailable != nil {
+		set("skip_unavailable", strconv.FormatBool(*s.SkipUnavailable))
+	}
+	if s.Compress != "" {
+		set("transport.compress", strings.ToLower(s.Compress))
+	}
+	if s.CompressionScheme != "" {
+		set("transport.compression_scheme", strings.ToLower(s.CompressionScheme))
+	}
+	if s.PingSchedule != nil {
+		set("transport.ping_schedule", formatTimeValue(time.Duration(*s.PingSchedule)))
+	}
+	for _, suffix := range c.Ignore {
+		k := aliasKey(c.Alias, suffix)
+		d.Ignored[k] = true
+		delete(d.Settings, k)
+	}
+	return d, nil
+}
+
+// keys returns the desired keys sorted.
+func (d *DesiredAlias) keys() []string {
+	ks := make([]string, 0, len(d.Settings))
+	for k := range d.Settings {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,25 @@
+// Package reconcile is esremote's engine: it turns a spec.Set into the
+// desired remote-cluster state of every local cluster, observes what the
+// clusters and their control planes hold, computes a Plan, applies it and
+// verifies the links.
+//
+// The contract (DESIGN §5):
+//
+//   - Level-based. Every pass observes again; nothing is cached between
+//     passes except the ownership ledger, so a crash at any point converges
+//     on the next pass.
+//   - One pass per local cluster reads GET /, GET /_cluster/settings and
+//     GET /_remote/info once, diffs every alias, and sends at most one
+//     PUT /_cluster/settings carrying every change for that cluster.
+//   - The Plan is data. Diff is pure and deterministic; plan, apply, the
+//     daemon and the drift report all use the same Plan, so they cannot
+//     disagree. Applying a Plan twice is safe: every write sets a value, it
+//     never increments or appends.
+//   - Ownership. esremote deletes only what the Ledger says it wrote AND
+//     whose live value still matches the fingerprint it recorded; anything
+//     else is reported as unmanaged or foreign and left alone.
+//   - Retries. The adapters (reconcile/es, reconcile/cloud) make single
+//     attempts or retry only inside their own documented layer; a failed
+//     target is reported failed for this pass and retried by the next one
+//     (the daemon backs off per target).
+package reconcile

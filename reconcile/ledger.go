@@ -1,0 +1,343 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+)
+
+// LedgerFile is the ledger's file name in the state directory.
+const LedgerFile = "ledger.json"
+
+// ledgerVersion is bumped when the file's meaning changes.
+const ledgerVersion = 1
+
+// Ledger records every object esremote wrote, with a fingerprint of the
+// value it wrote. It is the only memory the engine keeps between passes.
+//
+// Guarantees: the file is replaced atomically (write temp, fsync, rename,
+// fsync dir), so a crash leaves either the old or the new ledger. Writes
+// are recorded as pending before they are sent and committed after the
+// remote acknowledged them; a pending record whose value is live is as
+// good as a committed one, one whose value is not live is ignored. So a
+// crash between "sent" and "recorded" can neither lose ownership nor claim
+// what esremote never wrote.
+type Ledger struct {
+	mu   sync.Mutex
+	path string // "" for an in-memory ledger (plan never persists)
+	data ledgerData
+}
+
+type ledgerData struct {
+	Version int `json:"version"`
+	// Settings: local cluster → alias → what esremote wrote.
+	Settings map[string]map[string]*AliasRecord `json:"settings"`
+	// Roles: local cluster → role name → fingerprint of the role body.
+	Roles map[string]map[string]*Record `json:"roles,omitempty"`
+	// Keys: connection name → the cross-cluster API key esremote manages.
+	Keys map[string]*KeyRecord `json:"keys,omitempty"`
+	// Keystore: local cluster → keystore setting → fingerprint of the secret.
+	Keystore map[string]map[string]*Record `json:"keystore,omitempty"`
+	// Trust: deployment id → trust entry identity → fingerprint.
+	Trust map[string]map[string]*Record `json:"trust,omitempty"`
+}
+
+// AliasRecord is what esremote wrote under cluster.remote.<alias>.
+type AliasRecord struct {
+	Connection string `json:"connection"`
+	// Keys maps each flat key written to the fingerprint of its value.
+	Keys      map[string]string `json:"keys"`
+	Pending   bool              `json:"pending,omitempty"`
+	WrittenAt time.Time         `json:"written_at"`
+}
+
+// Record is the fingerprint of one object esremote wrote.
+type Record struct {
+	Fingerprint string    `json:"fingerprint"`
+	Pending     bool      `json:"pending,omitempty"`
+	WrittenAt   time.Time `json:"written_at"`
+}
+
+// KeyRecord is a cross-cluster API key esremote created. The secret is
+// never stored: only its id and a fingerprint of the encoded value.
+type KeyRecord struct {
+	Remote      string    `json:"remote"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	AccessHash  string    `json:"access_hash"`
+	Expiration  time.Time `json:"expiration,omitzero"`
+	// Previous is the key being rotated out: invalidated once the link is
+	// verified with the new one.
+	Previous  *KeyRecord `json:"previous,omitempty"`
+	Pending   bool       `json:"pending,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// Fingerprint is the short, non-reversible fingerprint esremote records
+// and shows for a value: "sha256:" and 16 hex digits.
+func Fingerprint(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return "sha256:" + hex.EncodeToString(sum[:8])
+}
+
+// OpenLedger reads the ledger in stateDir, or starts an empty one when
+// there is none. stateDir "" gives an in-memory ledger that Save ignores.
+func OpenLedger(stateDir string) (*Ledger, error) {
+	l := &Ledger{data: ledgerData{Version: ledgerVersion}}
+	if stateDir == "" {
+		return l.init(), nil
+	}
+	l.path = filepath.Join(stateDir, LedgerFile)
+	b, err := os.ReadFile(l.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return l.init(), nil
+	case err != nil:
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	if err := json.Unmarshal(b, &l.data); err != nil {
+		return nil, fmt.Errorf("read ledger %s: %w (the file is corrupt; move it aside to start over, esremote then treats every existing object as unmanaged)", l.path, err)
+	}
+	if l.data.Version > ledgerVersion {
+		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", l.path, l.data.Version, ledgerVersion)
+	}
+	return l.init(), nil
+}
+
+func (l *Ledger) init() *Ledger {
+	if l.data.Settings == nil {
+		l.data.Settings = map[string]map[string]*AliasRecord{}
+	}
+	if l.data.Roles == nil {
+		l.data.Roles = map[string]map[string]*Record{}
+	}
+	if l.data.Keys == nil {
+		l.data.Keys = map[string]*KeyRecord{}
+	}
+	if l.data.Keystore == nil {
+		l.data.Keystore = map[string]map[string]*Record{}
+	}
+	if l.data.Trust == nil {
+		l.data.Trust = map[string]map[string]*Record{}
+	}
+	l.data.Version = ledgerVersion
+	return l
+}
+
+// Path is the ledger file ("" when in memory).
+func (l *Ledger) Path() string { return l.path }
+
+// Save writes the ledger atomically. It is a no-op for an in-memory ledger.
+func (l *Ledger) Save() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.saveLocked()
+}
+
+func (l *Ledger) saveLocked() error {
+	if l.path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(&l.data, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return fmt.Errorf("save ledger: %w", err)
+	}
+	if err := drift.WriteFileAtomic(l.path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("save ledger: %w", err)
+	}
+	return nil
+}
+
+// Alias returns a copy of the record for local/alias, or nil.
+func (l *Ledger) Alias(local, alias string) *AliasRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.data.Settings[local][alias]
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Keys = cloneMap(r.Keys)
+	return &c
+}
+
+// Aliases lists the aliases recorded for a local cluster.
+func (l *Ledger) Aliases(local string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for a := range l.data.Settings[local] {
+		out = append(out, a)
+	}
+	return out
+}
+
+// SetAlias records (pending or committed) what esremote writes under an
+// alias and saves the ledger. A nil keys map removes the record.
+func (l *Ledger) SetAlias(local, alias, conn string, keys map[string]string, pending bool, now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if keys == nil {
+		delete(l.data.Settings[local], alias)
+		if len(l.data.Settings[local]) == 0 {
+			delete(l.data.Settings, local)
+		}
+		return l.saveLocked()
+	}
+	if l.data.Settings[local] == nil {
+		l.data.Settings[local] = map[string]*AliasRecord{}
+	}
+	l.data.Settings[local][alias] = &AliasRecord{Connection: conn, Keys: cloneMap(keys), Pending: pending, WrittenAt: now.UTC()}
+	return l.saveLocked()
+}
+
+// Role returns the record of a role esremote wrote on local, or nil.
+func (l *Ledger) Role(local, name string) *Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.data.Roles[local][name]; r != nil {
+		c := *r
+		return &c
+	}
+	return nil
+}
+
+// Roles lists the roles recorded for a local cluster.
+func (l *Ledger) Roles(local string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n := range l.data.Roles[local] {
+		out = append(out, n)
+	}
+	return out
+}
+
+// SetRole records a role's fingerprint (nil removes) and saves.
+func (l *Ledger) SetRole(local, name string, r *Record) error {
+	return l.setRecord(l.data.Roles, local, name, r)
+}
+
+// Keystore returns the record of a keystore entry esremote wrote, or nil.
+func (l *Ledger) Keystore(local, setting string) *Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.data.Keystore[local][setting]; r != nil {
+		c := *r
+		return &c
+	}
+	return nil
+}
+
+// SetKeystore records a keystore entry's fingerprint (nil removes) and saves.
+func (l *Ledger) SetKeystore(local, setting string, r *Record) error {
+	return l.setRecord(l.data.Keystore, local, setting, r)
+}
+
+// Trust returns the record of a trust entry esremote wrote, or nil.
+func (l *Ledger) Trust(deployment, entry string) *Record {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.data.Trust[deployment][entry]; r != nil {
+		c := *r
+		return &c
+	}
+	return nil
+}
+
+// TrustEntries lists the trust entries recorded for a deployment.
+func (l *Ledger) TrustEntries(deployment string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n := range l.data.Trust[deployment] {
+		out = append(out, n)
+	}
+	return out
+}
+
+// SetTrust records a trust entry's fingerprint (nil removes) and saves.
+func (l *Ledger) SetTrust(deployment, entry string, r *Record) error {
+	return l.setRecord(l.data.Trust, deployment, entry, r)
+}
+
+func (l *Ledger) setRecord(m map[string]map[string]*Record, group, name string, r *Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r == nil {
+		delete(m[group], name)
+		if len(m[group]) == 0 {
+			delete(m, group)
+		}
+		return l.saveLocked()
+	}
+	if m[group] == nil {
+		m[group] = map[string]*Record{}
+	}
+	c := *r
+	m[group][name] = &c
+	return l.saveLocked()
+}
+
+// Key returns the key record of a connection, or nil.
+func (l *Ledger) Key(conn string) *KeyRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.data.Keys[conn]; r != nil {
+		c := *r
+		if r.Previous != nil {
+			p := *r.Previous
+			c.Previous = &p
+		}
+		return &c
+	}
+	return nil
+}
+
+// KeyConnections lists the connections that have a key record.
+func (l *Ledger) KeyConnections() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n := range l.data.Keys {
+		out = append(out, n)
+	}
+	return out
+}
+
+// SetKey records a connection's key (nil removes) and saves.
+func (l *Ledger) SetKey(conn string, r *KeyRecord) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r == nil {
+		delete(l.data.Keys, conn)
+	} else {
+		c := *r
+		l.data.Keys[conn] = &c
+	}
+	return l.saveLocked()
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,351 @@
+package reconcile
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/esremote/esremote/spec"
+)
+
+// Actions a Change takes.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Origins of a difference (DESIGN §5).
+const (
+	// OriginSpec: the spec changed since esremote last wrote the value (or
+	// esremote never wrote it).
+	OriginSpec = "spec"
+	// OriginExternal: the live value differs from what esremote last
+	// wrote: someone changed the cluster.
+	OriginExternal = "external"
+)
+
+// Resources a Change touches.
+const (
+	ResourceClusterSetting = "cluster_setting"
+	ResourceRole           = "role"
+	ResourceAPIKey         = "api_key"
+	ResourceKeystore       = "keystore"
+	ResourceTrust          = "trust"
+)
+
+// Health of a link.
+const (
+	HealthConnected    = "connected"
+	HealthDisconnected = "disconnected"
+	HealthUnknown      = "unknown"
+)
+
+// Change is one difference between desired and live state, and what apply
+// does about it. Actual and Desired never hold secret values: secrets are
+// shown as drift.Redacted fingerprints.
+type Change struct {
+	Resource string
+	Target   string // the cluster or deployment the change is made on
+	Key      string
+	Action   string
+	Actual   string
+	Desired  string
+	Origin   string
+	// Applied and Err are filled by Apply.
+	Applied bool
+	Err     error
+}
+
+// Finding is something a pass noticed that is not a change: a warning, an
+// action the operator must take, the likely cause of a disconnected link.
+type Finding struct {
+	Severity string // info | warning | error
+	Code     string
+	Message  string
+	Fix      string
+}
+
+// ConnectionPlan is the plan for one Connection.
+type ConnectionPlan struct {
+	Conn     *spec.Connection
+	Desired  *DesiredAlias // nil when the desired state could not be computed
+	Changes  []*Change
+	Findings []Finding
+	Health   string
+	// Err is why this connection cannot be planned or applied (its local
+	// cluster failed to answer, a secret is missing, …).
+	Err error
+	// Contested is set when the daemon stopped rewriting a flipping key.
+	Contested bool
+}
+
+// Enforced reports whether apply writes this connection's changes.
+func (c *ConnectionPlan) Enforced() bool {
+	return c.Err == nil && c.Conn.Policy != spec.PolicyReport && c.Conn.Policy != spec.PolicyDisabled
+}
+
+// AliasDeletion is an owned alias whose Connection left the specs.
+type AliasDeletion struct {
+	Alias      string
+	Connection string // the connection that created it, from the ledger
+	Changes    []*Change
+}
+
+// Unmanaged is a live object esremote does not own and leaves alone.
+type Unmanaged struct {
+	Target string
+	Kind   string // alias | role | api_key | trust
+	Name   string
+	// Reason: "unmanaged" (never written by esremote) or "foreign"
+	// (written by esremote, then changed by someone else).
+	Reason string
+}
+
+// Put is the single PUT /_cluster/settings a cluster gets. A nil value
+// removes the key.
+type Put struct {
+	Persistent map[string]*string
+	Transient  map[string]*string
+}
+
+// Empty reports whether the Put has nothing to send.
+func (p *Put) Empty() bool { return len(p.Persistent) == 0 && len(p.Transient) == 0 }
+
+// ClusterPlan is the plan for one local cluster.
+type ClusterPlan struct {
+	Local       string
+	Version     string
+	Connections []*ConnectionPlan
+	Deletions   []*AliasDeletion
+	Unmanaged   []Unmanaged
+	Put         Put
+	// RoleWrites are role bodies to PUT (name → body), RoleDeletes the
+	// owned roles to delete; both filled by the role planner.
+	RoleWrites  map[string]*roleWrite
+	RoleDeletes []string
+	// Err is an observation error: nothing was planned for this cluster.
+	Err error
+}
+
+// Plan is everything one pass would do, cluster by cluster, sorted.
+type Plan struct {
+	Clusters []*ClusterPlan
+}
+
+// Changes counts the changes apply would make (enforced connections and
+// deletions), not those only reported.
+func (p *Plan) Changes() (n int) {
+	for _, cp := range p.Clusters {
+		for _, c := range cp.Connections {
+			n += len(c.Changes)
+		}
+		for _, d := range cp.Deletions {
+			n += len(d.Changes)
+		}
+	}
+	return n
+}
+
+// Diff compares one local cluster's desired aliases with what it holds,
+// using the ledger for ownership and drift origin. It is pure: no I/O, and
+// the same inputs always give the same ClusterPlan. all holds every alias
+// the specs declare on this cluster (whatever their policy, and also those
+// filtered out by --only), so that they are never deleted or reported as
+// unmanaged; conns are the connections to plan.
+func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Observed, led *Ledger, scoped bool) *ClusterPlan {
+	cp := &ClusterPlan{Local: local, Version: obs.Version,
+		Put: Put{Persistent: map[string]*string{}, Transient: map[string]*string{}}}
+	persistent := groupByAlias(obs.Persistent)
+	transient := groupByAlias(obs.Transient)
+
+	for _, c := range conns {
+		cp.Connections = append(cp.Connections, c)
+		if c.Err != nil || c.Desired == nil || c.Conn.Policy == spec.PolicyDisabled {
+			if c.Health == "" {
+				c.Health = HealthUnknown
+			}
+			continue
+		}
+		alias := c.Conn.Alias
+		c.Health = healthOf(obs, alias)
+		rec := liveRecord(led.Alias(local, alias), persistent[alias])
+		live := persistent[alias]
+		d := c.Desired
+		for _, k := range d.keys() {
+			want := d.Settings[k]
+			have, ok := live[k]
+			_, suffix, _ := splitRemoteKey(k)
+			switch {
+			case !ok:
+				origin := OriginSpec
+				if rec != nil && rec.Keys[k] != "" {
+					origin = OriginExternal
+				}
+				c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
+					Action: ActionCreate, Desired: display(suffix, want), Origin: origin})
+			case normalize(suffix, have) != normalize(suffix, want):
+				origin := OriginSpec
+				if rec != nil && rec.Keys[k] != "" && rec.Keys[k] != Fingerprint(normalize(suffix, have)) {
+					origin = OriginExternal
+				}
+				c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
+					Action: ActionUpdate, Actual: display(suffix, have), Desired: display(suffix, want), Origin: origin})
+			}
+		}
+		for _, k := range sortedKeys(live) {
+			if _, want := d.Settings[k]; want || d.Ignored[k] {
+				continue
+			}
+			_, suffix, _ := splitRemoteKey(k)
+			origin := OriginExternal
+			if rec != nil && rec.Keys[k] != "" {
+				origin = OriginSpec
+			}
+			c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
+				Action: ActionDelete, Actual: display(suffix, live[k]), Origin: origin})
+		}
+		// Transient values override persistent ones (es-api.md §3.1):
+		// esremote writes persistent only and removes transient keys of
+		// the aliases it manages.
+		for _, k := range sortedKeys(transient[alias]) {
+			if d.Ignored[k] {
+				continue
+			}
+			_, suffix, _ := splitRemoteKey(k)
+			c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local,
+				Key: k + " (transient)", Action: ActionDelete, Actual: display(suffix, transient[alias][k]), Origin: OriginExternal})
+		}
+		if len(c.Changes) == 0 || !c.Enforced() {
+			continue
+		}
+		// The alias gets its complete desired key set, and every live key
+		// it does not want is nulled in the same request: ES validates the
+		// resulting scope as a whole, so partial updates and mode switches
+		// must travel together (es-api.md §2.7).
+		for k, v := range d.Settings {
+			cp.Put.Persistent[k] = ptr(v)
+		}
+		for k := range live {
+			if _, want := d.Settings[k]; !want && !d.Ignored[k] {
+				cp.Put.Persistent[k] = nil
+			}
+		}
+		for k := range transient[alias] {
+			if !d.Ignored[k] {
+				cp.Put.Transient[k] = nil
+			}
+		}
+	}
+
+	// Aliases on the cluster that no connection declares.
+	if !scoped {
+		seen := map[string]bool{}
+		for _, a := range append(sortedKeys(persistent), sortedKeys(transient)...) {
+			if all[a] || seen[a] {
+				continue
+			}
+			seen[a] = true
+			rec := led.Alias(local, a)
+			switch {
+			case rec == nil || (rec.Pending && !matches(rec, persistent[a])):
+				cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: local, Kind: "alias", Name: a, Reason: "unmanaged"})
+			case !matches(rec, persistent[a]) || len(transient[a]) > 0:
+				cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: local, Kind: "alias", Name: a, Reason: "foreign"})
+			default:
+				del := &AliasDeletion{Alias: a, Connection: rec.Connection}
+				for _, k := range sortedKeys(persistent[a]) {
+					_, suffix, _ := splitRemoteKey(k)
+					del.Changes = append(del.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
+						Action: ActionDelete, Actual: display(suffix, persistent[a][k]), Origin: OriginSpec})
+					cp.Put.Persistent[k] = nil
+				}
+				cp.Deletions = append(cp.Deletions, del)
+			}
+		}
+	}
+	sort.Slice(cp.Connections, func(i, j int) bool { return cp.Connections[i].Conn.Name < cp.Connections[j].Conn.Name })
+	return cp
+}
+
+// liveRecord is the ledger record that counts for origin decisions: a
+// pending record counts only if its values are live (the write landed).
+func liveRecord(rec *AliasRecord, live map[string]string) *AliasRecord {
+	if rec == nil || !rec.Pending {
+		return rec
+	}
+	if matches(rec, live) {
+		return rec
+	}
+	return nil
+}
+
+// matches reports whether the live keys of an alias are exactly the ones
+// the record says esremote wrote, with the same values.
+func matches(rec *AliasRecord, live map[string]string) bool {
+	if rec == nil || len(live) == 0 || len(live) != len(rec.Keys) {
+		return false
+	}
+	for k, v := range live {
+		_, suffix, _ := splitRemoteKey(k)
+		if rec.Keys[k] != Fingerprint(normalize(suffix, v)) {
+			return false
+		}
+	}
+	return true
+}
+
+// fingerprints are the ledger fingerprints of an alias's desired settings.
+func fingerprints(d *DesiredAlias) map[string]string {
+	m := make(map[string]string, len(d.Settings))
+	for k, v := range d.Settings {
+		_, suffix, _ := splitRemoteKey(k)
+		m[k] = Fingerprint(normalize(suffix, v))
+	}
+	return m
+}
+
+func healthOf(obs *Observed, alias string) string {
+	if obs.Remote == nil {
+		return HealthUnknown
+	}
+	if r, ok := obs.Remote[alias]; ok && r.Connected {
+		return HealthConnected
+	}
+	return HealthDisconnected
+}
+
+// groupByAlias splits flat remote keys by alias.
+func groupByAlias(flat map[string]string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for k, v := range flat {
+		alias, _, ok := splitRemoteKey(k)
+		if !ok {
+			continue
+		}
+		if out[alias] == nil {
+			out[alias] = map[string]string{}
+		}
+		out[alias][k] = v
+	}
+	return out
+}
+
+// display renders a value for the report: lists as [a, b].
+func display(suffix, v string) string {
+	if isList(suffix) {
+		return "[" + strings.ReplaceAll(strings.Trim(v, "[]"), ",", ", ") + "]"
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func ptr(s string) *string { return &s }

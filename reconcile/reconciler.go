@@ -1,0 +1,462 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// Mode says whether a pass may write.
+type Mode string
+
+// Pass modes.
+const (
+	ModePlan  Mode = "plan"  // observe and diff; never writes, not even the ledger
+	ModeApply Mode = "apply" // observe, diff, write, verify, record
+	ModeRun   Mode = "run"   // a daemon pass: as apply
+)
+
+// Options configure a Reconciler. The zero value of each field is a
+// sensible default.
+type Options struct {
+	// StateDir holds the ledger; "" keeps the ledger in memory.
+	StateDir string
+	// ReadOnly reads the ledger but never writes it (plan).
+	ReadOnly bool
+	// Concurrency bounds how many local clusters are reconciled at once
+	// (default 8).
+	Concurrency int
+	// Getenv resolves secret references (default os.Getenv).
+	Getenv func(string) string
+	// Logger receives events (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// VerifyTimeout bounds how long apply polls _remote/info for a link it
+	// wrote to connect (default 10s); VerifyInterval is the poll period
+	// (default 250ms).
+	VerifyTimeout  time.Duration
+	VerifyInterval time.Duration
+	// RequestTimeout bounds each HTTP request (default 30s).
+	RequestTimeout time.Duration
+}
+
+// Reconciler runs passes over a spec.Set. It is safe for one pass at a time
+// per local cluster; the daemon serialises passes.
+type Reconciler struct {
+	opts   Options
+	ledger *Ledger
+
+	mu    sync.Mutex
+	es    map[string]*esEntry    // by cluster name
+	cloud map[string]*cloudEntry // by cluster name (its deployment's API)
+}
+
+type esEntry struct {
+	fp     string
+	client *es.Client
+}
+
+type cloudEntry struct {
+	fp     string
+	client *cloud.Client
+}
+
+// New returns a Reconciler with its ledger opened from opts.StateDir.
+func New(opts Options) (*Reconciler, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.VerifyTimeout == 0 {
+		opts.VerifyTimeout = 10 * time.Second
+	}
+	if opts.VerifyInterval == 0 {
+		opts.VerifyInterval = 250 * time.Millisecond
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 30 * time.Second
+	}
+	led, err := OpenLedger(opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ReadOnly {
+		led.path = ""
+	}
+	return &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{}}, nil
+}
+
+// Ledger is the reconciler's ownership ledger.
+func (r *Reconciler) Ledger() *Ledger { return r.ledger }
+
+// Result is one pass: the plan with what apply did filled in.
+type Result struct {
+	Mode Mode
+	Set  *spec.Set
+	Plan *Plan
+	// Only is the --only filter the pass ran with ("" for all).
+	Only string
+	// Started and Finished bound the pass.
+	Started, Finished time.Time
+}
+
+// Pass observes every local cluster the set names, plans, and in ModeApply
+// writes and verifies. only, when not "", restricts the pass to the
+// connection of that name (nothing else is deleted or reported).
+//
+// Errors of one cluster never stop the others: they are recorded on that
+// cluster's plan and connections. Pass itself fails only when the pass
+// could not start.
+func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only string) (*Result, error) {
+	res := &Result{Mode: mode, Set: set, Only: only, Started: r.opts.Now(), Plan: &Plan{}}
+	if only != "" && findConnection(set, only) == nil {
+		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
+	}
+	endpoints := r.resolveEndpoints(ctx, set, only)
+
+	// Group connections by local cluster; every cluster with a connection
+	// (or, for deletions, an alias in the ledger) gets a pass.
+	byLocal := map[string][]*spec.Connection{}
+	all := map[string]map[string]bool{}
+	for _, c := range set.Connections {
+		if all[c.Local] == nil {
+			all[c.Local] = map[string]bool{}
+		}
+		all[c.Local][c.Alias] = true
+		if only != "" && c.Name != only {
+			continue
+		}
+		byLocal[c.Local] = append(byLocal[c.Local], c)
+	}
+	if only == "" {
+		for _, cl := range set.Clusters {
+			if _, ok := byLocal[cl.Name]; !ok && len(r.ledger.Aliases(cl.Name)) > 0 {
+				byLocal[cl.Name] = nil
+			}
+		}
+	}
+	locals := sortedKeys(byLocal)
+	plans := make([]*ClusterPlan, len(locals))
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, local := range locals {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			plans[i] = r.cluster(ctx, set, local, byLocal[local], all[local], endpoints, mode, only != "")
+		}()
+	}
+	wg.Wait()
+	res.Plan.Clusters = plans
+	res.Finished = r.opts.Now()
+	return res, nil
+}
+
+// cluster runs one local cluster's pass: observe, diff, and in apply mode
+// write and verify.
+func (r *Reconciler) cluster(ctx context.Context, set *spec.Set, local string, conns []*spec.Connection,
+	all map[string]bool, endpoints map[string]endpointResult, mode Mode, scoped bool) *ClusterPlan {
+	log := r.opts.Logger.With("target", local)
+	fail := func(err error) *ClusterPlan {
+		cp := &ClusterPlan{Local: local, Err: err}
+		for _, c := range conns {
+			cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
+		}
+		log.Warn("cluster failed", "err", err)
+		return cp
+	}
+	cl := set.Cluster(local)
+	if cl == nil {
+		return fail(fmt.Errorf("cluster %q is not declared", local))
+	}
+	client, err := r.esClient(set, cl)
+	if err != nil {
+		return fail(err)
+	}
+	obs, err := observe(ctx, client, local)
+	if err != nil {
+		return fail(err)
+	}
+	var cps []*ConnectionPlan
+	for _, c := range conns {
+		p := &ConnectionPlan{Conn: c}
+		if c.Policy != spec.PolicyDisabled {
+			ep := endpoints[c.Remote.Cluster]
+			if ep.err != nil && c.Remote.ProxyAddress == "" {
+				p.Err = ep.err
+			} else if d, err := Desire(c, ep.Endpoint); err != nil {
+				p.Err = err
+			} else {
+				p.Desired = d
+			}
+		}
+		cps = append(cps, p)
+	}
+	cp := Diff(local, cps, all, obs, r.ledger, scoped)
+	if mode == ModePlan {
+		return cp
+	}
+	r.apply(ctx, client, cp, log)
+	return cp
+}
+
+// observe does the reads of DESIGN §5 on one cluster.
+func observe(ctx context.Context, c *es.Client, local string) (*Observed, error) {
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ri, err := c.RemoteInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	obs := &Observed{Local: local, Version: info.Version.String(),
+		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
+		Remote: map[string]RemoteStatus{}}
+	for alias, ri := range ri {
+		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.ClusterCredentials != ""}
+	}
+	return obs, nil
+}
+
+// apply sends the cluster's single PUT, records it in the ledger, and
+// verifies the links it wrote.
+func (r *Reconciler) apply(ctx context.Context, c *es.Client, cp *ClusterPlan, log *slog.Logger) {
+	if cp.Put.Empty() {
+		return
+	}
+	now := r.opts.Now()
+	// Record intent first (pending), so a crash after the PUT keeps
+	// ownership; see Ledger.
+	var written []*ConnectionPlan
+	for _, p := range cp.Connections {
+		if len(p.Changes) > 0 && p.Enforced() {
+			written = append(written, p)
+			if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), true, now); err != nil {
+				r.failWrites(cp, err)
+				return
+			}
+		}
+	}
+	err := c.PutSettings(ctx, toValues(cp.Put.Persistent))
+	if err != nil {
+		log.Warn("put cluster settings failed", "err", err)
+		r.failWrites(cp, err)
+		return
+	}
+	log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
+	for _, p := range written {
+		for _, ch := range p.Changes {
+			ch.Applied = true
+		}
+		if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), false, now); err != nil {
+			log.Error("save ledger", "err", err)
+		}
+	}
+	for _, d := range cp.Deletions {
+		for _, ch := range d.Changes {
+			ch.Applied = true
+		}
+		if err := r.ledger.SetAlias(cp.Local, d.Alias, "", nil, false, now); err != nil {
+			log.Error("save ledger", "err", err)
+		}
+	}
+	if len(written) > 0 {
+		r.verify(ctx, c, cp, written, log)
+	}
+}
+
+func (r *Reconciler) failWrites(cp *ClusterPlan, err error) {
+	for _, p := range cp.Connections {
+		if p.Enforced() {
+			for _, ch := range p.Changes {
+				ch.Err = err
+			}
+		}
+	}
+	for _, d := range cp.Deletions {
+		for _, ch := range d.Changes {
+			ch.Err = err
+		}
+	}
+}
+
+// verify polls _remote/info until every written alias is connected or the
+// verify timeout passes, and records the health it last saw.
+func (r *Reconciler) verify(ctx context.Context, c *es.Client, cp *ClusterPlan, written []*ConnectionPlan, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.VerifyTimeout)
+	defer cancel()
+	t := time.NewTicker(r.opts.VerifyInterval)
+	defer t.Stop()
+	for {
+		info, err := c.RemoteInfo(ctx)
+		pending := 0
+		for _, p := range written {
+			switch {
+			case err != nil:
+				p.Health = HealthUnknown
+				pending++
+			case info[p.Conn.Alias].Connected:
+				p.Health = HealthConnected
+			default:
+				p.Health = HealthDisconnected
+				pending++
+			}
+		}
+		if pending == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			log.Info("link not connected after verify timeout", "pending", pending)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// endpointResult is a remote cluster's endpoint, or why it is unknown.
+type endpointResult struct {
+	Endpoint
+	err error
+}
+
+// resolveEndpoints finds the endpoint of every remote Cluster the
+// connections name: a deployment's metadata.endpoint through its control
+// plane, else the host of its Elasticsearch URL.
+func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only string) map[string]endpointResult {
+	out := map[string]endpointResult{}
+	for _, c := range set.Connections {
+		if only != "" && c.Name != only {
+			continue
+		}
+		name := c.Remote.Cluster
+		if name == "" {
+			continue
+		}
+		if _, done := out[name]; done {
+			continue
+		}
+		cl := set.Cluster(name)
+		switch {
+		case cl == nil:
+			out[name] = endpointResult{err: fmt.Errorf("remote cluster %q is not declared", name)}
+		case cl.Deployment == nil:
+			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
+		default:
+			ep, err := r.deploymentEndpoint(ctx, set, cl)
+			out[name] = endpointResult{Endpoint: ep, err: err}
+		}
+	}
+	return out
+}
+
+func (r *Reconciler) deploymentEndpoint(ctx context.Context, set *spec.Set, cl *spec.Cluster) (Endpoint, error) {
+	cc, err := r.cloudClient(set, cl)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	d, err := cc.Deployment(ctx, cl.Deployment.ID)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("read deployment of %s: %w", cl.Name, err)
+	}
+	res, err := d.ES(cl.Deployment.RefID)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("deployment of %s: %w", cl.Name, err)
+	}
+	if res.Endpoint == "" {
+		return Endpoint{}, fmt.Errorf("deployment %s of %s has no Elasticsearch resource %q with an endpoint", cl.Deployment.ID, cl.Name, cl.Deployment.RefID)
+	}
+	return Endpoint{Host: res.Endpoint, ServerName: res.Endpoint}, nil
+}
+
+func findConnection(set *spec.Set, name string) *spec.Connection {
+	for _, c := range set.Connections {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// flatRemote keeps the cluster.remote.* keys of flat settings, with lists
+// comma-joined.
+func flatRemote(m map[string]es.Value) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if !strings.HasPrefix(k, "cluster.remote.") {
+			continue
+		}
+		if _, _, ok := splitRemoteKey(k); !ok {
+			continue
+		}
+		out[k] = v.String()
+	}
+	return out
+}
+
+// toValues turns a Put map into es values: nil removes, seeds are lists.
+func toValues(m map[string]*string) map[string]es.Value {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]es.Value, len(m))
+	for k, v := range m {
+		_, suffix, _ := splitRemoteKey(k)
+		switch {
+		case v == nil:
+			out[k] = es.Null
+		case isList(suffix):
+			out[k] = es.List(strings.Split(*v, ",")...)
+		default:
+			out[k] = es.String(*v)
+		}
+	}
+	return out
+}
+
+// readCA reads a PEM file named by a spec document (obj), relative to
+// that document's file.
+func readCA(set *spec.Set, obj any, path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(set.BaseDir(obj), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read ca_file: %w", err)
+	}
+	return b, nil
+}
+
+var errNoAuth = errors.New("no credentials: set auth.api_key or auth.basic")
+
+var _ = sort.Strings

@@ -1,0 +1,115 @@
+package reconcile
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// remoteKey matches a per-alias remote-cluster setting in flat form and
+// captures the alias and the suffix (es-api.md §1.1, §3.4).
+var remoteKey = regexp.MustCompile(`^cluster\.remote\.([-\w]+)\.(.+)$`)
+
+// splitRemoteKey returns the alias and suffix of a flat remote-cluster key.
+func splitRemoteKey(key string) (alias, suffix string, ok bool) {
+	m := remoteKey.FindStringSubmatch(key)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// aliasKey is the flat key of a per-alias setting.
+func aliasKey(alias, suffix string) string { return "cluster.remote." + alias + "." + suffix }
+
+// The per-alias suffixes esremote knows, with the mode they belong to
+// (es-api.md §1.2). Keys of the other mode are nulled on a mode switch.
+var (
+	proxyOnly = []string{"proxy_address", "proxy_socket_connections", "server_name"}
+	sniffOnly = []string{"seeds", "node_connections", "proxy"}
+)
+
+// listSuffixes are the settings whose value is a list.
+func isList(suffix string) bool { return suffix == "seeds" }
+
+// normalize returns the canonical form of a setting value for comparison:
+// booleans lowercased, integers without leading zeros, time values as a
+// Go duration string, lists (seeds) split on commas, trimmed and sorted.
+// ES stores every scalar as the string sent (es-api.md §3.2), so "18" and
+// 18, "true" and true, "60s" and "1m" must compare equal.
+func normalize(suffix, v string) string {
+	switch {
+	case isList(suffix):
+		v = strings.Trim(v, "[]")
+		var parts []string
+		for _, p := range strings.Split(v, ",") {
+			p = strings.Trim(strings.TrimSpace(p), `"`)
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		slices.Sort(parts)
+		return strings.Join(parts, ",")
+	case suffix == "skip_unavailable" || suffix == "transport.compress" ||
+		suffix == "mode" || suffix == "transport.compression_scheme":
+		return strings.ToLower(strings.TrimSpace(v))
+	case suffix == "proxy_socket_connections" || suffix == "node_connections":
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			return strconv.Itoa(n)
+		}
+	case suffix == "transport.ping_schedule":
+		if d, ok := parseTimeValue(v); ok {
+			return d.String()
+		}
+	}
+	return v
+}
+
+// parseTimeValue parses an Elasticsearch time value ("30s", "5m", "-1",
+// "1d", "500ms", "10micros", "100nanos").
+func parseTimeValue(s string) (time.Duration, bool) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "-1" {
+		return -1, true
+	}
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{
+		{"nanos", time.Nanosecond}, {"micros", time.Microsecond}, {"ms", time.Millisecond},
+		{"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}, {"d", 24 * time.Hour},
+	}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				continue
+			}
+			return time.Duration(n * float64(u.unit)), true
+		}
+	}
+	return 0, false
+}
+
+// formatTimeValue renders a duration as an Elasticsearch time value using
+// the largest unit that divides it exactly.
+func formatTimeValue(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-1"
+	case d == 0:
+		return "0s"
+	case d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	default:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+}
