@@ -1,0 +1,779 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/spec"
+)
+
+// Triggers of the daemon's passes besides those drift declares.
+const (
+	// TriggerRetry is a pass of only the targets whose backoff expired.
+	TriggerRetry drift.Trigger = "retry"
+	// TriggerReload is a reload asked for over HTTP (POST /-/reload).
+	TriggerReload drift.Trigger = "reload"
+)
+
+// Loop defaults (DESIGN §2, §9).
+const (
+	DefaultResync      = 5 * time.Minute
+	DefaultDebounceMin = 250 * time.Millisecond
+	DefaultDebounceMax = 5 * time.Second
+	// DefaultBackoffBase is the first retry delay of a failing target; it
+	// doubles on every further failure up to the resync interval, since a
+	// resync pass retries every target anyway.
+	DefaultBackoffBase = time.Second
+	// DefaultJitter spreads resyncs and retries by ±10% so that several
+	// daemons, or many failing targets, do not hit the APIs in step.
+	DefaultJitter = 0.1
+	// DefaultStopTimeout is how long a stop lets the pass in flight finish
+	// before cancelling it; systemd's TimeoutStopSec must be longer.
+	DefaultStopTimeout = 10 * time.Second
+	// DefaultPassTimeout cancels a pass that runs this long; a pass still
+	// running after it (plus the stop timeout) counts as stuck, and the
+	// watchdog pings stop.
+	DefaultPassTimeout = 10 * time.Minute
+)
+
+// maxReportedProblems bounds how many problems of a rejected reload are
+// copied into reports; the log has all of them.
+const maxReportedProblems = 20
+
+// PassRequest is one pass the Loop asks for.
+type PassRequest struct {
+	// Set is the spec set to reconcile: always the last good one.
+	Set *spec.Set
+	// Trigger says why the pass runs.
+	Trigger drift.Trigger
+	// Targets restricts the pass to these local clusters (a retry of
+	// failing targets); nil means every target.
+	Targets []string
+	// Seq numbers passes from 1 in the order they start. The engine may
+	// use it to count passes, e.g. to detect a key that flips back several
+	// passes in a row (contention).
+	Seq uint64
+}
+
+// PassFunc runs one pass and returns its report. It must return promptly
+// once ctx is cancelled, with the report of what it did so far when it has
+// one. An error means the pass could not run at all.
+type PassFunc func(ctx context.Context, req PassRequest) (*drift.Report, error)
+
+// LoadFunc loads a spec directory; spec.Load is the production one.
+type LoadFunc func(dir string) (*spec.Set, spec.Problems, error)
+
+// NotifyKind is a lifecycle event of the Loop, which cmd/esremote maps to
+// sd_notify(3) messages.
+type NotifyKind int
+
+// Lifecycle events, in the order a daemon's life sends them.
+const (
+	NotifyReady     NotifyKind = iota + 1 // started or reloaded (READY=1)
+	NotifyReloading                       // an asked-for reload begins (RELOADING=1)
+	NotifyStatus                          // a new status line (STATUS=)
+	NotifyStopping                        // Run is stopping (STOPPING=1)
+	NotifyWatchdog                        // the loop made progress (WATCHDOG=1)
+)
+
+// Notification is one lifecycle event; Status is the one-line status of
+// the daemon ("12 in sync, 1 drifted, 0 failed").
+type Notification struct {
+	Kind   NotifyKind
+	Status string
+}
+
+// LoopConfig configures a Loop. Dir, Load and Pass are required; every
+// other zero value is a documented default.
+type LoopConfig struct {
+	Dir  string
+	Load LoadFunc
+	Pass PassFunc
+	// Save stores each report (the state-dir history); nil stores nothing.
+	Save func(*drift.Report) error
+	// Changes receives a path for every change in the spec directory (see
+	// Watch); nil means no watching.
+	Changes <-chan string
+	// Notify receives lifecycle events; nil drops them.
+	Notify func(Notification)
+	// Logger receives the loop's events (default: discard).
+	Logger *slog.Logger
+
+	// Resync is the interval of full passes (DefaultResync).
+	Resync time.Duration
+	// DebounceMin and DebounceMax are the quiescence window: act once no
+	// change came for DebounceMin, or DebounceMax after the first change
+	// of a burst, whichever is first (consul-template's wait = "min:max").
+	DebounceMin, DebounceMax time.Duration
+	// BackoffBase and BackoffMax bound the per-target retry delay
+	// (DefaultBackoffBase, Resync).
+	BackoffBase, BackoffMax time.Duration
+	// Jitter is the relative spread of resync and retry delays
+	// (DefaultJitter); a negative value disables it.
+	Jitter float64
+	// Rand returns a number in [0, 1) for the jitter (math/rand/v2).
+	Rand func() float64
+	// StopTimeout (DefaultStopTimeout) and PassTimeout (DefaultPassTimeout):
+	// see their defaults.
+	StopTimeout, PassTimeout time.Duration
+	// Watchdog is how often the loop reports progress (NotifyWatchdog);
+	// zero sends none. Use half of systemd's WatchdogSec.
+	Watchdog time.Duration
+}
+
+// Loop is the daemon of `esremote run` (DESIGN §2, §5, §9).
+//
+// Guarantees:
+//
+//   - Level-based: events (file changes, Reload, the resync timer, retry
+//     timers) only trigger passes; every pass observes again.
+//   - One pass at a time. Triggers that arrive during a pass are coalesced
+//     into at most one pass that starts when it ends.
+//   - The last good spec set is kept. A reload whose set has any error is
+//     rejected whole: every problem is logged with file:line:col, reported
+//     in every later report and in Status, and the previous set keeps
+//     being reconciled. A set with the digest of the running one changes
+//     nothing.
+//   - A target that fails (a report error naming it, or a failed
+//     connection of it) is retried alone after a capped, jittered
+//     exponential backoff, reset by its first success; the other targets
+//     keep the resync interval. Full passes (resync, reload) include every
+//     target.
+//   - Nothing polls while idle: the loop blocks on its channels and timers.
+//   - Run stops when its context is cancelled: a pass in flight gets
+//     StopTimeout to finish, is then cancelled, and its report is saved.
+type Loop struct {
+	cfg  LoopConfig
+	log  *slog.Logger
+	hup  chan struct{}
+	reqc chan reloadRequest
+	done chan struct{}
+
+	mu          sync.Mutex
+	started     bool
+	stopped     bool
+	ready       bool
+	digest      string
+	passes      uint64
+	passStarted time.Time // zero when no pass is in flight
+	report      *drift.Report
+	reloadErr   spec.Problems
+	reloadFail  error // a load error that is not a list of problems
+	failures    map[string]int
+}
+
+type reloadRequest struct {
+	trigger drift.Trigger
+	reply   chan error
+}
+
+// NewLoop returns a Loop; Run starts it.
+func NewLoop(cfg LoopConfig) (*Loop, error) {
+	if cfg.Dir == "" || cfg.Load == nil || cfg.Pass == nil {
+		return nil, errors.New("loop: Dir, Load and Pass are required")
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = DefaultResync
+	}
+	if cfg.DebounceMin <= 0 {
+		cfg.DebounceMin = DefaultDebounceMin
+	}
+	if cfg.DebounceMax <= 0 {
+		cfg.DebounceMax = DefaultDebounceMax
+	}
+	if cfg.DebounceMax < cfg.DebounceMin {
+		return nil, fmt.Errorf("loop: debounce max %s is shorter than min %s", cfg.DebounceMax, cfg.DebounceMin)
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = cfg.Resync
+	}
+	if cfg.Jitter == 0 {
+		cfg.Jitter = DefaultJitter
+	}
+	if cfg.Jitter < 0 {
+		cfg.Jitter = 0
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.PassTimeout <= 0 {
+		cfg.PassTimeout = DefaultPassTimeout
+	}
+	if cfg.Notify == nil {
+		cfg.Notify = func(Notification) {}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Loop{cfg: cfg, log: cfg.Logger, hup: make(chan struct{}, 1), reqc: make(chan reloadRequest),
+		done: make(chan struct{}), failures: map[string]int{}}, nil
+}
+
+// Reload asks the running loop to reload the spec directory, as SIGHUP
+// does. It never blocks; reloads asked for while one is pending coalesce.
+func (l *Loop) Reload() {
+	select {
+	case l.hup <- struct{}{}:
+	default:
+	}
+}
+
+// ReloadWait reloads the spec directory and waits for the outcome: nil
+// when the set was accepted or unchanged, the problems when it was
+// rejected. It is what POST /-/reload calls.
+func (l *Loop) ReloadWait(ctx context.Context) error {
+	req := reloadRequest{trigger: TriggerReload, reply: make(chan error, 1)}
+	select {
+	case l.reqc <- req:
+	case <-l.done:
+		return errors.New("the daemon is stopping")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pending is the pass waiting for the one in flight, or for its timer.
+type pending struct {
+	trigger drift.Trigger
+	targets []string // nil: every target
+}
+
+func (p *pending) merge(trigger drift.Trigger, targets []string) {
+	switch {
+	case targets == nil:
+		p.trigger, p.targets = trigger, nil
+	case p.targets != nil:
+		for _, t := range targets {
+			if !slices.Contains(p.targets, t) {
+				p.targets = append(p.targets, t)
+			}
+		}
+		slices.Sort(p.targets)
+	}
+}
+
+type passDone struct {
+	req    PassRequest
+	report *drift.Report
+	err    error
+}
+
+// Run loads the spec directory, reconciles it and keeps it reconciled
+// until ctx is cancelled; then it stops as the Loop doc says and returns
+// nil. Run may be called once.
+func (l *Loop) Run(ctx context.Context) error {
+	l.mu.Lock()
+	if l.started {
+		l.mu.Unlock()
+		return errors.New("loop: Run called twice")
+	}
+	l.started = true
+	l.mu.Unlock()
+	defer close(l.done)
+
+	var (
+		current  *spec.Set
+		want     *pending // a pass to start as soon as none is in flight
+		inflight bool
+		cancel   context.CancelFunc
+		donec    = make(chan passDone, 1)
+		seq      uint64
+		retryDue = map[string]time.Time{}
+		burst    bool
+		changes  = l.cfg.Changes
+	)
+	quiet := stoppedTimer()
+	burstMax := stoppedTimer()
+	retry := stoppedTimer()
+	resync := time.NewTimer(l.jitter(l.cfg.Resync))
+	defer quiet.Stop()
+	defer burstMax.Stop()
+	defer retry.Stop()
+	defer resync.Stop()
+	var watchdog <-chan time.Time
+	if l.cfg.Watchdog > 0 {
+		t := time.NewTicker(l.cfg.Watchdog)
+		defer t.Stop()
+		watchdog = t.C
+	}
+
+	ask := func(trigger drift.Trigger, targets []string) {
+		if want == nil {
+			want = &pending{trigger: trigger, targets: targets}
+			return
+		}
+		want.merge(trigger, targets)
+	}
+	start := func() {
+		if inflight || want == nil || current == nil {
+			return
+		}
+		seq++
+		req := PassRequest{Set: current, Trigger: want.trigger, Targets: want.targets, Seq: seq}
+		want = nil
+		if req.Targets == nil {
+			resync.Reset(l.jitter(l.cfg.Resync))
+		}
+		var pctx context.Context
+		// The pass outlives ctx by up to StopTimeout: a stop must not tear
+		// a write in half when it could finish.
+		pctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), l.cfg.PassTimeout)
+		inflight = true
+		l.mu.Lock()
+		l.passStarted = time.Now()
+		l.mu.Unlock()
+		l.log.Info("pass started", "trigger", string(req.Trigger), "targets", targetList(req.Targets), "seq", req.Seq)
+		go func() {
+			rep, err := l.cfg.Pass(pctx, req)
+			donec <- passDone{req: req, report: rep, err: err}
+		}()
+	}
+	finish := func(d passDone) {
+		cancel()
+		inflight = false
+		l.mu.Lock()
+		l.passStarted = time.Time{}
+		l.mu.Unlock()
+		l.finished(d, retryDue)
+		l.resetRetry(retry, retryDue)
+	}
+	reload := func(trigger drift.Trigger) error {
+		set, err := l.reload(current)
+		if set != nil {
+			current = set
+			ask(trigger, nil)
+		}
+		return err
+	}
+
+	if set, _ := l.reload(nil); set != nil {
+		current = set
+		ask(drift.TriggerStart, nil)
+	}
+	l.cfg.Notify(Notification{Kind: NotifyReady, Status: l.statusLine()})
+	start()
+
+	for {
+		select {
+		case <-ctx.Done():
+			l.cfg.Notify(Notification{Kind: NotifyStopping, Status: "stopping"})
+			l.log.Info("stopping")
+			if inflight {
+				l.stop(donec, cancel, finish)
+			}
+			l.mu.Lock()
+			l.stopped = true
+			l.mu.Unlock()
+			return nil
+
+		case p, ok := <-changes:
+			if !ok {
+				l.log.Error("spec directory watch ended; reload with SIGHUP or POST /-/reload")
+				changes = nil
+				continue
+			}
+			l.log.Debug("spec file changed", "path", p)
+			if !burst {
+				burst = true
+				burstMax.Reset(l.cfg.DebounceMax)
+			}
+			quiet.Reset(l.cfg.DebounceMin)
+
+		case <-quiet.C:
+			burst = false
+			burstMax.Stop()
+			_ = reload(drift.TriggerFile)
+		case <-burstMax.C:
+			burst = false
+			quiet.Stop()
+			_ = reload(drift.TriggerFile)
+
+		case <-l.hup:
+			l.cfg.Notify(Notification{Kind: NotifyReloading})
+			_ = reload(drift.TriggerSignal)
+			l.cfg.Notify(Notification{Kind: NotifyReady, Status: l.statusLine()})
+		case req := <-l.reqc:
+			l.cfg.Notify(Notification{Kind: NotifyReloading})
+			req.reply <- reload(req.trigger)
+			l.cfg.Notify(Notification{Kind: NotifyReady, Status: l.statusLine()})
+
+		case <-resync.C:
+			resync.Reset(l.jitter(l.cfg.Resync))
+			ask(drift.TriggerResync, nil)
+		case <-retry.C:
+			now := time.Now()
+			var due []string
+			for t, at := range retryDue {
+				if !at.After(now) {
+					due = append(due, t)
+					delete(retryDue, t)
+				}
+			}
+			slices.Sort(due)
+			if len(due) > 0 {
+				ask(TriggerRetry, due)
+			}
+			l.resetRetry(retry, retryDue)
+
+		case d := <-donec:
+			finish(d)
+			l.cfg.Notify(Notification{Kind: NotifyStatus, Status: l.statusLine()})
+
+		case <-watchdog:
+			if l.Alive() {
+				l.cfg.Notify(Notification{Kind: NotifyWatchdog})
+			}
+		}
+		start()
+	}
+}
+
+// stop waits StopTimeout for the pass in flight, cancels it, and waits
+// for it to return (another StopTimeout at most: a pass that ignores its
+// context is abandoned).
+func (l *Loop) stop(donec <-chan passDone, cancel context.CancelFunc, finish func(passDone)) {
+	grace := time.NewTimer(l.cfg.StopTimeout)
+	defer grace.Stop()
+	select {
+	case d := <-donec:
+		finish(d)
+		return
+	case <-grace.C:
+	}
+	l.log.Warn("cancelling the pass in flight", "after", l.cfg.StopTimeout.String())
+	cancel()
+	grace.Reset(l.cfg.StopTimeout)
+	select {
+	case d := <-donec:
+		finish(d)
+	case <-grace.C:
+		l.log.Error("the pass in flight did not stop; its report is lost")
+	}
+}
+
+// reload loads the spec directory. It returns the new set when it is
+// valid and differs from current, else nil and, when the set was
+// rejected, why.
+func (l *Loop) reload(current *spec.Set) (*spec.Set, error) {
+	set, problems, err := l.cfg.Load(l.cfg.Dir)
+	if err != nil {
+		errs := problems.Errors()
+		for _, p := range errs {
+			l.log.Error("spec problem", "at", p.Pos.String(), "problem", p.Message)
+		}
+		keeping := "no valid spec set yet; nothing is reconciled"
+		if current != nil {
+			keeping = "keeping spec set " + current.Digest
+		}
+		l.log.Error("reload rejected", "errors", len(errs), "err", firstErrLine(err), "keeping", keeping)
+		l.mu.Lock()
+		l.reloadErr, l.reloadFail = errs, nil
+		if len(errs) == 0 {
+			l.reloadFail = err
+		}
+		l.mu.Unlock()
+		return nil, fmt.Errorf("reload rejected, %s: %w", keeping, err)
+	}
+	for _, p := range problems.Warnings() {
+		l.log.Warn("spec warning", "at", p.Pos.String(), "problem", p.Message)
+	}
+	l.mu.Lock()
+	l.reloadErr, l.reloadFail = nil, nil
+	l.mu.Unlock()
+	if current != nil && set.Digest == current.Digest {
+		l.log.Info("spec unchanged", "digest", set.Digest)
+		return nil, nil
+	}
+	l.mu.Lock()
+	l.digest = set.Digest
+	l.mu.Unlock()
+	l.log.Info("spec loaded", "digest", set.Digest, "files", set.Files, "connections", len(set.Connections))
+	return set, nil
+}
+
+// finished records a pass: its report (merged into the last one for a
+// retry of some targets), the history, and each target's backoff.
+func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
+	if d.err != nil {
+		l.log.Error("pass failed", "trigger", string(d.req.Trigger), "err", d.err)
+		return
+	}
+	if d.report == nil {
+		return
+	}
+	failing := failingTargets(d.report)
+	now := time.Now()
+
+	l.mu.Lock()
+	l.passes++
+	if d.req.Targets == nil {
+		l.report = d.report
+		for t := range l.failures {
+			if !failing[t] {
+				delete(l.failures, t)
+				delete(retryDue, t)
+			}
+		}
+	} else {
+		l.report = mergeReport(l.report, d.report, d.req.Targets)
+		for _, t := range d.req.Targets {
+			if !failing[t] {
+				delete(l.failures, t)
+				delete(retryDue, t)
+			}
+		}
+	}
+	for t := range failing {
+		l.failures[t]++
+		delay := l.backoff(l.failures[t])
+		retryDue[t] = now.Add(delay)
+		l.log.Warn("target failing; retrying later", "target", t, "attempt", l.failures[t], "retry_in", delay.String())
+	}
+	if d.req.Targets == nil && d.req.Set.Digest == l.digest {
+		l.ready = true
+	}
+	out := l.withReloadErrors(l.report)
+	l.mu.Unlock()
+
+	s := out.Summary
+	l.log.Info("pass finished", "trigger", string(d.req.Trigger), "in_sync", s.InSync, "drifted", s.Drifted,
+		"corrected", s.Corrected, "failed", s.Failed, "unhealthy", s.Unhealthy, "errors", len(out.Errors))
+	if l.cfg.Save != nil {
+		if err := l.cfg.Save(out); err != nil {
+			l.log.Error("save report", "err", err)
+		}
+	}
+}
+
+// resetRetry arms the retry timer for the earliest due target.
+func (l *Loop) resetRetry(t *time.Timer, due map[string]time.Time) {
+	t.Stop()
+	var first time.Time
+	for _, at := range due {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	if !first.IsZero() {
+		t.Reset(max(time.Until(first), 0))
+	}
+}
+
+// backoff is the delay before the attempt after n consecutive failures.
+func (l *Loop) backoff(n int) time.Duration {
+	d := l.cfg.BackoffBase
+	for i := 1; i < n && d < l.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return l.jitter(min(d, l.cfg.BackoffMax))
+}
+
+func (l *Loop) jitter(d time.Duration) time.Duration {
+	if l.cfg.Jitter == 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + l.cfg.Jitter*(2*l.cfg.Rand()-1)))
+}
+
+// LoopStatus is a snapshot of the daemon for /status, /readyz and metrics.
+type LoopStatus struct {
+	// Ready: a full pass of the running spec set finished and the last
+	// reload was accepted.
+	Ready bool
+	// Alive: Run is running and no pass is stuck.
+	Alive bool
+	// Digest of the running spec set; "" before the first valid load.
+	Digest string
+	// Passes counts the passes that produced a report.
+	Passes uint64
+	// Report is the last report with the reload problems, if any, in its
+	// Errors; nil before the first pass.
+	Report *drift.Report
+	// ReloadErrors are the problems of the last rejected reload
+	// ("file:line:col: error: message"); empty when it was accepted.
+	ReloadErrors []string
+	// Failing maps each failing target to its consecutive failures.
+	Failing map[string]int
+}
+
+// Status returns a snapshot of the loop. It is safe to call at any time.
+func (l *Loop) Status() LoopStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := LoopStatus{Ready: l.ready && l.reloadOK(), Alive: l.aliveLocked(time.Now()), Digest: l.digest,
+		Passes: l.passes, ReloadErrors: l.reloadLines(), Failing: map[string]int{}}
+	for t, n := range l.failures {
+		st.Failing[t] = n
+	}
+	if l.report != nil {
+		st.Report = l.withReloadErrors(l.report)
+	}
+	return st
+}
+
+// Alive reports whether Run is running and not stuck in a pass: the
+// condition of /healthz and of the watchdog pings. It says nothing about
+// the clusters' health.
+func (l *Loop) Alive() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.aliveLocked(time.Now())
+}
+
+func (l *Loop) aliveLocked(now time.Time) bool {
+	if !l.started || l.stopped {
+		return false
+	}
+	return l.passStarted.IsZero() || now.Sub(l.passStarted) < l.cfg.PassTimeout+l.cfg.StopTimeout
+}
+
+func (l *Loop) reloadOK() bool { return len(l.reloadErr) == 0 && l.reloadFail == nil }
+
+func (l *Loop) reloadLines() []string {
+	var out []string
+	for _, p := range l.reloadErr {
+		out = append(out, p.String())
+	}
+	if l.reloadFail != nil {
+		out = append(out, l.reloadFail.Error())
+	}
+	return out
+}
+
+// withReloadErrors returns r, or a copy of it carrying the problems of
+// the rejected reload as errors of the spec directory.
+func (l *Loop) withReloadErrors(r *drift.Report) *drift.Report {
+	lines := l.reloadLines()
+	if len(lines) == 0 {
+		return r
+	}
+	c := *r
+	c.Errors = slices.Clone(r.Errors)
+	if len(lines) > maxReportedProblems {
+		extra := len(lines) - maxReportedProblems
+		lines = append(lines[:maxReportedProblems:maxReportedProblems], fmt.Sprintf("… and %d more problems (see the log)", extra))
+	}
+	for _, s := range lines {
+		c.Errors = append(c.Errors, drift.ReportError{Target: l.cfg.Dir, Message: "reload rejected, previous spec set still running: " + s})
+	}
+	return &c
+}
+
+// statusLine is the one-line status for systemd ("12 in sync, 1 drifted,
+// 0 failed").
+func (l *Loop) statusLine() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var s string
+	switch {
+	case l.report != nil:
+		sum := l.report.Summary
+		s = fmt.Sprintf("%d in sync, %d drifted, %d failed", sum.InSync+sum.Corrected, sum.Drifted, sum.Failed)
+		if sum.Contested > 0 {
+			s += fmt.Sprintf(", %d contested", sum.Contested)
+		}
+		if sum.Unhealthy > 0 {
+			s += fmt.Sprintf(", %d unhealthy", sum.Unhealthy)
+		}
+	case l.digest != "":
+		s = "first pass running"
+	default:
+		s = "no valid spec set"
+	}
+	if n := len(l.reloadLines()); n > 0 {
+		s += fmt.Sprintf("; reload failed (%d problems)", n)
+	}
+	return s
+}
+
+// failingTargets are the targets a report says failed: those named by an
+// error and the local clusters of failed connections.
+func failingTargets(r *drift.Report) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range r.Errors {
+		if e.Target != "" {
+			out[e.Target] = true
+		}
+	}
+	for _, c := range r.Connections {
+		if c.Sync == drift.SyncFailed {
+			out[c.Local] = true
+		}
+	}
+	return out
+}
+
+// mergeReport puts the report of a pass over some targets into the last
+// full report: the connections, unmanaged objects and errors of those
+// targets are replaced, the rest kept.
+func mergeReport(prev, part *drift.Report, targets []string) *drift.Report {
+	if prev == nil {
+		return part
+	}
+	in := func(t string) bool { return slices.Contains(targets, t) }
+	out := *part
+	out.Connections, out.Unmanaged, out.Errors = nil, nil, nil
+	for _, c := range prev.Connections {
+		if !in(c.Local) {
+			out.Connections = append(out.Connections, c)
+		}
+	}
+	out.Connections = append(out.Connections, part.Connections...)
+	for _, u := range prev.Unmanaged {
+		if !in(u.Target) {
+			out.Unmanaged = append(out.Unmanaged, u)
+		}
+	}
+	out.Unmanaged = append(out.Unmanaged, part.Unmanaged...)
+	for _, e := range prev.Errors {
+		if !in(e.Target) {
+			out.Errors = append(out.Errors, e)
+		}
+	}
+	out.Errors = append(out.Errors, part.Errors...)
+	out.Sort()
+	out.Tally()
+	return &out
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+func targetList(ts []string) string {
+	if ts == nil {
+		return "all"
+	}
+	return fmt.Sprint(ts)
+}
+
+func firstErrLine(err error) string {
+	s := err.Error()
+	for i := range len(s) {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
