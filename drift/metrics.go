@@ -1,0 +1,311 @@
+package drift
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// metricsNamespace prefixes every esremote series.
+const metricsNamespace = "esremote"
+
+// Label values used when a report leaves a field empty, so that no series
+// carries an empty label (which Prometheus treats as an absent one).
+const (
+	originUnknown = "unknown"
+	valueUnknown  = "unknown"
+)
+
+// Results of a pass, the values of esremote_reconcile_passes_total's
+// "result" label.
+const (
+	// PassSuccess: the pass observed every connection and nothing failed.
+	PassSuccess = "success"
+	// PassFailure: a connection failed, the report has errors, or the pass
+	// produced no report at all.
+	PassFailure = "failure"
+)
+
+// durationBuckets cover a pass from a few fast local clusters (tens of
+// milliseconds) to hundreds of clusters behind slow control planes (minutes).
+var durationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// syncValues and healthValues are exported as zero when no connection has
+// them, so that rate() and absent() work from the first scrape.
+var syncValues = []Sync{SyncInSync, SyncDrifted, SyncCorrected, SyncFailed, SyncContested}
+
+// Metrics exposes what the daemon knows as Prometheus series (DESIGN §1), in
+// a registry of its own (never the global one). The series are documented in
+// docs/alerting.md.
+//
+// Per-connection series describe the latest report only: [Metrics.Observe]
+// replaces them whole, so a connection that left the specs disappears from
+// /metrics with it. Labels carry only names the specs bound (connection,
+// local, alias, target) and fixed enumerations (sync, health, resource,
+// origin, result): never a secret, a message or an error text.
+//
+// A Metrics is safe for concurrent use; a scrape never sees a report half
+// applied.
+type Metrics struct {
+	// mu makes Observe atomic for scrapes: Observe holds it to write,
+	// gathering holds it to read.
+	mu sync.RWMutex
+
+	reg     *prometheus.Registry // esremote_* series
+	runtime *prometheus.Registry // go_* and process_* series
+
+	info        *prometheus.GaugeVec
+	synced      *prometheus.GaugeVec
+	connected   *prometheus.GaugeVec
+	connections *prometheus.GaugeVec
+	unhealthy   prometheus.Gauge
+	changes     *prometheus.GaugeVec
+	corrections *prometheus.CounterVec
+	unmanaged   *prometheus.GaugeVec
+	errors      *prometheus.GaugeVec
+
+	duration    prometheus.Histogram
+	passes      *prometheus.CounterVec
+	lastPass    prometheus.Gauge
+	lastSuccess prometheus.Gauge
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+
+	keyExpiry *prometheus.GaugeVec
+	caExpiry  *prometheus.GaugeVec
+	// keyAt and caAt remember expiries by connection, so Observe can drop
+	// those of connections that left the specs.
+	keyAt, caAt map[string]time.Time
+}
+
+// NewMetrics returns Metrics with every series registered in a new registry,
+// plus the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+	}
+	m := &Metrics{
+		reg:     prometheus.NewRegistry(),
+		runtime: prometheus.NewRegistry(),
+		info: gauge("connection_info",
+			"Always 1: one series per connection of the latest report, its sync and health as labels.",
+			"connection", "local", "alias", "security", "policy", "sync", "health"),
+		synced: gauge("connection_synced",
+			"1 when the connection's configuration matches its spec (sync in_sync or corrected), else 0.",
+			"connection"),
+		connected: gauge("connection_connected",
+			"1 when the local cluster reports the remote connected, 0 when disconnected; absent when unknown.",
+			"connection"),
+		connections: gauge("connections",
+			"Connections of the latest report by sync value.", "sync"),
+		unhealthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "connections_unhealthy",
+			Help: "Connections of the latest report whose health is disconnected."}),
+		changes: gauge("drift_changes",
+			"Differences between the specs and the targets found by the latest pass, by resource and origin.",
+			"resource", "origin"),
+		corrections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "drift_corrections_total",
+			Help: "Changes written and acknowledged, by resource and origin."}, []string{"resource", "origin"}),
+		unmanaged: gauge("unmanaged_objects",
+			"Objects on the targets that esremote does not own (reported, never changed), by kind.", "kind"),
+		errors: gauge("report_errors",
+			"Problems of the latest pass that belong to no single connection (e.g. an unreachable target), by target.",
+			"target"),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "reconcile_duration_seconds",
+			Help: "Duration of reconcile passes.", Buckets: durationBuckets}),
+		passes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "reconcile_passes_total",
+			Help: "Reconcile passes by result (success or failure)."}, []string{"result"}),
+		lastPass: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "reconcile_last_pass_timestamp_seconds",
+			Help: "When the latest pass observed the world, in seconds since the epoch."}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "reconcile_last_success_timestamp_seconds",
+			Help: "When the latest successful pass observed the world, in seconds since the epoch."}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "config_last_reload_successful",
+			Help: "1 when the latest load of the spec set succeeded, 0 when it was rejected (the last good set keeps running)."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "When the spec set was last loaded successfully, in seconds since the epoch."}),
+		keyExpiry: gauge("api_key_expiry_timestamp_seconds",
+			"When the cross-cluster API key of an api_key connection expires, in seconds since the epoch.", "connection"),
+		caExpiry: gauge("ca_expiry_timestamp_seconds",
+			"When the first CA certificate a certificate connection relies on expires, in seconds since the epoch.", "connection"),
+		keyAt: map[string]time.Time{},
+		caAt:  map[string]time.Time{},
+	}
+	m.reg.MustRegister(m.info, m.synced, m.connected, m.connections, m.unhealthy, m.changes, m.corrections,
+		m.unmanaged, m.errors, m.duration, m.passes, m.lastPass, m.lastSuccess, m.reloadOK, m.reloadTime,
+		m.keyExpiry, m.caExpiry)
+	m.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range syncValues {
+		m.connections.WithLabelValues(string(s))
+	}
+	for _, r := range []string{PassSuccess, PassFailure} {
+		m.passes.WithLabelValues(r)
+	}
+	return m
+}
+
+// Observe records one pass: its report r and how long it took. The daemon
+// calls it after every pass, also after a pass that produced no report
+// (r nil), which counts as a failure and leaves the per-connection series
+// as they were. The per-connection series, drift changes, unmanaged objects
+// and report errors are replaced by those of r, and expiries of connections
+// no longer in r are dropped. Observe expects the report of a full pass (not
+// one narrowed with --only).
+func (m *Metrics) Observe(r *Report, duration time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.duration.Observe(duration.Seconds())
+	if r == nil {
+		m.passes.WithLabelValues(PassFailure).Inc()
+		return
+	}
+	m.info.Reset()
+	m.synced.Reset()
+	m.connected.Reset()
+	m.changes.Reset()
+	m.unmanaged.Reset()
+	m.errors.Reset()
+	for _, s := range syncValues {
+		m.connections.WithLabelValues(string(s)).Set(0)
+	}
+	m.unhealthy.Set(0)
+
+	names := map[string]bool{}
+	result := PassSuccess
+	for _, c := range r.Connections {
+		names[c.Name] = true
+		m.info.WithLabelValues(c.Name, c.Local, c.Alias, orUnknown(c.Security), orUnknown(c.Policy),
+			orUnknown(string(c.Sync)), orUnknown(string(c.Health))).Set(1)
+		m.synced.WithLabelValues(c.Name).Set(boolFloat(c.Sync == SyncInSync || c.Sync == SyncCorrected))
+		switch c.Health {
+		case HealthConnected:
+			m.connected.WithLabelValues(c.Name).Set(1)
+		case HealthDisconnected:
+			m.connected.WithLabelValues(c.Name).Set(0)
+			m.unhealthy.Inc()
+		}
+		if c.Sync != "" {
+			m.connections.WithLabelValues(string(c.Sync)).Inc()
+		}
+		if c.Sync == SyncFailed {
+			result = PassFailure
+		}
+		for _, ch := range c.Changes {
+			origin := string(ch.Origin)
+			if origin == "" {
+				origin = originUnknown
+			}
+			m.changes.WithLabelValues(string(ch.Resource), origin).Inc()
+			if ch.Applied {
+				m.corrections.WithLabelValues(string(ch.Resource), origin).Inc()
+			}
+		}
+	}
+	for _, u := range r.Unmanaged {
+		m.unmanaged.WithLabelValues(orUnknown(u.Kind)).Inc()
+	}
+	for _, e := range r.Errors {
+		m.errors.WithLabelValues(e.Target).Inc()
+		result = PassFailure
+	}
+	for name := range m.keyAt {
+		if !names[name] {
+			delete(m.keyAt, name)
+			m.keyExpiry.DeleteLabelValues(name)
+		}
+	}
+	for name := range m.caAt {
+		if !names[name] {
+			delete(m.caAt, name)
+			m.caExpiry.DeleteLabelValues(name)
+		}
+	}
+
+	m.passes.WithLabelValues(result).Inc()
+	m.lastPass.Set(unixSeconds(r.GeneratedAt))
+	if result == PassSuccess {
+		m.lastSuccess.Set(unixSeconds(r.GeneratedAt))
+	}
+}
+
+// ObserveReload records a load of the spec set: ok is false when it was
+// rejected (the daemon keeps the last good set), and at is when it happened.
+// The daemon calls it after its first load and after every reload.
+func (m *Metrics) ObserveReload(ok bool, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reloadOK.Set(boolFloat(ok))
+	if ok {
+		m.reloadTime.Set(unixSeconds(at))
+	}
+}
+
+// SetKeyExpiry records when the cross-cluster API key of connection expires;
+// a zero t (a key that never expires, or no key) removes the series. The
+// engine knows the expiry (the report carries it only as a finding), so it
+// calls this during or after each pass, before or after Observe.
+func (m *Metrics) SetKeyExpiry(connection string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	setExpiry(m.keyExpiry, m.keyAt, connection, t)
+}
+
+// SetCAExpiry records when the first CA certificate that connection relies
+// on expires (of either deployment); a zero t removes the series.
+func (m *Metrics) SetCAExpiry(connection string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	setExpiry(m.caExpiry, m.caAt, connection, t)
+}
+
+func setExpiry(vec *prometheus.GaugeVec, at map[string]time.Time, connection string, t time.Time) {
+	if t.IsZero() {
+		delete(at, connection)
+		vec.DeleteLabelValues(connection)
+		return
+	}
+	at[connection] = t
+	vec.WithLabelValues(connection).Set(unixSeconds(t))
+}
+
+// Handler serves the metrics in the Prometheus exposition formats, for the
+// daemon's /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{gatherFunc(m.gather), m.runtime},
+		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// gather reads the esremote series under the read lock, so a scrape sees
+// either the previous pass or the new one.
+func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.reg.Gather()
+}
+
+// gatherFunc turns a function into a prometheus.Gatherer.
+type gatherFunc func() ([]*dto.MetricFamily, error)
+
+func (f gatherFunc) Gather() ([]*dto.MetricFamily, error) { return f() }
+
+func orUnknown(s string) string {
+	if s == "" {
+		return valueUnknown
+	}
+	return s
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
