@@ -62,14 +62,18 @@ type AliasRecord struct {
 
 // Record is the fingerprint of one object esremote wrote.
 type Record struct {
-	Fingerprint string    `json:"fingerprint"`
-	Pending     bool      `json:"pending,omitempty"`
-	WrittenAt   time.Time `json:"written_at"`
+	Fingerprint string `json:"fingerprint"`
+	// Connection is the connection the object was written for.
+	Connection string    `json:"connection,omitempty"`
+	Pending    bool      `json:"pending,omitempty"`
+	WrittenAt  time.Time `json:"written_at"`
 }
 
 // KeyRecord is a cross-cluster API key esremote created. The secret is
 // never stored: only its id and a fingerprint of the encoded value.
 type KeyRecord struct {
+	Local       string    `json:"local"`
+	Alias       string    `json:"alias"`
 	Remote      string    `json:"remote"`
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`

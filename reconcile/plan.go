@@ -78,6 +78,17 @@ type ConnectionPlan struct {
 	Err error
 	// Contested is set when the daemon stopped rewriting a flipping key.
 	Contested bool
+
+	// settings is set by Diff when the alias's cluster settings change.
+	settings bool
+	// key is the credential work of an api_key connection (planKey).
+	key *keyWork
+}
+
+// add appends a change and returns it.
+func (c *ConnectionPlan) add(ch *Change) *Change {
+	c.Changes = append(c.Changes, ch)
+	return ch
 }
 
 // Enforced reports whether apply writes this connection's changes.
@@ -90,6 +101,10 @@ type AliasDeletion struct {
 	Alias      string
 	Connection string // the connection that created it, from the ledger
 	Changes    []*Change
+	// key is the connection's managed key, invalidated with the alias.
+	key *KeyRecord
+	// keystore is the keystore entry esremote wrote for the alias.
+	keystore bool
 }
 
 // Unmanaged is a live object esremote does not own and leaves alone.
@@ -123,7 +138,7 @@ type ClusterPlan struct {
 	// RoleWrites are role bodies to PUT (name → body), RoleDeletes the
 	// owned roles to delete; both filled by the role planner.
 	RoleWrites  map[string]*roleWrite
-	RoleDeletes []string
+	RoleDeletes []roleDelete
 	// Err is an observation error: nothing was planned for this cluster.
 	Err error
 }
@@ -169,6 +184,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 		}
 		alias := c.Conn.Alias
 		c.Health = healthOf(obs, alias)
+		before := len(c.Changes)
 		rec := liveRecord(led.Alias(local, alias), persistent[alias])
 		live := persistent[alias]
 		d := c.Desired
@@ -216,7 +232,8 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local,
 				Key: k + " (transient)", Action: ActionDelete, Actual: display(suffix, transient[alias][k]), Origin: OriginExternal})
 		}
-		if len(c.Changes) == 0 || !c.Enforced() {
+		c.settings = len(c.Changes) > before
+		if !c.settings || !c.Enforced() {
 			continue
 		}
 		// The alias gets its complete desired key set, and every live key

@@ -120,9 +120,22 @@ type Result struct {
 	Started, Finished time.Time
 }
 
+// passState is what one pass shares between its cluster goroutines: the
+// remotes it has read (once each), the endpoints it resolved.
+type passState struct {
+	r         *Reconciler
+	set       *spec.Set
+	mode      Mode
+	scoped    bool
+	endpoints map[string]endpointResult
+
+	mu      sync.Mutex
+	remotes map[string]*remoteState
+}
+
 // Pass observes every local cluster the set names, plans, and in ModeApply
-// writes and verifies. only, when not "", restricts the pass to the
-// connection of that name (nothing else is deleted or reported).
+// or ModeRun writes and verifies. only, when not "", restricts the pass to
+// the connection of that name (nothing else is deleted or reported).
 //
 // Errors of one cluster never stop the others: they are recorded on that
 // cluster's plan and connections. Pass itself fails only when the pass
@@ -132,10 +145,11 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	if only != "" && findConnection(set, only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
-	endpoints := r.resolveEndpoints(ctx, set, only)
+	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", remotes: map[string]*remoteState{}}
+	ps.endpoints = r.resolveEndpoints(ctx, set, only)
 
 	// Group connections by local cluster; every cluster with a connection
-	// (or, for deletions, an alias in the ledger) gets a pass.
+	// (or, for deletions, something in the ledger) gets a pass.
 	byLocal := map[string][]*spec.Connection{}
 	all := map[string]map[string]bool{}
 	for _, c := range set.Connections {
@@ -150,7 +164,7 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	if only == "" {
 		for _, cl := range set.Clusters {
-			if _, ok := byLocal[cl.Name]; !ok && len(r.ledger.Aliases(cl.Name)) > 0 {
+			if _, ok := byLocal[cl.Name]; !ok && (len(r.ledger.Aliases(cl.Name)) > 0 || len(r.ledger.Roles(cl.Name)) > 0) {
 				byLocal[cl.Name] = nil
 			}
 		}
@@ -165,7 +179,7 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			plans[i] = r.cluster(ctx, set, local, byLocal[local], all[local], endpoints, mode, only != "")
+			plans[i] = ps.cluster(ctx, local, byLocal[local], all[local])
 		}()
 	}
 	wg.Wait()
@@ -174,10 +188,10 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	return res, nil
 }
 
-// cluster runs one local cluster's pass: observe, diff, and in apply mode
-// write and verify.
-func (r *Reconciler) cluster(ctx context.Context, set *spec.Set, local string, conns []*spec.Connection,
-	all map[string]bool, endpoints map[string]endpointResult, mode Mode, scoped bool) *ClusterPlan {
+// cluster runs one local cluster's pass: observe, plan, and when writing:
+// credentials, the one settings PUT, roles, verify, finish rotations.
+func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Connection, all map[string]bool) *ClusterPlan {
+	r := ps.r
 	log := r.opts.Logger.With("target", local)
 	fail := func(err error) *ClusterPlan {
 		cp := &ClusterPlan{Local: local, Err: err}
@@ -187,11 +201,11 @@ func (r *Reconciler) cluster(ctx context.Context, set *spec.Set, local string, c
 		log.Warn("cluster failed", "err", err)
 		return cp
 	}
-	cl := set.Cluster(local)
+	cl := ps.set.Cluster(local)
 	if cl == nil {
 		return fail(fmt.Errorf("cluster %q is not declared", local))
 	}
-	client, err := r.esClient(set, cl)
+	client, err := r.esClient(ps.set, cl)
 	if err != nil {
 		return fail(err)
 	}
@@ -203,7 +217,7 @@ func (r *Reconciler) cluster(ctx context.Context, set *spec.Set, local string, c
 	for _, c := range conns {
 		p := &ConnectionPlan{Conn: c}
 		if c.Policy != spec.PolicyDisabled {
-			ep := endpoints[c.Remote.Cluster]
+			ep := ps.endpoints[c.Remote.Cluster]
 			if ep.err != nil && c.Remote.ProxyAddress == "" {
 				p.Err = ep.err
 			} else if d, err := Desire(c, ep.Endpoint); err != nil {
@@ -211,14 +225,24 @@ func (r *Reconciler) cluster(ctx context.Context, set *spec.Set, local string, c
 			} else {
 				p.Desired = d
 			}
+			if cl.Elasticsearch.InsecureSkipVerify {
+				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeInsecureSkipVerify,
+					Message: "TLS verification is off for " + local + " (insecure_skip_verify): anyone on the path can read its credentials",
+					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
+			}
+			ps.planKey(ctx, p, cl, obs)
 		}
 		cps = append(cps, p)
 	}
-	cp := Diff(local, cps, all, obs, r.ledger, scoped)
-	if mode == ModePlan {
+	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	if err := ps.planRoles(ctx, client, cl, cp, obs); err != nil {
+		return fail(err)
+	}
+	ps.planRemovedKeys(cp)
+	if ps.mode == ModePlan {
 		return cp
 	}
-	r.apply(ctx, client, cp, log)
+	ps.apply(ctx, client, cl, cp, log)
 	return cp
 }
 
@@ -240,84 +264,125 @@ func observe(ctx context.Context, c *es.Client, local string) (*Observed, error)
 		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
 		Remote: map[string]RemoteStatus{}}
 	for alias, ri := range ri {
-		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.ClusterCredentials != ""}
+		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.HasCredentials()}
 	}
 	return obs, nil
 }
 
-// apply sends the cluster's single PUT, records it in the ledger, and
-// verifies the links it wrote.
-func (r *Reconciler) apply(ctx context.Context, c *es.Client, cp *ClusterPlan, log *slog.Logger) {
-	if cp.Put.Empty() {
-		return
-	}
+// apply writes one cluster's plan in the order of DESIGN §5: credentials
+// (key on the remote, keystore on the local), the single settings PUT,
+// roles; then verifies the links it touched and finishes rotations.
+func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, log *slog.Logger) {
+	r := ps.r
 	now := r.opts.Now()
-	// Record intent first (pending), so a crash after the PUT keeps
-	// ownership; see Ledger.
-	var written []*ConnectionPlan
+	touched := map[*ConnectionPlan]bool{}
 	for _, p := range cp.Connections {
-		if len(p.Changes) > 0 && p.Enforced() {
-			written = append(written, p)
-			if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), true, now); err != nil {
-				r.failWrites(cp, err)
-				return
+		if p.key == nil || !p.Enforced() {
+			continue
+		}
+		if err := ps.applyKey(ctx, p, cl); err != nil {
+			log.Warn("credentials failed", "alias", p.Conn.Alias, "err", err)
+		}
+		for _, ch := range p.Changes {
+			if ch.Applied {
+				touched[p] = true
 			}
 		}
 	}
-	err := c.PutSettings(ctx, toValues(cp.Put.Persistent))
-	if err != nil {
-		log.Warn("put cluster settings failed", "err", err)
-		r.failWrites(cp, err)
-		return
-	}
-	log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
-	for _, p := range written {
-		for _, ch := range p.Changes {
-			ch.Applied = true
+	ps.reloadSelfManaged(ctx, c, cl, cp)
+
+	if !cp.Put.Empty() {
+		// Record intent first (pending), so a crash after the PUT keeps
+		// ownership; see Ledger.
+		var written []*ConnectionPlan
+		ok := true
+		for _, p := range cp.Connections {
+			if p.settings && p.Enforced() {
+				written = append(written, p)
+				if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), true, now); err != nil {
+					failSettings(cp, err)
+					ok = false
+					break
+				}
+			}
 		}
-		if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), false, now); err != nil {
-			log.Error("save ledger", "err", err)
+		if ok {
+			if err := c.PutSettings(ctx, toValues(cp.Put.Persistent)); err != nil {
+				log.Warn("put cluster settings failed", "err", err)
+				failSettings(cp, err)
+			} else {
+				log.Info("put cluster settings", "keys", len(cp.Put.Persistent))
+				for _, p := range written {
+					for _, ch := range p.Changes {
+						if ch.Resource == ResourceClusterSetting {
+							ch.Applied = true
+						}
+					}
+					touched[p] = true
+					if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), false, now); err != nil {
+						log.Error("save ledger", "err", err)
+					}
+				}
+				for _, d := range cp.Deletions {
+					for _, ch := range d.Changes {
+						if ch.Resource == ResourceClusterSetting {
+							ch.Applied = true
+						}
+					}
+					if err := r.ledger.SetAlias(cp.Local, d.Alias, "", nil, false, now); err != nil {
+						log.Error("save ledger", "err", err)
+					}
+				}
+			}
+		}
+	}
+	ps.applyRoles(ctx, c, cp, log)
+	ps.applyRemovedKeys(ctx, cl, cp, log)
+	for _, p := range cp.Connections {
+		for _, ch := range p.Changes {
+			if ch.Applied {
+				touched[p] = true
+			}
+		}
+	}
+	if len(touched) > 0 {
+		ps.verify(ctx, c, touched, log)
+	}
+	for _, p := range cp.Connections {
+		ps.finishRotation(ctx, p)
+	}
+}
+
+func failSettings(cp *ClusterPlan, err error) {
+	for _, p := range cp.Connections {
+		if p.Enforced() && p.settings {
+			for _, ch := range p.Changes {
+				if ch.Resource == ResourceClusterSetting {
+					ch.Err = err
+				}
+			}
 		}
 	}
 	for _, d := range cp.Deletions {
 		for _, ch := range d.Changes {
-			ch.Applied = true
-		}
-		if err := r.ledger.SetAlias(cp.Local, d.Alias, "", nil, false, now); err != nil {
-			log.Error("save ledger", "err", err)
-		}
-	}
-	if len(written) > 0 {
-		r.verify(ctx, c, cp, written, log)
-	}
-}
-
-func (r *Reconciler) failWrites(cp *ClusterPlan, err error) {
-	for _, p := range cp.Connections {
-		if p.Enforced() {
-			for _, ch := range p.Changes {
+			if ch.Resource == ResourceClusterSetting {
 				ch.Err = err
 			}
 		}
 	}
-	for _, d := range cp.Deletions {
-		for _, ch := range d.Changes {
-			ch.Err = err
-		}
-	}
 }
 
-// verify polls _remote/info until every written alias is connected or the
+// verify polls _remote/info until every touched alias is connected or the
 // verify timeout passes, and records the health it last saw.
-func (r *Reconciler) verify(ctx context.Context, c *es.Client, cp *ClusterPlan, written []*ConnectionPlan, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.VerifyTimeout)
+func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*ConnectionPlan]bool, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, ps.r.opts.VerifyTimeout)
 	defer cancel()
-	t := time.NewTicker(r.opts.VerifyInterval)
+	t := time.NewTicker(ps.r.opts.VerifyInterval)
 	defer t.Stop()
 	for {
 		info, err := c.RemoteInfo(ctx)
 		pending := 0
-		for _, p := range written {
+		for p := range touched {
 			switch {
 			case err != nil:
 				p.Health = HealthUnknown

@@ -1,7 +1,391 @@
 package reconcile
 
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
 // roleWrite is a role body to PUT on a local cluster.
 type roleWrite struct {
-	Conn string
-	Body map[string]any
+	conn   *ConnectionPlan
+	body   es.Role
+	fp     string
+	change *Change
+}
+
+// roleDelete is an owned role whose connection left the specs.
+type roleDelete struct {
+	name   string
+	change *Change
+}
+
+// desiredRole builds a role of a connection as esremote writes it: the
+// spec's privileges, clusters defaulting to the alias, and metadata that
+// marks it as esremote's.
+func desiredRole(c *spec.Connection, r spec.Role) es.Role {
+	body := es.Role{Cluster: slices.Clone(r.Cluster), Description: r.Description,
+		Metadata: map[string]any{"managed_by": ManagedBy, "connection": c.Name}}
+	for _, ri := range r.RemoteIndices {
+		e := es.RemoteIndicesPrivileges{Clusters: ri.Clusters, Names: ri.Names, Privileges: ri.Privileges}
+		if len(e.Clusters) == 0 {
+			e.Clusters = []string{c.Alias}
+		}
+		if ri.Query != "" {
+			e.Query = json.RawMessage(ri.Query)
+		}
+		if ri.FieldSecurity != nil {
+			e.FieldSecurity = &es.FieldSecurity{Grant: ri.FieldSecurity.Grant, Except: ri.FieldSecurity.Except}
+		}
+		if ri.AllowRestrictedIndices {
+			t := true
+			e.AllowRestrictedIndices = &t
+		}
+		body.RemoteIndices = append(body.RemoteIndices, e)
+	}
+	for _, rc := range r.RemoteCluster {
+		e := es.RemoteClusterPrivileges{Clusters: rc.Clusters, Privileges: rc.Privileges}
+		if len(e.Clusters) == 0 {
+			e.Clusters = []string{c.Alias}
+		}
+		body.RemoteCluster = append(body.RemoteCluster, e)
+	}
+	return body
+}
+
+// canonicalRole renders the parts of a role esremote manages in a form
+// that does not depend on order or on what Elasticsearch adds on GET
+// (allow_restricted_indices: false, transient_metadata, empty lists).
+func canonicalRole(r es.Role) string {
+	sorted := func(s []string) []string { return slices.Sorted(slices.Values(s)) }
+	type ri struct {
+		C, N, P    []string
+		Q          string `json:",omitempty"`
+		G, E       []string
+		Restricted bool `json:",omitempty"`
+	}
+	var c struct {
+		Cluster  []string
+		Indices  []ri
+		Remote   []ri
+		RCluster []ri
+		Desc     string
+		Managed  any
+		Conn     any
+	}
+	query := func(q json.RawMessage) string {
+		if len(q) == 0 {
+			return ""
+		}
+		var s string
+		if json.Unmarshal(q, &s) != nil {
+			s = string(q)
+		}
+		var v any
+		if json.Unmarshal([]byte(s), &v) == nil {
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+		return s
+	}
+	c.Cluster = sorted(r.Cluster)
+	for _, e := range r.Indices {
+		x := ri{N: sorted(e.Names), P: sorted(e.Privileges), Q: query(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
+		if e.FieldSecurity != nil {
+			x.G, x.E = sorted(e.FieldSecurity.Grant), sorted(e.FieldSecurity.Except)
+		}
+		c.Indices = append(c.Indices, x)
+	}
+	for _, e := range r.RemoteIndices {
+		x := ri{C: sorted(e.Clusters), N: sorted(e.Names), P: sorted(e.Privileges), Q: query(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
+		if e.FieldSecurity != nil {
+			x.G, x.E = sorted(e.FieldSecurity.Grant), sorted(e.FieldSecurity.Except)
+		}
+		c.Remote = append(c.Remote, x)
+	}
+	for _, e := range r.RemoteCluster {
+		c.RCluster = append(c.RCluster, ri{C: sorted(e.Clusters), P: sorted(e.Privileges)})
+	}
+	c.Desc = r.Description
+	c.Managed, c.Conn = r.Metadata["managed_by"], r.Metadata["connection"]
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// roleSummary is how a role shows in a report.
+func roleSummary(r es.Role) string {
+	var parts []string
+	if len(r.Cluster) > 0 {
+		parts = append(parts, "cluster="+strings.Join(r.Cluster, ","))
+	}
+	for _, e := range r.Indices {
+		parts = append(parts, "indices="+strings.Join(e.Names, ",")+":"+strings.Join(e.Privileges, ","))
+	}
+	for _, e := range r.RemoteIndices {
+		parts = append(parts, "remote_indices="+strings.Join(e.Names, ",")+":"+strings.Join(e.Privileges, ",")+"@"+strings.Join(e.Clusters, ","))
+	}
+	for _, e := range r.RemoteCluster {
+		parts = append(parts, "remote_cluster="+strings.Join(e.Privileges, ",")+"@"+strings.Join(e.Clusters, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// covered reports whether an index pattern a role grants is within a key's
+// access patterns ("logs-app" and "logs-a*" are within "logs-*").
+func covered(name string, patterns []string) bool {
+	for _, p := range patterns {
+		switch {
+		case p == "*" || p == name:
+			return true
+		case strings.HasSuffix(p, "*") && strings.HasPrefix(strings.TrimSuffix(name, "*"), strings.TrimSuffix(p, "*")):
+			return true
+		}
+	}
+	return false
+}
+
+// planRoles diffs the roles the connections of a cluster declare with the
+// live roles, reading them once (GET /_security/role) and only when there
+// is a role to manage.
+func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, obs *Observed) error {
+	led := ps.r.ledger
+	want := false
+	for _, p := range cp.Connections {
+		if p.Err == nil && p.Conn.Policy != spec.PolicyDisabled && len(p.Conn.Roles) > 0 {
+			want = true
+		}
+	}
+	owned := led.Roles(cl.Name)
+	if !want && (len(owned) == 0 || ps.scoped) {
+		return nil
+	}
+	live, err := c.Roles(ctx)
+	if err != nil {
+		return fmt.Errorf("read roles: %w", err)
+	}
+	version, _ := es.ParseVersion(obs.Version)
+	declared := map[string]bool{}
+	for _, p := range cp.Connections {
+		if p.Conn.Policy == spec.PolicyDisabled {
+			for _, r := range p.Conn.Roles {
+				declared[r.Name] = true
+			}
+			continue
+		}
+		if p.Err != nil {
+			continue
+		}
+		var keyPatterns []string
+		if p.Conn.Security == spec.SecurityAPIKey && p.Conn.APIKey != nil && p.Conn.APIKey.Managed {
+			for _, s := range p.Conn.APIKey.Access.Search {
+				keyPatterns = append(keyPatterns, s.Names...)
+			}
+			for _, s := range p.Conn.APIKey.Access.Replication {
+				keyPatterns = append(keyPatterns, s.Names...)
+			}
+		}
+		for _, sr := range p.Conn.Roles {
+			declared[sr.Name] = true
+			body := desiredRole(p.Conn, sr)
+			if len(body.RemoteCluster) > 0 && !version.AtLeast(8, 15, 0) {
+				p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeVersionTooOld,
+					Message: fmt.Sprintf("role %s uses remote_cluster privileges, which need Elasticsearch 8.15 on %s (it runs %s); the role is not written", sr.Name, cl.Name, obs.Version),
+					Fix:     "upgrade the cluster or remove remote_cluster from the role"})
+				continue
+			}
+			if keyPatterns != nil {
+				for _, ri := range body.RemoteIndices {
+					for _, n := range ri.Names {
+						if !covered(n, keyPatterns) {
+							p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeRoleNotCovered,
+								Message: fmt.Sprintf("role %s grants %s on %s, which the cross-cluster key's access (%s) does not cover: the grant is useless", sr.Name, n, p.Conn.Alias, strings.Join(keyPatterns, ",")),
+								Fix:     "add the pattern to api_key.access or narrow the role"})
+						}
+					}
+				}
+			}
+			fp := Fingerprint(canonicalRole(body))
+			cur, exists := live[sr.Name]
+			if exists && canonicalRole(cur) == canonicalRole(body) {
+				continue
+			}
+			ch := &Change{Resource: ResourceRole, Target: cl.Name, Key: sr.Name, Desired: roleSummary(body), Origin: OriginSpec}
+			if exists {
+				ch.Action, ch.Actual = ActionUpdate, roleSummary(cur)
+				if rec := led.Role(cl.Name, sr.Name); rec != nil && rec.Fingerprint != Fingerprint(canonicalRole(cur)) {
+					ch.Origin = OriginExternal
+				}
+			} else {
+				ch.Action = ActionCreate
+				if led.Role(cl.Name, sr.Name) != nil {
+					ch.Origin = OriginExternal
+				}
+			}
+			p.add(ch)
+			if p.Enforced() {
+				if cp.RoleWrites == nil {
+					cp.RoleWrites = map[string]*roleWrite{}
+				}
+				cp.RoleWrites[sr.Name] = &roleWrite{conn: p, body: body, fp: fp, change: ch}
+			}
+		}
+	}
+	if ps.scoped {
+		return nil
+	}
+	// Owned roles no connection declares any more.
+	for _, name := range sortedKeys(toSet(owned)) {
+		if declared[name] {
+			continue
+		}
+		rec := led.Role(cl.Name, name)
+		cur, exists := live[name]
+		switch {
+		case !exists:
+			if ps.mode != ModePlan {
+				_ = led.SetRole(cl.Name, name, nil)
+			}
+		case Fingerprint(canonicalRole(cur)) != rec.Fingerprint:
+			cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: cl.Name, Kind: "role", Name: name, Reason: "foreign"})
+		default:
+			d := deletionFor(cp, rec.Connection)
+			ch := &Change{Resource: ResourceRole, Target: cl.Name, Key: name, Action: ActionDelete, Actual: roleSummary(cur), Origin: OriginSpec}
+			d.Changes = append(d.Changes, ch)
+			cp.RoleDeletes = append(cp.RoleDeletes, roleDelete{name: name, change: ch})
+		}
+	}
+	return nil
+}
+
+func toSet(names []string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// deletionFor finds or adds the deletion entry of a removed connection.
+func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion {
+	for _, d := range cp.Deletions {
+		if d.Connection == conn {
+			return d
+		}
+	}
+	d := &AliasDeletion{Connection: conn}
+	cp.Deletions = append(cp.Deletions, d)
+	return d
+}
+
+// applyRoles writes and deletes roles, recording each in the ledger.
+func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPlan, log *slog.Logger) {
+	led := ps.r.ledger
+	now := ps.r.opts.Now()
+	for _, name := range sortedKeys(cp.RoleWrites) {
+		w := cp.RoleWrites[name]
+		_ = led.SetRole(cp.Local, name, &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, Pending: true, WrittenAt: now})
+		if err := c.PutRole(ctx, name, w.body); err != nil {
+			w.change.Err = fmt.Errorf("put role %s: %w", name, err)
+			log.Warn("put role failed", "role", name, "err", err)
+			continue
+		}
+		w.change.Applied = true
+		_ = led.SetRole(cp.Local, name, &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, WrittenAt: now})
+	}
+	for _, d := range cp.RoleDeletes {
+		if err := c.DeleteRole(ctx, d.name); err != nil && !es.IsNotFound(err) {
+			d.change.Err = fmt.Errorf("delete role %s: %w", d.name, err)
+			continue
+		}
+		d.change.Applied = true
+		_ = led.SetRole(cp.Local, d.name, nil)
+	}
+}
+
+// planRemovedKeys plans the invalidation of managed keys (and removal of
+// their keystore entries) whose connection left the specs.
+func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
+	if ps.scoped {
+		return
+	}
+	led := ps.r.ledger
+	for _, name := range led.KeyConnections() {
+		rec := led.Key(name)
+		if rec == nil || rec.Local != cp.Local || ps.set.Connection(name) != nil {
+			continue
+		}
+		d := deletionFor(cp, name)
+		if d.Alias == "" {
+			d.Alias = rec.Alias
+		}
+		d.key = rec
+		d.Changes = append(d.Changes, &Change{Resource: ResourceAPIKey, Target: rec.Remote, Key: rec.Name + " (" + rec.ID + ")",
+			Action: ActionDelete, Actual: "key of a removed connection", Origin: OriginSpec})
+		if r := led.Keystore(cp.Local, credentialsKey(rec.Alias)); r != nil {
+			d.keystore = true
+			d.Changes = append(d.Changes, &Change{Resource: ResourceKeystore, Target: cp.Local, Key: credentialsKey(rec.Alias),
+				Action: ActionDelete, Actual: "<redacted> " + r.Fingerprint, Origin: OriginSpec})
+		}
+	}
+}
+
+// applyRemovedKeys invalidates the keys planned by planRemovedKeys and
+// removes their keystore entries, after the alias itself is gone.
+func (ps *passState) applyRemovedKeys(ctx context.Context, cl *spec.Cluster, cp *ClusterPlan, log *slog.Logger) {
+	led := ps.r.ledger
+	for _, d := range cp.Deletions {
+		if d.key == nil {
+			continue
+		}
+		var keyCh, ksCh *Change
+		for _, ch := range d.Changes {
+			switch ch.Resource {
+			case ResourceAPIKey:
+				keyCh = ch
+			case ResourceKeystore:
+				ksCh = ch
+			}
+		}
+		rcl := ps.set.Cluster(d.key.Remote)
+		if rcl == nil {
+			keyCh.Err = fmt.Errorf("remote cluster %s is no longer declared: invalidate key %s there by hand", d.key.Remote, d.key.ID)
+			continue
+		}
+		rc, err := ps.r.esClient(ps.set, rcl)
+		if err == nil {
+			ids := []string{d.key.ID}
+			if d.key.Previous != nil {
+				ids = append(ids, d.key.Previous.ID)
+			}
+			_, err = rc.InvalidateAPIKeys(ctx, ids...)
+			if es.IsNotFound(err) {
+				err = nil
+			}
+		}
+		if err != nil {
+			keyCh.Err = fmt.Errorf("invalidate key %s: %w", d.key.ID, err)
+			log.Warn("invalidate key failed", "err", err)
+			continue
+		}
+		keyCh.Applied = true
+		if d.keystore && cl.Deployment != nil {
+			cc, err := ps.r.cloudClient(ps.set, cl)
+			if err == nil {
+				err = cc.SetKeystore(ctx, cl.Deployment.ID, cl.Deployment.RefID, nil, []string{credentialsKey(d.key.Alias)})
+			}
+			if err != nil {
+				ksCh.Err = fmt.Errorf("remove keystore entry: %w", err)
+				continue
+			}
+			ksCh.Applied = true
+			_ = led.SetKeystore(cp.Local, credentialsKey(d.key.Alias), nil)
+		}
+		_ = led.SetKey(d.Connection, nil)
+	}
 }

@@ -1,0 +1,558 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// Finding codes the engine emits (alerts and scripts match on them).
+const (
+	CodeKeyExpiresSoon     = "key_expires_soon"
+	CodeActionRequired     = "action_required"
+	CodeVersionTooOld      = "version_too_old"
+	CodeRoleNotCovered     = "role_not_covered_by_key"
+	CodeCertificateModel   = "certificate_model_deprecated"
+	CodeInsecureSkipVerify = "insecure_skip_verify"
+	CodeReloadFailed       = "reload_failed"
+	CodeDisconnected       = "link_disconnected"
+)
+
+// ManagedBy is the metadata value marking API keys and roles esremote owns.
+const ManagedBy = "esremote"
+
+// keyPrefix names every cross-cluster API key esremote creates:
+// "esremote-<connection>".
+const keyPrefix = "esremote-"
+
+// Key kinds of work, decided by planKey.
+const (
+	keyNone   = ""
+	keyCreate = "create" // no usable key: create one (first time, deleted, invalidated, secret lost)
+	keyUpdate = "update" // access changed: update in place
+	keyRotate = "rotate" // near expiry: create a new key, swap, verify, invalidate the old one
+)
+
+// keyWork is what a connection needs done about its credentials.
+type keyWork struct {
+	kind       string
+	remote     *remoteState
+	access     es.CrossClusterAccess
+	accessHash string
+	live       *es.APIKey // the current key, when there is one
+	orphans    []es.APIKey
+	// keystore says the keystore entry must be (re)written: with the new
+	// key's secret (managed) or with the credential (hand-made key).
+	keystore    bool
+	secret      spec.Secret // hand-made key
+	keystoreKey string      // cluster.remote.<alias>.credentials
+	// previous is an old key whose invalidation waits for a verified link.
+	previous *KeyRecord
+	changes  map[string]*Change // by role in the flow: "key", "keystore", "orphan:<id>", "previous"
+}
+
+// remoteState is one remote cluster as a pass sees it: its client,
+// version and the keys esremote made there, read once per pass.
+type remoteState struct {
+	name   string
+	once   sync.Once
+	client *es.Client
+	info   es.Info
+	keys   []es.APIKey
+	err    error
+}
+
+// remote returns the pass's view of a remote cluster, reading it once.
+func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState {
+	ps.mu.Lock()
+	rs := ps.remotes[cl.Name]
+	if rs == nil {
+		rs = &remoteState{name: cl.Name}
+		ps.remotes[cl.Name] = rs
+	}
+	ps.mu.Unlock()
+	rs.once.Do(func() {
+		rs.client, rs.err = ps.r.esClient(ps.set, cl)
+		if rs.err != nil {
+			return
+		}
+		if rs.info, rs.err = rs.client.Info(ctx); rs.err != nil {
+			return
+		}
+		rs.keys, rs.err = rs.client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"})
+	})
+	return rs
+}
+
+// accessOf converts a spec's access block into Elasticsearch's.
+func accessOf(a spec.Access) es.CrossClusterAccess {
+	var out es.CrossClusterAccess
+	for _, s := range a.Search {
+		e := es.SearchAccess{Names: slices.Clone(s.Names)}
+		if s.Query != "" {
+			e.Query = json.RawMessage(s.Query)
+		}
+		if s.FieldSecurity != nil {
+			e.FieldSecurity = &es.FieldSecurity{Grant: s.FieldSecurity.Grant, Except: s.FieldSecurity.Except}
+		}
+		if s.AllowRestrictedIndices {
+			t := true
+			e.AllowRestrictedIndices = &t
+		}
+		out.Search = append(out.Search, e)
+	}
+	for _, r := range a.Replication {
+		e := es.ReplicationAccess{Names: slices.Clone(r.Names)}
+		if r.AllowRestrictedIndices {
+			t := true
+			e.AllowRestrictedIndices = &t
+		}
+		out.Replication = append(out.Replication, e)
+	}
+	return out
+}
+
+// canonicalAccess renders access the same way whatever ES added to it
+// (allow_restricted_indices: false on every entry, names order, the DLS
+// query as a string or an object), so that live and desired compare.
+func canonicalAccess(a es.CrossClusterAccess) string {
+	type entry struct {
+		Names      []string `json:"n"`
+		Query      string   `json:"q,omitempty"`
+		Grant      []string `json:"g,omitempty"`
+		Except     []string `json:"e,omitempty"`
+		Restricted bool     `json:"r,omitempty"`
+	}
+	conv := func(names []string, q json.RawMessage, fs *es.FieldSecurity, r *bool) entry {
+		e := entry{Names: slices.Sorted(slices.Values(names)), Restricted: r != nil && *r}
+		if len(q) > 0 {
+			var s string
+			if json.Unmarshal(q, &s) != nil {
+				s = string(q)
+			}
+			var v any
+			if json.Unmarshal([]byte(s), &v) == nil {
+				b, _ := json.Marshal(v)
+				s = string(b)
+			}
+			e.Query = s
+		}
+		if fs != nil {
+			e.Grant, e.Except = slices.Sorted(slices.Values(fs.Grant)), slices.Sorted(slices.Values(fs.Except))
+		}
+		return e
+	}
+	var c struct {
+		S []entry `json:"s,omitempty"`
+		R []entry `json:"r,omitempty"`
+	}
+	for _, s := range a.Search {
+		c.S = append(c.S, conv(s.Names, s.Query, s.FieldSecurity, s.AllowRestrictedIndices))
+	}
+	for _, r := range a.Replication {
+		c.R = append(c.R, conv(r.Names, nil, nil, r.AllowRestrictedIndices))
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+func accessHash(a es.CrossClusterAccess) string {
+	sum := sha256.Sum256([]byte(canonicalAccess(a)))
+	return hex.EncodeToString(sum[:8])
+}
+
+// accessSummary is how access shows in a report: "search=logs-* replication=archive-*".
+func accessSummary(a es.CrossClusterAccess) string {
+	var parts []string
+	var s, r []string
+	for _, e := range a.Search {
+		s = append(s, e.Names...)
+	}
+	for _, e := range a.Replication {
+		r = append(r, e.Names...)
+	}
+	if len(s) > 0 {
+		parts = append(parts, "search="+strings.Join(s, ","))
+	}
+	if len(r) > 0 {
+		parts = append(parts, "replication="+strings.Join(r, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
+
+func credentialsKey(alias string) string { return aliasKey(alias, "credentials") }
+
+// planKey decides the credential work of an api_key connection and adds
+// its changes and findings to p. It only reads.
+func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled {
+		return
+	}
+	now := ps.r.opts.Now()
+	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
+		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, obs.Version)
+		return
+	}
+	w := &keyWork{keystoreKey: credentialsKey(c.Alias), changes: map[string]*Change{}}
+	selfManaged := local.Deployment == nil
+	remoteStatus, aliasLive := obs.Remote[c.Alias]
+
+	if !c.APIKey.Managed {
+		// A hand-made key: esremote only delivers it to the keystore.
+		if c.APIKey.Credentials == nil {
+			p.Err = fmt.Errorf("api_key.managed is false but api_key.credentials names no secret")
+			return
+		}
+		sec, err := c.APIKey.Credentials.Resolve(ps.r.opts.Getenv)
+		if err != nil {
+			p.Err = fmt.Errorf("api_key.credentials: %w", err)
+			return
+		}
+		w.secret = sec
+		if selfManaged {
+			ps.selfManagedFinding(p, aliasLive && remoteStatus.HasCredentials)
+			p.key = w
+			return
+		}
+		rec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
+		missing := aliasLive && !remoteStatus.HasCredentials
+		if rec == nil || rec.Fingerprint != sec.Fingerprint() || missing {
+			action, origin, actual := ActionCreate, OriginSpec, ""
+			if rec != nil {
+				action, actual = ActionUpdate, drift.Redacted(rec.Fingerprint)
+				if missing && rec.Fingerprint == sec.Fingerprint() {
+					origin = OriginExternal
+				}
+			}
+			w.keystore = true
+			w.changes["keystore"] = p.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+				Action: action, Actual: actual, Desired: drift.Redacted(sec.Fingerprint()), Origin: origin})
+		}
+		p.key = w
+		return
+	}
+
+	// A managed key, created on the remote.
+	if selfManaged {
+		p.Err = fmt.Errorf("api_key.managed needs a local cluster with a deployment block: esremote delivers the key through the Cloud API keystore; for a self-managed local create the key yourself and set managed: false with credentials")
+		return
+	}
+	rcl := ps.set.Cluster(c.Remote.Cluster)
+	if rcl == nil {
+		p.Err = fmt.Errorf("api_key.managed needs remote.cluster: esremote must log in to the remote to create the key")
+		return
+	}
+	rs := ps.remote(ctx, rcl)
+	if rs.err != nil {
+		p.Err = fmt.Errorf("remote %s: %w", rcl.Name, rs.err)
+		return
+	}
+	if !rs.info.Version.AtLeast(8, 14, 0) {
+		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rcl.Name, rs.info.Version)
+		return
+	}
+	w.remote = rs
+	w.access = accessOf(c.APIKey.Access)
+	w.accessHash = accessHash(w.access)
+	name := keyName(c)
+	rec := ps.r.ledger.Key(c.Name)
+
+	// Keys with our name and metadata that the ledger does not know were
+	// left by a crash between create and record: invalidate them.
+	for _, k := range rs.keys {
+		if k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy {
+			continue
+		}
+		if rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)) {
+			continue
+		}
+		w.orphans = append(w.orphans, k)
+		w.changes["orphan:"+k.ID] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name + " (" + k.ID + ")",
+			Action: ActionDelete, Actual: "orphan key not in the ledger", Origin: OriginSpec})
+	}
+	var live *es.APIKey
+	if rec != nil {
+		for i := range rs.keys {
+			if rs.keys[i].ID == rec.ID {
+				live = &rs.keys[i]
+			}
+		}
+		w.previous = rec.Previous
+	}
+	keystoreRec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
+	keyChange := func(action, origin, actual, desired string) {
+		w.changes["key"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name,
+			Action: action, Actual: actual, Desired: desired, Origin: origin})
+	}
+	desired := accessSummary(w.access)
+	if c.APIKey.Expiration > 0 {
+		desired += ", expires after " + formatTimeValue(c.APIKey.Expiration.D())
+	}
+	switch {
+	case rec == nil:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginSpec, "", desired)
+	case rec.Pending:
+		// Created, but the crash came before the keystore held it: its
+		// secret is lost. Replace it, and invalidate the lost one.
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginSpec, "key "+rec.ID+" was never delivered", desired)
+		if live != nil && !live.Invalidated {
+			w.orphans = append(w.orphans, *live)
+		}
+		live = nil
+	case live == nil:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" deleted", desired)
+	case live.Invalidated:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" invalidated", desired)
+	case live.Expired(now):
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
+	case keystoreRec == nil || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials):
+		// The keystore no longer holds this key's secret, and ES never
+		// shows a secret twice: a new key is the only way back.
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
+	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginSpec, "key "+rec.ID+" expires "+live.Expiration.UTC().Format(time.DateOnly), "new key: "+desired)
+	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(w.access):
+		w.kind = keyUpdate
+		actual := ""
+		if live.Access != nil {
+			actual = accessSummary(*live.Access)
+		}
+		origin := OriginSpec
+		if rec.AccessHash == w.accessHash {
+			origin = OriginExternal
+		}
+		keyChange(ActionUpdate, origin, actual, accessSummary(w.access))
+	}
+	if live != nil && w.kind != keyCreate {
+		w.live = live
+		if !live.Expiration.IsZero() {
+			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
+				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
+					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), formatTimeValue(c.APIKey.RotateBefore.D()))})
+			}
+		}
+	}
+	if w.kind == keyCreate || w.kind == keyRotate {
+		w.keystore = true
+		action := ActionCreate
+		if keystoreRec != nil {
+			action = ActionUpdate
+		}
+		w.changes["keystore"] = p.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+			Action: action, Desired: drift.RedactedPrefix + " (the new key)", Origin: OriginSpec})
+	}
+	if w.previous != nil {
+		w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name + " (" + w.previous.ID + ")",
+			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+	}
+	p.key = w
+}
+
+// selfManagedFinding tells the operator how to install a hand-made key on
+// a self-managed local cluster, which esremote cannot write over REST.
+func (ps *passState) selfManagedFinding(p *ConnectionPlan, present bool) {
+	if present {
+		return
+	}
+	c := p.Conn
+	p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeActionRequired,
+		Message: fmt.Sprintf("the keystore of self-managed cluster %s has no cluster.remote.%s.credentials (Elasticsearch reports no cluster_credentials for the alias); esremote cannot write a self-managed keystore over REST", c.Local, c.Alias),
+		Fix:     fmt.Sprintf("on every node run: bin/elasticsearch-keystore add cluster.remote.%s.credentials (paste the encoded cross-cluster API key), then POST /_nodes/reload_secure_settings (esremote apply calls it for you)", c.Alias)})
+}
+
+// applyKey runs the credential flow of one connection, before the cluster
+// settings are written: key on the remote, then the local keystore.
+func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spec.Cluster) error {
+	w := p.key
+	if w == nil || !p.Enforced() {
+		return nil
+	}
+	c := p.Conn
+	led := ps.r.ledger
+	now := ps.r.opts.Now()
+	fail := func(ch *Change, err error) error {
+		if ch != nil {
+			ch.Err = err
+		}
+		return err
+	}
+	if !c.APIKey.Managed {
+		if !w.keystore {
+			return nil
+		}
+		cc, err := ps.r.cloudClient(ps.set, local)
+		if err != nil {
+			return fail(w.changes["keystore"], err)
+		}
+		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: w.secret.Reveal()}, nil); err != nil {
+			return fail(w.changes["keystore"], fmt.Errorf("write keystore of %s: %w", c.Local, err))
+		}
+		w.changes["keystore"].Applied = true
+		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), WrittenAt: now})
+	}
+	rc := w.remote.client
+	name := keyName(c)
+	meta := map[string]any{"managed_by": ManagedBy, "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
+	for _, k := range w.orphans {
+		ch := w.changes["orphan:"+k.ID]
+		if _, err := rc.InvalidateAPIKeys(ctx, k.ID); err != nil {
+			fail(ch, fmt.Errorf("invalidate orphan key %s on %s: %w", k.ID, w.remote.name, err))
+			continue
+		}
+		if ch != nil {
+			ch.Applied = true
+		}
+	}
+	switch w.kind {
+	case keyUpdate:
+		ch := w.changes["key"]
+		if _, err := rc.UpdateCrossClusterAPIKey(ctx, w.live.ID, es.CrossClusterKeyUpdate{Access: &w.access, Metadata: meta}); err != nil {
+			return fail(ch, fmt.Errorf("update key %s on %s: %w", name, w.remote.name, err))
+		}
+		ch.Applied = true
+		rec := led.Key(c.Name)
+		rec.AccessHash = w.accessHash
+		return led.SetKey(c.Name, rec)
+	case keyCreate, keyRotate:
+		ch := w.changes["key"]
+		req := es.CrossClusterKeyRequest{Name: name, Access: w.access, Metadata: meta}
+		if c.APIKey.Expiration > 0 {
+			req.Expiration = formatTimeValue(c.APIKey.Expiration.D())
+		}
+		created, err := rc.CreateCrossClusterAPIKey(ctx, req)
+		if err != nil {
+			return fail(ch, fmt.Errorf("create key %s on %s: %w", name, w.remote.name, err))
+		}
+		old := led.Key(c.Name)
+		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote.name, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
+			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now}
+		if w.kind == keyRotate && old != nil {
+			// The old key keeps the link up until the new one is verified.
+			prev := *old
+			prev.Previous, prev.Pending = nil, false
+			rec.Previous = &prev
+		} else if old != nil && old.Previous != nil {
+			rec.Previous = old.Previous
+		}
+		if err := led.SetKey(c.Name, rec); err != nil {
+			return fail(ch, err)
+		}
+		ch.Applied = true
+		ch.Desired = "key " + created.ID + " (" + ch.Desired + ")"
+		kch := w.changes["keystore"]
+		cc, err := ps.r.cloudClient(ps.set, local)
+		if err != nil {
+			return fail(kch, err)
+		}
+		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: created.Encoded.Reveal()}, nil); err != nil {
+			return fail(kch, fmt.Errorf("write keystore of %s: %w", c.Local, err))
+		}
+		kch.Applied = true
+		kch.Desired = drift.Redacted(rec.Fingerprint)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, WrittenAt: now}); err != nil {
+			return err
+		}
+		rec.Pending = false
+		w.previous = rec.Previous
+		if w.previous != nil && w.changes["previous"] == nil {
+			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote.name, Key: name + " (" + w.previous.ID + ")",
+				Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+		}
+		return led.SetKey(c.Name, rec)
+	}
+	return nil
+}
+
+// finishRotation invalidates the rotated-out key once the link is
+// verified connected with the new one: there is never a moment without a
+// valid key in the keystore.
+func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
+	w := p.key
+	if w == nil || w.previous == nil || !p.Enforced() || w.remote == nil {
+		return
+	}
+	ch := w.changes["previous"]
+	if p.Health != HealthConnected {
+		if ch != nil {
+			ch.Err = fmt.Errorf("kept until the link is verified connected with the new key")
+		}
+		return
+	}
+	if _, err := w.remote.client.InvalidateAPIKeys(ctx, w.previous.ID); err != nil && !es.IsNotFound(err) {
+		if ch != nil {
+			ch.Err = fmt.Errorf("invalidate rotated-out key %s: %w", w.previous.ID, err)
+		}
+		return
+	}
+	if ch != nil {
+		ch.Applied = true
+	}
+	if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil {
+		rec.Previous = nil
+		_ = ps.r.ledger.SetKey(p.Conn.Name, rec)
+	}
+}
+
+// reloadSelfManaged asks a self-managed cluster to reload its keystore
+// when an api_key alias has no credentials yet: the operator may have
+// added them with elasticsearch-keystore since the last pass.
+func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, local *spec.Cluster, cp *ClusterPlan) {
+	if local.Deployment != nil {
+		return
+	}
+	need := false
+	for _, p := range cp.Connections {
+		for _, f := range p.Findings {
+			if f.Code == CodeActionRequired && p.Enforced() {
+				need = true
+			}
+		}
+	}
+	if !need {
+		return
+	}
+	failures, err := client.ReloadSecureSettings(ctx)
+	msg := ""
+	switch {
+	case err != nil:
+		msg = err.Error()
+	case len(failures) > 0:
+		var names []string
+		for _, f := range failures {
+			names = append(names, f.String())
+		}
+		msg = "nodes failed to reload secure settings: " + strings.Join(names, "; ")
+	}
+	if msg == "" {
+		return
+	}
+	for _, p := range cp.Connections {
+		if p.Conn.Security == spec.SecurityAPIKey {
+			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: msg,
+				Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
+		}
+	}
+}
+
+var _ = cloud.IsConflict

@@ -1,0 +1,113 @@
+package reconcile
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+const apiKeyConn = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-ece-logs
+local: ech-analytics
+alias: ece-prod-logs
+remote:
+  cluster: ece-prod-logs
+security: api_key
+api_key:
+  managed: true
+  access:
+    search: [{names: ["logs-*"]}]
+  expiration: 90d
+  rotate_before: 14d
+settings:
+  skip_unavailable: true
+roles:
+  - name: logs-remote-reader
+    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
+`
+
+func findConn(t *testing.T, r *drift.Report, name string) drift.Connection {
+	t.Helper()
+	for _, c := range r.Connections {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no connection %s in report: %+v", name, r.Connections)
+	return drift.Connection{}
+}
+
+func TestAPIKeyLinkEndToEnd(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", apiKeyConn)
+
+	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	c := findConn(t, rep, "analytics-to-ece-logs")
+	if c.Sync != drift.SyncCorrected || c.Health != drift.HealthConnected {
+		t.Fatalf("first apply: sync %s health %s error %q\n%+v", c.Sync, c.Health, c.Error, c.Changes)
+	}
+	if st := tw.srv.World.LinkStatus("ech-analytics", "ece-prod-logs"); !st.Connected {
+		t.Fatalf("sim says not connected: %+v", st)
+	}
+
+	// Steady state: nothing to do, nothing written.
+	tw.srv.World.ResetLog()
+	rep = tw.pass(ModePlan).Report(drift.TriggerPlan, "")
+	if rep.PendingChanges() != 0 {
+		t.Fatalf("second plan has changes: %+v", findConn(t, rep, "analytics-to-ece-logs").Changes)
+	}
+	if w := tw.writes(); len(w) != 0 {
+		t.Fatalf("plan wrote: %v", w)
+	}
+	keyID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+
+	// Access changed in the spec: the key is updated in place.
+	tw.write("conn.yaml", strings.Replace(apiKeyConn, `search: [{names: ["logs-*"]}]`, `search: [{names: ["logs-*", "metrics-*"]}]`, 1))
+	rep = tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	c = findConn(t, rep, "analytics-to-ece-logs")
+	if got := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID; got != keyID {
+		t.Fatalf("access change replaced the key %s with %s; want an update in place", keyID, got)
+	}
+	if c.Sync != drift.SyncCorrected || c.Health != drift.HealthConnected {
+		t.Fatalf("after access change: %s %s %+v", c.Sync, c.Health, c.Changes)
+	}
+
+	// Key invalidated out of band: detected, replaced, connected again.
+	if err := tw.srv.World.InvalidateKey("ece-prod-logs", keyID); err != nil {
+		t.Fatal(err)
+	}
+	rep = tw.pass(ModePlan).Report(drift.TriggerPlan, "")
+	c = findConn(t, rep, "analytics-to-ece-logs")
+	if c.Health != drift.HealthDisconnected || len(c.Changes) == 0 || c.Changes[0].Origin != drift.OriginExternal {
+		t.Fatalf("invalidated key not detected: %s %+v", c.Health, c.Changes)
+	}
+	rep = tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	c = findConn(t, rep, "analytics-to-ece-logs")
+	if c.Health != drift.HealthConnected {
+		t.Fatalf("not reconnected after replacing the key: %+v", c)
+	}
+	newID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+	if newID == keyID {
+		t.Fatal("key not replaced")
+	}
+
+	// Near expiry: rotated, the old key invalidated only after the link
+	// is verified with the new one.
+	future := time.Now().Add(80 * 24 * time.Hour)
+	tw.srv.World.Now = func() time.Time { return future }
+	r := tw.reconciler(false)
+	r.opts.Now = func() time.Time { return future }
+	res, err := r.Pass(t.Context(), tw.load(), ModeApply, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	rotated := r.Ledger().Key("analytics-to-ece-logs")
+	if rotated.ID == newID || rotated.Previous != nil || c.Health != drift.HealthConnected {
+		t.Fatalf("rotation: id %s (was %s) previous %+v health %s changes %+v", rotated.ID, newID, rotated.Previous, c.Health, c.Changes)
+	}
+}
