@@ -131,6 +131,9 @@ type passState struct {
 
 	mu      sync.Mutex
 	remotes map[string]*remoteState
+
+	// trust is the certificate model's trust work (trust.go).
+	trust *trustPlan
 }
 
 // Pass observes every local cluster the set names, plans, and in ModeApply
@@ -147,6 +150,12 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", remotes: map[string]*remoteState{}}
 	ps.endpoints = r.resolveEndpoints(ctx, set, only)
+	// Trust first: a certificate link needs it on both deployments before
+	// its cluster settings can connect (DESIGN §5).
+	ps.planTrust(ctx)
+	if mode != ModePlan {
+		ps.applyTrust(ctx)
+	}
 
 	// Group connections by local cluster; every cluster with a connection
 	// (or, for deletions, something in the ledger) gets a pass.
@@ -231,6 +240,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
 			}
 			ps.planKey(ctx, p, cl, obs)
+			ps.attachTrust(p)
 		}
 		cps = append(cps, p)
 	}
