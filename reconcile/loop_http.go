@@ -1,0 +1,80 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+)
+
+// reloadTimeout bounds how long POST /-/reload waits for the loop.
+const reloadTimeout = 30 * time.Second
+
+// Handler serves the daemon's HTTP API (DESIGN §2):
+//
+//	GET  /healthz    200 while Run runs and no pass is stuck (liveness; not cluster health)
+//	GET  /readyz     200 once a full pass of a valid spec set finished and the last reload was accepted
+//	GET  /status     the last report as JSON (drift.WriteJSON), 503 before the first one
+//	POST /-/reload   reload the spec directory; 200, or 400 with the problems when rejected
+//
+// extra mounts more handlers by pattern (http.ServeMux syntax), e.g.
+// {"GET /metrics": promhttp.Handler()}; they may not override the above.
+func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !l.Alive() {
+			http.Error(w, "not alive", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		st := l.Status()
+		switch {
+		case len(st.ReloadErrors) > 0:
+			http.Error(w, fmt.Sprintf("spec reload rejected (%d problems); see /status", len(st.ReloadErrors)), http.StatusServiceUnavailable)
+		case !st.Ready:
+			http.Error(w, "first pass not finished", http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintln(w, "ready")
+		}
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		st := l.Status()
+		if st.Report == nil {
+			http.Error(w, "no pass has finished yet", http.StatusServiceUnavailable)
+			return
+		}
+		var buf bytes.Buffer
+		if err := drift.WriteJSON(&buf, st.Report); err != nil {
+			http.Error(w, "encode report: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(buf.Bytes())
+	})
+	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), reloadTimeout)
+		defer cancel()
+		if err := l.ReloadWait(ctx); err != nil {
+			code := http.StatusBadRequest
+			if ctx.Err() != nil {
+				code = http.StatusServiceUnavailable
+			}
+			msg := err.Error()
+			for _, p := range l.Status().ReloadErrors {
+				msg += "\n" + p
+			}
+			http.Error(w, msg, code)
+			return
+		}
+		fmt.Fprintln(w, "reloaded")
+	})
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
