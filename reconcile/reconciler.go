@@ -50,6 +50,11 @@ type Options struct {
 	VerifyInterval time.Duration
 	// RequestTimeout bounds each HTTP request (default 30s).
 	RequestTimeout time.Duration
+	// ContestThreshold is how many passes in a row a key must flip back
+	// before it is reported contested and no longer rewritten (default
+	// DefaultContestThreshold). It matters for a long-lived Reconciler
+	// (the daemon); one-shot apply never sees a flip twice.
+	ContestThreshold int
 }
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time
@@ -61,6 +66,8 @@ type Reconciler struct {
 	mu    sync.Mutex
 	es    map[string]*esEntry    // by cluster name
 	cloud map[string]*cloudEntry // by cluster name (its deployment's API)
+
+	contests contests
 }
 
 type esEntry struct {
@@ -92,6 +99,9 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.VerifyInterval == 0 {
 		opts.VerifyInterval = 250 * time.Millisecond
+	}
+	if opts.ContestThreshold <= 0 {
+		opts.ContestThreshold = DefaultContestThreshold
 	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 30 * time.Second
@@ -245,6 +255,16 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		cps = append(cps, p)
 	}
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	if ps.mode != ModePlan {
+		for _, p := range cp.Connections {
+			if p.Enforced() {
+				if contested := r.contests.check(local, p, r.opts.ContestThreshold); len(contested) > 0 {
+					holdContested(cp, p, contested)
+					log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
+				}
+			}
+		}
+	}
 	if err := ps.planRoles(ctx, client, cl, cp, obs); err != nil {
 		return fail(err)
 	}
