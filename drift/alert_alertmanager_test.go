@@ -176,4 +176,3 @@ func TestAlertmanagerIntegration(t *testing.T) {
 		return len(activeAlerts(t, base)) == 0, nil
 	})
 }
-
