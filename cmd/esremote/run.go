@@ -1,11 +1,341 @@
 package main
 
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sys/unix"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/spec"
+)
+
 func init() {
 	register("run", &command{
 		summary: "the daemon: watch, reconcile, report, alert",
-		usage:   "run DIR [--listen ADDR] [--state-dir DIR]",
-		run:     cmdRun,
+		usage: "run DIR [--listen ADDR] [--state-dir DIR] [--debounce 250ms:5s] [--resync 5m]\n" +
+			"             [--log-format text|json] [--only NAME]",
+		run: cmdRun,
 	})
 }
 
-func cmdRun(c *cli, args []string) int { return c.notYet("run") }
+// defaultListen is the daemon's HTTP address: loopback only, since
+// /-/reload needs no credentials (DESIGN §2).
+const defaultListen = "127.0.0.1:9477"
+
+// shutdownTimeout bounds how long the HTTP server drains at stop.
+const shutdownTimeout = 5 * time.Second
+
+// daemonExtras is what other files of this package add to the daemon:
+// HTTP handlers by ServeMux pattern (e.g. "GET /metrics") and observers of
+// every report the daemon saves (metrics, alerts).
+type daemonExtras struct {
+	Handlers map[string]http.Handler
+	OnReport []func(*drift.Report)
+}
+
+// daemonSetups run before the loop starts; a file adding metrics or alerts
+// appends to it from its init func.
+var daemonSetups []func(l *reconcile.Loop, x *daemonExtras, log *slog.Logger) error
+
+type runFlags struct {
+	listen    string
+	stateDir  string
+	debounce  string
+	resync    time.Duration
+	logFormat string
+	only      string
+}
+
+// cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
+// gracefully and exits 0; a second signal exits 1 at once. SIGHUP reloads
+// the spec directory. systemd is told READY, RELOADING, STATUS, STOPPING
+// and, when WatchdogSec= is set, fed watchdog pings while the loop makes
+// progress.
+func cmdRun(c *cli, args []string) int {
+	var rf runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.StringVar(&rf.listen, "listen", defaultListen, "HTTP `address` of /healthz, /readyz, /status and POST /-/reload")
+	fs.StringVar(&rf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
+	fs.StringVar(&rf.debounce, "debounce", "250ms:5s", "quiescence `min:max`: act after min without file changes, or max after the first")
+	fs.DurationVar(&rf.resync, "resync", reconcile.DefaultResync, "interval of full passes (jittered ±10%)")
+	fs.StringVar(&rf.logFormat, "log-format", "text", "log format on stderr: text (journald) or json")
+	fs.StringVar(&rf.only, "only", "", "reconcile only the connection of this `name`")
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["run"].usage, commands["run"].summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return exitError
+	}
+	dir := fs.Arg(0)
+	dmin, dmax, err := parseDebounce(rf.debounce)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	if rf.resync <= 0 {
+		c.errorf("--resync must be positive")
+		return exitError
+	}
+	log, err := newLogger(c.stderr, rf.logFormat, c.getenv)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	stateDir, err := drift.StateDir(c.getenv, rf.stateDir)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		c.errorf("spec directory %s: not a directory", dir)
+		return exitError
+	}
+	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: log})
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+
+	// Signals are handled here only. Main's context is cancelled by the
+	// first SIGINT/SIGTERM too; this channel counts them for the second.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	changes, err := reconcile.Watch(ctx, dir, log)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	hist := drift.NewHistory(stateDir, 0)
+	extras := &daemonExtras{Handlers: map[string]http.Handler{}}
+	cfg := reconcile.LoopConfig{
+		Dir:         dir,
+		Load:        spec.Load,
+		Pass:        enginePass(rec, dir, rf.only),
+		Changes:     changes,
+		Notify:      sdNotifier(log),
+		Logger:      log,
+		Resync:      rf.resync,
+		DebounceMin: dmin,
+		DebounceMax: dmax,
+		Save: func(r *drift.Report) error {
+			_, err := hist.Save(r)
+			for _, f := range extras.OnReport {
+				f(r)
+			}
+			return err
+		},
+	}
+	if wd, err := daemon.SdWatchdogEnabled(false); err != nil {
+		log.Warn("systemd watchdog settings", "err", err)
+	} else if wd > 0 {
+		cfg.Watchdog = wd / 2 // ping twice per period, as sd_watchdog_enabled(3) advises
+	}
+	loop, err := reconcile.NewLoop(cfg)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	for _, setup := range daemonSetups {
+		if err := setup(loop, extras, log); err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+	}
+
+	ln, err := net.Listen("tcp", rf.listen)
+	if err != nil {
+		c.errorf("listen on %s: %v", rf.listen, err)
+		c.hintf("another esremote may be running; pick another address with --listen")
+		return exitError
+	}
+	srv := &http.Server{Handler: loop.Handler(extras.Handlers), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	log.Info("esremote started", "dir", dir, "listen", ln.Addr().String(), "state_dir", stateDir,
+		"resync", rf.resync.String(), "debounce", rf.debounce)
+
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	stopping := false
+	for {
+		select {
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				log.Info("reload requested", "signal", s.String())
+				loop.Reload()
+				continue
+			}
+			if stopping {
+				log.Warn("second signal: exiting now", "signal", s.String())
+				return exitError
+			}
+			stopping = true
+			log.Info("stop requested", "signal", s.String())
+			cancel()
+		case err := <-done:
+			sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			_ = srv.Shutdown(sctx)
+			scancel()
+			if err != nil {
+				c.errorf("%v", err)
+				return exitError
+			}
+			log.Info("esremote stopped")
+			return exitOK
+		}
+	}
+}
+
+// enginePass adapts the Reconciler to the Loop: a daemon pass in ModeRun
+// whose report names the spec revision.
+func enginePass(rec *reconcile.Reconciler, dir, only string) reconcile.PassFunc {
+	return func(ctx context.Context, req reconcile.PassRequest) (*drift.Report, error) {
+		rev := reconcile.SpecRevision(dir)
+		if req.Targets == nil || only != "" {
+			res, err := rec.Pass(ctx, req.Set, reconcile.ModeRun, only)
+			if err != nil {
+				return nil, err
+			}
+			return res.Report(req.Trigger, rev), nil
+		}
+		// A retry of some targets. The engine filters by connection, not by
+		// target, so their connections run one by one; such scoped passes
+		// never delete, which a retry need not do.
+		var out *drift.Report
+		for _, conn := range req.Set.Connections {
+			if !slices.Contains(req.Targets, conn.Local) {
+				continue
+			}
+			res, err := rec.Pass(ctx, req.Set, reconcile.ModeRun, conn.Name)
+			if err != nil {
+				return nil, err
+			}
+			r := res.Report(req.Trigger, rev)
+			if out == nil {
+				out = r
+				continue
+			}
+			out.Connections = append(out.Connections, r.Connections...)
+			out.Unmanaged = append(out.Unmanaged, r.Unmanaged...)
+			for _, e := range r.Errors {
+				if !slices.Contains(out.Errors, e) {
+					out.Errors = append(out.Errors, e)
+				}
+			}
+		}
+		if out == nil {
+			out = drift.New(drift.ModeRun, req.Trigger, time.Now())
+			out.SpecDigest, out.SpecRevision = req.Set.Digest, rev
+		}
+		out.Sort()
+		out.Tally()
+		return out, nil
+	}
+}
+
+// sdNotifier maps the Loop's lifecycle to sd_notify(3). Without
+// $NOTIFY_SOCKET (not under systemd) every call is a no-op.
+func sdNotifier(log *slog.Logger) func(reconcile.Notification) {
+	return func(n reconcile.Notification) {
+		var state string
+		switch n.Kind {
+		case reconcile.NotifyReady:
+			state = daemon.SdNotifyReady + "\nSTATUS=" + n.Status
+		case reconcile.NotifyReloading:
+			// Type=notify-reload wants MONOTONIC_USEC with RELOADING=1.
+			state = fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, monotonicUsec())
+		case reconcile.NotifyStatus:
+			state = "STATUS=" + n.Status
+		case reconcile.NotifyStopping:
+			state = daemon.SdNotifyStopping + "\nSTATUS=stopping"
+		case reconcile.NotifyWatchdog:
+			state = daemon.SdNotifyWatchdog
+		default:
+			return
+		}
+		if _, err := daemon.SdNotify(false, state); err != nil {
+			log.Warn("sd_notify", "err", err)
+		}
+	}
+}
+
+// monotonicUsec is CLOCK_MONOTONIC in microseconds, the clock systemd
+// compares RELOADING=1 against.
+func monotonicUsec() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano() / 1000
+}
+
+// parseDebounce parses "min:max" (consul-template's wait); a single
+// duration means min, with max four times it.
+func parseDebounce(s string) (time.Duration, time.Duration, error) {
+	lo, hi, two := strings.Cut(s, ":")
+	dmin, err := time.ParseDuration(lo)
+	if err != nil || dmin <= 0 {
+		return 0, 0, fmt.Errorf("--debounce %q: want min:max, e.g. 250ms:5s", s)
+	}
+	dmax := 4 * dmin
+	if two {
+		if dmax, err = time.ParseDuration(hi); err != nil || dmax < dmin {
+			return 0, 0, fmt.Errorf("--debounce %q: want min:max with max ≥ min, e.g. 250ms:5s", s)
+		}
+	}
+	return dmin, dmax, nil
+}
+
+// newLogger builds the daemon's logger. Under journald ($JOURNAL_STREAM
+// set) text lines leave out the time, which the journal records itself.
+func newLogger(w io.Writer, format string, getenv func(string) string) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		if getenv("JOURNAL_STREAM") != "" {
+			opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+				if len(groups) == 0 && a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			}
+		}
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("unknown --log-format %q: use text or json", format)
+	}
+}

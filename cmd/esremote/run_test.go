@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+)
+
+// failsafe bounds every wait on the daemon; the tests wait on events
+// (datagrams, log lines), never on time.
+const failsafe = 20 * time.Second
+
+// logWatch is the daemon's stderr: it keeps the log and hands over the
+// listen address from the "esremote started" line.
+type logWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	addr chan string
+	sent bool
+}
+
+var listenRE = regexp.MustCompile(`listen=(\S+)`)
+
+func (w *logWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listenRE.FindSubmatch(w.buf.Bytes()); m != nil && !w.sent {
+		w.sent = true
+		w.addr <- string(m[1])
+	}
+	return len(p), nil
+}
+
+func (w *logWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// notifySocket listens where sd_notify sends and returns a function that
+// reads datagrams until one contains want, returning it.
+func notifySocket(t *testing.T) func(want string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sd") // short: unix socket paths are limited to 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("NOTIFY_SOCKET", path)
+	var seen []string
+	return func(want string) string {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(failsafe))
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				t.Fatalf("waiting for %q after %q: %v", want, seen, err)
+			}
+			msg := string(buf[:n])
+			seen = append(seen, msg)
+			if strings.Contains(msg, want) {
+				return msg
+			}
+		}
+	}
+}
+
+func TestRunDaemonLifecycle(t *testing.T) {
+	next := notifySocket(t)
+	specs, state := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logs := &logWatch{addr: make(chan string, 1)}
+	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
+		if k == "JOURNAL_STREAM" {
+			return ""
+		}
+		return os.Getenv(k)
+	}}
+	code := make(chan int, 1)
+	go func() {
+		// The file watch must not race the SIGHUP below: a long quiescence.
+		code <- cmdRun(c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h"})
+	}()
+
+	// READY, then the first pass's STATUS: sd_notify in order.
+	if msg := next("READY=1"); !strings.Contains(msg, "STATUS=") {
+		t.Errorf("READY without STATUS: %q", msg)
+	}
+	if msg := next("STATUS=0 in sync, 0 drifted, 0 failed"); strings.Contains(msg, "READY=1") {
+		t.Errorf("pass status came as READY: %q", msg)
+	}
+	var addr string
+	select {
+	case addr = <-logs.addr:
+	case <-time.After(failsafe):
+		t.Fatalf("no listen address in the log:\n%s", logs)
+	}
+
+	// esremote status reads the last report.
+	var out, errb bytes.Buffer
+	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
+	if got := cmdStatus(sc, []string{"--listen", addr, "--format", "json"}); got != exitOK {
+		t.Fatalf("status = %d: %s", got, errb.String())
+	}
+	r, err := drift.ReadJSON(&out)
+	if err != nil || r.Mode != drift.ModeRun || r.Trigger != drift.TriggerStart {
+		t.Fatalf("status report = %+v, %v", r, err)
+	}
+	if _, err := os.Stat(filepath.Join(state, drift.LastReport)); err != nil {
+		t.Errorf("report not saved in the state dir: %v", err)
+	}
+
+	// SIGHUP reloads: RELOADING with MONOTONIC_USEC, READY, then the pass.
+	if err := os.WriteFile(filepath.Join(specs, "empty.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if msg := next("RELOADING=1"); !regexp.MustCompile(`MONOTONIC_USEC=[1-9][0-9]*`).MatchString(msg) {
+		t.Errorf("RELOADING without MONOTONIC_USEC: %q", msg)
+	}
+	next("READY=1")
+	next("STATUS=")
+
+	cancel()
+	next("STOPPING=1")
+	select {
+	case got := <-code:
+		if got != exitOK {
+			t.Errorf("run exited %d, want 0; log:\n%s", got, logs)
+		}
+	case <-time.After(failsafe):
+		t.Fatal("run did not stop")
+	}
+	for _, want := range []string{"spec loaded", "pass finished", "reload requested", "esremote stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+
+	// Stopped: status says so and how to find the daemon.
+	errb.Reset()
+	if got := cmdStatus(sc, []string{"--listen", addr}); got != exitError || !strings.Contains(errb.String(), "esremote: hint:") {
+		t.Errorf("status of a stopped daemon = %d: %s", got, errb.String())
+	}
+}
+
+type io_Discard struct{}
+
+func (io_Discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestRunFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "usage: esremote run"},
+		{[]string{"x", "--debounce", "5s:1s"}, "max ≥ min"},
+		{[]string{"x", "--debounce", "soon"}, "want min:max"},
+		{[]string{t.TempDir(), "--log-format", "xml"}, "unknown --log-format"},
+		{[]string{filepath.Join(t.TempDir(), "nope")}, "not a directory"},
+	} {
+		var errb bytes.Buffer
+		c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &errb, getenv: os.Getenv}
+		if got := cmdRun(c, tc.args); got != exitError || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("run %q = %d, stderr %q, want exit 1 with %q", tc.args, got, errb.String(), tc.want)
+		}
+	}
+}
+
+func TestParseDebounce(t *testing.T) {
+	for in, want := range map[string][2]time.Duration{
+		"250ms:5s": {250 * time.Millisecond, 5 * time.Second},
+		"1s":       {time.Second, 4 * time.Second},
+		"2s:2s":    {2 * time.Second, 2 * time.Second},
+	} {
+		lo, hi, err := parseDebounce(in)
+		if err != nil || lo != want[0] || hi != want[1] {
+			t.Errorf("parseDebounce(%q) = %s, %s, %v", in, lo, hi, err)
+		}
+	}
+}
+
+func TestStatusUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var errb bytes.Buffer
+	c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &errb, getenv: os.Getenv}
+	if got := cmdStatus(c, []string{"--listen", addr}); got != exitError {
+		t.Fatalf("status = %d, want 1", got)
+	}
+	if !strings.Contains(errb.String(), "esremote: error: cannot reach the daemon at "+addr) ||
+		!strings.Contains(errb.String(), "esremote: hint: is it running?") || strings.Contains(errb.String(), `Get "`) {
+		t.Errorf("stderr = %q", errb.String())
+	}
+}
