@@ -325,10 +325,12 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 		// Record intent first (pending), so a crash after the PUT keeps
 		// ownership; see Ledger.
 		var written []*ConnectionPlan
+		prev := map[string]*AliasRecord{}
 		ok := true
 		for _, p := range cp.Connections {
 			if p.settings && p.Enforced() {
 				written = append(written, p)
+				prev[p.Conn.Alias] = r.ledger.Alias(cp.Local, p.Conn.Alias)
 				if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), true, now); err != nil {
 					failSettings(cp, err)
 					ok = false
@@ -340,6 +342,18 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 			if err := c.PutSettings(ctx, toValues(cp.Put.Persistent)); err != nil {
 				log.Warn("put cluster settings failed", "err", err)
 				failSettings(cp, err)
+				// The write did not land (or we cannot know): give back the
+				// records it replaced, so ownership of what was there
+				// before is not lost. A write that did land despite the
+				// error is recognised next pass by its live value.
+				for alias, rec := range prev {
+					if rec == nil {
+						continue
+					}
+					if err := r.ledger.SetAlias(cp.Local, alias, rec.Connection, rec.Keys, rec.Pending, rec.WrittenAt); err != nil {
+						log.Error("save ledger", "err", err)
+					}
+				}
 			} else {
 				log.Info("put cluster settings", "keys", len(cp.Put.Persistent))
 				for _, p := range written {
