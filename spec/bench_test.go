@@ -11,8 +11,24 @@ import (
 // BenchmarkLoad loads 5,000 connections, each with its own remote cluster,
 // from 50 files (DESIGN §8: a large fleet, one directory).
 func BenchmarkLoad(b *testing.B) {
-	const connections, files = 5000, 50
 	dir := b.TempDir()
+	genBench(b, dir)
+	b.ReportAllocs()
+	for b.Loop() {
+		set, problems, err := Load(dir)
+		if err != nil || len(problems) != 0 || len(set.Connections) != benchConnections {
+			b.Fatalf("Load: %v, %d problems, %v", err, len(problems), problems)
+		}
+	}
+}
+
+// benchConnections is how many connections genBench writes.
+const benchConnections = 5000
+
+// genBench writes benchConnections connections, each with its own remote
+// Cluster, over 50 files, plus the local clusters, into dir.
+func genBench(b testing.TB, dir string) {
+	const connections, files = benchConnections, 50
 	if err := os.WriteFile(filepath.Join(dir, "local.yaml"), []byte(baseClusters), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -55,13 +71,6 @@ roles:
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("links-%02d.yaml", f)), []byte(sb.String()), 0o644); err != nil {
 			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		set, problems, err := Load(dir)
-		if err != nil || len(problems) != 0 || len(set.Connections) != connections {
-			b.Fatalf("Load: %v, %d problems, %v", err, len(problems), problems)
 		}
 	}
 }

@@ -340,16 +340,11 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 		return
 	}
 
+	obj := reflect.New(t)
 	w := &walker{file: rel, pos: map[string]Pos{"": docPos}}
-	w.walk(root, nil, t, "")
+	w.walk(root, nil, obj.Elem(), "")
 	l.problems = append(l.problems, w.problems...)
 	if !ok || len(w.problems) > 0 {
-		return
-	}
-	obj := reflect.New(t)
-	if err := root.Decode(obj.Interface()); err != nil {
-		// The walk accepts only what decodes; this is a safety net.
-		l.errorf(docPos, "cannot decode %s: %s", kind, strings.TrimPrefix(err.Error(), "yaml: "))
 		return
 	}
 	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos}

@@ -35,8 +35,9 @@ func (w *walker) errorf(n *yaml.Node, format string, a ...any) {
 
 // field is one YAML key of a struct type.
 type field struct {
-	name string
-	typ  reflect.Type
+	name  string
+	typ   reflect.Type
+	index int
 }
 
 // fieldCache maps a struct type to its YAML fields, in declaration order.
@@ -47,7 +48,8 @@ func yamlFields(t reflect.Type) []field {
 		return fs.([]field)
 	}
 	var fs []field
-	for sf := range t.Fields() {
+	for i := range t.NumField() {
+		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
 		if name == "-" || !sf.IsExported() {
 			continue
@@ -55,16 +57,20 @@ func yamlFields(t reflect.Type) []field {
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		fs = append(fs, field{name: name, typ: sf.Type})
+		fs = append(fs, field{name: name, typ: sf.Type, index: i})
 	}
 	fieldCache.Store(t, fs)
 	return fs
 }
 
-// walk checks n against t. key is the mapping key n is the value of (nil
-// for sequence items and the root); positions of collections are recorded
-// at their key, of scalars at the value.
-func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
+// walk checks n against t and stores what it decodes in out (a settable
+// value of type t). key is the mapping key n is the value of (nil for
+// sequence items and the root); positions of collections are recorded at
+// their key, of scalars at the value. Once the walk of a document found no
+// problem, out holds the decoded document: decoding is this one pass, so
+// what was checked is exactly what is used.
+func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
+	t := out.Type()
 	if strings.Count(path, ".")+strings.Count(path, "[") > maxDepth {
 		w.errorf(n, "%s: nested too deeply", label(path))
 		return
@@ -86,12 +92,14 @@ func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
 			w.errorf(at, "%s: expected a duration such as 30s or 90d, got %s", label(path), describe(n))
 			return
 		}
-		if _, err := ParseDuration(n.Value); err != nil {
+		d, err := ParseDuration(n.Value)
+		if err != nil {
 			w.errorf(n, "%s: %v", label(path), err)
 		}
+		out.SetInt(int64(d))
 		return
 	case trustType:
-		w.trust(n, at, path)
+		w.trust(n, at, out.Addr().Interface().(*Trust), path)
 		return
 	case secretRefType:
 		if n.Kind == yaml.ScalarNode {
@@ -102,25 +110,33 @@ func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		w.walk(n, key, t.Elem(), path)
+		p := reflect.New(t.Elem())
+		out.Set(p)
+		w.walk(n, key, p.Elem(), path)
 	case reflect.Struct:
-		w.mapping(n, at, t, path)
+		w.mapping(n, at, out, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			w.errorf(at, "%s: expected a list, got %s", label(path), describe(n))
 			return
 		}
+		out.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
 		for i, item := range n.Content {
-			w.walk(item, nil, t.Elem(), path+"["+strconv.Itoa(i)+"]")
+			w.walk(item, nil, out.Index(i), path+"["+strconv.Itoa(i)+"]")
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			w.errorf(at, "%s: expected a string, got %s", label(path), describe(n))
+			return
 		}
+		out.SetString(n.Value)
 	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		var v bool
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&v) != nil {
 			w.errorf(at, "%s: expected true or false, got %s", label(path), describe(n))
+			return
 		}
+		out.SetBool(v)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 			w.errorf(at, "%s: expected a whole number, got %s", label(path), describe(n))
@@ -129,14 +145,17 @@ func (w *walker) walk(n, key *yaml.Node, t reflect.Type, path string) {
 		var v int
 		if err := n.Decode(&v); err != nil {
 			w.errorf(n, "%s: %q is out of range", label(path), n.Value)
+			return
 		}
+		out.SetInt(int64(v))
 	default:
 		w.errorf(at, "%s: unsupported field type %s", label(path), t)
 	}
 }
 
 // mapping checks a struct-typed node: a mapping whose keys are fields.
-func (w *walker) mapping(n, at *yaml.Node, t reflect.Type, path string) {
+func (w *walker) mapping(n, at *yaml.Node, out reflect.Value, path string) {
+	t := out.Type()
 	if n.Kind != yaml.MappingNode {
 		w.errorf(at, "%s: expected a mapping, got %s", label(path), describe(n))
 		return
@@ -162,14 +181,14 @@ func (w *walker) mapping(n, at *yaml.Node, t reflect.Type, path string) {
 		}
 		seen[k.Value] = k
 		child := join(path, k.Value)
-		var ft reflect.Type
+		fi := -1
 		for _, f := range fields {
 			if f.name == k.Value {
-				ft = f.typ
+				fi = f.index
 				break
 			}
 		}
-		if ft == nil {
+		if fi < 0 {
 			if t == secretRefType && (k.Value == "value" || k.Value == "secret") {
 				w.errorf(k, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
 				continue
@@ -181,18 +200,20 @@ func (w *walker) mapping(n, at *yaml.Node, t reflect.Type, path string) {
 			w.errorf(k, "unknown field %q in %s%s", k.Value, labelOr(path, "document"), didYouMean(k.Value, names))
 			continue
 		}
-		w.walk(v, k, ft, child)
+		w.walk(v, k, out.Field(fi), child)
 	}
 }
 
-// trust checks "all" or a list of scalars.
-func (w *walker) trust(n, at *yaml.Node, path string) {
+// trust checks and decodes "all" or a list of scalars.
+func (w *walker) trust(n, at *yaml.Node, out *Trust, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.Value != TrustAll {
 			w.errorf(n, `%s: expected "all" or a list of cluster IDs, got %q`, label(path), n.Value)
 		}
+		out.All = true
 	case yaml.SequenceNode:
+		out.ClusterIDs = make([]string, 0, len(n.Content))
 		for i, item := range n.Content {
 			ip := fmt.Sprintf("%s[%d]", path, i)
 			if item.Kind == yaml.AliasNode && item.Alias != nil {
@@ -201,7 +222,9 @@ func (w *walker) trust(n, at *yaml.Node, path string) {
 			w.pos[ip] = nodePos(w.file, item)
 			if item.Kind != yaml.ScalarNode {
 				w.errorf(item, "%s: expected a cluster ID, got %s", ip, describe(item))
+				continue
 			}
+			out.ClusterIDs = append(out.ClusterIDs, item.Value)
 		}
 	default:
 		w.errorf(at, `%s: expected "all" or a list of cluster IDs, got %s`, label(path), describe(n))
