@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -516,21 +515,23 @@ func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 
 // reloadSelfManaged asks a self-managed cluster to reload its keystore
 // when an api_key alias has no credentials yet: the operator may have
-// added them with elasticsearch-keystore since the last pass.
-func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, local *spec.Cluster, cp *ClusterPlan) {
+// added them with elasticsearch-keystore since the last pass. It returns
+// the connections the reload was for, so apply verifies them.
+func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, local *spec.Cluster, cp *ClusterPlan) []*ConnectionPlan {
 	if local.Deployment != nil {
-		return
+		return nil
 	}
-	need := false
+	var waiting []*ConnectionPlan
 	for _, p := range cp.Connections {
 		for _, f := range p.Findings {
 			if f.Code == CodeActionRequired && p.Enforced() {
-				need = true
+				waiting = append(waiting, p)
+				break
 			}
 		}
 	}
-	if !need {
-		return
+	if len(waiting) == 0 {
+		return nil
 	}
 	failures, err := client.ReloadSecureSettings(ctx)
 	msg := ""
@@ -545,14 +546,29 @@ func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, l
 		msg = "nodes failed to reload secure settings: " + strings.Join(names, "; ")
 	}
 	if msg == "" {
-		return
+		return waiting
 	}
-	for _, p := range cp.Connections {
-		if p.Conn.Security == spec.SecurityAPIKey {
-			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: msg,
-				Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
-		}
+	for _, p := range waiting {
+		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: msg,
+			Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
 	}
+	return nil
 }
 
-var _ = cloud.IsConflict
+// settleActionRequired drops the action_required finding of connections
+// whose credentials Elasticsearch now reports (after a reload).
+func settleActionRequired(ctx context.Context, client *es.Client, waiting []*ConnectionPlan) {
+	if len(waiting) == 0 {
+		return
+	}
+	info, err := client.RemoteInfo(ctx)
+	if err != nil {
+		return
+	}
+	for _, p := range waiting {
+		if !info[p.Conn.Alias].HasCredentials() {
+			continue
+		}
+		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+	}
+}

@@ -319,7 +319,10 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 			}
 		}
 	}
-	ps.reloadSelfManaged(ctx, c, cl, cp)
+	reloaded := ps.reloadSelfManaged(ctx, c, cl, cp)
+	for _, p := range reloaded {
+		touched[p] = true
+	}
 
 	if !cp.Put.Empty() {
 		// Record intent first (pending), so a crash after the PUT keeps
@@ -392,6 +395,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 	if len(touched) > 0 {
 		ps.verify(ctx, c, touched, log)
 	}
+	settleActionRequired(ctx, c, reloaded)
 	for _, p := range cp.Connections {
 		ps.finishRotation(ctx, p)
 	}
