@@ -33,6 +33,8 @@ type Server struct {
 	certPool   *x509.CertPool
 	adminToken string
 	closeOnce  sync.Once
+	// faultHook, when set (tests), is called as a fault starts acting.
+	faultHook func(FaultKind)
 	wg         sync.WaitGroup
 }
 
@@ -280,6 +282,9 @@ func (s *Server) wrap(target, pattern string, es bool, fn http.HandlerFunc) http
 		var flags faultFlags
 		for _, f := range s.World.matchFaults(target, r) {
 			entry.Fault = string(f.Kind)
+			if s.faultHook != nil {
+				s.faultHook(f.Kind)
+			}
 			switch f.Kind {
 			case FaultLatency:
 				t := time.NewTimer(f.Latency)
