@@ -326,6 +326,7 @@ func TestAlertBodies(t *testing.T) {
 	a := startAlerter(t, AlertConfig{AlertmanagerURLs: []string{am.URL + "/"}, WebhookURL: hook.URL, SlackWebhookURL: slack.URL,
 		Clock: clock, GeneratorURL: "http://127.0.0.1:9477/status", ResendInterval: time.Hour})
 	a.Observe(planReport())
+	flush(t, a) // Alertmanager's endsAt depends on when the batch is sent
 	clock.Advance(time.Minute)
 	a.Observe(applyReport())
 	flush(t, a)
