@@ -345,6 +345,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	}
 	if live != nil && w.kind != keyCreate {
 		w.live = live
+		p.KeyExpiration = live.Expiration
 		if !live.Expiration.IsZero() {
 			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
 				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
@@ -473,6 +474,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 			return err
 		}
 		rec.Pending = false
+		p.KeyExpiration = created.Expiration
 		w.previous = rec.Previous
 		if w.previous != nil && w.changes["previous"] == nil {
 			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote.name, Key: name + " (" + w.previous.ID + ")",

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/esremote/esremote/spec"
 )
@@ -78,6 +79,10 @@ type ConnectionPlan struct {
 	Err error
 	// Contested is set when the daemon stopped rewriting a flipping key.
 	Contested bool
+
+	// KeyExpiration is when the connection's cross-cluster API key
+	// expires (zero when it never does or is not known): for metrics.
+	KeyExpiration time.Time
 
 	// settings is set by Diff when the alias's cluster settings change.
 	settings bool

@@ -130,6 +130,20 @@ type Result struct {
 	Started, Finished time.Time
 }
 
+// KeyExpirations maps each connection with a known cross-cluster API key
+// expiry to that time, for the daemon's metrics.
+func (res *Result) KeyExpirations() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, cp := range res.Plan.Clusters {
+		for _, p := range cp.Connections {
+			if !p.KeyExpiration.IsZero() {
+				out[p.Conn.Name] = p.KeyExpiration
+			}
+		}
+	}
+	return out
+}
+
 // passState is what one pass shares between its cluster goroutines: the
 // remotes it has read (once each), the endpoints it resolved.
 type passState struct {
