@@ -475,3 +475,134 @@ func shortLivedCA(t *testing.T, d time.Duration) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// trustPass runs only the trust phase of a pass, so a test can look at
+// what concerns no connection.
+func trustPass(t *testing.T, tw *testWorld, mode Mode) *passState {
+	t.Helper()
+	r := tw.reconciler(mode == ModePlan)
+	set := tw.load()
+	ctx := context.Background()
+	ps := &passState{r: r, set: set, mode: mode, remotes: map[string]*remoteState{}}
+	ps.endpoints = r.resolveEndpoints(ctx, set, "")
+	ps.planTrust(ctx)
+	if mode != ModePlan {
+		ps.applyTrust(ctx)
+	}
+	return ps
+}
+
+func TestCertificateTrustForeignAndNotOwned(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	w := tw.srv.World
+	_, env, _ := w.ControlPlaneCA(sim.PlatformECE)
+	_, org, _ := w.ControlPlaneCA(sim.PlatformECH)
+	tw.write("conn.yaml", certConn)
+	tw.pass(ModeApply)
+
+	// esremote's entry on ece-prod-logs is edited by hand, then the
+	// connection leaves the specs: the edited entry is foreign, kept.
+	tr := trustOf(t, w, "ece-prod-logs")
+	directOf(tr, "ESS", org).Name = "now someone else's"
+	if err := w.SetTrust("ece-prod-logs", *tr); err != nil {
+		t.Fatal(err)
+	}
+	tw.remove("conn.yaml")
+	ps := trustPass(t, tw, ModeApply)
+	if directOf(trustOf(t, w, "ece-prod-logs"), "ESS", org) == nil {
+		t.Fatal("a foreign entry was deleted")
+	}
+	if directOf(trustOf(t, w, "ech-analytics"), "ECE", env) != nil {
+		t.Fatal("the untouched owned entry was not removed")
+	}
+	u := ps.trustDetached().Unmanaged
+	if len(u) != 1 || u[0].Target != "ece-prod-logs" || u[0].Reason != "foreign" || u[0].Kind != "trust" {
+		t.Fatalf("unmanaged: %+v", u)
+	}
+
+	// A hand-made entry for the same environment that does not grant the
+	// link: left alone, with a finding.
+	ca, _, _ := w.ControlPlaneCA(sim.PlatformECE)
+	tr = trustOf(t, w, "ech-analytics")
+	tr.Direct = append(tr.Direct, sim.DirectTrust{Name: "by hand", Type: "ECE", ScopeID: env,
+		TrustAllowlist: []string{"0123456789abcdef0123456789abcdef"}, Certificates: []sim.TrustedCertificate{{PEM: ca}}})
+	if err := w.SetTrust("ech-analytics", *tr); err != nil {
+		t.Fatal(err)
+	}
+	before := foreignEntries(t, w, "ech-analytics")
+	beforeECE := directOf(trustOf(t, w, "ech-analytics"), "ECE", env)
+	tw.write("conn.yaml", certConn)
+	c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-logs-cert")
+	if !hasFinding(c, CodeTrustNotOwned) || c.Health == drift.HealthConnected {
+		t.Fatalf("not-owned entry: health %s findings %+v", c.Health, c.Findings)
+	}
+	if got := directOf(trustOf(t, w, "ech-analytics"), "ECE", env); !slices.Equal(got.TrustAllowlist, beforeECE.TrustAllowlist) || got.Name != "by hand" {
+		t.Fatalf("the hand-made entry was changed: %+v", got)
+	}
+	if got := foreignEntries(t, w, "ech-analytics"); got != before {
+		t.Fatalf("entries changed:\n%s\n%s", before, got)
+	}
+}
+
+func TestCertificateTrustPlanPending(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	w := tw.srv.World
+	tw.write("conn.yaml", certConn)
+	if _, err := w.AddFault(sim.Fault{Target: "ece", Method: "PUT", Path: "/api/v1/deployments/*", Kind: sim.FaultStatus, Status: 412, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-logs-cert")
+	if c.Sync != drift.SyncFailed || !hasFinding(c, CodeTrustPending) || !hasFinding(c, CodeTrustOneSided) {
+		t.Fatalf("plan pending: %s %+v %+v", c.Sync, c.Changes, c.Findings)
+	}
+	if n := len(tw.reconciler(true).Ledger().TrustEntries(cloudID(t, tw, "ece-prod-logs"))); n != 0 {
+		t.Fatalf("a refused write left %d ledger records", n)
+	}
+	c = findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-logs-cert")
+	if c.Sync != drift.SyncCorrected || c.Health != drift.HealthConnected {
+		t.Fatalf("next pass: %s %s %+v", c.Sync, c.Health, c.Changes)
+	}
+}
+
+// TestCertificateTrustSamePlatform: within one ECH organization or one ECE
+// environment the default account trust carries the link; esremote adds
+// nothing, and reports when that trust was taken away.
+func TestCertificateTrustSamePlatform(t *testing.T) {
+	w, err := sim.NewWorld(sim.WorldSpec{
+		ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+		Clusters: []sim.ClusterSpec{
+			{Name: "ech-a", Platform: sim.PlatformECH}, {Name: "ech-b", Platform: sim.PlatformECH, Region: "gcp-europe-west1"},
+			{Name: "ece-a", Platform: sim.PlatformECE}, {Name: "ece-b", Platform: sim.PlatformECE},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := newTestWorld(t, w)
+	conn := func(name, local, remote string) string {
+		return "---\napiVersion: esremote/v1\nkind: Connection\nname: " + name + "\nlocal: " + local + "\nalias: " + remote +
+			"\nremote:\n  cluster: " + remote + "\nsecurity: certificate\n"
+	}
+	tw.write("conn.yaml", conn("ech-ab", "ech-a", "ech-b")+conn("ece-ab", "ece-a", "ece-b"))
+	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	for _, n := range []string{"ech-ab", "ece-ab"} {
+		c := findConn(t, rep, n)
+		if c.Health != drift.HealthConnected || len(trustChanges(c)) != 0 || c.Error != "" {
+			t.Fatalf("%s: %s %q %+v %+v", n, c.Health, c.Error, c.Changes, c.Findings)
+		}
+	}
+	// ech-b stops trusting its own organization: esremote will not touch
+	// the default entry, and says why the link cannot connect.
+	tr := trustOf(t, w, "ech-b")
+	tr.Accounts[0].TrustAll = false
+	if err := w.SetTrust("ech-b", *tr); err != nil {
+		t.Fatal(err)
+	}
+	c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "ech-ab")
+	if !hasFinding(c, CodeTrustNotOwned) || !hasFinding(c, CodeTrustOneSided) || len(trustChanges(c)) != 0 {
+		t.Fatalf("default trust removed: %+v %+v", c.Changes, c.Findings)
+	}
+	if got := trustOf(t, w, "ech-b"); got.Accounts[0].TrustAll {
+		t.Fatal("esremote changed the default account trust")
+	}
+}
