@@ -14,6 +14,9 @@ package main
 //	world-reset-log                  forget the request log
 //	world-writes N [TARGET]          exactly N write requests (not GET/HEAD) since the last reset
 //	world-count N ENDPOINT [TARGET]  exactly N requests to ENDPOINT ("PUT /_cluster/settings")
+//	world-keystore CLUSTER           print the names in the cluster's keystore (values never)
+//	world-keys CLUSTER               print the cross-cluster API keys: name, active or invalidated
+//	world-requests                   print the request log's counts, "N target METHOD /route" per line
 //	world-fault TARGET STATUS [METHOD [PATH]]  answer STATUS to matching requests until cleared
 //	world-clear-faults               remove every fault
 //	world-link LOCAL ALIAS           the sim says the link is connected (! world-link: it is not)
@@ -27,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +68,9 @@ func init() {
 	scriptCmds["world-reset-log"] = cmdWorldResetLog
 	scriptCmds["world-writes"] = cmdWorldWrites
 	scriptCmds["world-count"] = cmdWorldCount
+	scriptCmds["world-requests"] = cmdWorldRequests
+	scriptCmds["world-keystore"] = cmdWorldKeystore
+	scriptCmds["world-keys"] = cmdWorldKeys
 	scriptCmds["world-fault"] = cmdWorldFault
 	scriptCmds["world-clear-faults"] = cmdWorldClearFaults
 	scriptCmds["world-link"] = cmdWorldLink
@@ -151,6 +158,7 @@ func cmdWorldSettings(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 2 {
 		prefix += args[1] + "."
 	}
+	stdout := ts.Stdout() // even when nothing is printed: stdout is then empty
 	var lines []string
 	for k, v := range m {
 		if !strings.HasPrefix(k, prefix) {
@@ -163,7 +171,7 @@ func cmdWorldSettings(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	slices.Sort(lines)
 	for _, l := range lines {
-		fmt.Fprintln(ts.Stdout(), l)
+		fmt.Fprintln(stdout, l)
 	}
 }
 
@@ -208,6 +216,52 @@ func cmdWorldCount(ts *testscript.TestScript, neg bool, args []string) {
 	w := world(ts).World
 	if got := w.CountRequests(target, args[1]); got != want {
 		ts.Fatalf("%d requests %q to %q, want %d; the log counts:\n%s", got, args[1], target, want, sim.FormatCounts(w.RequestCounts()))
+	}
+}
+
+func cmdWorldRequests(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "world-requests")
+	if len(args) != 0 {
+		ts.Fatalf("usage: world-requests")
+	}
+	fmt.Fprint(ts.Stdout(), sim.FormatCounts(world(ts).World.RequestCounts()))
+}
+
+func cmdWorldKeystore(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "world-keystore")
+	if len(args) != 1 {
+		ts.Fatalf("usage: world-keystore CLUSTER")
+	}
+	ks, err := world(ts).World.Keystore(args[0])
+	ts.Check(err)
+	stdout := ts.Stdout()
+	for _, k := range slices.Sorted(maps.Keys(ks)) {
+		fmt.Fprintln(stdout, k)
+	}
+}
+
+func cmdWorldKeys(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "world-keys")
+	if len(args) != 1 {
+		ts.Fatalf("usage: world-keys CLUSTER")
+	}
+	st, ok := world(ts).World.State()[args[0]]
+	if !ok {
+		ts.Fatalf("no cluster %s in the world", args[0])
+	}
+	stdout := ts.Stdout()
+	for _, k := range st.APIKeys {
+		if k.Type != "cross_cluster" {
+			continue
+		}
+		state := "active"
+		switch {
+		case k.Invalidated:
+			state = "invalidated"
+		case !k.Active:
+			state = "expired"
+		}
+		fmt.Fprintf(stdout, "%s %s\n", k.Name, state)
 	}
 }
 
