@@ -3,7 +3,7 @@
 // cross-cluster API keys, roles, secure-settings reload, a canary search),
 // on top of github.com/elastic/go-elasticsearch/v8's esapi.
 //
-// Every call makes exactly one HTTP request: the client never retries (see
+// Every call makes at most one HTTP request: the client never retries (see
 // [New]). Failures are *[Error] values classified as retryable or terminal,
 // so the one retry layer — the engine's per-target backoff — can decide.
 // Values are decoded into this package's own types rather than the typed

@@ -260,8 +260,12 @@ func (c *Client) ResolveCluster(ctx context.Context, expr string) (map[string]Re
 	out := map[string]ResolvedCluster{}
 	if err := c.decode(op, r, &out); err != nil {
 		if e, ok := err.(*Error); ok && noSuchEndpoint(e) {
+			need := "8.13+"
+			if expr == "" {
+				need = "8.18+ without an expression"
+			}
 			e.Kind = ErrUnsupported
-			e.Reason = "the cluster's version has no _resolve/cluster endpoint (needs 8.13+): " + e.Reason
+			e.Reason = "the cluster's version has no _resolve/cluster endpoint (needs " + need + "): " + e.Reason
 		}
 		return nil, err
 	}

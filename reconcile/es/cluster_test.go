@@ -388,3 +388,12 @@ func sprintAll(err error) string {
 	b, _ := json.Marshal(e)
 	return err.Error() + string(b)
 }
+
+func TestResolveClusterUnsupportedWithoutExpression(t *testing.T) {
+	f := newFake(t, exchange{method: "GET", path: "/_resolve/cluster", status: 405,
+		resp: `{"error":"Incorrect HTTP method for uri [/_resolve/cluster] and method [GET], allowed: [POST]","status":405}`})
+	_, err := f.client(t).ResolveCluster(context.Background(), "")
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "needs 8.18+ without an expression") {
+		t.Fatalf("err = %v, want ErrUnsupported", err)
+	}
+}

@@ -227,3 +227,22 @@ func TestCustomTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The client is safe for concurrent use (run with -race).
+func TestConcurrentCalls(t *testing.T) {
+	srv := httptest.NewServer(productHandler(`{"a":{"connected":true,"mode":"proxy"}}`))
+	defer srv.Close()
+	c := mustNew(t, Config{URL: srv.URL})
+	errs := make(chan error, 16)
+	for range cap(errs) {
+		go func() {
+			_, err := c.RemoteInfo(context.Background())
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
