@@ -31,7 +31,7 @@ func startAlertmanager(t *testing.T) string {
 	bin, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
 		if bin, err = exec.LookPath("alertmanager"); err != nil {
-			t.Skip("prometheus-alertmanager not on PATH (Debian package prometheus-alertmanager)")
+			skipWithout(t, "prometheus-alertmanager not on PATH (Debian package prometheus-alertmanager)")
 		}
 	}
 	dir := t.TempDir()

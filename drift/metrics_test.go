@@ -132,7 +132,7 @@ func TestMetricsHandler(t *testing.T) {
 func TestPromtoolCheckMetrics(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool not on PATH (Debian package prometheus)")
+		skipWithout(t, "promtool not on PATH (Debian package prometheus)")
 	}
 	m := observedMetrics()
 	m.Observe(inSyncReport(), 3*time.Second)
@@ -149,7 +149,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 func TestPromtoolCheckDocRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool not on PATH (Debian package prometheus)")
+		skipWithout(t, "promtool not on PATH (Debian package prometheus)")
 	}
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "alerting.md"))
 	if err != nil {
@@ -166,4 +166,15 @@ func TestPromtoolCheckDocRules(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", rules).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
+}
+
+// skipWithout skips a test that needs an external tool, unless
+// ESREMOTE_REQUIRE_TOOLS is set (CI sets it after installing them): there
+// a missing tool is a failure, not a silent skip.
+func skipWithout(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("ESREMOTE_REQUIRE_TOOLS") != "" {
+		t.Fatal(why + " (ESREMOTE_REQUIRE_TOOLS is set)")
+	}
+	t.Skip(why)
 }
