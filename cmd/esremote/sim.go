@@ -1,5 +1,16 @@
 package main
 
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
 func init() {
 	register("sim", &command{
 		summary: "serve a simulated ECH + ECE world on loopback",
@@ -8,4 +19,92 @@ func init() {
 	})
 }
 
-func cmdSim(c *cli, args []string) int { return c.notYet("sim") }
+// cmdSim serves a simulated world until the context ends (SIGINT or
+// SIGTERM). Once listening it prints one JSON object naming every
+// endpoint and credential, and writes it to --addr-file.
+func cmdSim(c *cli, args []string) int {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	worldFile := fs.String("world", "", "world file (YAML); the built-in default world when empty")
+	addrFile := fs.String("addr-file", "", "also write the addresses JSON to this file")
+	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated CA written next to the addr file")
+	if err := fs.Parse(args); err != nil {
+		c.errorf("sim: %v", err)
+		c.hintf("usage: esremote %s", commands["sim"].usage)
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		c.errorf("sim: unexpected argument %q", fs.Arg(0))
+		return exitError
+	}
+	w := sim.DefaultWorld()
+	if *worldFile != "" {
+		var err error
+		if w, err = sim.LoadWorld(*worldFile); err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+	}
+	var opts []sim.Option
+	if *useTLS {
+		opts = append(opts, sim.WithTLS())
+	}
+	srv, err := sim.Start(c.ctx, w, opts...)
+	if err != nil {
+		c.errorf("start simulated world: %v", err)
+		return exitError
+	}
+	defer srv.Close()
+	addrs := srv.Addresses()
+	if *useTLS {
+		dir := "."
+		if *addrFile != "" {
+			dir = filepath.Dir(*addrFile)
+		}
+		caFile, err := filepath.Abs(filepath.Join(dir, "sim-ca.pem"))
+		if err == nil {
+			err = simWriteFile(caFile, srv.CACertPEM())
+		}
+		if err != nil {
+			c.errorf("write sim CA: %v", err)
+			return exitError
+		}
+		addrs.CAFile = caFile
+	}
+	out, err := json.MarshalIndent(addrs, "", "  ")
+	if err != nil {
+		c.errorf("encode addresses: %v", err)
+		return exitError
+	}
+	out = append(out, '\n')
+	if *addrFile != "" {
+		if err := simWriteFile(*addrFile, out); err != nil {
+			c.errorf("write addr file: %v", err)
+			return exitError
+		}
+	}
+	c.stdout.Write(out)
+	<-c.ctx.Done()
+	return exitOK
+}
+
+// simWriteFile writes a private file via a temporary file and rename,
+// so a reader waiting for it never sees it half written.
+func simWriteFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sim-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}

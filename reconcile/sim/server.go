@@ -35,7 +35,7 @@ type Server struct {
 	closeOnce  sync.Once
 	// faultHook, when set (tests), is called as a fault starts acting.
 	faultHook func(FaultKind)
-	wg         sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 // Option configures Start.
