@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -168,6 +169,17 @@ type passState struct {
 // cluster's plan and connections. Pass itself fails only when the pass
 // could not start.
 func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only string) (*Result, error) {
+	return r.pass(ctx, set, mode, only, nil)
+}
+
+// PassTargets is Pass restricted to the named local clusters (the daemon's
+// retry of failing targets): each of them gets its whole pass, deletions
+// and unmanaged reports included; the other clusters are not contacted.
+func (r *Reconciler) PassTargets(ctx context.Context, set *spec.Set, mode Mode, targets []string) (*Result, error) {
+	return r.pass(ctx, set, mode, "", targets)
+}
+
+func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only string, targets []string) (*Result, error) {
 	res := &Result{Mode: mode, Set: set, Only: only, Started: r.opts.Now(), Plan: &Plan{}}
 	if only != "" && findConnection(set, only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
@@ -199,6 +211,13 @@ func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		for _, cl := range set.Clusters {
 			if _, ok := byLocal[cl.Name]; !ok && (len(r.ledger.Aliases(cl.Name)) > 0 || len(r.ledger.Roles(cl.Name)) > 0) {
 				byLocal[cl.Name] = nil
+			}
+		}
+	}
+	if targets != nil {
+		for local := range byLocal {
+			if !slices.Contains(targets, local) {
+				delete(byLocal, local)
 			}
 		}
 	}

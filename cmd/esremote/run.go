@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -219,49 +218,22 @@ func cmdRun(c *cli, args []string) int {
 }
 
 // enginePass adapts the Reconciler to the Loop: a daemon pass in ModeRun
-// whose report names the spec revision.
+// whose report names the spec revision. A retry of failing targets runs
+// the engine on those local clusters only (one read of each, as a full
+// pass would).
 func enginePass(rec *reconcile.Reconciler, dir, only string) reconcile.PassFunc {
 	return func(ctx context.Context, req reconcile.PassRequest) (*drift.Report, error) {
-		rev := reconcile.SpecRevision(dir)
+		var res *reconcile.Result
+		var err error
 		if req.Targets == nil || only != "" {
-			res, err := rec.Pass(ctx, req.Set, reconcile.ModeRun, only)
-			if err != nil {
-				return nil, err
-			}
-			return res.Report(req.Trigger, rev), nil
+			res, err = rec.Pass(ctx, req.Set, reconcile.ModeRun, only)
+		} else {
+			res, err = rec.PassTargets(ctx, req.Set, reconcile.ModeRun, req.Targets)
 		}
-		// A retry of some targets. The engine filters by connection, not by
-		// target, so their connections run one by one; such scoped passes
-		// never delete, which a retry need not do.
-		var out *drift.Report
-		for _, conn := range req.Set.Connections {
-			if !slices.Contains(req.Targets, conn.Local) {
-				continue
-			}
-			res, err := rec.Pass(ctx, req.Set, reconcile.ModeRun, conn.Name)
-			if err != nil {
-				return nil, err
-			}
-			r := res.Report(req.Trigger, rev)
-			if out == nil {
-				out = r
-				continue
-			}
-			out.Connections = append(out.Connections, r.Connections...)
-			out.Unmanaged = append(out.Unmanaged, r.Unmanaged...)
-			for _, e := range r.Errors {
-				if !slices.Contains(out.Errors, e) {
-					out.Errors = append(out.Errors, e)
-				}
-			}
+		if err != nil {
+			return nil, err
 		}
-		if out == nil {
-			out = drift.New(drift.ModeRun, req.Trigger, time.Now())
-			out.SpecDigest, out.SpecRevision = req.Set.Digest, rev
-		}
-		out.Sort()
-		out.Tally()
-		return out, nil
+		return res.Report(req.Trigger, reconcile.SpecRevision(dir)), nil
 	}
 }
 
