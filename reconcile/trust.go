@@ -52,8 +52,8 @@ package reconcile
 // that deployment. What concerns no connection (TrustedEnvironment trust
 // on a deployment that is no certificate connection's local, removals of
 // entries whose connection left the specs, foreign entries) is kept in
-// trustPlan.detached: it is applied all the same and logged, and the
-// engine reports it as pass-level items (see Detached).
+// trustPlan.detached: it is applied all the same, logged, and returned by
+// passState.trustDetached for the report's pass-level items.
 //
 // Concurrency. planTrust and applyTrust run before the per-cluster
 // goroutines; attachTrust only reads the trustPlan. Writes go one
@@ -493,6 +493,16 @@ func (ps *passState) planTrust(ctx context.Context) {
 	tb.expiryFindings()
 	tb.versionFindings(conns)
 	tp.oneSided()
+	log := ps.r.opts.Logger
+	for _, ch := range tp.detached.Changes {
+		log.Info("trust change of no connection", "target", ch.Target, "key", ch.Key, "action", ch.Action)
+	}
+	for _, f := range tp.detached.Findings {
+		log.Warn("trust finding of no connection", "code", f.Code, "message", f.Message)
+	}
+	for _, u := range tp.detached.Unmanaged {
+		log.Info("trust entry left alone", "target", u.Target, "key", u.Name, "reason", u.Reason)
+	}
 
 	// Write order: locals of certificate connections first (DESIGN §5).
 	tp.order = sortedKeys(tp.deps)
