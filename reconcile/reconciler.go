@@ -302,10 +302,14 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		return fail(err)
 	}
 	ps.planRemovedKeys(cp)
-	if ps.mode == ModePlan {
-		return cp
+	if ps.mode != ModePlan {
+		ps.apply(ctx, client, cl, cp, log)
 	}
-	ps.apply(ctx, client, cl, cp, log)
+	for _, p := range cp.Connections {
+		if p.Err == nil && p.Health == HealthDisconnected && p.Conn.Policy != spec.PolicyDisabled {
+			ps.diagnose(ctx, client, p)
+		}
+	}
 	return cp
 }
 
