@@ -383,18 +383,18 @@ func (w *World) Apply(e Edit) error {
 // ClusterState is the state dump of one cluster. Secrets are shown as
 // "<redacted>" (keystore values, key secrets).
 type ClusterState struct {
-	Name       string                    `json:"name"`
-	Platform   string                    `json:"platform"`
-	Version    string                    `json:"version"`
-	Persistent map[string]any            `json:"persistent"`
-	Transient  map[string]any            `json:"transient"`
-	Keystore   []string                  `json:"keystore"`
-	Loaded     []string                  `json:"loaded_secure_settings"`
-	APIKeys    []KeyState                `json:"api_keys"`
-	Roles      map[string]map[string]any `json:"roles"`
-	Trust      *Trust                    `json:"trust,omitempty"`
-	Version_   int                       `json:"resource_version,omitempty"`
-	Links      map[string]LinkStatus     `json:"links"`
+	Name            string                    `json:"name"`
+	Platform        string                    `json:"platform"`
+	Version         string                    `json:"version"`
+	Persistent      map[string]any            `json:"persistent"`
+	Transient       map[string]any            `json:"transient"`
+	Keystore        []string                  `json:"keystore"`
+	Loaded          []string                  `json:"loaded_secure_settings"`
+	APIKeys         []KeyState                `json:"api_keys"`
+	Roles           map[string]map[string]any `json:"roles"`
+	Trust           *Trust                    `json:"trust,omitempty"`
+	ResourceVersion int                       `json:"resource_version,omitempty"`
+	Links           map[string]LinkStatus     `json:"links"`
 }
 
 // KeyState is an API key in the state dump.
@@ -421,7 +421,7 @@ func (w *World) State() map[string]ClusterState {
 			Name: name, Platform: c.Platform, Version: c.Version,
 			Persistent: maps.Clone(c.persistent), Transient: maps.Clone(c.transient),
 			Keystore: slices.Sorted(maps.Keys(c.keystore)), Loaded: slices.Sorted(maps.Keys(c.loaded)),
-			Roles: maps.Clone(c.roles), Trust: c.trust.clone(), Version_: c.resourceVersion,
+			Roles: maps.Clone(c.roles), Trust: c.trust.clone(), ResourceVersion: c.resourceVersion,
 			Links: map[string]LinkStatus{},
 		}
 		for _, kid := range c.keyOrder {

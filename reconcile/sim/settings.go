@@ -29,13 +29,11 @@ func badRequest(format string, a ...any) *esError {
 }
 
 func (e *esError) body() map[string]any {
-	cause := map[string]any{"type": e.typ, "reason": e.reason}
 	errObj := map[string]any{
 		"root_cause": []any{map[string]any{"type": e.typ, "reason": e.reason}},
 		"type":       e.typ,
 		"reason":     e.reason,
 	}
-	_ = cause
 	if len(e.suppressed) > 0 {
 		var sup []any
 		for _, s := range e.suppressed {
