@@ -129,6 +129,10 @@ type Result struct {
 	Only string
 	// Started and Finished bound the pass.
 	Started, Finished time.Time
+	// Detached is trust work that concerns no single connection (a
+	// TrustedEnvironment on a deployment that is no connection's local,
+	// removals whose connection left the specs).
+	Detached Detached
 }
 
 // KeyExpirations maps each connection with a known cross-cluster API key
@@ -152,6 +156,7 @@ type passState struct {
 	set       *spec.Set
 	mode      Mode
 	scoped    bool
+	only      string
 	endpoints map[string]endpointResult
 
 	mu      sync.Mutex
@@ -184,7 +189,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	if only != "" && findConnection(set, only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
-	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", remotes: map[string]*remoteState{}}
+	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, remotes: map[string]*remoteState{}}
 	ps.endpoints = r.resolveEndpoints(ctx, set, only)
 	// Trust first: a certificate link needs it on both deployments before
 	// its cluster settings can connect (DESIGN §5).
@@ -236,6 +241,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	wg.Wait()
 	res.Plan.Clusters = plans
+	res.Detached = ps.trustDetached()
 	res.Finished = r.opts.Now()
 	return res, nil
 }
@@ -458,10 +464,11 @@ func failSettings(cp *ClusterPlan, err error) {
 }
 
 // verify polls _remote/info until every touched alias is connected or the
-// verify timeout passes, and records the health it last saw.
+// verify timeout passes, and records the health it last saw. Each read
+// gets the full request timeout, so at least one answer counts even when
+// the verify window is short or the cluster slow.
 func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*ConnectionPlan]bool, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, ps.r.opts.VerifyTimeout)
-	defer cancel()
+	deadline := time.Now().Add(ps.r.opts.VerifyTimeout)
 	t := time.NewTicker(ps.r.opts.VerifyInterval)
 	defer t.Stop()
 	for {
@@ -470,7 +477,9 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 		for p := range touched {
 			switch {
 			case err != nil:
-				p.Health = HealthUnknown
+				if p.Health == "" {
+					p.Health = HealthUnknown
+				}
 				pending++
 			case info[p.Conn.Alias].Connected:
 				p.Health = HealthConnected
@@ -482,9 +491,12 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 		if pending == 0 {
 			return
 		}
+		if !time.Now().Before(deadline) {
+			log.Info("link not connected after verify timeout", "pending", pending)
+			return
+		}
 		select {
 		case <-ctx.Done():
-			log.Info("link not connected after verify timeout", "pending", pending)
 			return
 		case <-t.C:
 		}

@@ -37,10 +37,22 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 			r.Unmanaged = append(r.Unmanaged, drift.Unmanaged{Target: u.Target, Kind: u.Kind, Name: u.Name, Reason: unmanagedReason(u.Reason)})
 		}
 	}
+	if d := res.Detached; len(d.Changes) > 0 || len(d.Findings) > 0 {
+		p := &ConnectionPlan{Conn: &spec.Connection{Name: DetachedTrustName, Security: spec.SecurityCertificate, Policy: spec.PolicyEnforce},
+			Changes: d.Changes, Findings: d.Findings, Health: HealthUnknown}
+		r.Connections = append(r.Connections, connectionReport(p, res.Mode))
+	}
+	for _, u := range res.Detached.Unmanaged {
+		r.Unmanaged = append(r.Unmanaged, drift.Unmanaged{Target: u.Target, Kind: u.Kind, Name: u.Name, Reason: unmanagedReason(u.Reason)})
+	}
 	r.Sort()
 	r.Tally()
 	return r
 }
+
+// DetachedTrustName is the report entry that carries trust changes and
+// findings that belong to no single connection (TrustedEnvironments).
+const DetachedTrustName = "(trusted-environments)"
 
 func unmanagedReason(reason string) string {
 	if reason == "foreign" {

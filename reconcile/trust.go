@@ -529,11 +529,7 @@ func (tb *trustBuilder) report(d *trustDeployment, op *trustOp) {
 // pass does not record the name it is restricted to, so a scoped pass
 // takes every certificate connection toward the remote it resolved.
 func (ps *passState) trustInScope(c *spec.Connection) bool {
-	if !ps.scoped {
-		return true
-	}
-	_, ok := ps.endpoints[c.Remote.Cluster]
-	return ok
+	return ps.only == "" || c.Name == ps.only
 }
 
 func firstErr(errs ...error) error {
