@@ -20,6 +20,7 @@ type passFlags struct {
 	only     string
 	stateDir string
 	verify   time.Duration
+	timeout  time.Duration
 	verbose  bool
 }
 
@@ -30,6 +31,7 @@ func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
 	fs.StringVar(&pf.only, "only", "", "reconcile only the connection of this `name`")
 	fs.StringVar(&pf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	fs.BoolVar(&pf.verbose, "v", false, "log each request-level event to stderr")
+	fs.DurationVar(&pf.timeout, "request-timeout", 30*time.Second, "how long one HTTP request to a cluster or control plane may take")
 	if name == "apply" {
 		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
 	}
@@ -80,7 +82,7 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 	if pf.verbose {
 		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify}
+	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout}
 	if mode == reconcile.ModePlan {
 		// plan never writes, not even the ledger: it reads it to tell
 		// owned from unmanaged, and keeps any change in memory.

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/esremote/esremote/drift"
+
 func init() {
 	register("plan", &command{
 		summary: "observe every target and show the changes apply would make; change nothing",
@@ -15,11 +17,15 @@ func cmdPlan(c *cli, args []string) int {
 	if res == nil {
 		return code
 	}
-	switch {
-	case len(report.Errors) > 0 || report.Summary.Failed > 0:
+	if len(report.Errors) > 0 || report.Summary.Failed > 0 {
 		return exitError
-	case report.Summary.Drifted > 0 || report.Summary.Corrected > 0:
-		return exitChanges
+	}
+	// "Changes pending" means apply would write: drift on a report-policy
+	// connection is shown but never written, so it alone exits 0.
+	for _, conn := range report.Connections {
+		if conn.Sync == drift.SyncDrifted && conn.Policy != "report" {
+			return exitChanges
+		}
 	}
 	return exitOK
 }
