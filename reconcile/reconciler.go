@@ -385,7 +385,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 			}
 		}
 		if ok {
-			if err := c.PutSettings(ctx, toValues(cp.Put.Persistent)); err != nil {
+			if err := c.PutScopedSettings(ctx, toValues(cp.Put.Persistent), toValues(cp.Put.Transient)); err != nil {
 				log.Warn("put cluster settings failed", "err", err)
 				failSettings(cp, err)
 				// The write did not land (or we cannot know): give back the
@@ -401,7 +401,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 					}
 				}
 			} else {
-				log.Info("put cluster settings", "keys", len(cp.Put.Persistent))
+				log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
 				for _, p := range written {
 					for _, ch := range p.Changes {
 						if ch.Resource == ResourceClusterSetting {

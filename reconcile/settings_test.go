@@ -53,3 +53,31 @@ func TestSettingsPlanApplyPlan(t *testing.T) {
 		t.Fatalf("second plan wrote: %v", w)
 	}
 }
+
+// A transient value of a managed alias overrides the persistent one
+// esremote writes: it is reported as external drift and removed in the
+// same single PUT.
+func TestTransientOverrideRemoved(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", proxyConn)
+	tw.pass(ModeApply)
+	if err := tw.srv.World.SetSetting("ech-analytics", "transient", "cluster.remote.onprem.skip_unavailable", "false"); err != nil {
+		t.Fatal(err)
+	}
+	rep := tw.pass(ModePlan).Report(drift.TriggerPlan, "")
+	c := findConn(t, rep, "analytics-to-onprem")
+	if len(c.Changes) != 1 || c.Changes[0].Origin != drift.OriginExternal || c.Changes[0].Action != drift.ActionDelete {
+		t.Fatalf("transient override not reported as external drift: %+v", c.Changes)
+	}
+	tw.srv.World.ResetLog()
+	c = findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-onprem")
+	if c.Sync != drift.SyncCorrected {
+		t.Fatalf("not corrected: %+v", c)
+	}
+	if n := tw.srv.World.CountRequests("ech-analytics", "PUT /_cluster/settings"); n != 1 {
+		t.Fatalf("%d PUTs, want 1", n)
+	}
+	if got, _ := tw.srv.World.Settings("ech-analytics", "transient"); len(got) != 0 {
+		t.Fatalf("transient settings left: %v", got)
+	}
+}

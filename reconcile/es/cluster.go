@@ -143,16 +143,32 @@ func (c *Client) Settings(ctx context.Context) (Settings, error) {
 // but unacknowledged change ("acknowledged": false) is ErrNotAcknowledged,
 // which is retryable: the next pass observes what was applied.
 func (c *Client) PutSettings(ctx context.Context, persistent map[string]Value) error {
+	return c.PutScopedSettings(ctx, persistent, nil)
+}
+
+// PutScopedSettings is PutSettings with a transient part too, in the same
+// request (esremote only ever removes transient keys: they override the
+// persistent values it manages).
+func (c *Client) PutScopedSettings(ctx context.Context, persistent, transient map[string]Value) error {
 	const op = "put cluster settings"
-	if len(persistent) == 0 {
+	if len(persistent) == 0 && len(transient) == 0 {
 		return nil
 	}
-	for k, v := range persistent {
-		if !v.IsValid() {
-			return fmt.Errorf("%s on %s: key %s has no value (use es.Null to remove it)", op, c.name, k)
+	for _, m := range []map[string]Value{persistent, transient} {
+		for k, v := range m {
+			if !v.IsValid() {
+				return fmt.Errorf("%s on %s: key %s has no value (use es.Null to remove it)", op, c.name, k)
+			}
 		}
 	}
-	body, err := json.Marshal(map[string]any{"persistent": persistent})
+	req := map[string]any{}
+	if len(persistent) > 0 {
+		req["persistent"] = persistent
+	}
+	if len(transient) > 0 {
+		req["transient"] = transient
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", op, c.name, err)
 	}
