@@ -101,14 +101,23 @@ func Load(dir string) (*Set, Problems, error) {
 		h.Write(data)
 		l.merge(results[i])
 	}
-	l.set.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	l.set.Files = len(files)
 
 	if !l.problems.HasErrors() {
 		l.set.sortKinds()
 		applyDefaults(l.set)
 		l.problems = append(l.problems, validate(l.set)...)
+		// The CA files the specs name are part of what is live: a renewed
+		// CA under an unchanged YAML is a new spec set for the daemon.
+		for _, ca := range l.set.caFiles() {
+			data, _ := os.ReadFile(ca)
+			_ = binary.Write(h, binary.BigEndian, uint64(len(ca)))
+			io.WriteString(h, ca)
+			_ = binary.Write(h, binary.BigEndian, uint64(len(data)))
+			h.Write(data)
+		}
 	}
+	l.set.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
 	l.problems.sort()
 	if l.problems.HasErrors() {
 		return nil, l.problems, &InvalidError{Problems: l.problems, Files: l.set.Files, Documents: l.set.Documents}

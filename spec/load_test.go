@@ -44,3 +44,28 @@ func writeFiles(t testing.TB, files map[string]string) string {
 	}
 	return dir
 }
+
+// A renewed CA under unchanged YAML changes the digest, so the daemon
+// reloads it.
+func TestDigestCoversCAFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.pem", "first CA")
+	write("c.yaml", "apiVersion: esremote/v1\nkind: Cluster\nname: a\nelasticsearch:\n  url: https://a.example.com:9243\n  auth: {api_key: {env: A}}\n  ca_file: ca.pem\n")
+	s1, _, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("ca.pem", "renewed CA")
+	s2, _, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.Digest == s2.Digest {
+		t.Fatal("digest did not change with the CA file")
+	}
+}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"cmp"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -141,4 +142,29 @@ func (s *Set) PosOf(obj any, path string) Pos {
 		return m.at(path)
 	}
 	return Pos{}
+}
+
+// caFiles lists the absolute paths of every ca_file the set names, in a
+// stable order.
+func (s *Set) caFiles() []string {
+	var out []string
+	add := func(obj any, p string) {
+		if p == "" {
+			return
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.BaseDir(obj), p)
+		}
+		out = append(out, p)
+	}
+	for _, c := range s.Clusters {
+		add(c, c.Elasticsearch.CAFile)
+		if c.Deployment != nil {
+			add(c, c.Deployment.CAFile)
+		}
+	}
+	for _, t := range s.TrustedEnvironments {
+		add(t, t.CAFile)
+	}
+	return out
 }
