@@ -98,28 +98,57 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 func accessOf(a spec.Access) es.CrossClusterAccess {
 	var out es.CrossClusterAccess
 	for _, s := range a.Search {
-		e := es.SearchAccess{Names: slices.Clone(s.Names)}
-		if s.Query != "" {
-			e.Query = json.RawMessage(s.Query)
-		}
-		if s.FieldSecurity != nil {
-			e.FieldSecurity = &es.FieldSecurity{Grant: s.FieldSecurity.Grant, Except: s.FieldSecurity.Except}
-		}
-		if s.AllowRestrictedIndices {
-			t := true
-			e.AllowRestrictedIndices = &t
-		}
-		out.Search = append(out.Search, e)
+		out.Search = append(out.Search, es.SearchAccess{Names: slices.Clone(s.Names), Query: esQuery(s.Query),
+			FieldSecurity: esFieldSecurity(s.FieldSecurity), AllowRestrictedIndices: trueOrNil(s.AllowRestrictedIndices)})
 	}
 	for _, r := range a.Replication {
-		e := es.ReplicationAccess{Names: slices.Clone(r.Names)}
-		if r.AllowRestrictedIndices {
-			t := true
-			e.AllowRestrictedIndices = &t
-		}
-		out.Replication = append(out.Replication, e)
+		out.Replication = append(out.Replication, es.ReplicationAccess{Names: slices.Clone(r.Names),
+			AllowRestrictedIndices: trueOrNil(r.AllowRestrictedIndices)})
 	}
 	return out
+}
+
+// The spec-to-ES conversions that keys and roles share.
+
+func esQuery(q string) json.RawMessage {
+	if q == "" {
+		return nil
+	}
+	return json.RawMessage(q)
+}
+
+func esFieldSecurity(fs *spec.FieldSecurity) *es.FieldSecurity {
+	if fs == nil {
+		return nil
+	}
+	return &es.FieldSecurity{Grant: fs.Grant, Except: fs.Except}
+}
+
+// trueOrNil leaves allow_restricted_indices out unless it is true (ES's
+// default is false, and GET always returns it).
+func trueOrNil(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}
+
+// canonicalQuery renders a DLS query the same whether ES returns it as a
+// JSON string holding the object (GET) or the object itself (the spec).
+func canonicalQuery(q json.RawMessage) string {
+	if len(q) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		s = string(q)
+	}
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return s
 }
 
 // canonicalAccess renders access the same way whatever ES added to it
@@ -134,19 +163,7 @@ func canonicalAccess(a es.CrossClusterAccess) string {
 		Restricted bool     `json:"r,omitempty"`
 	}
 	conv := func(names []string, q json.RawMessage, fs *es.FieldSecurity, r *bool) entry {
-		e := entry{Names: slices.Sorted(slices.Values(names)), Restricted: r != nil && *r}
-		if len(q) > 0 {
-			var s string
-			if json.Unmarshal(q, &s) != nil {
-				s = string(q)
-			}
-			var v any
-			if json.Unmarshal([]byte(s), &v) == nil {
-				b, _ := json.Marshal(v)
-				s = string(b)
-			}
-			e.Query = s
-		}
+		e := entry{Names: slices.Sorted(slices.Values(names)), Restricted: r != nil && *r, Query: canonicalQuery(q)}
 		if fs != nil {
 			e.Grant, e.Except = slices.Sorted(slices.Values(fs.Grant)), slices.Sorted(slices.Values(fs.Except))
 		}

@@ -33,19 +33,10 @@ func desiredRole(c *spec.Connection, r spec.Role) es.Role {
 	body := es.Role{Cluster: slices.Clone(r.Cluster), Description: r.Description,
 		Metadata: map[string]any{"managed_by": ManagedBy, "connection": c.Name}}
 	for _, ri := range r.RemoteIndices {
-		e := es.RemoteIndicesPrivileges{Clusters: ri.Clusters, Names: ri.Names, Privileges: ri.Privileges}
+		e := es.RemoteIndicesPrivileges{Clusters: ri.Clusters, Names: ri.Names, Privileges: ri.Privileges,
+			Query: esQuery(ri.Query), FieldSecurity: esFieldSecurity(ri.FieldSecurity), AllowRestrictedIndices: trueOrNil(ri.AllowRestrictedIndices)}
 		if len(e.Clusters) == 0 {
 			e.Clusters = []string{c.Alias}
-		}
-		if ri.Query != "" {
-			e.Query = json.RawMessage(ri.Query)
-		}
-		if ri.FieldSecurity != nil {
-			e.FieldSecurity = &es.FieldSecurity{Grant: ri.FieldSecurity.Grant, Except: ri.FieldSecurity.Except}
-		}
-		if ri.AllowRestrictedIndices {
-			t := true
-			e.AllowRestrictedIndices = &t
 		}
 		body.RemoteIndices = append(body.RemoteIndices, e)
 	}
@@ -79,31 +70,16 @@ func canonicalRole(r es.Role) string {
 		Managed  any
 		Conn     any
 	}
-	query := func(q json.RawMessage) string {
-		if len(q) == 0 {
-			return ""
-		}
-		var s string
-		if json.Unmarshal(q, &s) != nil {
-			s = string(q)
-		}
-		var v any
-		if json.Unmarshal([]byte(s), &v) == nil {
-			b, _ := json.Marshal(v)
-			return string(b)
-		}
-		return s
-	}
 	c.Cluster = sorted(r.Cluster)
 	for _, e := range r.Indices {
-		x := ri{N: sorted(e.Names), P: sorted(e.Privileges), Q: query(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
+		x := ri{N: sorted(e.Names), P: sorted(e.Privileges), Q: canonicalQuery(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
 		if e.FieldSecurity != nil {
 			x.G, x.E = sorted(e.FieldSecurity.Grant), sorted(e.FieldSecurity.Except)
 		}
 		c.Indices = append(c.Indices, x)
 	}
 	for _, e := range r.RemoteIndices {
-		x := ri{C: sorted(e.Clusters), N: sorted(e.Names), P: sorted(e.Privileges), Q: query(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
+		x := ri{C: sorted(e.Clusters), N: sorted(e.Names), P: sorted(e.Privileges), Q: canonicalQuery(e.Query), Restricted: e.AllowRestrictedIndices != nil && *e.AllowRestrictedIndices}
 		if e.FieldSecurity != nil {
 			x.G, x.E = sorted(e.FieldSecurity.Grant), sorted(e.FieldSecurity.Except)
 		}
