@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,8 @@ func init() {
 	register("run", &command{
 		summary: "the daemon: watch, reconcile, report, alert",
 		usage: "run DIR [--listen ADDR] [--state-dir DIR] [--debounce 250ms:5s] [--resync 5m]\n" +
+			"             [--alertmanager-url URL]... [--webhook-url-file FILE] [--slack-webhook-url-file FILE]\n" +
+			"             [--alert-label KEY=VALUE]... [--alert-resend-interval 1m]\n" +
 			"             [--log-format text|json] [--only NAME]",
 		run: cmdRun,
 	})
@@ -40,16 +43,49 @@ const defaultListen = "127.0.0.1:9477"
 const shutdownTimeout = 5 * time.Second
 
 // daemonExtras is what other files of this package add to the daemon:
-// HTTP handlers by ServeMux pattern (e.g. "GET /metrics") and observers of
-// every report the daemon saves (metrics, alerts).
+// HTTP handlers by ServeMux pattern (e.g. "GET /metrics"), observers of
+// every pass, load and saved report (metrics, alerts), and what to do at
+// stop. cmdRun fills Dir, StateDir and Addr before the setups run, and
+// calls the hooks from the loop's goroutines one at a time.
 type daemonExtras struct {
+	Dir      string // the spec directory
+	StateDir string // the state directory of the history
+	Addr     string // the address the HTTP API listens on
+
 	Handlers map[string]http.Handler
+	// OnReport observe every report the daemon saves: the whole picture,
+	// a retry's connections merged into the last full pass, with the
+	// problems of a rejected reload as errors of the spec directory.
 	OnReport []func(*drift.Report)
+	// OnPass observe every engine pass as it ends: its own result and
+	// report (both nil when err says the pass could not run) and how long
+	// it took. It runs before the report is saved.
+	OnPass []func(res *reconcile.Result, rep *drift.Report, elapsed time.Duration, err error)
+	// OnLoad observe every load of the spec directory: problems is nil when
+	// the set was accepted (also when unchanged), else the reasons it was
+	// rejected ("file:line:col: error: message").
+	OnLoad []func(problems []string, at time.Time)
+	// OnStop run in order once the loop stopped, before cmdRun returns.
+	OnStop []func()
 }
 
-// daemonSetups run before the loop starts; a file adding metrics or alerts
+// stop runs the OnStop funcs.
+func (x *daemonExtras) stop() {
+	for _, f := range x.OnStop {
+		f()
+	}
+}
+
+// daemonSetup adds to the daemon before its loop starts.
+type daemonSetup func(l *reconcile.Loop, x *daemonExtras, log *slog.Logger) error
+
+// daemonSetups run before the loop starts; a file adding to the daemon
 // appends to it from its init func.
-var daemonSetups []func(l *reconcile.Loop, x *daemonExtras, log *slog.Logger) error
+var daemonSetups []daemonSetup
+
+// daemonFlags register flags of `esremote run` (a file's own, e.g. the
+// alerting flags) and return the setup that uses their parsed values.
+var daemonFlags []func(fs *flag.FlagSet) daemonSetup
 
 type runFlags struct {
 	listen    string
@@ -75,6 +111,10 @@ func cmdRun(c *cli, args []string) int {
 	fs.DurationVar(&rf.resync, "resync", reconcile.DefaultResync, "interval of full passes (jittered ±10%)")
 	fs.StringVar(&rf.logFormat, "log-format", "text", "log format on stderr: text (journald) or json")
 	fs.StringVar(&rf.only, "only", "", "reconcile only the connection of this `name`")
+	setups := slices.Clone(daemonSetups)
+	for _, register := range daemonFlags {
+		setups = append(setups, register(fs))
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["run"].usage, commands["run"].summary)
 		fs.PrintDefaults()
@@ -133,11 +173,11 @@ func cmdRun(c *cli, args []string) int {
 		return exitError
 	}
 	hist := drift.NewHistory(stateDir, 0)
-	extras := &daemonExtras{Handlers: map[string]http.Handler{}}
+	extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}}
 	cfg := reconcile.LoopConfig{
 		Dir:         dir,
-		Load:        spec.Load,
-		Pass:        enginePass(rec, dir, rf.only),
+		Load:        observedLoad(spec.Load, extras),
+		Pass:        enginePass(rec, dir, rf.only, extras),
 		Changes:     changes,
 		Notify:      sdNotifier(log),
 		Logger:      log,
@@ -162,18 +202,20 @@ func cmdRun(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
-	for _, setup := range daemonSetups {
-		if err := setup(loop, extras, log); err != nil {
-			c.errorf("%v", err)
-			return exitError
-		}
-	}
-
 	ln, err := net.Listen("tcp", rf.listen)
 	if err != nil {
 		c.errorf("listen on %s: %v", rf.listen, err)
 		c.hintf("another esremote may be running; pick another address with --listen")
 		return exitError
+	}
+	extras.Addr = ln.Addr().String()
+	for _, setup := range setups {
+		if err := setup(loop, extras, log); err != nil {
+			extras.stop()
+			ln.Close()
+			c.errorf("%v", err)
+			return exitError
+		}
 	}
 	srv := &http.Server{Handler: loop.Handler(extras.Handlers), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -204,6 +246,7 @@ func cmdRun(c *cli, args []string) int {
 			log.Info("stop requested", "signal", s.String())
 			cancel()
 		case err := <-done:
+			extras.stop()
 			sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 			_ = srv.Shutdown(sctx)
 			scancel()
@@ -220,9 +263,10 @@ func cmdRun(c *cli, args []string) int {
 // enginePass adapts the Reconciler to the Loop: a daemon pass in ModeRun
 // whose report names the spec revision. A retry of failing targets runs
 // the engine on those local clusters only (one read of each, as a full
-// pass would).
-func enginePass(rec *reconcile.Reconciler, dir, only string) reconcile.PassFunc {
+// pass would). Each pass is handed to x.OnPass as it ends.
+func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) reconcile.PassFunc {
 	return func(ctx context.Context, req reconcile.PassRequest) (*drift.Report, error) {
+		start := time.Now()
 		var res *reconcile.Result
 		var err error
 		if req.Targets == nil || only != "" {
@@ -230,10 +274,38 @@ func enginePass(rec *reconcile.Reconciler, dir, only string) reconcile.PassFunc 
 		} else {
 			res, err = rec.PassTargets(ctx, req.Set, reconcile.ModeRun, req.Targets)
 		}
-		if err != nil {
-			return nil, err
+		var rep *drift.Report
+		if err == nil {
+			rep = res.Report(req.Trigger, reconcile.SpecRevision(dir))
+		} else {
+			res = nil
 		}
-		return res.Report(req.Trigger, reconcile.SpecRevision(dir)), nil
+		for _, f := range x.OnPass {
+			f(res, rep, time.Since(start), err)
+		}
+		return rep, err
+	}
+}
+
+// observedLoad wraps the spec loader so that x.OnLoad hears of every load
+// and whether it was accepted.
+func observedLoad(load reconcile.LoadFunc, x *daemonExtras) reconcile.LoadFunc {
+	return func(dir string) (*spec.Set, spec.Problems, error) {
+		set, problems, err := load(dir)
+		var lines []string
+		if err != nil {
+			for _, p := range problems.Errors() {
+				lines = append(lines, p.String())
+			}
+			if len(lines) == 0 {
+				lines = []string{err.Error()}
+			}
+		}
+		now := time.Now()
+		for _, f := range x.OnLoad {
+			f(lines, now)
+		}
+		return set, problems, err
 	}
 }
 

@@ -1,0 +1,386 @@
+package main
+
+// testscript command of the status scripts:
+//
+//	status-daemon DIR   serve DIR/status.json at GET /status (503 when it is missing) and
+//	                    DIR/last-change.json at GET /status/last-change (404 when missing),
+//	                    as a daemon would; set STATUS_ADDR to its host:port
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+func init() {
+	scriptCmds["status-daemon"] = cmdStatusDaemon
+}
+
+func cmdStatusDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: status-daemon DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	serve := func(name string, missing int, msg string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				http.Error(w, msg, missing)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /status", serve("status.json", http.StatusServiceUnavailable, "no pass has finished yet"))
+	mux.Handle("GET /status/last-change", serve("last-change.json", http.StatusNotFound, "404 page not found"))
+	srv := httptest.NewServer(mux)
+	ts.Defer(srv.Close)
+	ts.Setenv("STATUS_ADDR", strings.TrimPrefix(srv.URL, "http://"))
+}
+
+// simSpecs writes a spec dir for the world of srv: every cluster, with its
+// secrets in environment variables of env, and the connections given.
+func simSpecs(t *testing.T, srv *sim.Server, connections string) (dir string, env map[string]string) {
+	t.Helper()
+	dir, env = t.TempDir(), map[string]string{}
+	addrs := srv.Addresses()
+	var b strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
+		c := addrs.Clusters[n]
+		pw := "ES_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))
+		env[pw] = c.Password
+		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
+			n, c.URL, c.Username, pw)
+		if c.DeploymentID != "" {
+			cp := addrs.ControlPlanes[c.Platform]
+			key := "CLOUD_KEY_" + strings.ToUpper(c.Platform)
+			env[key] = cp.APIKey
+			fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, cp.URL, key, c.DeploymentID)
+			if c.RefID != "" {
+				fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
+			}
+		}
+	}
+	writeFile(t, filepath.Join(dir, "clusters.yaml"), b.String(), 0o644)
+	writeFile(t, filepath.Join(dir, "connections.yaml"), connections, 0o644)
+	return dir, env
+}
+
+func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// managedConnection is a managed cross-cluster API key link of the default
+// world, so the engine knows its key's expiry.
+const managedConnection = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-ece-logs
+local: ech-analytics
+alias: ece-prod-logs
+remote: {cluster: ece-prod-logs}
+security: api_key
+api_key:
+  managed: true
+  access: {search: [{names: ["logs-*"]}]}
+  expiration: 90d
+  rotate_before: 14d
+`
+
+// webhook records the bodies POSTed to it.
+type webhook struct {
+	srv    *httptest.Server
+	bodies chan string
+}
+
+func newWebhook(t *testing.T) *webhook {
+	h := &webhook{bodies: make(chan string, 16)}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.bodies <- string(b)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// wait returns the first body containing want.
+func (h *webhook) wait(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(failsafe)
+	for {
+		select {
+		case b := <-h.bodies:
+			if strings.Contains(b, want) {
+				return b
+			}
+		case <-timeout:
+			t.Fatalf("no webhook body with %q", want)
+		}
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v\n%s", url, resp.Status, err, b)
+	}
+	return string(b)
+}
+
+// TestRunMetricsAndAlerts runs the daemon in-process against a simulated
+// world: /metrics has the connection's series and passes promtool, the key
+// expiry reaches it, /status/last-change and the status table name the
+// connection, a rejected reload shows in the reload metric and fires
+// EsremoteSpecInvalid at the webhook, and the resolved alert is delivered
+// before the daemon exits (the flush at stop).
+func TestRunMetricsAndAlerts(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv, err := sim.Start(ctx, sim.DefaultWorld())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	specs, env := simSpecs(t, srv, managedConnection)
+	state, secrets := t.TempDir(), t.TempDir()
+	hook := newWebhook(t)
+	hookFile := filepath.Join(secrets, "webhook-url")
+	writeFile(t, hookFile, hook.srv.URL+"/hook?token=s3cret\n", 0o600)
+
+	next := notifySocket(t)
+	logs := &logWatch{addr: make(chan string, 1)}
+	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "JOURNAL_STREAM" {
+			return ""
+		}
+		return os.Getenv(k)
+	}}
+	code := make(chan int, 1)
+	go func() {
+		code <- cmdRun(c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
+			"--webhook-url-file", hookFile, "--alert-label", "env=test", "--alert-resend-interval", "30s"})
+	}()
+	next("READY=1")
+	if msg := next("STATUS="); !strings.Contains(msg, "STATUS=1 in sync, 0 drifted, 0 failed") {
+		t.Fatalf("first pass: %q\n%s", msg, logs)
+	}
+	var addr string
+	select {
+	case addr = <-logs.addr:
+	case <-time.After(failsafe):
+		t.Fatalf("no listen address in the log:\n%s", logs)
+	}
+
+	metrics := get(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`esremote_connection_info{alias="ece-prod-logs",connection="analytics-to-ece-logs",health="`,
+		`,local="ech-analytics",policy="enforce",security="api_key",sync="`,
+		`esremote_connection_synced{connection="analytics-to-ece-logs"} 1`,
+		`esremote_api_key_expiry_timestamp_seconds{connection="analytics-to-ece-logs"} `,
+		`esremote_reconcile_passes_total{result="success"} 1`,
+		`esremote_reconcile_duration_seconds_count 1`,
+		`esremote_config_last_reload_successful 1`,
+		`esremote_connections{sync="in_sync"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	checkMetricsWithPromtool(t, metrics)
+
+	// The first pass created the key and wrote the settings: a change.
+	var lc lastChangeResponse
+	if err := json.Unmarshal([]byte(get(t, "http://"+addr+"/status/last-change")), &lc); err != nil {
+		t.Fatal(err)
+	}
+	if lc.Reports != 1 || lc.Connections["analytics-to-ece-logs"].IsZero() {
+		t.Errorf("last change = %+v", lc)
+	}
+	var out, errb bytes.Buffer
+	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
+	if got := cmdStatus(sc, []string{"--listen", addr}); got != exitOK {
+		t.Fatalf("status = %d: %s", got, errb.String())
+	}
+	row := fmt.Sprintf("analytics-to-ece-logs  ech-analytics → ece-prod-logs  corrected  connected  %s", stamp(lc.Connections["analytics-to-ece-logs"]))
+	if !strings.Contains(out.String(), row) || !strings.Contains(out.String(), "1 connections: 0 in sync, 0 drifted, 1 corrected, 0 failed; 0 unhealthy") {
+		t.Errorf("status table:\n%s\nwant row %q", out.String(), row)
+	}
+
+	// A bad save, reloaded: the reload metric drops, the alert fires.
+	writeFile(t, filepath.Join(specs, "bad.yaml"), "apiVersion: esremote/v1\nkind: Connection\nname: [\n", 0o644)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	body := hook.wait(t, drift.AlertSpecInvalid)
+	if !strings.Contains(body, `"status":"firing"`) || !strings.Contains(body, `"env":"test"`) || !strings.Contains(body, "bad.yaml") {
+		t.Errorf("spec invalid alert: %s", body)
+	}
+	if strings.Contains(body, drift.AlertTargetError) {
+		t.Errorf("a rejected reload also fired %s: %s", drift.AlertTargetError, body)
+	}
+	if m := get(t, "http://"+addr+"/metrics"); !strings.Contains(m, "esremote_config_last_reload_successful 0") {
+		t.Errorf("reload failure not in /metrics")
+	}
+	next("READY=1")
+
+	// Fixed and reloaded, then stopped at once: the resolved alert is
+	// delivered before run returns.
+	if err := os.Remove(filepath.Join(specs, "bad.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	next("READY=1")
+	cancel()
+	select {
+	case got := <-code:
+		if got != exitOK {
+			t.Fatalf("run exited %d:\n%s", got, logs)
+		}
+	case <-time.After(failsafe):
+		t.Fatalf("run did not stop:\n%s", logs)
+	}
+	var resolved bool
+	for len(hook.bodies) > 0 {
+		if b := <-hook.bodies; strings.Contains(b, `"status":"resolved"`) && strings.Contains(b, drift.AlertSpecInvalid) {
+			resolved = true
+		}
+	}
+	if !resolved {
+		t.Errorf("the resolved alert was not delivered before run returned")
+	}
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("the webhook token reached the log:\n%s", logs)
+	}
+}
+
+// checkMetricsWithPromtool runs `promtool check metrics` on a scrape.
+func checkMetricsWithPromtool(t *testing.T, metrics string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("ESREMOTE_REQUIRE_TOOLS") != "" {
+			t.Fatal("promtool is not installed (ESREMOTE_REQUIRE_TOOLS is set)")
+		}
+		t.Log("promtool is not installed: /metrics not checked with it")
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(metrics)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestAlertFlags(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	writeFile(t, open, "https://hooks.example/T000/s3cret\n", 0o644)
+	private := filepath.Join(dir, "private")
+	writeFile(t, private, "https://hooks.example/T000/s3cret\n", 0o600)
+
+	for _, tc := range []struct {
+		name string
+		opts observeOptions
+		want string // error substring; "" for none
+	}{
+		{"ok", observeOptions{alertmanagers: stringList{"http://127.0.0.1:9093", "http://127.0.0.1:9094"},
+			slackFile: private, labels: stringList{"env=prod"}, resend: time.Minute}, ""},
+		{"readable by others", observeOptions{webhookFile: open, resend: time.Minute},
+			"--webhook-url-file: secret file: " + open + " is readable by group or others"},
+		{"missing", observeOptions{slackFile: filepath.Join(dir, "nope"), resend: time.Minute},
+			"--slack-webhook-url-file: secret file: "},
+		{"bad label", observeOptions{labels: stringList{"2x=y"}, resend: time.Minute}, `--alert-label "2x=y"`},
+		{"no value", observeOptions{labels: stringList{"env"}, resend: time.Minute}, `--alert-label "env"`},
+		{"resend", observeOptions{}, "--alert-resend-interval must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := tc.opts.alertConfig("127.0.0.1:9477", nil)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cfg.SlackWebhookURL != "https://hooks.example/T000/s3cret" || cfg.Labels["env"] != "prod" ||
+					cfg.GeneratorURL != "http://127.0.0.1:9477/status" || len(cfg.AlertmanagerURLs) != 2 {
+					t.Errorf("config = %+v", cfg)
+				}
+				if s := sinkNames(cfg); s != "alertmanager×2,slack" {
+					t.Errorf("sinks = %q", s)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the secret URL is in the error: %v", err)
+			}
+		})
+	}
+}
+
+// TestLastChanges: the latest report with applied changes per connection;
+// a retry's copy of a connection it did not retry does not count.
+func TestLastChanges(t *testing.T) {
+	dir := t.TempDir()
+	h := drift.NewHistory(dir, 0)
+	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	applied := []drift.Change{{Resource: drift.ResourceClusterSetting, Key: "cluster.remote.a.mode", Applied: true}}
+	conn := func(name, local string, ch []drift.Change) drift.Connection {
+		return drift.Connection{Name: name, Local: local, Sync: drift.SyncCorrected, Changes: ch}
+	}
+	save := func(at time.Time, trigger drift.Trigger, conns ...drift.Connection) {
+		r := drift.New(drift.ModeRun, trigger, at)
+		r.Connections = conns
+		r.Tally()
+		if _, err := h.Save(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(t0, drift.TriggerStart, conn("a", "x", applied), conn("b", "y", nil))
+	// b's target failed and is retried; a is copied unchanged.
+	save(t0.Add(time.Minute), reconcile.TriggerRetry, conn("a", "x", applied), conn("b", "y", applied))
+	save(t0.Add(2*time.Minute), drift.TriggerResync, conn("a", "x", nil), conn("b", "y", nil), conn("c", "z", nil))
+
+	got, n, err := lastChanges(h)
+	if err != nil || n != 3 {
+		t.Fatalf("lastChanges: %d reports, %v", n, err)
+	}
+	want := map[string]time.Time{"a": t0, "b": t0.Add(time.Minute)}
+	if len(got) != len(want) || !got["a"].Equal(want["a"]) || !got["b"].Equal(want["b"]) {
+		t.Errorf("last changes = %v, want %v", got, want)
+	}
+}
