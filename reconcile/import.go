@@ -492,7 +492,13 @@ func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, 
 		}
 	}
 	for _, suffix := range sortedKeys(eff) {
-		if !handled[suffix] {
+		switch {
+		case handled[suffix]:
+		case strings.HasPrefix(suffix, "cluster.remote."):
+			// Not a key ignore can name (validate refuses it); plan
+			// shows it deleted, which the operator should see.
+			ia.Notes = append(ia.Notes, fmt.Sprintf("%s cannot be expressed or ignored in a spec: the first apply removes it", suffix))
+		default:
 			ignore = append(ignore, suffix)
 		}
 	}
