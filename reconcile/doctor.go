@@ -2,11 +2,104 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	"github.com/esremote/esremote/reconcile/doctor"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
 )
 
 // diagnose adds the likely cause of a configured but disconnected link to
-// its findings (code link_disconnected), from the same checks esremote
-// doctor runs. (Being built: issue 9.)
-func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan) {}
+// its findings (code link_disconnected, with the fix), from the checks
+// esremote doctor runs that need no request beyond the pass's own reads:
+// the remote parameters (mode, proxy address, server name, port against
+// the security model) as the plan leaves them, and for a managed key the
+// key the pass already read on the remote (exists, type, invalidated,
+// expired, access against the role grants). A pass sends exactly the
+// reads of DESIGN §5, so the keystore, _resolve/cluster and network checks
+// stay with esremote doctor; when none of these checks finds a cause, or
+// the alias has setting changes still to apply (they are the cause), no
+// finding is added.
+func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan) {
+	c := p.Conn
+	ck := &checkup{r: ps.r, set: ps.set, conn: c, local: local, desired: p.Desired,
+		rep: &doctor.Report{Connection: c.Name}, now: ps.r.opts.Now(),
+		remote: func(context.Context, *spec.Cluster) (*es.Client, error) {
+			return nil, fmt.Errorf("no request from a pass")
+		}}
+	ck.live, ck.configured = plannedLive(p)
+	if !ck.configured {
+		return
+	}
+	for _, ch := range p.Changes {
+		if ch.Resource == ResourceClusterSetting && !ch.Applied {
+			// The plan's own changes are the cause, and apply the fix.
+			return
+		}
+	}
+	ck.parameters()
+	if c.Security == spec.SecurityAPIKey {
+		if ck.cached = ps.cachedKey(c); ck.cached != nil {
+			ck.apiKey(ctx)
+		}
+	}
+	s := ck.rep.FirstProblem()
+	if s == nil {
+		return
+	}
+	p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
+		Message: fmt.Sprintf("%s is configured but not connected; likely cause %s: %s", c.Alias, s.Cause, s.Evidence),
+		Fix:     s.Fix})
+}
+
+// plannedLive reconstructs the alias's live remote-cluster settings from
+// the plan: the desired values, corrected by the changes not applied.
+func plannedLive(p *ConnectionPlan) (es.RemoteInfo, bool) {
+	if p.Desired == nil {
+		return es.RemoteInfo{}, false
+	}
+	live := map[string]string{}
+	for k, v := range p.Desired.Settings {
+		live[k] = v
+	}
+	for _, ch := range p.Changes {
+		if ch.Resource != ResourceClusterSetting || ch.Applied {
+			continue
+		}
+		switch ch.Action {
+		case ActionCreate:
+			delete(live, ch.Key)
+		case ActionUpdate, ActionDelete:
+			live[ch.Key] = ch.Actual
+		}
+	}
+	key := func(suffix string) string { return live[aliasKey(p.Conn.Alias, suffix)] }
+	ri := es.RemoteInfo{Mode: key("mode"), ProxyAddress: key("proxy_address"), ServerName: key("server_name")}
+	if seeds := strings.Trim(key("seeds"), "[]"); seeds != "" {
+		ri.Seeds = strings.Split(strings.ReplaceAll(seeds, " ", ""), ",")
+	}
+	return ri, ri.ProxyAddress != "" || len(ri.Seeds) > 0
+}
+
+// cachedKey finds a managed connection's key among those the pass already
+// read on its remote (nil when there is none or it was not read).
+func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
+	rcl := ps.set.Cluster(c.Remote.Cluster)
+	rec := ps.r.ledger.Key(c.Name)
+	if rcl == nil || rec == nil || c.APIKey == nil || !c.APIKey.Managed {
+		return nil
+	}
+	ps.mu.Lock()
+	rs := ps.remotes[rcl.Name]
+	ps.mu.Unlock()
+	if rs == nil || rs.err != nil {
+		return nil
+	}
+	for _, k := range rs.keys {
+		if k.ID == rec.ID {
+			return []es.APIKey{k}
+		}
+	}
+	return []es.APIKey{}
+}
