@@ -1,11 +1,90 @@
 package main
 
+import (
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/doctor"
+	"github.com/esremote/esremote/spec"
+)
+
 func init() {
 	register("doctor", &command{
 		summary: "diagnose one connection step by step",
-		usage:   "doctor DIR NAME [--format text|json]",
+		usage:   "doctor DIR NAME [--format text|json] [--state-dir DIR]",
 		run:     cmdDoctor,
 	})
 }
 
-func cmdDoctor(c *cli, args []string) int { return c.notYet("doctor") }
+// cmdDoctor exits 0 when every step is ok or skipped, 1 when a step found
+// a problem or the diagnosis could not start (DESIGN §2). It never writes:
+// the ledger is read only, to find the managed key's ID.
+func cmdDoctor(c *cli, args []string) int {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	stateDir := fs.String("state-dir", "", "where the ownership ledger lives (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["doctor"].usage, commands["doctor"].summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(args)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return exitError
+	}
+	if *format != "text" && *format != "json" {
+		c.errorf("unknown --format %q: use text or json", *format)
+		return exitError
+	}
+	dir, name := fs.Arg(0), fs.Arg(1)
+	set, problems, err := spec.Load(dir)
+	if err != nil {
+		for _, p := range problems {
+			fmt.Fprintln(c.stderr, p.String())
+		}
+		rep := &doctor.Report{Connection: name, Steps: []doctor.Step{{Name: doctor.StepSpec, Status: doctor.Problem,
+			Cause: doctor.CauseSpecInvalid, Evidence: firstLine(err),
+			Fix: "run esremote validate " + dir + " and fix every problem it prints"}}}
+		return c.writeDoctor(rep, *format)
+	}
+	sd, err := drift.StateDir(c.getenv, *stateDir)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	rec, err := reconcile.New(reconcile.Options{StateDir: sd, ReadOnly: true, Getenv: c.getenv})
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	rep, err := rec.Doctor(c.ctx, set, name, reconcile.DoctorOptions{})
+	if err != nil {
+		c.errorf("%v", err)
+		return exitError
+	}
+	return c.writeDoctor(rep, *format)
+}
+
+func (c *cli) writeDoctor(rep *doctor.Report, format string) int {
+	write := doctor.WriteText
+	if format == "json" {
+		write = doctor.WriteJSON
+	}
+	if err := write(c.stdout, rep); err != nil {
+		c.errorf("write doctor report: %v", err)
+		return exitError
+	}
+	if !rep.Healthy() {
+		return exitError
+	}
+	return exitOK
+}
