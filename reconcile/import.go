@@ -160,6 +160,7 @@ func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptio
 
 	im := &importer{r: r, set: set, local: cl, now: r.opts.Now(), endpoints: r.clusterEndpoints(ctx, set, cl.Name)}
 	res := &ImportResult{Cluster: cl.Name}
+	wrote := false
 	for _, alias := range aliases {
 		ia, err := im.alias(alias, persistent[alias], transient[alias], info[alias], keystore[credentialsKey(alias)], opts)
 		if err != nil {
@@ -175,8 +176,11 @@ func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptio
 		if ia.recorded {
 			res.Recorded++
 		}
+		if ia.Status == ImportCreated || ia.Status == ImportUpdated {
+			wrote = true
+		}
 	}
-	if !opts.DryRun && res.Recorded > 0 {
+	if !opts.DryRun && wrote {
 		// The files must load as written: a failure here is a bug in
 		// import, and the operator must not apply what it wrote.
 		if _, problems, err := spec.Load(set.Dir); err != nil {
