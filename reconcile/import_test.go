@@ -306,3 +306,30 @@ func describeChanges(cs []*Change) string {
 }
 
 func describePlan(p *Plan) string { return describeChanges(allChanges(p)) }
+
+// What plan will still show after an import is announced in its notes:
+// transient values (made persistent) and the trust of a certificate link
+// between two declared deployments.
+func TestImportNotesWhatPlanStillShows(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	w := tw.srv.World
+	ece, _ := w.Cluster("ece-prod-logs")
+	for k, v := range map[string]string{"mode": "proxy", "proxy_address": ece.Endpoint + ":9400", "server_name": ece.Endpoint} {
+		if err := w.SetSetting("ech-analytics", "persistent", "cluster.remote.logs."+k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.SetSetting("ech-analytics", "transient", "cluster.remote.logs.skip_unavailable", "true"); err != nil {
+		t.Fatal(err)
+	}
+	res := tw.importAll(ImportOptions{})
+	notes := strings.Join(res.Aliases[0].Notes, "\n")
+	for _, want := range []string{"has transient settings (skip_unavailable)", "manages the trust on both sides"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if c := tw.load().Connections[0]; c.Remote.Cluster != "ece-prod-logs" || c.Remote.ProxyAddress != "" || c.Settings.SkipUnavailable == nil {
+		t.Errorf("imported as %+v", c)
+	}
+}
