@@ -95,7 +95,9 @@ func TestProbeTLS(t *testing.T) {
 	good := newCA(t, "Elastic Cloud Enterprise Proxy CA")
 	other := newCA(t, "Someone Else CA")
 	transport := newCA(t, "Elastic Auto Transport CA")
-	valid := func(c *ca, sans ...string) tls.Certificate { return c.leaf(t, sans, now.Add(-time.Hour), now.Add(90*24*time.Hour)) }
+	valid := func(c *ca, sans ...string) tls.Certificate {
+		return c.leaf(t, sans, now.Add(-time.Hour), now.Add(90*24*time.Hour))
+	}
 	cases := []struct {
 		name     string
 		server   *tls.Config
@@ -207,24 +209,24 @@ func TestSimulatedHost(t *testing.T) {
 // Every failure signature of anchors.md §5.2 maps to its cause.
 func TestMatch(t *testing.T) {
 	cases := map[string]string{
-		"remote cluster handshake action requires channel profile to be [_remote_cluster], but got [default]":                                                                                       CauseWrongPort,
-		"action [cluster:internal/remote_cluster/handshake] is unauthorized for user [anonymous_foo]":                                                                                               CauseWrongPort,
-		"failed to establish trust with server; issuer CN=Elastic Auto Transport CA":                                                                                                                CauseWrongPort,
-		"SSLHandshakeException: Received fatal alert: bad_certificate":                                                                                                                              CauseWrongPort,
-		"Empty client certificate chain":                                                                                                                                                            CauseWrongPort,
+		"remote cluster handshake action requires channel profile to be [_remote_cluster], but got [default]": CauseWrongPort,
+		"action [cluster:internal/remote_cluster/handshake] is unauthorized for user [anonymous_foo]":         CauseWrongPort,
+		"failed to establish trust with server; issuer CN=Elastic Auto Transport CA":                          CauseWrongPort,
+		"SSLHandshakeException: Received fatal alert: bad_certificate":                                        CauseWrongPort,
+		"Empty client certificate chain": CauseWrongPort,
 		"Cross cluster requests through the dedicated remote cluster server port require transport header [_cross_cluster_access_credentials] but none found. Make sure you have configured remote": CauseNoCredentials,
 		"authentication expected API key type of [cross_cluster], but API key [abc] has type [rest]":                                                                                                CauseWrongKeyType,
 		"[ApiKeyAuthenticator] Authentication using apikey failed - invalid credentials for API key [abc]":                                                                                          CauseKeyInvalid,
 		"unable to authenticate user [abc] for action [cluster:internal/remote_cluster/handshake]":                                                                                                  CauseKeyInvalid,
 		"action [indices:data/read/search] towards remote cluster is unauthorized for user [foo]":                                                                                                   CausePrivileges,
 		"because no remote indices privileges apply for the target cluster":                                                                                                                         CauseNoRemoteIndices,
-		"no such remote cluster: [x]":                                                                                                                                                               CauseUnknownAlias,
-		"[DiagnosticTrustManager] failed to establish trust with server at [x]; PKIX path building failed":                                                                                          CauseTLSUntrusted,
-		"client did not trust this server's certificate, closing connection":                                                                                                                        CauseNotTrustedByRemote,
-		"[ProxyConnectionStrategy] failed to open any proxy connections to cluster [my]: connect_exception":                                                                                         CauseUnreachable,
-		"[SniffConnectionStrategy] fetching nodes from external cluster [my] failed":                                                                                                                CauseUnreachable,
-		"transport connection to [node] closed by remote":                                                                                                                                           CauseUnreliable,
-		"authentication via API key not supported: An API key cannot be used to create a cross-cluster API key":                                                                                     CauseKeyCreateCredential,
+		"no such remote cluster: [x]": CauseUnknownAlias,
+		"[DiagnosticTrustManager] failed to establish trust with server at [x]; PKIX path building failed":      CauseTLSUntrusted,
+		"client did not trust this server's certificate, closing connection":                                    CauseNotTrustedByRemote,
+		"[ProxyConnectionStrategy] failed to open any proxy connections to cluster [my]: connect_exception":     CauseUnreachable,
+		"[SniffConnectionStrategy] fetching nodes from external cluster [my] failed":                            CauseUnreachable,
+		"transport connection to [node] closed by remote":                                                       CauseUnreliable,
+		"authentication via API key not supported: An API key cannot be used to create a cross-cluster API key": CauseKeyCreateCredential,
 	}
 	for text, want := range cases {
 		k, ok := Match(text)
