@@ -39,6 +39,14 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		}
 	}
 	ck.parameters()
+	if c.Security == spec.SecurityAPIKey && p.observedOK && !keystoreWritten(p) {
+		// The pass's own _remote/info says whether the keystore holds the
+		// alias's credentials: no extra request.
+		if p.observed.HasCredentials {
+			ck.live.ClusterCredentials = "::es_redacted::"
+		}
+		ck.keystore()
+	}
 	if c.Security == spec.SecurityAPIKey {
 		if ck.cached = ps.cachedKey(c); ck.cached != nil {
 			ck.apiKey(ctx)
@@ -102,4 +110,15 @@ func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 		}
 	}
 	return []es.APIKey{}
+}
+
+// keystoreWritten reports whether this pass wrote the connection's
+// keystore entry (then the pass's _remote/info predates it).
+func keystoreWritten(p *ConnectionPlan) bool {
+	for _, ch := range p.Changes {
+		if ch.Resource == ResourceKeystore && ch.Applied {
+			return true
+		}
+	}
+	return false
 }

@@ -84,6 +84,11 @@ type ConnectionPlan struct {
 	// expires (zero when it never does or is not known): for metrics.
 	KeyExpiration time.Time
 
+	// observed is the alias in the pass's GET /_remote/info (before any
+	// write of this pass); observedOK is false when it was not listed.
+	observed   RemoteStatus
+	observedOK bool
+
 	// settings is set by Diff when the alias's cluster settings change.
 	settings bool
 	// key is the credential work of an api_key connection (planKey).
@@ -189,6 +194,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 		}
 		alias := c.Conn.Alias
 		c.Health = healthOf(obs, alias)
+		c.observed, c.observedOK = obs.Remote[alias]
 		before := len(c.Changes)
 		rec := liveRecord(led.Alias(local, alias), persistent[alias])
 		live := persistent[alias]

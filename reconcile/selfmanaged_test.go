@@ -51,6 +51,18 @@ settings:
 		t.Fatalf("fix %q does not give the command %q", fix, want)
 	}
 
+	// The report of a later pass names the cause from its own reads.
+	c = findConn(t, tw.pass(ModePlan).Report(drift.TriggerPlan, ""), "onprem-to-ece-logs")
+	var cause string
+	for _, f := range c.Findings {
+		if f.Code == CodeDisconnected {
+			cause = f.Message
+		}
+	}
+	if !strings.Contains(cause, "no_credentials") {
+		t.Fatalf("no link_disconnected finding naming the missing credentials: %+v", c.Findings)
+	}
+
 	// The operator adds the key on the nodes; the next apply reloads.
 	if err := tw.srv.World.SetKeystore("onprem-search", "cluster.remote.ece-logs.credentials", encoded); err != nil {
 		t.Fatal(err)
