@@ -275,6 +275,7 @@ func TestFaultSuiteControlPlane(t *testing.T) {
 		{"hang past the request timeout", sim.Fault{Target: "ech", Method: "PATCH", Path: keystore, Kind: sim.FaultHang}, []string{"timeout", "deadline", "no complete response"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the cloud client's own retries wait for real
 			tw := newTestWorld(t, sim.DefaultWorld())
 			tw.write("conn.yaml", apiKeyConn)
 			tw.write("other.yaml", otherConn)
