@@ -118,3 +118,20 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// A pending record whose write landed (a crash between the PUT and the
+// commit) is committed by the next pass that sees its values live.
+func TestPendingRecordCommittedWhenLive(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", proxyConn)
+	tw.pass(ModeApply)
+	led := tw.reconciler(false).Ledger()
+	rec := led.Alias("ech-analytics", "onprem")
+	if err := led.SetAlias("ech-analytics", "onprem", rec.Connection, rec.Keys, true, rec.WrittenAt); err != nil {
+		t.Fatal(err)
+	}
+	tw.pass(ModeApply)
+	if got := tw.reconciler(true).Ledger().Alias("ech-analytics", "onprem"); got == nil || got.Pending {
+		t.Fatalf("record still pending after a pass saw it live: %+v", got)
+	}
+}

@@ -295,6 +295,9 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
 	if ps.mode != ModePlan {
+		ps.commitLanded(cp, obs)
+	}
+	if ps.mode != ModePlan {
 		for _, p := range cp.Connections {
 			if p.Enforced() {
 				if contested := r.contests.check(local, p, r.opts.ContestThreshold); len(contested) > 0 {
@@ -441,6 +444,20 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 	settleActionRequired(ctx, c, reloaded)
 	for _, p := range cp.Connections {
 		ps.finishRotation(ctx, p)
+	}
+}
+
+// commitLanded commits pending ledger records whose values are live: the
+// write landed but the process stopped before recording it (a crash
+// between the PUT and the commit). Such records already count as owned;
+// committing them keeps the ledger telling the plain truth.
+func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
+	live := groupByAlias(obs.Persistent)
+	for _, alias := range ps.r.ledger.Aliases(cp.Local) {
+		rec := ps.r.ledger.Alias(cp.Local, alias)
+		if rec != nil && rec.Pending && matches(rec, live[alias]) {
+			_ = ps.r.ledger.SetAlias(cp.Local, alias, rec.Connection, rec.Keys, false, rec.WrittenAt)
+		}
 	}
 }
 
