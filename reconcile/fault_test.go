@@ -135,3 +135,27 @@ func TestPendingRecordCommittedWhenLive(t *testing.T) {
 		t.Fatalf("record still pending after a pass saw it live: %+v", got)
 	}
 }
+
+// A 429 with Retry-After becomes the cluster's retry hint, which the
+// daemon's backoff honours (TestLoopRetryAfterHonoured); a clean pass
+// clears it.
+func TestRetryAfterHint(t *testing.T) {
+	tw := estate(t, 2)
+	r := tw.reconciler(false)
+	r.opts.VerifyTimeout = time.Millisecond
+	if _, err := tw.srv.Fault(sim.Fault{Target: "local-000", Kind: sim.FaultRateLimit}); err != nil {
+		t.Fatal(err)
+	}
+	mustPass(t, r, tw, ModeRun)
+	if got := r.RetryAfter("local-000"); got != 30*time.Second {
+		t.Fatalf("RetryAfter(local-000) = %s, want the 30s the cluster asked for", got)
+	}
+	if got := r.RetryAfter("local-001"); got != 0 {
+		t.Fatalf("RetryAfter(local-001) = %s, want 0", got)
+	}
+	tw.srv.World.ClearFaults()
+	mustPass(t, r, tw, ModeRun)
+	if got := r.RetryAfter("local-000"); got != 0 {
+		t.Fatalf("hint not cleared by a clean pass: %s", got)
+	}
+}

@@ -115,6 +115,9 @@ type LoopConfig struct {
 	// BackoffBase and BackoffMax bound the per-target retry delay
 	// (DefaultBackoffBase, Resync).
 	BackoffBase, BackoffMax time.Duration
+	// RetryAfter, when set, is how long a failing target asked to be left
+	// alone (Retry-After, rate-limit headers); a retry never comes sooner.
+	RetryAfter func(target string) time.Duration
 	// Jitter is the relative spread of resync and retry delays
 	// (DefaultJitter); a negative value disables it.
 	Jitter float64
@@ -545,6 +548,9 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 	for t := range failing {
 		l.failures[t]++
 		delay := l.backoff(l.failures[t])
+		if l.cfg.RetryAfter != nil {
+			delay = max(delay, l.cfg.RetryAfter(t))
+		}
 		retryDue[t] = now.Add(delay)
 		l.log.Warn("target failing; retrying later", "target", t, "attempt", l.failures[t], "retry_in", delay.String())
 	}

@@ -509,3 +509,32 @@ func TestLoopWatchdogStopsWhenStuck(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// A target that answered 429 with Retry-After is not retried sooner than
+// it asked, whatever the backoff says.
+func TestLoopRetryAfterHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWorld{failing: map[string]bool{"a": true}}
+		start := time.Now()
+		_, stop := startLoop(t, w, nil, func(c *LoopConfig) {
+			c.RetryAfter = func(target string) time.Duration {
+				if target == "a" {
+					return 40 * time.Second
+				}
+				return 0
+			}
+		})
+		defer stop()
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		var retries []time.Duration
+		for _, p := range w.passes() {
+			if slices.Equal(p.targets, []string{"a"}) {
+				retries = append(retries, p.at.Sub(start))
+			}
+		}
+		if want := []time.Duration{40 * time.Second, 80 * time.Second, 120 * time.Second}; !slices.Equal(retries, want) {
+			t.Errorf("retries of a at %v, want every 40s (its Retry-After) until the backoff grows past it: %v", retries, want)
+		}
+	})
+}

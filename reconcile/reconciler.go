@@ -69,6 +69,9 @@ type Reconciler struct {
 	cloud map[string]*cloudEntry // by cluster name (its deployment's API)
 
 	contests contests
+
+	hintsMu    sync.Mutex
+	retryHints map[string]time.Duration // local cluster → Retry-After of its last pass
 }
 
 type esEntry struct {
@@ -147,6 +150,48 @@ func (res *Result) KeyExpirations() map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// RetryAfter is how long a cluster asked esremote to wait (Retry-After or
+// rate-limit headers of a 429/503 answer) in its last pass; zero when it
+// did not. The daemon's per-target backoff waits at least this long.
+func (r *Reconciler) RetryAfter(local string) time.Duration {
+	r.hintsMu.Lock()
+	defer r.hintsMu.Unlock()
+	return r.retryHints[local]
+}
+
+// recordRetryHint keeps the longest Retry-After among a cluster plan's
+// errors.
+func (r *Reconciler) recordRetryHint(local string, cp *ClusterPlan) {
+	var hint time.Duration
+	consider := func(err error) {
+		var ee *es.Error
+		var ce *cloud.Error
+		switch {
+		case errors.As(err, &ee):
+			hint = max(hint, ee.RetryAfter)
+		case errors.As(err, &ce):
+			hint = max(hint, ce.RetryAfter)
+		}
+	}
+	consider(cp.Err)
+	for _, p := range cp.Connections {
+		consider(p.Err)
+		for _, ch := range p.Changes {
+			consider(ch.Err)
+		}
+	}
+	r.hintsMu.Lock()
+	defer r.hintsMu.Unlock()
+	if r.retryHints == nil {
+		r.retryHints = map[string]time.Duration{}
+	}
+	if hint > 0 {
+		r.retryHints[local] = hint
+	} else {
+		delete(r.retryHints, local)
+	}
 }
 
 // passState is what one pass shares between its cluster goroutines: the
@@ -237,6 +282,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 			defer wg.Done()
 			defer func() { <-sem }()
 			plans[i] = ps.cluster(ctx, local, byLocal[local], all[local])
+			r.recordRetryHint(local, plans[i])
 		}()
 	}
 	wg.Wait()

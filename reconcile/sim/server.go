@@ -306,6 +306,10 @@ func (s *Server) wrap(target, pattern string, es bool, fn http.HandlerFunc) http
 					rw.Header().Set("x-ratelimit-limit", "1000")
 					rw.Header().Set("x-ratelimit-remaining", "0")
 					rw.Header().Set("x-ratelimit-interval", "1m0s")
+				} else {
+					// A proxy or gateway in front of Elasticsearch may ask
+					// for a pause; esremote must honour it.
+					rw.Header().Set("Retry-After", "30")
 				}
 				faultAnswer(rec, 429, es)
 				return
