@@ -367,15 +367,32 @@ func observeConcurrent(ctx context.Context, c *es.Client, local string) (*Observ
 // alias of one local cluster (rotating); the clock stops when the sim
 // answers that cluster's PUT /_cluster/settings. Target (DESIGN §8):
 // p99 < debounce + 3 round trips + 50 ms.
+//
+// ledger=memory takes the ledger's saves (one per alias, before the PUT)
+// off the critical path, to show their share. A file change starts a full
+// pass, so in a larger estate the edited cluster also waits for its wave:
+// clusters=50 shows it (ESREMOTE_BENCH_FULL only, for time).
 func BenchmarkConvergence(b *testing.B) {
-	for _, n := range []int{1, 8} {
-		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) { benchConvergence(b, n) })
+	for _, c := range []struct {
+		n    int
+		disk bool
+	}{{1, true}, {8, true}, {8, false}, {50, true}} {
+		ledger := "memory"
+		if c.disk {
+			ledger = "disk"
+		}
+		b.Run(fmt.Sprintf("clusters=%d/ledger=%s", c.n, ledger), func(b *testing.B) {
+			if c.n > 8 && os.Getenv("ESREMOTE_BENCH_FULL") == "" {
+				b.Skip("minutes long: set ESREMOTE_BENCH_FULL=1")
+			}
+			benchConvergence(b, c.n, c.disk)
+		})
 	}
 }
 
-func benchConvergence(b *testing.B, n int) {
+func benchConvergence(b *testing.B, n int, disk bool) {
 	e := newBenchEstate(b, n, benchAliases)
-	r := e.reconciler(0, true)
+	r := e.reconciler(0, disk)
 	if _, err := r.Pass(b.Context(), e.load(), ModeApply, ""); err != nil {
 		b.Fatal(err)
 	}
