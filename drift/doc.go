@@ -59,4 +59,17 @@
 // last [DefaultKeep] passes and last.json for the newest, all written with
 // [WriteFileAtomic] (temp file, fsync, rename, fsync of the directory), files
 // 0600 and directories 0700.
+//
+// # Metrics and alerts
+//
+// [Metrics] and [Alerter] turn what the daemon knows into Prometheus series
+// and alerts on transitions (docs/alerting.md lists both). `esremote run`
+// (cmd/esremote/observe.go) wires them in: it serves [Metrics.Handler] on
+// /metrics, calls [Metrics.Observe] and [Alerter.Observe] with every saved
+// report (a retry's connections merged into the last full pass, without
+// the spec directory's reload errors, which [Metrics.ObserveReload] and
+// [Alerter.SpecInvalid] / [Alerter.SpecValid] report instead), counts a
+// pass that could not run with Observe(nil, …), sets [Metrics.SetKeyExpiry]
+// from the engine's result after each pass, and on stop calls
+// [Alerter.Flush] (5 s at most) before it cancels [Alerter.Run].
 package drift

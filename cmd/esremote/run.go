@@ -105,7 +105,7 @@ func cmdRun(c *cli, args []string) int {
 	var rf runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
-	fs.StringVar(&rf.listen, "listen", defaultListen, "HTTP `address` of /healthz, /readyz, /status and POST /-/reload")
+	fs.StringVar(&rf.listen, "listen", defaultListen, "HTTP `address` of /healthz, /readyz, /status, /metrics and POST /-/reload")
 	fs.StringVar(&rf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	fs.StringVar(&rf.debounce, "debounce", "250ms:5s", "quiescence `min:max`: act after min without file changes, or max after the first")
 	fs.DurationVar(&rf.resync, "resync", reconcile.DefaultResync, "interval of full passes (jittered ±10%)")
