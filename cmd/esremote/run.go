@@ -178,6 +178,7 @@ func cmdRun(c *cli, args []string) int {
 		Dir:         dir,
 		Load:        observedLoad(spec.Load, extras),
 		Pass:        enginePass(rec, dir, rf.only, extras),
+		RetryAfter:  rec.RetryAfter,
 		Changes:     changes,
 		Notify:      sdNotifier(log),
 		Logger:      log,
