@@ -35,6 +35,13 @@ type Ledger struct {
 	mu   sync.Mutex
 	path string // "" for an in-memory ledger (plan never persists)
 	data ledgerData
+
+	// Saving is serialised by fileMu, outside mu, so that one cluster's
+	// fsync does not stall every other cluster's ledger reads; seq orders
+	// snapshots so an older one never overwrites a newer one.
+	fileMu  sync.Mutex
+	seq     uint64 // snapshots taken (under mu)
+	written uint64 // newest snapshot on disk (under fileMu)
 }
 
 type ledgerData struct {
@@ -144,17 +151,28 @@ func (l *Ledger) Path() string { return l.path }
 // Save writes the ledger atomically. It is a no-op for an in-memory ledger.
 func (l *Ledger) Save() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	return l.saveLocked()
 }
 
+// saveLocked snapshots the ledger under l.mu, releases it, and writes the
+// snapshot unless a newer one was written meanwhile. Callers hold l.mu;
+// it is released on return.
 func (l *Ledger) saveLocked() error {
 	if l.path == "" {
+		l.mu.Unlock()
 		return nil
 	}
 	b, err := json.MarshalIndent(&l.data, "", "  ")
+	l.seq++
+	seq := l.seq
+	l.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	if seq <= l.written {
+		return nil // a newer snapshot, which includes this change, is on disk
 	}
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 		return fmt.Errorf("save ledger: %w", err)
@@ -162,6 +180,7 @@ func (l *Ledger) saveLocked() error {
 	if err := drift.WriteFileAtomic(l.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save ledger: %w", err)
 	}
+	l.written = seq
 	return nil
 }
 
@@ -192,19 +211,34 @@ func (l *Ledger) Aliases(local string) []string {
 // SetAlias records (pending or committed) what esremote writes under an
 // alias and saves the ledger. A nil keys map removes the record.
 func (l *Ledger) SetAlias(local, alias, conn string, keys map[string]string, pending bool, now time.Time) error {
+	var rec *AliasRecord
+	if keys != nil {
+		rec = &AliasRecord{Connection: conn, Keys: keys, Pending: pending, WrittenAt: now}
+	}
+	return l.SetAliases(local, map[string]*AliasRecord{alias: rec})
+}
+
+// SetAliases records several aliases of one cluster (a nil record removes
+// one) and saves the ledger once: a pass records all the aliases of its
+// single PUT together.
+func (l *Ledger) SetAliases(local string, recs map[string]*AliasRecord) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if keys == nil {
-		delete(l.data.Settings[local], alias)
-		if len(l.data.Settings[local]) == 0 {
-			delete(l.data.Settings, local)
+	for alias, r := range recs {
+		if r == nil {
+			delete(l.data.Settings[local], alias)
+			continue
 		}
-		return l.saveLocked()
+		if l.data.Settings[local] == nil {
+			l.data.Settings[local] = map[string]*AliasRecord{}
+		}
+		c := *r
+		c.Keys = cloneMap(r.Keys)
+		c.WrittenAt = r.WrittenAt.UTC()
+		l.data.Settings[local][alias] = &c
 	}
-	if l.data.Settings[local] == nil {
-		l.data.Settings[local] = map[string]*AliasRecord{}
+	if len(l.data.Settings[local]) == 0 {
+		delete(l.data.Settings, local)
 	}
-	l.data.Settings[local][alias] = &AliasRecord{Connection: conn, Keys: cloneMap(keys), Pending: pending, WrittenAt: now.UTC()}
 	return l.saveLocked()
 }
 
@@ -279,21 +313,32 @@ func (l *Ledger) SetTrust(deployment, entry string, r *Record) error {
 }
 
 func (l *Ledger) setRecord(m map[string]map[string]*Record, group, name string, r *Record) error {
+	return l.setRecords(m, group, map[string]*Record{name: r})
+}
+
+// setRecords records several objects of one group (nil removes) and saves once.
+func (l *Ledger) setRecords(m map[string]map[string]*Record, group string, recs map[string]*Record) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if r == nil {
-		delete(m[group], name)
-		if len(m[group]) == 0 {
-			delete(m, group)
+	for name, r := range recs {
+		if r == nil {
+			delete(m[group], name)
+			continue
 		}
-		return l.saveLocked()
+		if m[group] == nil {
+			m[group] = map[string]*Record{}
+		}
+		c := *r
+		m[group][name] = &c
 	}
-	if m[group] == nil {
-		m[group] = map[string]*Record{}
+	if len(m[group]) == 0 {
+		delete(m, group)
 	}
-	c := *r
-	m[group][name] = &c
 	return l.saveLocked()
+}
+
+// SetRoles records several roles of one cluster (nil removes) and saves once.
+func (l *Ledger) SetRoles(local string, recs map[string]*Record) error {
+	return l.setRecords(l.data.Roles, local, recs)
 }
 
 // Key returns the key record of a connection, or nil.
@@ -325,7 +370,6 @@ func (l *Ledger) KeyConnections() []string {
 // SetKey records a connection's key (nil removes) and saves.
 func (l *Ledger) SetKey(conn string, r *KeyRecord) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if r == nil {
 		delete(l.data.Keys, conn)
 	} else {

@@ -368,19 +368,25 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	return cp
 }
 
-// observe does the reads of DESIGN §5 on one cluster.
+// observe does the reads of DESIGN §5 on one cluster: GET /,
+// GET /_cluster/settings and GET /_remote/info, sent at once so that a
+// cluster costs one round trip, not three.
 func observe(ctx context.Context, c *es.Client, local string) (*Observed, error) {
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.Settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ri, err := c.RemoteInfo(ctx)
-	if err != nil {
-		return nil, err
+	var (
+		wg   sync.WaitGroup
+		info es.Info
+		st   es.Settings
+		ri   map[string]es.RemoteInfo
+		errs [3]error
+	)
+	wg.Go(func() { info, errs[0] = c.Info(ctx) })
+	wg.Go(func() { st, errs[1] = c.Settings(ctx) })
+	wg.Go(func() { ri, errs[2] = c.RemoteInfo(ctx) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
 	obs := &Observed{Local: local, Version: info.Version.String(),
 		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
@@ -418,60 +424,59 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 
 	if !cp.Put.Empty() {
 		// Record intent first (pending), so a crash after the PUT keeps
-		// ownership; see Ledger.
+		// ownership; see Ledger. One ledger save before the PUT and one
+		// after, whatever the number of aliases.
 		var written []*ConnectionPlan
-		prev := map[string]*AliasRecord{}
-		ok := true
+		prev, intent := map[string]*AliasRecord{}, map[string]*AliasRecord{}
 		for _, p := range cp.Connections {
 			if p.settings && p.Enforced() {
 				written = append(written, p)
-				prev[p.Conn.Alias] = r.ledger.Alias(cp.Local, p.Conn.Alias)
-				if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), true, now); err != nil {
-					failSettings(cp, err)
-					ok = false
-					break
+				if rec := r.ledger.Alias(cp.Local, p.Conn.Alias); rec != nil {
+					prev[p.Conn.Alias] = rec
 				}
+				intent[p.Conn.Alias] = &AliasRecord{Connection: p.Conn.Name, Keys: fingerprints(p.Desired), Pending: true, WrittenAt: now}
 			}
 		}
-		if ok {
-			if err := c.PutScopedSettings(ctx, toValues(cp.Put.Persistent), toValues(cp.Put.Transient)); err != nil {
-				log.Warn("put cluster settings failed", "err", err)
-				failSettings(cp, err)
-				// The write did not land (or we cannot know): give back the
-				// records it replaced, so ownership of what was there
-				// before is not lost. A write that did land despite the
-				// error is recognised next pass by its live value.
-				for alias, rec := range prev {
-					if rec == nil {
-						continue
-					}
-					if err := r.ledger.SetAlias(cp.Local, alias, rec.Connection, rec.Keys, rec.Pending, rec.WrittenAt); err != nil {
-						log.Error("save ledger", "err", err)
+		if err := r.ledger.SetAliases(cp.Local, intent); err != nil {
+			failSettings(cp, err)
+		} else if err := c.PutScopedSettings(ctx, toValues(cp.Put.Persistent), toValues(cp.Put.Transient)); err != nil {
+			log.Warn("put cluster settings failed", "err", err)
+			failSettings(cp, err)
+			// The write did not land (or we cannot know): give back the
+			// records it replaced, so ownership of what was there before
+			// is not lost. A write that did land despite the error is
+			// recognised next pass by its live value.
+			if len(prev) > 0 {
+				if err := r.ledger.SetAliases(cp.Local, prev); err != nil {
+					log.Error("save ledger", "err", err)
+				}
+			}
+		} else {
+			log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
+			commit := map[string]*AliasRecord{}
+			for _, p := range written {
+				for _, ch := range p.Changes {
+					if ch.Resource == ResourceClusterSetting {
+						ch.Applied = true
 					}
 				}
-			} else {
-				log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
-				for _, p := range written {
-					for _, ch := range p.Changes {
-						if ch.Resource == ResourceClusterSetting {
-							ch.Applied = true
-						}
-					}
-					touched[p] = true
-					if err := r.ledger.SetAlias(cp.Local, p.Conn.Alias, p.Conn.Name, fingerprints(p.Desired), false, now); err != nil {
-						log.Error("save ledger", "err", err)
+				touched[p] = true
+				rec := *intent[p.Conn.Alias]
+				rec.Pending = false
+				commit[p.Conn.Alias] = &rec
+			}
+			for _, d := range cp.Deletions {
+				for _, ch := range d.Changes {
+					if ch.Resource == ResourceClusterSetting {
+						ch.Applied = true
 					}
 				}
-				for _, d := range cp.Deletions {
-					for _, ch := range d.Changes {
-						if ch.Resource == ResourceClusterSetting {
-							ch.Applied = true
-						}
-					}
-					if err := r.ledger.SetAlias(cp.Local, d.Alias, "", nil, false, now); err != nil {
-						log.Error("save ledger", "err", err)
-					}
+				if d.Alias != "" {
+					commit[d.Alias] = nil
 				}
+			}
+			if err := r.ledger.SetAliases(cp.Local, commit); err != nil {
+				log.Error("save ledger", "err", err)
 			}
 		}
 	}
@@ -499,11 +504,16 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 // committing them keeps the ledger telling the plain truth.
 func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
 	live := groupByAlias(obs.Persistent)
+	landed := map[string]*AliasRecord{}
 	for _, alias := range ps.r.ledger.Aliases(cp.Local) {
 		rec := ps.r.ledger.Alias(cp.Local, alias)
 		if rec != nil && rec.Pending && matches(rec, live[alias]) {
-			_ = ps.r.ledger.SetAlias(cp.Local, alias, rec.Connection, rec.Keys, false, rec.WrittenAt)
+			rec.Pending = false
+			landed[alias] = rec
 		}
+	}
+	if len(landed) > 0 {
+		_ = ps.r.ledger.SetAliases(cp.Local, landed)
 	}
 }
 

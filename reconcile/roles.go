@@ -263,16 +263,25 @@ func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion {
 func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPlan, log *slog.Logger) {
 	led := ps.r.ledger
 	now := ps.r.opts.Now()
-	for _, name := range sortedKeys(cp.RoleWrites) {
-		w := cp.RoleWrites[name]
-		_ = led.SetRole(cp.Local, name, &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, Pending: true, WrittenAt: now})
-		if err := c.PutRole(ctx, name, w.body); err != nil {
-			w.change.Err = fmt.Errorf("put role %s: %w", name, err)
-			log.Warn("put role failed", "role", name, "err", err)
-			continue
+	if len(cp.RoleWrites) > 0 {
+		intent, done := map[string]*Record{}, map[string]*Record{}
+		for name, w := range cp.RoleWrites {
+			intent[name] = &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, Pending: true, WrittenAt: now}
 		}
-		w.change.Applied = true
-		_ = led.SetRole(cp.Local, name, &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, WrittenAt: now})
+		_ = led.SetRoles(cp.Local, intent)
+		for _, name := range sortedKeys(cp.RoleWrites) {
+			w := cp.RoleWrites[name]
+			if err := c.PutRole(ctx, name, w.body); err != nil {
+				w.change.Err = fmt.Errorf("put role %s: %w", name, err)
+				log.Warn("put role failed", "role", name, "err", err)
+				continue
+			}
+			w.change.Applied = true
+			done[name] = &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, WrittenAt: now}
+		}
+		if len(done) > 0 {
+			_ = led.SetRoles(cp.Local, done)
+		}
 	}
 	for _, d := range cp.RoleDeletes {
 		if err := c.DeleteRole(ctx, d.name); err != nil && !es.IsNotFound(err) {
