@@ -431,7 +431,7 @@ func (w *World) State() map[string]ClusterState {
 		}
 		for alias, a := range effectiveAliases(c) {
 			if a.enabled() {
-				st.Links[alias] = w.link(c, alias)
+				st.Links[alias] = w.linkOf(c, alias, a)
 			}
 		}
 		out[name] = st

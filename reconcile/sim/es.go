@@ -253,7 +253,7 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 				continue
 			}
 			found = true
-			st := h.w.link(c, alias)
+			st := h.w.linkOf(c, alias, a)
 			skip := versionAtLeast(c.Version, 8, 15)
 			if a.skip != nil {
 				skip = *a.skip

@@ -67,7 +67,7 @@ func (w *World) Links(local string) map[string]LinkStatus {
 	}
 	for alias, a := range effectiveAliases(c) {
 		if a.enabled() {
-			out[alias] = w.link(c, alias)
+			out[alias] = w.linkOf(c, alias, a)
 		}
 	}
 	return out
@@ -98,8 +98,13 @@ func (w *World) resolveHost(addr string) (*cluster, int) {
 }
 
 func (w *World) link(c *cluster, alias string) LinkStatus {
+	return w.linkOf(c, alias, effectiveAliases(c)[alias])
+}
+
+// linkOf is link with the alias's configuration already parsed, so that
+// callers walking every alias parse the settings once, not once per alias.
+func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 	st := LinkStatus{Local: c.Name, Alias: alias}
-	a := effectiveAliases(c)[alias]
 	if a == nil || !a.enabled() {
 		st.Cause = CauseNotConfigured
 		st.Reason = "no such remote cluster: [" + alias + "]"
@@ -223,7 +228,7 @@ func (w *World) remoteInfo(c *cluster) map[string]any {
 		if !a.enabled() {
 			continue
 		}
-		st := w.link(c, alias)
+		st := w.linkOf(c, alias, a)
 		skip := versionAtLeast(c.Version, 8, 15)
 		if a.skip != nil {
 			skip = *a.skip
