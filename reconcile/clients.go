@@ -7,6 +7,7 @@ import (
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
+	"golang.org/x/time/rate"
 )
 
 // credentials resolves an Auth block into an API key or a user/password.
@@ -78,9 +79,14 @@ func (r *Reconciler) cloudClient(set *spec.Set, cl *spec.Cluster) (*cloud.Client
 	if e := r.cloud[cl.Name]; e != nil && e.fp == fp {
 		return e.client, nil
 	}
+	lim := r.cloudLimits[d.API]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Limit(r.opts.CloudRate), r.opts.CloudBurst)
+		r.cloudLimits[d.API] = lim
+	}
 	c, err := cloud.New(cloud.Config{Name: cl.Name, Platform: cloud.Platform(d.Platform), URL: d.API,
 		APIKey: key, Username: user, Password: pass, CACert: ca, Timeout: r.opts.RequestTimeout,
-		Logger: r.opts.Logger})
+		Logger: r.opts.Logger, Limiter: lim})
 	if err != nil {
 		return nil, fmt.Errorf("deployment of %s: %w", cl.Name, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
+	"golang.org/x/time/rate"
 )
 
 // Mode says whether a pass may write.
@@ -51,6 +52,13 @@ type Options struct {
 	VerifyInterval time.Duration
 	// RequestTimeout bounds each HTTP request (default 30s).
 	RequestTimeout time.Duration
+	// CloudRate and CloudBurst pace the requests to each control-plane
+	// API (all clusters sharing one API URL share the budget), default
+	// 10 requests a second with bursts of 20: ECH rate-limits its API
+	// without publishing numbers (cloud-api.md §8.3), and a large estate
+	// must not spend its passes bouncing off 429s.
+	CloudRate  float64
+	CloudBurst int
 	// ContestThreshold is how many passes in a row a key must flip back
 	// before it is reported contested and no longer rewritten (default
 	// DefaultContestThreshold). It matters for a long-lived Reconciler
@@ -67,6 +75,8 @@ type Reconciler struct {
 	mu    sync.Mutex
 	es    map[string]*esEntry    // by cluster name
 	cloud map[string]*cloudEntry // by cluster name (its deployment's API)
+
+	cloudLimits map[string]*rate.Limiter // by control-plane API URL
 
 	contests contests
 
@@ -104,6 +114,12 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.VerifyInterval == 0 {
 		opts.VerifyInterval = 250 * time.Millisecond
 	}
+	if opts.CloudRate <= 0 {
+		opts.CloudRate = 10
+	}
+	if opts.CloudBurst <= 0 {
+		opts.CloudBurst = 20
+	}
 	if opts.ContestThreshold <= 0 {
 		opts.ContestThreshold = DefaultContestThreshold
 	}
@@ -117,7 +133,8 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.ReadOnly {
 		led.path = ""
 	}
-	return &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{}}, nil
+	return &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{},
+		cloudLimits: map[string]*rate.Limiter{}}, nil
 }
 
 // Ledger is the reconciler's ownership ledger.

@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Platform is the kind of control plane a Client talks to.
@@ -110,6 +112,10 @@ type Config struct {
 	// Now is the clock used to interpret an HTTP-date Retry-After. Nil uses
 	// time.Now.
 	Now func() time.Time
+	// Limiter, when set, paces every attempt (retries included). Share one
+	// between the clients of one API so that a large estate stays under
+	// the control plane's rate limit instead of bouncing off its 429s.
+	Limiter *rate.Limiter
 }
 
 // String describes the configuration without its secrets.
@@ -144,6 +150,7 @@ type Client struct {
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
 	jitter     func() float64 // in [0,1)
+	limiter    *rate.Limiter
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -166,6 +173,7 @@ func New(cfg Config) (*Client, error) {
 		sleep:      cfg.Sleep,
 		now:        cfg.Now,
 		jitter:     rand.Float64,
+		limiter:    cfg.Limiter,
 	}
 	switch {
 	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
@@ -294,6 +302,11 @@ func (c *Client) do(ctx context.Context, r request) (http.Header, error) {
 
 // once performs one attempt.
 func (c *Client) once(ctx context.Context, op, target string, r request) (http.Header, error) {
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, &netError{op: op, err: fmt.Errorf("waiting for the rate limiter: %w", err)}
+		}
+	}
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
