@@ -30,9 +30,13 @@ type contest struct {
 // check records one pass's external drift of a connection's settings and
 // reports the keys now contested. A key is contested when, threshold
 // passes in a row, esremote found the same foreign value where it had
-// written the same desired value. A key stops being contested as soon as
-// the spec's value or the foreign value changes, or the drift stops.
-func (cs *contests) check(local string, p *ConnectionPlan, threshold int) (contested []*Change) {
+// written the same desired value; it is reported contested from then on,
+// and held (no longer rewritten) from the next flip. That one last write
+// lets a second esremote on the other side of the fight count its own
+// threshold too, so both report the contest (and alert) before both stand
+// down. A key stops being contested as soon as the spec's value or the
+// foreign value changes, or the drift stops.
+func (cs *contests) check(local string, p *ConnectionPlan, threshold int) (contested, held []*Change) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.m == nil {
@@ -56,27 +60,35 @@ func (cs *contests) check(local string, p *ConnectionPlan, threshold int) (conte
 		if st.flips >= threshold {
 			contested = append(contested, ch)
 		}
+		if st.flips > threshold {
+			held = append(held, ch)
+		}
 	}
 	for k := range cs.m {
 		if strings.HasPrefix(k, prefix) && !seen[k] {
 			delete(cs.m, k)
 		}
 	}
-	return contested
+	return contested, held
 }
 
-// holdContested stops rewriting the contested keys of an alias: they
-// leave the cluster's PUT (the rest of the alias is still corrected),
-// their changes are marked, and a finding names both values so an
-// operator can settle who owns the setting.
-func holdContested(cp *ClusterPlan, p *ConnectionPlan, contested []*Change) {
+// holdContested reports the contested keys of an alias, with a finding
+// naming both values so an operator can settle who owns the setting, and
+// stops rewriting the held ones: they leave the cluster's PUT (the rest of
+// the alias is still corrected) and their changes are marked.
+func holdContested(cp *ClusterPlan, p *ConnectionPlan, contested, held []*Change) {
 	p.Contested = true
 	for _, ch := range contested {
-		delete(cp.Put.Persistent, ch.Key)
-		ch.Err = fmt.Errorf("contested: not rewritten until the spec or the live value changes")
 		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeContested,
 			Message: fmt.Sprintf("%s keeps flipping back: esremote writes %s, another writer sets %s", ch.Key, orNone(ch.Desired), orNone(ch.Actual)),
 			Fix:     "find the other writer (another esremote, Terraform, a person in Kibana) and decide who owns the setting; list it under ignore: if it is theirs"})
+	}
+	if len(held) == 0 {
+		return
+	}
+	for _, ch := range held {
+		delete(cp.Put.Persistent, ch.Key)
+		ch.Err = fmt.Errorf("contested: not rewritten until the spec or the live value changes")
 	}
 	for _, ch := range p.Changes {
 		if ch.Resource == ResourceClusterSetting && ch.Err == nil {

@@ -363,8 +363,8 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	if ps.mode != ModePlan {
 		for _, p := range cp.Connections {
 			if p.Enforced() {
-				if contested := r.contests.check(local, p, r.opts.ContestThreshold); len(contested) > 0 {
-					holdContested(cp, p, contested)
+				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold); len(contested) > 0 {
+					holdContested(cp, p, contested, held)
 					log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
 				}
 			}
