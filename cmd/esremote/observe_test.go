@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -203,7 +204,11 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		t.Fatalf("no listen address in the log:\n%s", logs)
 	}
 
+	// Everything the daemon lets out is kept for the secret scan at the end.
+	var outputs strings.Builder
 	metrics := get(t, "http://"+addr+"/metrics")
+	outputs.WriteString(metrics)
+	outputs.WriteString(get(t, "http://"+addr+"/status"))
 	for _, want := range []string{
 		`esremote_connection_info{alias="ece-prod-logs",connection="analytics-to-ece-logs",health="`,
 		`,local="ech-analytics",policy="enforce",security="api_key",sync="`,
@@ -244,6 +249,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := hook.wait(t, drift.AlertSpecInvalid)
+	outputs.WriteString(body)
 	if !strings.Contains(body, `"status":"firing"`) || !strings.Contains(body, `"env":"test"`) || !strings.Contains(body, "bad.yaml") {
 		t.Errorf("spec invalid alert: %s", body)
 	}
@@ -275,7 +281,9 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	}
 	var resolved bool
 	for len(hook.bodies) > 0 {
-		if b := <-hook.bodies; strings.Contains(b, `"status":"resolved"`) && strings.Contains(b, drift.AlertSpecInvalid) {
+		b := <-hook.bodies
+		outputs.WriteString(b)
+		if strings.Contains(b, `"status":"resolved"`) && strings.Contains(b, drift.AlertSpecInvalid) {
 			resolved = true
 		}
 	}
@@ -284,6 +292,40 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Errorf("the webhook token reached the log:\n%s", logs)
+	}
+	// No secret the test used — the sim's passwords and API keys, the
+	// control planes' keys, the cross-cluster key delivered to the
+	// keystore, the webhook token — in the logs, /metrics, /status, the
+	// status table, the alert bodies or any file of the state dir.
+	outputs.WriteString(logs.String())
+	outputs.WriteString(out.String())
+	err = filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		outputs.Write(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretsUsed := []string{"s3cret"}
+	addrs := srv.Addresses()
+	for name, c := range addrs.Clusters {
+		secretsUsed = append(secretsUsed, c.Password, c.APIKey)
+		ks, _ := srv.World.Keystore(name)
+		for _, v := range ks {
+			secretsUsed = append(secretsUsed, v)
+		}
+	}
+	for _, cp := range addrs.ControlPlanes {
+		secretsUsed = append(secretsUsed, cp.APIKey)
+	}
+	for _, sec := range secretsUsed {
+		if sec != "" && strings.Contains(outputs.String(), sec) {
+			t.Errorf("a secret (%d chars) reached the daemon's outputs", len(sec))
+		}
 	}
 }
 
