@@ -47,6 +47,8 @@ func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 	add("PUT /_security/role/{name}", h.auth(h.putRole))
 	add("POST /_security/role/{name}", h.auth(h.putRole))
 	add("DELETE /_security/role/{name}", h.auth(h.deleteRole))
+	add("POST /{index}/_search", h.auth(h.search))
+	add("GET /{index}/_search", h.auth(h.search))
 	add("POST /_nodes/reload_secure_settings", h.auth(h.reload))
 	add("POST /_nodes/{node}/reload_secure_settings", h.auth(h.reload))
 	add("/", func(rw http.ResponseWriter, r *http.Request) {
@@ -272,6 +274,63 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + aliasPat + "]"})
 			return
 		}
+	}
+	writeES(rw, 200, out)
+}
+
+// search answers a size-0 search over local and remote index patterns
+// (doctor's canary): a shard per matching index, no documents. A remote
+// that is not connected is skipped when skip_unavailable, else the search
+// fails with the link's reason, as ES does.
+func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	al := effectiveAliases(c)
+	count := func(x *cluster, pattern string) int {
+		n := 0
+		for _, idx := range x.Indices {
+			for _, p := range strings.Split(pattern, ",") {
+				if ok, _ := path.Match(p, idx); ok {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	shards, total, skipped, successful := 0, 0, 0, 0
+	for _, part := range strings.Split(r.PathValue("index"), ",") {
+		alias, idx, remote := strings.Cut(part, ":")
+		if !remote {
+			shards += count(c, part)
+			continue
+		}
+		a := al[alias]
+		if a == nil || !a.enabled() {
+			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + alias + "]"})
+			return
+		}
+		total++
+		st := h.w.linkOf(c, alias, a)
+		skip := versionAtLeast(c.Version, 8, 15)
+		if a.skip != nil {
+			skip = *a.skip
+		}
+		switch {
+		case st.Connected:
+			successful++
+			shards += count(h.w.clusters[st.Remote], idx)
+		case skip:
+			skipped++
+		default:
+			writeESError(rw, &esError{status: 500, typ: "connect_transport_exception", reason: st.Reason})
+			return
+		}
+	}
+	out := map[string]any{"took": 1, "timed_out": false,
+		"_shards": map[string]any{"total": shards, "successful": shards, "skipped": 0, "failed": 0},
+		"hits":    map[string]any{"total": map[string]any{"value": 0, "relation": "eq"}, "max_score": nil, "hits": []any{}}}
+	if total > 0 {
+		out["_clusters"] = map[string]any{"total": total + 1, "successful": successful + 1, "skipped": skipped,
+			"running": 0, "partial": 0, "failed": 0}
 	}
 	writeES(rw, 200, out)
 }

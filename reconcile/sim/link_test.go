@@ -218,3 +218,25 @@ func TestUnreachableAndServerName(t *testing.T) {
 		t.Errorf("resolve unknown alias: %d %s", r.status, r.body)
 	}
 }
+
+// The canary search: a connected remote answers with its matching indices
+// as shards; a remote that is not connected is skipped when
+// skip_unavailable, and an unknown alias is a 404.
+func TestSearchAcrossClusters(t *testing.T) {
+	srv, _ := startDefault(t)
+	es(t, srv, "onprem-search", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.gone.mode":"proxy","cluster.remote.gone.proxy_address":"nowhere.sim:9443","cluster.remote.gone.skip_unavailable":true}}`)
+	r := es(t, srv, "onprem-search", "POST", "/products,gone:logs-*/_search?size=0", `{}`)
+	if r.status != 200 {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	if got := m["_shards"].(map[string]any)["total"]; got != float64(1) {
+		t.Errorf("shards %v, want 1 (the local products index)", got)
+	}
+	if got := m["_clusters"].(map[string]any)["skipped"]; got != float64(1) {
+		t.Errorf("skipped %v, want the unreachable remote skipped", got)
+	}
+	if r := es(t, srv, "onprem-search", "POST", "/nope:logs-*/_search", `{}`); r.status != 404 {
+		t.Errorf("unknown alias: %d %s", r.status, r.body)
+	}
+}
