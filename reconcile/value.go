@@ -1,24 +1,31 @@
 package reconcile
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// remoteKey matches a per-alias remote-cluster setting in flat form and
-// captures the alias and the suffix (es-api.md §1.1, §3.4).
-var remoteKey = regexp.MustCompile(`^cluster\.remote\.([-\w]+)\.(.+)$`)
-
-// splitRemoteKey returns the alias and suffix of a flat remote-cluster key.
+// splitRemoteKey returns the alias and suffix of a flat per-alias
+// remote-cluster key, cluster.remote.<alias>.<suffix>, where the alias is
+// [-\w]+ as Elasticsearch's affix pattern requires (es-api.md §1.1). It is
+// hand-written because it runs for every key of every pass.
 func splitRemoteKey(key string) (alias, suffix string, ok bool) {
-	m := remoteKey.FindStringSubmatch(key)
-	if m == nil {
+	rest, found := strings.CutPrefix(key, "cluster.remote.")
+	if !found {
 		return "", "", false
 	}
-	return m[1], m[2], true
+	i := strings.IndexByte(rest, '.')
+	if i <= 0 || i == len(rest)-1 {
+		return "", "", false
+	}
+	for _, r := range rest[:i] {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "", "", false
+		}
+	}
+	return rest[:i], rest[i+1:], true
 }
 
 // aliasKey is the flat key of a per-alias setting.
