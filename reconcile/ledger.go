@@ -37,11 +37,12 @@ type Ledger struct {
 	data ledgerData
 
 	// Saving is serialised by fileMu, outside mu, so that one cluster's
-	// fsync does not stall every other cluster's ledger reads; seq orders
-	// snapshots so an older one never overwrites a newer one.
+	// fsync does not stall every other cluster's ledger reads. seq counts
+	// changes (under mu); written is the newest change on disk (under
+	// fileMu): see saveLocked.
 	fileMu  sync.Mutex
-	seq     uint64 // snapshots taken (under mu)
-	written uint64 // newest snapshot on disk (under fileMu)
+	seq     uint64
+	written uint64
 }
 
 type ledgerData struct {
@@ -154,25 +155,32 @@ func (l *Ledger) Save() error {
 	return l.saveLocked()
 }
 
-// saveLocked snapshots the ledger under l.mu, releases it, and writes the
-// snapshot unless a newer one was written meanwhile. Callers hold l.mu;
-// it is released on return.
+// saveLocked makes the change the caller just made under l.mu durable.
+// Callers hold l.mu; it is released on return. Saves are group-committed:
+// whoever gets the file lock writes a snapshot of the newest state, and
+// callers whose change that snapshot already holds return without writing
+// again. So many clusters recording at once cost a few writes, not one
+// each, and no reader waits for an fsync.
 func (l *Ledger) saveLocked() error {
 	if l.path == "" {
 		l.mu.Unlock()
 		return nil
 	}
-	b, err := json.MarshalIndent(&l.data, "", "  ")
 	l.seq++
-	seq := l.seq
+	mine := l.seq
+	l.mu.Unlock()
+
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	if l.written >= mine {
+		return nil // a snapshot holding this change is on disk
+	}
+	l.mu.Lock()
+	b, err := json.MarshalIndent(&l.data, "", "  ")
+	snap := l.seq
 	l.mu.Unlock()
 	if err != nil {
 		return err
-	}
-	l.fileMu.Lock()
-	defer l.fileMu.Unlock()
-	if seq <= l.written {
-		return nil // a newer snapshot, which includes this change, is on disk
 	}
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
 		return fmt.Errorf("save ledger: %w", err)
@@ -180,7 +188,7 @@ func (l *Ledger) saveLocked() error {
 	if err := drift.WriteFileAtomic(l.path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save ledger: %w", err)
 	}
-	l.written = seq
+	l.written = snap
 	return nil
 }
 
