@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -315,7 +316,7 @@ func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
 		if r := led.Keystore(cp.Local, credentialsKey(rec.Alias)); r != nil {
 			d.keystore = true
 			d.Changes = append(d.Changes, &Change{Resource: ResourceKeystore, Target: cp.Local, Key: credentialsKey(rec.Alias),
-				Action: ActionDelete, Actual: "<redacted> " + r.Fingerprint, Origin: OriginSpec})
+				Action: ActionDelete, Actual: drift.Redacted(r.Fingerprint), Origin: OriginSpec})
 		}
 	}
 }
