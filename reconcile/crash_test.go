@@ -137,19 +137,7 @@ func newCrashWorld(t *testing.T, conn string) *crashWorld {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	cw := &crashWorld{testWorld: tw, proxy: &crashProxy{t: t, state: tw.state}, now: time.Now()}
 	tw.srv.World.Now = func() time.Time { return cw.now }
-	yaml := mustRead(t, filepath.Join(tw.dir, "clusters.yaml"))
-	addrs := tw.srv.Addresses()
-	var ups []string
-	for _, c := range addrs.Clusters {
-		ups = append(ups, c.URL)
-	}
-	for _, c := range addrs.ControlPlanes {
-		ups = append(ups, c.URL)
-	}
-	for _, up := range ups {
-		yaml = strings.ReplaceAll(yaml, up+"\n", cw.proxy.front(up)+"\n")
-	}
-	tw.write("clusters.yaml", yaml)
+	tw.frontEndpoints(cw.proxy.front)
 	tw.write("conn.yaml", conn)
 	return cw
 }

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,16 +25,7 @@ func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	var mu sync.Mutex
 	var steps []string
 	link := func() bool { return tw.srv.World.LinkStatus("ech-analytics", "ece-prod-logs").Connected }
-	yaml := mustRead(t, filepath.Join(tw.dir, "clusters.yaml"))
-	addrs := tw.srv.Addresses()
-	var ups []string
-	for _, c := range addrs.Clusters {
-		ups = append(ups, c.URL)
-	}
-	for _, c := range addrs.ControlPlanes {
-		ups = append(ups, c.URL)
-	}
-	for _, up := range ups {
+	tw.frontEndpoints(func(up string) string {
 		u, _ := url.Parse(up)
 		rp := httputil.NewSingleHostReverseProxy(u)
 		front := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -50,9 +40,8 @@ func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 			mu.Unlock()
 		}))
 		t.Cleanup(front.Close)
-		yaml = strings.ReplaceAll(yaml, up+"\n", front.URL+"\n")
-	}
-	tw.write("clusters.yaml", yaml)
+		return front.URL
+	})
 	tw.write("conn.yaml", apiKeyConn)
 
 	pass := func() drift.Connection {

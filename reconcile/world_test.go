@@ -125,3 +125,23 @@ func (tw *testWorld) writes() []string {
 	}
 	return out
 }
+
+// frontEndpoints puts a server of the test's own in front of every
+// cluster and control plane of the world, and points clusters.yaml at it:
+// front gets the upstream URL and returns the front's URL.
+func (tw *testWorld) frontEndpoints(front func(upstream string) string) {
+	tw.t.Helper()
+	yaml := mustRead(tw.t, filepath.Join(tw.dir, "clusters.yaml"))
+	addrs := tw.srv.Addresses()
+	var ups []string
+	for _, c := range addrs.Clusters {
+		ups = append(ups, c.URL)
+	}
+	for _, c := range addrs.ControlPlanes {
+		ups = append(ups, c.URL)
+	}
+	for _, up := range ups {
+		yaml = strings.ReplaceAll(yaml, up+"\n", front(up)+"\n")
+	}
+	tw.write("clusters.yaml", yaml)
+}
