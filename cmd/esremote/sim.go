@@ -14,7 +14,7 @@ import (
 func init() {
 	register("sim", &command{
 		summary: "serve a simulated ECH + ECE world on loopback",
-		usage:   "sim [--world FILE] [--addr-file FILE] [--tls]",
+		usage:   "sim [--world FILE] [--addr-file FILE] [--tls] [--specs DIR]",
 		run:     cmdSim,
 	})
 }
@@ -28,6 +28,7 @@ func cmdSim(c *cli, args []string) int {
 	worldFile := fs.String("world", "", "world file (YAML); the built-in default world when empty")
 	addrFile := fs.String("addr-file", "", "also write the addresses JSON to this file")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated CA written next to the addr file")
+	specsDir := fs.String("specs", "", "write DIR/clusters.yaml declaring every cluster of the world (secrets in DIR/secrets, the CA in DIR/sim-ca.pem; implies --tls), so Connection specs in DIR can be planned and applied at once")
 	if err := fs.Parse(args); err != nil {
 		c.errorf("sim: %v", err)
 		c.hintf("usage: esremote %s", commands["sim"].usage)
@@ -44,6 +45,9 @@ func cmdSim(c *cli, args []string) int {
 			c.errorf("%v", err)
 			return exitError
 		}
+	}
+	if *specsDir != "" {
+		*useTLS = true
 	}
 	var opts []sim.Option
 	if *useTLS {
@@ -70,6 +74,13 @@ func cmdSim(c *cli, args []string) int {
 			return exitError
 		}
 		addrs.CAFile = caFile
+	}
+	if *specsDir != "" {
+		if err := writeSimSpecs(*specsDir, srv); err != nil {
+			c.errorf("write specs: %v", err)
+			return exitError
+		}
+		c.hintf("wrote %s: add Connection files there, then run 'esremote plan %s'", filepath.Join(*specsDir, "clusters.yaml"), *specsDir)
 	}
 	out, err := json.MarshalIndent(addrs, "", "  ")
 	if err != nil {
@@ -107,4 +118,28 @@ func simWriteFile(path string, data []byte) error {
 		return fmt.Errorf("rename %s: %w", path, err)
 	}
 	return nil
+}
+
+// writeSimSpecs writes a spec dir for a running world: clusters.yaml with
+// every cluster (secrets named as files under secrets/, 0600), and the
+// world's CA as sim-ca.pem. An existing clusters.yaml is replaced (the
+// world's ports and credentials are new on every start); other files are
+// left alone.
+func writeSimSpecs(dir string, srv *sim.Server) error {
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.MkdirAll(secrets, 0o700); err != nil {
+		return err
+	}
+	yaml, values := simClustersYAML(srv.Addresses(), "sim-ca.pem", func(name string) string {
+		return "{file: secrets/" + name + "}"
+	})
+	for name, v := range values {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte(v+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	if err := simWriteFile(filepath.Join(dir, "sim-ca.pem"), srv.CACertPEM()); err != nil {
+		return err
+	}
+	return simWriteFile(filepath.Join(dir, "clusters.yaml"), []byte(yaml))
 }
