@@ -83,6 +83,9 @@ type ConnectionPlan struct {
 	// KeyExpiration is when the connection's cross-cluster API key
 	// expires (zero when it never does or is not known): for metrics.
 	KeyExpiration time.Time
+	// CAExpiration is when the first CA the connection's trust relies on
+	// expires (certificate model; zero when unknown): for metrics.
+	CAExpiration time.Time
 
 	// observed is the alias in the pass's GET /_remote/info (before any
 	// write of this pass); observedOK is false when it was not listed.

@@ -211,6 +211,20 @@ func (r *Reconciler) recordRetryHint(local string, cp *ClusterPlan) {
 	}
 }
 
+// CAExpirations maps each certificate connection with a known CA to the
+// expiry of the first CA its trust relies on, for the daemon's metrics.
+func (res *Result) CAExpirations() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, cp := range res.Plan.Clusters {
+		for _, p := range cp.Connections {
+			if !p.CAExpiration.IsZero() {
+				out[p.Conn.Name] = p.CAExpiration
+			}
+		}
+	}
+	return out
+}
+
 // passState is what one pass shares between its cluster goroutines: the
 // remotes it has read (once each), the endpoints it resolved.
 type passState struct {

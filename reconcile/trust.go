@@ -128,6 +128,9 @@ type connTrust struct {
 	changes  []*Change
 	findings []Finding
 	err      error
+	// caExpiry is when the first CA the connection's trust relies on
+	// expires (zero when unknown), for metrics.
+	caExpiry time.Time
 }
 
 // trustDeployment is one deployment whose trust the pass looks at.
@@ -1052,7 +1055,15 @@ func (tb *trustBuilder) expiryFindings() {
 			for _, s := range e.sources {
 				for _, p := range s.certs {
 					na, ok := certNotAfter(p)
-					if !ok || na.Sub(now) > caWarnBefore {
+					if !ok {
+						continue
+					}
+					for _, n := range e.conns {
+						if ct := tb.tp.conn(n); ct.caExpiry.IsZero() || na.Before(ct.caExpiry) {
+							ct.caExpiry = na
+						}
+					}
+					if na.Sub(now) > caWarnBefore {
 						continue
 					}
 					id := d.cl.Name + key + p
@@ -1402,6 +1413,7 @@ func (ps *passState) attachTrust(p *ConnectionPlan) {
 	}
 	p.Changes = append(p.Changes, ct.changes...)
 	p.Findings = append(p.Findings, ct.findings...)
+	p.CAExpiration = ct.caExpiry
 }
 
 // trustDetached is the pass's trust work and findings that concern no

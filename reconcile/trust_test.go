@@ -606,3 +606,19 @@ func TestCertificateTrustSamePlatform(t *testing.T) {
 		t.Fatal("esremote changed the default account trust")
 	}
 }
+
+// The expiry of the CAs a certificate link relies on reaches the pass
+// result, for the daemon's esremote_ca_expiry_timestamp_seconds.
+func TestCAExpiryExposed(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", certConn)
+	res := tw.pass(ModePlan)
+	exp := res.CAExpirations()
+	var name string
+	for n := range exp {
+		name = n
+	}
+	if len(exp) != 1 || exp[name].Before(time.Now()) {
+		t.Fatalf("CA expirations: %v, want one future time for the certificate connection", exp)
+	}
+}

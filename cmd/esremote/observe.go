@@ -194,8 +194,8 @@ type observer struct {
 	elapsed time.Duration // of the pass whose report is saved next
 }
 
-// pass records a pass as it ends: the API key expiries of its connections
-// (a connection without one loses its series), and a pass that could not
+// pass records a pass as it ends: the API key and CA expiries of its
+// connections (a connection without one loses its series), and a pass that could not
 // run as a failed pass. The duration of a pass with a report is kept for
 // report, which sees the merged report.
 func (o *observer) pass(res *reconcile.Result, rep *drift.Report, elapsed time.Duration, err error) {
@@ -203,9 +203,10 @@ func (o *observer) pass(res *reconcile.Result, rep *drift.Report, elapsed time.D
 		o.metrics.Observe(nil, elapsed)
 		return
 	}
-	exp := res.KeyExpirations()
+	keys, cas := res.KeyExpirations(), res.CAExpirations()
 	for _, c := range rep.Connections {
-		o.metrics.SetKeyExpiry(c.Name, exp[c.Name])
+		o.metrics.SetKeyExpiry(c.Name, keys[c.Name])
+		o.metrics.SetCAExpiry(c.Name, cas[c.Name])
 	}
 	o.mu.Lock()
 	o.elapsed = elapsed
