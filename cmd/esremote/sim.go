@@ -62,8 +62,11 @@ func cmdSim(c *cli, args []string) int {
 	addrs := srv.Addresses()
 	if *useTLS {
 		dir := "."
-		if *addrFile != "" {
+		switch {
+		case *addrFile != "":
 			dir = filepath.Dir(*addrFile)
+		case *specsDir != "":
+			dir = *specsDir
 		}
 		caFile, err := filepath.Abs(filepath.Join(dir, "sim-ca.pem"))
 		if err == nil {
