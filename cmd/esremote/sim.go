@@ -67,6 +67,10 @@ func cmdSim(c *cli, args []string) int {
 			dir = filepath.Dir(*addrFile)
 		case *specsDir != "":
 			dir = *specsDir
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				c.errorf("write specs: %v", err)
+				return exitError
+			}
 		}
 		caFile, err := filepath.Abs(filepath.Join(dir, "sim-ca.pem"))
 		if err == nil {
