@@ -75,3 +75,27 @@ settings:
 		t.Fatalf("%d reloads, want one per apply that found the credentials missing (2)", n)
 	}
 }
+
+// A reload that fails is an error finding that names the cause, and the
+// action_required finding stays.
+func TestSelfManagedReloadFailure(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
+	_, encoded, err := tw.srv.World.CreateCrossClusterKey("ece-prod-logs", "onprem-by-hand", `{"search":[{"names":["logs-*"]}]}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw.env["ONPREM_CCS_KEY"] = encoded
+	tw.write("conn.yaml", fmt.Sprintf("apiVersion: esremote/v1\nkind: Connection\nname: onprem-to-ece-logs\nlocal: onprem-search\nalias: ece-logs\nremote:\n  proxy_address: %[1]s:9443\n  server_name: %[1]s\nsecurity: api_key\napi_key:\n  managed: false\n  credentials: {env: ONPREM_CCS_KEY}\n", ece.Endpoint))
+	if _, err := tw.srv.Fault(sim.Fault{Target: "onprem-search", Method: "POST", Path: "/_nodes/reload_secure_settings", Kind: sim.FaultStatus, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "onprem-to-ece-logs")
+	codes := map[string]string{}
+	for _, f := range c.Findings {
+		codes[f.Code] = f.Message
+	}
+	if !strings.Contains(codes[CodeReloadFailed], "500") || codes[CodeActionRequired] == "" {
+		t.Fatalf("want reload_failed naming the 500 and action_required: %+v", c.Findings)
+	}
+}
