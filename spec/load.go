@@ -103,7 +103,10 @@ func Load(dir string) (*Set, Problems, error) {
 	}
 	l.set.Files = len(files)
 
-	if !l.problems.HasErrors() {
+	// The documents that decoded are validated even when others did not,
+	// so that every problem is reported at once; references to the broken
+	// documents are not reported again (see Set.broken).
+	{
 		l.set.sortKinds()
 		applyDefaults(l.set)
 		l.problems = append(l.problems, validate(l.set)...)
@@ -190,6 +193,12 @@ func (l *loader) merge(o *loader) {
 	l.set.TrustedEnvironments = append(l.set.TrustedEnvironments, o.set.TrustedEnvironments...)
 	for k, v := range o.set.meta {
 		l.set.meta[k] = v
+	}
+	for k := range o.set.broken {
+		if l.set.broken == nil {
+			l.set.broken = map[string]bool{}
+		}
+		l.set.broken[k] = true
 	}
 }
 
@@ -354,6 +363,12 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 	w.walk(root, nil, obj.Elem(), "")
 	l.problems = append(l.problems, w.problems...)
 	if !ok || len(w.problems) > 0 {
+		if name, _ := scalarField(rel, root, "name"); name != "" {
+			if l.set.broken == nil {
+				l.set.broken = map[string]bool{}
+			}
+			l.set.broken[kind+"/"+name] = true
+		}
 		return
 	}
 	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos}

@@ -43,6 +43,10 @@ type Set struct {
 	// clusters and connections index the slices by name.
 	clusters    map[string]*Cluster
 	connections map[string]*Connection
+	// broken names the documents ("Kind/name") that did not decode: they
+	// have errors of their own, so references to them are not reported
+	// again as undeclared.
+	broken map[string]bool
 }
 
 // Cluster says how to reach one Elasticsearch cluster and, optionally, the

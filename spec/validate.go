@@ -320,6 +320,9 @@ func (v *validator) clusterRef(obj any, p, name, what string) *Cluster {
 		return nil
 	}
 	cl := v.set.Cluster(name)
+	if cl == nil && v.set.broken[KindCluster+"/"+name] {
+		return nil // its own document did not decode: that error says it all
+	}
 	if cl == nil {
 		var names []string
 		for _, c := range v.set.Clusters {

@@ -253,3 +253,36 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// A document that does not decode does not hide the problems of the
+// others: they are validated too, and references to the broken one are
+// not reported again as undeclared.
+func TestBrokenDocumentDoesNotHideOthers(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.yaml": "apiVersion: esremote/v1\nkind: Cluster\nname: local-a\nelasticsearch:\n  url: https://a.example.com:9243\n  auth: {api_key: \"inline\"}\n",
+		"b.yaml": "apiVersion: esremote/v1\nkind: Connection\nname: c\nlocal: local-a\nalias: Bad.Alias\nremote: {cluster: ghost}\nsecurity: certificate\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, problems, err := Load(dir)
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	var got []string
+	for _, p := range problems {
+		got = append(got, p.String())
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"a.yaml:6:", "alias \"Bad.Alias\"", "\"ghost\" is not a declared Cluster"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "\"local-a\" is not a declared Cluster") {
+		t.Errorf("the broken Cluster is reported again as undeclared:\n%s", all)
+	}
+}
