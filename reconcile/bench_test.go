@@ -374,8 +374,15 @@ func benchConvergence(b *testing.B, n int, disk bool) {
 	}
 	passed := make(chan PassRequest, 16)
 	loop, err := NewLoop(LoopConfig{Dir: e.dir, Load: spec.Load, Changes: changes, Resync: time.Hour,
+		Affected: AffectedLocals, // as esremote run does
 		Pass: func(ctx context.Context, req PassRequest) (*drift.Report, error) {
-			res, err := r.Pass(ctx, req.Set, ModeRun, "")
+			var res *Result
+			var err error
+			if req.Targets == nil {
+				res, err = r.Pass(ctx, req.Set, ModeRun, "")
+			} else {
+				res, err = r.PassTargets(ctx, req.Set, ModeRun, req.Targets)
+			}
 			if err != nil {
 				return nil, err
 			}

@@ -118,6 +118,11 @@ type LoopConfig struct {
 	// RetryAfter, when set, is how long a failing target asked to be left
 	// alone (Retry-After, rate-limit headers); a retry never comes sooner.
 	RetryAfter func(target string) time.Duration
+	// Affected, when set, names the targets a file change can concern
+	// (AffectedLocals); the pass after the change is restricted to them.
+	// nil from it means every target. Reloads by signal or HTTP and the
+	// resync always pass everything.
+	Affected func(old, new *spec.Set) []string
 	// Jitter is the relative spread of resync and retry delays
 	// (DefaultJitter); a negative value disables it.
 	Jitter float64
@@ -362,8 +367,16 @@ func (l *Loop) Run(ctx context.Context) error {
 	reload := func(trigger drift.Trigger) error {
 		set, err := l.reload(current)
 		if set != nil {
+			var targets []string
+			l.mu.Lock()
+			ready := l.ready
+			l.mu.Unlock()
+			// Only once a full pass has run: before that, every target is new.
+			if trigger == drift.TriggerFile && l.cfg.Affected != nil && current != nil && ready {
+				targets = l.cfg.Affected(current, set)
+			}
 			current = set
-			ask(trigger, nil)
+			ask(trigger, targets)
 		}
 		return err
 	}
@@ -738,8 +751,15 @@ func mergeReport(prev, part *drift.Report, targets []string) *drift.Report {
 	in := func(t string) bool { return slices.Contains(targets, t) }
 	out := *part
 	out.Connections, out.Unmanaged, out.Errors = nil, nil, nil
+	inPart := map[string]bool{}
+	for _, c := range part.Connections {
+		inPart[c.Name] = true
+	}
 	for _, c := range prev.Connections {
-		if !in(c.Local) {
+		// A connection of a target is replaced by the part's view; so is
+		// an entry the part also has (the pass-level trust entry, which
+		// belongs to no local cluster).
+		if !in(c.Local) && !inPart[c.Name] {
 			out.Connections = append(out.Connections, c)
 		}
 	}

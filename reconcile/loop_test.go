@@ -538,3 +538,34 @@ func TestLoopRetryAfterHonoured(t *testing.T) {
 		}
 	})
 }
+
+// After a file change the pass is restricted to the targets the change
+// concerns; the merged report keeps the others from the full pass, and a
+// reload by signal still passes everything.
+func TestLoopFileChangePassesAffectedTargets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWorld{}
+		changes := make(chan string)
+		l, stop := startLoop(t, w, changes, func(c *LoopConfig) {
+			c.Affected = func(old, new *spec.Set) []string { return []string{"a"} }
+		})
+		defer stop()
+		w.set(func(w *fakeWorld) { w.digest = "sha256:two" })
+		changes <- "specs/a.yaml"
+		time.Sleep(DefaultDebounceMin)
+		synctest.Wait()
+		ps := w.passes()
+		if len(ps) != 2 || !slices.Equal(ps[1].targets, []string{"a"}) || ps[1].trigger != drift.TriggerFile {
+			t.Fatalf("passes = %+v, want the start pass then a file pass of target a", ps)
+		}
+		if st := l.Status(); st.Report.Summary.Connections != 2 || st.Report.SpecDigest != "sha256:two" {
+			t.Errorf("merged report: %+v digest %s", st.Report.Summary, st.Report.SpecDigest)
+		}
+		w.set(func(w *fakeWorld) { w.digest = "sha256:three" })
+		l.Reload()
+		synctest.Wait()
+		if ps := w.passes(); len(ps) != 3 || ps[2].targets != nil {
+			t.Fatalf("after SIGHUP: %+v, want a full pass", ps)
+		}
+	})
+}

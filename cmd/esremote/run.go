@@ -179,6 +179,7 @@ func cmdRun(c *cli, args []string) int {
 		Load:        observedLoad(spec.Load, extras),
 		Pass:        enginePass(rec, dir, rf.only, extras),
 		RetryAfter:  rec.RetryAfter,
+		Affected:    reconcile.AffectedLocals,
 		Changes:     changes,
 		Notify:      sdNotifier(log),
 		Logger:      log,
