@@ -26,9 +26,12 @@ type Endpoint struct {
 	ServerName string
 }
 
-// EndpointOf is the default endpoint of a remote Cluster without a
-// deployment block: the host of its Elasticsearch URL. A spec that knows
-// better sets remote.proxy_address and remote.server_name.
+// EndpointOf is the host of a Cluster's Elasticsearch URL. For a remote
+// without a deployment block the proxy address cannot be derived (its
+// REST host is rarely its remote-cluster host), so validate requires
+// remote.proxy_address there and Desire uses that; EndpointOf serves as
+// the last resort and lets import recognise a declared Cluster from a
+// live proxy address.
 func EndpointOf(c *spec.Cluster) Endpoint {
 	u, err := url.Parse(c.Elasticsearch.URL)
 	if err != nil {
