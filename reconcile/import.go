@@ -88,11 +88,6 @@ type RequiredCredential struct {
 	Present bool
 }
 
-// importKnown are the per-alias suffixes a Connection's spec can express.
-var importKnown = []string{"mode", "proxy_address", "server_name", "proxy_socket_connections",
-	"seeds", "node_connections", "skip_unavailable", "transport.compress",
-	"transport.compression_scheme", "transport.ping_schedule"}
-
 // Import reads the live remote-cluster settings of the declared local
 // Cluster opts.Cluster and writes one Connection spec per alias under
 // set.Dir/imported/<cluster>/<alias>.yaml, such that an immediate plan

@@ -31,13 +31,6 @@ func splitRemoteKey(key string) (alias, suffix string, ok bool) {
 // aliasKey is the flat key of a per-alias setting.
 func aliasKey(alias, suffix string) string { return "cluster.remote." + alias + "." + suffix }
 
-// The per-alias suffixes esremote knows, with the mode they belong to
-// (es-api.md §1.2). Keys of the other mode are nulled on a mode switch.
-var (
-	proxyOnly = []string{"proxy_address", "proxy_socket_connections", "server_name"}
-	sniffOnly = []string{"seeds", "node_connections", "proxy"}
-)
-
 // listSuffixes are the settings whose value is a list.
 func isList(suffix string) bool { return suffix == "seeds" }
 

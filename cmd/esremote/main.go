@@ -112,9 +112,3 @@ func (c *cli) hintf(format string, a ...any) {
 func (c *cli) warnf(format string, a ...any) {
 	fmt.Fprintf(c.stderr, "esremote: warning: "+format+"\n", a...)
 }
-
-// notYet is what a command that is not built yet answers.
-func (c *cli) notYet(name string) int {
-	c.errorf("%s is not implemented yet", name)
-	return exitError
-}

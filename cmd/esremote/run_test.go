@@ -166,10 +166,6 @@ func TestRunDaemonLifecycle(t *testing.T) {
 	}
 }
 
-type io_Discard struct{}
-
-func (io_Discard) Write(p []byte) (int, error) { return len(p), nil }
-
 func TestRunFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
