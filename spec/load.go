@@ -359,7 +359,8 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 	}
 
 	obj := reflect.New(t)
-	w := &walker{file: rel, pos: map[string]Pos{"": docPos}}
+	w := &walker{file: rel, pos: make(map[string]Pos, 32)}
+	w.pos[""] = docPos
 	w.walk(root, nil, obj.Elem(), "")
 	l.problems = append(l.problems, w.problems...)
 	if !ok || len(w.problems) > 0 {
