@@ -259,16 +259,23 @@ func (d *demo) intro() {
 	d.indent(demoMainConn)
 }
 
+// show runs one pass, prints its report, and fails on the report's
+// errors: the opening of every step.
+func (d *demo) show(mode reconcile.Mode) (*drift.Report, error) {
+	rep, err := d.pass(mode)
+	if err != nil {
+		return nil, err
+	}
+	d.report(rep)
+	return rep, reportErrors(rep)
+}
+
 // firstPlan: nothing exists yet, so every setting is a create, and plan
 // writes nothing.
 func (d *demo) firstPlan() error {
 	d.srv.World.ResetLog()
-	rep, err := d.pass(reconcile.ModePlan)
+	rep, err := d.show(reconcile.ModePlan)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 	if rep.PendingChanges() == 0 {
@@ -291,12 +298,8 @@ func (d *demo) firstPlan() error {
 // and verified.
 func (d *demo) firstApply() error {
 	d.srv.World.ResetLog()
-	rep, err := d.pass(reconcile.ModeApply)
+	rep, err := d.show(reconcile.ModeApply)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 	for _, c := range rep.Connections {
@@ -312,12 +315,8 @@ func (d *demo) firstApply() error {
 // steadyPlan: after apply, plan finds nothing and sends only reads.
 func (d *demo) steadyPlan() error {
 	d.srv.World.ResetLog()
-	rep, err := d.pass(reconcile.ModePlan)
+	rep, err := d.show(reconcile.ModePlan)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 	if n := rep.PendingChanges(); n > 0 {
@@ -338,12 +337,8 @@ func (d *demo) externalDrift() error {
 	if err := d.srv.World.SetSetting(demoLocal, "persistent", demoDriftKey, demoDriftValue); err != nil {
 		return fmt.Errorf("edit the world: %w", err)
 	}
-	rep, err := d.pass(reconcile.ModePlan)
+	rep, err := d.show(reconcile.ModePlan)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 	ch, ok := findChange(rep, demoDriftKey)
@@ -361,12 +356,8 @@ func (d *demo) externalDrift() error {
 // correctDrift: apply writes the spec value back, and only that.
 func (d *demo) correctDrift() error {
 	d.srv.World.ResetLog()
-	rep, err := d.pass(reconcile.ModeApply)
+	rep, err := d.show(reconcile.ModeApply)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 	ch, ok := findChange(rep, demoDriftKey)
@@ -403,12 +394,8 @@ func (d *demo) removeConnection() error {
 		return fmt.Errorf("remove %s: %w", demoOnpremFile, err)
 	}
 	d.srv.World.ResetLog()
-	rep, err := d.pass(reconcile.ModeApply)
+	rep, err := d.show(reconcile.ModeApply)
 	if err != nil {
-		return err
-	}
-	d.report(rep)
-	if err := reportErrors(rep); err != nil {
 		return err
 	}
 
