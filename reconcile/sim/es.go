@@ -51,6 +51,7 @@ func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 	add("GET /{index}/_search", h.auth(h.search))
 	add("POST /_nodes/reload_secure_settings", h.auth(h.reload))
 	add("POST /_nodes/{node}/reload_secure_settings", h.auth(h.reload))
+	h.docRoutes(add)
 	add("/", func(rw http.ResponseWriter, r *http.Request) {
 		writeES(rw, 400, map[string]any{
 			"error":  fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.Path, r.Method),

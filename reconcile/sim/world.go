@@ -123,6 +123,7 @@ type cluster struct {
 	roles      map[string]map[string]any
 	users      map[string]user
 	adminKeyID string
+	docs       map[string]*docIndex // the document API (docs.go); nil until the first write
 
 	// Deployment state (ech/ece only).
 	trust           *Trust
