@@ -14,7 +14,6 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,18 +46,25 @@ const (
 // Load never reads secrets; the only file it opens besides spec files is
 // none: ca_file paths are only checked to exist.
 func Load(dir string) (*Set, Problems, error) {
-	info, err := os.Stat(dir)
+	// A symlinked root (a checkout deployed as live -> releases/N) is
+	// resolved once, so that every file of one Load comes from the same
+	// release even when the link is swapped meanwhile.
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec directory: %w", err)
+	}
+	info, err := os.Stat(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("spec directory: %w", err)
 	}
 	if !info.IsDir() {
 		return nil, nil, fmt.Errorf("spec directory %s is not a directory", dir)
 	}
-	abs, err := filepath.Abs(dir)
+	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("spec directory: %w", err)
 	}
-	files, err := specFiles(dir)
+	files, walkProblems, err := specFiles(root)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list spec files in %s: %w", dir, err)
 	}
@@ -75,9 +81,9 @@ func Load(dir string) (*Set, Problems, error) {
 			for i := range next {
 				fl := &loader{abs: abs, set: &Set{meta: map[any]*meta{}}}
 				rel := files[i]
-				data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+				data, err := ReadFile(filepath.Join(root, filepath.FromSlash(rel)), MaxFileSize)
 				if err != nil {
-					fl.errorf(Pos{File: rel, Line: 1, Column: 1}, "cannot read file: %v", unwrapPathError(err))
+					fl.readError(rel, err)
 				} else {
 					fl.file(rel, data)
 				}
@@ -102,6 +108,7 @@ func Load(dir string) (*Set, Problems, error) {
 		l.merge(results[i])
 	}
 	l.set.Files = len(files)
+	l.problems = append(l.problems, walkProblems...)
 
 	// The documents that decoded are validated even when others did not,
 	// so that every problem is reported at once; references to the broken
@@ -113,7 +120,7 @@ func Load(dir string) (*Set, Problems, error) {
 		// The CA files the specs name are part of what is live: a renewed
 		// CA under an unchanged YAML is a new spec set for the daemon.
 		for _, ca := range l.set.caFiles() {
-			data, _ := os.ReadFile(ca)
+			data, _ := ReadFile(ca, MaxFileSize) // validation reports what cannot be read
 			_ = binary.Write(h, binary.BigEndian, uint64(len(ca)))
 			io.WriteString(h, ca)
 			_ = binary.Write(h, binary.BigEndian, uint64(len(data)))
@@ -136,37 +143,6 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// specFiles lists the *.yaml and *.yml files under dir, slash-separated
-// and relative to dir, sorted; dot-files and dot-directories are skipped.
-func specFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if path != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if ext := filepath.Ext(d.Name()); ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		files = append(files, filepath.ToSlash(rel))
-		return nil
-	})
-	slices.Sort(files)
-	return files, err
 }
 
 // loader holds the state of one Load.
@@ -202,13 +178,28 @@ func (l *loader) merge(o *loader) {
 	}
 }
 
+// readError reports a spec file that could not be read.
+func (l *loader) readError(rel string, err error) {
+	start := Pos{File: rel, Line: 1, Column: 1}
+	var notRegular *NotRegularError
+	var tooLarge *TooLargeError
+	switch {
+	case errors.As(err, &notRegular):
+		l.errorf(start, "file is %s, not a regular file: spec files are regular files; remove it or rename it so it does not end in .yaml/.yml", notRegular.Kind)
+	case errors.As(err, &tooLarge):
+		size := "larger than " + byteSize(tooLarge.Limit)
+		if tooLarge.Size > 0 {
+			size = byteSize(tooLarge.Size)
+		}
+		l.errorf(start, "file is %s; spec files are limited to %s: split it into several files", size, byteSize(MaxFileSize))
+	default:
+		l.errorf(start, "cannot read file: %v", unwrapPathError(err))
+	}
+}
+
 // file decodes every document of one spec file.
 func (l *loader) file(rel string, data []byte) {
 	start := Pos{File: rel, Line: 1, Column: 1}
-	if len(data) > MaxFileSize {
-		l.errorf(start, "file is %.1f MiB; spec files are limited to %d MiB: split it into several files", float64(len(data))/(1<<20), MaxFileSize>>20)
-		return
-	}
 	if !utf8.Valid(data) {
 		off := invalidUTF8(data)
 		l.errorf(offsetPos(rel, data, off), "file is not valid UTF-8 (byte 0x%02x): save it as UTF-8", data[off])

@@ -63,9 +63,9 @@ func yamlDocs(t *testing.T, path string) []any {
 // schema `esremote schema` prints.
 func TestExamplesMatchSchema(t *testing.T) {
 	s := compileSchema(t)
-	files, err := specFiles(examplesDir)
-	if err != nil || len(files) == 0 {
-		t.Fatalf("example files: %v %v", files, err)
+	files, problems, err := specFiles(examplesDir)
+	if err != nil || len(files) == 0 || len(problems) > 0 {
+		t.Fatalf("example files: %v %v %v", files, problems, err)
 	}
 	for _, f := range files {
 		path := filepath.Join(examplesDir, f)

@@ -152,8 +152,10 @@ func trimNewline(s string) string {
 }
 
 // readSecretFile reads a small regular file that only its owner can read.
+// What is not a regular file (a FIFO would block the read forever, a
+// device never ends) is refused before it is opened; see ReadFile.
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	info, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return "", fmt.Errorf("%s does not exist", path)
@@ -161,23 +163,22 @@ func readSecretFile(path string) (string, error) {
 		// The *PathError names the path and the reason, never content.
 		return "", err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
 	if !info.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
+		return "", fmt.Errorf("%s is %s, not a regular file: a secret is a file holding the value", path, fileKind(info.Mode()))
 	}
 	if info.Mode().Perm()&0o077 != 0 {
 		return "", fmt.Errorf("%s is readable by group or others (mode %04o): chmod 600 %s", path, info.Mode().Perm(), path)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > maxSecretSize {
+	b, err := ReadFile(path, maxSecretSize)
+	var notRegular *NotRegularError
+	var tooLarge *TooLargeError
+	switch {
+	case errors.As(err, &notRegular):
+		return "", fmt.Errorf("%s is %s, not a regular file: a secret is a file holding the value", path, notRegular.Kind)
+	case errors.As(err, &tooLarge):
 		return "", fmt.Errorf("%s is larger than %d KiB: not a secret", path, maxSecretSize>>10)
+	case err != nil:
+		return "", err
 	}
 	return string(b), nil
 }

@@ -195,8 +195,8 @@ func (v *validator) caFile(obj any, p, file string) {
 		v.errorf(obj, p, "%s %s does not exist (paths are relative to this spec file): add the PEM file or fix the path", p, file)
 	case err != nil:
 		v.errorf(obj, p, "%s %s: %v", p, file, unwrapPathError(err))
-	case info.IsDir():
-		v.errorf(obj, p, "%s %s is a directory: name a PEM file", p, file)
+	case !info.Mode().IsRegular():
+		v.errorf(obj, p, "%s %s is %s, not a regular file: name a PEM file", p, file, fileKind(info.Mode()))
 	}
 }
 
