@@ -49,16 +49,16 @@ func Load(dir string) (*Set, Problems, error) {
 	// A symlinked root (a checkout deployed as live -> releases/N) is
 	// resolved once, so that every file of one Load comes from the same
 	// release even when the link is swapped meanwhile.
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("spec directory: %w", err)
-	}
-	info, err := os.Stat(root)
+	info, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("spec directory: %w", err)
 	}
 	if !info.IsDir() {
 		return nil, nil, fmt.Errorf("spec directory %s is not a directory", dir)
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec directory: %w", err)
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -244,27 +244,106 @@ func isEmptyDocument(doc *yaml.Node) bool {
 // yamlLineError matches yaml.v3 syntax errors, which carry a line only.
 var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are the messages of yaml.v3's parser (parserc.go), as
+// opposed to its scanner's. yaml.v3 (parser.fail in decode.go) reports the
+// scanner's lines 1-based but the parser's 0-based, and for the parser the
+// line where the enclosing block or flow collection starts rather than
+// where the problem is.
+var parserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 // syntaxError turns a yaml.v3 parse error into a positioned problem. The
 // column is that of the first tab on the line when a tab is the cause,
-// else 1: yaml.v3 reports no column.
+// else that of the line's first character: yaml.v3 reports no column.
 func (l *loader) syntaxError(rel string, data []byte, err error) {
 	msg := err.Error()
 	pos := Pos{File: rel, Line: 1, Column: 1}
+	line := 0
 	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil && n > 0 {
-			pos.Line = n
+			line = n
 		}
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	line := nthLine(data, pos.Line)
-	if i := strings.IndexByte(line, '\t'); i >= 0 && strings.TrimLeft(line, " \t") != "" && strings.TrimSpace(line[:i]) == "" {
-		pos.Column = utf8.RuneCountInString(line[:i]) + 1
+	if parserProblems[msg] {
+		line = problemLine(data, line+1, msg)
+	}
+	pos.Line = max(line, 1)
+	text := nthLine(data, pos.Line)
+	if i := strings.IndexByte(text, '\t'); i >= 0 && strings.TrimLeft(text, " \t") != "" && strings.TrimSpace(text[:i]) == "" {
+		pos.Column = utf8.RuneCountInString(text[:i]) + 1
 		l.errorf(pos, "YAML syntax error: %s: a tab indents this line; YAML indents with spaces only", msg)
 		return
 	}
+	if trimmed := strings.TrimLeft(text, " "); trimmed != "" {
+		pos.Column = utf8.RuneCountInString(text[:len(text)-len(trimmed)]) + 1
+	}
 	l.errorf(pos, "YAML syntax error: %s", msg)
+}
+
+// problemLine finds the line of a parser error that yaml.v3 placed at
+// from, the start of the enclosing collection: the first line at or after
+// from such that the document cut after it fails with the same message
+// (the lines before it parse). A document that cut short fails otherwise
+// (an open flow collection) counts as parsing, so the search is a
+// bisection between from and the last line. It costs a few parses of the
+// file, only when the file is already rejected.
+func problemLine(data []byte, from int, msg string) int {
+	lines := bytes.Count(data, []byte{'\n'}) + 1
+	fails := func(n int) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(firstLines(data, n)))
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				return false
+			}
+			m := yamlLineError.FindStringSubmatch(err.Error())
+			return (m != nil && m[2] == msg) || strings.TrimPrefix(err.Error(), "yaml: ") == msg
+		}
+	}
+	if from >= lines || fails(from) {
+		return from
+	}
+	lo, hi := from, lines // fails(lo) is false; fails(hi) is assumed true
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// firstLines returns the first n lines of data, with their newlines.
+func firstLines(data []byte, n int) []byte {
+	end := 0
+	for range n {
+		i := bytes.IndexByte(data[end:], '\n')
+		if i < 0 {
+			return data
+		}
+		end += i + 1
+	}
+	return data[:end]
 }
 
 // nthLine returns line n (1-based) of data without its newline.
@@ -330,40 +409,36 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 	}
 	apiVersion, apiPos := scalarField(rel, root, "apiVersion")
 	kind, kindPos := scalarField(rel, root, "kind")
-	ok := true
 	switch {
 	case apiPos == nil:
 		l.errorf(docPos, "document has no apiVersion: add apiVersion: %s", APIVersion)
-		ok = false
 	case apiVersion != APIVersion:
 		l.errorf(*apiPos, "apiVersion %q is not supported: use apiVersion: %s", apiVersion, APIVersion)
-		ok = false
 	}
 	t, known := kindTypes[kind]
 	switch {
 	case kindPos == nil:
 		l.errorf(docPos, "document has no kind: add kind: Cluster, Connection or TrustedEnvironment")
+		l.markBroken(rel, root, kind)
 		return
 	case !known:
 		l.errorf(*kindPos, "unknown kind %q%s: a document is a Cluster, Connection or TrustedEnvironment", kind, didYouMean(kind, kindNames))
+		l.markBroken(rel, root, "")
 		return
 	}
 
+	// The document is decoded and validated even when the walk found
+	// problems: an unknown field or a key set twice loses nothing, and a
+	// value that could not be decoded is "lost" (validation is silent
+	// about it). So every problem of every document comes out at once,
+	// cross-document ones (duplicate names, references) included; the
+	// set is rejected all the same.
 	obj := reflect.New(t)
 	w := &walker{file: rel, pos: make(map[string]Pos, 32)}
 	w.pos[""] = docPos
 	w.walk(root, nil, obj.Elem(), "")
 	l.problems = append(l.problems, w.problems...)
-	if !ok || len(w.problems) > 0 {
-		if name, _ := scalarField(rel, root, "name"); name != "" {
-			if l.set.broken == nil {
-				l.set.broken = map[string]bool{}
-			}
-			l.set.broken[kind+"/"+name] = true
-		}
-		return
-	}
-	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos}
+	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos, lost: w.lost}
 	switch v := obj.Interface().(type) {
 	case *Cluster:
 		v.Pos = docPos
@@ -388,6 +463,27 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 		l.set.TrustedEnvironments = append(l.set.TrustedEnvironments, v)
 		l.set.meta[v] = m
 	}
+}
+
+// markBroken remembers a document that could not be decoded at all, by
+// kind and name, so that references to it are not reported again as
+// undeclared.
+func (l *loader) markBroken(rel string, root *yaml.Node, kind string) {
+	name, _ := scalarField(rel, root, "name")
+	if name == "" {
+		return
+	}
+	if l.set.broken == nil {
+		l.set.broken = map[string]bool{}
+	}
+	if kind == "" {
+		// Without a (known) kind it may have been any of them.
+		for _, k := range kindNames {
+			l.set.broken[k+"/"+name] = true
+		}
+		return
+	}
+	l.set.broken[kind+"/"+name] = true
 }
 
 // pathDir is path.Dir for slash paths, "" for files at the top.

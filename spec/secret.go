@@ -72,17 +72,66 @@ var _ slog.LogValuer = Secret{}
 func (r SecretRef) IsZero() bool { return r.Credential == "" && r.File == "" && r.Env == "" }
 
 // String describes where the secret comes from, never its value:
-// "credential NAME", "file PATH" or "env VAR".
+// "credential NAME", "file PATH" or "env VAR". A credential or variable
+// name that looks like a secret value (a key pasted in the wrong place) is
+// withheld and replaced by where it was written.
 func (r SecretRef) String() string {
 	switch {
 	case r.Credential != "":
-		return "credential " + r.Credential
+		return "credential " + r.withheld(r.Credential)
 	case r.File != "":
 		return "file " + r.File
 	case r.Env != "":
-		return "env " + r.Env
+		return "env " + r.withheld(r.Env)
 	}
 	return "empty secret reference"
+}
+
+// withheld returns name, or when it looks like a secret value a
+// description of where it was written that does not repeat it.
+func (r SecretRef) withheld(name string) string {
+	if !LooksLikeSecret(name) {
+		return name
+	}
+	if r.Pos.File != "" {
+		return "named at " + r.Pos.String() + " (withheld: it looks like a secret value)"
+	}
+	return "(name withheld: it looks like a secret value)"
+}
+
+// LooksLikeSecret reports whether a credential or environment variable
+// name looks like a secret value pasted in its place: base64 padding or
+// alphabet (+, /, =), or a long run of mixed-case letters and digits or of
+// hex digits with no separators. Real names read like ech-api or
+// ES_API_KEY.
+func LooksLikeSecret(name string) bool {
+	if strings.ContainsAny(name, "=+/") {
+		return true
+	}
+	var upper, lower, digit, other bool
+	hex := true
+	for _, c := range name {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= '0' && c <= '9':
+			digit = true
+		default:
+			other = true
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			hex = false
+		}
+	}
+	switch {
+	case len(name) >= 32 && hex:
+		return true
+	case len(name) >= 24 && upper && lower && digit && !strings.ContainsAny(name, ".") && (!other || strings.Count(name, "-")+strings.Count(name, "_") <= 1):
+		return true
+	}
+	return false
 }
 
 // count is how many of credential, file and env are set.
@@ -109,14 +158,21 @@ func (r SecretRef) Resolve(getenv func(string) string) (Secret, error) {
 	switch {
 	case r.Credential != "":
 		if r.Credential != filepath.Base(r.Credential) || strings.HasPrefix(r.Credential, ".") {
-			return Secret{}, fmt.Errorf("credential %q: a credential name is a plain file name", r.Credential)
+			return Secret{}, fmt.Errorf("%s: a credential name is a plain file name", r)
 		}
 		dir := getenv("CREDENTIALS_DIRECTORY")
 		if dir == "" {
+			if LooksLikeSecret(r.Credential) {
+				return Secret{}, fmt.Errorf("%s: $CREDENTIALS_DIRECTORY is not set: put the value in a credential and name it here", r)
+			}
 			return Secret{}, fmt.Errorf("credential %s: $CREDENTIALS_DIRECTORY is not set: run under systemd with LoadCredential=%s:PATH, or use {file: PATH}", r.Credential, r.Credential)
 		}
 		b, err := readSecretFile(filepath.Join(dir, r.Credential))
 		if err != nil {
+			if LooksLikeSecret(r.Credential) {
+				// The error names the path, which holds the name.
+				return Secret{}, fmt.Errorf("%s: cannot be read from $CREDENTIALS_DIRECTORY: put the value in a credential and name it here", r)
+			}
 			return Secret{}, fmt.Errorf("credential %s: %w", r.Credential, err)
 		}
 		v = b
@@ -133,7 +189,7 @@ func (r SecretRef) Resolve(getenv func(string) string) (Secret, error) {
 	case r.Env != "":
 		v = getenv(r.Env)
 		if v == "" {
-			return Secret{}, fmt.Errorf("environment variable %s is empty or not set", r.Env)
+			return Secret{}, fmt.Errorf("environment variable %s is empty or not set", r.withheld(r.Env))
 		}
 	}
 	v = trimNewline(v)

@@ -14,6 +14,19 @@ type meta struct {
 	file string
 	base string
 	pos  map[string]Pos
+	// lost are the paths whose value did not decode (see walker.lost).
+	lost []string
+}
+
+// isLost reports whether the value at path, or one of its parents, did
+// not decode.
+func (m *meta) isLost(path string) bool {
+	for _, l := range m.lost {
+		if l == "" || path == l || strings.HasPrefix(path, l+".") || strings.HasPrefix(path, l+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // at returns the position of path, or of its closest recorded parent.

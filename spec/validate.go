@@ -48,13 +48,26 @@ type validator struct {
 
 func (v *validator) at(obj any, path string) Pos { return v.set.meta[obj].at(path) }
 
+// errorf and warnf report a problem at path, unless the value there (or
+// one of its parents) did not decode: the walk reported that already, and
+// what validation sees there is not what was written.
 func (v *validator) errorf(obj any, path, format string, a ...any) {
+	if v.lost(obj, path) {
+		return
+	}
 	v.problems = append(v.problems, Problem{Pos: v.at(obj, path), Severity: SeverityError, Message: fmt.Sprintf(format, a...)})
 }
 
 func (v *validator) warnf(obj any, path, format string, a ...any) {
+	if v.lost(obj, path) {
+		return
+	}
 	v.problems = append(v.problems, Problem{Pos: v.at(obj, path), Severity: SeverityWarning, Message: fmt.Sprintf(format, a...)})
 }
+
+// lost reports whether the value at path, or a parent's, did not decode.
+// Checks that a field is missing, reported at its parent, ask it first.
+func (v *validator) lost(obj any, path string) bool { return v.set.meta[obj].isLost(path) }
 
 // written reports whether path was present in obj's document.
 func (v *validator) written(obj any, path string) bool {
@@ -74,8 +87,8 @@ func (v *validator) clusters() {
 			names[c.Name] = c
 		}
 		es := c.Elasticsearch
-		if !v.written(c, "elasticsearch") {
-			v.errorf(c, "", "Cluster %s has no elasticsearch block: add elasticsearch: {url: …, auth: …}", c.Name)
+		if !v.written(c, "elasticsearch") && !v.lost(c, "elasticsearch") {
+			v.errorf(c, "", "%s has no elasticsearch block: add elasticsearch: {url: …, auth: …}", title(KindCluster, c.Name))
 		} else {
 			v.url(c, "elasticsearch.url", es.URL, "the cluster's REST endpoint, such as https://my-deployment.es.eu-west-1.aws.found.io:443")
 			v.auth(c, "elasticsearch.auth", es.Auth)
@@ -96,6 +109,7 @@ func (v *validator) clusters() {
 		}
 		v.caFile(c, "deployment.ca_file", d.CAFile)
 		switch {
+		case v.lost(c, "deployment.id"):
 		case d.ID == "":
 			v.errorf(c, "deployment", "deployment.id is missing: add the deployment ID (32 lowercase hex digits, as in the deployment's console URL)")
 		case !clusterIDPattern.MatchString(d.ID):
@@ -113,6 +127,9 @@ func (v *validator) clusters() {
 
 // url checks an https endpoint.
 func (v *validator) url(obj any, p, raw, what string) {
+	if v.lost(obj, p) {
+		return
+	}
 	if raw == "" {
 		v.errorf(obj, parent(p), "%s is missing: set it to %s", p, what)
 		return
@@ -131,6 +148,9 @@ func (v *validator) url(obj any, p, raw, what string) {
 }
 
 func (v *validator) platform(obj any, p string, pl Platform) {
+	if v.lost(obj, p) {
+		return
+	}
 	switch pl {
 	case PlatformECH, PlatformECE:
 	case "":
@@ -150,7 +170,7 @@ func (v *validator) auth(obj any, p string, a Auth) {
 	case a.APIKey != nil:
 		v.secretRef(obj, p+".api_key", *a.APIKey)
 	default:
-		if a.Basic.Username == "" {
+		if a.Basic.Username == "" && !v.lost(obj, p+".basic.username") {
 			v.errorf(obj, p+".basic", "%s.basic.username is missing", p)
 		}
 		if !v.written(obj, p+".basic.password") {
@@ -168,16 +188,33 @@ func (v *validator) secretRef(obj any, p string, r SecretRef) {
 		v.errorf(obj, p, "%s must name exactly one of credential, file or env (it names %d)", p, r.count())
 		return
 	}
+	// Names are never repeated in messages: a name that is not one is
+	// often the secret itself, pasted in the wrong place.
 	switch {
 	case r.Credential != "":
-		if r.Credential != filepath.Base(r.Credential) || strings.HasPrefix(r.Credential, ".") || strings.ContainsRune(r.Credential, '/') {
-			v.errorf(obj, p+".credential", "%s.credential %q is not a credential name: use the plain name given to LoadCredential=", p, r.Credential)
+		switch {
+		case r.Credential != filepath.Base(r.Credential) || strings.HasPrefix(r.Credential, ".") || strings.ContainsRune(r.Credential, '/'):
+			v.errorf(obj, p+".credential", "%s.credential is not a credential name (a plain file name, no / and no leading dot): use the name given to LoadCredential=%s", p, secretHint(r.Credential))
+		case LooksLikeSecret(r.Credential):
+			v.warnf(obj, p+".credential", "%s.credential looks like a secret value, not a credential name: put the value in a credential (LoadCredential=NAME:PATH) and name it here", p)
 		}
 	case r.Env != "":
-		if !envNamePattern.MatchString(r.Env) {
-			v.errorf(obj, p+".env", "%s.env %q is not an environment variable name", p, r.Env)
+		switch {
+		case !envNamePattern.MatchString(r.Env):
+			v.errorf(obj, p+".env", "%s.env is not an environment variable name (letters, digits and _, not starting with a digit)%s", p, secretHint(r.Env))
+		case LooksLikeSecret(r.Env):
+			v.warnf(obj, p+".env", "%s.env looks like a secret value, not a variable name: put the value in the environment and name the variable here", p)
 		}
 	}
+}
+
+// secretHint is the part of a message about a malformed name that says it
+// looks like a secret value.
+func secretHint(name string) string {
+	if LooksLikeSecret(name) {
+		return "; it looks like a secret value: keep the value out of the spec and name where it is"
+	}
+	return ""
 }
 
 // caFile checks that a CA bundle exists, relative to the spec file.
@@ -210,7 +247,9 @@ func (v *validator) connections() {
 	roles := map[[2]string]roleAt{}
 	for _, c := range v.set.Connections {
 		if c.Name == "" {
-			v.errorf(c, "", "Connection has no name: add name:")
+			if !v.lost(c, "name") {
+				v.errorf(c, "", "Connection has no name: add name:")
+			}
 		} else if first, dup := names[c.Name]; dup {
 			v.errorf(c, "name", "duplicate Connection name %q: also declared at %s; rename one", c.Name, v.at(first, "name"))
 		} else {
@@ -220,8 +259,9 @@ func (v *validator) connections() {
 		v.clusterRef(c, "local", c.Local, "the Cluster that gets the remote-cluster settings")
 
 		switch {
+		case v.lost(c, "alias"):
 		case c.Alias == "":
-			v.errorf(c, "", "Connection %s has no alias: add alias: (the remote cluster's name on %s)", c.Name, c.Local)
+			v.errorf(c, "", "%s has no alias: add alias: (the remote cluster's name on %s)", title(KindConnection, c.Name), c.Local)
 		case !aliasPattern.MatchString(c.Alias):
 			v.errorf(c, "alias", "alias %q may hold only lowercase letters, digits, - and _", c.Alias)
 		case c.Local != "":
@@ -238,7 +278,10 @@ func (v *validator) connections() {
 		case SecurityCertificate:
 			v.warnf(c, "security", "certificate security is deprecated since Elastic Stack 9.0: prefer security: api_key (needs 8.14 or later on both sides)")
 		case "":
-			v.errorf(c, "", "Connection %s has no security: add security: api_key (or certificate)", c.Name)
+			if v.lost(c, "security") {
+				break
+			}
+			v.errorf(c, "", "%s has no security: add security: api_key (or certificate)", title(KindConnection, c.Name))
 		default:
 			v.errorf(c, "security", "security %q is not a security model: use api_key or certificate", c.Security)
 		}
@@ -266,7 +309,9 @@ func (v *validator) connections() {
 			r := &c.Roles[i]
 			p := fmt.Sprintf("roles[%d]", i)
 			if r.Name == "" {
-				v.errorf(c, p, "%s has no name: add name:", p)
+				if !v.lost(c, p+".name") {
+					v.errorf(c, p, "%s has no name: add name:", p)
+				}
 			} else if c.Local != "" {
 				key := [2]string{c.Local, r.Name}
 				if first, dup := roles[key]; dup {
@@ -275,22 +320,22 @@ func (v *validator) connections() {
 					roles[key] = roleAt{c, i}
 				}
 			}
-			if len(r.RemoteIndices) == 0 && len(r.RemoteCluster) == 0 {
+			if len(r.RemoteIndices) == 0 && len(r.RemoteCluster) == 0 && !v.lost(c, p+".remote_indices") && !v.lost(c, p+".remote_cluster") {
 				v.warnf(c, p, "role %s grants nothing through alias %s: add remote_indices or remote_cluster", r.Name, c.Alias)
 			}
 			for j, ri := range r.RemoteIndices {
 				q := fmt.Sprintf("%s.remote_indices[%d]", p, j)
-				if len(ri.Names) == 0 {
+				if len(ri.Names) == 0 && !v.lost(c, q+".names") {
 					v.errorf(c, q, "%s needs names: the index patterns on the remote, e.g. names: [\"logs-*\"]", q)
 				}
-				if len(ri.Privileges) == 0 {
+				if len(ri.Privileges) == 0 && !v.lost(c, q+".privileges") {
 					v.errorf(c, q, "%s needs privileges, e.g. [read, read_cross_cluster, view_index_metadata]", q)
 				}
 				v.roleClusters(c, q, ri.Clusters)
 			}
 			for j, rc := range r.RemoteCluster {
 				q := fmt.Sprintf("%s.remote_cluster[%d]", p, j)
-				if len(rc.Privileges) == 0 {
+				if len(rc.Privileges) == 0 && !v.lost(c, q+".privileges") {
 					v.errorf(c, q, "%s needs privileges, e.g. [monitor_enrich]", q)
 				}
 				v.roleClusters(c, q, rc.Clusters)
@@ -316,7 +361,9 @@ func (v *validator) roleClusters(c *Connection, p string, clusters []string) {
 // clusterRef checks a reference to a declared Cluster.
 func (v *validator) clusterRef(obj any, p, name, what string) *Cluster {
 	if name == "" {
-		v.errorf(obj, parent(p), "%s is missing: name %s", p, what)
+		if !v.lost(obj, p) {
+			v.errorf(obj, parent(p), "%s is missing: name %s", p, what)
+		}
 		return nil
 	}
 	cl := v.set.Cluster(name)
@@ -340,8 +387,8 @@ func (v *validator) remote(c *Connection) *Cluster {
 	if r.Cluster != "" {
 		cl = v.clusterRef(c, "remote.cluster", r.Cluster, "")
 	}
-	if !v.written(c, "remote") {
-		v.errorf(c, "", "Connection %s has no remote: add remote: {cluster: NAME} or remote: {proxy_address: …, server_name: …}", c.Name)
+	if !v.written(c, "remote") && !v.lost(c, "remote") {
+		v.errorf(c, "", "%s has no remote: add remote: {cluster: NAME} or remote: {proxy_address: …, server_name: …}", title(KindConnection, c.Name))
 		return cl
 	}
 	switch c.Settings.Mode {
@@ -352,7 +399,7 @@ func (v *validator) remote(c *Connection) *Cluster {
 		if r.ProxyAddress != "" || r.ServerName != "" {
 			v.errorf(c, "remote", "remote.proxy_address and remote.server_name are for proxy mode: in sniff mode set remote.seeds, or use mode: proxy")
 		}
-		if len(r.Seeds) == 0 && (cl == nil || cl.Deployment == nil) {
+		if len(r.Seeds) == 0 && (cl == nil || cl.Deployment == nil) && !v.lost(c, "remote.seeds") {
 			v.errorf(c, "remote", "sniff mode needs remote.seeds: the transport addresses (host:9300) of some remote nodes")
 		}
 		for i, s := range r.Seeds {
@@ -370,13 +417,14 @@ func (v *validator) remote(c *Connection) *Cluster {
 		v.errorf(c, "remote.seeds", "remote.seeds is for sniff mode: in proxy mode set remote.proxy_address (or remote.cluster)")
 	}
 	switch {
+	case v.lost(c, "remote.cluster") || v.lost(c, "remote.proxy_address"):
 	case r.Cluster == "" && r.ProxyAddress == "":
 		v.errorf(c, "remote", "remote needs cluster (a declared Cluster) or proxy_address and server_name copied from the remote deployment's Security page")
 	case cl != nil && cl.Deployment == nil && r.ProxyAddress == "":
 		v.errorf(c, "remote", "remote cluster %s has no deployment block, so its proxy address cannot be derived: set remote.proxy_address (host:port)", cl.Name)
 	}
 	if r.ProxyAddress == "" {
-		if r.ServerName != "" && r.Cluster == "" {
+		if r.ServerName != "" && r.Cluster == "" && !v.lost(c, "remote.proxy_address") {
 			v.errorf(c, "remote.server_name", "remote.server_name needs remote.proxy_address")
 		}
 		return cl
@@ -428,6 +476,9 @@ func hostPort(s string) (int, error) {
 // apiKey checks the api_key block against the security model and remote.
 func (v *validator) apiKey(c *Connection) {
 	k := c.APIKey
+	if v.lost(c, "security") || v.lost(c, "api_key.managed") {
+		return
+	}
 	if c.Security != SecurityAPIKey {
 		if k != nil && v.written(c, "api_key") {
 			v.errorf(c, "api_key", "api_key applies only to security: api_key: remove it, or set security: api_key")
@@ -444,7 +495,7 @@ func (v *validator) apiKey(c *Connection) {
 		if c.Remote.Cluster == "" {
 			v.errorf(c, "api_key", "esremote can create (manage) a key only on a declared remote Cluster: set remote.cluster, or set managed: false with credentials naming a key made by hand")
 		}
-		if len(k.Access.Search) == 0 && len(k.Access.Replication) == 0 {
+		if len(k.Access.Search) == 0 && len(k.Access.Replication) == 0 && !v.lost(c, "api_key.access.search") && !v.lost(c, "api_key.access.replication") {
 			v.errorf(c, "api_key", "a managed cross-cluster key needs access: add api_key.access.search and/or access.replication, e.g. search: [{names: [\"logs-*\"]}]")
 		}
 		for _, e := range []struct {
@@ -520,7 +571,9 @@ func (v *validator) trustedEnvironments() {
 	}
 	for _, t := range v.set.TrustedEnvironments {
 		if t.Name == "" {
-			v.errorf(t, "", "TrustedEnvironment has no name: add name: (the trust name shown on the deployment's Security page)")
+			if !v.lost(t, "name") {
+				v.errorf(t, "", "TrustedEnvironment has no name: add name: (the trust name shown on the deployment's Security page)")
+			}
 		} else if first, dup := names[t.Name]; dup {
 			v.errorf(t, "name", "duplicate TrustedEnvironment name %q: also declared at %s; rename one", t.Name, v.at(first, "name"))
 		} else {
@@ -530,8 +583,10 @@ func (v *validator) trustedEnvironments() {
 			v.errorf(t, "deployment", "Cluster %s has no deployment block: trusted environments are set on ECH/ECE deployments; add its deployment: block", cl.Name)
 		}
 		v.platform(t, "platform", t.Platform)
-		if t.EnvironmentID == "" {
-			v.errorf(t, "", "TrustedEnvironment %s has no environment_id: copy it from the environment's Trust parameters (ECE) or organization (ECH)", t.Name)
+		if t.EnvironmentID == "" && v.lost(t, "environment_id") {
+			// reported by the walk
+		} else if t.EnvironmentID == "" {
+			v.errorf(t, "", "%s has no environment_id: copy it from the environment's Trust parameters (ECE) or organization (ECH)", title(KindTrustedEnvironment, t.Name))
 		} else if t.Deployment != "" {
 			key := [2]string{t.Deployment, t.EnvironmentID}
 			if first, dup := envs[key]; dup {
@@ -542,8 +597,8 @@ func (v *validator) trustedEnvironments() {
 		}
 		v.caFile(t, "ca_file", t.CAFile)
 		switch {
-		case !v.written(t, "trust"):
-			v.errorf(t, "", "TrustedEnvironment %s has no trust: add trust: all, or a list of cluster IDs", t.Name)
+		case !v.written(t, "trust") && !v.lost(t, "trust"):
+			v.errorf(t, "", "%s has no trust: add trust: all, or a list of cluster IDs", title(KindTrustedEnvironment, t.Name))
 		case !t.Trust.All && len(t.Trust.ClusterIDs) == 0:
 			v.errorf(t, "trust", "trust is empty and would trust nothing: use trust: all or list cluster IDs")
 		}
@@ -566,6 +621,15 @@ func (v *validator) trustedEnvironments() {
 			}
 		}
 	}
+}
+
+// title names a document for messages: "Connection x", or just the kind
+// when it has no name (that is reported on its own).
+func title(kind, name string) string {
+	if name == "" {
+		return kind
+	}
+	return kind + " " + name
 }
 
 // parent returns the path one level up ("" at the top).

@@ -27,10 +27,22 @@ type walker struct {
 	file     string
 	pos      map[string]Pos
 	problems Problems
+	// lost are the paths whose value could not be decoded (a wrong type,
+	// a secret written inline): validation says nothing more about them,
+	// since what it would see there is not what was written.
+	lost []string
 }
 
+// errorf records a problem that loses nothing: an unknown field or a key
+// set twice. The rest of the document decodes as written.
 func (w *walker) errorf(n *yaml.Node, format string, a ...any) {
 	w.problems = append(w.problems, Problem{Pos: nodePos(w.file, n), Severity: SeverityError, Message: fmt.Sprintf(format, a...)})
+}
+
+// fail records a problem with the value at path, which stays unset.
+func (w *walker) fail(n *yaml.Node, path string, format string, a ...any) {
+	w.errorf(n, format, a...)
+	w.lost = append(w.lost, path)
 }
 
 // field is one YAML key of a struct type.
@@ -72,7 +84,7 @@ func yamlFields(t reflect.Type) []field {
 func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 	t := out.Type()
 	if strings.Count(path, ".")+strings.Count(path, "[") > maxDepth {
-		w.errorf(n, "%s: nested too deeply", label(path))
+		w.fail(n, path, "%s: nested too deeply", label(path))
 		return
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
@@ -89,12 +101,12 @@ func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 	switch t {
 	case durationType:
 		if n.Kind != yaml.ScalarNode {
-			w.errorf(at, "%s: expected a duration such as 30s or 90d, got %s", label(path), describe(n))
+			w.fail(at, path, "%s: expected a duration such as 30s or 90d, got %s", label(path), describe(n))
 			return
 		}
 		d, err := ParseDuration(n.Value)
 		if err != nil {
-			w.errorf(n, "%s: %v", label(path), err)
+			w.fail(n, path, "%s: %v", label(path), err)
 		}
 		out.SetInt(int64(d))
 		return
@@ -104,7 +116,7 @@ func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 	case secretRefType:
 		if n.Kind == yaml.ScalarNode {
 			// Never echo the value: it may be the secret itself.
-			w.errorf(n, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
+			w.fail(n, path, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
 			return
 		}
 	}
@@ -117,7 +129,7 @@ func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 		w.mapping(n, at, out, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			w.errorf(at, "%s: expected a list, got %s", label(path), describe(n))
+			w.fail(at, path, "%s: expected a list, got %s", label(path), describe(n))
 			return
 		}
 		out.Set(reflect.MakeSlice(t, len(n.Content), len(n.Content)))
@@ -126,30 +138,30 @@ func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			w.errorf(at, "%s: expected a string, got %s", label(path), describe(n))
+			w.fail(at, path, "%s: expected a string, got %s", label(path), describe(n))
 			return
 		}
 		out.SetString(n.Value)
 	case reflect.Bool:
 		var v bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&v) != nil {
-			w.errorf(at, "%s: expected true or false, got %s", label(path), describe(n))
+			w.fail(at, path, "%s: expected true or false, got %s", label(path), describe(n))
 			return
 		}
 		out.SetBool(v)
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			w.errorf(at, "%s: expected a whole number, got %s", label(path), describe(n))
+			w.fail(at, path, "%s: expected a whole number, got %s", label(path), describe(n))
 			return
 		}
 		var v int
 		if err := n.Decode(&v); err != nil {
-			w.errorf(n, "%s: %q is out of range", label(path), n.Value)
+			w.fail(n, path, "%s: %q is out of range", label(path), n.Value)
 			return
 		}
 		out.SetInt(int64(v))
 	default:
-		w.errorf(at, "%s: unsupported field type %s", label(path), t)
+		w.fail(at, path, "%s: unsupported field type %s", label(path), t)
 	}
 }
 
@@ -157,7 +169,7 @@ func (w *walker) walk(n, key *yaml.Node, out reflect.Value, path string) {
 func (w *walker) mapping(n, at *yaml.Node, out reflect.Value, path string) {
 	t := out.Type()
 	if n.Kind != yaml.MappingNode {
-		w.errorf(at, "%s: expected a mapping, got %s", label(path), describe(n))
+		w.fail(at, path, "%s: expected a mapping, got %s", label(path), describe(n))
 		return
 	}
 	fields := yamlFields(t)
@@ -168,11 +180,11 @@ func (w *walker) mapping(n, at *yaml.Node, out reflect.Value, path string) {
 			k = k.Alias
 		}
 		if k.Kind != yaml.ScalarNode {
-			w.errorf(k, "%s: a key must be a plain name, not %s", label(path), describe(k))
+			w.fail(k, path, "%s: a key must be a plain name, not %s", label(path), describe(k))
 			continue
 		}
 		if k.Value == "<<" {
-			w.errorf(k, "%s: YAML merge keys (<<) are not supported: write the fields out", label(path))
+			w.fail(k, path, "%s: YAML merge keys (<<) are not supported: write the fields out", label(path))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
@@ -190,14 +202,20 @@ func (w *walker) mapping(n, at *yaml.Node, out reflect.Value, path string) {
 		}
 		if fi < 0 {
 			if t == secretRefType && (k.Value == "value" || k.Value == "secret") {
-				w.errorf(k, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
+				w.fail(k, path, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
 				continue
 			}
 			names := make([]string, len(fields))
 			for j, f := range fields {
 				names[j] = f.name
 			}
-			w.errorf(k, "unknown field %q in %s%s", k.Value, labelOr(path, "document"), didYouMean(k.Value, names))
+			hint := didYouMean(k.Value, names)
+			w.errorf(k, "unknown field %q in %s%s", k.Value, labelOr(path, "document"), hint)
+			if hint != "" {
+				// The value was meant for the field the hint names: do not
+				// also report that field as missing.
+				w.lost = append(w.lost, join(path, closest(k.Value, names)))
+			}
 			continue
 		}
 		w.walk(v, k, out.Field(fi), child)
@@ -209,7 +227,7 @@ func (w *walker) trust(n, at *yaml.Node, out *Trust, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.Value != TrustAll {
-			w.errorf(n, `%s: expected "all" or a list of cluster IDs, got %q`, label(path), n.Value)
+			w.fail(n, path, `%s: expected "all" or a list of cluster IDs, got %q`, label(path), n.Value)
 		}
 		out.All = true
 	case yaml.SequenceNode:
@@ -221,13 +239,13 @@ func (w *walker) trust(n, at *yaml.Node, out *Trust, path string) {
 			}
 			w.pos[ip] = nodePos(w.file, item)
 			if item.Kind != yaml.ScalarNode {
-				w.errorf(item, "%s: expected a cluster ID, got %s", ip, describe(item))
+				w.fail(item, ip, "%s: expected a cluster ID, got %s", ip, describe(item))
 				continue
 			}
 			out.ClusterIDs = append(out.ClusterIDs, item.Value)
 		}
 	default:
-		w.errorf(at, `%s: expected "all" or a list of cluster IDs, got %s`, label(path), describe(n))
+		w.fail(at, path, `%s: expected "all" or a list of cluster IDs, got %s`, label(path), describe(n))
 	}
 }
 
@@ -282,16 +300,22 @@ func describe(n *yaml.Node) string {
 // didYouMean returns ` (did you mean "x"?)` for the closest candidate
 // within a small edit distance, or "".
 func didYouMean(s string, candidates []string) string {
+	best := closest(s, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest returns the candidate within a small edit distance of s, or "".
+func closest(s string, candidates []string) string {
 	best, bestD := "", len(s)/3+2
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.
