@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
@@ -368,14 +369,14 @@ func benchConvergence(b *testing.B, n int, disk bool) {
 	e.slow(benchRTT)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	changes, err := Watch(ctx, e.dir, nil)
+	changes, err := daemon.Watch(ctx, e.dir, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	passed := make(chan PassRequest, 16)
-	loop, err := NewLoop(LoopConfig{Dir: e.dir, Load: spec.Load, Changes: changes, Resync: time.Hour,
-		Affected: AffectedLocals, // as esremote run does
-		Pass: func(ctx context.Context, req PassRequest) (*drift.Report, error) {
+	passed := make(chan daemon.PassRequest, 16)
+	loop, err := daemon.NewLoop(daemon.LoopConfig{Dir: e.dir, Load: spec.Load, Changes: changes, Resync: time.Hour,
+		Affected: daemon.AffectedLocals, // as esremote run does
+		Pass: func(ctx context.Context, req daemon.PassRequest) (*drift.Report, error) {
 			var res *Result
 			var err error
 			if req.Targets == nil {
@@ -428,7 +429,7 @@ func benchConvergence(b *testing.B, n int, disk bool) {
 	cancel()
 	<-done
 	slices.Sort(lat)
-	target := DefaultDebounceMin + 3*benchRTT + 50*time.Millisecond
+	target := daemon.DefaultDebounceMin + 3*benchRTT + 50*time.Millisecond
 	b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
 	b.ReportMetric(ms(target), "target-ms")

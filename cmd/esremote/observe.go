@@ -17,6 +17,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -130,7 +131,7 @@ func validLabelName(s string) bool {
 //   - with any sink configured, an Alerter hears every report and every
 //     rejected or accepted load, and is flushed (alertFlushTimeout) when
 //     the daemon stops.
-func (o *observeOptions) setup(_ *reconcile.Loop, x *daemonExtras, log *slog.Logger) error {
+func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 	cfg, err := o.alertConfig(x.Addr, log.With("component", "alerts"))
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -414,7 +414,7 @@ func TestLastChanges(t *testing.T) {
 	}
 	save(t0, drift.TriggerStart, conn("a", "x", applied), conn("b", "y", nil))
 	// b's target failed and is retried; a is copied unchanged.
-	save(t0.Add(time.Minute), reconcile.TriggerRetry, conn("a", "x", applied), conn("b", "y", applied))
+	save(t0.Add(time.Minute), daemon.TriggerRetry, conn("a", "x", applied), conn("b", "y", applied))
 	save(t0.Add(2*time.Minute), drift.TriggerResync, conn("a", "x", nil), conn("b", "y", nil), conn("c", "z", nil))
 
 	got, n, err := lastChanges(h)

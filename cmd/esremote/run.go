@@ -16,11 +16,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
+	sd "github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -77,7 +78,7 @@ func (x *daemonExtras) stop() {
 }
 
 // daemonSetup adds to the daemon before its loop starts.
-type daemonSetup func(l *reconcile.Loop, x *daemonExtras, log *slog.Logger) error
+type daemonSetup func(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error
 
 // daemonSetups run before the loop starts; a file adding to the daemon
 // appends to it from its init func.
@@ -108,7 +109,7 @@ func cmdRun(c *cli, args []string) int {
 	fs.StringVar(&rf.listen, "listen", defaultListen, "HTTP `address` of /healthz, /readyz, /status, /metrics and POST /-/reload")
 	fs.StringVar(&rf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	fs.StringVar(&rf.debounce, "debounce", "250ms:5s", "quiescence `min:max`: act after min without file changes, or max after the first")
-	fs.DurationVar(&rf.resync, "resync", reconcile.DefaultResync, "interval of full passes (jittered ±10%)")
+	fs.DurationVar(&rf.resync, "resync", daemon.DefaultResync, "interval of full passes (jittered ±10%)")
 	fs.StringVar(&rf.logFormat, "log-format", "text", "log format on stderr: text (journald) or json")
 	fs.StringVar(&rf.only, "only", "", "reconcile only the connection of this `name`")
 	setups := slices.Clone(daemonSetups)
@@ -167,19 +168,19 @@ func cmdRun(c *cli, args []string) int {
 
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	changes, err := reconcile.Watch(ctx, dir, log)
+	changes, err := daemon.Watch(ctx, dir, log)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
 	}
 	hist := drift.NewHistory(stateDir, 0)
 	extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}}
-	cfg := reconcile.LoopConfig{
+	cfg := daemon.LoopConfig{
 		Dir:         dir,
 		Load:        observedLoad(spec.Load, extras),
 		Pass:        enginePass(rec, dir, rf.only, extras),
 		RetryAfter:  rec.RetryAfter,
-		Affected:    reconcile.AffectedLocals,
+		Affected:    daemon.AffectedLocals,
 		Changes:     changes,
 		Notify:      sdNotifier(log),
 		Logger:      log,
@@ -194,12 +195,12 @@ func cmdRun(c *cli, args []string) int {
 			return err
 		},
 	}
-	if wd, err := daemon.SdWatchdogEnabled(false); err != nil {
+	if wd, err := sd.SdWatchdogEnabled(false); err != nil {
 		log.Warn("systemd watchdog settings", "err", err)
 	} else if wd > 0 {
 		cfg.Watchdog = wd / 2 // ping twice per period, as sd_watchdog_enabled(3) advises
 	}
-	loop, err := reconcile.NewLoop(cfg)
+	loop, err := daemon.NewLoop(cfg)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
@@ -266,8 +267,8 @@ func cmdRun(c *cli, args []string) int {
 // whose report names the spec revision. A retry of failing targets runs
 // the engine on those local clusters only (one read of each, as a full
 // pass would). Each pass is handed to x.OnPass as it ends.
-func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) reconcile.PassFunc {
-	return func(ctx context.Context, req reconcile.PassRequest) (*drift.Report, error) {
+func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) daemon.PassFunc {
+	return func(ctx context.Context, req daemon.PassRequest) (*drift.Report, error) {
 		start := time.Now()
 		var res *reconcile.Result
 		var err error
@@ -291,7 +292,7 @@ func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) re
 
 // observedLoad wraps the spec loader so that x.OnLoad hears of every load
 // and whether it was accepted.
-func observedLoad(load reconcile.LoadFunc, x *daemonExtras) reconcile.LoadFunc {
+func observedLoad(load daemon.LoadFunc, x *daemonExtras) daemon.LoadFunc {
 	return func(dir string) (*spec.Set, spec.Problems, error) {
 		set, problems, err := load(dir)
 		var lines []string
@@ -313,25 +314,25 @@ func observedLoad(load reconcile.LoadFunc, x *daemonExtras) reconcile.LoadFunc {
 
 // sdNotifier maps the Loop's lifecycle to sd_notify(3). Without
 // $NOTIFY_SOCKET (not under systemd) every call is a no-op.
-func sdNotifier(log *slog.Logger) func(reconcile.Notification) {
-	return func(n reconcile.Notification) {
+func sdNotifier(log *slog.Logger) func(daemon.Notification) {
+	return func(n daemon.Notification) {
 		var state string
 		switch n.Kind {
-		case reconcile.NotifyReady:
-			state = daemon.SdNotifyReady + "\nSTATUS=" + n.Status
-		case reconcile.NotifyReloading:
+		case daemon.NotifyReady:
+			state = sd.SdNotifyReady + "\nSTATUS=" + n.Status
+		case daemon.NotifyReloading:
 			// Type=notify-reload wants MONOTONIC_USEC with RELOADING=1.
-			state = fmt.Sprintf("%s\nMONOTONIC_USEC=%d", daemon.SdNotifyReloading, monotonicUsec())
-		case reconcile.NotifyStatus:
+			state = fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, monotonicUsec())
+		case daemon.NotifyStatus:
 			state = "STATUS=" + n.Status
-		case reconcile.NotifyStopping:
-			state = daemon.SdNotifyStopping + "\nSTATUS=stopping"
-		case reconcile.NotifyWatchdog:
-			state = daemon.SdNotifyWatchdog
+		case daemon.NotifyStopping:
+			state = sd.SdNotifyStopping + "\nSTATUS=stopping"
+		case daemon.NotifyWatchdog:
+			state = sd.SdNotifyWatchdog
 		default:
 			return
 		}
-		if _, err := daemon.SdNotify(false, state); err != nil {
+		if _, err := sd.SdNotify(false, state); err != nil {
 			log.Warn("sd_notify", "err", err)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 	"unicode"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/daemon"
 )
 
 func init() {
@@ -289,7 +289,7 @@ func lastChanges(h *drift.History) (changes map[string]time.Time, n int, err err
 			if !hasApplied(c) {
 				continue
 			}
-			if p, ok := prev[c.Name]; ok && r.Trigger == reconcile.TriggerRetry && reflect.DeepEqual(p, c) {
+			if p, ok := prev[c.Name]; ok && r.Trigger == daemon.TriggerRetry && reflect.DeepEqual(p, c) {
 				continue
 			}
 			if t, ok := changes[c.Name]; !ok || r.GeneratedAt.After(t) {
