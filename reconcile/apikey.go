@@ -82,7 +82,7 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 	}
 	ps.mu.Unlock()
 	rs.once.Do(func() {
-		rs.client, rs.err = ps.r.esClient(ps.set, cl)
+		rs.client, rs.err = ps.r.ESClient(ps.set, cl)
 		if rs.err != nil {
 			return
 		}
@@ -209,7 +209,9 @@ func accessSummary(a es.CrossClusterAccess) string {
 
 func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
 
-func credentialsKey(alias string) string { return aliasKey(alias, "credentials") }
+// CredentialsKey is the keystore setting holding an alias's cross-cluster
+// API key: cluster.remote.<alias>.credentials.
+func CredentialsKey(alias string) string { return es.RemoteKey(alias, "credentials") }
 
 // planKey decides the credential work of an api_key connection and adds
 // its changes and findings to p. It only reads.
@@ -223,7 +225,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, obs.Version)
 		return
 	}
-	w := &keyWork{keystoreKey: credentialsKey(c.Alias), changes: map[string]*Change{}}
+	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
 	selfManaged := local.Deployment == nil
 	remoteStatus, aliasLive := obs.Remote[c.Alias]
 
@@ -316,7 +318,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	}
 	desired := accessSummary(w.access)
 	if c.APIKey.Expiration > 0 {
-		desired += ", expires after " + formatTimeValue(c.APIKey.Expiration.D())
+		desired += ", expires after " + es.FormatTimeValue(c.APIKey.Expiration.D())
 	}
 	switch {
 	case rec == nil:
@@ -366,7 +368,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		if !live.Expiration.IsZero() {
 			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
 				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
-					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), formatTimeValue(c.APIKey.RotateBefore.D()))})
+					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), es.FormatTimeValue(c.APIKey.RotateBefore.D()))})
 			}
 		}
 	}
@@ -418,7 +420,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		if !w.keystore {
 			return nil
 		}
-		cc, err := ps.r.cloudClient(ps.set, local)
+		cc, err := ps.r.CloudClient(ps.set, local)
 		if err != nil {
 			return fail(w.changes["keystore"], err)
 		}
@@ -455,7 +457,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		ch := w.changes["key"]
 		req := es.CrossClusterKeyRequest{Name: name, Access: w.access, Metadata: meta}
 		if c.APIKey.Expiration > 0 {
-			req.Expiration = formatTimeValue(c.APIKey.Expiration.D())
+			req.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
 		}
 		created, err := rc.CreateCrossClusterAPIKey(ctx, req)
 		if err != nil {
@@ -478,7 +480,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		ch.Applied = true
 		ch.Desired = "key " + created.ID + " (" + ch.Desired + ")"
 		kch := w.changes["keystore"]
-		cc, err := ps.r.cloudClient(ps.set, local)
+		cc, err := ps.r.CloudClient(ps.set, local)
 		if err != nil {
 			return fail(kch, err)
 		}

@@ -302,7 +302,7 @@ func BenchmarkObserve(b *testing.B) {
 	set := e.load()
 	clients := make([]*es.Client, n)
 	for i := range n {
-		c, err := r.esClient(set, set.Cluster(benchLocal(i)))
+		c, err := r.ESClient(set, set.Cluster(benchLocal(i)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -30,10 +30,10 @@ func (r *Reconciler) credentials(what string, a spec.Auth) (apiKey, user, pass s
 	return "", "", "", fmt.Errorf("%s: %w", what, errNoAuth)
 }
 
-// esClient returns the cached client of a cluster, rebuilt when its
+// ESClient returns the cached client of a cluster, rebuilt when its
 // configuration (or the secret it resolves to) changed. Reusing clients
 // keeps HTTP connections alive between passes.
-func (r *Reconciler) esClient(set *spec.Set, cl *spec.Cluster) (*es.Client, error) {
+func (r *Reconciler) ESClient(set *spec.Set, cl *spec.Cluster) (*es.Client, error) {
 	key, user, pass, err := r.credentials("cluster "+cl.Name, cl.Elasticsearch.Auth)
 	if err != nil {
 		return nil, err
@@ -60,10 +60,10 @@ func (r *Reconciler) esClient(set *spec.Set, cl *spec.Cluster) (*es.Client, erro
 	return c, nil
 }
 
-// cloudClient returns the cached control-plane client of a cluster's
+// CloudClient returns the cached control-plane client of a cluster's
 // deployment. The cloud client retries 429/5xx itself, honouring the
 // rate-limit headers: that is its one retry layer.
-func (r *Reconciler) cloudClient(set *spec.Set, cl *spec.Cluster) (*cloud.Client, error) {
+func (r *Reconciler) CloudClient(set *spec.Set, cl *spec.Cluster) (*cloud.Client, error) {
 	d := cl.Deployment
 	key, user, pass, err := r.credentials("deployment of "+cl.Name, d.Auth)
 	if err != nil {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"github.com/esremote/esremote/reconcile/es"
 	"strings"
 	"sync"
 )
@@ -42,7 +43,7 @@ func (cs *contests) check(local string, p *ConnectionPlan, threshold int) (conte
 	if cs.m == nil {
 		cs.m = map[string]*contest{}
 	}
-	prefix := local + "\x00" + aliasKey(p.Conn.Alias, "")
+	prefix := local + "\x00" + es.RemoteKey(p.Conn.Alias, "")
 	seen := map[string]bool{}
 	for _, ch := range p.Changes {
 		if ch.Resource != ResourceClusterSetting || ch.Origin != OriginExternal {
@@ -96,7 +97,7 @@ func holdContested(cp *ClusterPlan, p *ConnectionPlan, contested, held []*Change
 		}
 	}
 	p.settings = false
-	prefix := aliasKey(p.Conn.Alias, "")
+	prefix := es.RemoteKey(p.Conn.Alias, "")
 	for k := range cp.Put.Persistent {
 		if strings.HasPrefix(k, prefix) {
 			delete(cp.Put.Persistent, k)

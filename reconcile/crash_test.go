@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -217,7 +218,7 @@ func (cw *crashWorld) checkKeys(stateDir, conn, local, remote string) {
 	if err != nil {
 		cw.t.Fatal(err)
 	}
-	ck := credentialsKey("ece-prod-logs")
+	ck := CredentialsKey("ece-prod-logs")
 	if Fingerprint(ks[ck]) != rec.Fingerprint {
 		cw.t.Fatalf("keystore of %s does not hold the ledger's key", local)
 	}
@@ -239,7 +240,7 @@ func (cw *crashWorld) release(stateDir, local, alias string) {
 		cw.t.Fatal(err)
 	}
 	for k := range st {
-		if strings.HasPrefix(k, aliasKey(alias, "")) {
+		if strings.HasPrefix(k, es.RemoteKey(alias, "")) {
 			cw.t.Errorf("after the connection left the specs %s still has %s: ownership was lost", local, k)
 		}
 	}

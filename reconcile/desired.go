@@ -9,13 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
-)
-
-// Remote-cluster ports by security model (es-api.md §10, cloud-api.md §7).
-const (
-	PortAPIKey      = "9443" // remote cluster server / platform proxy, API-key model
-	PortCertificate = "9400" // platform proxy, TLS certificate model
 )
 
 // Endpoint is where a remote cluster is reached: the host for the proxy
@@ -62,7 +57,7 @@ func (d *DesiredAlias) Mode() spec.Mode {
 // endpoint of its remote Cluster (zero when the spec gives the parameters).
 func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 	d := &DesiredAlias{Conn: c, Settings: map[string]string{}, Ignored: map[string]bool{}}
-	set := func(suffix, v string) { d.Settings[aliasKey(c.Alias, suffix)] = v }
+	set := func(suffix, v string) { d.Settings[es.RemoteKey(c.Alias, suffix)] = v }
 	s := c.Settings
 	switch d.Mode() {
 	case spec.ModeProxy:
@@ -72,11 +67,7 @@ func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 			if remote.Host == "" {
 				return nil, fmt.Errorf("connection %s: no proxy address: the remote gives neither proxy_address nor a cluster whose endpoint is known", c.Name)
 			}
-			port := PortAPIKey
-			if c.Security == spec.SecurityCertificate {
-				port = PortCertificate
-			}
-			addr = net.JoinHostPort(remote.Host, port)
+			addr = net.JoinHostPort(remote.Host, strconv.Itoa(spec.ProxyPort(c.Security)))
 		}
 		if name == "" && c.Remote.ProxyAddress == "" {
 			name = remote.ServerName
@@ -110,18 +101,18 @@ func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 		set("transport.compression_scheme", strings.ToLower(s.CompressionScheme))
 	}
 	if s.PingSchedule != nil {
-		set("transport.ping_schedule", formatTimeValue(time.Duration(*s.PingSchedule)))
+		set("transport.ping_schedule", es.FormatTimeValue(time.Duration(*s.PingSchedule)))
 	}
 	for _, suffix := range c.Ignore {
-		k := aliasKey(c.Alias, suffix)
+		k := es.RemoteKey(c.Alias, suffix)
 		d.Ignored[k] = true
 		delete(d.Settings, k)
 	}
 	return d, nil
 }
 
-// keys returns the desired keys sorted.
-func (d *DesiredAlias) keys() []string {
+// Keys returns the desired keys sorted.
+func (d *DesiredAlias) Keys() []string {
 	ks := make([]string, 0, len(d.Settings))
 	for k := range d.Settings {
 		ks = append(ks, k)

@@ -82,7 +82,7 @@ func plannedLive(p *ConnectionPlan) (es.RemoteInfo, bool) {
 			live[ch.Key] = ch.Actual
 		}
 	}
-	key := func(suffix string) string { return live[aliasKey(p.Conn.Alias, suffix)] }
+	key := func(suffix string) string { return live[es.RemoteKey(p.Conn.Alias, suffix)] }
 	ri := es.RemoteInfo{Mode: key("mode"), ProxyAddress: key("proxy_address"), ServerName: key("server_name")}
 	if seeds := strings.Trim(key("seeds"), "[]"); seeds != "" {
 		ri.Seeds = strings.Split(strings.ReplaceAll(seeds, " ", ""), ",")

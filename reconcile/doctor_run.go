@@ -46,7 +46,7 @@ func (r *Reconciler) Doctor(ctx context.Context, set *spec.Set, name string, opt
 		}
 	}
 	cl := set.Cluster(c.Local)
-	client, err := r.esClient(set, cl)
+	client, err := r.ESClient(set, cl)
 	if err != nil {
 		rep.Add(doctor.Step{Name: doctor.StepLocal, Status: doctor.Problem, Cause: doctor.CauseLocalUnreachable,
 			Evidence: err.Error(), Fix: "make the credential of cluster " + c.Local + " readable (see its elasticsearch.auth)"})
@@ -82,7 +82,7 @@ func (r *Reconciler) Doctor(ctx context.Context, set *spec.Set, name string, opt
 		desired, derr = Desire(c, ep.Endpoint)
 	}
 	ck := &checkup{r: r, set: set, conn: c, local: client, desired: desired, desiredErr: derr, rep: rep, now: r.opts.Now(),
-		remote: func(ctx context.Context, rcl *spec.Cluster) (*es.Client, error) { return r.esClient(set, rcl) }}
+		remote: func(ctx context.Context, rcl *spec.Cluster) (*es.Client, error) { return r.ESClient(set, rcl) }}
 	ck.live, ck.configured = ri[c.Alias]
 	ck.parameters()
 
@@ -195,7 +195,7 @@ func (ck *checkup) address() (addr, serverName string) {
 	if ck.desired == nil {
 		return "", ""
 	}
-	return ck.desired.Settings[aliasKey(ck.conn.Alias, "proxy_address")], ck.desired.Settings[aliasKey(ck.conn.Alias, "server_name")]
+	return ck.desired.Settings[es.RemoteKey(ck.conn.Alias, "proxy_address")], ck.desired.Settings[es.RemoteKey(ck.conn.Alias, "server_name")]
 }
 
 // cloudRemote reports whether the remote is an ECH/ECE deployment.
@@ -269,7 +269,7 @@ func (ck *checkup) want(suffix string) string {
 	if ck.desired == nil {
 		return ""
 	}
-	return ck.desired.Settings[aliasKey(ck.conn.Alias, suffix)]
+	return ck.desired.Settings[es.RemoteKey(ck.conn.Alias, suffix)]
 }
 
 // keystore checks that the local keystore holds the alias's credentials,
@@ -456,7 +456,7 @@ func (ck *checkup) trust(ctx context.Context) {
 		return
 	}
 	read := func(cl *spec.Cluster) (*cloud.Deployment, *cloud.ESResource, error) {
-		cc, err := ck.r.cloudClient(ck.set, cl)
+		cc, err := ck.r.CloudClient(ck.set, cl)
 		if err != nil {
 			return nil, nil, err
 		}

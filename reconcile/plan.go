@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -202,10 +203,10 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 		rec := liveRecord(led.Alias(local, alias), persistent[alias])
 		live := persistent[alias]
 		d := c.Desired
-		for _, k := range d.keys() {
+		for _, k := range d.Keys() {
 			want := d.Settings[k]
 			have, ok := live[k]
-			_, suffix, _ := splitRemoteKey(k)
+			_, suffix, _ := es.SplitRemoteKey(k)
 			switch {
 			case !ok:
 				origin := OriginSpec
@@ -214,9 +215,9 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 				}
 				c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
 					Action: ActionCreate, Desired: display(suffix, want), Origin: origin})
-			case normalize(suffix, have) != normalize(suffix, want):
+			case es.Normalize(suffix, have) != es.Normalize(suffix, want):
 				origin := OriginSpec
-				if rec != nil && rec.Keys[k] != "" && rec.Keys[k] != Fingerprint(normalize(suffix, have)) {
+				if rec != nil && rec.Keys[k] != "" && rec.Keys[k] != Fingerprint(es.Normalize(suffix, have)) {
 					origin = OriginExternal
 				}
 				c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
@@ -227,7 +228,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			if _, want := d.Settings[k]; want || d.Ignored[k] {
 				continue
 			}
-			_, suffix, _ := splitRemoteKey(k)
+			_, suffix, _ := es.SplitRemoteKey(k)
 			origin := OriginExternal
 			if rec != nil && rec.Keys[k] != "" {
 				origin = OriginSpec
@@ -242,7 +243,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			if d.Ignored[k] {
 				continue
 			}
-			_, suffix, _ := splitRemoteKey(k)
+			_, suffix, _ := es.SplitRemoteKey(k)
 			c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local,
 				Key: k + " (transient)", Action: ActionDelete, Actual: display(suffix, transient[alias][k]), Origin: OriginExternal})
 		}
@@ -286,7 +287,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			default:
 				del := &AliasDeletion{Alias: a, Connection: rec.Connection}
 				for _, k := range sortedKeys(persistent[a]) {
-					_, suffix, _ := splitRemoteKey(k)
+					_, suffix, _ := es.SplitRemoteKey(k)
 					del.Changes = append(del.Changes, &Change{Resource: ResourceClusterSetting, Target: local, Key: k,
 						Action: ActionDelete, Actual: display(suffix, persistent[a][k]), Origin: OriginSpec})
 					cp.Put.Persistent[k] = nil
@@ -318,8 +319,8 @@ func matches(rec *AliasRecord, live map[string]string) bool {
 		return false
 	}
 	for k, v := range live {
-		_, suffix, _ := splitRemoteKey(k)
-		if rec.Keys[k] != Fingerprint(normalize(suffix, v)) {
+		_, suffix, _ := es.SplitRemoteKey(k)
+		if rec.Keys[k] != Fingerprint(es.Normalize(suffix, v)) {
 			return false
 		}
 	}
@@ -330,8 +331,8 @@ func matches(rec *AliasRecord, live map[string]string) bool {
 func fingerprints(d *DesiredAlias) map[string]string {
 	m := make(map[string]string, len(d.Settings))
 	for k, v := range d.Settings {
-		_, suffix, _ := splitRemoteKey(k)
-		m[k] = Fingerprint(normalize(suffix, v))
+		_, suffix, _ := es.SplitRemoteKey(k)
+		m[k] = Fingerprint(es.Normalize(suffix, v))
 	}
 	return m
 }
@@ -350,7 +351,7 @@ func healthOf(obs *Observed, alias string) string {
 func groupByAlias(flat map[string]string) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	for k, v := range flat {
-		alias, _, ok := splitRemoteKey(k)
+		alias, _, ok := es.SplitRemoteKey(k)
 		if !ok {
 			continue
 		}
@@ -364,7 +365,7 @@ func groupByAlias(flat map[string]string) map[string]map[string]string {
 
 // display renders a value for the report: lists as [a, b].
 func display(suffix, v string) string {
-	if isList(suffix) {
+	if es.IsListSuffix(suffix) {
 		return "[" + strings.ReplaceAll(strings.Trim(v, "[]"), ",", ", ") + "]"
 	}
 	return v

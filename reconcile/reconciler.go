@@ -140,6 +140,9 @@ func New(opts Options) (*Reconciler, error) {
 // Ledger is the reconciler's ownership ledger.
 func (r *Reconciler) Ledger() *Ledger { return r.ledger }
 
+// Options returns the options the Reconciler runs with, defaults filled in.
+func (r *Reconciler) Options() Options { return r.opts }
+
 // Result is one pass: the plan with what apply did filled in.
 type Result struct {
 	Mode Mode
@@ -340,7 +343,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	if cl == nil {
 		return fail(fmt.Errorf("cluster %q is not declared", local))
 	}
-	client, err := r.esClient(ps.set, cl)
+	client, err := r.ESClient(ps.set, cl)
 	if err != nil {
 		return fail(err)
 	}
@@ -636,15 +639,17 @@ func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only s
 		case cl.Deployment == nil:
 			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
 		default:
-			ep, err := r.deploymentEndpoint(ctx, set, cl)
+			ep, err := r.DeploymentEndpoint(ctx, set, cl)
 			out[name] = endpointResult{Endpoint: ep, err: err}
 		}
 	}
 	return out
 }
 
-func (r *Reconciler) deploymentEndpoint(ctx context.Context, set *spec.Set, cl *spec.Cluster) (Endpoint, error) {
-	cc, err := r.cloudClient(set, cl)
+// DeploymentEndpoint reads a deployment-backed Cluster's Elasticsearch
+// endpoint from its control plane (the host other clusters dial).
+func (r *Reconciler) DeploymentEndpoint(ctx context.Context, set *spec.Set, cl *spec.Cluster) (Endpoint, error) {
+	cc, err := r.CloudClient(set, cl)
 	if err != nil {
 		return Endpoint{}, err
 	}
@@ -679,7 +684,7 @@ func flatRemote(m map[string]es.Value) map[string]string {
 		if !strings.HasPrefix(k, "cluster.remote.") {
 			continue
 		}
-		if _, _, ok := splitRemoteKey(k); !ok {
+		if _, _, ok := es.SplitRemoteKey(k); !ok {
 			continue
 		}
 		out[k] = v.String()
@@ -694,11 +699,11 @@ func toValues(m map[string]*string) map[string]es.Value {
 	}
 	out := make(map[string]es.Value, len(m))
 	for k, v := range m {
-		_, suffix, _ := splitRemoteKey(k)
+		_, suffix, _ := es.SplitRemoteKey(k)
 		switch {
 		case v == nil:
 			out[k] = es.Null
-		case isList(suffix):
+		case es.IsListSuffix(suffix):
 			out[k] = es.List(strings.Split(*v, ",")...)
 		default:
 			out[k] = es.String(*v)

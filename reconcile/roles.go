@@ -313,9 +313,9 @@ func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
 		d.key = rec
 		d.Changes = append(d.Changes, &Change{Resource: ResourceAPIKey, Target: rec.Remote, Key: rec.Name + " (" + rec.ID + ")",
 			Action: ActionDelete, Actual: "key of a removed connection", Origin: OriginSpec})
-		if r := led.Keystore(cp.Local, credentialsKey(rec.Alias)); r != nil {
+		if r := led.Keystore(cp.Local, CredentialsKey(rec.Alias)); r != nil {
 			d.keystore = true
-			d.Changes = append(d.Changes, &Change{Resource: ResourceKeystore, Target: cp.Local, Key: credentialsKey(rec.Alias),
+			d.Changes = append(d.Changes, &Change{Resource: ResourceKeystore, Target: cp.Local, Key: CredentialsKey(rec.Alias),
 				Action: ActionDelete, Actual: drift.Redacted(r.Fingerprint), Origin: OriginSpec})
 		}
 	}
@@ -343,7 +343,7 @@ func (ps *passState) applyRemovedKeys(ctx context.Context, cl *spec.Cluster, cp 
 			keyCh.Err = fmt.Errorf("remote cluster %s is no longer declared: invalidate key %s there by hand", d.key.Remote, d.key.ID)
 			continue
 		}
-		rc, err := ps.r.esClient(ps.set, rcl)
+		rc, err := ps.r.ESClient(ps.set, rcl)
 		if err == nil {
 			ids := []string{d.key.ID}
 			if d.key.Previous != nil {
@@ -361,16 +361,16 @@ func (ps *passState) applyRemovedKeys(ctx context.Context, cl *spec.Cluster, cp 
 		}
 		keyCh.Applied = true
 		if d.keystore && cl.Deployment != nil {
-			cc, err := ps.r.cloudClient(ps.set, cl)
+			cc, err := ps.r.CloudClient(ps.set, cl)
 			if err == nil {
-				err = cc.SetKeystore(ctx, cl.Deployment.ID, cl.Deployment.RefID, nil, []string{credentialsKey(d.key.Alias)})
+				err = cc.SetKeystore(ctx, cl.Deployment.ID, cl.Deployment.RefID, nil, []string{CredentialsKey(d.key.Alias)})
 			}
 			if err != nil {
 				ksCh.Err = fmt.Errorf("remove keystore entry: %w", err)
 				continue
 			}
 			ksCh.Applied = true
-			_ = led.SetKeystore(cp.Local, credentialsKey(d.key.Alias), nil)
+			_ = led.SetKeystore(cp.Local, CredentialsKey(d.key.Alias), nil)
 		}
 		_ = led.SetKey(d.Connection, nil)
 	}

@@ -571,7 +571,7 @@ func (tb *trustBuilder) dep(cl *spec.Cluster) *trustDeployment {
 	}
 	d := &trustDeployment{cl: cl, entries: map[string]*trustEntry{}}
 	tb.tp.deps[cl.Name] = d
-	d.client, d.err = tb.ps.r.cloudClient(tb.ps.set, cl)
+	d.client, d.err = tb.ps.r.CloudClient(tb.ps.set, cl)
 	if d.err != nil {
 		return d
 	}
@@ -604,7 +604,7 @@ func (tb *trustBuilder) facts(cl *spec.Cluster) *apiFacts {
 	}
 	f := &apiFacts{}
 	tb.apis[key] = f
-	c, err := tb.ps.r.cloudClient(tb.ps.set, cl)
+	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
 	if err != nil {
 		f.err = err
 		return f
@@ -645,7 +645,7 @@ func (tb *trustBuilder) relations(cl *spec.Cluster) ([]cloud.TrustRelationship, 
 		return f.relations, f.relErr
 	}
 	f.loadedRel = true
-	c, err := tb.ps.r.cloudClient(tb.ps.set, cl)
+	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
 	if err != nil {
 		f.relErr = err
 		return nil, err
@@ -708,7 +708,7 @@ func (tb *trustBuilder) certsOf(cl *spec.Cluster) ([]string, error) {
 	if pems, ok := tb.cas[id]; ok || tb.caEr[id] != nil {
 		return pems, tb.caEr[id]
 	}
-	c, err := tb.ps.r.cloudClient(tb.ps.set, cl)
+	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
 	if err == nil {
 		var cas []cloud.CACert
 		cas, err = c.CertificateAuthority(tb.ctx, id)

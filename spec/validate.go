@@ -14,14 +14,6 @@ import (
 	"strings"
 )
 
-// Ports of the two remote-cluster security models on ECH/ECE proxies.
-const (
-	// PortAPIKey is the remote cluster server port (API-key model).
-	PortAPIKey = 9443
-	// PortCertificate is the transport proxy port (certificate model).
-	PortCertificate = 9400
-)
-
 var (
 	aliasPattern   = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

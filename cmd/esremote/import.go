@@ -7,6 +7,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/importer"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -77,7 +78,7 @@ func cmdImport(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
-	res, err := rec.Import(c.ctx, set, reconcile.ImportOptions{Cluster: *cluster, Aliases: aliases, DryRun: *dryRun, Force: *force})
+	res, err := importer.Import(c.ctx, rec, set, importer.Options{Cluster: *cluster, Aliases: aliases, DryRun: *dryRun, Force: *force})
 	if res != nil {
 		printImport(c, res, *dryRun, rec.Ledger().Path())
 	}
@@ -90,14 +91,14 @@ func cmdImport(c *cli, args []string) int {
 
 // importMarks are the first column of each alias line, like plan's.
 var importMarks = map[string]string{
-	reconcile.ImportCreated:   "+",
-	reconcile.ImportUpdated:   "~",
-	reconcile.ImportUnchanged: "=",
-	reconcile.ImportDiffers:   "!",
-	reconcile.ImportSkipped:   "-",
+	importer.Created:   "+",
+	importer.Updated:   "~",
+	importer.Unchanged: "=",
+	importer.Differs:   "!",
+	importer.Skipped:   "-",
 }
 
-func printImport(c *cli, res *reconcile.ImportResult, dryRun bool, ledger string) {
+func printImport(c *cli, res *importer.Result, dryRun bool, ledger string) {
 	w := c.stdout
 	if len(res.Aliases) == 0 {
 		fmt.Fprintf(w, "%s has no remote cluster aliases: nothing to import.\n", res.Cluster)
@@ -112,7 +113,7 @@ func printImport(c *cli, res *reconcile.ImportResult, dryRun bool, ledger string
 	for _, a := range res.Aliases {
 		counts[a.Status]++
 		fmt.Fprintf(w, "%s %s  %s [%s]\n", importMarks[a.Status], a.Path, a.Alias, a.Status)
-		if a.Status != reconcile.ImportSkipped {
+		if a.Status != importer.Skipped {
 			fmt.Fprintf(w, "    connection %s: %s mode, %s security, remote %s\n", a.Connection, a.Mode, a.Security, a.Remote)
 		}
 		for _, n := range a.Notes {
@@ -120,7 +121,7 @@ func printImport(c *cli, res *reconcile.ImportResult, dryRun bool, ledger string
 		}
 	}
 	var parts []string
-	for _, s := range []string{reconcile.ImportCreated, reconcile.ImportUpdated, reconcile.ImportUnchanged, reconcile.ImportDiffers, reconcile.ImportSkipped} {
+	for _, s := range []string{importer.Created, importer.Updated, importer.Unchanged, importer.Differs, importer.Skipped} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
@@ -152,8 +153,8 @@ func printImport(c *cli, res *reconcile.ImportResult, dryRun bool, ledger string
 			c.hintf("store each as a systemd credential: read -rs KEY && printf %%s \"$KEY\" | systemd-creds encrypt --name=NAME - /etc/credstore.encrypted/NAME, then LoadCredentialEncrypted=NAME:/etc/credstore.encrypted/NAME in the unit (or a file in $CREDENTIALS_DIRECTORY)")
 		}
 	}
-	if counts[reconcile.ImportDiffers] > 0 {
-		c.warnf("%s left alone because the file differs from what the cluster holds: review it, or import again with --force", aliasCount(counts[reconcile.ImportDiffers]))
+	if counts[importer.Differs] > 0 {
+		c.warnf("%s left alone because the file differs from what the cluster holds: review it, or import again with --force", aliasCount(counts[importer.Differs]))
 	}
 }
 

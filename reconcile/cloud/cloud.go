@@ -59,13 +59,6 @@ const (
 	MaxResponseBytes = 16 << 20
 )
 
-// Remote-cluster proxy ports of ECH/ECE deployments. The API has no field
-// for the API-key port, so both are constants (cloud-api.md §7).
-const (
-	PortCertificate = 9400 // TLS certificate security model (transport_passthrough)
-	PortAPIKey      = 9443 // API-key security model
-)
-
 // Config says how to reach one control plane.
 type Config struct {
 	// Name identifies the target in errors and logs (for example the spec

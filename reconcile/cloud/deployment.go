@@ -57,7 +57,7 @@ type ESResource struct {
 }
 
 // ProxyAddress is Endpoint:port, the remote-cluster proxy_address for the
-// given port (PortAPIKey or PortCertificate).
+// given port (spec.PortAPIKey or spec.PortCertificate).
 func (r *ESResource) ProxyAddress(port int) string {
 	if r.Endpoint == "" {
 		return ""

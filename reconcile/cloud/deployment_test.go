@@ -101,8 +101,8 @@ func TestDeploymentFixture(t *testing.T) {
 	if !equalResource(got, want) {
 		t.Errorf("resource =\n%+v\nwant\n%+v", got, want)
 	}
-	if es.ProxyAddress(PortAPIKey) != "9b2c80e3248b40f78d3014f54e642c9b.eu-west-1.aws.qa.cld.elstc.co:9443" {
-		t.Errorf("proxy address = %s", es.ProxyAddress(PortAPIKey))
+	if es.ProxyAddress(9443) != "9b2c80e3248b40f78d3014f54e642c9b.eu-west-1.aws.qa.cld.elstc.co:9443" {
+		t.Errorf("proxy address = %s", es.ProxyAddress(9443))
 	}
 	fixturePlan := member(t, fixture(t, "deployment-get-ech.json"), "resources", "elasticsearch", 0, "info", "plan_info", "current", "plan")
 	if !bytes.Equal(es.PlanRaw, fixturePlan) {

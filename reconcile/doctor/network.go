@@ -6,18 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/esremote/esremote/spec"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-)
-
-// Remote-cluster ports (es-api.md §10): what each security model needs.
-const (
-	PortAPIKey      = 9443 // remote cluster server / platform proxy, API-key model
-	PortCertificate = 9400 // ECH/ECE platform proxy, certificate model
-	PortTransport   = 9300 // transport: certificate model on self-managed remotes only
 )
 
 // CheckPort applies the port rules of es-api.md §10 to a proxy address or
@@ -27,23 +21,23 @@ const (
 // returns ok, or a problem step's evidence and fix.
 func CheckPort(security string, port int, cloud bool) (ok bool, evidence, fix string) {
 	switch {
-	case security == "api_key" && port == PortAPIKey:
+	case security == "api_key" && port == spec.PortAPIKey:
 		return true, "", ""
-	case security == "api_key" && port == PortTransport:
+	case security == "api_key" && port == spec.PortTransport:
 		return false, "port 9300 is the transport port; the API-key model connects to the remote cluster server",
 			"use port 9443 in proxy_address"
 	case security == "api_key":
 		return false, fmt.Sprintf("port %d is not the remote cluster server port the API-key model uses", port),
 			"use port 9443 in proxy_address"
-	case cloud && port == PortCertificate:
+	case cloud && port == spec.PortCertificate:
 		return true, "", ""
-	case cloud && port == PortTransport:
+	case cloud && port == spec.PortTransport:
 		return false, "port 9300 is the transport port, which ECH/ECE never expose; the certificate model goes through the platform proxy on 9400",
 			"use port 9400 in proxy_address"
 	case cloud:
 		return false, fmt.Sprintf("port %d: toward ECH/ECE the certificate model uses the platform proxy on 9400", port),
 			"use port 9400 in proxy_address"
-	case port == PortAPIKey:
+	case port == spec.PortAPIKey:
 		return false, "port 9443 is the remote cluster server, which needs a cross-cluster API key",
 			"use the remote's transport port (9300 by default) for the certificate model, or switch to security: api_key"
 	}

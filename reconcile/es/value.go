@@ -208,10 +208,7 @@ const RemotePrefix = "cluster.remote."
 
 // aliasPattern is the alias part of Elasticsearch's affix key regex
 // (es-api.md §1.1): ASCII letters, digits, "_" and "-", at least one.
-var (
-	aliasPattern     = regexp.MustCompile(`^[-\w]+$`)
-	remoteKeyPattern = regexp.MustCompile(`^cluster\.remote\.([-\w]+)\.(.+)$`)
-)
+var aliasPattern = regexp.MustCompile(`^[-\w]+$`)
 
 // ValidAlias reports whether Elasticsearch accepts alias as a remote
 // cluster alias. Other names make every key "not recognized".
@@ -219,18 +216,6 @@ func ValidAlias(alias string) bool { return aliasPattern.MatchString(alias) }
 
 // RemoteKey returns the flat setting key "cluster.remote.<alias>.<suffix>".
 func RemoteKey(alias, suffix string) string { return RemotePrefix + alias + "." + suffix }
-
-// SplitRemoteKey splits a flat key "cluster.remote.<alias>.<suffix>" into
-// its alias and suffix (e.g. "transport.compress"). ok is false for other
-// keys, including the cluster-wide ones such as
-// "cluster.remote.connections_per_cluster" and "cluster.remote.node.attr".
-func SplitRemoteKey(key string) (alias, suffix string, ok bool) {
-	m := remoteKeyPattern.FindStringSubmatch(key)
-	if m == nil || key == "cluster.remote.node.attr" {
-		return "", "", false
-	}
-	return m[1], m[2], true
-}
 
 // RemoteSettings groups the remote-cluster keys of flat settings by alias:
 // alias → suffix → value. Other keys are left out.

@@ -1,4 +1,4 @@
-package reconcile
+package es
 
 import (
 	"slices"
@@ -7,13 +7,16 @@ import (
 	"time"
 )
 
-// splitRemoteKey returns the alias and suffix of a flat per-alias
-// remote-cluster key, cluster.remote.<alias>.<suffix>, where the alias is
-// [-\w]+ as Elasticsearch's affix pattern requires (es-api.md §1.1). It is
-// hand-written because it runs for every key of every pass.
-func splitRemoteKey(key string) (alias, suffix string, ok bool) {
-	rest, found := strings.CutPrefix(key, "cluster.remote.")
-	if !found {
+// SplitRemoteKey splits a flat key "cluster.remote.<alias>.<suffix>" into
+// its alias and suffix (e.g. "transport.compress"), where the alias is
+// [-\w]+ as Elasticsearch's affix pattern requires (es-api.md §1.1). ok is
+// false for other keys, including the cluster-wide ones such as
+// "cluster.remote.connections_per_cluster" and "cluster.remote.node.attr".
+// It is the one parser of these keys; hand-written because it runs for
+// every key of every pass.
+func SplitRemoteKey(key string) (alias, suffix string, ok bool) {
+	rest, found := strings.CutPrefix(key, RemotePrefix)
+	if !found || key == "cluster.remote.node.attr" {
 		return "", "", false
 	}
 	i := strings.IndexByte(rest, '.')
@@ -28,20 +31,17 @@ func splitRemoteKey(key string) (alias, suffix string, ok bool) {
 	return rest[:i], rest[i+1:], true
 }
 
-// aliasKey is the flat key of a per-alias setting.
-func aliasKey(alias, suffix string) string { return "cluster.remote." + alias + "." + suffix }
+// IsListSuffix reports whether the per-alias setting suffix holds a list (seeds).
+func IsListSuffix(suffix string) bool { return suffix == "seeds" }
 
-// listSuffixes are the settings whose value is a list.
-func isList(suffix string) bool { return suffix == "seeds" }
-
-// normalize returns the canonical form of a setting value for comparison:
+// Normalize returns the canonical form of a setting value for comparison:
 // booleans lowercased, integers without leading zeros, time values as a
 // Go duration string, lists (seeds) split on commas, trimmed and sorted.
 // ES stores every scalar as the string sent (es-api.md §3.2), so "18" and
 // 18, "true" and true, "60s" and "1m" must compare equal.
-func normalize(suffix, v string) string {
+func Normalize(suffix, v string) string {
 	switch {
-	case isList(suffix):
+	case IsListSuffix(suffix):
 		v = strings.Trim(v, "[]")
 		var parts []string
 		for _, p := range strings.Split(v, ",") {
@@ -60,16 +60,16 @@ func normalize(suffix, v string) string {
 			return strconv.Itoa(n)
 		}
 	case suffix == "transport.ping_schedule":
-		if d, ok := parseTimeValue(v); ok {
+		if d, ok := ParseTimeValue(v); ok {
 			return d.String()
 		}
 	}
 	return v
 }
 
-// parseTimeValue parses an Elasticsearch time value ("30s", "5m", "-1",
+// ParseTimeValue parses an Elasticsearch time value ("30s", "5m", "-1",
 // "1d", "500ms", "10micros", "100nanos").
-func parseTimeValue(s string) (time.Duration, bool) {
+func ParseTimeValue(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	if s == "-1" {
 		return -1, true
@@ -93,9 +93,9 @@ func parseTimeValue(s string) (time.Duration, bool) {
 	return 0, false
 }
 
-// formatTimeValue renders a duration as an Elasticsearch time value using
+// FormatTimeValue renders a duration as an Elasticsearch time value using
 // the largest unit that divides it exactly.
-func formatTimeValue(d time.Duration) string {
+func FormatTimeValue(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "-1"

@@ -1,4 +1,4 @@
-package reconcile
+package es
 
 import "testing"
 
@@ -8,19 +8,20 @@ func TestSplitRemoteKey(t *testing.T) {
 		"cluster.remote.my-alias_1.transport.compress": {"my-alias_1", "transport.compress", "ok"},
 		"cluster.remote.a.seeds.0":                     {"a", "seeds.0", "ok"},
 		"cluster.remote.connections_per_cluster":       {"", "", ""},
+		"cluster.remote.node.attr":                     {"", "", ""},
 		"cluster.remote..mode":                         {"", "", ""},
 		"cluster.remote.a.":                            {"", "", ""},
 		"cluster.remote.a b.mode":                      {"", "", ""},
 		"cluster.remote.é.mode":                        {"", "", ""},
 		"indices.recovery.max_bytes_per_sec":           {"", "", ""},
 	} {
-		alias, suffix, ok := splitRemoteKey(key)
+		alias, suffix, ok := SplitRemoteKey(key)
 		got := [3]string{alias, suffix, ""}
 		if ok {
 			got[2] = "ok"
 		}
 		if got != want {
-			t.Errorf("splitRemoteKey(%q) = %v, want %v", key, got, want)
+			t.Errorf("SplitRemoteKey(%q) = %v, want %v", key, got, want)
 		}
 	}
 }

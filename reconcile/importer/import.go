@@ -1,4 +1,12 @@
-package reconcile
+// Package importer brings hand-made remote-cluster aliases under
+// esremote's management (`esremote import`): it reads a local cluster's
+// live aliases and writes one Connection spec per alias such that an
+// immediate plan finds nothing to change, and records each alias in the
+// ownership ledger.
+//
+// It uses only the engine's exported API (reconcile.Reconciler's clients,
+// endpoint resolution, Desire, Normalize and its Ledger).
+package importer
 
 import (
 	"bytes"
@@ -6,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,26 +24,27 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
 
-// ImportDir is where Import writes, under the spec directory: one file
+// Dir is where Import writes, under the spec directory: one file
 // per alias at imported/<local cluster>/<alias>.yaml. Keeping imports in
 // their own tree makes them easy to review, move or split by team later.
-const ImportDir = "imported"
+const Dir = "imported"
 
 // Import statuses of one alias.
 const (
-	ImportCreated   = "created"   // a new file was written
-	ImportUpdated   = "updated"   // a differing file was overwritten (--force)
-	ImportUnchanged = "unchanged" // the file already says exactly what import would write
-	ImportDiffers   = "differs"   // the file says something else: left alone
-	ImportSkipped   = "skipped"   // another spec already declares the alias
+	Created   = "created"   // a new file was written
+	Updated   = "updated"   // a differing file was overwritten (--force)
+	Unchanged = "unchanged" // the file already says exactly what import would write
+	Differs   = "differs"   // the file says something else: left alone
+	Skipped   = "skipped"   // another spec already declares the alias
 )
 
-// ImportOptions say what Import brings under management.
-type ImportOptions struct {
+// Options say what Import brings under management.
+type Options struct {
 	// Cluster is the declared local Cluster whose aliases are imported.
 	Cluster string
 	// Aliases restricts the import to these aliases (all when empty).
@@ -46,19 +56,19 @@ type ImportOptions struct {
 	Force bool
 }
 
-// ImportResult is what Import did, alias by alias.
-type ImportResult struct {
+// Result is what Import did, alias by alias.
+type Result struct {
 	Cluster string
-	Aliases []*ImportedAlias
+	Aliases []*Alias
 	// Credentials are the secrets the operator must supply before the
 	// first apply: hand-made API keys cannot be read back.
-	Credentials []RequiredCredential
+	Credentials []Credential
 	// Recorded counts the aliases recorded in the ledger as owned.
 	Recorded int
 }
 
-// ImportedAlias is one alias of the local cluster and what became of it.
-type ImportedAlias struct {
+// Alias is one alias of the local cluster and what became of it.
+type Alias struct {
 	Alias      string
 	Connection string
 	// Path is the spec file, relative to the spec directory.
@@ -78,8 +88,8 @@ type ImportedAlias struct {
 	inKeystore bool // the local keystore holds its credentials entry
 }
 
-// RequiredCredential is a secret an imported spec names.
-type RequiredCredential struct {
+// Credential is a secret an imported spec names.
+type Credential struct {
 	Name  string // the systemd credential name
 	Alias string
 	// Setting is the keystore setting the secret belongs in.
@@ -100,7 +110,7 @@ type RequiredCredential struct {
 // the local keystore's entry names). It is idempotent: an alias whose file
 // already says the same is unchanged, a file that differs is left alone
 // (unless opts.Force), and an alias another spec declares is skipped.
-func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptions) (*ImportResult, error) {
+func Import(ctx context.Context, r *reconcile.Reconciler, set *spec.Set, opts Options) (*Result, error) {
 	cl := set.Cluster(opts.Cluster)
 	if cl == nil {
 		var names []string
@@ -109,7 +119,7 @@ func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptio
 		}
 		return nil, fmt.Errorf("cluster %q is not declared in %s (declared: %s)", opts.Cluster, set.Dir, strings.Join(names, ", "))
 	}
-	client, err := r.esClient(set, cl)
+	client, err := r.ESClient(set, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +133,7 @@ func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptio
 	}
 	keystore := map[string]bool{}
 	if cl.Deployment != nil {
-		cc, err := r.cloudClient(set, cl)
+		cc, err := r.CloudClient(set, cl)
 		if err != nil {
 			return nil, err
 		}
@@ -153,25 +163,25 @@ func (r *Reconciler) Import(ctx context.Context, set *spec.Set, opts ImportOptio
 		aliases = slices.DeleteFunc(aliases, func(a string) bool { return !slices.Contains(opts.Aliases, a) })
 	}
 
-	im := &importer{r: r, set: set, local: cl, now: r.opts.Now(), endpoints: r.clusterEndpoints(ctx, set, cl.Name)}
-	res := &ImportResult{Cluster: cl.Name}
+	im := &importer{r: r, set: set, local: cl, now: r.Options().Now(), endpoints: clusterEndpoints(ctx, r, set, cl.Name)}
+	res := &Result{Cluster: cl.Name}
 	wrote := false
 	for _, alias := range aliases {
-		ia, err := im.alias(alias, persistent[alias], transient[alias], info[alias], keystore[credentialsKey(alias)], opts)
+		ia, err := im.alias(alias, persistent[alias], transient[alias], info[alias], keystore[reconcile.CredentialsKey(alias)], opts)
 		if err != nil {
 			return nil, err
 		}
 		res.Aliases = append(res.Aliases, ia)
-		if ia.Security == spec.SecurityAPIKey && ia.Status != ImportSkipped {
+		if ia.Security == spec.SecurityAPIKey && ia.Status != Skipped {
 			name := credentialName(cl.Name, alias)
-			_, rerr := (&spec.SecretRef{Credential: name}).Resolve(r.opts.Getenv)
-			res.Credentials = append(res.Credentials, RequiredCredential{Name: name, Alias: alias,
-				Setting: credentialsKey(alias), Present: rerr == nil})
+			_, rerr := (&spec.SecretRef{Credential: name}).Resolve(r.Options().Getenv)
+			res.Credentials = append(res.Credentials, Credential{Name: name, Alias: alias,
+				Setting: reconcile.CredentialsKey(alias), Present: rerr == nil})
 		}
 		if ia.recorded {
 			res.Recorded++
 		}
-		if ia.Status == ImportCreated || ia.Status == ImportUpdated {
+		if ia.Status == Created || ia.Status == Updated {
 			wrote = true
 		}
 	}
@@ -196,7 +206,7 @@ type liveAlias map[string]es.Value // by suffix
 func liveAliases(flat map[string]es.Value) map[string]liveAlias {
 	out := map[string]liveAlias{}
 	for k, v := range flat {
-		alias, suffix, ok := splitRemoteKey(k)
+		alias, suffix, ok := es.SplitRemoteKey(k)
 		// cluster.remote.node.attr is a node-level setting, not an alias.
 		if !ok || (alias == "node" && suffix == "attr") || v.IsNull() {
 			continue
@@ -212,19 +222,19 @@ func liveAliases(flat map[string]es.Value) map[string]liveAlias {
 // clusterEndpoints resolves the endpoint of every declared Cluster but
 // the local one, to recognise a remote by its address. A cluster whose
 // endpoint cannot be read is left out.
-func (r *Reconciler) clusterEndpoints(ctx context.Context, set *spec.Set, local string) map[string]Endpoint {
-	out := map[string]Endpoint{}
+func clusterEndpoints(ctx context.Context, r *reconcile.Reconciler, set *spec.Set, local string) map[string]reconcile.Endpoint {
+	out := map[string]reconcile.Endpoint{}
 	for _, cl := range set.Clusters {
 		if cl.Name == local {
 			continue
 		}
 		if cl.Deployment == nil {
-			out[cl.Name] = EndpointOf(cl)
+			out[cl.Name] = reconcile.EndpointOf(cl)
 			continue
 		}
-		ep, err := r.deploymentEndpoint(ctx, set, cl)
+		ep, err := r.DeploymentEndpoint(ctx, set, cl)
 		if err != nil {
-			r.opts.Logger.Warn("import: endpoint unknown", "target", cl.Name, "err", err)
+			r.Options().Logger.Warn("import: endpoint unknown", "target", cl.Name, "err", err)
 			continue
 		}
 		out[cl.Name] = ep
@@ -233,24 +243,24 @@ func (r *Reconciler) clusterEndpoints(ctx context.Context, set *spec.Set, local 
 }
 
 type importer struct {
-	r         *Reconciler
+	r         *reconcile.Reconciler
 	set       *spec.Set
 	local     *spec.Cluster
 	now       time.Time
-	endpoints map[string]Endpoint
+	endpoints map[string]reconcile.Endpoint
 }
 
 // alias imports one alias: it builds the Connection, renders its file,
 // writes it and records the ledger, as opts allow.
-func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInfo, inKeystore bool, opts ImportOptions) (*ImportedAlias, error) {
+func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInfo, inKeystore bool, opts Options) (*Alias, error) {
 	local := im.local.Name
-	rel := filepath.ToSlash(filepath.Join(ImportDir, local, alias+".yaml"))
-	ia := &ImportedAlias{Alias: alias, Path: rel}
+	rel := filepath.ToSlash(filepath.Join(Dir, local, alias+".yaml"))
+	ia := &Alias{Alias: alias, Path: rel}
 
 	// An alias another spec already declares is that spec's business.
 	for _, c := range im.set.ConnectionsFrom(local) {
 		if c.Alias == alias && c.Pos.File != rel {
-			ia.Status, ia.Connection = ImportSkipped, c.Name
+			ia.Status, ia.Connection = Skipped, c.Name
 			ia.Notes = append(ia.Notes, fmt.Sprintf("already declared by connection %s at %s", c.Name, c.Pos))
 			return ia, nil
 		}
@@ -277,16 +287,16 @@ func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInf
 
 	// What would plan still show? Desire from the spec against the live keys.
 	ep := im.endpoints[c.Remote.Cluster]
-	if d, err := Desire(c, ep); err != nil {
+	if d, err := reconcile.Desire(c, ep); err != nil {
 		ia.Notes = append(ia.Notes, "plan cannot compute this connection: "+err.Error())
 	} else {
-		for _, k := range d.keys() {
-			_, suffix, _ := splitRemoteKey(k)
+		for _, k := range d.Keys() {
+			_, suffix, _ := es.SplitRemoteKey(k)
 			have, ok := live[suffix]
 			switch {
 			case !ok:
 				ia.Notes = append(ia.Notes, fmt.Sprintf("%s is not set on the cluster; the first apply sets it to %s", suffix, d.Settings[k]))
-			case normalize(suffix, have.String()) != normalize(suffix, d.Settings[k]):
+			case es.Normalize(suffix, have.String()) != es.Normalize(suffix, d.Settings[k]):
 				ia.Notes = append(ia.Notes, fmt.Sprintf("%s: the first apply changes %s to %s", suffix, have, d.Settings[k]))
 			}
 		}
@@ -301,22 +311,22 @@ func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInf
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		ia.Status = ImportCreated
+		ia.Status = Created
 	case err != nil:
 		return nil, fmt.Errorf("alias %s: %w", alias, err)
 	case bytes.Equal(undated(old), undated(doc)):
-		ia.Status = ImportUnchanged
+		ia.Status = Unchanged
 	case opts.Force:
-		ia.Status = ImportUpdated
+		ia.Status = Updated
 	default:
-		ia.Status = ImportDiffers
+		ia.Status = Differs
 		ia.Notes = append(ia.Notes, "the file no longer says what the cluster holds (edited, or the cluster changed): left alone; --force overwrites it")
 		return ia, nil
 	}
 	if opts.DryRun {
 		return ia, nil
 	}
-	if ia.Status != ImportUnchanged {
+	if ia.Status != Unchanged {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("alias %s: %w", alias, err)
 		}
@@ -330,16 +340,16 @@ func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInf
 // record writes the ledger for an imported alias: the live persistent
 // values as if esremote had written them, and for a hand-made key whose
 // credential the operator already supplied, the keystore entry.
-func (im *importer) record(ia *ImportedAlias, c *spec.Connection, live liveAlias) error {
-	led := im.r.ledger
+func (im *importer) record(ia *Alias, c *spec.Connection, live liveAlias) error {
+	led := im.r.Ledger()
 	local := im.local.Name
 	fps := map[string]string{}
 	for suffix, v := range live {
-		fps[aliasKey(ia.Alias, suffix)] = Fingerprint(normalize(suffix, v.String()))
+		fps[es.RemoteKey(ia.Alias, suffix)] = reconcile.Fingerprint(es.Normalize(suffix, v.String()))
 	}
 	if len(fps) > 0 {
 		rec := led.Alias(local, ia.Alias)
-		if ia.Status != ImportUnchanged || rec == nil || rec.Connection != c.Name {
+		if ia.Status != Unchanged || rec == nil || rec.Connection != c.Name {
 			if err := led.SetAlias(local, ia.Alias, c.Name, fps, false, im.now); err != nil {
 				return err
 			}
@@ -347,15 +357,15 @@ func (im *importer) record(ia *ImportedAlias, c *spec.Connection, live liveAlias
 		ia.recorded = true
 	}
 	if c.Security == spec.SecurityAPIKey && im.local.Deployment != nil && ia.inKeystore {
-		sec, err := c.APIKey.Credentials.Resolve(im.r.opts.Getenv)
+		sec, err := c.APIKey.Credentials.Resolve(im.r.Options().Getenv)
 		if err != nil {
 			// Not supplied yet: the first plan shows the keystore write
 			// that delivers it, which is what the operator should see.
 			return nil
 		}
-		key := credentialsKey(ia.Alias)
+		key := reconcile.CredentialsKey(ia.Alias)
 		if rec := led.Keystore(local, key); rec == nil || rec.Fingerprint != sec.Fingerprint() {
-			return led.SetKeystore(local, key, &Record{Fingerprint: sec.Fingerprint(), Connection: c.Name, WrittenAt: im.now.UTC()})
+			return led.SetKeystore(local, key, &reconcile.Record{Fingerprint: sec.Fingerprint(), Connection: c.Name, WrittenAt: im.now.UTC()})
 		}
 	}
 	return nil
@@ -363,7 +373,7 @@ func (im *importer) record(ia *ImportedAlias, c *spec.Connection, live liveAlias
 
 // connection builds the Connection of an alias from its live values and
 // renders it as a person would write it, each value's origin in a comment.
-func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, inKeystore bool, ia *ImportedAlias) (*spec.Connection, []byte) {
+func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, inKeystore bool, ia *Alias) (*spec.Connection, []byte) {
 	local := im.local.Name
 	c := &spec.Connection{APIVersion: spec.APIVersion, Kind: spec.KindConnection,
 		Name: local + "-to-" + alias, Local: local, Alias: alias, Policy: spec.PolicyEnforce}
@@ -394,7 +404,7 @@ func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, 
 	case info.HasCredentials():
 		c.Security, secSource = spec.SecurityAPIKey, "GET /_remote/info reports cluster_credentials for "+alias
 	case inKeystore:
-		c.Security, secSource = spec.SecurityAPIKey, "the keystore of "+local+" holds "+credentialsKey(alias)
+		c.Security, secSource = spec.SecurityAPIKey, "the keystore of "+local+" holds "+reconcile.CredentialsKey(alias)
 	default:
 		c.Security, secSource = spec.SecurityCertificate, "GET /_remote/info reports no cluster_credentials for "+alias+": the TLS certificate model"
 	}
@@ -411,10 +421,7 @@ func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, 
 		use("server_name")
 		addr, name := str("proxy_address"), str("server_name")
 		host, port, _ := net.SplitHostPort(addr)
-		wantPort := PortCertificate
-		if c.Security == spec.SecurityAPIKey {
-			wantPort = PortAPIKey
-		}
+		wantPort := strconv.Itoa(spec.ProxyPort(c.Security))
 		if match := im.match(host); match != "" {
 			c.Remote.Cluster = match
 			rc := im.set.Cluster(match)
@@ -483,8 +490,8 @@ func (im *importer) connection(alias string, eff liveAlias, info es.RemoteInfo, 
 		}
 	}
 	if v, ok := eff["transport.ping_schedule"]; ok {
-		if d, ok := parseTimeValue(v.Str()); ok && d > 0 {
-			if sd, err := spec.ParseDuration(formatTimeValue(d)); err == nil {
+		if d, ok := es.ParseTimeValue(v.Str()); ok && d > 0 {
+			if sd, err := spec.ParseDuration(es.FormatTimeValue(d)); err == nil {
 				c.Settings.PingSchedule = &sd
 				use("transport.ping_schedule")
 			}
@@ -631,3 +638,5 @@ func quote(s string) string {
 	}
 	return s
 }
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
