@@ -188,25 +188,6 @@ func accessHash(a es.CrossClusterAccess) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// accessSummary is how access shows in a report: "search=logs-* replication=archive-*".
-func accessSummary(a es.CrossClusterAccess) string {
-	var parts []string
-	var s, r []string
-	for _, e := range a.Search {
-		s = append(s, e.Names...)
-	}
-	for _, e := range a.Replication {
-		r = append(r, e.Names...)
-	}
-	if len(s) > 0 {
-		parts = append(parts, "search="+strings.Join(s, ","))
-	}
-	if len(r) > 0 {
-		parts = append(parts, "replication="+strings.Join(r, ","))
-	}
-	return strings.Join(parts, " ")
-}
-
 func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
 
 // CredentialsKey is the keystore setting holding an alias's cross-cluster
@@ -316,7 +297,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		w.changes["key"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
 	}
-	desired := accessSummary(w.access)
+	desired := w.access.Summary()
 	if c.APIKey.Expiration > 0 {
 		desired += ", expires after " + es.FormatTimeValue(c.APIKey.Expiration.D())
 	}
@@ -354,13 +335,13 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		w.kind = keyUpdate
 		actual := ""
 		if live.Access != nil {
-			actual = accessSummary(*live.Access)
+			actual = live.Access.Summary()
 		}
 		origin := OriginSpec
 		if rec.AccessHash == w.accessHash {
 			origin = OriginExternal
 		}
-		keyChange(ActionUpdate, origin, actual, accessSummary(w.access))
+		keyChange(ActionUpdate, origin, actual, w.access.Summary())
 	}
 	if live != nil && w.kind != keyCreate {
 		w.live = live

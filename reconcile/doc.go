@@ -3,6 +3,10 @@
 // clusters and their control planes hold, computes a Plan, applies it and
 // verifies the links.
 //
+// The daemon (reconcile/daemon), the importer (reconcile/importer) and
+// the doctor (reconcile/doctor) are built on this package's exported API;
+// the engine imports only the doctor's request-free checks.
+//
 // The contract (DESIGN §5):
 //
 //   - Level-based. Every pass observes again; nothing is cached between

@@ -63,14 +63,14 @@ func TestDoctorHealthyEveryStepOK(t *testing.T) {
 	}()
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
-	opts := DoctorOptions{
+	opts := doctor.Options{
 		Network: doctor.Network{Resolver: fixedResolver{}, Roots: roots,
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
 			}},
 		Simulated: func(string) bool { return false },
 	}
-	rep, err := tw.reconciler(true).Doctor(t.Context(), tw.load(), "analytics-to-ece-logs", opts)
+	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs", opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (tw *testWorld) masked(s string) string {
 
 func (tw *testWorld) doctor(name string) *doctor.Report {
 	tw.t.Helper()
-	rep, err := tw.reconciler(true).Doctor(context.Background(), tw.load(), name, DoctorOptions{})
+	rep, err := doctor.Run(context.Background(), tw.reconciler(true), tw.load(), name, doctor.Options{})
 	if err != nil {
 		tw.t.Fatal(err)
 	}

@@ -143,6 +143,37 @@ func (r *Reconciler) Ledger() *Ledger { return r.ledger }
 // Options returns the options the Reconciler runs with, defaults filled in.
 func (r *Reconciler) Options() Options { return r.opts }
 
+// Getenv resolves a secret reference's environment variable as the
+// Reconciler does (Options.Getenv).
+func (r *Reconciler) Getenv(key string) string { return r.opts.Getenv(key) }
+
+// Now is the Reconciler's clock (Options.Now).
+func (r *Reconciler) Now() time.Time { return r.opts.Now() }
+
+// ManagedKeyID is the ID of the cross-cluster API key the ledger records
+// for a connection's managed key, "" when it records none.
+func (r *Reconciler) ManagedKeyID(connection string) string {
+	if rec := r.ledger.Key(connection); rec != nil {
+		return rec.ID
+	}
+	return ""
+}
+
+// DesiredSettings returns the flat cluster.remote.<alias>.* settings the
+// spec wants for c on its local cluster, the remote's endpoint resolved
+// (a deployment's through its control plane). It only reads.
+func (r *Reconciler) DesiredSettings(ctx context.Context, set *spec.Set, c *spec.Connection) (map[string]string, error) {
+	ep := r.resolveEndpoints(ctx, set, c.Name)[c.Remote.Cluster]
+	if ep.err != nil && c.Remote.ProxyAddress == "" {
+		return nil, ep.err
+	}
+	d, err := Desire(c, ep.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return d.Settings, nil
+}
+
 // Result is one pass: the plan with what apply did filled in.
 type Result struct {
 	Mode Mode

@@ -66,7 +66,7 @@ func cmdDoctor(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
-	rep, err := rec.Doctor(c.ctx, set, name, reconcile.DoctorOptions{})
+	rep, err := doctor.Run(c.ctx, rec, set, name, doctor.Options{})
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError

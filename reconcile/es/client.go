@@ -151,7 +151,7 @@ func New(cfg Config) (*Client, error) {
 		// One retry layer (STYLE.md item 8): go-elasticsearch would retry
 		// 502/503/504 and network errors up to 3 times on its own. It is
 		// switched off here; every call makes one request and returns a
-		// classified *Error, and reconcile.Loop's per-target backoff is
+		// classified *Error, and daemon.Loop's per-target backoff is
 		// the only place that retries.
 		DisableRetry: true,
 		// The product check stays on: go-elasticsearch refuses a first

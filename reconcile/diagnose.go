@@ -23,13 +23,13 @@ import (
 // finding is added.
 func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan) {
 	c := p.Conn
-	ck := &checkup{r: ps.r, set: ps.set, conn: c, local: local, desired: p.Desired,
-		rep: &doctor.Report{Connection: c.Name}, now: ps.r.opts.Now(),
-		remote: func(context.Context, *spec.Cluster) (*es.Client, error) {
-			return nil, fmt.Errorf("no request from a pass")
-		}}
-	ck.live, ck.configured = plannedLive(p)
-	if !ck.configured {
+	ck := &doctor.Checkup{Set: ps.set, Conn: c, Local: local, Report: &doctor.Report{Connection: c.Name},
+		Now: ps.r.opts.Now(), Getenv: ps.r.opts.Getenv, KeyID: ps.r.ManagedKeyID(c.Name)}
+	if p.Desired != nil {
+		ck.Want = p.Desired.Settings
+	}
+	ck.Live, ck.Configured = plannedLive(p)
+	if !ck.Configured {
 		return
 	}
 	for _, ch := range p.Changes {
@@ -38,21 +38,21 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 			return
 		}
 	}
-	ck.parameters()
+	ck.Parameters()
 	if c.Security == spec.SecurityAPIKey && p.observedOK && !keystoreWritten(p) {
 		// The pass's own _remote/info says whether the keystore holds the
 		// alias's credentials: no extra request.
 		if p.observed.HasCredentials {
-			ck.live.ClusterCredentials = "::es_redacted::"
+			ck.Live.ClusterCredentials = "::es_redacted::"
 		}
-		ck.keystore()
+		ck.Keystore()
 	}
 	if c.Security == spec.SecurityAPIKey {
-		if ck.cached = ps.cachedKey(c); ck.cached != nil {
-			ck.apiKey(ctx)
+		if ck.Cached = ps.cachedKey(c); ck.Cached != nil {
+			ck.APIKey(ctx)
 		}
 	}
-	s := ck.rep.FirstProblem()
+	s := ck.Report.FirstProblem()
 	if s == nil {
 		return
 	}

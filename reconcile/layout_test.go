@@ -1,0 +1,94 @@
+package reconcile_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/esremote/esremote/"
+
+// allowedImports is the import graph of DESIGN §4, by package path
+// relative to the module: the esremote packages each may import outside
+// its tests. Imports run one way, with the data; spec, drift and
+// reconcile/sim import no esremote package; the adapters (es, cloud)
+// never call back into the engine; the daemon, the importer and the
+// doctor sit on the engine's exported API and the engine knows none of
+// them but the doctor's pure checks. A package missing from this table
+// fails the test: place a new package in the graph on purpose.
+var allowedImports = map[string][]string{
+	"cmd/esremote": {"spec", "drift", "reconcile", "reconcile/es", "reconcile/cloud", "reconcile/sim",
+		"reconcile/daemon", "reconcile/importer", "reconcile/doctor"},
+	"spec":               nil,
+	"drift":              nil,
+	"reconcile/sim":      nil,
+	"reconcile/es":       nil,
+	"reconcile/cloud":    nil,
+	"reconcile":          {"spec", "drift", "reconcile/es", "reconcile/cloud", "reconcile/doctor"},
+	"reconcile/doctor":   {"spec", "reconcile/es", "reconcile/cloud"},
+	"reconcile/daemon":   {"spec", "drift"},
+	"reconcile/importer": {"spec", "drift", "reconcile", "reconcile/es", "reconcile/cloud"},
+	// The test harness of the packages above (tests only).
+	"reconcile/internal/worldtest": {"spec", "reconcile", "reconcile/sim"},
+}
+
+// TestImportGraph fails on any import between esremote packages that
+// allowedImports does not list. Test files are exempt: tests may drive a
+// package with the simulated world.
+func TestImportGraph(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); path != root && (strings.HasPrefix(n, ".") || n == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		pkg := filepath.ToSlash(rel)
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		allowed, known := allowedImports[pkg]
+		if !known {
+			t.Errorf("package %s is not in the import graph (allowedImports in %s): place it in DESIGN §4's graph", pkg, "reconcile/layout_test.go")
+			return nil
+		}
+		found[pkg] = true
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			dep, ok := strings.CutPrefix(p, module)
+			if !ok {
+				continue
+			}
+			if !slices.Contains(allowed, dep) {
+				t.Errorf("%s imports %s: not an edge of the import graph (DESIGN §4)", filepath.Join(rel, filepath.Base(path)), dep)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg := range allowedImports {
+		if !found[pkg] {
+			t.Errorf("allowedImports lists %s, which has no Go files: remove it", pkg)
+		}
+	}
+}
