@@ -29,6 +29,7 @@ func validate(s *Set) Problems {
 	v := &validator{set: s}
 	v.clusters()
 	v.connections()
+	v.keyHosts()
 	v.trustedEnvironments()
 	return v.problems
 }
@@ -518,6 +519,29 @@ func (v *validator) apiKey(c *Connection) {
 	for _, p := range []string{"api_key.access", "api_key.expiration", "api_key.rotate_before"} {
 		if v.written(c, p) {
 			v.warnf(c, p, "%s is ignored for a key made by hand (managed: false): esremote does not change that key", p)
+		}
+	}
+}
+
+// keyHosts checks that a remote Cluster hosting managed keys logs in as a
+// user: Elasticsearch refuses to create a cross-cluster key over API-key
+// authentication (TransportCreateCrossClusterApiKeyAction) and to update
+// one (TransportBaseUpdateApiKeyAction: "only the owner user can update an
+// API key"), so with an API key esremote could neither create nor rotate.
+func (v *validator) keyHosts() {
+	reported := map[string]bool{}
+	for _, conn := range v.set.Connections {
+		if conn.Security != SecurityAPIKey || conn.APIKey == nil || !conn.APIKey.Managed || conn.Remote.Cluster == "" {
+			continue
+		}
+		for _, cl := range v.set.Clusters {
+			if cl.Name != conn.Remote.Cluster || cl.Elasticsearch.Auth.APIKey == nil || reported[cl.Name] {
+				continue
+			}
+			reported[cl.Name] = true
+			v.errorf(cl, "elasticsearch.auth", "Cluster %s hosts the managed cross-cluster key of Connection %s, but logs in with an API key: "+
+				"Elasticsearch creates and updates cross-cluster keys only for a user (\"authentication via API key not supported\"); "+
+				"use elasticsearch.auth.basic with a user that has manage_security", cl.Name, conn.Name)
 		}
 	}
 }

@@ -78,6 +78,9 @@ func TestChecks(t *testing.T) {
 			[]string{`x.yaml:10:23: warning: roles[0].remote_indices[0].clusters does not include the alias b`}},
 		{"managed key without remote cluster", connHead + "remote: {proxy_address: \"h.corp:9443\"}\nsecurity: api_key\napi_key: {access: {search: [{names: [a]}]}}\n",
 			[]string{`esremote can create (manage) a key only on a declared remote Cluster`}},
+		{"managed key host logs in with an api key", connHead + "remote: {cluster: self-c, proxy_address: \"c.corp:9443\"}\nsecurity: api_key\napi_key: {access: {search: [{names: [a]}]}}\n",
+			[]string{`base.yaml:30:3: error: Cluster self-c hosts the managed cross-cluster key of Connection x, but logs in with an API key: ` +
+				`Elasticsearch creates and updates cross-cluster keys only for a user ("authentication via API key not supported"); use elasticsearch.auth.basic`}},
 		{"unmanaged without credentials", connHead + "remote: {cluster: ece-b}\nsecurity: api_key\napi_key: {managed: false}\n",
 			[]string{`an unmanaged key (managed: false) needs api_key.credentials`}},
 		{"rotate_before", connHead + "remote: {cluster: ece-b}\nsecurity: api_key\napi_key: {access: {search: [{names: [a]}]}, expiration: 7d, rotate_before: 14d}\n",
@@ -120,6 +123,23 @@ func TestChecks(t *testing.T) {
 				t.Errorf("HasErrors = %v, err = %v", problems.HasErrors(), err)
 			}
 		})
+	}
+}
+
+// A managed key on a Cluster that logs in as a user, or a key made by
+// hand on one that logs in with an API key, is fine.
+func TestKeyHostAuthAllowed(t *testing.T) {
+	for _, doc := range []string{
+		connHead + "remote: {cluster: ece-b}\nsecurity: api_key\napi_key: {access: {search: [{names: [a]}]}}\n",
+		connHead + "remote: {cluster: self-c, proxy_address: \"c.corp:9443\"}\nsecurity: api_key\napi_key: {managed: false, credentials: {env: K}}\n",
+	} {
+		dir := writeFiles(t, map[string]string{"base.yaml": baseClusters, "x.yaml": doc})
+		_, problems, _ := Load(dir)
+		for _, p := range problems {
+			if strings.Contains(p.Message, "logs in with an API key") {
+				t.Errorf("unexpected: %s", p)
+			}
+		}
 	}
 }
 
