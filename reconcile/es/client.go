@@ -1,7 +1,12 @@
 // Package es is esremote's Elasticsearch adapter: the few REST calls the
 // reconciler needs (cluster settings, _remote/info, _resolve/cluster,
 // cross-cluster API keys, roles, secure-settings reload, a canary search),
-// on top of github.com/elastic/go-elasticsearch/v8's esapi.
+// on top of github.com/elastic/go-elasticsearch/v8's esapi and
+// github.com/elastic/elastic-transport-go, wired together here rather than
+// through go-elasticsearch's root package: the root package imports the
+// typed API (858 generated packages), which tripled a cold build of the
+// binary for code esremote never calls (BENCHMARKS.md, "cold build").
+// TestNoTypedAPI keeps it that way.
 //
 // Every call makes at most one HTTP request: the client never retries (see
 // [New]). Failures are *[Error] values classified as retryable or terminal,
@@ -28,9 +33,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -88,7 +94,7 @@ type Config struct {
 // Client talks to one Elasticsearch cluster. It is safe for concurrent use.
 type Client struct {
 	name     string
-	es       *elasticsearch.Client
+	es       *esapi.API
 	timeout  time.Duration
 	maxBody  int64
 	ownTrans *http.Transport // nil when Config.Transport was given
@@ -142,29 +148,67 @@ func New(cfg Config) (*Client, error) {
 		return nil, fail("ca cert and insecure skip verify apply only to the built-in transport, not to a custom one")
 	}
 
-	es, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses: []string{cfg.URL},
-		APIKey:    cfg.APIKey,
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		Transport: rt,
-		// One retry layer (STYLE.md item 8): go-elasticsearch would retry
+	u.Path = strings.TrimRight(u.Path, "/")
+	opts := []elastictransport.Option{
+		elastictransport.WithURLs(u),
+		elastictransport.WithTransport(rt),
+		elastictransport.WithUserAgent(userAgent),
+		// One retry layer (STYLE.md item 8): the transport would retry
 		// 502/503/504 and network errors up to 3 times on its own. It is
 		// switched off here; every call makes one request and returns a
 		// classified *Error, and daemon.Loop's per-target backoff is
 		// the only place that retries.
-		DisableRetry: true,
-		// The product check stays on: go-elasticsearch refuses a first
-		// successful response without "X-Elastic-Product: Elasticsearch",
-		// which catches a URL pointing at the wrong server; send reports it
-		// as ErrNotElasticsearch. The typed-API "compatibility mode"
-		// headers are not sent: the target is 8.x.
-	})
+		elastictransport.WithDisableRetry(),
+	}
+	switch {
+	case cfg.APIKey != "":
+		opts = append(opts, elastictransport.WithAPIKey(cfg.APIKey))
+	case cfg.Username != "":
+		opts = append(opts, elastictransport.WithBasicAuth(cfg.Username, cfg.Password))
+	}
+	tp, err := elastictransport.NewClient(opts...)
 	if err != nil {
 		return nil, fail(err.Error())
 	}
-	c.es = es
+	// The product check stays on: like go-elasticsearch's root client
+	// (elasticsearch.go, BaseClient.Perform/genuineCheckHeader), a first
+	// successful response without "X-Elastic-Product: Elasticsearch" is
+	// refused, which catches a URL pointing at the wrong server; send
+	// reports it as ErrNotElasticsearch. The typed-API "compatibility
+	// mode" headers are not sent: the target is 8.x.
+	c.es = esapi.New(&productCheck{next: tp})
 	return c, nil
+}
+
+// userAgent names esremote and the library version it speaks through, as
+// go-elasticsearch's root client would ("go-elasticsearch/8.19.7").
+var userAgent = "esremote go-elasticsearch/" + esapi.Version
+
+// errNotElasticsearch is what productCheck returns; transportError turns
+// it into an *Error of kind ErrNotElasticsearch.
+var errNotElasticsearch = errors.New(`server is not Elasticsearch (no "X-Elastic-Product: Elasticsearch" header)`)
+
+// productCheck refuses a successful response that does not say it comes
+// from Elasticsearch, until one does; after that it passes everything
+// through. This is go-elasticsearch's own rule (BaseClient.doProductCheck):
+// the header is checked on 2xx responses only, because proxies in front
+// of a cluster answer errors without it.
+type productCheck struct {
+	next   esapi.Transport
+	passed atomic.Bool
+}
+
+func (p *productCheck) Perform(req *http.Request) (*http.Response, error) {
+	res, err := p.next.Perform(req)
+	if err != nil || p.passed.Load() || res.StatusCode < 200 || res.StatusCode >= 300 {
+		return res, err
+	}
+	if res.Header.Get("X-Elastic-Product") != "Elasticsearch" {
+		res.Body.Close()
+		return nil, errNotElasticsearch
+	}
+	p.passed.Store(true)
+	return res, nil
 }
 
 // newTransport builds the client's own HTTP transport: HTTP/2 where the
@@ -248,10 +292,9 @@ func (c *Client) transportError(ctx context.Context, op string, err error) *Erro
 		e.Reason = fmt.Sprintf("no complete response within %s", c.timeout)
 	case errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invErr):
 		e.Kind = ErrTLS
-	case strings.Contains(err.Error(), "not Elasticsearch"):
-		// go-elasticsearch's product check has no exported error value.
+	case errors.Is(err, errNotElasticsearch):
 		e.Kind, e.Err = ErrNotElasticsearch, nil
-		e.Reason = `server is not Elasticsearch (no "X-Elastic-Product: Elasticsearch" header)`
+		e.Reason = errNotElasticsearch.Error()
 	}
 	return e
 }

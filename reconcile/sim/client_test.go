@@ -1,3 +1,15 @@
+//go:build typedapi
+
+// This file builds only with -tags typedapi (.ci/run runs it): it is the one
+// place that compiles go-elasticsearch's root package and typed API, whose
+// 858 generated packages cost about 100 CPU-seconds of cold compile, which
+// `make test` should not pay on every fresh clone. It earns its place in CI:
+// the typed API's types are generated from the Elasticsearch specification,
+// an independent record of every response shape, so decoding the sim's
+// bodies into them catches a simulated answer that drifted from the real
+// one (a missing "mode" discriminator in _remote/info, a key without
+// "type"). The production client (reconcile/es) uses esapi only.
+
 package sim
 
 import (
