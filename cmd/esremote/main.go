@@ -47,11 +47,49 @@ func register(name string, cmd *command) { commands[name] = cmd }
 
 // Main runs esremote with os.Args and returns the exit code. It is the
 // whole program: testscript runs it in-process.
+//
+// Signals are handled here (and SIGHUP in run): the first SIGINT or
+// SIGTERM cancels the command's context, so it stops at the next point
+// that looks at it (a request, a pass, the daemon's loop); a second one
+// exits at once with code 1, also while the command is blocked where no
+// context reaches (a read of a file, a write to a full pipe).
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go onSignals(sigs, done, cancel, os.Stderr, os.Exit)
 	c := &cli{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	return c.main(os.Args[1:])
+}
+
+// errSignal is the cause of a context cancelled by a signal.
+type errSignal struct{ sig os.Signal }
+
+func (e errSignal) Error() string { return "stop requested by " + e.sig.String() }
+
+// onSignals cancels with the first signal and calls exit(1) on the second.
+// It returns when done closes.
+func onSignals(sigs <-chan os.Signal, done <-chan struct{}, cancel context.CancelCauseFunc, stderr io.Writer, exit func(int)) {
+	first := true
+	for {
+		select {
+		case <-done:
+			return
+		case s := <-sigs:
+			if first {
+				first = false
+				cancel(errSignal{s})
+				continue
+			}
+			fmt.Fprintf(stderr, "esremote: error: second signal (%s): exiting now\n", s)
+			exit(exitError)
+			return
+		}
+	}
 }
 
 func (c *cli) main(args []string) int {
@@ -64,8 +102,12 @@ func (c *cli) main(args []string) int {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			if cmd, ok := commands[args[1]]; ok {
-				fmt.Fprintf(c.stdout, "usage: esremote %s\n\n%s\n", cmd.usage, cmd.summary)
-				return exitOK
+				// The command's own -h prints its usage and every flag,
+				// to its stderr: here that is our stdout, since help was
+				// asked for.
+				h := *c
+				h.stderr = c.stdout
+				return cmd.run(&h, []string{"-h"})
 			}
 			c.errorf("unknown command %q", args[1])
 			return exitError

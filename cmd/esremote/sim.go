@@ -1,10 +1,10 @@
 package main
 
 import (
+	"errors"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -23,16 +23,16 @@ func init() {
 // SIGTERM). Once listening it prints one JSON object naming every
 // endpoint and credential, and writes it to --addr-file.
 func cmdSim(c *cli, args []string) int {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := c.newFlags("sim")
 	worldFile := fs.String("world", "", "world file (YAML); the built-in default world when empty")
 	addrFile := fs.String("addr-file", "", "also write the addresses JSON to this file")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated CA written next to the addr file")
 	specsDir := fs.String("specs", "", "write DIR/clusters.yaml declaring every cluster of the world (secrets in DIR/secrets, the CA in DIR/sim-ca.pem; implies --tls), so Connection specs in DIR can be planned and applied at once")
 	if err := fs.Parse(args); err != nil {
-		c.errorf("sim: %v", err)
-		c.hintf("usage: esremote %s", commands["sim"].usage)
-		return exitError
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError // the flag package said why, then the usage
 	}
 	if fs.NArg() > 0 {
 		c.errorf("sim: unexpected argument %q", fs.Arg(0))
