@@ -51,6 +51,10 @@ const (
 	// ErrCanceled: the caller's context was canceled or its deadline passed
 	// before the request completed. Terminal: the caller gave up.
 	ErrCanceled
+	// ErrConflict: HTTP 409, a write's precondition no longer held
+	// (version_conflict_engine_exception: the document changed since it was
+	// read, or already exists). Terminal for this request: read again.
+	ErrConflict
 )
 
 var kindNames = map[Kind]string{
@@ -67,6 +71,7 @@ var kindNames = map[Kind]string{
 	ErrTLS:              "tls verification failed",
 	ErrBadResponse:      "bad response",
 	ErrCanceled:         "canceled",
+	ErrConflict:         "conflict",
 }
 
 // Error returns the name of the kind, so a Kind can be used as an errors.Is
@@ -194,6 +199,8 @@ func kindForStatus(status int) Kind {
 		return ErrAuth
 	case status == http.StatusNotFound:
 		return ErrNotFound
+	case status == http.StatusConflict:
+		return ErrConflict
 	case status == http.StatusTooManyRequests:
 		return ErrThrottled
 	case status == http.StatusRequestTimeout, status >= 500:
