@@ -43,6 +43,7 @@ func cmdImport(c *cli, args []string) int {
 	fs.Var(&aliases, "alias", "import only this `alias` (repeat, or separate with commas)")
 	stateDirFlag := fs.String("state-dir", "", "where the ownership ledger lives (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	dryRun := fs.Bool("dry-run", false, "show what would be written; write no file and no ledger")
+	lockTimeout := fs.Duration("lock-timeout", 0, lockTimeoutUsage)
 	force := fs.Bool("force", false, "overwrite an earlier import's file that no longer says what the cluster holds")
 	verbose := fs.Bool("v", false, "log each request-level event to stderr")
 	pos, code, ok := parseFlags(fs, args)
@@ -68,6 +69,14 @@ func cmdImport(c *cli, args []string) int {
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
+	}
+	if !*dryRun {
+		// import records in the ledger: a writer like apply.
+		lock, ok := c.lockStateDir(stateDir, "esremote import", *lockTimeout)
+		if !ok {
+			return exitError
+		}
+		defer lock.Release()
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {

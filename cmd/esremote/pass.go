@@ -22,6 +22,8 @@ type passFlags struct {
 	verify   time.Duration
 	timeout  time.Duration
 	verbose  bool
+	// lockTimeout is how long apply waits for the state dir's lock.
+	lockTimeout time.Duration
 }
 
 func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
@@ -34,6 +36,7 @@ func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
 	fs.DurationVar(&pf.timeout, "request-timeout", 30*time.Second, "how long one HTTP request to a cluster or control plane may take")
 	if name == "apply" {
 		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
+		fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands[name].usage, commands[name].summary)
@@ -77,6 +80,16 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, nil, exitError
+	}
+	if mode == reconcile.ModeApply {
+		// One writer at a time: apply holds the state dir for its pass.
+		// plan takes no lock; the ledger file is replaced atomically, so
+		// it always reads a whole one.
+		lock, ok := c.lockStateDir(stateDir, "esremote apply", pf.lockTimeout)
+		if !ok {
+			return nil, nil, exitError
+		}
+		defer lock.Release()
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if pf.verbose {

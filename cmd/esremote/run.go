@@ -95,6 +95,8 @@ type runFlags struct {
 	resync    time.Duration
 	logFormat string
 	only      string
+	// lockTimeout is how long run waits for the state dir's lock.
+	lockTimeout time.Duration
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -112,6 +114,7 @@ func cmdRun(c *cli, args []string) int {
 	fs.DurationVar(&rf.resync, "resync", daemon.DefaultResync, "interval of full passes (jittered ±10%)")
 	fs.StringVar(&rf.logFormat, "log-format", "text", "log format on stderr: text (journald) or json")
 	fs.StringVar(&rf.only, "only", "", "reconcile only the connection of this `name`")
+	fs.DurationVar(&rf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -154,6 +157,13 @@ func cmdRun(c *cli, args []string) int {
 		c.errorf("spec directory %s: not a directory", dir)
 		return exitError
 	}
+	// The daemon holds the state dir for its lifetime: no apply or second
+	// daemon writes the ledger under it.
+	lock, ok := c.lockStateDir(stateDir, "esremote run", rf.lockTimeout)
+	if !ok {
+		return exitError
+	}
+	defer lock.Release()
 	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: log})
 	if err != nil {
 		c.errorf("%v", err)

@@ -1,0 +1,52 @@
+package main
+
+// Testscript commands of the one-writer scripts (testdata/script/*_lock.txtar):
+//
+//	world-latency TARGET DURATION METHOD PATH  delay the next matching request by DURATION
+//	state-held DIR COMMAND                     wait until DIR's writer lock is held by COMMAND
+//	                                           ("esremote apply"); fail after 30s
+
+import (
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+func init() {
+	scriptCmds["world-latency"] = cmdWorldLatency
+	scriptCmds["state-held"] = cmdStateHeld
+}
+
+func cmdWorldLatency(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "world-latency")
+	if len(args) != 4 {
+		ts.Fatalf("usage: world-latency TARGET DURATION METHOD PATH")
+	}
+	d, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	_, err = world(ts).World.AddFault(sim.Fault{Target: args[0], Kind: sim.FaultLatency, Latency: d, Method: args[2], Path: args[3], Times: 1})
+	ts.Check(err)
+}
+
+// cmdStateHeld polls the lock's holder record: the background process
+// takes the lock at a moment the script cannot know otherwise.
+func cmdStateHeld(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "state-held")
+	if len(args) != 2 {
+		ts.Fatalf("usage: state-held DIR COMMAND")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h := drift.ReadHolder(ts.MkAbs(args[0]))
+		if h.Command == args[1] {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s is not held by %s after 30s (holder %+v)", args[0], args[1], h)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
