@@ -168,7 +168,7 @@ func reorder(args []string) []string {
 // takesValue reports whether a flag needs a separate value argument.
 func takesValue(flagName string) bool {
 	switch strings.TrimLeft(flagName, "-") {
-	case "v", "h", "help", "tls", "history":
+	case "v", "h", "help", "tls", "history", "listen-allow-remote":
 		return false
 	}
 	return true

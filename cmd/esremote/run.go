@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -31,13 +32,14 @@ func init() {
 		usage: "run DIR [--listen ADDR] [--state-dir DIR] [--debounce 250ms:5s] [--resync 5m]\n" +
 			"             [--alertmanager-url URL]... [--webhook-url-file FILE] [--slack-webhook-url-file FILE]\n" +
 			"             [--alert-label KEY=VALUE]... [--alert-resend-interval 1m]\n" +
-			"             [--log-format text|json] [--only NAME]",
+			"             [--log-format text|json] [--only NAME] [--reload-token-file FILE [--listen-allow-remote]]",
 		run: cmdRun,
 	})
 }
 
-// defaultListen is the daemon's HTTP address: loopback only, since
-// /-/reload needs no credentials (DESIGN §2).
+// defaultListen is the daemon's HTTP address: loopback only. Another
+// address needs --listen-allow-remote and a token (DESIGN §2), which
+// /status and /-/reload then require.
 const defaultListen = "127.0.0.1:9477"
 
 // shutdownTimeout bounds how long the HTTP server drains at stop.
@@ -97,6 +99,9 @@ type runFlags struct {
 	only      string
 	// lockTimeout is how long run waits for the state dir's lock.
 	lockTimeout time.Duration
+	// allowRemote and tokenFile open the HTTP API beyond loopback.
+	allowRemote bool
+	tokenFile   string
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -115,6 +120,8 @@ func cmdRun(c *cli, args []string) int {
 	fs.StringVar(&rf.logFormat, "log-format", "text", "log format on stderr: text (journald) or json")
 	fs.StringVar(&rf.only, "only", "", "reconcile only the connection of this `name`")
 	fs.DurationVar(&rf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
+	fs.BoolVar(&rf.allowRemote, "listen-allow-remote", false, "allow a --listen address other than loopback; needs --reload-token-file")
+	fs.StringVar(&rf.tokenFile, "reload-token-file", "", "`file` holding a token (at least 16 characters, mode 0600) that GET /status and POST /-/reload then require as Authorization: Bearer TOKEN")
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -215,6 +222,10 @@ func cmdRun(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
+	token, err := listenToken(c, rf)
+	if err != nil {
+		return exitError
+	}
 	ln, err := net.Listen("tcp", rf.listen)
 	if err != nil {
 		c.errorf("listen on %s: %v", rf.listen, err)
@@ -230,7 +241,7 @@ func cmdRun(c *cli, args []string) int {
 			return exitError
 		}
 	}
-	srv := &http.Server{Handler: loop.Handler(extras.Handlers), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: daemon.RequireToken(token, loop.Handler(extras.Handlers)), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -271,6 +282,66 @@ func cmdRun(c *cli, args []string) int {
 			return exitOK
 		}
 	}
+}
+
+// minTokenLength is the shortest token the daemon accepts: a token is
+// meant to be random (openssl rand -hex 32), not a password.
+const minTokenLength = 16
+
+// listenToken checks --listen against --listen-allow-remote and reads the
+// token. A non-loopback address serves the report (every cluster and
+// connection) and a reload action to the network, so it needs both the
+// explicit flag and a token. It reports its errors itself.
+func listenToken(c *cli, rf runFlags) (string, error) {
+	var token string
+	if rf.tokenFile != "" {
+		var err error
+		if token, err = readToken(c.getenv, rf.tokenFile); err != nil {
+			c.errorf("%v", err)
+			return "", err
+		}
+	}
+	if loopbackAddr(rf.listen) {
+		return token, nil
+	}
+	if !rf.allowRemote || token == "" {
+		err := fmt.Errorf("--listen %s is not a loopback address: /status and /-/reload would be open to the network", rf.listen)
+		c.errorf("%v", err)
+		c.hintf("keep the default 127.0.0.1:9477, or add --listen-allow-remote and --reload-token-file FILE (a random token, e.g. from openssl rand -hex 32, in a file only esremote can read)")
+		return "", err
+	}
+	return token, nil
+}
+
+// loopbackAddr reports whether a listen address is on loopback only:
+// localhost or a loopback IP. An empty host (":9477") is every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readToken reads the daemon's token from a file as secrets are read
+// (only its owner may read it; one trailing newline is trimmed).
+func readToken(getenv func(string) string, file string) (string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", fmt.Errorf("--reload-token-file: %w", err)
+	}
+	s, err := spec.SecretRef{File: abs}.Resolve(getenv)
+	if err != nil {
+		return "", fmt.Errorf("--reload-token-file: %w", err)
+	}
+	if len(s.Reveal()) < minTokenLength {
+		return "", fmt.Errorf("--reload-token-file %s: the token is shorter than %d characters: use a random one, e.g. openssl rand -hex 32", file, minTokenLength)
+	}
+	return s.Reveal(), nil
 }
 
 // enginePass adapts the Reconciler to the Loop: a daemon pass in ModeRun

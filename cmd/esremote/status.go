@@ -24,7 +24,7 @@ import (
 func init() {
 	register("status", &command{
 		summary: "show the running daemon's connections, or the history of past passes",
-		usage:   "status [--listen ADDR] [--format text|json] [--history [--state-dir DIR]]",
+		usage:   "status [--listen ADDR] [--reload-token-file FILE] [--format text|json] [--history [--state-dir DIR]]",
 		run:     cmdStatus,
 	})
 }
@@ -48,6 +48,7 @@ func cmdStatus(c *cli, args []string) int {
 	format := fs.String("format", "text", "output format: text or json")
 	history := fs.Bool("history", false, "list the past passes saved in the state directory (the daemon need not run)")
 	stateDir := fs.String("state-dir", "", "with --history: the daemon's state `directory` (default as for run)")
+	tokenFile := fs.String("reload-token-file", "", "`file` holding the daemon's token (its --reload-token-file), sent as Authorization: Bearer")
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["status"].usage, commands["status"].summary)
 		fs.PrintDefaults()
@@ -73,9 +74,17 @@ func cmdStatus(c *cli, args []string) int {
 		c.errorf("--state-dir goes with --history")
 		return exitError
 	}
+	var token string
+	if *tokenFile != "" {
+		var err error
+		if token, err = readToken(c.getenv, *tokenFile); err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, statusTimeout)
 	defer cancel()
-	resp, err := daemonGet(ctx, *listen, "/status")
+	resp, err := daemonGet(ctx, *listen, "/status", token)
 	if err != nil {
 		c.errorf("cannot reach the daemon at %s: %v", *listen, err)
 		c.hintf("is it running? check 'systemctl status esremote', or pass the daemon's --listen address")
@@ -97,7 +106,7 @@ func cmdStatus(c *cli, args []string) int {
 	} else {
 		// The last-change column is best effort: an older daemon, or one
 		// that cannot read its history, leaves it "?".
-		changes, cerr := fetchLastChanges(ctx, *listen)
+		changes, cerr := fetchLastChanges(ctx, *listen, token)
 		err = writeStatusTable(c.stdout, r, changes, cerr == nil)
 	}
 	if err != nil {
@@ -107,11 +116,15 @@ func cmdStatus(c *cli, args []string) int {
 	return exitOK
 }
 
-// daemonGet sends GET path to the daemon at listen.
-func daemonGet(ctx context.Context, listen, path string) (*http.Response, error) {
+// daemonGet sends GET path to the daemon at listen, with the token when
+// there is one.
+func daemonGet(ctx context.Context, listen, path, token string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -122,8 +135,8 @@ func daemonGet(ctx context.Context, listen, path string) (*http.Response, error)
 
 // fetchLastChanges asks the daemon when each connection last had changes
 // applied (GET /status/last-change).
-func fetchLastChanges(ctx context.Context, listen string) (map[string]time.Time, error) {
-	resp, err := daemonGet(ctx, listen, "/status/last-change")
+func fetchLastChanges(ctx context.Context, listen, token string) (map[string]time.Time, error) {
+	resp, err := daemonGet(ctx, listen, "/status/last-change", token)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,12 @@ const (
 	// running after it (plus the stop timeout) counts as stuck, and the
 	// watchdog pings stop.
 	DefaultPassTimeout = 10 * time.Minute
+	// DefaultBusyTimeout is how long the loop may spend in one step of its
+	// own (loading the spec directory, saving a report) before it counts
+	// as stuck: /readyz and /healthz then answer 503 and the watchdog
+	// pings stop. A load takes milliseconds; a file that blocks (a FIFO
+	// the loader did not catch, a hung network mount) takes forever.
+	DefaultBusyTimeout = 30 * time.Second
 )
 
 // maxReportedProblems bounds how many problems of a rejected reload are
@@ -131,6 +137,8 @@ type LoopConfig struct {
 	// StopTimeout (DefaultStopTimeout) and PassTimeout (DefaultPassTimeout):
 	// see their defaults.
 	StopTimeout, PassTimeout time.Duration
+	// BusyTimeout (DefaultBusyTimeout): see its default.
+	BusyTimeout time.Duration
 	// Watchdog is how often the loop reports progress (NotifyWatchdog);
 	// zero sends none. Use half of systemd's WatchdogSec.
 	Watchdog time.Duration
@@ -171,6 +179,8 @@ type Loop struct {
 	digest      string
 	passes      uint64
 	passStarted time.Time // zero when no pass is in flight
+	busy        string    // what the loop itself is doing, "" while it waits
+	busySince   time.Time
 	report      *drift.Report
 	reloadErr   spec.Problems
 	reloadFail  error // a load error that is not a list of problems
@@ -216,6 +226,9 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = DefaultBusyTimeout
 	}
 	if cfg.PassTimeout <= 0 {
 		cfg.PassTimeout = DefaultPassTimeout
@@ -490,7 +503,9 @@ func (l *Loop) stop(donec <-chan passDone, cancel context.CancelFunc, finish fun
 // valid and differs from current, else nil and, when the set was
 // rejected, why.
 func (l *Loop) reload(current *spec.Set) (*spec.Set, error) {
+	l.setBusy("loading the spec directory")
 	set, problems, err := l.cfg.Load(l.cfg.Dir)
+	l.setBusy("")
 	if err != nil {
 		errs := problems.Errors()
 		for _, p := range errs {
@@ -577,7 +592,10 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 	l.log.Info("pass finished", "trigger", string(d.req.Trigger), "in_sync", s.InSync, "drifted", s.Drifted,
 		"corrected", s.Corrected, "failed", s.Failed, "unhealthy", s.Unhealthy, "errors", len(out.Errors))
 	if l.cfg.Save != nil {
-		if err := l.cfg.Save(out); err != nil {
+		l.setBusy("saving the report")
+		err := l.cfg.Save(out)
+		l.setBusy("")
+		if err != nil {
 			l.log.Error("save report", "err", err)
 		}
 	}
@@ -620,6 +638,10 @@ type LoopStatus struct {
 	Ready bool
 	// Alive: Run is running and no pass is stuck.
 	Alive bool
+	// Stuck says what the loop has been doing for longer than
+	// BusyTimeout ("loading the spec directory for 31s"); "" when it is
+	// not stuck.
+	Stuck string
 	// Digest of the running spec set; "" before the first valid load.
 	Digest string
 	// Passes counts the passes that produced a report.
@@ -638,7 +660,9 @@ type LoopStatus struct {
 func (l *Loop) Status() LoopStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	st := LoopStatus{Ready: l.ready && l.reloadOK(), Alive: l.aliveLocked(time.Now()), Digest: l.digest,
+	now := time.Now()
+	stuck := l.stuckLocked(now)
+	st := LoopStatus{Ready: l.ready && l.reloadOK() && stuck == "", Alive: l.aliveLocked(now), Stuck: stuck, Digest: l.digest,
 		Passes: l.passes, ReloadErrors: l.reloadLines(), Failing: map[string]int{}}
 	for t, n := range l.failures {
 		st.Failing[t] = n
@@ -659,10 +683,31 @@ func (l *Loop) Alive() bool {
 }
 
 func (l *Loop) aliveLocked(now time.Time) bool {
-	if !l.started || l.stopped {
+	if !l.started || l.stopped || l.stuckLocked(now) != "" {
 		return false
 	}
 	return l.passStarted.IsZero() || now.Sub(l.passStarted) < l.cfg.PassTimeout+l.cfg.StopTimeout
+}
+
+// setBusy records what the loop goroutine is doing ("" when it is back
+// waiting for events), for stuckLocked.
+func (l *Loop) setBusy(what string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy = what
+	if what != "" {
+		l.busySince = time.Now()
+	}
+}
+
+// stuckLocked says what the loop goroutine has been busy with for longer
+// than BusyTimeout, or "". While it is, no event is handled: the daemon is
+// neither ready nor alive.
+func (l *Loop) stuckLocked(now time.Time) string {
+	if l.busy == "" || now.Sub(l.busySince) < l.cfg.BusyTimeout {
+		return ""
+	}
+	return fmt.Sprintf("%s for %s", l.busy, now.Sub(l.busySince).Round(time.Second))
 }
 
 func (l *Loop) reloadOK() bool { return len(l.reloadErr) == 0 && l.reloadFail == nil }

@@ -3,8 +3,11 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/esremote/esremote/drift"
@@ -15,8 +18,8 @@ const reloadTimeout = 30 * time.Second
 
 // Handler serves the daemon's HTTP API (DESIGN §2):
 //
-//	GET  /healthz    200 while Run runs and no pass is stuck (liveness; not cluster health)
-//	GET  /readyz     200 once a full pass of a valid spec set finished and the last reload was accepted
+//	GET  /healthz    200 while Run runs and neither a pass nor the loop itself is stuck (liveness; not cluster health)
+//	GET  /readyz     200 once a full pass of a valid spec set finished, the last reload was accepted and the loop is not stuck
 //	GET  /status     the last report as JSON (drift.WriteJSON), 503 before the first one
 //	POST /-/reload   reload the spec directory; 200, or 400 with the problems when rejected
 //
@@ -25,8 +28,12 @@ const reloadTimeout = 30 * time.Second
 func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if !l.Alive() {
-			http.Error(w, "not alive", http.StatusServiceUnavailable)
+		if st := l.Status(); !st.Alive {
+			msg := "not alive"
+			if st.Stuck != "" {
+				msg += ": loop stuck: " + st.Stuck
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")
@@ -34,6 +41,8 @@ func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		st := l.Status()
 		switch {
+		case st.Stuck != "":
+			http.Error(w, "loop stuck: "+st.Stuck, http.StatusServiceUnavailable)
 		case len(st.ReloadErrors) > 0:
 			http.Error(w, fmt.Sprintf("spec reload rejected (%d problems); see /status", len(st.ReloadErrors)), http.StatusServiceUnavailable)
 		case !st.Ready:
@@ -77,4 +86,29 @@ func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 		mux.Handle(pattern, h)
 	}
 	return mux
+}
+
+// tokenPaths are the endpoints RequireToken guards: the report names every
+// cluster and connection, and a reload is an action. Liveness, readiness
+// and metrics stay open to probes and scrapers.
+var tokenPaths = []string{"/status", "/-/reload"}
+
+// RequireToken wraps the daemon's handler so that GET /status (and the
+// paths under it) and POST /-/reload answer 401 unless the request carries "Authorization: Bearer
+// TOKEN". The comparison takes the same time whatever the guess. An empty
+// token guards nothing.
+func RequireToken(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		guarded := slices.ContainsFunc(tokenPaths, func(p string) bool { return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") })
+		if guarded && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="esremote"`)
+			http.Error(w, "this endpoint needs the daemon's token: send Authorization: Bearer TOKEN (the content of --reload-token-file)", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
