@@ -2,16 +2,27 @@ package reconcile
 
 import (
 	"fmt"
-	"github.com/esremote/esremote/reconcile/es"
+	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/esremote/esremote/reconcile/es"
 )
 
-// DefaultContestThreshold is how many passes in a row a key esremote wrote
-// must flip back to the same foreign value before esremote calls it
-// contested and stops rewriting it: enough to ride out a human fixing
-// something twice, few enough that two writers do not fight for long.
+// DefaultContestThreshold is how many times within DefaultContestWindow a
+// key esremote wrote must flip back to the same foreign value before
+// esremote calls it contested and stops rewriting it: enough to ride out a
+// human fixing something twice, few enough that two writers do not fight
+// for long.
 const DefaultContestThreshold = 3
+
+// DefaultContestWindow is how far back flips count. Flips are counted by
+// rate, not by consecutive passes: a foreign writer slower than the
+// resync (Terraform, a cron job, a second daemon with a longer period)
+// leaves in-sync passes between its flips, and must still be caught; an
+// hour holds a few flips of an hourly job.
+const DefaultContestWindow = time.Hour
 
 // CodeContested is the finding of a contested connection.
 const CodeContested = "contested"
@@ -25,49 +36,50 @@ type contests struct {
 
 type contest struct {
 	desired, other string
-	flips          int
+	// flips are the times a pass found the key flipped back to other,
+	// newest last, within the window.
+	flips []time.Time
 }
 
-// check records one pass's external drift of a connection's settings and
-// reports the keys now contested. A key is contested when, threshold
-// passes in a row, esremote found the same foreign value where it had
-// written the same desired value; it is reported contested from then on,
-// and held (no longer rewritten) from the next flip. That one last write
-// lets a second esremote on the other side of the fight count its own
+// check records one pass's external drift of a connection's settings at
+// now and reports the keys now contested. A key is contested when, at
+// least threshold times within window, a pass found the same foreign
+// value where esremote had written the same desired value, whatever the
+// passes in between found; it is reported contested from then on, and
+// held (no longer rewritten) from the next flip. That one last write lets
+// a second esremote on the other side of the fight count its own
 // threshold too, so both report the contest (and alert) before both stand
-// down. A key stops being contested as soon as the spec's value or the
-// foreign value changes, or the drift stops.
-func (cs *contests) check(local string, p *ConnectionPlan, threshold int) (contested, held []*Change) {
+// down. A key's count starts again when the spec's value or the foreign
+// value changes; flips older than the window are forgotten.
+func (cs *contests) check(local string, p *ConnectionPlan, threshold int, window time.Duration, now time.Time) (contested, held []*Change) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.m == nil {
 		cs.m = map[string]*contest{}
 	}
-	prefix := local + "\x00" + es.RemoteKey(p.Conn.Alias, "")
-	seen := map[string]bool{}
+	cutoff := now.Add(-window)
+	for k, st := range cs.m {
+		st.flips = slices.DeleteFunc(st.flips, func(t time.Time) bool { return !t.After(cutoff) })
+		if len(st.flips) == 0 {
+			delete(cs.m, k)
+		}
+	}
 	for _, ch := range p.Changes {
 		if ch.Resource != ResourceClusterSetting || ch.Origin != OriginExternal {
 			continue
 		}
 		k := local + "\x00" + ch.Key
-		seen[k] = true
 		st := cs.m[k]
-		if st != nil && st.desired == ch.Desired && st.other == ch.Actual {
-			st.flips++
-		} else {
-			st = &contest{desired: ch.Desired, other: ch.Actual, flips: 1}
+		if st == nil || st.desired != ch.Desired || st.other != ch.Actual {
+			st = &contest{desired: ch.Desired, other: ch.Actual}
 			cs.m[k] = st
 		}
-		if st.flips >= threshold {
+		st.flips = append(st.flips, now)
+		if len(st.flips) >= threshold {
 			contested = append(contested, ch)
 		}
-		if st.flips > threshold {
+		if len(st.flips) > threshold {
 			held = append(held, ch)
-		}
-	}
-	for k := range cs.m {
-		if strings.HasPrefix(k, prefix) && !seen[k] {
-			delete(cs.m, k)
 		}
 	}
 	return contested, held

@@ -59,11 +59,14 @@ type Options struct {
 	// must not spend its passes bouncing off 429s.
 	CloudRate  float64
 	CloudBurst int
-	// ContestThreshold is how many passes in a row a key must flip back
-	// before it is reported contested and no longer rewritten (default
-	// DefaultContestThreshold). It matters for a long-lived Reconciler
-	// (the daemon); one-shot apply never sees a flip twice.
+	// ContestThreshold is how many times within ContestWindow a key must
+	// flip back to the same foreign value before it is reported contested
+	// and no longer rewritten (default DefaultContestThreshold, window
+	// DefaultContestWindow), whatever the passes in between found. It
+	// matters for a long-lived Reconciler (the daemon); one-shot apply
+	// never sees a flip twice.
 	ContestThreshold int
+	ContestWindow    time.Duration
 }
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time
@@ -122,6 +125,9 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.ContestThreshold <= 0 {
 		opts.ContestThreshold = DefaultContestThreshold
+	}
+	if opts.ContestWindow <= 0 {
+		opts.ContestWindow = DefaultContestWindow
 	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 30 * time.Second
@@ -411,7 +417,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	if ps.mode != ModePlan {
 		for _, p := range cp.Connections {
 			if p.Enforced() {
-				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold); len(contested) > 0 {
+				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
 					holdContested(cp, p, contested, held)
 					log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
 				}

@@ -102,6 +102,9 @@ type runFlags struct {
 	// allowRemote and tokenFile open the HTTP API beyond loopback.
 	allowRemote bool
 	tokenFile   string
+	// contestThreshold flips within contestWindow make a key contested.
+	contestThreshold int
+	contestWindow    time.Duration
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -122,6 +125,8 @@ func cmdRun(c *cli, args []string) int {
 	fs.DurationVar(&rf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
 	fs.BoolVar(&rf.allowRemote, "listen-allow-remote", false, "allow a --listen address other than loopback; needs --reload-token-file")
 	fs.StringVar(&rf.tokenFile, "reload-token-file", "", "`file` holding a token (at least 16 characters, mode 0600) that GET /status and POST /-/reload then require as Authorization: Bearer TOKEN")
+	fs.IntVar(&rf.contestThreshold, "contest-threshold", reconcile.DefaultContestThreshold, "flips of a key back to the same foreign value, within --contest-window, that make it contested (reported, no longer rewritten)")
+	fs.DurationVar(&rf.contestWindow, "contest-window", reconcile.DefaultContestWindow, "how far back flips count toward --contest-threshold, whatever the passes in between")
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -150,6 +155,10 @@ func cmdRun(c *cli, args []string) int {
 		c.errorf("--resync must be positive")
 		return exitError
 	}
+	if rf.contestThreshold < 1 || rf.contestWindow <= 0 {
+		c.errorf("--contest-threshold must be at least 1 and --contest-window positive")
+		return exitError
+	}
 	log, err := newLogger(c.stderr, rf.logFormat, c.getenv)
 	if err != nil {
 		c.errorf("%v", err)
@@ -171,7 +180,8 @@ func cmdRun(c *cli, args []string) int {
 		return exitError
 	}
 	defer lock.Release()
-	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: log})
+	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: log,
+		ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow})
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
