@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -141,30 +139,6 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
-}
-
-// TestPromtoolCheckDocRules checks the example alerting rules of
-// docs/alerting.md with `promtool check rules`.
-func TestPromtoolCheckDocRules(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		skipWithout(t, "promtool not on PATH (Debian package prometheus)")
-	}
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "alerting.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile("(?s)```yaml\n(groups:.*?)```").FindSubmatch(doc)
-	if m == nil {
-		t.Fatal("docs/alerting.md has no yaml block of rule groups")
-	}
-	rules := filepath.Join(t.TempDir(), "rules.yml")
-	if err := os.WriteFile(rules, m[1], 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(promtool, "check", "rules", rules).CombinedOutput(); err != nil {
-		t.Errorf("promtool check rules: %v\n%s", err, out)
 	}
 }
 
