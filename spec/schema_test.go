@@ -63,9 +63,15 @@ func yamlDocs(t *testing.T, path string) []any {
 // schema `esremote schema` prints.
 func TestExamplesMatchSchema(t *testing.T) {
 	s := compileSchema(t)
-	files, problems, err := specFiles(examplesDir)
-	if err != nil || len(files) == 0 || len(problems) > 0 {
-		t.Fatalf("example files: %v %v %v", files, problems, err)
+	var files []string
+	for _, dir := range exampleSpecDirs {
+		fs, problems, err := specFiles(filepath.Join(examplesDir, dir))
+		if err != nil || len(fs) == 0 || len(problems) > 0 {
+			t.Fatalf("example files of %s: %v %v %v", dir, fs, problems, err)
+		}
+		for _, f := range fs {
+			files = append(files, dir+"/"+f)
+		}
 	}
 	for _, f := range files {
 		path := filepath.Join(examplesDir, f)
