@@ -444,6 +444,9 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		if err != nil {
 			return fail(ch, fmt.Errorf("create key %s on %s: %w", name, w.remote.name, err))
 		}
+		// The key now travels to the keystore: an echo of that request
+		// must not put it in a report.
+		spec.Remember(created.Encoded.Reveal())
 		old := led.Key(c.Name)
 		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote.name, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
 			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now}

@@ -25,6 +25,9 @@ func (r *Reconciler) credentials(what string, a spec.Auth) (apiKey, user, pass s
 		if err != nil {
 			return "", "", "", fmt.Errorf("%s: password: %w", what, err)
 		}
+		// The header carries base64(user:password): remember that form
+		// too, so that an echo of it is scrubbed like the password.
+		spec.RememberBasic(a.Basic.Username, s.Reveal())
 		return "", a.Basic.Username, s.Reveal(), nil
 	}
 	return "", "", "", fmt.Errorf("%s: %w", what, errNoAuth)

@@ -25,8 +25,11 @@ const maxSecretSize = 64 << 10
 type Secret struct{ v string }
 
 // NewSecret wraps a value, for values that do not come from a SecretRef
-// (e.g. a key esremote just created).
-func NewSecret(v string) Secret { return Secret{v: v} }
+// (e.g. a key esremote just created). The value is remembered for Scrub.
+func NewSecret(v string) Secret {
+	Remember(v)
+	return Secret{v: v}
+}
 
 // Reveal returns the value. Call it only where the value goes on the wire.
 func (s Secret) Reveal() string { return s.v }
@@ -149,7 +152,8 @@ func (r SecretRef) count() int {
 // $CREDENTIALS_DIRECTORY/<name>, a file (relative to Base), or an
 // environment variable. One trailing newline is trimmed. Empty values are
 // refused, and so are files that group or others can read. getenv is
-// os.Getenv in production. Errors never contain the value.
+// os.Getenv in production. Errors never contain the value, and the value
+// is remembered for Scrub.
 func (r SecretRef) Resolve(getenv func(string) string) (Secret, error) {
 	if r.count() != 1 {
 		return Secret{}, errors.New("a secret reference needs exactly one of credential, file or env")
@@ -196,7 +200,7 @@ func (r SecretRef) Resolve(getenv func(string) string) (Secret, error) {
 	if v == "" {
 		return Secret{}, fmt.Errorf("%s: the secret is empty", r)
 	}
-	return Secret{v: v}, nil
+	return NewSecret(v), nil
 }
 
 // trimNewline removes one trailing "\n" or "\r\n".

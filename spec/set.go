@@ -59,6 +59,13 @@ func (m *meta) secretRefs(a *Auth, path string) {
 func (m *meta) secretRef(r *SecretRef, path string) {
 	r.Base = m.base
 	r.Pos = m.at(path)
+	// A name that looks like a secret value may be one: keep it out of
+	// every output, whatever error it ends up in.
+	for _, name := range []string{r.Credential, r.Env} {
+		if LooksLikeSecret(name) {
+			Remember(name)
+		}
+	}
 }
 
 // sortKinds orders every kind by name (then position) so that everything

@@ -79,6 +79,7 @@ func (c *cli) writeDoctor(rep *doctor.Report, format string) int {
 	if format == "json" {
 		write = doctor.WriteJSON
 	}
+	spec.ScrubAll(rep) // evidence may quote what a server echoed: see scrub.go
 	if err := write(c.stdout, rep); err != nil {
 		c.errorf("write doctor report: %v", err)
 		return exitError

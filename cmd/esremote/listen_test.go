@@ -68,10 +68,15 @@ func TestRunRefusesRemoteListenWithoutToken(t *testing.T) {
 // runDaemon starts cmdRun with args and returns its listen address, its
 // log, and a stop function that checks it exited 0.
 func runDaemon(t *testing.T, args ...string) (string, *logWatch, func()) {
+	return runDaemonEnv(t, os.Getenv, args...)
+}
+
+// runDaemonEnv is runDaemon with the environment getenv gives.
+func runDaemonEnv(t *testing.T, getenv func(string) string, args ...string) (string, *logWatch, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: os.Getenv}
+	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: getenv}
 	code := make(chan int, 1)
 	go func() { code <- cmdRun(c, args) }()
 	var addr string

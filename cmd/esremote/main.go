@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/esremote/esremote/spec"
 )
 
 func main() { os.Exit(Main()) }
@@ -141,16 +143,18 @@ func (c *cli) usage(w io.Writer) {
 }
 
 // errorf prints "esremote: error: …" to stderr: lowercase, no period.
+// Like hintf and warnf, it scrubs every credential esremote holds from
+// the line (spec.Scrub): errors may quote what a server echoed.
 func (c *cli) errorf(format string, a ...any) {
-	fmt.Fprintf(c.stderr, "esremote: error: "+format+"\n", a...)
+	fmt.Fprint(c.stderr, spec.Scrub(fmt.Sprintf("esremote: error: "+format+"\n", a...)))
 }
 
 // hintf prints "esremote: hint: …" to stderr.
 func (c *cli) hintf(format string, a ...any) {
-	fmt.Fprintf(c.stderr, "esremote: hint: "+format+"\n", a...)
+	fmt.Fprint(c.stderr, spec.Scrub(fmt.Sprintf("esremote: hint: "+format+"\n", a...)))
 }
 
 // warnf prints "esremote: warning: …" to stderr.
 func (c *cli) warnf(format string, a ...any) {
-	fmt.Fprintf(c.stderr, "esremote: warning: "+format+"\n", a...)
+	fmt.Fprint(c.stderr, spec.Scrub(fmt.Sprintf("esremote: warning: "+format+"\n", a...)))
 }

@@ -93,7 +93,7 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if pf.verbose {
-		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logger = slog.New(scrubHandler{slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	}
 	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout}
 	if mode == reconcile.ModePlan {
@@ -116,6 +116,7 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 		trigger = drift.TriggerApply
 	}
 	report := res.Report(trigger, reconcile.SpecRevision(dir))
+	spec.ScrubAll(report) // before it is printed or saved: see scrub.go
 	if mode == reconcile.ModeApply {
 		if _, err := drift.NewHistory(stateDir, 0).Save(report); err != nil {
 			c.warnf("save report: %v", err)

@@ -371,6 +371,8 @@ func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) da
 		var rep *drift.Report
 		if err == nil {
 			rep = res.Report(req.Trigger, reconcile.SpecRevision(dir))
+			// Before history, /status, metrics and alerts see it: see scrub.go.
+			spec.ScrubAll(rep)
 		} else {
 			res = nil
 		}
@@ -456,13 +458,14 @@ func parseDebounce(s string) (time.Duration, time.Duration, error) {
 	return dmin, dmax, nil
 }
 
-// newLogger builds the daemon's logger. Under journald ($JOURNAL_STREAM
+// newLogger builds the daemon's logger, which scrubs credentials from
+// every line (scrub.go). Under journald ($JOURNAL_STREAM
 // set) text lines leave out the time, which the journal records itself.
 func newLogger(w io.Writer, format string, getenv func(string) string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(scrubHandler{slog.NewJSONHandler(w, opts)}), nil
 	case "text":
 		if getenv("JOURNAL_STREAM") != "" {
 			opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
@@ -472,7 +475,7 @@ func newLogger(w io.Writer, format string, getenv func(string) string) (*slog.Lo
 				return a
 			}
 		}
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(scrubHandler{slog.NewTextHandler(w, opts)}), nil
 	default:
 		return nil, fmt.Errorf("unknown --log-format %q: use text or json", format)
 	}

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+// echoProxy sits in front of a sim endpoint. While echo is set, requests
+// it matches get an error whose text quotes their Authorization header and
+// body, as some proxies and control planes do; the rest pass through.
+type echoProxy struct {
+	*httptest.Server
+	mu    sync.Mutex
+	match func(*http.Request) bool
+	cloud bool // answer in the Cloud API's error shape, else Elasticsearch's
+	hits  int
+	// bodies are the bodies of the echoed requests.
+	bodies [][]byte
+}
+
+func newEchoProxy(t *testing.T, upstream string, cloud bool) *echoProxy {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p := &echoProxy{cloud: cloud}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		echo := p.match != nil && p.match(r)
+		if echo {
+			p.hits++
+		}
+		p.mu.Unlock()
+		if !echo {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.bodies = append(p.bodies, body)
+		p.mu.Unlock()
+		said := fmt.Sprintf("rejected %s %s with Authorization: %s and body %s", r.Method, r.URL.Path, r.Header.Get("Authorization"), body)
+		w.Header().Set("Content-Type", "application/json")
+		if cloud {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": "request.invalid", "message": said}}})
+			return
+		}
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"status": 400, "error": map[string]any{"type": "illegal_argument_exception", "reason": said,
+			"root_cause": []map[string]string{{"type": "illegal_argument_exception", "reason": said}}}})
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *echoProxy) echo(match func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.match, p.hits = match, 0
+}
+
+// A proxy or control plane that echoes the Authorization header (and the
+// request body) into its error never gets a credential esremote holds into
+// what esremote prints, logs (-v) or saves (last.json, the history): the
+// Elasticsearch login, the Cloud API key and the cross-cluster key just
+// created all show as <redacted>. Before, the report quoted them.
+func TestEchoedCredentialsAreScrubbed(t *testing.T) {
+	w := newEchoWorld(t)
+	dir, state, env, secrets := w.dir, w.state, w.env, w.secrets
+	esProxy, cloudProxy := w.es, w.cloud
+
+	var outputs bytes.Buffer
+	apply := func() int {
+		var stdout, stderr bytes.Buffer
+		c := &cli{ctx: t.Context(), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+		code := cmdApply(c, []string{dir, "--format", "json", "-v", "--verify-timeout", "1s"})
+		outputs.Write(stdout.Bytes())
+		outputs.Write(stderr.Bytes())
+		return code
+	}
+
+	// 1. The local cluster's Elasticsearch echoes every request but GET /.
+	esProxy.echo(func(r *http.Request) bool { return r.URL.Path != "/" })
+	if code := apply(); code != exitError {
+		t.Errorf("apply with an echoing Elasticsearch: exit %d, want 1", code)
+	}
+	// 2. The control plane echoes the keystore PATCH that delivers the
+	// cross-cluster key esremote just created.
+	esProxy.echo(nil)
+	cloudProxy.echo(func(r *http.Request) bool {
+		return r.Method == http.MethodPatch && strings.HasSuffix(r.URL.Path, "/keystore")
+	})
+	if code := apply(); code != exitError {
+		t.Errorf("apply with an echoing control plane: exit %d, want 1", code)
+	}
+	if cloudProxy.hits == 0 {
+		t.Fatal("the keystore PATCH never reached the echoing control plane")
+	}
+	// The echoed PATCH carried the new key: it is a secret too, encoded
+	// and its secret half.
+	var delivered []string
+	for _, body := range cloudProxy.bodies {
+		delivered = append(delivered, jsonStrings(body)...)
+	}
+	for _, v := range delivered {
+		raw, err := base64.StdEncoding.DecodeString(v)
+		if _, key, ok := strings.Cut(string(raw), ":"); err == nil && ok {
+			secrets = append(secrets, v, key)
+		}
+	}
+	if len(secrets) < 6 {
+		t.Fatalf("only %d secrets to look for: the delivered key was not found in the echoed body", len(secrets))
+	}
+
+	stateFiles(t, state, &outputs)
+	checkScrubbed(t, outputs.String(), secrets, "Authorization: Basic <redacted>", "Authorization: ApiKey <redacted>")
+}
+
+// jsonStrings returns every string value in a JSON document.
+func jsonStrings(data []byte) []string {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			out = append(out, v)
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
+
+// echoWorld is the sim world with echoing proxies in front of the
+// ech-analytics cluster and the ECH control plane, and specs for it.
+type echoWorld struct {
+	dir, state string
+	env        map[string]string
+	secrets    []string // the logins and keys, as they travel
+	es, cloud  *echoProxy
+}
+
+func newEchoWorld(t *testing.T) *echoWorld {
+	srv, err := sim.Start(context.Background(), sim.DefaultWorld())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	addrs := srv.Addresses()
+	w := &echoWorld{dir: t.TempDir(), state: t.TempDir(),
+		es:    newEchoProxy(t, addrs.Clusters["ech-analytics"].URL, false),
+		cloud: newEchoProxy(t, addrs.ControlPlanes[sim.PlatformECH].URL, true)}
+	w.env = map[string]string{"STATE_DIRECTORY": w.state}
+	var b strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
+		c := addrs.Clusters[n]
+		u := c.URL
+		if n == "ech-analytics" {
+			u = w.es.URL
+		}
+		w.env[envName("es-"+n)] = c.Password
+		w.secrets = append(w.secrets, c.Password, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
+		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
+			n, u, c.Username, envName("es-"+n))
+		if c.DeploymentID == "" {
+			continue
+		}
+		cp := addrs.ControlPlanes[c.Platform]
+		api := cp.URL
+		if c.Platform == sim.PlatformECH {
+			api = w.cloud.URL
+		}
+		w.env[envName("cloud-"+c.Platform)] = cp.APIKey
+		w.secrets = append(w.secrets, cp.APIKey)
+		fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, api, envName("cloud-"+c.Platform), c.DeploymentID)
+		if c.RefID != "" {
+			fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
+		}
+	}
+	for name, content := range map[string]string{"clusters.yaml": b.String(), "conn.yaml": rotatingConn} {
+		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// stateFiles appends every file of the state dir (last.json, the
+// history) to out.
+func stateFiles(t *testing.T, state string, out *bytes.Buffer) {
+	t.Helper()
+	err := filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkScrubbed fails when a secret appears in out, or when no echo shows
+// as <redacted> (then the echo never reached the outputs and the check
+// proves nothing).
+func checkScrubbed(t *testing.T, out string, secrets []string, echoes ...string) {
+	t.Helper()
+	for _, e := range echoes {
+		if !strings.Contains(out, e) {
+			t.Errorf("%q is not in the outputs: the echo did not reach them, the test proves nothing", e)
+		}
+	}
+	for _, s := range secrets {
+		if len(s) < 6 {
+			t.Fatalf("suspiciously short secret")
+		}
+		if strings.Contains(out, s) {
+			t.Errorf("a secret (%d chars) appears in the outputs", len(s))
+		}
+	}
+}
+
+// The daemon's outputs too: its log, /status, /metrics, the alert a
+// webhook receives, and the state dir.
+func TestEchoedCredentialsAreScrubbedInDaemon(t *testing.T) {
+	w := newEchoWorld(t)
+	w.es.echo(func(r *http.Request) bool { return r.URL.Path != "/" })
+	alerts := make(chan []byte, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		alerts <- body
+	}))
+	t.Cleanup(hook.Close)
+	hookFile := filepath.Join(t.TempDir(), "webhook-url")
+	if err := os.WriteFile(hookFile, []byte(hook.URL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, logs, stop := runDaemonEnv(t, func(k string) string { return w.env[k] }, w.dir,
+		"--listen", "127.0.0.1:0", "--state-dir", w.state, "--webhook-url-file", hookFile)
+	var out bytes.Buffer
+	select {
+	case body := <-alerts:
+		out.Write(body)
+	case <-time.After(failsafe):
+		t.Fatalf("no alert delivered; log:\n%s", logs)
+	}
+	for _, path := range []string{"/status", "/metrics"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out.Write(body)
+	}
+	stop()
+	out.WriteString(logs.String())
+	stateFiles(t, w.state, &out)
+	checkScrubbed(t, out.String(), w.secrets, "Authorization: Basic <redacted>")
+}
