@@ -1,0 +1,294 @@
+package state
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/esremote/esremote/reconcile/es"
+)
+
+// Index is the index that holds the ledger and the lease.
+const Index = "esremote-state"
+
+// Document ids in Index.
+const (
+	LeaseID  = "lease"
+	LedgerID = "ledger"
+)
+
+// DefaultLeaseTTL is --lease-ttl: how long a lease lasts without renewal.
+// A standby takes over at most this long after the leader's last renewal
+// it saw; long enough that a leader's slow request or a GC pause does not
+// hand leadership over, short enough that a dead host is replaced within
+// a resync or two.
+const DefaultLeaseTTL = 30 * time.Second
+
+// Roles of a process sharing a store.
+const (
+	RoleLeader  = "leader"
+	RoleStandby = "standby"
+)
+
+// ErrNotLeader is returned by every write path of a process that does not
+// hold the lease (errors.Is): it must not write now.
+var ErrNotLeader = errors.New("this esremote does not hold the state store's lease")
+
+// Leadership is who may write, as /status and `esremote status` show it.
+type Leadership struct {
+	Role string `json:"role"` // RoleLeader or RoleStandby
+	// Holder is the lease holder's "HOST:PID" ("" when nobody holds it).
+	Holder string `json:"holder"`
+	// Expires is when the holder's lease runs out unless renewed.
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// leaseDoc is the lease document's source.
+type leaseDoc struct {
+	Holder   string    `json:"holder"` // HOST:PID
+	ID       string    `json:"id"`     // unique per process: two processes never share one
+	Acquired time.Time `json:"acquired"`
+	Renewed  time.Time `json:"renewed"`
+	TTLMilli int64     `json:"ttl_ms"`
+	Expires  time.Time `json:"expires"`
+}
+
+// Lease elects one writer among the processes sharing a store, the way
+// client-go's leaderelection does, over an Elasticsearch document written
+// with if_seq_no/if_primary_term (op_type=create for the first one):
+//
+//   - the leader renews every TTL/3 ([Lease.RetryPeriod]);
+//   - a leader whose last successful renewal was sent more than
+//     2/3 TTL ago ([Lease.RenewDeadline]) stops writing at once
+//     ([Lease.Check] fails), before any standby can take over;
+//   - a standby takes over only when the lease document has not changed
+//     for a whole TTL by its own clock (it never compares clocks across
+//     hosts: the expiry written in the document is informational).
+//
+// So two processes never both pass Check at the same time, given clocks
+// that run at about the same rate. A lost race is a 409 from
+// Elasticsearch, never two leaders.
+type Lease struct {
+	client *es.Client
+	index  string
+	ttl    time.Duration
+	now    func() time.Time
+	me     leaseDoc
+
+	mu       sync.Mutex
+	doc      es.Doc    // the lease document last seen (Found false: none)
+	seen     leaseDoc  // its source
+	seenAt   time.Time // local time the document was last seen to change
+	leader   bool
+	validTil time.Time // leader: Check passes until then (local clock)
+}
+
+// LeaseConfig configures NewLease.
+type LeaseConfig struct {
+	Client *es.Client
+	// Index defaults to Index.
+	Index string
+	// Holder names this process ("HOST:PID"); default from os.Hostname
+	// and os.Getpid.
+	Holder string
+	// TTL defaults to DefaultLeaseTTL.
+	TTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// NewLease prepares a lease; it sends nothing until Step.
+func NewLease(cfg LeaseConfig) *Lease {
+	if cfg.Index == "" {
+		cfg.Index = Index
+	}
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultLeaseTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = HolderName()
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &Lease{client: cfg.Client, index: cfg.Index, ttl: cfg.TTL, now: cfg.Now,
+		me: leaseDoc{Holder: cfg.Holder, ID: hex.EncodeToString(b), TTLMilli: cfg.TTL.Milliseconds()}}
+}
+
+// HolderName is this process's "HOST:PID".
+func HolderName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
+}
+
+// TTL is the lease duration.
+func (l *Lease) TTL() time.Duration { return l.ttl }
+
+// RenewDeadline is how long after its last successful renewal (counted
+// from when it was sent) a leader still writes: 2/3 of the TTL, so it
+// stops a third of a TTL before a standby may take over.
+func (l *Lease) RenewDeadline() time.Duration { return l.ttl * 2 / 3 }
+
+// RetryPeriod is how often Run steps: a third of the TTL, so a leader
+// gets two tries to renew before its deadline.
+func (l *Lease) RetryPeriod() time.Duration { return l.ttl / 3 }
+
+// Holder is this process's name in the lease.
+func (l *Lease) Holder() string { return l.me.Holder }
+
+// Check returns nil while this process holds the lease and its renew
+// deadline has not passed; every write path calls it before writing.
+func (l *Lease) Check() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.leader && l.now().Before(l.validTil) {
+		return nil
+	}
+	if l.doc.Found && l.seen.ID != l.me.ID && l.seen.Holder != "" {
+		return fmt.Errorf("%w: it is held by %s", ErrNotLeader, l.seen.Holder)
+	}
+	return ErrNotLeader
+}
+
+// Leadership is this process's role and the holder as last seen.
+func (l *Lease) Leadership() Leadership {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ld := Leadership{Role: RoleStandby}
+	if l.leader && l.now().Before(l.validTil) {
+		ld.Role = RoleLeader
+	}
+	if l.doc.Found {
+		ld.Holder, ld.Expires = l.seen.Holder, l.seen.Expires
+	}
+	return ld
+}
+
+// Step is one round of the election (client-go's tryAcquireOrRenew): read
+// the lease; renew it when this process holds it; create it when there is
+// none; take it over when it has not changed for a TTL. It returns
+// whether this process leads now. An error (the store unreachable) leaves
+// a leader leading until its renew deadline, no longer.
+func (l *Lease) Step(ctx context.Context) (bool, error) {
+	start := l.now()
+	cur, err := l.client.GetDoc(ctx, l.index, LeaseID)
+	if err != nil {
+		return l.leading(), fmt.Errorf("read lease: %w", err)
+	}
+	l.mu.Lock()
+	if !cur.Found || !sameVersion(cur, l.doc) {
+		l.doc, l.seenAt = cur, start
+		l.seen = leaseDoc{}
+		if cur.Found {
+			if err := json.Unmarshal(cur.Source, &l.seen); err != nil {
+				l.seen = leaseDoc{Holder: "(unreadable lease)"}
+			}
+		}
+	}
+	mine := cur.Found && l.seen.ID == l.me.ID
+	expired := cur.Found && !mine && start.Sub(l.seenAt) >= l.ttl
+	l.mu.Unlock()
+
+	var p es.Precondition
+	switch {
+	case !cur.Found:
+		p = es.Precondition{Create: true}
+	case mine, expired:
+		p = es.IfMatch(cur)
+	default:
+		l.lose()
+		return false, nil
+	}
+	next := l.me
+	next.Renewed, next.Expires = start.UTC(), start.Add(l.ttl).UTC()
+	next.Acquired = start.UTC()
+	if mine && !l.seen.Acquired.IsZero() {
+		next.Acquired = l.seen.Acquired
+	}
+	body, _ := json.Marshal(next)
+	w, err := l.client.IndexDoc(ctx, l.index, LeaseID, body, p)
+	switch {
+	case es.IsConflict(err):
+		// Someone else wrote the lease between our read and our write.
+		l.lose()
+		return false, nil
+	case err != nil:
+		return l.leading(), fmt.Errorf("write lease: %w", err)
+	}
+	l.mu.Lock()
+	l.doc, l.seen, l.seenAt = w.Doc(l.index, LeaseID, body), next, start
+	l.leader, l.validTil = true, start.Add(l.RenewDeadline())
+	l.mu.Unlock()
+	return true, nil
+}
+
+func sameVersion(a, b es.Doc) bool {
+	return a.Found == b.Found && a.SeqNo == b.SeqNo && a.PrimaryTerm == b.PrimaryTerm
+}
+
+func (l *Lease) lose() {
+	l.mu.Lock()
+	l.leader = false
+	l.mu.Unlock()
+}
+
+// leading is whether Check passes now.
+func (l *Lease) leading() bool { return l.Check() == nil }
+
+// Release gives the lease up (a clean stop), so a standby takes over at
+// its next step instead of a TTL later: the document is deleted only if
+// it is still the one this process wrote.
+func (l *Lease) Release(ctx context.Context) error {
+	l.mu.Lock()
+	doc, was := l.doc, l.leader
+	l.leader = false
+	l.mu.Unlock()
+	if !was || !doc.Found {
+		return nil
+	}
+	_, err := l.client.DeleteDoc(ctx, l.index, LeaseID, es.IfMatch(doc))
+	if es.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// Run steps every RetryPeriod until ctx ends, and calls onChange (if set)
+// whenever the role or the holder changes, with the new leadership; it
+// releases the lease on the way out. Errors of a step go to onError.
+func (l *Lease) Run(ctx context.Context, onChange func(Leadership), onError func(error)) {
+	var last Leadership
+	t := time.NewTicker(l.RetryPeriod())
+	defer t.Stop()
+	for {
+		if _, err := l.Step(ctx); err != nil && onError != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		if ld := l.Leadership(); ld.Role != last.Role || ld.Holder != last.Holder {
+			last = ld
+			if onChange != nil {
+				onChange(ld)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.Background(), l.RetryPeriod())
+			_ = l.Release(rctx)
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
