@@ -2,10 +2,13 @@
 GO       ?= go
 BIN      ?= bin/esremote
 PREFIX   ?= /usr/local
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION  ?= $(shell packaging/version.sh)
 LDFLAGS  := -X main.version=$(VERSION)
+ARCH     ?= $(shell $(GO) env GOARCH)
+# nfpm builds the .deb and .rpm; pinned, built from the Go module proxy on first use.
+NFPM     ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 
-.PHONY: build test lint demo bench install check-units fuzz clean
+.PHONY: build test lint demo bench install package check-units fuzz clean
 
 build: ## the binary, in bin/
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/esremote
@@ -36,6 +39,16 @@ install: build ## binary, systemd unit and an example spec dir (never overwritte
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/esremote
 	install -D -m 0644 systemd/esremote.service $(DESTDIR)/etc/systemd/system/esremote.service
 	test -e $(DESTDIR)/etc/esremote/connections || { install -d -m 0755 $(DESTDIR)/etc/esremote/connections && cp -R examples/api-key/. $(DESTDIR)/etc/esremote/connections/; }
+
+# package: the binary (version from the git tag, packaging/version.sh), the unit
+# with the packaged paths, /etc/esremote/connections/README.md, docs and examples
+# (packaging/nfpm.yaml). The maintainer scripts never enable or start the service.
+package: ## .deb and .rpm in bin/, with nfpm
+	rm -rf bin/pkg && mkdir -p bin/pkg
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pkg/esremote ./cmd/esremote
+	sed -e 's|/usr/local/bin/esremote|/usr/bin/esremote|g' -e 's|/usr/local/share/doc/esremote/|/usr/share/doc/esremote/|g' \
+		systemd/esremote.service > bin/pkg/esremote.service
+	for p in deb rpm; do VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $$p -t bin/ || exit 1; done
 
 # The unit names /usr/local/bin/esremote; verify a copy pointing at the
 # binary just built, so the check needs no install. The security score is

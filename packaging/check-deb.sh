@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the .deb that `make package` built, checks it, and purges it.
+# Run as root on a Debian host (CI: .ci/run). Fails on any check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deb=$(ls bin/esremote_*.deb)
+want=$(dpkg-deb -f "$deb" Version)
+if dpkg -s esremote >/dev/null 2>&1; then
+  echo "check-deb: esremote is already installed; refusing to touch it" >&2; exit 1
+fi
+fail() { echo "check-deb: $*" >&2; exit 1; }
+purge() { dpkg --purge esremote >/dev/null; }
+trap purge EXIT
+
+dpkg -i "$deb"
+
+# The version from the git tag, through ldflags, is the package's (less the release).
+got=$(esremote version | head -1)
+[ "$got" = "esremote ${want%-*}" ] || fail "esremote version says '$got', the package is $want"
+echo "check-deb: $got"
+
+# The installed unit is valid where it is, and nothing started or enabled it.
+systemd-analyze verify /usr/lib/systemd/system/esremote.service
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl is-active --quiet esremote.service && fail "the install started the service"
+  systemctl is-enabled --quiet esremote.service 2>/dev/null && fail "the install enabled the service"
+fi
+# Nothing DynamicUser=/StateDirectory= make: no user, no state directory.
+getent passwd esremote >/dev/null && fail "the install created a user esremote"
+[ -e /var/lib/esremote ] && fail "the install created /var/lib/esremote"
+
+test -f /etc/esremote/connections/README.md || fail "no /etc/esremote/connections/README.md"
+grep -q '/etc/esremote/connections/README.md' /var/lib/dpkg/info/esremote.conffiles || fail "README is not a conffile"
+test -f /usr/share/doc/esremote/operations.md || fail "no docs"
+test -f /usr/share/doc/esremote/examples/prometheus/esremote-rules.yml || fail "no example rules"
+
+trap - EXIT
+purge
+! dpkg -s esremote >/dev/null 2>&1 || fail "still installed after purge"
+[ ! -e /usr/bin/esremote ] || fail "/usr/bin/esremote left after purge"
+[ ! -e /etc/esremote/connections/README.md ] || fail "conffile left after purge"
+echo "check-deb: installed, checked and purged $deb"
