@@ -1,18 +1,13 @@
 package reconcile
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/esremote/esremote/drift"
 )
 
 // LedgerFile is the ledger's file name in the state directory.
@@ -31,10 +26,13 @@ const ledgerVersion = 1
 // good as a committed one, one whose value is not live is ignored. So a
 // crash between "sent" and "recorded" can neither lose ownership nor claim
 // what esremote never wrote.
+//
+// Where the ledger lives is a Store: FileStore (the state directory, the
+// default) or any other that loads and saves one document.
 type Ledger struct {
-	mu   sync.Mutex
-	path string // "" for an in-memory ledger (plan never persists)
-	data ledgerData
+	mu    sync.Mutex
+	store Store // nil for an in-memory ledger (plan never persists)
+	data  ledgerData
 
 	// Saving is serialised by fileMu, outside mu, so that one cluster's
 	// fsync does not stall every other cluster's ledger reads. seq counts
@@ -47,6 +45,14 @@ type Ledger struct {
 
 type ledgerData struct {
 	Version int `json:"version"`
+	// Installation is this ledger's random identity, created with it and
+	// written into the metadata of every API key esremote creates: only
+	// keys carrying it can be orphans of this installation.
+	Installation string `json:"installation"`
+	// Clusters: cluster name → the cluster_uuid of the cluster esremote
+	// first wrote under that name. Every record of the name is about that
+	// cluster; another cluster answering at the name's URL gets no writes.
+	Clusters map[string]string `json:"clusters,omitempty"`
 	// Settings: local cluster → alias → what esremote wrote.
 	Settings map[string]map[string]*AliasRecord `json:"settings"`
 	// Roles: local cluster → role name → fingerprint of the role body.
@@ -57,6 +63,9 @@ type ledgerData struct {
 	Keystore map[string]map[string]*Record `json:"keystore,omitempty"`
 	// Trust: deployment id → trust entry identity → fingerprint.
 	Trust map[string]map[string]*Record `json:"trust,omitempty"`
+	// KeyIntents: connection → when esremote last set out to create its
+	// key (saved before the create request; the ID only exists after).
+	KeyIntents map[string]time.Time `json:"key_intents,omitempty"`
 }
 
 // AliasRecord is what esremote wrote under cluster.remote.<alias>.
@@ -105,28 +114,37 @@ func Fingerprint(v string) string {
 // OpenLedger reads the ledger in stateDir, or starts an empty one when
 // there is none. stateDir "" gives an in-memory ledger that Save ignores.
 func OpenLedger(stateDir string) (*Ledger, error) {
-	l := &Ledger{data: ledgerData{Version: ledgerVersion}}
 	if stateDir == "" {
-		return l.init(), nil
+		return OpenLedgerStore(nil)
 	}
-	l.path = filepath.Join(stateDir, LedgerFile)
-	b, err := os.ReadFile(l.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return l.init(), nil
-	case err != nil:
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	if err := json.Unmarshal(b, &l.data); err != nil {
-		return nil, fmt.Errorf("read ledger %s: %w (the file is corrupt; move it aside to start over, esremote then treats every existing object as unmanaged)", l.path, err)
-	}
-	if l.data.Version > ledgerVersion {
-		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", l.path, l.data.Version, ledgerVersion)
-	}
-	return l.init(), nil
+	return OpenLedgerStore(FileStore{Dir: stateDir})
 }
 
-func (l *Ledger) init() *Ledger {
+// OpenLedgerStore reads the ledger from store, or starts an empty one
+// (with a new installation id) when the store holds none. A nil store
+// gives an in-memory ledger.
+func OpenLedgerStore(store Store) (*Ledger, error) {
+	l := &Ledger{store: store, data: ledgerData{Version: ledgerVersion}}
+	if store == nil {
+		return l.init()
+	}
+	b, err := store.Load()
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	if b == nil {
+		return l.init()
+	}
+	if err := json.Unmarshal(b, &l.data); err != nil {
+		return nil, fmt.Errorf("read ledger %s: %w (the file is corrupt; move it aside to start over, esremote then treats every existing object as unmanaged)", store, err)
+	}
+	if l.data.Version > ledgerVersion {
+		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", store, l.data.Version, ledgerVersion)
+	}
+	return l.init()
+}
+
+func (l *Ledger) init() (*Ledger, error) {
 	if l.data.Settings == nil {
 		l.data.Settings = map[string]map[string]*AliasRecord{}
 	}
@@ -142,14 +160,116 @@ func (l *Ledger) init() *Ledger {
 	if l.data.Trust == nil {
 		l.data.Trust = map[string]map[string]*Record{}
 	}
+	if l.data.Clusters == nil {
+		l.data.Clusters = map[string]string{}
+	}
+	if l.data.KeyIntents == nil {
+		l.data.KeyIntents = map[string]time.Time{}
+	}
+	if l.data.Installation == "" {
+		// A ledger from before installation ids, or a new one: the id is
+		// saved with the first record.
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("create installation id: %w", err)
+		}
+		l.data.Installation = hex.EncodeToString(b)
+	}
 	l.data.Version = ledgerVersion
-	return l
+	return l, nil
 }
 
-// Path is the ledger file ("" when in memory).
-func (l *Ledger) Path() string { return l.path }
+// Path is where the ledger is stored ("" when in memory).
+func (l *Ledger) Path() string {
+	if l.store == nil {
+		return ""
+	}
+	return l.store.String()
+}
 
-// Save writes the ledger atomically. It is a no-op for an in-memory ledger.
+// Installation is the ledger's installation id (see ledgerData).
+func (l *Ledger) Installation() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.data.Installation
+}
+
+// ClusterUUID is the cluster_uuid recorded for a cluster name ("" when
+// esremote never wrote there).
+func (l *Ledger) ClusterUUID(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.data.Clusters[name]
+}
+
+func (l *Ledger) clusterUUIDs() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return cloneMap(l.data.Clusters)
+}
+
+// SetClusterUUID records which cluster a name designates and saves; it is
+// called before the first write of a pass to that cluster.
+func (l *Ledger) SetClusterUUID(name, uuid string) error {
+	l.mu.Lock()
+	if l.data.Clusters[name] == uuid {
+		l.mu.Unlock()
+		return nil
+	}
+	if uuid == "" {
+		delete(l.data.Clusters, name)
+	} else {
+		l.data.Clusters[name] = uuid
+	}
+	return l.saveLocked()
+}
+
+// Names lists every cluster name the ledger holds any record about:
+// aliases, roles, keystore entries, keys (by local and remote) and
+// recorded cluster_uuids.
+func (l *Ledger) Names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]bool{}
+	for n := range l.data.Settings {
+		seen[n] = true
+	}
+	for n := range l.data.Roles {
+		seen[n] = true
+	}
+	for n := range l.data.Keystore {
+		seen[n] = true
+	}
+	for n := range l.data.Clusters {
+		seen[n] = true
+	}
+	for _, k := range l.data.Keys {
+		seen[k.Local], seen[k.Remote] = true, true
+	}
+	return sortedKeys(seen)
+}
+
+// KeystoreEntries lists the keystore settings recorded for a local cluster.
+func (l *Ledger) KeystoreEntries(local string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return sortedKeys(l.data.Keystore[local])
+}
+
+// SetKeyIntent records (or, with a zero time, clears) that esremote is
+// about to create a connection's key, and saves: no record, no create.
+func (l *Ledger) SetKeyIntent(conn string, at time.Time) error {
+	l.mu.Lock()
+	if at.IsZero() {
+		delete(l.data.KeyIntents, conn)
+	} else {
+		l.data.KeyIntents[conn] = at.UTC()
+	}
+	return l.saveLocked()
+}
+
+// Save writes the ledger to its store. It is a no-op for an in-memory
+// ledger.
 func (l *Ledger) Save() error {
 	l.mu.Lock()
 	return l.saveLocked()
@@ -162,7 +282,7 @@ func (l *Ledger) Save() error {
 // again. So many clusters recording at once cost a few writes, not one
 // each, and no reader waits for an fsync.
 func (l *Ledger) saveLocked() error {
-	if l.path == "" {
+	if l.store == nil {
 		l.mu.Unlock()
 		return nil
 	}
@@ -182,10 +302,7 @@ func (l *Ledger) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
-		return fmt.Errorf("save ledger: %w", err)
-	}
-	if err := drift.WriteFileAtomic(l.path, append(b, '\n'), 0o600); err != nil {
+	if err := l.store.Save(append(b, '\n')); err != nil {
 		return fmt.Errorf("save ledger: %w", err)
 	}
 	l.written = snap

@@ -5,6 +5,8 @@ package reconcile
 type Observed struct {
 	Local   string
 	Version string // GET / version.number
+	// UUID is GET / cluster_uuid: which cluster answered.
+	UUID string
 	// Persistent and Transient hold the flat cluster.remote.* keys of
 	// GET /_cluster/settings?flat_settings=true; lists are comma-joined.
 	Persistent map[string]string

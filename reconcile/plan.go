@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -247,6 +249,19 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			c.Changes = append(c.Changes, &Change{Resource: ResourceClusterSetting, Target: local,
 				Key: k + " (transient)", Action: ActionDelete, Actual: display(suffix, transient[alias][k]), Origin: OriginExternal})
 		}
+		if c.Enforced() && len(c.Changes) > before && !owned(led.Alias(local, alias)) && (len(live) > 0 || len(transient[alias]) > 0) {
+			// The alias exists, esremote never wrote it, and the spec
+			// would change it: a conflict. Nothing of the connection is
+			// written (settings, key, keystore), and apply fails.
+			for _, ch := range c.Changes {
+				ch.Err = errConflict
+			}
+			c.key = nil
+			c.Findings = append(c.Findings, Finding{Severity: "error", Code: CodeConflict,
+				Message: fmt.Sprintf("alias %s exists on %s but esremote did not create it (no ledger record); the spec would change %d of its settings, so nothing of this connection is written", alias, local, len(c.Changes)-before),
+				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", "DIR", local, alias)})
+			continue
+		}
 		c.settings = len(c.Changes) > before
 		if !c.settings || !c.Enforced() {
 			continue
@@ -299,6 +314,15 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 	sort.Slice(cp.Connections, func(i, j int) bool { return cp.Connections[i].Conn.Name < cp.Connections[j].Conn.Name })
 	return cp
 }
+
+// errConflict marks the changes of an object esremote does not own and
+// the spec would change: reported, never written.
+var errConflict = errors.New("conflict: the live object was not created by esremote; not written")
+
+// owned reports whether the ledger records an alias as esremote's. A
+// pending record counts: esremote only records intent after checking for
+// conflicts, so the alias was esremote's or free when it set out to write.
+func owned(rec *AliasRecord) bool { return rec != nil }
 
 // liveRecord is the ledger record that counts for origin decisions: a
 // pending record counts only if its values are live (the write landed).

@@ -32,8 +32,12 @@ const (
 // Options configure a Reconciler. The zero value of each field is a
 // sensible default.
 type Options struct {
-	// StateDir holds the ledger; "" keeps the ledger in memory.
+	// StateDir holds the ledger (FileStore); "" keeps the ledger in
+	// memory. Store, when set, is used instead.
 	StateDir string
+	// Store is where the ledger lives when not in StateDir (issue 16's
+	// locked file and Elasticsearch stores).
+	Store Store
 	// ReadOnly reads the ledger but never writes it (plan).
 	ReadOnly bool
 	// Concurrency bounds how many local clusters are reconciled at once
@@ -132,12 +136,16 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 30 * time.Second
 	}
-	led, err := OpenLedger(opts.StateDir)
+	store := opts.Store
+	if store == nil && opts.StateDir != "" {
+		store = FileStore{Dir: opts.StateDir}
+	}
+	if store != nil && opts.ReadOnly {
+		store = readOnly{store}
+	}
+	led, err := OpenLedgerStore(store)
 	if err != nil {
 		return nil, err
-	}
-	if opts.ReadOnly {
-		led.path = ""
 	}
 	return &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{},
 		cloudLimits: map[string]*rate.Limiter{}}, nil
@@ -275,6 +283,10 @@ type passState struct {
 	only      string
 	endpoints map[string]endpointResult
 
+	// observed holds each local cluster's reads, done once per pass
+	// before any decision (observeAll).
+	observed map[string]observation
+
 	mu      sync.Mutex
 	remotes map[string]*remoteState
 
@@ -343,6 +355,10 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		}
 	}
 	locals := sortedKeys(byLocal)
+	// Observe every local cluster before deciding anything: identities
+	// are compared across clusters (two Cluster documents for one cluster
+	// get no writes), and each cluster is read once.
+	ps.observeAll(ctx, locals)
 	plans := make([]*ClusterPlan, len(locals))
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -384,8 +400,12 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	if err != nil {
 		return fail(err)
 	}
-	obs, err := observe(ctx, client, local)
-	if err != nil {
+	ob := ps.observed[local]
+	if ob.err != nil {
+		return fail(ob.err)
+	}
+	obs := ob.obs
+	if err := ps.identity(local, obs); err != nil {
 		return fail(err)
 	}
 	var cps []*ConnectionPlan
@@ -429,6 +449,11 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	ps.planRemovedKeys(cp)
 	if ps.mode != ModePlan {
+		// Name the cluster in the ledger before the first write: every
+		// record under this name is then about this cluster_uuid.
+		if err := r.ledger.SetClusterUUID(local, obs.UUID); err != nil {
+			return fail(fmt.Errorf("record the identity of %s before writing: %w", local, err))
+		}
 		ps.apply(ctx, client, cl, cp, log)
 	}
 	for _, p := range cp.Connections {
@@ -437,6 +462,81 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		}
 	}
 	return cp
+}
+
+type observation struct {
+	obs *Observed
+	err error
+}
+
+// observeAll reads every local cluster of the pass (bounded by
+// Concurrency) and fills ps.observed.
+func (ps *passState) observeAll(ctx context.Context, locals []string) {
+	out := make([]observation, len(locals))
+	sem := make(chan struct{}, ps.r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, local := range locals {
+		cl := ps.set.Cluster(local)
+		if cl == nil {
+			out[i].err = fmt.Errorf("cluster %q is not declared", local)
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			client, err := ps.r.ESClient(ps.set, cl)
+			if err == nil {
+				out[i].obs, err = observe(ctx, client, local)
+			}
+			out[i].err = err
+		})
+	}
+	wg.Wait()
+	ps.observed = make(map[string]observation, len(locals))
+	for i, local := range locals {
+		ps.observed[local] = out[i]
+	}
+}
+
+// CodeIdentityChanged and CodeDuplicateCluster prefix the errors of a
+// cluster esremote refuses to write because it cannot prove which cluster
+// it is talking to.
+const (
+	CodeIdentityChanged  = "cluster_identity_changed"
+	CodeDuplicateCluster = "duplicate_cluster"
+	CodeConflict         = "conflict"
+	CodeUnreachableOwned = "unreachable_owned"
+	CodeForeignKey       = "foreign_installation"
+)
+
+// identity checks that the cluster answering for local is the one the
+// ledger's records are about (same cluster_uuid), and that no other
+// declared Cluster of this pass is the same cluster.
+func (ps *passState) identity(local string, obs *Observed) error {
+	if obs.UUID == "" {
+		return nil // a cluster too old to say (or a test double): nothing to compare
+	}
+	if rec := ps.r.ledger.ClusterUUID(local); rec != "" && rec != obs.UUID {
+		return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: nothing is written there. Point elasticsearch.url of %s back at that cluster; if the cluster was rebuilt on purpose, remove the ledger's records of %s (state dir ledger.json) and adopt what is there with esremote import",
+			CodeIdentityChanged, local, obs.UUID, rec, local, local)
+	}
+	var same []string
+	for name, o := range ps.observed {
+		if name != local && o.obs != nil && o.obs.UUID == obs.UUID {
+			same = append(same, name)
+		}
+	}
+	for name, uuid := range ps.r.ledger.clusterUUIDs() {
+		if name != local && uuid == obs.UUID && ps.set.Cluster(name) != nil && !slices.Contains(same, name) {
+			same = append(same, name)
+		}
+	}
+	if len(same) > 0 {
+		slices.Sort(same)
+		return fmt.Errorf("%s: clusters %s and %s are the same cluster (cluster_uuid %s): nothing is written there until one Cluster document remains",
+			CodeDuplicateCluster, local, strings.Join(same, ", "), obs.UUID)
+	}
+	return nil
 }
 
 // observe does the reads of DESIGN §5 on one cluster: GET /,
@@ -459,7 +559,7 @@ func observe(ctx context.Context, c *es.Client, local string) (*Observed, error)
 			return nil, err
 		}
 	}
-	obs := &Observed{Local: local, Version: info.Version.String(),
+	obs := &Observed{Local: local, Version: info.Version.String(), UUID: info.ClusterUUID,
 		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
 		Remote: map[string]RemoteStatus{}}
 	for alias, ri := range ri {

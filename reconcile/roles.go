@@ -147,15 +147,18 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 		return fmt.Errorf("read roles: %w", err)
 	}
 	version, _ := es.ParseVersion(obs.Version)
+	// Every role a connection of this cluster declares is kept, whatever
+	// became of the connection in this pass: one that failed to prepare
+	// (a remote down, a control plane 503, a secret unset) is still
+	// declared, and its roles are not "left the specs".
 	declared := map[string]bool{}
-	for _, p := range cp.Connections {
-		if p.Conn.Policy == spec.PolicyDisabled {
-			for _, r := range p.Conn.Roles {
-				declared[r.Name] = true
-			}
-			continue
+	for _, c := range ps.set.ConnectionsFrom(cl.Name) {
+		for _, r := range c.Roles {
+			declared[r.Name] = true
 		}
-		if p.Err != nil {
+	}
+	for _, p := range cp.Connections {
+		if p.Conn.Policy == spec.PolicyDisabled || p.Err != nil {
 			continue
 		}
 		var keyPatterns []string
@@ -193,6 +196,16 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 				continue
 			}
 			ch := &Change{Resource: ResourceRole, Target: cl.Name, Key: sr.Name, Desired: roleSummary(body), Origin: OriginSpec}
+			if exists && led.Role(cl.Name, sr.Name) == nil {
+				// A role esremote never wrote: the spec would overwrite it.
+				ch.Action, ch.Actual = ActionUpdate, roleSummary(cur)
+				ch.Err = errConflict
+				p.add(ch)
+				p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeConflict,
+					Message: fmt.Sprintf("role %s exists on %s but esremote did not create it; the spec would change it, so it is left alone", sr.Name, cl.Name),
+					Fix:     "rename the role in the spec, or delete the hand-made role if it is no longer used"})
+				continue
+			}
 			if exists {
 				ch.Action, ch.Actual = ActionUpdate, roleSummary(cur)
 				if rec := led.Role(cl.Name, sr.Name); rec != nil && rec.Fingerprint != Fingerprint(canonicalRole(cur)) {
@@ -269,7 +282,15 @@ func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPl
 		for name, w := range cp.RoleWrites {
 			intent[name] = &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, Pending: true, WrittenAt: now}
 		}
-		_ = led.SetRoles(cp.Local, intent)
+		if err := led.SetRoles(cp.Local, intent); err != nil {
+			// No record, no request: a role written without its record
+			// could never be cleaned up.
+			for _, w := range cp.RoleWrites {
+				w.change.Err = fmt.Errorf("not written: %w", err)
+			}
+			log.Error("save ledger; roles not written", "err", err)
+			return
+		}
 		for _, name := range sortedKeys(cp.RoleWrites) {
 			w := cp.RoleWrites[name]
 			if err := c.PutRole(ctx, name, w.body); err != nil {
