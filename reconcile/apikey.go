@@ -31,6 +31,10 @@ const (
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
 const ManagedBy = "esremote"
 
+// MetaInstallation is the metadata field of API keys and roles that holds
+// the installation id of the ledger that created them.
+const MetaInstallation = "installation"
+
 // keyPrefix names every cross-cluster API key esremote creates:
 // "esremote-<connection>".
 const keyPrefix = "esremote-"
@@ -234,7 +238,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		}
 		rec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
 		missing := aliasLive && !remoteStatus.HasCredentials
-		if rec == nil || rec.Fingerprint != sec.Fingerprint() || missing {
+		if rec == nil || rec.Pending || rec.Fingerprint != sec.Fingerprint() || missing {
 			action, origin, actual := ActionCreate, OriginSpec, ""
 			if rec != nil {
 				action, actual = ActionUpdate, drift.Redacted(rec.Fingerprint)
@@ -276,12 +280,23 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	rec := ps.r.ledger.Key(c.Name)
 
 	// Keys with our name and metadata that the ledger does not know were
-	// left by a crash between create and record: invalidate them.
+	// left by a crash between create and record: invalidate them. Only
+	// keys carrying this installation's id can be ours: another setup
+	// (own specs, own state dir) may manage a connection of the same
+	// name toward the same remote, and its keys are reported, never
+	// touched.
+	installation := ps.r.ledger.Installation()
 	for _, k := range rs.keys {
 		if k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy {
 			continue
 		}
 		if rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)) {
+			continue
+		}
+		if k.Metadata[MetaInstallation] != installation {
+			p.Findings = append(p.Findings, Finding{Severity: "info", Code: CodeForeignKey,
+				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rcl.Name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+				Fix:     "nothing to do if another setup manages a link of the same name; otherwise invalidate the key by hand"})
 			continue
 		}
 		w.orphans = append(w.orphans, k)
@@ -328,7 +343,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	case live.Expired(now):
 		w.kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
-	case keystoreRec == nil || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials):
+	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials):
 		// The keystore no longer holds this key's secret, and ES never
 		// shows a secret twice: a new key is the only way back.
 		w.kind = keyRotate
@@ -410,15 +425,20 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		if err != nil {
 			return fail(w.changes["keystore"], err)
 		}
+		prevKS := led.Keystore(c.Local, w.keystoreKey)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, Pending: true, WrittenAt: now}); err != nil {
+			return fail(w.changes["keystore"], fmt.Errorf("not written: %w", err))
+		}
 		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: w.secret.Reveal()}, nil); err != nil {
+			_ = led.SetKeystore(c.Local, w.keystoreKey, prevKS)
 			return fail(w.changes["keystore"], fmt.Errorf("write keystore of %s: %w", c.Local, err))
 		}
 		w.changes["keystore"].Applied = true
-		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), WrittenAt: now})
+		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, WrittenAt: now})
 	}
 	rc := w.remote.client
 	name := keyName(c)
-	meta := map[string]any{"managed_by": ManagedBy, "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
+	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
 	for _, k := range w.orphans {
 		ch := w.changes["orphan:"+k.ID]
 		if _, err := rc.InvalidateAPIKeys(ctx, k.ID); err != nil {
@@ -441,6 +461,16 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		return led.SetKey(c.Name, rec)
 	case keyCreate, keyRotate:
 		ch := w.changes["key"]
+		// Ledger first: the key's ID only exists once it is created, so
+		// the intent and the remote's identity are saved before the
+		// request; a key created but never recorded is then an orphan of
+		// this installation, invalidated by the next pass.
+		if err := led.SetClusterUUID(w.remote.name, w.remote.info.ClusterUUID); err != nil {
+			return fail(ch, fmt.Errorf("not created: %w", err))
+		}
+		if err := led.SetKeyIntent(c.Name, now); err != nil {
+			return fail(ch, fmt.Errorf("not created: %w", err))
+		}
 		req := es.CrossClusterKeyRequest{Name: name, Access: w.access, Metadata: meta}
 		if c.APIKey.Expiration > 0 {
 			req.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
@@ -473,12 +503,18 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		if err != nil {
 			return fail(kch, err)
 		}
+		prevKS := led.Keystore(c.Local, w.keystoreKey)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, Pending: true, WrittenAt: now}); err != nil {
+			return fail(kch, fmt.Errorf("not written: %w", err))
+		}
 		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: created.Encoded.Reveal()}, nil); err != nil {
+			// The keystore still holds what it held: give its record back.
+			_ = led.SetKeystore(c.Local, w.keystoreKey, prevKS)
 			return fail(kch, fmt.Errorf("write keystore of %s: %w", c.Local, err))
 		}
 		kch.Applied = true
 		kch.Desired = drift.Redacted(rec.Fingerprint)
-		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, WrittenAt: now}); err != nil {
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, WrittenAt: now}); err != nil {
 			return err
 		}
 		rec.Pending = false

@@ -94,8 +94,8 @@ func plannedLive(p *ConnectionPlan) (es.RemoteInfo, bool) {
 // read on its remote (nil when there is none or it was not read).
 func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 	rcl := ps.set.Cluster(c.Remote.Cluster)
-	rec := ps.r.ledger.Key(c.Name)
-	if rcl == nil || rec == nil || c.APIKey == nil || !c.APIKey.Managed {
+	id := ps.r.ledger.Key(c.Name).DeliveredKeyID()
+	if rcl == nil || id == "" || c.APIKey == nil || !c.APIKey.Managed {
 		return nil
 	}
 	ps.mu.Lock()
@@ -105,7 +105,7 @@ func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 		return nil
 	}
 	for _, k := range rs.keys {
-		if k.ID == rec.ID {
+		if k.ID == id {
 			return []es.APIKey{k}
 		}
 	}

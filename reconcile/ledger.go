@@ -481,6 +481,22 @@ func (l *Ledger) Key(conn string) *KeyRecord {
 	return nil
 }
 
+// DeliveredKeyID is the ID of the key the local keystore holds for a
+// connection according to the ledger: the recorded key once delivered,
+// the rotated-out one while a new key is still pending (its keystore
+// write failed or has not happened), "" when none was delivered.
+func (r *KeyRecord) DeliveredKeyID() string {
+	switch {
+	case r == nil:
+		return ""
+	case !r.Pending:
+		return r.ID
+	case r.Previous != nil:
+		return r.Previous.ID
+	}
+	return ""
+}
+
 // KeyConnections lists the connections that have a key record.
 func (l *Ledger) KeyConnections() []string {
 	l.mu.Lock()
@@ -501,6 +517,7 @@ func (l *Ledger) SetKey(conn string, r *KeyRecord) error {
 		c := *r
 		l.data.Keys[conn] = &c
 	}
+	delete(l.data.KeyIntents, conn) // the key is recorded: the intent is settled
 	return l.saveLocked()
 }
 

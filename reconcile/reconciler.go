@@ -164,13 +164,11 @@ func (r *Reconciler) Getenv(key string) string { return r.opts.Getenv(key) }
 // Now is the Reconciler's clock (Options.Now).
 func (r *Reconciler) Now() time.Time { return r.opts.Now() }
 
-// ManagedKeyID is the ID of the cross-cluster API key the ledger records
-// for a connection's managed key, "" when it records none.
+// ManagedKeyID is the ID of the cross-cluster API key the local keystore
+// holds for a connection's managed key according to the ledger (while a
+// new key is pending, the one it replaces), "" when none was delivered.
 func (r *Reconciler) ManagedKeyID(connection string) string {
-	if rec := r.ledger.Key(connection); rec != nil {
-		return rec.ID
-	}
-	return ""
+	return r.ledger.Key(connection).DeliveredKeyID()
 }
 
 // DesiredSettings returns the flat cluster.remote.<alias>.* settings the
