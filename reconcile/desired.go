@@ -69,7 +69,10 @@ func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 			}
 			addr = net.JoinHostPort(remote.Host, strconv.Itoa(spec.ProxyPort(c.Security)))
 		}
-		if name == "" && c.Remote.ProxyAddress == "" {
+		if name == "" && (c.Remote.ProxyAddress == "" || sameHost(c.Remote.ProxyAddress, remote.Host)) {
+			// The derived endpoint, or a proxy_address that names it
+			// (with another port, say): the ECH/ECE proxy routes by the
+			// TLS server name, so it goes with the endpoint either way.
 			name = remote.ServerName
 		}
 		set("proxy_address", addr)
@@ -119,4 +122,13 @@ func (d *DesiredAlias) Keys() []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// sameHost reports whether the host of addr ("host:port") is host.
+func sameHost(addr, host string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		h = addr
+	}
+	return host != "" && strings.EqualFold(h, host)
 }

@@ -121,6 +121,13 @@ type AliasDeletion struct {
 	key *KeyRecord
 	// keystore is the keystore entry esremote wrote for the alias.
 	keystore bool
+	// keystoreRemovals are entries of aliases no longer declared.
+	keystoreRemovals []keystoreRemoval
+}
+
+type keystoreRemoval struct {
+	setting string
+	change  *Change
 }
 
 // Unmanaged is a live object esremote does not own and leaves alone.

@@ -371,6 +371,14 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		}()
 	}
 	wg.Wait()
+	if only == "" && targets == nil {
+		for _, cp := range ps.departed() {
+			if mode != ModePlan {
+				ps.applyDeparted(ctx, cp)
+			}
+			plans = append(plans, cp)
+		}
+	}
 	res.Plan.Clusters = plans
 	res.Detached = ps.trustDetached()
 	res.Finished = r.opts.Now()
@@ -446,6 +454,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		return fail(err)
 	}
 	ps.planRemovedKeys(cp)
+	ps.planKeystoreRemovals(cp, all)
 	if ps.mode != ModePlan {
 		// Name the cluster in the ledger before the first write: every
 		// record under this name is then about this cluster_uuid.
@@ -651,6 +660,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 	}
 	ps.applyRoles(ctx, c, cp, log)
 	ps.applyRemovedKeys(ctx, cl, cp, log)
+	ps.applyKeystoreRemovals(ctx, cl, cp)
 	for _, p := range cp.Connections {
 		for _, ch := range p.Changes {
 			if ch.Applied {

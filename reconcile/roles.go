@@ -342,6 +342,67 @@ func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
 	}
 }
 
+// planKeystoreRemovals plans the removal of keystore entries esremote
+// wrote for an alias no connection of the cluster declares any more (an
+// alias renamed, a connection removed whose key record is gone), besides
+// those planRemovedKeys already removes with their key.
+func (ps *passState) planKeystoreRemovals(cp *ClusterPlan, all map[string]bool) {
+	if ps.scoped {
+		return
+	}
+	led := ps.r.ledger
+	handled := map[string]bool{}
+	for _, d := range cp.Deletions {
+		if d.keystore && d.key != nil {
+			handled[CredentialsKey(d.key.Alias)] = true
+		}
+	}
+	for _, setting := range led.KeystoreEntries(cp.Local) {
+		alias, suffix, ok := es.SplitRemoteKey(setting)
+		if !ok || suffix != "credentials" || all[alias] || handled[setting] {
+			continue
+		}
+		rec := led.Keystore(cp.Local, setting)
+		name := recConn(rec)
+		if name == "" {
+			name = "(alias " + alias + ")"
+		}
+		d := deletionFor(cp, name)
+		if d.Alias == "" {
+			d.Alias = alias
+		}
+		ch := &Change{Resource: ResourceKeystore, Target: cp.Local, Key: setting,
+			Action: ActionDelete, Actual: drift.Redacted(rec.Fingerprint), Origin: OriginSpec}
+		d.Changes = append(d.Changes, ch)
+		d.keystoreRemovals = append(d.keystoreRemovals, keystoreRemoval{setting: setting, change: ch})
+	}
+}
+
+// applyKeystoreRemovals removes the entries planKeystoreRemovals found,
+// through the Cloud API (a self-managed keystore cannot be written over
+// REST: the operator gets the command instead).
+func (ps *passState) applyKeystoreRemovals(ctx context.Context, cl *spec.Cluster, cp *ClusterPlan) {
+	led := ps.r.ledger
+	for _, d := range cp.Deletions {
+		for _, kr := range d.keystoreRemovals {
+			if cl.Deployment == nil {
+				kr.change.Err = fmt.Errorf("self-managed keystore: on every node of %s run bin/elasticsearch-keystore remove %s", cl.Name, kr.setting)
+				continue
+			}
+			cc, err := ps.r.CloudClient(ps.set, cl)
+			if err == nil {
+				err = cc.SetKeystore(ctx, cl.Deployment.ID, cl.Deployment.RefID, nil, []string{kr.setting})
+			}
+			if err != nil {
+				kr.change.Err = fmt.Errorf("remove keystore entry %s: %w", kr.setting, err)
+				continue
+			}
+			kr.change.Applied = true
+			_ = led.SetKeystore(cp.Local, kr.setting, nil)
+		}
+	}
+}
+
 // applyRemovedKeys invalidates the keys planned by planRemovedKeys and
 // removes their keystore entries, after the alias itself is gone.
 func (ps *passState) applyRemovedKeys(ctx context.Context, cl *spec.Cluster, cp *ClusterPlan, log *slog.Logger) {

@@ -1,0 +1,98 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/esremote/esremote/reconcile/es"
+)
+
+// departed plans what esremote still owns on clusters that left the
+// specs (their Cluster document is gone, so esremote has no URL or
+// credentials for them), for a pass over a complete spec set:
+//
+//   - a managed key whose connection and local cluster both left lives on
+//     a remote that may still be declared: it is invalidated there;
+//   - aliases, roles and keystore entries on the departed cluster cannot
+//     be reached: each such cluster gets an unreachable_owned error that
+//     names them, on every pass, until the Cluster is declared again (the
+//     next apply then deletes them) or its records are removed.
+//
+// Nothing owned is ever dropped silently.
+func (ps *passState) departed() []*ClusterPlan {
+	led := ps.r.ledger
+	var out []*ClusterPlan
+	for _, name := range led.Names() {
+		if ps.set.Cluster(name) != nil {
+			continue
+		}
+		cp := &ClusterPlan{Local: name}
+		for _, conn := range sortedKeys(toSet(led.KeyConnections())) {
+			rec := led.Key(conn)
+			if rec == nil || rec.Local != name || ps.set.Connection(conn) != nil {
+				continue
+			}
+			d := deletionFor(cp, conn)
+			d.Alias, d.key = rec.Alias, rec
+			d.Changes = append(d.Changes, &Change{Resource: ResourceAPIKey, Target: rec.Remote, Key: rec.Name + " (" + rec.ID + ")",
+				Action: ActionDelete, Actual: "key of a removed connection", Origin: OriginSpec})
+		}
+		var owned []string
+		if n := len(led.Aliases(name)); n > 0 {
+			owned = append(owned, plural(n, "alias", "aliases")+" ("+strings.Join(sortedKeys(toSet(led.Aliases(name))), ", ")+")")
+		}
+		if n := len(led.Roles(name)); n > 0 {
+			owned = append(owned, plural(n, "role", "roles")+" ("+strings.Join(sortedKeys(toSet(led.Roles(name))), ", ")+")")
+		}
+		if n := len(led.KeystoreEntries(name)); n > 0 {
+			owned = append(owned, plural(n, "keystore entry", "keystore entries"))
+		}
+		if len(owned) > 0 {
+			cp.Err = fmt.Errorf("%s: cluster %s left the specs, but esremote still owns %s there and cannot reach it to delete them: declare the Cluster again and run apply (esremote deletes them), or delete them by hand and remove %q from the ledger",
+				CodeUnreachableOwned, name, strings.Join(owned, ", "), name)
+		}
+		if cp.Err != nil || len(cp.Deletions) > 0 {
+			out = append(out, cp)
+		}
+	}
+	return out
+}
+
+// applyDeparted invalidates the keys departed planned, on their remotes.
+func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
+	led := ps.r.ledger
+	for _, d := range cp.Deletions {
+		if d.key == nil || len(d.Changes) == 0 {
+			continue
+		}
+		ch := d.Changes[0]
+		rcl := ps.set.Cluster(d.key.Remote)
+		if rcl == nil {
+			ch.Err = fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.key.Remote, d.key.ID)
+			continue
+		}
+		rs := ps.remote(ctx, rcl)
+		if rs.err != nil {
+			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.err)
+			continue
+		}
+		ids := []string{d.key.ID}
+		if d.key.Previous != nil {
+			ids = append(ids, d.key.Previous.ID)
+		}
+		if _, err := rs.client.InvalidateAPIKeys(ctx, ids...); err != nil && !es.IsNotFound(err) {
+			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, err)
+			continue
+		}
+		ch.Applied = true
+		_ = led.SetKey(d.Connection, nil)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
