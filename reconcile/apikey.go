@@ -484,7 +484,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		spec.Remember(created.Encoded.Reveal())
 		old := led.Key(c.Name)
 		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote.name, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
-			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now}
+			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID()}
 		if w.kind == keyRotate && old != nil {
 			// The old key keeps the link up until the new one is verified.
 			prev := *old
@@ -517,7 +517,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, WrittenAt: now}); err != nil {
 			return err
 		}
-		rec.Pending = false
+		rec.Pending, rec.Delivered = false, ""
 		p.KeyExpiration = created.Expiration
 		w.previous = rec.Previous
 		if w.previous != nil && w.changes["previous"] == nil {

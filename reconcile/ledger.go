@@ -99,9 +99,13 @@ type KeyRecord struct {
 	Expiration  time.Time `json:"expiration,omitzero"`
 	// Previous is the key being rotated out: invalidated once the link is
 	// verified with the new one.
-	Previous  *KeyRecord `json:"previous,omitempty"`
-	Pending   bool       `json:"pending,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
+	Previous *KeyRecord `json:"previous,omitempty"`
+	// Delivered is the ID of the key the local keystore holds while this
+	// record is pending (the key it replaces; "" when none was ever
+	// delivered).
+	Delivered string    `json:"delivered,omitempty"`
+	Pending   bool      `json:"pending,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Fingerprint is the short, non-reversible fingerprint esremote records
@@ -483,7 +487,7 @@ func (l *Ledger) Key(conn string) *KeyRecord {
 
 // DeliveredKeyID is the ID of the key the local keystore holds for a
 // connection according to the ledger: the recorded key once delivered,
-// the rotated-out one while a new key is still pending (its keystore
+// the one it replaces while a new key is still pending (its keystore
 // write failed or has not happened), "" when none was delivered.
 func (r *KeyRecord) DeliveredKeyID() string {
 	switch {
@@ -491,10 +495,8 @@ func (r *KeyRecord) DeliveredKeyID() string {
 		return ""
 	case !r.Pending:
 		return r.ID
-	case r.Previous != nil:
-		return r.Previous.ID
 	}
-	return ""
+	return r.Delivered
 }
 
 // KeyConnections lists the connections that have a key record.
