@@ -71,6 +71,14 @@ type Options struct {
 	// never sees a flip twice.
 	ContestThreshold int
 	ContestWindow    time.Duration
+	// WriteGate, when set, is asked before every request that would
+	// change a cluster or a deployment; an error stops the request unsent
+	// (es.ErrFenced). The daemon sharing an Elasticsearch state store
+	// passes its lease check: every write path checks the lease.
+	WriteGate func() error
+	// Identity ("HOST:PID") is sent as X-Opaque-Id on every request, so
+	// the clusters' logs say which admin host wrote.
+	Identity string
 }
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time

@@ -109,6 +109,13 @@ type Config struct {
 	// between the clients of one API so that a large estate stays under
 	// the control plane's rate limit instead of bouncing off its 429s.
 	Limiter *rate.Limiter
+	// WriteGate, when set, is asked before every request that is not a
+	// GET: an error stops the request before it is sent (the process does
+	// not hold the state store's lease) and is returned, never retried.
+	WriteGate func() error
+	// OpaqueID, when set, is sent as X-Opaque-Id on every request: which
+	// esremote process ("HOST:PID") sent it, for the other side's logs.
+	OpaqueID string
 }
 
 // String describes the configuration without its secrets.
@@ -144,6 +151,8 @@ type Client struct {
 	now        func() time.Time
 	jitter     func() float64 // in [0,1)
 	limiter    *rate.Limiter
+	gate       func() error
+	opaqueID   string
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -167,6 +176,8 @@ func New(cfg Config) (*Client, error) {
 		now:        cfg.Now,
 		jitter:     rand.Float64,
 		limiter:    cfg.Limiter,
+		gate:       cfg.WriteGate,
+		opaqueID:   cfg.OpaqueID,
 	}
 	switch {
 	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
@@ -274,6 +285,11 @@ func (c *Client) do(ctx context.Context, r request) (http.Header, error) {
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
+	if c.gate != nil && r.method != http.MethodGet && r.method != http.MethodHead {
+		if err := c.gate(); err != nil {
+			return nil, fmt.Errorf("%s on %s: not sent: %w", op, c.name, err)
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		hdr, err := c.once(ctx, op, target, r)
 		if err == nil {
@@ -311,6 +327,9 @@ func (c *Client) once(ctx context.Context, op, target string, r request) (http.H
 	req.Header.Set("Authorization", c.authHeader)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "esremote")
+	if c.opaqueID != "" {
+		req.Header.Set("X-Opaque-Id", c.opaqueID)
+	}
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

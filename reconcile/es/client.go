@@ -89,6 +89,17 @@ type Config struct {
 	// a pool shared between clients). CACert and InsecureSkipVerify then
 	// do not apply and must be empty.
 	Transport http.RoundTripper
+
+	// WriteGate, when set, is asked before every request that writes (see
+	// IsWrite): an error stops the request before it is sent, and the call
+	// fails with an *Error of kind ErrFenced. The daemon passes its lease
+	// check, so that a process that does not hold the state store's lease
+	// writes nothing, whatever path the write takes.
+	WriteGate func() error
+	// OpaqueID, when set, is sent as X-Opaque-Id on every request: which
+	// esremote process ("HOST:PID") sent it, as Elasticsearch's slow logs
+	// and task list show it.
+	OpaqueID string
 }
 
 // Client talks to one Elasticsearch cluster. It is safe for concurrent use.
@@ -176,8 +187,50 @@ func New(cfg Config) (*Client, error) {
 	// refused, which catches a URL pointing at the wrong server; send
 	// reports it as ErrNotElasticsearch. The typed-API "compatibility
 	// mode" headers are not sent: the target is 8.x.
-	c.es = esapi.New(&productCheck{next: tp})
+	var next esapi.Transport = &productCheck{next: tp}
+	if cfg.WriteGate != nil || cfg.OpaqueID != "" {
+		next = &gated{next: next, gate: cfg.WriteGate, opaqueID: cfg.OpaqueID}
+	}
+	c.es = esapi.New(next)
 	return c, nil
+}
+
+// IsWrite reports whether a request may change the cluster: any method
+// but GET and HEAD, except a search sent as POST.
+func IsWrite(method, path string) bool {
+	switch {
+	case method == http.MethodGet, method == http.MethodHead:
+		return false
+	case method == http.MethodPost && strings.HasSuffix(path, "/_search"):
+		return false
+	}
+	return true
+}
+
+// fencedError is a write WriteGate stopped; transportError makes it an
+// *Error of kind ErrFenced.
+type fencedError struct{ err error }
+
+func (e *fencedError) Error() string { return "not sent: " + e.err.Error() }
+func (e *fencedError) Unwrap() error { return e.err }
+
+// gated asks the write gate before a write and labels every request.
+type gated struct {
+	next     esapi.Transport
+	gate     func() error
+	opaqueID string
+}
+
+func (g *gated) Perform(req *http.Request) (*http.Response, error) {
+	if g.gate != nil && IsWrite(req.Method, req.URL.Path) {
+		if err := g.gate(); err != nil {
+			return nil, &fencedError{err: err}
+		}
+	}
+	if g.opaqueID != "" {
+		req.Header.Set("X-Opaque-Id", g.opaqueID)
+	}
+	return g.next.Perform(req)
 }
 
 // userAgent names esremote and the library version it speaks through, as
@@ -283,7 +336,10 @@ func (c *Client) transportError(ctx context.Context, op string, err error) *Erro
 		hostErr x509.HostnameError
 		invErr  x509.CertificateInvalidError
 	)
+	var fenced *fencedError
 	switch {
+	case errors.As(err, &fenced):
+		e.Kind, e.Err = ErrFenced, fenced.err
 	case ctx.Err() != nil:
 		// The caller gave up (shutdown, its own deadline): not ours to retry.
 		e.Kind, e.Err = ErrCanceled, ctx.Err()

@@ -115,3 +115,49 @@ func TestDocumentCASRace(t *testing.T) {
 		t.Fatalf("won %d, lost %d; want exactly one winner", won, lost)
 	}
 }
+
+// A process without the lease sends no write: the gate stops it before it
+// leaves, as a terminal ErrFenced; reads and searches go through, and
+// every request says who sent it.
+func TestWriteGate(t *testing.T) {
+	srv, err := sim.Start(context.Background(), sim.DefaultWorld())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	notLeader := errors.New("this esremote does not hold the state store's lease")
+	var refuse bool
+	c := mustNew(t, Config{Name: "ech-analytics", URL: srv.ClusterURL("ech-analytics"), APIKey: srv.AdminAPIKey("ech-analytics"),
+		OpaqueID: "admin-2:200", WriteGate: func() error {
+			if refuse {
+				return notLeader
+			}
+			return nil
+		}})
+	ctx := t.Context()
+	if err := c.PutSettings(ctx, map[string]Value{"cluster.remote.x.seeds": String("10.0.0.1:9300")}); err != nil {
+		t.Fatalf("leader write: %v", err)
+	}
+	refuse = true
+	srv.World.ResetLog()
+	err = c.PutSettings(ctx, map[string]Value{"cluster.remote.x.seeds": String("10.0.0.2:9300")})
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != ErrFenced || e.Retryable() || !errors.Is(err, notLeader) {
+		t.Fatalf("standby write: %v; want a terminal ErrFenced wrapping the gate's reason", err)
+	}
+	if _, err := c.Settings(ctx); err != nil {
+		t.Fatalf("standby read: %v", err)
+	}
+	if _, err := c.Search(ctx, "logs-*", nil); err != nil {
+		t.Fatalf("standby search: %v", err)
+	}
+	log := srv.Log()
+	if len(log) != 2 || log[0].Method != "GET" || log[1].Method != "POST" || !strings.HasSuffix(log[1].Path, "/_search") {
+		t.Fatalf("requests sent by the standby: %+v; want the read and the search only", log)
+	}
+	for _, r := range log {
+		if r.OpaqueID != "admin-2:200" {
+			t.Fatalf("request without X-Opaque-Id: %+v", r)
+		}
+	}
+}

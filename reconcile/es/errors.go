@@ -55,6 +55,10 @@ const (
 	// (version_conflict_engine_exception: the document changed since it was
 	// read, or already exists). Terminal for this request: read again.
 	ErrConflict
+	// ErrFenced: the request was not sent, because Config.WriteGate
+	// refused it (the process does not hold the state store's lease).
+	// Terminal: only the leader writes.
+	ErrFenced
 )
 
 var kindNames = map[Kind]string{
@@ -72,6 +76,7 @@ var kindNames = map[Kind]string{
 	ErrBadResponse:      "bad response",
 	ErrCanceled:         "canceled",
 	ErrConflict:         "conflict",
+	ErrFenced:           "not sent: not the leader",
 }
 
 // Error returns the name of the kind, so a Kind can be used as an errors.Is

@@ -201,6 +201,9 @@ type Request struct {
 	// Status is the HTTP status sent; 0 for a reset or a hang.
 	Status int    `json:"status"`
 	Fault  string `json:"fault,omitempty"`
+	// OpaqueID is the request's X-Opaque-Id header: which client sent it
+	// (Elasticsearch echoes it in its slow logs and task list).
+	OpaqueID string `json:"opaque_id,omitempty"`
 }
 
 func (w *World) record(req Request) {

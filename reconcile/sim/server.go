@@ -267,7 +267,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) wrap(target, pattern string, es bool, fn http.HandlerFunc) http.HandlerFunc {
 	endpoint := strings.TrimSuffix(pattern, "{$}")
 	return func(rw http.ResponseWriter, r *http.Request) {
-		entry := Request{Target: target, Method: r.Method, Path: r.URL.Path, Endpoint: endpoint}
+		entry := Request{Target: target, Method: r.Method, Path: r.URL.Path, Endpoint: endpoint, OpaqueID: r.Header.Get("X-Opaque-Id")}
 		if !strings.Contains(pattern, " ") {
 			entry.Endpoint = r.Method + " " + endpoint
 		}
