@@ -1,6 +1,7 @@
 // Package drift is esremote's report: what one reconcile pass found, what it
-// changed and what it could not do, plus the renderers (text, JSON, Markdown)
-// and the state-dir history of past reports.
+// changed and what it could not do, plus the renderers (text, JSON, Markdown,
+// the HTML status page) and the state-dir history of past reports, and the
+// estate's [Graph] with its Mermaid and DOT renderers.
 //
 // The engine fills a [Report]; the report knows nothing of the engine. drift
 // imports no other esremote package, and it never holds a secret: secret
