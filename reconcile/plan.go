@@ -77,6 +77,8 @@ type ConnectionPlan struct {
 	Changes  []*Change
 	Findings []Finding
 	Health   string
+	// Evidence is what the verifier based Health on ("" when not verified).
+	Evidence string
 	// Err is why this connection cannot be planned or applied (its local
 	// cluster failed to answer, a secret is missing, …).
 	Err error

@@ -63,6 +63,8 @@ type Options struct {
 	// must not spend its passes bouncing off 429s.
 	CloudRate  float64
 	CloudBurst int
+	// Verify checks the links a pass wrote (default RemoteInfoVerify).
+	Verify VerifyFunc
 	// ContestThreshold is how many times within ContestWindow a key must
 	// flip back to the same foreign value before it is reported contested
 	// and no longer rewritten (default DefaultContestThreshold, window
@@ -134,6 +136,9 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.CloudBurst <= 0 {
 		opts.CloudBurst = 20
+	}
+	if opts.Verify == nil {
+		opts.Verify = RemoteInfoVerify
 	}
 	if opts.ContestThreshold <= 0 {
 		opts.ContestThreshold = DefaultContestThreshold
@@ -723,45 +728,6 @@ func failSettings(cp *ClusterPlan, err error) {
 	}
 }
 
-// verify polls _remote/info until every touched alias is connected or the
-// verify timeout passes, and records the health it last saw. Each read
-// gets the full request timeout, so at least one answer counts even when
-// the verify window is short or the cluster slow.
-func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*ConnectionPlan]bool, log *slog.Logger) {
-	deadline := time.Now().Add(ps.r.opts.VerifyTimeout)
-	t := time.NewTicker(ps.r.opts.VerifyInterval)
-	defer t.Stop()
-	for {
-		info, err := c.RemoteInfo(ctx)
-		pending := 0
-		for p := range touched {
-			switch {
-			case err != nil:
-				if p.Health == "" {
-					p.Health = HealthUnknown
-				}
-				pending++
-			case info[p.Conn.Alias].Connected:
-				p.Health = HealthConnected
-			default:
-				p.Health = HealthDisconnected
-				pending++
-			}
-		}
-		if pending == 0 {
-			return
-		}
-		if !time.Now().Before(deadline) {
-			log.Info("link not connected after verify timeout", "pending", pending)
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // endpointResult is a remote cluster's endpoint, or why it is unknown.
 type endpointResult struct {
