@@ -728,7 +728,6 @@ func failSettings(cp *ClusterPlan, err error) {
 	}
 }
 
-
 // endpointResult is a remote cluster's endpoint, or why it is unknown.
 type endpointResult struct {
 	Endpoint
