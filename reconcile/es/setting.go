@@ -71,8 +71,13 @@ func Normalize(suffix, v string) string {
 // "1d", "500ms", "10micros", "100nanos").
 func ParseTimeValue(s string) (time.Duration, bool) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "-1" {
+	// "-1" and "0" need no unit (TimeValue.parseTimeValue special-cases
+	// both), so "0" and "0s" are the same value.
+	switch s {
+	case "-1":
 		return -1, true
+	case "0":
+		return 0, true
 	}
 	units := []struct {
 		suffix string
