@@ -26,7 +26,9 @@
 //     were found and every one was written; [SyncFailed] the connection could
 //     not be observed or a correction failed (see Connection.Error and
 //     Change.Error); [SyncContested] another writer keeps flipping a key back,
-//     so esremote stopped fighting over it and reports it instead.
+//     so esremote stopped fighting over it and reports it instead;
+//     [SyncDisabled] the connection's policy is disabled: esremote did not
+//     look at it, so it is neither in sync nor drifted.
 //   - Health says whether the link works: [HealthConnected] the local cluster
 //     reports the remote connected; [HealthDisconnected] it does not (a
 //     connection that is in sync but disconnected is "unhealthy", and its

@@ -37,7 +37,7 @@ var durationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 
 // syncValues and healthValues are exported as zero when no connection has
 // them, so that rate() and absent() work from the first scrape.
-var syncValues = []Sync{SyncInSync, SyncDrifted, SyncCorrected, SyncFailed, SyncContested}
+var syncValues = []Sync{SyncInSync, SyncDrifted, SyncCorrected, SyncFailed, SyncContested, SyncDisabled}
 
 // Metrics exposes what the daemon knows as Prometheus series (DESIGN §1), in
 // a registry of its own (never the global one). The series are documented in

@@ -50,6 +50,7 @@ const (
 	SyncCorrected Sync = "corrected"
 	SyncFailed    Sync = "failed"
 	SyncContested Sync = "contested"
+	SyncDisabled  Sync = "disabled"
 )
 
 // Health is whether a connection's link works.
@@ -139,6 +140,9 @@ type Summary struct {
 	Corrected   int `json:"corrected"`
 	Failed      int `json:"failed"`
 	Contested   int `json:"contested,omitempty"`
+	// Disabled counts connections with policy disabled: not looked at, so
+	// neither in sync nor drifted.
+	Disabled int `json:"disabled,omitempty"`
 	// Unhealthy counts connections whose health is HealthDisconnected,
 	// whatever their sync value.
 	Unhealthy int `json:"unhealthy"`
@@ -245,6 +249,8 @@ func tally(conns []Connection) Summary {
 			s.Failed++
 		case SyncContested:
 			s.Contested++
+		case SyncDisabled:
+			s.Disabled++
 		}
 		if c.Health == HealthDisconnected {
 			s.Unhealthy++

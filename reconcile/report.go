@@ -79,7 +79,9 @@ func connectionReport(p *ConnectionPlan, mode Mode) drift.Connection {
 		c.Sync = drift.SyncContested
 	}
 	if p.Conn.Policy == spec.PolicyDisabled {
-		c.Sync = drift.SyncInSync
+		// Not looked at: saying "in sync" would claim a check that was
+		// never made.
+		c.Sync = drift.SyncDisabled
 		c.Health = drift.HealthUnknown
 	}
 	return c

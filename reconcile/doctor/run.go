@@ -558,9 +558,24 @@ func (ck *Checkup) remoteInfo() {
 	case ck.Live.Connected:
 		ck.add(step, OK, "", fmt.Sprintf("connected, %d of %d proxy sockets", ck.Live.NumProxySocketsConnected, ck.Live.MaxProxySocketConnections), "")
 	default:
-		ck.add(step, Problem, CauseDisconnected, "connected: false (a successful settings update proves nothing)",
-			"fix the first problem above; Elasticsearch retries the connection by itself")
+		fix := "no step above explains it: the steps below and the local cluster's log (RemoteClusterService lines about " +
+			ck.Conn.Alias + ") say why; Elasticsearch retries the connection by itself"
+		if first := ck.firstProblem(); first != "" {
+			fix = "fix the " + first + " problem above first; Elasticsearch retries the connection by itself"
+		}
+		ck.add(step, Problem, CauseDisconnected, "connected: false (a successful settings update proves nothing)", fix)
 	}
+}
+
+// firstProblem names the first step reported so far that found a
+// problem, or "".
+func (ck *Checkup) firstProblem() string {
+	for _, s := range ck.Report.Steps {
+		if s.Status == Problem {
+			return s.Name
+		}
+	}
+	return ""
 }
 
 // resolve asks _resolve/cluster, which contacts the remote, and maps the
