@@ -154,8 +154,12 @@ func (p *Put) Empty() bool { return len(p.Persistent) == 0 && len(p.Transient) =
 
 // ClusterPlan is the plan for one local cluster.
 type ClusterPlan struct {
-	Local       string
-	Version     string
+	Local   string
+	Version string
+	// UUID and Observed are the cluster_uuid and the remote-cluster
+	// settings the plan was made from (see ClusterDoc).
+	UUID        string
+	Observed    map[string]string
 	Connections []*ConnectionPlan
 	Deletions   []*AliasDeletion
 	Unmanaged   []Unmanaged

@@ -65,6 +65,11 @@ type Options struct {
 	CloudBurst int
 	// Verify checks the links a pass wrote (default RemoteInfoVerify).
 	Verify VerifyFunc
+	// Expect, for apply --plan, is the saved plan the pass must execute:
+	// each part of the pass (trust, each local cluster) is compared with
+	// it before its writes, and a part that differs is not written and
+	// fails with a StaleError.
+	Expect *PlanDoc
 	// ContestThreshold is how many times within ContestWindow a key must
 	// flip back to the same foreign value before it is reported contested
 	// and no longer rewritten (default DefaultContestThreshold, window
@@ -333,6 +338,11 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	// Trust first: a certificate link needs it on both deployments before
 	// its cluster settings can connect (DESIGN §5).
 	ps.planTrust(ctx)
+	if mode != ModePlan && r.opts.Expect != nil {
+		if why := r.opts.Expect.staleTrust(ps); len(why) > 0 {
+			return nil, &StaleError{Reasons: why}
+		}
+	}
 	if mode != ModePlan {
 		ps.applyTrust(ctx)
 	}
@@ -386,6 +396,13 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	wg.Wait()
 	if only == "" && targets == nil {
 		for _, cp := range ps.departed() {
+			if mode != ModePlan && r.opts.Expect != nil {
+				if why := r.opts.Expect.staleCluster(cp); len(why) > 0 {
+					cp.Err = &StaleError{Reasons: why}
+					plans = append(plans, cp)
+					continue
+				}
+			}
 			if mode != ModePlan {
 				ps.applyDeparted(ctx, cp)
 			}
@@ -450,6 +467,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		cps = append(cps, p)
 	}
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
 	if ps.mode != ModePlan {
 		ps.commitLanded(cp, obs)
 	}
@@ -468,6 +486,13 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	ps.planRemovedKeys(cp)
 	ps.planKeystoreRemovals(cp, all)
+	if ps.mode != ModePlan && r.opts.Expect != nil {
+		if why := r.opts.Expect.staleCluster(cp); len(why) > 0 {
+			cp.Err = &StaleError{Reasons: why}
+			log.Warn("saved plan is stale; nothing written", "err", cp.Err)
+			return cp
+		}
+	}
 	if ps.mode != ModePlan {
 		// Name the cluster in the ledger before the first write: every
 		// record under this name is then about this cluster_uuid.

@@ -5,7 +5,7 @@ import "github.com/esremote/esremote/drift"
 func init() {
 	register("apply", &command{
 		summary: "one reconcile pass: apply the changes, verify the links, report",
-		usage:   "apply DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--verify-timeout 10s] [--lock-timeout 0s]",
+		usage:   "apply DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--verify-timeout 10s] [--lock-timeout 0s] [--plan FILE]",
 		run:     cmdApply,
 	})
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -24,6 +26,9 @@ type passFlags struct {
 	verbose  bool
 	// lockTimeout is how long apply waits for the state dir's lock.
 	lockTimeout time.Duration
+	// out is where plan saves the plan (--out); planFile the saved plan
+	// apply executes (--plan).
+	out, planFile string
 }
 
 func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
@@ -37,6 +42,9 @@ func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
 	if name == "apply" {
 		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
 		fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
+		fs.StringVar(&pf.planFile, "plan", "", "apply exactly the plan saved in this `file` by esremote plan --out; refused when it is stale")
+	} else {
+		fs.StringVar(&pf.out, "out", "", "also save the plan to this `file`, for esremote apply --plan (schema: esremote schema --plan)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands[name].usage, commands[name].summary)
@@ -101,6 +109,13 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 		// owned from unmanaged, and keeps any change in memory.
 		opts.ReadOnly = true
 	}
+	if pf.planFile != "" {
+		saved, code, ok := c.checkSavedPlan(pf.planFile, dir, set, opts, &pf)
+		if !ok {
+			return nil, nil, code
+		}
+		opts.Expect = saved
+	}
 	rec, err := reconcile.New(opts)
 	if err != nil {
 		c.errorf("%v", err)
@@ -109,7 +124,20 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 	res, err := rec.Pass(c.ctx, set, mode, pf.only)
 	if err != nil {
 		c.errorf("%v", err)
+		if errors.As(err, new(*reconcile.StaleError)) {
+			c.hintf("run esremote plan %s --out FILE again, review it, and apply that; nothing was changed", dir)
+		}
 		return nil, nil, exitError
+	}
+	if pf.out != "" {
+		b, err := json.MarshalIndent(res.Doc(), "", "  ")
+		if err == nil {
+			err = drift.WriteFileAtomic(pf.out, append(b, '\n'), 0o600)
+		}
+		if err != nil {
+			c.errorf("save plan: %v", err)
+			return nil, nil, exitError
+		}
 	}
 	trigger := drift.TriggerPlan
 	if mode == reconcile.ModeApply {
@@ -181,4 +209,53 @@ func firstLine(err error) string {
 		return s[:i]
 	}
 	return s
+}
+
+// checkSavedPlan reads the plan apply --plan names and refuses it, with
+// exit 1 and "plan is stale: …" naming what changed, when the specs or
+// anything the plan observed differ now: it runs a read-only plan pass
+// and compares. The apply pass then checks again, cluster by cluster,
+// right before writing (reconcile.Options.Expect).
+func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*reconcile.PlanDoc, int, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		c.errorf("read saved plan: %v", err)
+		return nil, exitError, false
+	}
+	saved, err := reconcile.ParsePlanDoc(b)
+	if err != nil {
+		c.errorf("%s: %v", file, err)
+		return nil, exitError, false
+	}
+	if pf.only != "" && pf.only != saved.Only {
+		c.errorf("--only %s: the saved plan was made with --only %q; apply it as it is", pf.only, saved.Only)
+		return nil, exitError, false
+	}
+	pf.only = saved.Only
+	stale := func(why []string) (*reconcile.PlanDoc, int, bool) {
+		for _, w := range why {
+			c.errorf("plan is stale: %s", w)
+		}
+		c.hintf("run esremote plan %s --out %s again, review it, and apply that; nothing was changed", dir, file)
+		return nil, exitError, false
+	}
+	if saved.SpecDigest != set.Digest {
+		return stale([]string{fmt.Sprintf("the specs changed (digest %s when planned, %s now)", saved.SpecDigest, set.Digest)})
+	}
+	ro := opts
+	ro.ReadOnly = true
+	rec, err := reconcile.New(ro)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitError, false
+	}
+	res, err := rec.Pass(c.ctx, set, reconcile.ModePlan, saved.Only)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitError, false
+	}
+	if why := saved.Stale(res.Doc()); len(why) > 0 {
+		return stale(why)
+	}
+	return saved, exitOK, true
 }

@@ -5,7 +5,7 @@ import "github.com/esremote/esremote/drift"
 func init() {
 	register("plan", &command{
 		summary: "observe every target and show the changes apply would make; change nothing",
-		usage:   "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR]",
+		usage:   "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--out FILE]",
 		run:     cmdPlan,
 	})
 }

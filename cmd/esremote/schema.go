@@ -1,17 +1,21 @@
 package main
 
-import "github.com/esremote/esremote/spec"
+import (
+	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/spec"
+)
 
 func init() {
 	register("schema", &command{
-		summary: "print the JSON Schema of the spec files",
-		usage:   "schema",
+		summary: "print the JSON Schema of the spec files (--plan: of a saved plan)",
+		usage:   "schema [--plan]",
 		run:     cmdSchema,
 	})
 }
 
 func cmdSchema(c *cli, args []string) int {
 	fs := c.newFlags("schema")
+	plan := fs.Bool("plan", false, "print the schema of a saved plan (esremote plan --out) instead")
 	pos, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
@@ -20,7 +24,11 @@ func cmdSchema(c *cli, args []string) int {
 		c.errorf("schema takes no arguments")
 		return exitError
 	}
-	if _, err := c.stdout.Write(spec.Schema()); err != nil {
+	out := spec.Schema()
+	if *plan {
+		out = reconcile.PlanJSONSchema()
+	}
+	if _, err := c.stdout.Write(out); err != nil {
 		c.errorf("write schema: %v", err)
 		return exitError
 	}
