@@ -53,7 +53,7 @@ func (r *Reconciler) ESClient(set *spec.Set, cl *spec.Cluster) (*es.Client, erro
 	}
 	c, err := es.New(es.Config{Name: cl.Name, URL: cl.Elasticsearch.URL, APIKey: key, Username: user, Password: pass,
 		CACert: ca, InsecureSkipVerify: cl.Elasticsearch.InsecureSkipVerify, Timeout: r.opts.RequestTimeout,
-		WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity})
+		WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity, Logger: r.opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cl.Name, err)
 	}

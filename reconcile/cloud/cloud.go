@@ -97,7 +97,8 @@ type Config struct {
 	// server asking for a longer Retry-After ends the retries; the returned
 	// *Error carries RetryAfter so the caller can wait instead.
 	MaxRetryWait time.Duration
-	// Logger receives debug events about retries. Nil discards them.
+	// Logger receives debug events: one per attempt (operation, status,
+	// time; never headers or bodies) and one per retry. Nil discards them.
 	Logger *slog.Logger
 	// Sleep waits between attempts; it must return early with ctx.Err()
 	// when ctx is done. Nil uses a timer. Tests inject it to avoid waiting.
@@ -333,11 +334,14 @@ func (c *Client) once(ctx context.Context, op, target string, r request) (http.H
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.log.DebugContext(ctx, "cloud api request", "target", c.name, "action", op, "err", "network error", "took", time.Since(start).Round(time.Millisecond))
 		// url.Error carries the URL (no credentials: they are in headers).
 		return nil, &netError{op: op, err: err}
 	}
+	c.log.DebugContext(ctx, "cloud api request", "target", c.name, "action", op, "status", resp.StatusCode, "took", time.Since(start).Round(time.Millisecond))
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {

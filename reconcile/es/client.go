@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -100,6 +101,11 @@ type Config struct {
 	// esremote process ("HOST:PID") sent it, as Elasticsearch's slow logs
 	// and task list show it.
 	OpaqueID string
+
+	// Logger receives one debug event per request: the operation, the
+	// status (or error kind) and how long it took; never headers or
+	// bodies. Nil discards them.
+	Logger *slog.Logger
 }
 
 // Client talks to one Elasticsearch cluster. It is safe for concurrent use.
@@ -109,6 +115,7 @@ type Client struct {
 	timeout  time.Duration
 	maxBody  int64
 	ownTrans *http.Transport // nil when Config.Transport was given
+	log      *slog.Logger
 }
 
 // New checks cfg and returns a client for it. It sends no request.
@@ -140,7 +147,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, fail("max response bytes must not be negative")
 	}
 
-	c := &Client{name: name, timeout: cfg.Timeout, maxBody: cfg.MaxResponseBytes}
+	c := &Client{name: name, timeout: cfg.Timeout, maxBody: cfg.MaxResponseBytes, log: cfg.Logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -310,10 +320,14 @@ func (c *Client) send(ctx context.Context, op string, call func(context.Context)
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
+	start := time.Now()
 	res, err := call(rctx)
 	if err != nil {
-		return response{}, c.transportError(ctx, op, err)
+		e := c.transportError(ctx, op, err)
+		c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "err", e.Kind.Error(), "took", time.Since(start).Round(time.Millisecond))
+		return response{}, e
 	}
+	c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "status", res.StatusCode, "took", time.Since(start).Round(time.Millisecond))
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, c.maxBody+1))
 	if err != nil {
