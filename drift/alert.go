@@ -43,6 +43,10 @@ const (
 	// [Alerter.SpecValid]: the spec set was rejected and the daemon keeps
 	// reconciling the last good one.
 	AlertSpecInvalid = "EsremoteSpecInvalid"
+	// AlertLeaderChanged fires when the holder of a shared state store's
+	// lease changes (a leader died, was cut off or stopped; a standby took
+	// over), and resolves with the next report: a change is an event.
+	AlertLeaderChanged = "EsremoteLeaderChanged"
 )
 
 // Finding codes the Alerter acts on. The engine emits them on a connection
@@ -199,6 +203,9 @@ type Alerter struct {
 
 	mu     sync.Mutex
 	firing map[string]Alert // by key
+	// holder is the lease holder of the last report with a leadership
+	// ("" before one).
+	holder string
 }
 
 // NewAlerter checks cfg and returns an Alerter with a queue per sink. Its
@@ -348,6 +355,23 @@ func (a *Alerter) Observe(r *Report) []Alert {
 			al.Annotations["description"] = prev.Annotations["description"] + "\n" + e.Message
 		}
 		want[al.key()] = al
+	}
+	if ld := r.Leadership; ld != nil {
+		a.mu.Lock()
+		prev := a.holder
+		a.holder = ld.Holder
+		a.mu.Unlock()
+		if prev != "" && ld.Holder != prev {
+			who := ld.Holder
+			if who == "" {
+				who = "nobody"
+			}
+			al := newAlert(AlertLeaderChanged, AlertSeverityWarning, map[string]string{"holder": ld.Holder},
+				fmt.Sprintf("the state store's leader changed from %s to %s", prev, who),
+				fmt.Sprintf("this daemon is now %s; the lease expires at %s", ld.Role, ld.Expires.UTC().Format(time.RFC3339)),
+				"check why "+prev+" stopped leading (host down, cut off from the state store cluster, stopped)")
+			want[al.key()] = al
+		}
 	}
 	return a.transition(want, func(al Alert) bool { return al.Name() != AlertSpecInvalid })
 }

@@ -467,3 +467,36 @@ func TestNewAlerterRejectsBadURLs(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// A change of the state store's leader fires EsremoteLeaderChanged once,
+// naming both holders, and the next report resolves it; the first report
+// (a daemon starting) and an unchanged holder fire nothing.
+func TestAlerterLeaderChanged(t *testing.T) {
+	clock := newFakeClock(at)
+	a, err := NewAlerter(AlertConfig{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(role, holder string) *Report {
+		r := inSyncReport()
+		r.Leadership = &Leadership{Role: role, Holder: holder, Expires: at.Add(30 * time.Second)}
+		return r
+	}
+	if got := a.Observe(report(RoleStandby, "admin-1:100")); got != nil {
+		t.Fatalf("first report fired %q", names(got))
+	}
+	if got := a.Observe(report(RoleStandby, "admin-1:100")); got != nil {
+		t.Fatalf("same leader fired %q", names(got))
+	}
+	got := a.Observe(report(RoleLeader, "admin-2:200"))
+	if len(got) != 1 || got[0].Name() != AlertLeaderChanged || got[0].Resolved() || got[0].Labels["holder"] != "admin-2:200" ||
+		!strings.Contains(got[0].Annotations["summary"], "from admin-1:100 to admin-2:200") ||
+		!strings.Contains(got[0].Annotations["description"], "now leader") {
+		t.Fatalf("leader change: %+v", got)
+	}
+	clock.Advance(time.Minute)
+	got = a.Observe(report(RoleLeader, "admin-2:200"))
+	if len(got) != 1 || got[0].Name() != AlertLeaderChanged || !got[0].Resolved() {
+		t.Fatalf("next report: %q; want the change resolved", names(got))
+	}
+}

@@ -79,6 +79,9 @@ type Metrics struct {
 
 	keyExpiry *prometheus.GaugeVec
 	caExpiry  *prometheus.GaugeVec
+	// leader is 1 while this daemon leads the daemons sharing its state
+	// store, 0 while it stands by; absent without a shared store.
+	leader *prometheus.GaugeVec
 	// keyAt and caAt remember expiries by connection, so Observe can drop
 	// those of connections that left the specs.
 	keyAt, caAt map[string]time.Time
@@ -132,12 +135,14 @@ func NewMetrics() *Metrics {
 			"When the cross-cluster API key of an api_key connection expires, in seconds since the epoch.", "connection"),
 		caExpiry: gauge("ca_expiry_timestamp_seconds",
 			"When the first CA certificate a certificate connection relies on expires, in seconds since the epoch.", "connection"),
+		leader: gauge("leader",
+			"1 while this daemon holds the shared state store's lease (it writes), 0 while it stands by; absent without --state-store."),
 		keyAt: map[string]time.Time{},
 		caAt:  map[string]time.Time{},
 	}
 	m.reg.MustRegister(m.info, m.synced, m.connected, m.connections, m.unhealthy, m.changes, m.corrections,
 		m.unmanaged, m.errors, m.duration, m.passes, m.lastPass, m.lastSuccess, m.reloadOK, m.reloadTime,
-		m.keyExpiry, m.caExpiry)
+		m.keyExpiry, m.caExpiry, m.leader)
 	m.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range syncValues {
 		m.connections.WithLabelValues(string(s))
@@ -225,6 +230,9 @@ func (m *Metrics) Observe(r *Report, duration time.Duration) {
 		}
 	}
 
+	if r.Leadership != nil {
+		m.leader.WithLabelValues().Set(boolFloat(r.Leadership.Role == RoleLeader))
+	}
 	m.passes.WithLabelValues(result).Inc()
 	m.lastPass.Set(unixSeconds(r.GeneratedAt))
 	if result == PassSuccess {

@@ -39,8 +39,30 @@ func observedMetrics() *Metrics {
 	m.ObserveReload(true, at.Add(-time.Minute))
 	m.SetKeyExpiry("analytics-to-ece-logs", at.Add(9*24*time.Hour))
 	m.SetCAExpiry("metrics-to-old", at.Add(300*24*time.Hour))
-	m.Observe(applyReport(), 1500*time.Millisecond)
+	r := applyReport()
+	r.Leadership = &Leadership{Role: RoleLeader, Holder: "admin-1:4242", Expires: at.Add(30 * time.Second)}
+	m.Observe(r, 1500*time.Millisecond)
 	return m
+}
+
+// esremote_leader follows the role of each report that has one, and is
+// absent for a daemon without a shared store.
+func TestMetricsLeader(t *testing.T) {
+	m := NewMetrics()
+	m.Observe(inSyncReport(), time.Second)
+	if strings.Contains(string(esremoteSeries(t, m)), "esremote_leader") {
+		t.Fatal("esremote_leader without a shared store")
+	}
+	for _, tc := range []struct {
+		role, want string
+	}{{RoleStandby, "esremote_leader 0"}, {RoleLeader, "esremote_leader 1"}, {RoleStandby, "esremote_leader 0"}} {
+		r := inSyncReport()
+		r.Leadership = &Leadership{Role: tc.role, Holder: "admin-1:4242"}
+		m.Observe(r, time.Second)
+		if got := string(esremoteSeries(t, m)); !strings.Contains(got, tc.want+"\n") {
+			t.Fatalf("role %s: want %q in\n%s", tc.role, tc.want, got)
+		}
+	}
 }
 
 func TestMetricsGolden(t *testing.T) {

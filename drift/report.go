@@ -129,6 +129,25 @@ type Report struct {
 	Connections  []Connection  `json:"connections"`
 	Unmanaged    []Unmanaged   `json:"unmanaged"`
 	Errors       []ReportError `json:"errors"`
+	// Leadership is set by a daemon sharing a state store with others:
+	// whether it led (wrote) or stood by (observed and reported only)
+	// during the pass. Absent otherwise.
+	Leadership *Leadership `json:"leadership,omitempty"`
+}
+
+// Roles of a daemon sharing a state store.
+const (
+	RoleLeader  = "leader"
+	RoleStandby = "standby"
+)
+
+// Leadership is who may write among the daemons sharing a state store.
+type Leadership struct {
+	Role string `json:"role"` // RoleLeader or RoleStandby
+	// Holder is the lease holder, "HOST:PID" ("" when nobody holds it).
+	Holder string `json:"holder"`
+	// Expires is when the holder's lease runs out unless renewed.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // Summary counts connections by sync value and unhealthy connections; see
