@@ -13,6 +13,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/state"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -24,11 +25,15 @@ type passFlags struct {
 	verify   time.Duration
 	timeout  time.Duration
 	verbose  bool
-	// lockTimeout is how long apply waits for the state dir's lock.
+	// lockTimeout is how long apply waits for the state dir's lock (and
+	// the state store's lease).
 	lockTimeout time.Duration
 	// out is where plan saves the plan (--out); planFile the saved plan
 	// apply executes (--plan).
 	out, planFile string
+	// stateStore names the Cluster holding a shared ledger and lease.
+	stateStore string
+	leaseTTL   time.Duration
 }
 
 func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
@@ -43,9 +48,11 @@ func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
 		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
 		fs.DurationVar(&pf.lockTimeout, "lock-timeout", 0, lockTimeoutUsage)
 		fs.StringVar(&pf.planFile, "plan", "", "apply exactly the plan saved in this `file` by esremote plan --out; refused when it is stale")
+		fs.DurationVar(&pf.leaseTTL, "lease-ttl", state.DefaultLeaseTTL, leaseTTLUsage)
 	} else {
 		fs.StringVar(&pf.out, "out", "", "also save the plan to this `file`, for esremote apply --plan (schema: esremote schema --plan)")
 	}
+	fs.StringVar(&pf.stateStore, "state-store", "", stateStoreUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands[name].usage, commands[name].summary)
 		fs.PrintDefaults()
@@ -103,11 +110,35 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 	if pf.verbose {
 		logger = slog.New(scrubHandler{slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	}
-	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout}
+	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout,
+		Identity: state.HolderName()}
 	if mode == reconcile.ModePlan {
 		// plan never writes, not even the ledger: it reads it to tell
 		// owned from unmanaged, and keeps any change in memory.
 		opts.ReadOnly = true
+	} else {
+		// Every save re-reads the file and keeps what another writer
+		// recorded since (state.File).
+		opts.Store = &state.File{Dir: stateDir}
+	}
+	if pf.stateStore != "" {
+		client, err := c.storeClient(set, pf.stateStore, pf.timeout)
+		if err != nil {
+			c.errorf("%v", err)
+			return nil, nil, exitError
+		}
+		store := &state.Elasticsearch{Client: client}
+		if mode != reconcile.ModePlan {
+			// apply takes the lease for its pass, or exits naming the
+			// holder; every write checks it.
+			lease := c.takeLease(c.ctx, client, pf.leaseTTL, pf.lockTimeout)
+			if lease == nil {
+				return nil, nil, exitError
+			}
+			defer keepLease(lease)()
+			store.Lease, opts.WriteGate = lease, lease.Check
+		}
+		opts.Store = store
 	}
 	if pf.planFile != "" {
 		saved, code, ok := c.checkSavedPlan(pf.planFile, dir, set, opts, &pf)

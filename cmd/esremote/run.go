@@ -23,6 +23,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/daemon"
+	"github.com/esremote/esremote/reconcile/state"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -105,6 +106,9 @@ type runFlags struct {
 	// contestThreshold flips within contestWindow make a key contested.
 	contestThreshold int
 	contestWindow    time.Duration
+	// stateStore names the Cluster holding the shared ledger and lease.
+	stateStore string
+	leaseTTL   time.Duration
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -127,6 +131,8 @@ func cmdRun(c *cli, args []string) int {
 	fs.StringVar(&rf.tokenFile, "reload-token-file", "", "`file` holding a token (at least 16 characters, mode 0600) that GET /status and POST /-/reload then require as Authorization: Bearer TOKEN")
 	fs.IntVar(&rf.contestThreshold, "contest-threshold", reconcile.DefaultContestThreshold, "flips of a key back to the same foreign value, within --contest-window, that make it contested (reported, no longer rewritten)")
 	fs.DurationVar(&rf.contestWindow, "contest-window", reconcile.DefaultContestWindow, "how far back flips count toward --contest-threshold, whatever the passes in between")
+	fs.StringVar(&rf.stateStore, "state-store", "", stateStoreUsage)
+	fs.DurationVar(&rf.leaseTTL, "lease-ttl", state.DefaultLeaseTTL, leaseTTLUsage)
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -180,11 +186,55 @@ func cmdRun(c *cli, args []string) int {
 		return exitError
 	}
 	defer lock.Release()
-	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: log,
-		ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow})
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
+	var sh *shared
+	var writeGate func() error
+	if rf.stateStore != "" {
+		if rf.leaseTTL < 300*time.Millisecond {
+			c.errorf("--lease-ttl %s is too short to renew in time", rf.leaseTTL)
+			return exitError
+		}
+		set, problems, err := spec.Load(dir)
+		if err != nil {
+			for _, p := range problems {
+				fmt.Fprintln(c.stderr, p.String())
+			}
+			c.errorf("%s", firstLine(err))
+			c.hintf("--state-store needs the spec set to reach the store cluster; run 'esremote validate %s'", dir)
+			return exitError
+		}
+		client, err := c.storeClient(set, rf.stateStore, 0)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		sh = &shared{lease: state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL}), client: client, log: log}
+		// Every write path checks the lease: the engine's clients ask it
+		// before any request that writes.
+		writeGate = sh.lease.Check
+	}
+	newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
+		return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
+			ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow,
+			Identity: state.HolderName(), WriteGate: writeGate})
+	}
+	var (
+		engine     func() (*reconcile.Reconciler, reconcile.Mode, error)
+		retryAfter func(string) time.Duration
+		leadership func() *drift.Leadership
+	)
+	if sh != nil {
+		sh.newRec = newRec
+		engine, retryAfter, leadership = sh.engine, sh.retryAfter, sh.leadership
+	} else {
+		// The ledger file: every save re-reads it and keeps what another
+		// writer recorded (state.File).
+		rec, err := newRec(&state.File{Dir: stateDir}, false)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		engine = func() (*reconcile.Reconciler, reconcile.Mode, error) { return rec, reconcile.ModeRun, nil }
+		retryAfter = rec.RetryAfter
 	}
 
 	// Signals are handled here only. Main's context is cancelled by the
@@ -205,8 +255,8 @@ func cmdRun(c *cli, args []string) int {
 	cfg := daemon.LoopConfig{
 		Dir:         dir,
 		Load:        observedLoad(spec.Load, extras),
-		Pass:        enginePass(rec, dir, rf.only, extras),
-		RetryAfter:  rec.RetryAfter,
+		Pass:        enginePass(engine, leadership, dir, rf.only, extras),
+		RetryAfter:  retryAfter,
 		Affected:    daemon.AffectedLocals,
 		Changes:     changes,
 		Notify:      sdNotifier(log),
@@ -231,6 +281,16 @@ func cmdRun(c *cli, args []string) int {
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
+	}
+	if sh != nil {
+		// The lease is stepped for the daemon's lifetime and released when
+		// it stops, so a standby takes over at once.
+		leaseDone := make(chan struct{})
+		go func() {
+			defer close(leaseDone)
+			sh.run(ctx, loop.Reload)
+		}()
+		defer func() { cancel(); <-leaseDone }()
 	}
 	token, err := listenToken(c, rf)
 	if err != nil {
@@ -358,19 +418,25 @@ func readToken(getenv func(string) string, file string) (string, error) {
 // whose report names the spec revision. A retry of failing targets runs
 // the engine on those local clusters only (one read of each, as a full
 // pass would). Each pass is handed to x.OnPass as it ends.
-func enginePass(rec *reconcile.Reconciler, dir, only string, x *daemonExtras) daemon.PassFunc {
+func enginePass(engine func() (*reconcile.Reconciler, reconcile.Mode, error), leadership func() *drift.Leadership,
+	dir, only string, x *daemonExtras) daemon.PassFunc {
 	return func(ctx context.Context, req daemon.PassRequest) (*drift.Report, error) {
 		start := time.Now()
 		var res *reconcile.Result
-		var err error
-		if req.Targets == nil || only != "" {
-			res, err = rec.Pass(ctx, req.Set, reconcile.ModeRun, only)
-		} else {
-			res, err = rec.PassTargets(ctx, req.Set, reconcile.ModeRun, req.Targets)
+		rec, mode, err := engine()
+		switch {
+		case err != nil:
+		case req.Targets == nil || only != "":
+			res, err = rec.Pass(ctx, req.Set, mode, only)
+		default:
+			res, err = rec.PassTargets(ctx, req.Set, mode, req.Targets)
 		}
 		var rep *drift.Report
 		if err == nil {
 			rep = res.Report(req.Trigger, reconcile.SpecRevision(dir))
+			if leadership != nil {
+				rep.Leadership = leadership()
+			}
 			// Before history, /status, metrics and alerts see it: see scrub.go.
 			spec.ScrubAll(rep)
 		} else {

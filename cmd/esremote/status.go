@@ -179,6 +179,11 @@ func writeStatusTable(w io.Writer, r *drift.Report, changes map[string]time.Time
 		cellText(r.SpecDigest), rev, summaryText(r.Summary)); err != nil {
 		return err
 	}
+	if ld := r.Leadership; ld != nil {
+		if _, err := fmt.Fprintln(w, leadershipText(ld)); err != nil {
+			return err
+		}
+	}
 	for _, e := range r.Errors {
 		if _, err := fmt.Fprintf(w, "error: %s: %s\n", cellText(e.Target), cellText(e.Message)); err != nil {
 			return err
@@ -372,4 +377,21 @@ func readReportFile(path string) (*drift.Report, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
+}
+
+// leadershipText is the status line of a daemon sharing a state store:
+// "Leader: holds the state store's lease until T." or "Standby: observes
+// and reports only; HOLDER leads (lease until T)."
+func leadershipText(ld *drift.Leadership) string {
+	until := ""
+	if !ld.Expires.IsZero() {
+		until = " until " + stamp(ld.Expires)
+	}
+	if ld.Role == drift.RoleLeader {
+		return "Leader: this daemon holds the state store's lease" + until + " and writes."
+	}
+	if ld.Holder == "" {
+		return "Standby: observes and reports only; nobody holds the state store's lease."
+	}
+	return "Standby: observes and reports only; " + cellText(ld.Holder) + " leads (lease" + until + ")."
 }
