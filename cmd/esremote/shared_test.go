@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+// sharedConn is the flagship api_key link; the state store is
+// onprem-search, which no connection touches.
+const sharedConn = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-ece-logs
+local: ech-analytics
+alias: ece-prod-logs
+remote:
+  cluster: ece-prod-logs
+security: api_key
+api_key:
+  managed: true
+  access:
+    search: [{names: ["logs-*"]}]
+  expiration: 90d
+  rotate_before: 14d
+settings:
+  skip_unavailable: true
+  proxy_socket_connections: 18
+`
+
+const skipKey = "cluster.remote.ece-prod-logs.skip_unavailable"
+
+// sharedWorld is a simulated world and a spec dir for daemons sharing
+// --state-store onprem-search.
+type sharedWorld struct {
+	t    *testing.T
+	srv  *sim.Server
+	bin  string
+	dir  string
+	env  []string
+	logs sync.Map // *daemonProc → nothing; for failure output
+}
+
+func newSharedWorld(t *testing.T) *sharedWorld {
+	t.Helper()
+	bin, err := exec.LookPath("esremote") // the test binary, linked by testscript.Main
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(context.Background(), sim.DefaultWorld(), sim.WithTLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sim-ca.pem"), srv.CACertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	yaml, values := simClustersYAML(srv.Addresses(), "sim-ca.pem", func(name string) string { return "{env: " + envName(name) + "}" })
+	env := os.Environ()
+	for n, v := range values {
+		env = append(env, envName(n)+"="+v)
+	}
+	for name, body := range map[string]string{"clusters.yaml": yaml, "conn.yaml": sharedConn} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &sharedWorld{t: t, srv: srv, bin: bin, dir: dir, env: env}
+}
+
+// daemonProc is one `esremote run` process.
+type daemonProc struct {
+	cmd  *exec.Cmd
+	addr string
+	out  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// holder is the process's name in the lease and in X-Opaque-Id.
+func (d *daemonProc) holder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, d.cmd.Process.Pid)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs a daemon with its own state dir, sharing the store.
+func (w *sharedWorld) start(ttl, resync time.Duration) *daemonProc {
+	w.t.Helper()
+	d := &daemonProc{addr: freeAddr(w.t), out: &syncBuffer{}}
+	d.cmd = exec.Command(w.bin, "run", "--listen", d.addr, "--state-dir", w.t.TempDir(), "--state-store", "onprem-search",
+		"--lease-ttl", ttl.String(), "--resync", resync.String(), "--debounce", "50ms:200ms", w.dir)
+	d.cmd.Env = w.env
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	if err := d.cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		_ = d.cmd.Wait()
+		if w.t.Failed() {
+			w.t.Logf("daemon %s output:\n%s", d.addr, d.out)
+		}
+	})
+	return d
+}
+
+// status is the daemon's last report (nil before its first pass or when
+// it does not answer).
+func (d *daemonProc) status() *drift.Report {
+	resp, err := http.Get("http://" + d.addr + "/status")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil
+	}
+	r, err := drift.ReadJSON(resp.Body)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// waitFor polls cond every 20ms until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func role(r *drift.Report) string {
+	if r == nil || r.Leadership == nil {
+		return ""
+	}
+	return r.Leadership.Role
+}
+
+// writesBy lists the write requests a process sent (by its X-Opaque-Id),
+// to the clusters and control planes, not counting the state store's own
+// lease and ledger documents.
+func (w *sharedWorld) writesBy(holder string, since time.Time) []sim.Request {
+	var out []sim.Request
+	for _, r := range w.srv.Log() {
+		if r.OpaqueID != holder || r.Time.Before(since) || !es.IsWrite(r.Method, r.Path) {
+			continue
+		}
+		if r.Target == "onprem-search" && strings.HasPrefix(r.Path, "/esremote-state/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (w *sharedWorld) setting(key string) string {
+	s, err := w.srv.World.Settings("ech-analytics", "persistent")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	v, _ := s[key].(string)
+	return v
+}
+
+// Two `esremote run` sharing a store: exactly one leads and writes; the
+// standby writes nothing (the sim's log, by X-Opaque-Id) and reports the
+// drift it sees; kill -9 of the leader → the standby leads within the
+// lease TTL and one resync and corrects a drift made meanwhile.
+func TestSharedStoreFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two daemons")
+	}
+	w := newSharedWorld(t)
+	const ttl, resync = 1500 * time.Millisecond, 1 * time.Second
+	a := w.start(ttl, resync)
+	waitFor(t, 20*time.Second, "a leads and has applied", func() bool {
+		return role(a.status()) == drift.RoleLeader && w.setting(skipKey) == "true"
+	})
+	b := w.start(ttl, resync)
+	waitFor(t, 20*time.Second, "b stands by behind a", func() bool {
+		r := b.status()
+		return role(r) == drift.RoleStandby && r.Leadership.Holder == a.holder()
+	})
+
+	// A drift while both run: the leader corrects it, the standby only
+	// reports; one leader all along.
+	bStart := time.Now()
+	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the leader corrects the drift", func() bool { return w.setting(skipKey) == "true" })
+	for range 5 {
+		ra, rb := a.status(), b.status()
+		if role(ra) == role(rb) {
+			t.Fatalf("a is %q and b is %q; want exactly one leader", role(ra), role(rb))
+		}
+		time.Sleep(resync / 4)
+	}
+	if got := w.writesBy(b.holder(), time.Time{}); len(got) > 0 {
+		t.Fatalf("the standby wrote: %+v", got)
+	}
+	if got := w.writesBy(a.holder(), bStart); len(got) == 0 {
+		t.Fatal("no write from the leader: the correction came from nowhere")
+	}
+
+	// kill -9 of the leader; a drift made at once.
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, 3*(ttl+resync), "b takes over and corrects the drift", func() bool {
+		return w.setting(skipKey) == "true" && role(b.status()) == drift.RoleLeader
+	})
+	// One pass of slack on top of TTL + one resync: the correcting pass
+	// itself takes time on a loaded machine.
+	if limit := ttl + resync + 1500*time.Millisecond; took > limit {
+		t.Errorf("b corrected the drift %s after the kill; want within TTL + one resync (%s, with a pass of slack)", took, ttl+resync)
+	}
+	if got := w.writesBy(b.holder(), killed); len(got) == 0 {
+		t.Fatal("the drift was corrected, but not by b")
+	}
+	r := b.status()
+	if r.Leadership.Holder != b.holder() || r.Leadership.Expires.IsZero() {
+		t.Errorf("b's /status leadership: %+v", r.Leadership)
+	}
+	raw, _ := json.Marshal(r)
+	if !strings.Contains(string(raw), `"leadership":{"role":"leader","holder":"`+b.holder()+`","expires":"`) {
+		t.Errorf("/status JSON lacks the leadership block: %s", raw)
+	}
+}
+
+// A leader cut off from the store cluster (every request to it fails)
+// stops writing before its lease can expire: drift made after that stays
+// uncorrected, and the log shows no write of it past the deadline.
+func TestSharedStoreLeaderCutOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a daemon")
+	}
+	w := newSharedWorld(t)
+	const ttl, resync = 1500 * time.Millisecond, 300 * time.Millisecond
+	a := w.start(ttl, resync)
+	waitFor(t, 20*time.Second, "a leads and has applied", func() bool {
+		return role(a.status()) == drift.RoleLeader && w.setting(skipKey) == "true"
+	})
+	// The store cluster goes away (for everyone: b would not reach it either).
+	if _, err := w.srv.World.AddFault(sim.Fault{Target: "onprem-search", Kind: sim.FaultStatus, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	// Keep making drift: the leader corrects it while it may write.
+	flips := 0
+	for time.Since(cut) < 2*ttl {
+		if w.setting(skipKey) == "true" {
+			if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
+				t.Fatal(err)
+			}
+			flips++
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The last successful renewal was before the cut: the lease it wrote
+	// expires by cut + TTL. No write may leave a after that.
+	if late := w.writesBy(a.holder(), cut.Add(ttl)); len(late) > 0 {
+		t.Fatalf("the cut-off leader wrote after its lease could expire (cut at %s): %+v", cut.Format(time.StampMilli), late)
+	}
+	if w.setting(skipKey) != "false" {
+		t.Fatal("the drift was corrected after the deadline")
+	}
+	// Its passes now fail (it cannot read the ledger to tell what it
+	// owns): /status keeps the last report; the log says it stood down.
+	if !strings.Contains(a.out.String(), "msg=leadership role=standby holder="+a.holder()) {
+		t.Errorf("a did not log that it stands by after losing the store")
+	}
+	t.Logf("%d drifts made after the cut; writes by a after it: %d", flips, len(w.writesBy(a.holder(), cut)))
+}
