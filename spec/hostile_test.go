@@ -106,6 +106,7 @@ func TestLoadRefusesHugeFileWithoutReadingIt(t *testing.T) {
 	if elapsed > 500*time.Millisecond {
 		t.Errorf("Load took %s, want well under a second", elapsed)
 	}
+	t.Logf("refused in %s, %d KiB allocated", elapsed.Round(time.Microsecond), (after.TotalAlloc-before.TotalAlloc)>>10)
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
 		t.Errorf("Load allocated %d MiB for a refused file, want under 16 MiB", alloc>>20)
 	}
@@ -252,5 +253,41 @@ func TestLoadRefusesFIFOCAFile(t *testing.T) {
 	want := "a.yaml:7:12: error: elasticsearch.ca_file ca.pem is a named pipe (FIFO), not a regular file: name a PEM file\n"
 	if got := render(problems); got != want {
 		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// YAML syntax errors point at the offending line. yaml.v3 reports its
+// parser's errors one line early, at the start of the enclosing
+// collection (scanner errors are right).
+func TestSyntaxErrorLines(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"outdented key", "apiVersion: v1\nkind: Cluster\nelasticsearch:\n  url: x\n  auth: y\n ca_file: z\n",
+			"f.yaml:6:2: error: YAML syntax error: did not find expected key"},
+		{"list item in a mapping", "apiVersion: v1\nkind: Cluster\nelasticsearch:\n  url: x\n  auth:\n    api_key: {credential: x}\n    - y\n",
+			"f.yaml:7:5: error: YAML syntax error: did not find expected key"},
+		{"bad indent in a list", "apiVersion: v1\nroles:\n  - name: a\n    x: 1\n  - name: b\n   y: 2\n",
+			"f.yaml:6:4: error: YAML syntax error: did not find expected '-' indicator"},
+		{"top-level list item", "a: 1\nb: 2\n- x\n",
+			"f.yaml:3:1: error: YAML syntax error: did not find expected key"},
+		{"unclosed flow list", "a: 1\nb: [1, 2\nc: 3\n",
+			"f.yaml:2:1: error: YAML syntax error: did not find expected ',' or ']'"},
+		{"second document", "x: 1\n---\na: 1\nb: 2\n- x\n",
+			"f.yaml:5:1: error: YAML syntax error: did not find expected key"},
+		{"scanner error", "a: 1\nb: 2\n  c: 3\nd: 4\n",
+			"f.yaml:3:3: error: YAML syntax error: mapping values are not allowed in this context"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &loader{set: &Set{meta: map[any]*meta{}}}
+			l.file("f.yaml", []byte(tc.yaml))
+			var got []string
+			for _, p := range l.problems {
+				if strings.Contains(p.Message, "YAML syntax error") {
+					got = append(got, p.String())
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
