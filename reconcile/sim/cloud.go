@@ -334,6 +334,7 @@ func (h *cloudHandler) putDeployment(rw http.ResponseWriter, r *http.Request, cp
 	}
 	if newTrust != nil {
 		c.trust = newTrust
+		h.w.restartLinks(c)
 	}
 	c.plan = append(json.RawMessage(nil), es.Plan...)
 	if v := plan.Elasticsearch.Version; semverRe.MatchString(v) {
@@ -379,7 +380,8 @@ func (h *cloudHandler) getKeystore(rw http.ResponseWriter, r *http.Request, _ *c
 // patchKeystore is set-deployment-es-resource-keystore (cloud-api.md §5):
 // incremental; null, {} or an entry without value removes the key. The
 // platform reloads the secure settings itself (8.14+ reload, older
-// versions restart), so the change is in effect when PATCH returns.
+// versions restart) on its own schedule, after the answer: the change is
+// in effect keystore_reload_delay later (World.scheduleLoad).
 func (h *cloudHandler) patchKeystore(rw http.ResponseWriter, r *http.Request, _ *controlPlane) {
 	c := h.resource(rw, r)
 	if c == nil {
@@ -414,7 +416,7 @@ func (h *cloudHandler) patchKeystore(rw http.ResponseWriter, r *http.Request, _ 
 		c.keystore[name] = str
 		c.asFile[name] = asFile
 	}
-	c.loaded = maps.Clone(c.keystore)
+	h.w.scheduleLoad(c)
 	writeJSON(rw, 200, keystoreView(c))
 }
 

@@ -91,9 +91,9 @@ func (c *cluster) scope(scope string) (map[string]any, error) {
 }
 
 // SetKeystore writes a secure setting, as the elasticsearch-keystore tool
-// (self-managed) or the platform (deployments) does. On a deployment it
-// is in effect at once (the platform reloads); on a self-managed cluster
-// only after POST /_nodes/reload_secure_settings.
+// (self-managed) or the platform (deployments) does. On a deployment the
+// platform loads it after the deployment's keystore_reload_delay; on a
+// self-managed cluster only POST /_nodes/reload_secure_settings loads it.
 func (w *World) SetKeystore(cluster, key, value string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -103,7 +103,7 @@ func (w *World) SetKeystore(cluster, key, value string) error {
 	}
 	c.keystore[key] = value
 	if c.isDeployment() {
-		c.loaded = maps.Clone(c.keystore)
+		w.scheduleLoad(c)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func (w *World) RemoveKeystore(cluster, key string) error {
 	delete(c.keystore, key)
 	delete(c.asFile, key)
 	if c.isDeployment() {
-		c.loaded = maps.Clone(c.keystore)
+		w.scheduleLoad(c)
 	}
 	return nil
 }
@@ -168,6 +168,7 @@ func (w *World) SetTrust(cluster string, t Trust) error {
 		}
 	}
 	c.trust = t.clone()
+	w.restartLinks(c)
 	c.resourceVersion++
 	c.lastModified = w.now()
 	return nil
@@ -417,6 +418,7 @@ func (w *World) State() map[string]ClusterState {
 	now := w.now()
 	for _, name := range w.order {
 		c := w.clusters[name]
+		w.syncConns(c)
 		st := ClusterState{
 			Name: name, Platform: c.Platform, Version: c.Version,
 			Persistent: maps.Clone(c.persistent), Transient: maps.Clone(c.transient),
@@ -429,10 +431,8 @@ func (w *World) State() map[string]ClusterState {
 			st.APIKeys = append(st.APIKeys, KeyState{ID: k.ID, Name: k.Name, Type: k.Type, Active: k.active(now),
 				Invalidated: k.Invalidated, Expiration: k.Expiration, Access: k.Access, Metadata: k.Metadata})
 		}
-		for alias, a := range effectiveAliases(c) {
-			if a.enabled() {
-				st.Links[alias] = w.linkOf(c, alias, a)
-			}
+		for alias := range c.conns {
+			st.Links[alias] = w.status(c, alias)
 		}
 		out[name] = st
 	}

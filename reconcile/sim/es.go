@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // esHandler serves one simulated Elasticsearch cluster.
@@ -63,22 +66,72 @@ func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 type esFunc func(rw http.ResponseWriter, r *http.Request, c *cluster, p principal)
 
 // auth authenticates the request (ApiKey or Basic), then runs fn with
-// the world locked.
+// the world locked. A handler that must answer late (a settings PUT
+// waiting on connections) sets a delay: the answer is held, with the
+// world unlocked, until the delay passes or the client gives up.
 func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		held := &heldResponse{header: http.Header{}}
+		r = r.WithContext(context.WithValue(r.Context(), heldKey{}, held))
 		h.w.mu.Lock()
-		defer h.w.mu.Unlock()
 		c := h.w.clusters[h.name]
 		p, e := h.authenticate(c, r)
 		if e != nil {
-			rw.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
-			rw.Header().Add("WWW-Authenticate", "ApiKey")
-			writeESError(rw, e)
-			return
+			held.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
+			held.Header().Add("WWW-Authenticate", "ApiKey")
+			writeESError(held, e)
+		} else {
+			fn(held, r, c, p)
 		}
-		fn(rw, r, c, p)
+		h.w.mu.Unlock()
+		if held.delay > 0 {
+			t := time.NewTimer(held.delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		maps.Copy(rw.Header(), held.header)
+		if held.status == 0 {
+			held.status = 200
+		}
+		rw.WriteHeader(held.status)
+		_, _ = rw.Write(held.body.Bytes())
+	}
+}
+
+// heldResponse buffers an answer so that it can be sent after the world
+// is unlocked.
+type heldResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	delay  time.Duration
+}
+
+type heldKey struct{}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+func (h *heldResponse) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+func (h *heldResponse) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = 200
+	}
+	return h.body.Write(b)
+}
+
+// answerAfter delays the answer of the request being handled.
+func answerAfter(r *http.Request, d time.Duration) {
+	if held, ok := r.Context().Value(heldKey{}).(*heldResponse); ok {
+		held.delay = d
 	}
 }
 
@@ -146,12 +199,7 @@ func (c *cluster) esClusterName() string {
 	return c.Name
 }
 
-func (c *cluster) nodeName() string {
-	if c.isDeployment() {
-		return "instance-0000000000"
-	}
-	return c.Name + "-node-1"
-}
+func (c *cluster) nodeName() string { return c.nodeNameN(0) }
 
 func (h *esHandler) info(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	writeES(rw, 200, map[string]any{
@@ -211,14 +259,40 @@ func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *clus
 		writeESError(rw, &esError{status: 400, typ: "action_request_validation_exception", reason: "Validation Failed: 1: no settings to update;"})
 		return
 	}
+	ackTimeout := 30 * time.Second // ClusterUpdateSettingsRequest: AcknowledgedRequest.DEFAULT_ACK_TIMEOUT
+	if t := r.URL.Query().Get("timeout"); t != "" {
+		ms, err := parseTimeValue(t)
+		if err != nil {
+			writeESError(rw, badRequest("failed to parse setting [timeout] with value [%s] as a time value: unit is missing or unrecognized", t))
+			return
+		}
+		ackTimeout = time.Duration(ms) * time.Millisecond
+	}
 	setP, setT, e := c.updateSettings(scopes["persistent"], scopes["transient"])
 	if e != nil {
 		writeESError(rw, e)
 		return
 	}
+	// The new state is committed; each node's appliers then run the remote
+	// cluster consumers one alias at a time, and each waits for its
+	// connection attempt (RemoteClusterService.updateRemoteCluster,
+	// latch.await(10, TimeUnit.SECONDS)). The master waits for the nodes'
+	// acks up to the ack timeout; past it the answer is acknowledged:false
+	// with the settings stored (AckedClusterStateUpdateTask.onAckTimeout).
+	var wait time.Duration
+	for _, alias := range h.w.syncConns(c) {
+		if c.conns[alias].waitFor {
+			wait += h.w.connectWait()
+		}
+	}
+	acked := !requestFault(r).unacknowledged
+	if wait > ackTimeout {
+		wait, acked = ackTimeout, false
+	}
+	answerAfter(r, wait)
 	flat := boolParam(r, "flat_settings")
 	writeES(rw, 200, map[string]any{
-		"acknowledged": !requestFault(r).unacknowledged,
+		"acknowledged": acked,
 		"persistent":   renderSettings(setP, flat),
 		"transient":    renderSettings(setT, flat),
 	})
@@ -228,46 +302,51 @@ func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *clust
 	writeES(rw, 200, h.w.remoteInfo(c))
 }
 
-// resolveCluster answers GET /_resolve/cluster/{expr} (8.13+).
+// resolveCluster answers GET /_resolve/cluster/{expr} (8.13+), as
+// TransportResolveClusterAction.doExecuteForked does: each remote is asked
+// with FAIL_IF_DISCONNECTED; a remote-unavailable failure
+// (ExceptionsHelper.isRemoteUnavailableException) gives connected:false
+// and no error; a security exception gives connected:false with its
+// message as error; an IndexNotFoundException (a concrete index that does
+// not exist) gives connected:true with its message as error.
 func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	out := map[string]any{}
-	al := effectiveAliases(c)
-	matches := func(x *cluster, pattern string) bool {
-		for _, p := range strings.Split(pattern, ",") {
-			for _, idx := range x.Indices {
-				if ok, _ := path.Match(p, idx); ok {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	h.w.syncConns(c)
 	for _, part := range strings.Split(r.PathValue("expr"), ",") {
 		aliasPat, idxPat, remote := strings.Cut(part, ":")
 		if !remote {
-			out["(local)"] = map[string]any{"connected": true, "skip_unavailable": false,
-				"matching_indices": matches(c, part), "version": minVersion(c)}
+			e := map[string]any{"connected": true, "skip_unavailable": false}
+			if missing := missingIndex(c, nil, part); missing != "" {
+				e["error"] = "no such index [" + missing + "]"
+			} else {
+				e["matching_indices"] = len(visible(c, nil, part)) > 0
+				e["version"] = minVersion(c)
+			}
+			out["(local)"] = e
 			continue
 		}
 		found := false
-		for _, alias := range slices.Sorted(maps.Keys(al)) {
-			a := al[alias]
-			if ok, _ := path.Match(aliasPat, alias); !ok || !a.enabled() {
+		for _, alias := range slices.Sorted(maps.Keys(c.conns)) {
+			if ok, _ := path.Match(aliasPat, alias); !ok {
 				continue
 			}
 			found = true
-			st := h.w.linkOf(c, alias, a)
-			skip := versionAtLeast(c.Version, 8, 15)
-			if a.skip != nil {
-				skip = *a.skip
-			}
-			e := map[string]any{"connected": st.Connected, "skip_unavailable": skip}
-			if st.Connected {
-				x := h.w.clusters[st.Remote]
-				e["matching_indices"] = matches(x, idxPat)
-				e["version"] = minVersion(x)
-			} else {
-				e["error"] = st.Reason
+			skip := skipUnavailable(c, alias)
+			e := map[string]any{"connected": false, "skip_unavailable": skip}
+			res := h.w.crossCluster(c, alias, actionResolveCluster, strings.Split(idxPat, ","), false)
+			switch {
+			case res.unavailable:
+			case res.err != nil:
+				e["error"] = res.err.reason
+			default:
+				e["connected"] = true
+				key := h.w.keyInUse(c, alias)
+				if missing := missingIndex(res.remote, key, idxPat); missing != "" {
+					e["error"] = "no such index [" + missing + "]"
+				} else {
+					e["matching_indices"] = len(visible(res.remote, key, idxPat)) > 0
+					e["version"] = minVersion(res.remote)
+				}
 			}
 			out[alias] = e
 		}
@@ -279,50 +358,96 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 	writeES(rw, 200, out)
 }
 
-// search answers a size-0 search over local and remote index patterns
-// (doctor's canary): a shard per matching index, no documents. A remote
-// that is not connected is skipped when skip_unavailable, else the search
-// fails with the link's reason, as ES does.
-func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
-	al := effectiveAliases(c)
-	count := func(x *cluster, pattern string) int {
-		n := 0
-		for _, idx := range x.Indices {
-			for _, p := range strings.Split(pattern, ",") {
-				if ok, _ := path.Match(p, idx); ok {
-					n++
-					break
-				}
+// skipUnavailable is the alias's skip_unavailable: false up to 8.14,
+// true from 8.15 (RemoteClusterService.REMOTE_CLUSTER_SKIP_UNAVAILABLE).
+func skipUnavailable(c *cluster, alias string) bool {
+	if a := effectiveAliases(c)[alias]; a != nil && a.skip != nil {
+		return *a.skip
+	}
+	return versionAtLeast(c.Version, 8, 15)
+}
+
+// keyInUse is the cross-cluster key the loaded credential of alias names
+// on its remote (nil for the certificate model).
+func (w *World) keyInUse(c *cluster, alias string) *apiKey {
+	cn := c.conns[alias]
+	if cn == nil || !cn.apiKey {
+		return nil
+	}
+	_, k := lookupEncoded(w.clusters[cn.remote], c.loaded[credKey(alias)])
+	return k
+}
+
+// visible lists the indices of x a comma-separated pattern names that
+// key may see (all of them when key is nil): IndicesAndAliasesResolver
+// drops the wildcard matches a caller is not authorized for.
+func visible(x *cluster, key *apiKey, pattern string) []string {
+	var out []string
+	for _, idx := range x.Indices {
+		for _, p := range strings.Split(pattern, ",") {
+			if ok, _ := path.Match(p, idx); ok && (key == nil || key.grants(idx)) {
+				out = append(out, idx)
+				break
 			}
 		}
-		return n
 	}
+	return out
+}
+
+// missingIndex is the first concrete (wildcard-free) name of pattern that
+// x does not hold: with the default strict indices options it is an
+// IndexNotFoundException ("no such index [name]").
+func missingIndex(x *cluster, _ *apiKey, pattern string) string {
+	for _, p := range strings.Split(pattern, ",") {
+		if p == "" || strings.ContainsAny(p, "*?") || slices.Contains(x.Indices, p) {
+			continue
+		}
+		return p
+	}
+	return ""
+}
+
+// search answers a size-0 search over local and remote index patterns
+// (the doctor's and esremote's canary): a shard per matching index, no
+// documents. A remote that fails (transport down, or refused by its
+// security) is skipped when skip_unavailable is true and fails the whole
+// search otherwise, with the remote's error (TransportSearchAction
+// ccsRemoteReduce; SearchResponse.Clusters counts the skipped).
+func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	h.w.syncConns(c)
 	shards, total, skipped, successful := 0, 0, 0, 0
 	for _, part := range strings.Split(r.PathValue("index"), ",") {
 		alias, idx, remote := strings.Cut(part, ":")
 		if !remote {
-			shards += count(c, part)
+			if missing := missingIndex(c, nil, part); missing != "" {
+				writeESError(rw, &esError{status: 404, typ: "index_not_found_exception", reason: "no such index [" + missing + "]"})
+				return
+			}
+			shards += len(visible(c, nil, part))
 			continue
 		}
-		a := al[alias]
-		if a == nil || !a.enabled() {
+		if c.conns[alias] == nil {
 			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + alias + "]"})
 			return
 		}
 		total++
-		st := h.w.linkOf(c, alias, a)
-		skip := versionAtLeast(c.Version, 8, 15)
-		if a.skip != nil {
-			skip = *a.skip
+		res := h.w.crossCluster(c, alias, actionSearch, strings.Split(idx, ","), !skipUnavailable(c, alias))
+		fail := res.err
+		if res.unavailable {
+			fail = &esError{status: 500, typ: "connect_transport_exception", reason: res.reason}
+		} else if fail == nil {
+			if missing := missingIndex(res.remote, nil, idx); missing != "" {
+				fail = &esError{status: 404, typ: "index_not_found_exception", reason: "no such index [" + missing + "]"}
+			}
 		}
 		switch {
-		case st.Connected:
+		case fail == nil:
 			successful++
-			shards += count(h.w.clusters[st.Remote], idx)
-		case skip:
+			shards += len(visible(res.remote, h.w.keyInUse(c, alias), idx))
+		case skipUnavailable(c, alias):
 			skipped++
 		default:
-			writeESError(rw, &esError{status: 500, typ: "connect_transport_exception", reason: st.Reason})
+			writeESError(rw, fail)
 			return
 		}
 	}
@@ -341,6 +466,9 @@ func minVersion(c *cluster) map[string]any {
 		"minimum_wire_compatibility_version": "7.17.0", "minimum_index_compatibility_version": "7.0.0"}
 }
 
+// createCCSKey is POST /_security/cross_cluster/api_key. Over API-key
+// authentication it is refused
+// (TransportCreateCrossClusterApiKeyAction.doExecute).
 func (h *esHandler) createCCSKey(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	if p.apiKeyID != "" {
 		writeESError(rw, badRequest("authentication via API key not supported: An API key cannot be used to create a cross-cluster API key"))
@@ -375,7 +503,14 @@ func (h *esHandler) createCCSKey(rw http.ResponseWriter, r *http.Request, c *clu
 	writeES(rw, 200, resp)
 }
 
+// updateCCSKey is PUT /_security/cross_cluster/api_key/{id}. Over API-key
+// authentication it is refused before anything else
+// (TransportBaseUpdateApiKeyAction.doExecute).
 func (h *esHandler) updateCCSKey(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
+	if p.apiKeyID != "" {
+		writeESError(rw, badRequest("authentication via API key not supported: only the owner user can update an API key"))
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	req, e := parseCCSRequest(body, true)
 	if e != nil {
@@ -562,14 +697,41 @@ func (h *esHandler) deleteRole(rw http.ResponseWriter, r *http.Request, c *clust
 	writeES(rw, status, map[string]any{"found": found})
 }
 
-// reload makes the keystore's secure settings effective on the nodes
-// (es-api.md §6): credentials added or removed rebuild the links.
+// reload is POST /_nodes/reload_secure_settings: every node reloads its
+// keystore (TransportNodesReloadSecureSettingsAction.nodeOperation) and
+// the remote-cluster credentials are updated from it
+// (RemoteClusterService.updateRemoteClusterCredentials, see World.load).
+// A node that fails reports reload_exception and the call still answers
+// 200 (NodesReloadSecureSettingsResponse). REST requests are served by
+// node 0, so its keystore is the one the links use.
 func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
-	c.loaded = maps.Clone(c.keystore)
-	nodeID := derivedHex("node", c.Name)[:22]
+	nodes := map[string]any{}
+	for i := range c.Nodes {
+		n := map[string]any{"name": c.nodeNameN(i)}
+		if reason, broken := c.brokenNodes[i]; broken {
+			n["reload_exception"] = map[string]any{"type": "illegal_state_exception", "reason": reason}
+		} else if i == 0 {
+			h.w.load(c, c.keystore)
+		}
+		nodes[c.nodeID(i)] = n
+	}
 	writeES(rw, 200, map[string]any{
-		"_nodes":       map[string]any{"total": 1, "successful": 1, "failed": 0},
+		"_nodes":       map[string]any{"total": c.Nodes, "successful": c.Nodes, "failed": 0},
 		"cluster_name": c.esClusterName(),
-		"nodes":        map[string]any{nodeID: map[string]any{"name": c.nodeName()}},
+		"nodes":        nodes,
 	})
+}
+
+func (c *cluster) nodeID(i int) string {
+	if i == 0 {
+		return derivedHex("node", c.Name)[:22]
+	}
+	return derivedHex("node", fmt.Sprintf("%s/%d", c.Name, i))[:22]
+}
+
+func (c *cluster) nodeNameN(i int) string {
+	if c.isDeployment() {
+		return fmt.Sprintf("instance-%010d", i)
+	}
+	return fmt.Sprintf("%s-node-%d", c.Name, i+1)
 }

@@ -155,9 +155,19 @@ func TestAPIKeyValidation(t *testing.T) {
 		errorReason(t, r) != "failed to parse remote indices privileges for role [bad]. missing required [clusters] field" {
 		t.Errorf("role without clusters: %s", r.body)
 	}
-	if r := es(t, srv, c, "PUT", "/_security/role/bad", `{"remote_cluster":[{"clusters":["a"],"privileges":["all"]}]}`); r.status != 400 ||
-		errorReason(t, r) != "Invalid remote_cluster permissions found. Please remove the following: [all] Only [monitor_enrich, monitor_stats] are allowed" {
+	// The texts of RoleDescriptorTests.testParseInvalidRemoteCluster.
+	if r := es(t, srv, c, "PUT", "/_security/role/bad", `{"remote_cluster":[{"clusters":["a"],"privileges":["monitor_stats","all"]}]}`); r.status != 400 ||
+		errorType(t, r) != "parse_exception" ||
+		errorReason(t, r) != "failed to parse remote_cluster for role [bad]. [monitor_enrich, monitor_stats] are the only values allowed for [privileges] within [remote_cluster]. Found [monitor_stats, all]" {
 		t.Errorf("bad remote_cluster: %s", r.body)
+	}
+	if r := es(t, srv, c, "PUT", "/_security/role/bad", `{"remote_cluster":[{"clusters":["a"]}]}`); r.status != 400 ||
+		errorReason(t, r) != "failed to parse remote_cluster for role [bad]. [privileges] must be defined when [clusters] are defined" {
+		t.Errorf("remote_cluster without privileges: %s", r.body)
+	}
+	if r := es(t, srv, c, "PUT", "/_security/role/bad", `{"remote_cluster":[{"privileges":["monitor_enrich"]}]}`); r.status != 400 ||
+		errorReason(t, r) != "failed to parse remote_cluster for role [bad]. [clusters] must be defined when [privileges] are defined" {
+		t.Errorf("remote_cluster without clusters: %s", r.body)
 	}
 	if r := es(t, srv, c, "GET", "/_security/role/missing", nil); r.status != 404 {
 		t.Errorf("missing role: %d", r.status)

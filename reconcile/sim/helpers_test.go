@@ -116,3 +116,10 @@ func errorReason(t *testing.T, r response) string {
 	s, _ := e["reason"].(string)
 	return s
 }
+
+func errorType(t *testing.T, r response) string {
+	t.Helper()
+	e, _ := r.json(t)["error"].(map[string]any)
+	s, _ := e["type"].(string)
+	return s
+}

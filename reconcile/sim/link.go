@@ -27,25 +27,32 @@ const (
 	CauseNotTrusted         = "not_trusted"          // certificate model without mutual trust
 	CauseVersion            = "version"              // API key model below 8.14
 	CauseSniffToCloud       = "sniff_to_cloud"       // sniff mode toward a deployment
+	CausePrivileges         = "privileges"           // the key's access does not cover the index asked for
 )
 
 // LinkStatus is the simulation's verdict on one alias of a local cluster:
-// what _remote/info and _resolve/cluster report, and why.
+// what _remote/info reports (Connected: the sockets) and whether a
+// cross-cluster request over it succeeds now (Authorized), and why not.
 type LinkStatus struct {
 	Local      string `json:"local"`
 	Alias      string `json:"alias"`
 	Configured bool   `json:"configured"` // the alias is enabled (listed in _remote/info)
 	Mode       string `json:"mode,omitempty"`
-	Security   string `json:"security,omitempty"` // api_key when the keystore holds credentials
+	Security   string `json:"security,omitempty"` // api_key when the connection was built with credentials
 	Remote     string `json:"remote,omitempty"`   // the simulated cluster the address reaches
-	Connected  bool   `json:"connected"`
+	// Connected is the socket state _remote/info reports: set when the
+	// connection was built, kept until it is rebuilt.
+	Connected bool `json:"connected"`
+	// Authorized is true when a cross-cluster request over the link,
+	// with the credential loaded now, succeeds.
+	Authorized bool   `json:"authorized"`
 	Cause      string `json:"cause,omitempty"`
 	// Reason is the log line a real cluster would write for the failure
-	// (anchors.md §5.2), remote-side where the remote logs it.
+	// (anchors.md §5.2), or the security error a request gets.
 	Reason string `json:"reason,omitempty"`
 }
 
-// LinkStatus computes whether alias on local is connected now.
+// LinkStatus says whether alias on local is connected and usable now.
 func (w *World) LinkStatus(local, alias string) LinkStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -53,7 +60,8 @@ func (w *World) LinkStatus(local, alias string) LinkStatus {
 	if c == nil {
 		return LinkStatus{Local: local, Alias: alias, Cause: CauseNotConfigured, Reason: "no such cluster"}
 	}
-	return w.link(c, alias)
+	w.syncConns(c)
+	return w.status(c, alias)
 }
 
 // Links returns the status of every enabled alias of a cluster, by alias.
@@ -65,12 +73,40 @@ func (w *World) Links(local string) map[string]LinkStatus {
 	if c == nil {
 		return out
 	}
-	for alias, a := range effectiveAliases(c) {
-		if a.enabled() {
-			out[alias] = w.linkOf(c, alias, a)
-		}
+	w.syncConns(c)
+	for alias := range c.conns {
+		out[alias] = w.status(c, alias)
 	}
 	return out
+}
+
+// status reports one alias from its connection (call syncConns first).
+func (w *World) status(c *cluster, alias string) LinkStatus {
+	st := LinkStatus{Local: c.Name, Alias: alias}
+	cn := c.conns[alias]
+	if cn == nil {
+		st.Cause = CauseNotConfigured
+		st.Reason = "no such remote cluster: [" + alias + "]"
+		return st
+	}
+	a := effectiveAliases(c)[alias]
+	st.Configured, st.Mode, st.Remote = true, a.mode, cn.remote
+	st.Security = SecurityCertificate
+	if cn.apiKey {
+		st.Security = SecurityAPIKey
+	}
+	st.Connected = cn.open
+	if !cn.open {
+		st.Cause, st.Reason = cn.cause, cn.reason
+		return st
+	}
+	out := w.evaluate(c, alias, actionResolveCluster)
+	if out.err != nil {
+		st.Cause, st.Reason = out.cause, out.err.reason
+		return st
+	}
+	st.Authorized = true
+	return st
 }
 
 // effectiveAliases merges persistent with transient (transient wins).
@@ -97,12 +133,8 @@ func (w *World) resolveHost(addr string) (*cluster, int) {
 	return nil, port
 }
 
-func (w *World) link(c *cluster, alias string) LinkStatus {
-	return w.linkOf(c, alias, effectiveAliases(c)[alias])
-}
-
-// linkOf is link with the alias's configuration already parsed, so that
-// callers walking every alias parse the settings once, not once per alias.
+// linkOf evaluates a connection attempt for alias now: transport, TLS
+// routing and the handshake (conn.go build is its only caller).
 func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 	st := LinkStatus{Local: c.Name, Alias: alias}
 	if a == nil || !a.enabled() {
@@ -219,16 +251,22 @@ func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
 	return id, k
 }
 
-// remoteInfo renders GET /_remote/info (es-api.md §4).
+// remoteInfo renders GET /_remote/info (es-api.md §4): one entry per
+// connection, RemoteConnectionInfo.toXContent. connected is the socket
+// state (ProxyModeInfo: numSocketsConnected > 0; SniffModeInfo:
+// numNodesConnected > 0), whatever the credential loaded now is worth;
+// cluster_credentials is present while a credential is loaded for the
+// alias (RemoteClusterCredentialsManager.hasCredentials).
 func (w *World) remoteInfo(c *cluster) map[string]any {
 	out := map[string]any{}
+	w.syncConns(c)
 	al := effectiveAliases(c)
-	for _, alias := range slices.Sorted(maps.Keys(al)) {
-		a := al[alias]
-		if !a.enabled() {
-			continue
+	for _, alias := range slices.Sorted(maps.Keys(c.conns)) {
+		a, cn := al[alias], c.conns[alias]
+		st := LinkStatus{Connected: cn.open}
+		if _, ok := c.loaded[credKey(alias)]; ok {
+			st.Security = SecurityAPIKey
 		}
-		st := w.linkOf(c, alias, a)
 		skip := versionAtLeast(c.Version, 8, 15)
 		if a.skip != nil {
 			skip = *a.skip

@@ -67,11 +67,21 @@ func TestAPIKeyLinkLifecycle(t *testing.T) {
 	if st := srv.World.LinkStatus("ech-analytics", "ece-prod-logs"); st.Cause != CauseInvalidCredentials {
 		t.Errorf("foreign key status: %+v", st)
 	}
+	// A new value for a credential that is already loaded does not rebuild
+	// the connection (RemoteClusterService.updateRemoteClusterCredentials):
+	// the failed one stays down until a request tries it again.
 	patch(encoded)
-	if e := info(); e["connected"] != true || e["num_proxy_sockets_connected"] != float64(18) || e["skip_unavailable"] != true {
-		t.Errorf("with credentials: %v", e)
+	if e := info(); e["connected"] != false {
+		t.Errorf("a value change rebuilt the connection: %v", e)
 	}
 	res := es(t, srv, "ech-analytics", "GET", "/_resolve/cluster/ece-prod-logs:logs-*", nil).json(t)
+	if e := res["ece-prod-logs"].(map[string]any); e["connected"] != false || e["error"] != nil {
+		t.Errorf("resolve over a down connection (unavailable, no error): %v", res)
+	}
+	if e := info(); e["connected"] != true || e["num_proxy_sockets_connected"] != float64(18) || e["skip_unavailable"] != true {
+		t.Errorf("after the request's reconnect: %v", e)
+	}
+	res = es(t, srv, "ech-analytics", "GET", "/_resolve/cluster/ece-prod-logs:logs-*", nil).json(t)
 	if e := res["ece-prod-logs"].(map[string]any); e["connected"] != true || e["matching_indices"] != true {
 		t.Errorf("resolve: %v", res)
 	}
@@ -83,25 +93,30 @@ func TestAPIKeyLinkLifecycle(t *testing.T) {
 	}
 	es(t, srv, "ech-analytics", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.ece-prod-logs.proxy_address":"`+ece.Endpoint+`:9443"}}`)
 
-	// Expiry, then invalidation, break the link.
+	// Expiry, then invalidation, break requests; the sockets stay up, so
+	// _remote/info keeps saying connected.
+	if e := info(); e["connected"] != true {
+		t.Fatalf("not connected on the valid key: %v", e)
+	}
 	clock.Add(91 * 24 * time.Hour)
-	if st := srv.World.LinkStatus("ech-analytics", "ece-prod-logs"); st.Connected {
-		t.Errorf("expired key still connects")
+	if st := srv.World.LinkStatus("ech-analytics", "ece-prod-logs"); !st.Connected || st.Authorized || st.Cause != CauseInvalidCredentials {
+		t.Errorf("expired key: %+v", st)
 	}
 	clock.Add(-91 * 24 * time.Hour)
 	r = es(t, srv, "ece-prod-logs", "DELETE", "/_security/api_key", map[string]any{"ids": []string{key["id"].(string)}})
 	if got := r.json(t); r.status != 200 || len(got["invalidated_api_keys"].([]any)) != 1 || got["error_count"] != float64(0) {
 		t.Fatalf("invalidate: %d %s", r.status, r.body)
 	}
-	if e := info(); e["connected"] != false {
-		t.Errorf("connected after invalidation: %v", e)
+	if e := info(); e["connected"] != true {
+		t.Errorf("socket state changed on invalidation: %v", e)
 	}
+	want := "unable to authenticate user [" + key["id"].(string) + "] for action [indices:admin/resolve/cluster]"
 	st = srv.World.LinkStatus("ech-analytics", "ece-prod-logs")
-	if st.Cause != CauseInvalidCredentials || !strings.Contains(st.Reason, "invalid credentials for API key ["+key["id"].(string)+"]") {
+	if st.Authorized || st.Cause != CauseInvalidCredentials || st.Reason != want {
 		t.Errorf("after invalidation: %+v", st)
 	}
 	res = es(t, srv, "ech-analytics", "GET", "/_resolve/cluster/ece-prod-logs:*", nil).json(t)
-	if e := res["ece-prod-logs"].(map[string]any); e["connected"] != false || e["error"] == nil {
+	if e := res["ece-prod-logs"].(map[string]any); e["connected"] != false || e["error"] != want {
 		t.Errorf("resolve after invalidation: %v", res)
 	}
 }
@@ -166,12 +181,15 @@ func TestCertificateLinkNeedsMutualTrust(t *testing.T) {
 	}
 	addTrust("ech", ech, map[string]any{"type": "ECE", "name": "ece-prod", "scope_id": local["installation_id"],
 		"certificates": []any{map[string]any{"pem": local["public_ca_cert"]}}, "trust_all": false, "trust_allowlist": []any{ece.ClusterID}})
+	// The failed connection is tried again by the next request, not by the trust change.
+	es(t, srv, "ech-analytics", "GET", "/_resolve/cluster/logs:*", nil)
 	st := srv.World.LinkStatus("ech-analytics", "logs")
 	if st.Connected || !strings.Contains(st.Reason, "client did not trust this server's certificate") {
 		t.Fatalf("one-sided trust: %+v", st)
 	}
 	addTrust("ece", ece, map[string]any{"type": "ESS", "name": "ech-org", "scope_id": org,
 		"certificates": []any{map[string]any{"pem": echPEM}}, "trust_all": false, "trust_allowlist": []any{ech.ClusterID}})
+	es(t, srv, "ech-analytics", "GET", "/_resolve/cluster/logs:*", nil)
 	if st := srv.World.LinkStatus("ech-analytics", "logs"); !st.Connected {
 		t.Fatalf("mutual trust: %+v", st)
 	}

@@ -332,25 +332,38 @@ func parseRole(name string, body []byte, version string) (map[string]any, *esErr
 			}
 		}
 	}
+	// RoleDescriptor.parseRemoteCluster (RoleDescriptorTests
+	// .testParseInvalidRemoteCluster pins these texts): each entry needs
+	// both clusters and privileges, and privileges must all be supported
+	// (RemoteClusterPermissions.getSupportedRemoteClusterPermissions:
+	// monitor_enrich from 8.15, monitor_stats from 8.17); the message lists
+	// every privilege given. An entry with neither parses and fails
+	// RemoteClusterPermissions.validate.
 	if rc, ok := raw["remote_cluster"].([]any); ok {
 		allowed := []string{"monitor_enrich"}
 		if versionAtLeast(version, 8, 17) {
 			allowed = append(allowed, "monitor_stats")
 		}
+		prefix := fmt.Sprintf("failed to parse remote_cluster for role [%s]. ", name)
 		for _, e := range rc {
 			m, _ := e.(map[string]any)
-			if m == nil || m["clusters"] == nil {
-				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse remote_cluster for role [%s]. missing required [clusters] field", name)}
+			_, hasClusters := m["clusters"]
+			_, hasPrivs := m["privileges"]
+			switch {
+			case !hasClusters && !hasPrivs:
+				return nil, badRequest("remote cluster groups must not be null or empty")
+			case !hasPrivs:
+				return nil, &esError{status: 400, typ: "parse_exception", reason: prefix + "[privileges] must be defined when [clusters] are defined"}
+			case !hasClusters:
+				return nil, &esError{status: 400, typ: "parse_exception", reason: prefix + "[clusters] must be defined when [privileges] are defined"}
 			}
-			var bad []string
-			for _, p := range listValue(toStrings(m["privileges"])) {
+			given := listValue(toStrings(m["privileges"]))
+			for _, p := range given {
 				if !slices.Contains(allowed, p) {
-					bad = append(bad, p)
+					return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf(
+						"%s[%s] are the only values allowed for [privileges] within [remote_cluster]. Found [%s]",
+						prefix, strings.Join(allowed, ", "), strings.Join(given, ", "))}
 				}
-			}
-			if len(bad) > 0 {
-				return nil, badRequest("Invalid remote_cluster permissions found. Please remove the following: [%s] Only [%s] are allowed",
-					strings.Join(bad, ", "), strings.Join(allowed, ", "))
 			}
 		}
 	}

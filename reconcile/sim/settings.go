@@ -310,7 +310,26 @@ type aliasConfig struct {
 	serverName   string
 	sockets      int
 	skip         *bool
-	present      map[string]bool // suffixes present
+	present      map[string]bool   // suffixes present
+	raw          map[string]string // every value as stored, lists joined by ","
+}
+
+// connKey is what a connection is built from: a change of any of these
+// rebuilds it, anything else (skip_unavailable) leaves it up.
+// RemoteConnectionStrategy.shouldRebuildConnection (mode, transport.compress,
+// transport.compression_scheme, transport.ping_schedule), plus
+// ProxyConnectionStrategy.strategyMustBeRebuilt (proxy_address,
+// proxy_socket_connections, server_name) and
+// SniffConnectionStrategy.strategyMustBeRebuilt (seeds, proxy,
+// node_connections).
+func (a aliasConfig) connKey() string {
+	var b strings.Builder
+	b.WriteString(a.mode)
+	for _, s := range []string{"seeds", "proxy", "node_connections", "proxy_address", "proxy_socket_connections",
+		"server_name", "transport.compress", "transport.compression_scheme", "transport.ping_schedule"} {
+		b.WriteString("|" + a.raw[s])
+	}
+	return b.String()
 }
 
 func (a aliasConfig) enabled() bool {
@@ -330,11 +349,12 @@ func aliases(settings map[string]any) map[string]*aliasConfig {
 		}
 		a := out[alias]
 		if a == nil {
-			a = &aliasConfig{mode: "sniff", sockets: 18, present: map[string]bool{}}
+			a = &aliasConfig{mode: "sniff", sockets: 18, present: map[string]bool{}, raw: map[string]string{}}
 			out[alias] = a
 		}
 		a.present[suffix] = true
 		str, _ := v.(string)
+		a.raw[suffix] = strings.Join(listValue(v), ",")
 		switch suffix {
 		case "mode":
 			a.mode = strings.ToLower(str)

@@ -39,6 +39,11 @@ const (
 type WorldSpec struct {
 	ControlPlanes map[string]ControlPlaneSpec `yaml:"control_planes" json:"control_planes"`
 	Clusters      []ClusterSpec               `yaml:"clusters" json:"clusters"`
+	// ConnectWait is how long a settings PUT waits for each alias whose
+	// connection attempt reaches nothing (upstream waits up to 10 s per
+	// alias, RemoteClusterService.updateRemoteCluster); "0s" when empty
+	// here, 10s in `esremote sim` and the demo.
+	ConnectWait string `yaml:"connect_wait" json:"connect_wait"`
 }
 
 // ControlPlaneSpec describes the ECH or ECE control plane of a world.
@@ -84,6 +89,11 @@ type ClusterSpec struct {
 	Settings map[string]any `yaml:"settings" json:"settings"`
 	// Keystore holds initial secure settings.
 	Keystore map[string]string `yaml:"keystore" json:"-"`
+	// Nodes is the number of nodes (default 1); each answers a reload.
+	Nodes int `yaml:"nodes" json:"nodes"`
+	// KeystoreReloadDelay is how long the platform takes to load a
+	// keystore change on a deployment (e.g. "5s"; default: at once).
+	KeystoreReloadDelay string `yaml:"keystore_reload_delay" json:"keystore_reload_delay"`
 }
 
 // World is the whole simulated state: clusters, deployments, control
@@ -102,6 +112,7 @@ type World struct {
 	faults        []*faultState
 	nextFault     int
 	log           []Request
+	connectWaitD  time.Duration
 }
 
 type user struct {
@@ -124,6 +135,14 @@ type cluster struct {
 	users      map[string]user
 	adminKeyID string
 	docs       map[string]*docIndex // the document API (docs.go); nil until the first write
+	// conns are the remote connections by alias (conn.go).
+	conns map[string]*conn
+	// reloadAt is when the platform loads the keystore (deployments);
+	// reloadDelay is the world file's keystore_reload_delay.
+	reloadAt    *time.Time
+	reloadDelay time.Duration
+	// brokenNodes fail a secure-settings reload (BreakNodeKeystore).
+	brokenNodes map[int]string
 
 	// Deployment state (ech/ece only).
 	trust           *Trust
@@ -188,6 +207,13 @@ func NewWorld(spec WorldSpec) (*World, error) {
 		clusters:      map[string]*cluster{},
 		controlPlanes: map[string]*controlPlane{},
 	}
+	if spec.ConnectWait != "" {
+		d, err := time.ParseDuration(spec.ConnectWait)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("connect_wait %q: want a duration such as 10s", spec.ConnectWait)
+		}
+		w.connectWaitD = d
+	}
 	for name, cps := range spec.ControlPlanes {
 		if name != PlatformECH && name != PlatformECE {
 			return nil, fmt.Errorf("control plane %q: must be ech or ece", name)
@@ -226,14 +252,29 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 		cs.Platform = PlatformSelfManaged
 	}
 	c := &cluster{
-		persistent: map[string]any{},
-		transient:  map[string]any{},
-		keystore:   map[string]string{},
-		asFile:     map[string]bool{},
-		loaded:     map[string]string{},
-		keys:       map[string]*apiKey{},
-		roles:      map[string]map[string]any{},
-		users:      map[string]user{},
+		persistent:  map[string]any{},
+		transient:   map[string]any{},
+		keystore:    map[string]string{},
+		asFile:      map[string]bool{},
+		loaded:      map[string]string{},
+		keys:        map[string]*apiKey{},
+		roles:       map[string]map[string]any{},
+		users:       map[string]user{},
+		conns:       map[string]*conn{},
+		brokenNodes: map[int]string{},
+	}
+	if cs.Nodes == 0 {
+		cs.Nodes = 1
+	}
+	if cs.Nodes < 1 || cs.Nodes > 100 {
+		return nil, fmt.Errorf("%s: nodes %d: want 1 to 100", cs.Name, cs.Nodes)
+	}
+	if cs.KeystoreReloadDelay != "" {
+		d, err := time.ParseDuration(cs.KeystoreReloadDelay)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%s: keystore_reload_delay %q: want a duration such as 5s", cs.Name, cs.KeystoreReloadDelay)
+		}
+		c.reloadDelay = d
 	}
 	switch cs.Platform {
 	case PlatformECH, PlatformECE:
@@ -271,6 +312,9 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 		}
 		if cs.DeploymentID != "" {
 			return nil, fmt.Errorf("%s: a self-managed cluster has no deployment_id", cs.Name)
+		}
+		if c.reloadDelay > 0 {
+			return nil, fmt.Errorf("%s: keystore_reload_delay is for deployments; a self-managed cluster loads its keystore on POST /_nodes/reload_secure_settings", cs.Name)
 		}
 		c.endpoint = cs.Name + ".sim"
 	default:
@@ -353,6 +397,35 @@ func (w *World) now() time.Time {
 		now = w.Now
 	}
 	return now().Add(w.offset)
+}
+
+// SetConnectWait sets the world file's connect_wait (see WorldSpec).
+func (w *World) SetConnectWait(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.connectWaitD = d
+}
+
+// ConnectWait returns the world's connect_wait.
+func (w *World) ConnectWait() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.connectWaitD
+}
+
+// SetKeystoreReloadDelay sets a deployment's keystore_reload_delay.
+func (w *World) SetKeystoreReloadDelay(cluster string, d time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.cluster(cluster)
+	if err != nil {
+		return err
+	}
+	if !c.isDeployment() {
+		return fmt.Errorf("%s is self-managed: its keystore loads on POST /_nodes/reload_secure_settings", cluster)
+	}
+	c.reloadDelay = d
+	return nil
 }
 
 // Advance moves the world's clock forward by d (for expiry, driven by

@@ -1,0 +1,307 @@
+package sim
+
+import (
+	"maps"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// conn is one alias's remote connection on the local cluster: upstream's
+// RemoteClusterConnection as RemoteClusterService keeps it per alias.
+// Its sockets are opened when the connection is built and stay up until
+// a settings change or a credential add/remove rebuilds it; what is true
+// of the remote or of the loaded credential later does not close them.
+type conn struct {
+	key     string // aliasConfig.connKey it was built from
+	open    bool   // sockets up: _remote/info.connected
+	remote  string // the simulated cluster the address reached
+	apiKey  bool   // built with credentials (the _remote_cluster profile)
+	cause   string // why it did not open (a Cause* constant)
+	reason  string // the log line a real node writes for it
+	waitFor bool   // the attempt hangs until the connect timeout (no simulated cluster answers)
+}
+
+func credKey(alias string) string { return "cluster.remote." + alias + ".credentials" }
+
+// credAliases is RemoteClusterService.REMOTE_CLUSTER_CREDENTIALS.getAsMap:
+// the aliases that have a credential among secure settings.
+func credAliases(secure map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range secure {
+		if alias, ok := strings.CutPrefix(k, "cluster.remote."); ok {
+			if a, ok := strings.CutSuffix(alias, ".credentials"); ok && aliasRe.MatchString(a) {
+				out[a] = v
+			}
+		}
+	}
+	return out
+}
+
+// syncConns brings the connections in line with the effective settings,
+// as the settings appliers do on every node after a cluster-settings
+// update (RemoteClusterAware.listenForUpdates → RemoteClusterService
+// .updateRemoteCluster): an alias no longer enabled is closed and removed
+// (DISCONNECTED); a new alias is connected (CONNECTED); an alias whose
+// connKey changed is closed and connected again (RECONNECTED); anything
+// else is UNCHANGED (skip_unavailable only flips a flag,
+// RemoteClusterService.updateSkipUnavailable). It returns the aliases it
+// (re)built, in order.
+func (w *World) syncConns(c *cluster) []string {
+	w.settle(c)
+	al := effectiveAliases(c)
+	for alias := range c.conns {
+		if a := al[alias]; a == nil || !a.enabled() {
+			delete(c.conns, alias)
+		}
+	}
+	var built []string
+	for _, alias := range slices.Sorted(maps.Keys(al)) {
+		a := al[alias]
+		if !a.enabled() {
+			continue
+		}
+		if cn := c.conns[alias]; cn != nil && cn.key == a.connKey() {
+			continue
+		}
+		c.conns[alias] = w.build(c, alias, a)
+		built = append(built, alias)
+	}
+	return built
+}
+
+// build opens a connection: the transport must reach a simulated cluster
+// and the handshake must pass, which for the API key model authenticates
+// the credential loaded now (anchors.md §5.2: an invalid key fails
+// cluster:internal/remote_cluster/handshake).
+func (w *World) build(c *cluster, alias string, a *aliasConfig) *conn {
+	st := w.linkOf(c, alias, a)
+	return &conn{key: a.connKey(), open: st.Connected, remote: st.Remote, apiKey: st.Security == SecurityAPIKey,
+		cause: st.Cause, reason: st.Reason, waitFor: st.Cause == CauseUnreachable}
+}
+
+// retry builds a down connection again with the settings and credential
+// of now (RemoteClusterConnection.ensureConnected).
+func (w *World) retry(c *cluster, alias string) *conn {
+	a := effectiveAliases(c)[alias]
+	if a == nil || !a.enabled() {
+		return c.conns[alias]
+	}
+	cn := w.build(c, alias, a)
+	c.conns[alias] = cn
+	return cn
+}
+
+// restartLinks rebuilds every connection from or to a deployment whose
+// trust changed. The platform applies trust as a plan change, which
+// restarts the nodes, and a starting node connects to its remotes again
+// (RemoteClusterService.initializeRemoteClusters). Upstream (the Cloud
+// API) does not say whether open connections survive; the sim takes the
+// side that makes a trust change visible at once.
+func (w *World) restartLinks(d *cluster) {
+	for _, name := range w.order {
+		c := w.clusters[name]
+		for alias, cn := range c.conns {
+			if c == d || cn.remote == d.Name {
+				w.retry(c, alias)
+			}
+		}
+	}
+}
+
+// load makes secure settings effective on the nodes, as
+// RemoteClusterService.updateRemoteClusterCredentials does after a reload:
+// RemoteClusterCredentialsManager.updateClusterCredentials reports the
+// aliases whose credential was added or removed (all of them when none was
+// loaded before), and only their existing connections are rebuilt ("We
+// only need to rebuild connections when a credential was newly added or
+// removed for a cluster alias, not if the credential value was updated").
+// A changed value is used by the next request over the open connection.
+// An alias with no connection yet is skipped
+// (maybeRebuildConnectionOnCredentialsChange).
+func (w *World) load(c *cluster, secure map[string]string) {
+	before, after := credAliases(c.loaded), credAliases(secure)
+	c.loaded = maps.Clone(secure)
+	c.reloadAt = nil
+	changed := map[string]bool{}
+	for a := range after {
+		if _, ok := before[a]; !ok {
+			changed[a] = true
+		}
+	}
+	for a := range before {
+		if _, ok := after[a]; !ok {
+			changed[a] = true
+		}
+	}
+	al := effectiveAliases(c)
+	for alias := range changed {
+		if c.conns[alias] == nil {
+			continue
+		}
+		if a := al[alias]; a != nil && a.enabled() {
+			c.conns[alias] = w.build(c, alias, a)
+		}
+	}
+}
+
+// scheduleLoad is the platform's reload after a keystore change on a
+// deployment: the Cloud API answers before the nodes load the value, and
+// the platform reloads on its own schedule (ECH/ECE 8.14+; not documented
+// to the second: cloud-api.md §5). A later change restarts the wait.
+func (w *World) scheduleLoad(c *cluster) {
+	if c.reloadDelay <= 0 {
+		w.load(c, c.keystore)
+		return
+	}
+	at := w.now().Add(c.reloadDelay)
+	c.reloadAt = &at
+}
+
+// settle applies a scheduled platform reload whose time has come. Every
+// reader of link state calls it, so time (the world's clock) alone makes
+// a keystore change take effect.
+func (w *World) settle(c *cluster) {
+	if c.reloadAt != nil && !w.now().Before(*c.reloadAt) {
+		w.load(c, c.keystore)
+	}
+}
+
+// connectWait is how long a settings PUT waits on one alias whose
+// connection attempt does not finish: RemoteClusterService
+// .updateRemoteCluster(String, Settings) blocks the applier on
+// latch.await(10, TimeUnit.SECONDS) per alias. Upstream does not bound how
+// long an unanswered attempt takes (a blackholed address hangs until the
+// transport connect timeout, 30 s), so the sim takes the harsher side: the
+// full wait, capped at the latch's 10 s.
+func (w *World) connectWait() time.Duration {
+	d := w.connectWaitD
+	if d > 10*time.Second {
+		d = 10 * time.Second
+	}
+	return d
+}
+
+// requestOutcome is what a cross-cluster request over alias meets.
+type requestOutcome struct {
+	remote *cluster
+	// unavailable: the transport is down (ExceptionsHelper
+	// .isRemoteUnavailableException); reason is the connection's log line.
+	unavailable bool
+	reason      string
+	// err: the remote refused the request (authentication or authorization).
+	err   *esError
+	cause string
+}
+
+// crossCluster evaluates one cross-cluster request with the credential
+// loaded now (RemoteClusterCredentialsManager.resolveCredentials on every
+// request): over an open connection an unknown, expired, invalidated or
+// wrong-typed key fails authentication on the remote (ApiKeyService, as
+// CrossClusterAccessAuthenticationService calls it), and a concrete index
+// the key's access does not cover fails authorization
+// (AuthorizationDenialMessages.actionDenied). Wildcards the key does not
+// cover resolve to nothing, without an error.
+//
+// A connection that is down is tried again by the request, as
+// RemoteClusterService.maybeEnsureConnectedAndGetConnection does: with
+// reconnect (RECONNECT_IF_DISCONNECTED, a search on a remote that is not
+// skip_unavailable) before the request is sent; without it
+// (FAIL_IF_DISCONNECTED: _resolve/cluster, or skip_unavailable) the
+// request fails as unavailable and the attempt runs in the background,
+// for the next request. Nothing else reopens a failed connection: the sim
+// has no background retry loop.
+func (w *World) crossCluster(c *cluster, alias, action string, indices []string, reconnect bool) requestOutcome {
+	cn := c.conns[alias]
+	if cn != nil && !cn.open && reconnect {
+		cn = w.retry(c, alias)
+	}
+	if cn == nil || !cn.open {
+		out := requestOutcome{unavailable: true, cause: CauseUnreachable}
+		if cn != nil {
+			out.reason, out.cause = cn.reason, cn.cause
+			w.retry(c, alias)
+		}
+		return out
+	}
+	x := w.clusters[cn.remote]
+	out := requestOutcome{remote: x}
+	if !cn.apiKey {
+		return out
+	}
+	cred, ok := c.loaded[credKey(alias)]
+	if !ok {
+		out.err = &esError{status: 401, typ: "security_exception",
+			reason: "Cross cluster requests through the dedicated remote cluster server port require transport header [_cross_cluster_access_credentials] but none found. Make sure you have configured remote cluster credentials in the cluster settings."}
+		out.cause = CauseNoCredentials
+		return out
+	}
+	id, k := lookupEncoded(x, cred)
+	switch {
+	case k == nil || !k.active(w.now()):
+		out.err = &esError{status: 401, typ: "security_exception",
+			reason: "unable to authenticate user [" + id + "] for action [" + action + "]"}
+		out.cause = CauseInvalidCredentials
+		return out
+	case k.Type != "cross_cluster":
+		out.err = &esError{status: 401, typ: "security_exception",
+			reason: "authentication expected API key type of [cross_cluster], but API key [" + k.ID + "] has type [" + k.Type + "]"}
+		out.cause = CauseWrongKeyType
+		return out
+	}
+	var denied []string
+	for _, idx := range indices {
+		if idx == "" || strings.ContainsAny(idx, "*?") {
+			continue
+		}
+		if !k.grants(idx) {
+			denied = append(denied, idx)
+		}
+	}
+	if len(denied) > 0 {
+		privs := "view_index_metadata,manage,read_cross_cluster,all"
+		if action == actionSearch {
+			privs = "read,all"
+		}
+		out.err = &esError{status: 403, typ: "security_exception",
+			reason: "action [" + action + "] towards remote cluster is unauthorized for user [" + c.Username +
+				"] with assigned roles [superuser] authenticated by API key id [" + k.ID + "] of user [" + k.Username +
+				"] on indices [" + strings.Join(denied, ",") + "], this action is granted by the index privileges [" + privs + "]"}
+		out.cause = CausePrivileges
+	}
+	return out
+}
+
+// evaluate is crossCluster over an open connection without side effects
+// (World.LinkStatus: what the next request would meet).
+func (w *World) evaluate(c *cluster, alias, action string) requestOutcome {
+	return w.crossCluster(c, alias, action, nil, false)
+}
+
+// Transport actions of the cross-cluster requests the sim serves.
+const (
+	actionResolveCluster = "indices:admin/resolve/cluster"
+	actionSearch         = "indices:data/read/search"
+)
+
+// grants reports whether a cross-cluster key's access names cover index
+// (search and replication names, simple wildcards).
+func (k *apiKey) grants(index string) bool {
+	for _, what := range []string{"search", "replication"} {
+		entries, _ := k.Access[what].([]any)
+		for _, e := range entries {
+			m, _ := e.(map[string]any)
+			names, ok := m["names"].([]string)
+			if !ok {
+				names = listValue(toStrings(m["names"]))
+			}
+			for _, n := range names {
+				if ok, _ := path.Match(n, index); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
