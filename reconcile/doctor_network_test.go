@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,14 +24,13 @@ func (fixedResolver) LookupHost(context.Context, string) ([]string, error) {
 	return []string{"127.0.0.1"}, nil
 }
 
-// With the network probes pointed at a TLS server that presents a
-// certificate for the remote's server name, issued by a CA the local side
-// trusts, a healthy link passes every step of the doctor, DNS, TCP and TLS
-// included: nothing is skipped.
-func TestDoctorHealthyEveryStepOK(t *testing.T) {
-	tw := connectedAPIKeyWorld(t)
-	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
-
+// remoteNetwork is the network the doctor's probes see in tests: every
+// name resolves to loopback and every dial reaches one TLS server that
+// presents a certificate for endpoint, issued by a CA the probes trust. It
+// stands for a remote that is reachable from the admin host, so what the
+// doctor finds comes from the clusters.
+func remoteNetwork(t *testing.T, endpoint string) doctor.Network {
+	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ECE proxy CA"}, IsCA: true,
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
@@ -40,7 +40,7 @@ func TestDoctorHealthyEveryStepOK(t *testing.T) {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: ece.Endpoint}, DNSNames: []string{ece.Endpoint},
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: endpoint}, DNSNames: []string{endpoint},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
@@ -63,14 +63,20 @@ func TestDoctorHealthyEveryStepOK(t *testing.T) {
 	}()
 	roots := x509.NewCertPool()
 	roots.AddCert(caCert)
-	opts := doctor.Options{
-		Network: doctor.Network{Resolver: fixedResolver{}, Roots: roots,
-			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
-			}},
-		Simulated: func(string) bool { return false },
-	}
-	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs", opts)
+	return doctor.Network{Resolver: fixedResolver{}, Roots: roots,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
+		}}
+}
+
+// With the network probes pointed at a TLS server that presents a
+// certificate for the remote's server name, issued by a CA the local side
+// trusts, a healthy link passes every step of the doctor, DNS, TCP and TLS
+// included: nothing is skipped.
+func TestDoctorHealthyEveryStepOK(t *testing.T) {
+	tw := connectedAPIKeyWorld(t)
+	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
+	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs", doctor.Options{Network: remoteNetwork(t, ece.Endpoint)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +88,55 @@ func TestDoctorHealthyEveryStepOK(t *testing.T) {
 	if !rep.Healthy() {
 		t.Fatal("not healthy")
 	}
+}
+
+// The probes run from this host, not from the local cluster's nodes: a
+// name this host cannot resolve (a split-horizon DNS, a tunnel) is not the
+// link's problem when the local cluster proves the link works. Nothing
+// is guessed from the host name: every probe runs.
+func TestDoctorProbeFailureHereIsNotTheLinksProblem(t *testing.T) {
+	tw := connectedAPIKeyWorld(t)
+	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs",
+		doctor.Options{Network: doctor.Network{Resolver: noResolver{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := wantStep(t, rep, doctor.StepDNS, doctor.Skipped, "")
+	if !strings.Contains(s.Evidence, "does not resolve") || !strings.Contains(s.Evidence, "seen from this host only") {
+		t.Errorf("dns: %+v", s)
+	}
+	if !rep.Healthy() {
+		t.Errorf("first problem %+v", rep.FirstProblem())
+	}
+}
+
+// When the local cluster finds the remote unavailable (no error body:
+// _resolve/cluster sends none for an unreachable remote), the cause comes
+// from the checks before it (here the drifted address) and the probes show
+// the address does not resolve; nothing is read from a simulated text.
+func TestDoctorUnavailableCauseFromProbes(t *testing.T) {
+	tw := connectedAPIKeyWorld(t)
+	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.proxy_address", "gone.example.com:9443"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs",
+		doctor.Options{Network: doctor.Network{Resolver: noResolver{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStep(t, rep, doctor.StepParameters, doctor.Problem, doctor.CauseSettingsDrift)
+	if s := wantStep(t, rep, doctor.StepDNS, doctor.Problem, doctor.CauseDNS); !strings.Contains(s.Evidence, "gone.example.com does not resolve") {
+		t.Errorf("dns: %+v", s)
+	}
+	s := wantStep(t, rep, doctor.StepResolveCluster, doctor.Problem, doctor.CauseSettingsDrift)
+	if !strings.Contains(s.Evidence, "unavailable (connected: false, no error)") {
+		t.Errorf("resolve: %+v", s)
+	}
+}
+
+// noResolver resolves nothing, like a host outside the remote's DNS.
+type noResolver struct{}
+
+func (noResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }

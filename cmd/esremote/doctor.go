@@ -4,6 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
@@ -14,7 +16,7 @@ import (
 func init() {
 	register("doctor", &command{
 		summary: "diagnose one connection step by step",
-		usage:   "doctor DIR NAME [--format text|json] [--state-dir DIR]",
+		usage:   "doctor DIR NAME [--format text|json] [--state-dir DIR] [--resolve HOST=ADDR]...",
 		run:     cmdDoctor,
 	})
 }
@@ -27,6 +29,15 @@ func cmdDoctor(c *cli, args []string) int {
 	fs.SetOutput(c.stderr)
 	format := fs.String("format", "text", "output format: text or json")
 	stateDir := fs.String("state-dir", "", "where the ownership ledger lives (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
+	resolve := map[string]string{}
+	fs.Func("resolve", "probe HOST at ADDR (an IP) instead of asking DNS, like curl --resolve; repeatable (an SSH tunnel, a port forward)", func(v string) error {
+		host, addr, ok := strings.Cut(v, "=")
+		if !ok || host == "" || net.ParseIP(addr) == nil {
+			return fmt.Errorf("want HOST=IP, e.g. --resolve my-deployment.es.io=127.0.0.1")
+		}
+		resolve[strings.ToLower(host)] = addr
+		return nil
+	})
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["doctor"].usage, commands["doctor"].summary)
 		fs.PrintDefaults()
@@ -66,7 +77,7 @@ func cmdDoctor(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitError
 	}
-	rep, err := doctor.Run(c.ctx, rec, set, name, doctor.Options{})
+	rep, err := doctor.Run(c.ctx, rec, set, name, doctor.Options{Network: doctor.Network{Resolve: resolve}})
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError

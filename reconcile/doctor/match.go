@@ -46,9 +46,11 @@ type signature struct {
 	Known
 }
 
-// signatures are the failure signatures of anchors.md §5.2, most specific
-// first: a trust error that names the transport CA is a wrong port, not a
-// missing CA.
+// signatures are the failure signatures of anchors.md §5.2 (texts real
+// Elasticsearch writes: error bodies, _resolve/cluster errors, log lines),
+// most specific first: a trust error that names the transport CA is a
+// wrong port, not a missing CA. No row matches a text only the simulated
+// world writes.
 var signatures = []signature{
 	{[]string{"requires channel profile to be [_remote_cluster], but got [default]"}, Known{CauseWrongPort,
 		"the connection reached the remote's transport interface, not its remote cluster server",
@@ -77,7 +79,7 @@ var signatures = []signature{
 	{[]string{"invalid credentials for API key"}, Known{CauseKeyInvalid,
 		"the remote does not accept the key: unknown, expired or invalidated",
 		"rotate: create a new cross-cluster key, swap the keystore entry, reload, then invalidate the old key"}},
-	{[]string{"unable to authenticate user [", "cluster:internal/remote_cluster/handshake"}, Known{CauseKeyInvalid,
+	{[]string{"unable to authenticate user [", "for action ["}, Known{CauseKeyInvalid,
 		"the remote does not accept the key: unknown, expired or invalidated",
 		"rotate: create a new cross-cluster key, swap the keystore entry, reload, then invalidate the old key"}},
 	{[]string{"towards remote cluster is unauthorized for user"}, Known{CausePrivileges,
@@ -98,15 +100,6 @@ var signatures = []signature{
 	{[]string{"PKIX path building failed"}, Known{CauseTLSUntrusted,
 		"the local cluster does not trust the remote's certificate",
 		"add the remote's CA to the local trust (trusted environment or remote_cluster_client CA), and check server_name and expiry"}},
-	{[]string{"found no cluster for server name"}, Known{CauseServerName,
-		"the platform proxy cannot route the TLS server name to a cluster",
-		"set server_name to the remote deployment's endpoint (metadata.endpoint)"}},
-	{[]string{"the platform proxy only accepts proxy mode"}, Known{CauseSniffToCloud,
-		"sniff mode cannot reach an ECH/ECE deployment",
-		"use mode: proxy with proxy_address <endpoint>:9443 (API key) or :9400 (certificate)"}},
-	{[]string{"needs 8.14 or later"}, Known{CauseVersion,
-		"the API-key model needs Elasticsearch 8.14 or later on both clusters",
-		"upgrade both clusters to 8.14 or later, or use the certificate model"}},
 	{[]string{"transport connection to [", "closed by remote"}, Known{CauseUnreliable,
 		"something on the path closes idle connections",
 		"check idle-connection killers and TCP keepalive settings between the clusters"}},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"github.com/esremote/esremote/spec"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -56,35 +55,6 @@ func CloudHost(host string) bool {
 	return false
 }
 
-// SimulatedHost is the rule that tells hosts of a simulated world (esremote
-// sim, demo, tests) from real ones. A simulated remote's proxy address
-// names a host that exists only inside the world, so DNS, TCP and TLS
-// probes cannot reach it and are skipped. A host is simulated when it ends
-// in ".sim" (the sim's self-managed clusters), or when the local cluster is
-// served from loopback while the proxy host is a name that is not
-// loopback (the sim serves every cluster's REST API on 127.0.0.1 and keeps
-// their remote-cluster endpoints inside the world). A proxy address on
-// loopback is always probed.
-func SimulatedHost(host, localURL string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if strings.HasSuffix(host, ".sim") {
-		return true
-	}
-	if isLoopback(host) || net.ParseIP(host) != nil {
-		return false
-	}
-	u, err := url.Parse(localURL)
-	return err == nil && isLoopback(u.Hostname())
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // Resolver looks up host names; *net.Resolver implements it.
 type Resolver interface {
 	LookupHost(ctx context.Context, host string) ([]string, error)
@@ -105,6 +75,11 @@ type Network struct {
 	Now func() time.Time
 	// Timeout bounds each probe (default 5s).
 	Timeout time.Duration
+	// Resolve pins host names to addresses, like curl --resolve: the DNS
+	// probe answers the pinned address and the TCP and TLS probes dial it
+	// (an SSH tunnel, a port forward, a test world). The server name sent
+	// is unchanged.
+	Resolve map[string]string
 }
 
 func (n Network) timeout() time.Duration {
@@ -117,6 +92,11 @@ func (n Network) timeout() time.Duration {
 func (n Network) dial(ctx context.Context, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.timeout())
 	defer cancel()
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if pinned, ok := n.Resolve[strings.ToLower(host)]; ok {
+			addr = net.JoinHostPort(pinned, port)
+		}
+	}
 	if n.Dial != nil {
 		return n.Dial(ctx, "tcp", addr)
 	}
@@ -133,6 +113,9 @@ func (n Network) ProbeDNS(ctx context.Context, addr string) Step {
 	}
 	if net.ParseIP(host) != nil {
 		return Step{Name: StepDNS, Status: OK, Evidence: host + " is an IP address"}
+	}
+	if pinned, ok := n.Resolve[strings.ToLower(host)]; ok {
+		return Step{Name: StepDNS, Status: OK, Evidence: host + " is pinned to " + pinned + " (--resolve); DNS not asked"}
 	}
 	r := n.Resolver
 	if r == nil {

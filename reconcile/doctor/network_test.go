@@ -189,22 +189,6 @@ func TestCheckPort(t *testing.T) {
 	}
 }
 
-func TestSimulatedHost(t *testing.T) {
-	cases := []struct {
-		host, local string
-		want        bool
-	}{
-		{"onprem-search.sim", "https://es.example.com:9243", true},
-		{"abc.192.168.44.10.ip.es.io", "http://127.0.0.1:41234", true},
-		{"127.0.0.1", "http://127.0.0.1:41234", false},
-		{"abc.eu-west-1.aws.found.io", "https://abc.eu-west-1.aws.found.io:443", false},
-	}
-	for _, tc := range cases {
-		if got := SimulatedHost(tc.host, tc.local); got != tc.want {
-			t.Errorf("SimulatedHost(%s, %s) = %t", tc.host, tc.local, got)
-		}
-	}
-}
 
 // Every failure signature of anchors.md §5.2 maps to its cause.
 func TestMatch(t *testing.T) {

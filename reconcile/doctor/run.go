@@ -35,12 +35,9 @@ type Engine interface {
 // Options configure [Run].
 type Options struct {
 	// Network is how the DNS, TCP and TLS probes reach the remote (zero
-	// value: the real network and the system roots).
+	// value: the real network and the system roots). The probes always
+	// run: a host is never guessed to be unreachable on purpose.
 	Network Network
-	// Simulated reports whether a proxy host exists only inside a
-	// simulated world, so that the network probes are skipped for it.
-	// Default: SimulatedHost with the local cluster's URL.
-	Simulated func(host string) bool
 }
 
 // Run diagnoses the connection called name step by step (see the Step
@@ -105,19 +102,10 @@ func Run(ctx context.Context, r Engine, set *spec.Set, name string, opts Options
 	ck.Parameters()
 
 	addr, serverName := ck.address()
-	simulated := opts.Simulated
-	if simulated == nil {
-		simulated = func(host string) bool { return SimulatedHost(host, cl.Elasticsearch.URL) }
-	}
-	host, _ := SplitPort(addr)
 	switch {
 	case addr == "":
 		for _, s := range []string{StepDNS, StepTCP, StepTLS} {
 			rep.Add(Step{Name: s, Status: Skipped, Evidence: "no address to probe"})
-		}
-	case simulated(host):
-		for _, s := range []string{StepDNS, StepTCP, StepTLS} {
-			rep.Add(Step{Name: s, Status: Skipped, Evidence: "simulated host: " + host + " exists only inside the simulated world"})
 		}
 	default:
 		n := opts.Network
@@ -146,7 +134,26 @@ func Run(ctx context.Context, r Engine, set *spec.Set, name string, opts Options
 	ck.remoteInfo()
 	ck.resolve(ctx)
 	ck.canary(ctx)
+	ck.probesFromHere()
 	return rep, nil
+}
+
+// probesFromHere weighs the network probes against the link's evidence.
+// They run from this host, not from the local cluster's nodes: when the
+// local cluster proves the link works (resolve_cluster connected), a probe
+// that fails here says something about this host's network, not about the
+// link, and is not the link's problem.
+func (ck *Checkup) probesFromHere() {
+	rc := ck.Report.Step(StepResolveCluster)
+	if rc == nil || (rc.Status != OK && !reachedRemote[rc.Cause]) {
+		return
+	}
+	for _, name := range []string{StepDNS, StepTCP, StepTLS} {
+		if s := ck.Report.Step(name); s != nil && s.Status == Problem {
+			s.Status, s.Cause, s.Fix = Skipped, "", ""
+			s.Evidence += " (seen from this host only: the local cluster reaches the remote, see resolve_cluster)"
+		}
+	}
 }
 
 // stepsAfter lists the steps that follow step for a security model.
@@ -554,9 +561,9 @@ func (ck *Checkup) remoteInfo() {
 	case !ck.Configured:
 		ck.add(step, Skipped, "", "the alias is not configured", "")
 	case ck.Live.Connected && ck.Live.Mode == "sniff":
-		ck.add(step, OK, "", fmt.Sprintf("connected, %d of %d nodes", ck.Live.NumNodesConnected, ck.Live.MaxConnectionsPerCluster), "")
+		ck.add(step, OK, "", fmt.Sprintf("connected, %d of %d nodes (socket state: says nothing of the credential; see resolve_cluster)", ck.Live.NumNodesConnected, ck.Live.MaxConnectionsPerCluster), "")
 	case ck.Live.Connected:
-		ck.add(step, OK, "", fmt.Sprintf("connected, %d of %d proxy sockets", ck.Live.NumProxySocketsConnected, ck.Live.MaxProxySocketConnections), "")
+		ck.add(step, OK, "", fmt.Sprintf("connected, %d of %d proxy sockets (socket state: says nothing of the credential; see resolve_cluster)", ck.Live.NumProxySocketsConnected, ck.Live.MaxProxySocketConnections), "")
 	default:
 		fix := "no step above explains it: the steps below and the local cluster's log (RemoteClusterService lines about " +
 			ck.Conn.Alias + ") say why; Elasticsearch retries the connection by itself"
@@ -609,10 +616,63 @@ func (ck *Checkup) resolve(ctx context.Context) {
 		}
 		ck.add(step, OK, "", ev, "")
 		return
-	default:
+	case rc.Error != "":
 		text = rc.Error
+	default:
+		// No error: the local cluster found the remote unavailable
+		// (TransportResolveClusterAction reports no error for
+		// ExceptionsHelper.isRemoteUnavailableException). The cause is in
+		// the network probes, or in the local cluster's log.
+		ck.unavailable(step, "the local cluster reports "+alias+" unavailable (connected: false, no error)")
+		return
 	}
 	ck.addMatched(step, text)
+}
+
+// unavailable adds a problem for a remote the local cluster found
+// unavailable without an error body: the cause is an earlier check's
+// problem, else a failed probe, else the path from the nodes.
+func (ck *Checkup) unavailable(step, text string) {
+	if p := ck.firstCheckProblem(); p != nil {
+		ck.add(step, Problem, p.Cause, text+"; it follows from the "+p.Name+" problem above", "fix the "+p.Name+" problem first")
+		return
+	}
+	if p := ck.firstProbeProblem(); p != nil {
+		ck.add(step, Problem, p.Cause, text+"; the "+p.Name+" probe from this host failed too: "+p.Evidence, p.Fix)
+		return
+	}
+	ck.add(step, Problem, CauseUnreachable, text+"; DNS, TCP and TLS from this host pass, so look at the path from the local cluster's nodes",
+		"read the local cluster's log for ProxyConnectionStrategy or RemoteClusterService lines about "+ck.Conn.Alias+", and check traffic filters between the clusters")
+}
+
+// reachedRemote are the causes whose error body the remote itself wrote
+// (its security refused the request): the transport got there.
+var reachedRemote = map[string]bool{CauseKeyInvalid: true, CauseWrongKeyType: true, CausePrivileges: true}
+
+// firstCheckProblem is the first problem a check of the clusters found
+// (parameters, keystore, key, trust), not a probe or remote_info.
+func (ck *Checkup) firstCheckProblem() *Step {
+	for i := range ck.Report.Steps {
+		s := &ck.Report.Steps[i]
+		switch s.Name {
+		case StepDNS, StepTCP, StepTLS, StepRemoteInfo:
+			continue
+		}
+		if s.Status == Problem {
+			return s
+		}
+	}
+	return nil
+}
+
+// firstProbeProblem is the first network probe that found a problem.
+func (ck *Checkup) firstProbeProblem() *Step {
+	for _, name := range []string{StepDNS, StepTCP, StepTLS} {
+		if s := ck.Report.Step(name); s != nil && s.Status == Problem {
+			return s
+		}
+	}
+	return nil
 }
 
 // addMatched adds a problem whose cause comes from a known error string.
@@ -648,11 +708,6 @@ func (ck *Checkup) canary(ctx context.Context) {
 	}
 	index := ck.Conn.Alias + ":" + pattern
 	res, err := ck.Local.Search(ctx, index, nil)
-	var ee *es.Error
-	if errors.As(err, &ee) && ee.Status == 400 && strings.Contains(ee.Reason, "no handler found for uri") {
-		ck.add(step, Skipped, "", "the local cluster has no _search endpoint (a simulated world)", "")
-		return
-	}
 	if err != nil {
 		ck.addMatched(step, err.Error())
 		return
@@ -660,10 +715,10 @@ func (ck *Checkup) canary(ctx context.Context) {
 	if res.Clusters != nil && (res.Clusters.Skipped > 0 || res.Clusters.Failed > 0) {
 		text := fmt.Sprintf("search %s (size 0): %d of %d clusters skipped or failed", index, res.Clusters.Skipped+res.Clusters.Failed, res.Clusters.Total)
 		for _, f := range res.Shards.Failures {
-			text += ": " + f.Reason.Reason
-			break
+			ck.addMatched(step, text+": "+f.Reason.Reason)
+			return
 		}
-		ck.addMatched(step, text)
+		ck.unavailable(step, text+" (skip_unavailable, no error)")
 		return
 	}
 	ck.add(step, OK, "", fmt.Sprintf("search %s (size 0): %d hits, %d shards", index, res.Hits.Total.Value, res.Shards.Total), "")

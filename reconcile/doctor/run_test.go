@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/esremote/esremote/spec"
@@ -28,5 +29,31 @@ func TestRemoteInfoFixNamesTheProblemAbove(t *testing.T) {
 				t.Errorf("remote_info step = %+v, want fix %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// A remote the local cluster finds unavailable, with no error body, gets
+// its cause from an earlier check, else from a failed probe, else it is
+// the path from the nodes (the probes from here pass).
+func TestUnavailableCause(t *testing.T) {
+	conn := &spec.Connection{Alias: "logs"}
+	for _, tc := range []struct {
+		name  string
+		steps []Step
+		cause string
+		text  string
+	}{
+		{"earlier check", []Step{{Name: StepDNS, Status: Problem, Cause: CauseDNS}, {Name: StepKeystore, Status: Problem, Cause: CauseNoCredentials},
+			{Name: StepRemoteInfo, Status: Problem, Cause: CauseDisconnected}}, CauseNoCredentials, "follows from the keystore problem"},
+		{"probe", []Step{{Name: StepDNS, Status: OK}, {Name: StepTCP, Status: Problem, Cause: CauseUnreachable, Evidence: "connect: refused", Fix: "open the port"},
+			{Name: StepRemoteInfo, Status: Problem, Cause: CauseDisconnected}}, CauseUnreachable, "the tcp probe from this host failed too: connect: refused"},
+		{"nodes' path", []Step{{Name: StepDNS, Status: OK}, {Name: StepTCP, Status: OK}, {Name: StepTLS, Status: OK}}, CauseUnreachable, "look at the path from the local cluster's nodes"},
+	} {
+		ck := &Checkup{Conn: conn, Report: &Report{Steps: tc.steps}}
+		ck.unavailable(StepResolveCluster, "unavailable")
+		s := ck.Report.Step(StepResolveCluster)
+		if s.Status != Problem || s.Cause != tc.cause || !strings.Contains(s.Evidence, tc.text) || s.Fix == "" {
+			t.Errorf("%s: %+v", tc.name, s)
+		}
 	}
 }
