@@ -189,7 +189,6 @@ func TestCheckPort(t *testing.T) {
 	}
 }
 
-
 // Every failure signature of anchors.md §5.2 maps to its cause.
 func TestMatch(t *testing.T) {
 	cases := map[string]string{
