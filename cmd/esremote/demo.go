@@ -145,7 +145,11 @@ type demo struct {
 // the clusters with their secrets in owner-only files, the CA of the
 // world's TLS endpoints, and the two connections.
 func startDemo(ctx context.Context, out io.Writer, tmp string, verify time.Duration) (*demo, error) {
-	srv, err := sim.Start(ctx, sim.DefaultWorld(), sim.WithTLS())
+	w := sim.DefaultWorld()
+	// The real wait: 10 s per alias whose connection does not come up
+	// (RemoteClusterService.updateRemoteCluster).
+	w.SetConnectWait(10 * time.Second)
+	srv, err := sim.Start(ctx, w, sim.WithTLS())
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated world: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/esremote/esremote/reconcile/sim"
 )
@@ -45,6 +46,11 @@ func cmdSim(c *cli, args []string) int {
 			c.errorf("%v", err)
 			return exitError
 		}
+	}
+	if _, set := w.ConnectWait(); !set {
+		// Real Elasticsearch waits up to 10 s per alias whose connection
+		// does not come up (RemoteClusterService.updateRemoteCluster).
+		w.SetConnectWait(10 * time.Second)
 	}
 	if *specsDir != "" {
 		*useTLS = true

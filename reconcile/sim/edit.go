@@ -124,6 +124,25 @@ func (w *World) RemoveKeystore(cluster, key string) error {
 	return nil
 }
 
+// BreakNodeKeystore removes the keystore file of one node (0 is the
+// first): its next secure-settings reload fails with the exception of
+// TransportNodesReloadSecureSettingsAction.nodeOperation ("Keystore is
+// missing") and the node keeps what it had loaded. Node 0 serves REST, so
+// breaking it keeps the links on the old credentials.
+func (w *World) BreakNodeKeystore(cluster string, node int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.cluster(cluster)
+	if err != nil {
+		return err
+	}
+	if node < 0 || node >= c.Nodes {
+		return fmt.Errorf("cluster %s has nodes 0 to %d", cluster, c.Nodes-1)
+	}
+	c.brokenNodes[node] = "Keystore is missing"
+	return nil
+}
+
 // Keystore returns the keystore's entries (values included: this is the
 // sim's own view, never served over REST).
 func (w *World) Keystore(cluster string) (map[string]string, error) {
@@ -310,7 +329,8 @@ func (w *World) DeleteKey(cluster, idOrName string) error {
 // Edit is one out-of-band edit in data form, for the admin API and the
 // testscript commands. Op is one of: set_setting, remove_setting,
 // set_keystore, remove_keystore, put_role, delete_role, invalidate_key,
-// expire_key, delete_key, set_trust, advance_clock.
+// expire_key, delete_key, set_trust, break_node_keystore (Key: the node
+// number), advance_clock.
 type Edit struct {
 	Op      string          `json:"op"`
 	Cluster string          `json:"cluster,omitempty"`
@@ -370,6 +390,12 @@ func (w *World) Apply(e Edit) error {
 			return fmt.Errorf("set_trust: %w", err)
 		}
 		return w.SetTrust(e.Cluster, t)
+	case "break_node_keystore":
+		n, err := strconv.Atoi(e.Key)
+		if err != nil {
+			return fmt.Errorf("break_node_keystore: key: the node number (0 is the first): %w", err)
+		}
+		return w.BreakNodeKeystore(e.Cluster, n)
 	case "advance_clock":
 		d, err := time.ParseDuration(e.Duration)
 		if err != nil {

@@ -113,6 +113,7 @@ type World struct {
 	nextFault     int
 	log           []Request
 	connectWaitD  time.Duration
+	connectWaitOK bool // the world file set connect_wait
 }
 
 type user struct {
@@ -212,7 +213,7 @@ func NewWorld(spec WorldSpec) (*World, error) {
 		if err != nil || d < 0 {
 			return nil, fmt.Errorf("connect_wait %q: want a duration such as 10s", spec.ConnectWait)
 		}
-		w.connectWaitD = d
+		w.connectWaitD, w.connectWaitOK = d, true
 	}
 	for name, cps := range spec.ControlPlanes {
 		if name != PlatformECH && name != PlatformECE {
@@ -403,14 +404,15 @@ func (w *World) now() time.Time {
 func (w *World) SetConnectWait(d time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.connectWaitD = d
+	w.connectWaitD, w.connectWaitOK = d, true
 }
 
-// ConnectWait returns the world's connect_wait.
-func (w *World) ConnectWait() time.Duration {
+// ConnectWait returns the world's connect_wait, and whether the world
+// file set it.
+func (w *World) ConnectWait() (time.Duration, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.connectWaitD
+	return w.connectWaitD, w.connectWaitOK
 }
 
 // SetKeystoreReloadDelay sets a deployment's keystore_reload_delay.
