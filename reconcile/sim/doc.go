@@ -16,5 +16,10 @@
 // SetTrust, InvalidateKey, …), inject faults (AddFault), read the request
 // log (Requests, RequestCounts) and explain links (LinkStatus). README.md
 // documents the world file, the endpoints, the connectivity model and the
-// admin API.
+// admin API; docs/sim.md is the table of every modelled behaviour and the
+// upstream Elasticsearch source it follows (each function that models one
+// cites it too). Like real Elasticsearch, the world is slow, asynchronous
+// and only partly observable: _remote/info.connected is socket state, a
+// keystore change on a deployment loads later, and a settings PUT waits
+// for the connections it changes.
 package sim
