@@ -457,8 +457,9 @@ func (w *World) State() map[string]ClusterState {
 			st.APIKeys = append(st.APIKeys, KeyState{ID: k.ID, Name: k.Name, Type: k.Type, Active: k.active(now),
 				Invalidated: k.Invalidated, Expiration: k.Expiration, Access: k.Access, Metadata: k.Metadata})
 		}
+		al := effectiveAliases(c)
 		for alias := range c.conns {
-			st.Links[alias] = w.status(c, alias)
+			st.Links[alias] = w.status(c, alias, al[alias])
 		}
 		out[name] = st
 	}

@@ -312,6 +312,7 @@ func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *clust
 func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	out := map[string]any{}
 	h.w.syncConns(c)
+	al := effectiveAliases(c)
 	for _, part := range strings.Split(r.PathValue("expr"), ",") {
 		aliasPat, idxPat, remote := strings.Cut(part, ":")
 		if !remote {
@@ -331,7 +332,7 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 				continue
 			}
 			found = true
-			skip := skipUnavailable(c, alias)
+			skip := skipUnavailable(c, al[alias])
 			e := map[string]any{"connected": false, "skip_unavailable": skip}
 			res := h.w.crossCluster(c, alias, actionResolveCluster, strings.Split(idxPat, ","), false)
 			switch {
@@ -360,8 +361,8 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 
 // skipUnavailable is the alias's skip_unavailable: false up to 8.14,
 // true from 8.15 (RemoteClusterService.REMOTE_CLUSTER_SKIP_UNAVAILABLE).
-func skipUnavailable(c *cluster, alias string) bool {
-	if a := effectiveAliases(c)[alias]; a != nil && a.skip != nil {
+func skipUnavailable(c *cluster, a *aliasConfig) bool {
+	if a != nil && a.skip != nil {
 		return *a.skip
 	}
 	return versionAtLeast(c.Version, 8, 15)
@@ -415,6 +416,7 @@ func missingIndex(x *cluster, _ *apiKey, pattern string) string {
 // ccsRemoteReduce; SearchResponse.Clusters counts the skipped).
 func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	h.w.syncConns(c)
+	al := effectiveAliases(c)
 	shards, total, skipped, successful := 0, 0, 0, 0
 	for _, part := range strings.Split(r.PathValue("index"), ",") {
 		alias, idx, remote := strings.Cut(part, ":")
@@ -431,7 +433,8 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 			return
 		}
 		total++
-		res := h.w.crossCluster(c, alias, actionSearch, strings.Split(idx, ","), !skipUnavailable(c, alias))
+		skip := skipUnavailable(c, al[alias])
+		res := h.w.crossCluster(c, alias, actionSearch, strings.Split(idx, ","), !skip)
 		fail := res.err
 		if res.unavailable {
 			fail = &esError{status: 500, typ: "connect_transport_exception", reason: res.reason}
@@ -444,7 +447,7 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		case fail == nil:
 			successful++
 			shards += len(visible(res.remote, h.w.keyInUse(c, alias), idx))
-		case skipUnavailable(c, alias):
+		case skip:
 			skipped++
 		default:
 			writeESError(rw, fail)

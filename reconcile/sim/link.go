@@ -61,7 +61,7 @@ func (w *World) LinkStatus(local, alias string) LinkStatus {
 		return LinkStatus{Local: local, Alias: alias, Cause: CauseNotConfigured, Reason: "no such cluster"}
 	}
 	w.syncConns(c)
-	return w.status(c, alias)
+	return w.status(c, alias, effectiveAliases(c)[alias])
 }
 
 // Links returns the status of every enabled alias of a cluster, by alias.
@@ -74,14 +74,15 @@ func (w *World) Links(local string) map[string]LinkStatus {
 		return out
 	}
 	w.syncConns(c)
+	al := effectiveAliases(c)
 	for alias := range c.conns {
-		out[alias] = w.status(c, alias)
+		out[alias] = w.status(c, alias, al[alias])
 	}
 	return out
 }
 
 // status reports one alias from its connection (call syncConns first).
-func (w *World) status(c *cluster, alias string) LinkStatus {
+func (w *World) status(c *cluster, alias string, a *aliasConfig) LinkStatus {
 	st := LinkStatus{Local: c.Name, Alias: alias}
 	cn := c.conns[alias]
 	if cn == nil {
@@ -89,7 +90,6 @@ func (w *World) status(c *cluster, alias string) LinkStatus {
 		st.Reason = "no such remote cluster: [" + alias + "]"
 		return st
 	}
-	a := effectiveAliases(c)[alias]
 	st.Configured, st.Mode, st.Remote = true, a.mode, cn.remote
 	st.Security = SecurityCertificate
 	if cn.apiKey {
