@@ -317,13 +317,19 @@ type response struct {
 // (size-limited) body. A non-nil error is always an *Error; an HTTP error
 // status is not an error here (see decode).
 func (c *Client) send(ctx context.Context, op string, call func(context.Context) (*esapi.Response, error)) (response, error) {
-	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return c.sendWithin(ctx, op, c.timeout, call)
+}
+
+// sendWithin is send with its own deadline (a settings PUT, which
+// Elasticsearch answers only after its ack timeout).
+func (c *Client) sendWithin(ctx context.Context, op string, d time.Duration, call func(context.Context) (*esapi.Response, error)) (response, error) {
+	rctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 
 	start := time.Now()
 	res, err := call(rctx)
 	if err != nil {
-		e := c.transportError(ctx, op, err)
+		e := c.transportError(ctx, op, d, err)
 		c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "err", e.Kind.Error(), "took", time.Since(start).Round(time.Millisecond))
 		return response{}, e
 	}
@@ -331,7 +337,7 @@ func (c *Client) send(ctx context.Context, op string, call func(context.Context)
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, c.maxBody+1))
 	if err != nil {
-		return response{}, c.transportError(ctx, op, err)
+		return response{}, c.transportError(ctx, op, d, err)
 	}
 	if int64(len(body)) > c.maxBody {
 		return response{}, &Error{Op: op, Target: c.name, Kind: ErrBadResponse, Status: res.StatusCode,
@@ -341,7 +347,7 @@ func (c *Client) send(ctx context.Context, op string, call func(context.Context)
 }
 
 // transportError classifies an error that left no usable response.
-func (c *Client) transportError(ctx context.Context, op string, err error) *Error {
+func (c *Client) transportError(ctx context.Context, op string, d time.Duration, err error) *Error {
 	e := &Error{Op: op, Target: c.name, Kind: ErrNetwork, Err: err}
 	var (
 		netErr  net.Error
@@ -359,7 +365,7 @@ func (c *Client) transportError(ctx context.Context, op string, err error) *Erro
 		e.Kind, e.Err = ErrCanceled, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		e.Kind, e.Err = ErrTimeout, nil
-		e.Reason = fmt.Sprintf("no complete response within %s", c.timeout)
+		e.Reason = fmt.Sprintf("no complete response within %s", d)
 	case errors.As(err, &certErr), errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invErr):
 		e.Kind = ErrTLS
 	case errors.Is(err, errNotElasticsearch):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -142,6 +143,16 @@ func (c *Client) Settings(ctx context.Context) (Settings, error) {
 // A 400 is ErrInvalid with Elasticsearch's validation message; a committed
 // but unacknowledged change ("acknowledged": false) is ErrNotAcknowledged,
 // which is retryable: the next pass observes what was applied.
+//
+// Elasticsearch answers only after every node applied the change, and a
+// node waits up to 10 s for each alias whose connection changed
+// (RemoteClusterService.updateRemoteCluster), so one PUT of several
+// unreachable aliases can take tens of seconds. The request asks for an
+// ack timeout (and a master timeout) of the client's timeout, and waits
+// half as long again for the answer: a slow PUT comes back as
+// acknowledged:false (ErrNotAcknowledged, maybe committed) instead of a
+// client timeout. Either way the caller must observe again before
+// deciding anything; nothing here retries a write.
 func (c *Client) PutSettings(ctx context.Context, persistent map[string]Value) error {
 	return c.PutScopedSettings(ctx, persistent, nil)
 }
@@ -172,10 +183,16 @@ func (c *Client) PutScopedSettings(ctx context.Context, persistent, transient ma
 	if err != nil {
 		return fmt.Errorf("%s on %s: %w", op, c.name, err)
 	}
-	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+	r, err := c.sendWithin(ctx, op, c.timeout+c.timeout/2, func(ctx context.Context) (*esapi.Response, error) {
 		return c.es.Cluster.PutSettings(bytes.NewReader(body), c.es.Cluster.PutSettings.WithContext(ctx),
-			c.es.Cluster.PutSettings.WithFlatSettings(true))
+			c.es.Cluster.PutSettings.WithFlatSettings(true),
+			c.es.Cluster.PutSettings.WithTimeout(c.timeout), c.es.Cluster.PutSettings.WithMasterTimeout(c.timeout))
 	})
+	var e *Error
+	if errors.As(err, &e) && (e.Kind == ErrTimeout || e.Kind == ErrNetwork) {
+		// The request may have reached the master: "maybe committed".
+		e.Reason = strings.TrimPrefix(e.Reason+"; the change may be committed", "; ")
+	}
 	if err != nil {
 		return err
 	}

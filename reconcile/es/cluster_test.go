@@ -123,7 +123,7 @@ func TestSettingsMissingScopes(t *testing.T) {
 
 // §3.5 request (values as ES stores them) and §3.3 response.
 func TestPutSettings(t *testing.T) {
-	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true",
+	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true&master_timeout=30000ms&timeout=30000ms",
 		body: `{"persistent": {
 			"cluster.remote.prod_eu.mode": "proxy",
 			"cluster.remote.prod_eu.proxy_address": "prod-eu.example.com:9443",
@@ -179,7 +179,7 @@ const modeMismatchBody = `{
 }`
 
 func TestPutSettingsValidationError(t *testing.T) {
-	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true",
+	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true&master_timeout=30000ms&timeout=30000ms",
 		body:   `{"persistent":{"cluster.remote.test_remote_cluster.node_connections":"3"}}`,
 		status: 400, resp: modeMismatchBody})
 	err := f.client(t).PutSettings(context.Background(),
@@ -205,7 +205,7 @@ func TestPutSettingsValidationError(t *testing.T) {
 }
 
 func TestPutSettingsNotAcknowledged(t *testing.T) {
-	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true",
+	f := newFake(t, exchange{method: "PUT", path: "/_cluster/settings", query: "flat_settings=true&master_timeout=30000ms&timeout=30000ms",
 		body: `{"persistent":{"cluster.remote.a.skip_unavailable":"false"}}`,
 		resp: `{"acknowledged":false,"persistent":{"cluster.remote.a.skip_unavailable":"false"},"transient":{}}`})
 	err := f.client(t).PutSettings(context.Background(), map[string]Value{"cluster.remote.a.skip_unavailable": Bool(false)})
