@@ -503,7 +503,7 @@ func connectionAlerts(c Connection) []Alert {
 			strings.Join(slices.Compact(slices.Sorted(slices.Values(keys))), "\n"),
 			"find the other writer (another daemon, Terraform, a person) and make one of them the owner"))
 	}
-	if c.Health == HealthDisconnected && (c.Sync == SyncInSync || c.Sync == SyncCorrected) {
+	if c.Health.Unhealthy() && (c.Sync == SyncInSync || c.Sync == SyncCorrected) {
 		desc, fix := "", ""
 		if f, ok := firstFinding(c, SeverityError, SeverityWarning); ok {
 			desc, fix = f.Message, f.Fix

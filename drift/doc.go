@@ -29,16 +29,22 @@
 //     so esremote stopped fighting over it and reports it instead;
 //     [SyncDisabled] the connection's policy is disabled: esremote did not
 //     look at it, so it is neither in sync nor drifted.
-//   - Health says whether the link works: [HealthConnected] the local cluster
-//     reports the remote connected; [HealthDisconnected] it does not (a
-//     connection that is in sync but disconnected is "unhealthy", and its
-//     findings name the likely cause); [HealthUnknown] it was not checked or
-//     could not be (a plan that stopped early, an unreachable cluster).
+//   - Health says whether the link works, by evidence (Connection.Evidence:
+//     a request that carries the link's credential, not _remote/info's
+//     socket state): [HealthConnected] the request succeeded (for a managed
+//     key: under that very key); [HealthUnauthorized] the remote refused
+//     it (a wrong, invalidated or expired key in the keystore);
+//     [HealthDisconnected] the transport is down (a connection that is in
+//     sync but disconnected or unauthorized is "unhealthy", and its
+//     findings name the likely cause); [HealthRotating] a new key is
+//     written but not yet proven in use, and the old one stays valid;
+//     [HealthUnknown] it was not checked or could not be (a plan that
+//     stopped early, an unreachable cluster).
 //
 // Summary counts connections per sync value (the sync counts add up to
 // Summary.Connections when every connection has a known sync value) and,
 // independently, Summary.Unhealthy counts connections whose health is
-// [HealthDisconnected].
+// [HealthDisconnected] or [HealthUnauthorized].
 //
 // A [Change] is one difference between desired and actual state, in the apply
 // order of its resource (API key, keystore, trust, cluster setting, role).

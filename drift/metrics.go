@@ -103,12 +103,12 @@ func NewMetrics() *Metrics {
 			"1 when the connection's configuration matches its spec (sync in_sync or corrected), else 0.",
 			"connection"),
 		connected: gauge("connection_connected",
-			"1 when the local cluster reports the remote connected, 0 when disconnected; absent when unknown.",
+			"1 when a request through the link succeeds (connected, or rotating on the old key), 0 when disconnected or unauthorized; absent when unknown.",
 			"connection"),
 		connections: gauge("connections",
 			"Connections of the latest report by sync value.", "sync"),
 		unhealthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "connections_unhealthy",
-			Help: "Connections of the latest report whose health is disconnected."}),
+			Help: "Connections of the latest report whose health is disconnected or unauthorized."}),
 		changes: gauge("drift_changes",
 			"Differences between the specs and the targets found by the latest pass, by resource and origin.",
 			"resource", "origin"),
@@ -187,9 +187,9 @@ func (m *Metrics) Observe(r *Report, duration time.Duration) {
 			orUnknown(string(c.Sync)), orUnknown(string(c.Health))).Set(1)
 		m.synced.WithLabelValues(c.Name).Set(boolFloat(c.Sync == SyncInSync || c.Sync == SyncCorrected))
 		switch c.Health {
-		case HealthConnected:
+		case HealthConnected, HealthRotating:
 			m.connected.WithLabelValues(c.Name).Set(1)
-		case HealthDisconnected:
+		case HealthDisconnected, HealthUnauthorized:
 			m.connected.WithLabelValues(c.Name).Set(0)
 			m.unhealthy.Inc()
 		}

@@ -134,7 +134,7 @@ func quiet(c Connection) bool {
 // nothing to change, and = otherwise.
 func connectionSymbol(c Connection) (string, string) {
 	if len(c.Changes) == 0 {
-		if c.Sync == SyncFailed || c.Sync == SyncContested || c.Health == HealthDisconnected {
+		if c.Sync == SyncFailed || c.Sync == SyncContested || c.Health.Unhealthy() {
 			return "!", ansiRed
 		}
 		return "=", ""

@@ -60,6 +60,8 @@ type Health string
 const (
 	HealthConnected    Health = "connected"
 	HealthDisconnected Health = "disconnected"
+	HealthUnauthorized Health = "unauthorized"
+	HealthRotating     Health = "rotating"
 	HealthUnknown      Health = "unknown"
 )
 
@@ -162,8 +164,8 @@ type Summary struct {
 	// Disabled counts connections with policy disabled: not looked at, so
 	// neither in sync nor drifted.
 	Disabled int `json:"disabled,omitempty"`
-	// Unhealthy counts connections whose health is HealthDisconnected,
-	// whatever their sync value.
+	// Unhealthy counts connections whose health is HealthDisconnected or
+	// HealthUnauthorized, whatever their sync value.
 	Unhealthy int `json:"unhealthy"`
 }
 
@@ -181,6 +183,23 @@ type Connection struct {
 	Findings []Finding `json:"findings"`
 	// Error says why the connection could not be observed or corrected.
 	Error string `json:"error,omitempty"`
+	// Evidence is what Health rests on: the request that carried the
+	// link's credential and what came back.
+	Evidence *Evidence `json:"evidence,omitempty"`
+}
+
+// Unhealthy reports whether the link does not work: disconnected, or
+// refused by the remote.
+func (h Health) Unhealthy() bool { return h == HealthDisconnected || h == HealthUnauthorized }
+
+// Evidence is one request through a link and its answer.
+type Evidence struct {
+	// Request is what was asked, e.g. "GET /_resolve/cluster/logs:esremote-canary-…".
+	Request string `json:"request"`
+	// Answer is what came back, in words (never a secret).
+	Answer string `json:"answer"`
+	// At is when the answer came.
+	At time.Time `json:"at"`
 }
 
 // Change is one difference between the specs and a target. Actual and
@@ -271,7 +290,7 @@ func tally(conns []Connection) Summary {
 		case SyncDisabled:
 			s.Disabled++
 		}
-		if c.Health == HealthDisconnected {
+		if c.Health.Unhealthy() {
 			s.Unhealthy++
 		}
 	}

@@ -26,6 +26,7 @@ const (
 	CodeInsecureSkipVerify = "insecure_skip_verify"
 	CodeReloadFailed       = "reload_failed"
 	CodeDisconnected       = "link_disconnected"
+	CodeRotationStuck      = "rotation_stuck"
 )
 
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
@@ -313,6 +314,10 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		w.previous = rec.Previous
 	}
 	keystoreRec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
+	// loading: esremote wrote the keystore so recently that the platform
+	// may not have loaded it yet (ECH/ECE reload on their own schedule):
+	// a credential the nodes do not show yet is not lost.
+	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < ps.r.opts.KeystoreLoadGrace
 	keyChange := func(action, origin, actual, desired string) {
 		w.changes["key"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
@@ -343,15 +348,24 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	case live.Expired(now):
 		w.kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
-	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials):
+	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials && !loading):
 		// The keystore no longer holds this key's secret, and ES never
 		// shows a secret twice: a new key is the only way back.
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
+	case p.Health == HealthUnauthorized && rec.Previous == nil && !loading && live.Access != nil &&
+		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.access, rec.ID)):
+		// The key is live and valid, but a request for its canary is
+		// refused: the keystore holds another key (or none the remote
+		// accepts), and _remote/info cannot tell. Its secret is not known
+		// any more, so the way back is a new key, proven before the old
+		// one is invalidated.
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+p.refusal, "new key: "+desired)
 	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginSpec, "key "+rec.ID+" expires "+live.Expiration.UTC().Format(time.DateOnly), "new key: "+desired)
-	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(w.access):
+	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(withCanary(w.access, rec.ID)):
 		w.kind = keyUpdate
 		actual := ""
 		if live.Access != nil {
@@ -452,7 +466,8 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 	switch w.kind {
 	case keyUpdate:
 		ch := w.changes["key"]
-		if _, err := rc.UpdateCrossClusterAPIKey(ctx, w.live.ID, es.CrossClusterKeyUpdate{Access: &w.access, Metadata: meta}); err != nil {
+		access := withCanary(w.access, w.live.ID)
+		if _, err := rc.UpdateCrossClusterAPIKey(ctx, w.live.ID, es.CrossClusterKeyUpdate{Access: &access, Metadata: meta}); err != nil {
 			return fail(ch, fmt.Errorf("update key %s on %s: %w", name, w.remote.name, err))
 		}
 		ch.Applied = true
@@ -482,6 +497,13 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		// The key now travels to the keystore: an echo of that request
 		// must not put it in a report.
 		spec.Remember(created.Encoded.Reveal())
+		// Its canary (evidence.go) can only name it once its id is known:
+		// an update by the owner adds it. Should that fail, the key works
+		// all the same; the next pass sees the canary missing and adds it.
+		canary := withCanary(w.access, created.ID)
+		if _, err := rc.UpdateCrossClusterAPIKey(ctx, created.ID, es.CrossClusterKeyUpdate{Access: &canary, Metadata: meta}); err != nil {
+			ps.r.opts.Logger.Warn("add the canary to the new key", "key", created.ID, "err", err)
+		}
 		old := led.Key(c.Name)
 		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote.name, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
 			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID()}
@@ -529,18 +551,22 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 	return nil
 }
 
-// finishRotation invalidates the rotated-out key once the link is
-// verified connected with the new one: there is never a moment without a
-// valid key in the keystore.
+// finishRotation invalidates the rotated-out key once a request through
+// the link was authorized under the new key (its canary, evidence.go):
+// there is never a moment when the key the local cluster uses is invalid.
 func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 	w := p.key
 	if w == nil || w.previous == nil || !p.Enforced() || w.remote == nil {
 		return
 	}
 	ch := w.changes["previous"]
-	if p.Health != HealthConnected {
+	if rec := ps.r.ledger.Key(p.Conn.Name); rec == nil || p.proven != rec.ID {
+		// No proof that the local cluster uses the new key: a keystore
+		// change loads on the platform's schedule, and the connection
+		// stays up on the old key meanwhile (a value change does not
+		// rebuild it). Invalidating the old key now could cut the link.
 		if ch != nil {
-			ch.Err = fmt.Errorf("kept until the link is verified connected with the new key")
+			ch.Err = fmt.Errorf("kept until a request proves the local cluster uses the new key")
 		}
 		return
 	}

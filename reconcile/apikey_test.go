@@ -82,8 +82,13 @@ func TestAPIKeyLinkEndToEnd(t *testing.T) {
 	}
 	rep = tw.pass(ModePlan).Report(drift.TriggerPlan, "")
 	c = findConn(t, rep, "analytics-to-ece-logs")
-	if c.Health != drift.HealthDisconnected || len(c.Changes) == 0 || c.Changes[0].Origin != drift.OriginExternal {
+	// _remote/info still says connected (socket state); the request that
+	// carries the key is refused.
+	if c.Health != drift.HealthUnauthorized || len(c.Changes) == 0 || c.Changes[0].Origin != drift.OriginExternal {
 		t.Fatalf("invalidated key not detected: %s %+v", c.Health, c.Changes)
+	}
+	if c.Evidence == nil || !strings.Contains(c.Evidence.Answer, "unable to authenticate user ["+keyID+"]") {
+		t.Fatalf("evidence: %+v", c.Evidence)
 	}
 	rep = tw.pass(ModeApply).Report(drift.TriggerApply, "")
 	c = findConn(t, rep, "analytics-to-ece-logs")

@@ -53,11 +53,25 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		}
 	}
 	s := ck.Report.FirstProblem()
+	if s == nil && p.Health == HealthUnauthorized {
+		// No check found why; the remote's own refusal is the cause.
+		cause, fix := "refused", "run esremote doctor on the spec directory and "+c.Name
+		if k, ok := doctor.Match(p.refusal); ok {
+			cause, fix = k.Cause, k.Fix
+		}
+		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
+			Message: fmt.Sprintf("%s refuses requests with the link's credential; likely cause %s: %s", c.Alias, cause, p.refusal), Fix: fix})
+		return
+	}
 	if s == nil {
 		return
 	}
+	state := "is configured but not connected"
+	if p.Health == HealthUnauthorized {
+		state = "refuses requests with the link's credential"
+	}
 	p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
-		Message: fmt.Sprintf("%s is configured but not connected; likely cause %s: %s", c.Alias, s.Cause, s.Evidence),
+		Message: fmt.Sprintf("%s %s; likely cause %s: %s", c.Alias, state, s.Cause, s.Evidence),
 		Fix:     s.Fix})
 }
 

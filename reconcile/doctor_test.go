@@ -23,6 +23,7 @@ func (tw *testWorld) masked(s string) string {
 	s = regexp.MustCompile(`key [A-Za-z0-9_-]{20}`).ReplaceAllString(s, "key <id>")
 	s = regexp.MustCompile(`API key \[[A-Za-z0-9_-]{20}\]`).ReplaceAllString(s, "API key [<id>]")
 	s = regexp.MustCompile(`user \[[A-Za-z0-9_-]{20}\]`).ReplaceAllString(s, "user [<id>]")
+	s = regexp.MustCompile(`esremote-canary-[a-z0-9_-]{20}`).ReplaceAllString(s, "esremote-canary-<id>")
 	return regexp.MustCompile(`\d{4}-\d{2}-\d{2}`).ReplaceAllString(s, "<date>")
 }
 
@@ -143,8 +144,9 @@ func TestDoctorWrongPort(t *testing.T) {
 }
 
 // A daemon pass over a link whose key was invalidated out of band (policy
-// report, so nothing is corrected) reports link_disconnected with the
-// cause and the fix.
+// report, so nothing is corrected) reports it unauthorized (the remote
+// refuses the key; _remote/info still says connected) with the cause and
+// the fix.
 func TestDiagnoseFinding(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
 	tw.write("conn.yaml", strings.Replace(apiKeyConn, "settings:\n", "policy: report\nsettings:\n", 1))
@@ -160,7 +162,7 @@ func TestDiagnoseFinding(t *testing.T) {
 				f = &c.Findings[i]
 			}
 		}
-		if c.Health != drift.HealthDisconnected || f == nil {
+		if c.Health != drift.HealthUnauthorized || f == nil {
 			t.Fatalf("%s: health %s findings %+v", mode, c.Health, c.Findings)
 		}
 		if !strings.Contains(f.Message, doctor.CauseKeyInvalid) || !strings.Contains(f.Message, id) || f.Fix == "" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -42,6 +43,8 @@ const (
 const (
 	HealthConnected    = "connected"
 	HealthDisconnected = "disconnected"
+	HealthUnauthorized = "unauthorized" // the remote refused a request with the link's credential
+	HealthRotating     = "rotating"     // a new key is written, not yet proven in use; the old one carries the link
 	HealthUnknown      = "unknown"
 )
 
@@ -77,8 +80,9 @@ type ConnectionPlan struct {
 	Changes  []*Change
 	Findings []Finding
 	Health   string
-	// Evidence is what the verifier based Health on ("" when not verified).
-	Evidence string
+	// Evidence is what Health rests on: the request that carried the
+	// link's credential and its answer (nil when nothing was asked).
+	Evidence *drift.Evidence
 	// Err is why this connection cannot be planned or applied (its local
 	// cluster failed to answer, a secret is missing, …).
 	Err error
@@ -101,6 +105,11 @@ type ConnectionPlan struct {
 	settings bool
 	// key is the credential work of an api_key connection (planKey).
 	key *keyWork
+
+	// proven is the managed key a request was authorized under, refusal
+	// the remote's error when it refused one (evidence.go).
+	proven  string
+	refusal string
 }
 
 // add appends a change and returns it.
@@ -212,7 +221,9 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			continue
 		}
 		alias := c.Conn.Alias
-		c.Health = healthOf(obs, alias)
+		if c.Evidence == nil {
+			c.Health = healthOf(obs, alias)
+		}
 		c.observed, c.observedOK = obs.Remote[alias]
 		before := len(c.Changes)
 		rec := liveRecord(led.Alias(local, alias), persistent[alias])

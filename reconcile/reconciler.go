@@ -63,7 +63,8 @@ type Options struct {
 	// must not spend its passes bouncing off 429s.
 	CloudRate  float64
 	CloudBurst int
-	// Verify checks the links a pass wrote (default RemoteInfoVerify).
+	// Verify checks the links a pass wrote (default the reconciler's
+	// EvidenceVerify: a request that carries each link's credential).
 	Verify VerifyFunc
 	// Expect, for apply --plan, is the saved plan the pass must execute:
 	// each part of the pass (trust, each local cluster) is compared with
@@ -86,6 +87,15 @@ type Options struct {
 	// Identity ("HOST:PID") is sent as X-Opaque-Id on every request, so
 	// the clusters' logs say which admin host wrote.
 	Identity string
+	// KeystoreLoadGrace is how long after esremote wrote a deployment's
+	// keystore a credential the nodes do not show yet counts as "not
+	// loaded yet" rather than lost (default 5m): ECH and ECE load keystore
+	// changes on their own schedule, not documented to the second.
+	KeystoreLoadGrace time.Duration
+	// RotationStuckAfter is how long a rotation may wait for proof that
+	// the local cluster uses the new key before it is an error finding
+	// (default 30m); the old key stays valid meanwhile.
+	RotationStuckAfter time.Duration
 }
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time
@@ -104,6 +114,9 @@ type Reconciler struct {
 
 	hintsMu    sync.Mutex
 	retryHints map[string]time.Duration // local cluster → Retry-After of its last pass
+
+	evidenceMu sync.Mutex
+	evidence   map[string]linkEvidence // by connection: the last evidence of its health
 }
 
 type esEntry struct {
@@ -142,9 +155,7 @@ func New(opts Options) (*Reconciler, error) {
 	if opts.CloudBurst <= 0 {
 		opts.CloudBurst = 20
 	}
-	if opts.Verify == nil {
-		opts.Verify = RemoteInfoVerify
-	}
+
 	if opts.ContestThreshold <= 0 {
 		opts.ContestThreshold = DefaultContestThreshold
 	}
@@ -153,6 +164,12 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 30 * time.Second
+	}
+	if opts.KeystoreLoadGrace == 0 {
+		opts.KeystoreLoadGrace = 5 * time.Minute
+	}
+	if opts.RotationStuckAfter == 0 {
+		opts.RotationStuckAfter = 30 * time.Minute
 	}
 	store := opts.Store
 	if store == nil && opts.StateDir != "" {
@@ -165,8 +182,12 @@ func New(opts Options) (*Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{},
-		cloudLimits: map[string]*rate.Limiter{}}, nil
+	r := &Reconciler{opts: opts, ledger: led, es: map[string]*esEntry{}, cloud: map[string]*cloudEntry{},
+		cloudLimits: map[string]*rate.Limiter{}}
+	if r.opts.Verify == nil {
+		r.opts.Verify = r.EvidenceVerify
+	}
+	return r, nil
 }
 
 // Ledger is the reconciler's ownership ledger.
@@ -461,10 +482,18 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 					Message: "TLS verification is off for " + local + " (insecure_skip_verify): anyone on the path can read its credentials",
 					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
 			}
+		}
+		p.observed, p.observedOK = obs.Remote[c.Alias]
+		cps = append(cps, p)
+	}
+	// Health by evidence, before planning: a managed key the local cluster
+	// does not use is drift the key planning repairs.
+	r.gatherEvidence(ctx, client, cps, false)
+	for _, p := range cps {
+		if p.Conn.Policy != spec.PolicyDisabled {
 			ps.planKey(ctx, p, cl, obs)
 			ps.attachTrust(p)
 		}
-		cps = append(cps, p)
 	}
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
@@ -502,7 +531,8 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		ps.apply(ctx, client, cl, cp, log)
 	}
 	for _, p := range cp.Connections {
-		if p.Err == nil && p.Health == HealthDisconnected && p.Conn.Policy != spec.PolicyDisabled {
+		ps.rotating(p)
+		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {
 			ps.diagnose(ctx, client, p)
 		}
 	}

@@ -74,6 +74,7 @@ func connectionReport(p *ConnectionPlan, mode Mode) drift.Connection {
 	if p.Err != nil {
 		c.Error = p.Err.Error()
 	}
+	c.Evidence = p.Evidence
 	c.Sync = syncOf(c.Changes, mode, p.Enforced(), p.Err)
 	if p.Contested {
 		c.Sync = drift.SyncContested

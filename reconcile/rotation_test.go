@@ -15,8 +15,8 @@ import (
 )
 
 // Rotation has no gap: before and after every write of the rotating pass
-// (new key, keystore swap, old key invalidated) the sim says the link is
-// connected, and the old key is invalidated only at the end.
+// (new key, its canary, keystore swap, old key invalidated) the sim says the
+// link is connected, and the old key is invalidated only at the end.
 func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	now := time.Now()
@@ -68,9 +68,9 @@ func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"POST /_security/cross_cluster/api_key", "/keystore", "DELETE /_security/api_key"}
+	want := []string{"POST /_security/cross_cluster/api_key", "PUT /_security/cross_cluster/api_key/", "/keystore", "DELETE /_security/api_key"}
 	if len(steps) != len(want) {
-		t.Fatalf("rotation writes: %v, want create, keystore swap, invalidate", steps)
+		t.Fatalf("rotation writes: %v, want create, its canary, keystore swap, invalidate", steps)
 	}
 	for i, s := range steps {
 		if !strings.Contains(s, want[i]) || strings.Contains(s, "=no") {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
 )
 
@@ -32,10 +33,14 @@ type VerifyInput struct {
 }
 
 // LinkHealth is a verifier's verdict on one link: one of the Health*
-// values, and the evidence it rests on, as a user reads it.
+// values, and the evidence it rests on, as a user reads it. Proven is the
+// managed key a request was authorized under (its canary, evidence.go);
+// Refusal the remote's error when it refused the request.
 type LinkHealth struct {
 	Health   string
-	Evidence string
+	Evidence drift.Evidence
+	Proven   string
+	Refusal  string
 }
 
 // VerifyFunc checks the links of in and returns each one's health by
@@ -62,13 +67,13 @@ func RemoteInfoVerify(ctx context.Context, in VerifyInput) map[string]LinkHealth
 			switch {
 			case err != nil:
 				if _, seen := out[name]; !seen {
-					out[name] = LinkHealth{Health: HealthUnknown, Evidence: "GET /_remote/info: " + err.Error()}
+					out[name] = LinkHealth{Health: HealthUnknown, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: err.Error(), At: time.Now()}}
 				}
 				pending++
 			case info[p.Conn.Alias].Connected:
-				out[name] = LinkHealth{Health: HealthConnected, Evidence: "_remote/info: connected"}
+				out[name] = LinkHealth{Health: HealthConnected, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: "connected: true (socket state only)", At: time.Now()}}
 			default:
-				out[name] = LinkHealth{Health: HealthDisconnected, Evidence: "_remote/info: connected: false"}
+				out[name] = LinkHealth{Health: HealthDisconnected, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: "connected: false", At: time.Now()}}
 				pending++
 			}
 		}
@@ -107,7 +112,8 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 	got := ps.r.opts.Verify(ctx, in)
 	for p := range touched {
 		if h, ok := got[p.Conn.Name]; ok {
-			p.Health, p.Evidence = h.Health, h.Evidence
+			e := h.Evidence
+			p.Health, p.Evidence, p.proven, p.refusal = h.Health, &e, h.Proven, h.Refusal
 		}
 	}
 }

@@ -1,0 +1,266 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// Health by evidence (DESIGN §5). _remote/info.connected is socket state:
+// a credential whose value changes does not rebuild the connection
+// (RemoteClusterService.updateRemoteClusterCredentials), so it stays true
+// with the old, the new or a wrong key. A link's health therefore rests on
+// a request that carries its credential: GET /_resolve/cluster/<alias>:<x>,
+// one request per local cluster for all its aliases. For a managed key, x
+// is the key's canary, a name only that key's access grants: a request for
+// it is authorized (then answered "no such index") only while the local
+// cluster uses that very key, which proves which key is in use.
+
+// canaryPrefix starts the canary name every managed key's access carries:
+// esremote-canary-<key id, lowercase>. No index has that name; it is only
+// ever asked for, never read.
+const canaryPrefix = "esremote-canary-"
+
+func canaryIndex(keyID string) string { return canaryPrefix + strings.ToLower(keyID) }
+
+// withCanary adds the key's canary to an access (a search entry of its
+// own, without document or field security).
+func withCanary(a es.CrossClusterAccess, keyID string) es.CrossClusterAccess {
+	out := es.CrossClusterAccess{Search: append([]es.SearchAccess{}, a.Search...), Replication: a.Replication}
+	out.Search = append(out.Search, es.SearchAccess{Names: []string{canaryIndex(keyID)}})
+	return out
+}
+
+// EvidenceFresh is how long a pass reuses the last evidence of a link when
+// nothing about it changed (same alias, key, keystore write and socket
+// state) and the pass writes nothing for it: a steady state costs no
+// request at all within it, and one request per local cluster after it.
+const EvidenceFresh = time.Minute
+
+// linkEvidence is one link's health and what it rests on.
+type linkEvidence struct {
+	health   string
+	evidence drift.Evidence
+	// proven is the managed key the request was authorized under ("" when
+	// the request did not prove a key).
+	proven string
+	// refusal is the remote's error when it refused the request.
+	refusal string
+	// stamp says what the evidence was taken for (see evidenceStamp).
+	stamp string
+}
+
+// evidenceTarget is what a link is asked for: the canary of its managed key
+// (the ledger's current one), or any index.
+func (r *Reconciler) evidenceTarget(c *spec.Connection) (target, keyID string) {
+	if c.Security == spec.SecurityAPIKey && c.APIKey != nil && c.APIKey.Managed {
+		if rec := r.ledger.Key(c.Name); rec != nil && !rec.Pending {
+			return canaryIndex(rec.ID), rec.ID
+		}
+	}
+	return "*", ""
+}
+
+// evidenceStamp names the state evidence was taken in; evidence taken in
+// another state is not reused.
+func (r *Reconciler) evidenceStamp(p *ConnectionPlan, target string) string {
+	ks := ""
+	if rec := r.ledger.Keystore(p.Conn.Local, CredentialsKey(p.Conn.Alias)); rec != nil {
+		ks = rec.Fingerprint + "@" + rec.WrittenAt.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("%s|%s|%s|%t|%t", p.Conn.Alias, target, ks, p.observed.Connected, p.observed.HasCredentials)
+}
+
+// gatherEvidence asks every link of plans that has no fresh evidence, in
+// one _resolve/cluster request, and records the answers on the plans and
+// in the reconciler's cache. force asks even when the cache is fresh (a
+// link this pass wrote to).
+func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool) {
+	for p, ev := range r.evidenceOf(ctx, c, plans, force) {
+		p.setEvidence(ev)
+	}
+}
+
+// evidenceOf is gatherEvidence's reading: the evidence of each link asked
+// or found fresh in the cache.
+func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool) map[*ConnectionPlan]linkEvidence {
+	now := r.opts.Now()
+	out := map[*ConnectionPlan]linkEvidence{}
+	var ask []*ConnectionPlan
+	targets := map[*ConnectionPlan]string{}
+	keys := map[*ConnectionPlan]string{}
+	for _, p := range plans {
+		if p.Conn.Policy == spec.PolicyDisabled || !p.observedOK && !force {
+			continue
+		}
+		target, keyID := r.evidenceTarget(p.Conn)
+		targets[p], keys[p] = target, keyID
+		if !force {
+			if ev, ok := r.cachedEvidence(p.Conn.Name, r.evidenceStamp(p, target), now); ok {
+				out[p] = ev
+				continue
+			}
+		}
+		ask = append(ask, p)
+	}
+	if len(ask) == 0 {
+		return out
+	}
+	var expr []string
+	for _, p := range ask {
+		expr = append(expr, p.Conn.Alias+":"+targets[p])
+	}
+	res, err := c.ResolveCluster(ctx, strings.Join(expr, ","))
+	at := r.opts.Now()
+	for _, p := range ask {
+		ev := linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + p.Conn.Alias + ":" + targets[p], At: at},
+			stamp: r.evidenceStamp(p, targets[p])}
+		switch {
+		case errors.Is(err, es.ErrUnsupported):
+			// Before 8.13 there is no _resolve/cluster: socket state is all
+			// there is, and the report says so.
+			ev.evidence.Request = "GET /_remote/info"
+			if p.observedOK && p.observed.Connected {
+				ev.health, ev.evidence.Answer = HealthConnected, "connected: true (socket state only: _resolve/cluster needs Elasticsearch 8.13+)"
+			} else {
+				ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false"
+			}
+		case err != nil:
+			ev.health, ev.evidence.Answer = HealthUnknown, "no answer: "+err.Error()
+		default:
+			rc, listed := res[p.Conn.Alias]
+			ev = judge(ev, rc, listed, p.Conn.Alias, targets[p], keys[p])
+		}
+		out[p] = ev
+		if ev.health != HealthUnknown {
+			r.cacheEvidence(p.Conn.Name, ev)
+		}
+	}
+	return out
+}
+
+// EvidenceVerify is the default verifier (Options.Verify): it asks every
+// link apply touched, by evidence, until each is connected (a managed key:
+// proven in use by its canary) or the timeout passes, and reports the
+// health it last saw. One _resolve/cluster request per round for all
+// pending links; each request gets the full request timeout, so at least
+// one answer counts even when the window is short. A rotation not yet
+// proven at the end stays rotating: the old key stays valid, and a later
+// pass proves and finishes it.
+func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[string]LinkHealth {
+	out := make(map[string]LinkHealth, len(in.Links))
+	deadline := time.Now().Add(in.Timeout)
+	t := time.NewTicker(in.Interval)
+	defer t.Stop()
+	pending := in.Links
+	for {
+		var still []*ConnectionPlan
+		for p, ev := range r.evidenceOf(ctx, in.Client, pending, true) {
+			out[p.Conn.Name] = LinkHealth{Health: ev.health, Evidence: ev.evidence, Proven: ev.proven, Refusal: ev.refusal}
+			if _, keyID := r.evidenceTarget(p.Conn); ev.health != HealthConnected || (keyID != "" && ev.proven != keyID) {
+				still = append(still, p)
+			}
+		}
+		pending = still
+		if len(pending) == 0 {
+			return out
+		}
+		if !time.Now().Before(deadline) {
+			if in.Logger != nil {
+				in.Logger.Info("link not proven after verify timeout", "pending", len(pending))
+			}
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			return out
+		case <-t.C:
+		}
+	}
+}
+
+// judge turns one _resolve/cluster entry into health. Elasticsearch sends
+// no error for a remote it cannot reach (TransportResolveClusterAction:
+// ExceptionsHelper.isRemoteUnavailableException), the security
+// exception's message for a refused request, and "no such index [x]" with
+// connected:true for a concrete name that was authorized but does not
+// exist: the canary's answer under its own key.
+func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, keyID string) linkEvidence {
+	switch {
+	case !listed:
+		ev.health, ev.evidence.Answer = HealthDisconnected, "the alias is not listed"
+	case !rc.Connected && rc.Error == "":
+		ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false, no error: the local cluster cannot reach "+alias
+	case !rc.Connected:
+		ev.health, ev.refusal = HealthUnauthorized, rc.Error
+		ev.evidence.Answer = "connected: false, refused: " + rc.Error
+	case keyID != "" && (rc.Error == "" || strings.HasPrefix(rc.Error, "no such index [")):
+		ev.health, ev.proven = HealthConnected, keyID
+		ev.evidence.Answer = "connected: the request for " + target + " was authorized, so the local cluster uses key " + keyID
+	case rc.Error != "":
+		ev.health = HealthConnected
+		ev.evidence.Answer = "connected: " + rc.Error
+	default:
+		ev.health, ev.evidence.Answer = HealthConnected, "connected"
+		if rc.Version != nil {
+			ev.evidence.Answer += ", remote runs " + rc.Version.Number
+		}
+	}
+	return ev
+}
+
+// setEvidence records a link's evidence on its plan.
+func (p *ConnectionPlan) setEvidence(ev linkEvidence) {
+	p.Health, p.proven, p.refusal = ev.health, ev.proven, ev.refusal
+	e := ev.evidence
+	p.Evidence = &e
+}
+
+func (r *Reconciler) cachedEvidence(conn, stamp string, now time.Time) (linkEvidence, bool) {
+	r.evidenceMu.Lock()
+	defer r.evidenceMu.Unlock()
+	ev, ok := r.evidence[conn]
+	if !ok || ev.stamp != stamp || now.Sub(ev.evidence.At) >= EvidenceFresh {
+		return linkEvidence{}, false
+	}
+	return ev, true
+}
+
+func (r *Reconciler) cacheEvidence(conn string, ev linkEvidence) {
+	r.evidenceMu.Lock()
+	defer r.evidenceMu.Unlock()
+	if r.evidence == nil {
+		r.evidence = map[string]linkEvidence{}
+	}
+	r.evidence[conn] = ev
+}
+
+// rotating finishes a link's health when a rotation is under way: until the
+// new key is proven in use, the link is rotating (the old key stays valid
+// and carries the requests), and a rotation stuck past RotationStuckAfter
+// since the keystore was written is an error finding.
+func (ps *passState) rotating(p *ConnectionPlan) {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed {
+		return
+	}
+	rec := ps.r.ledger.Key(c.Name)
+	if rec == nil || rec.Previous == nil || p.proven == rec.ID || p.Health == HealthUnknown || p.Health == HealthDisconnected {
+		return
+	}
+	p.Health = HealthRotating
+	if ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); ks != nil {
+		if since := ps.r.opts.Now().Sub(ks.WrittenAt); since > ps.r.opts.RotationStuckAfter {
+			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeRotationStuck,
+				Message: fmt.Sprintf("key %s was written to the keystore of %s %s ago and is still not in use (%s); the old key %s stays valid",
+					rec.ID, c.Local, since.Round(time.Second), p.Evidence.Answer, rec.Previous.ID),
+				Fix: "check that the platform reloaded the keystore of " + c.Local + " (its nodes' reload_secure_settings), then run esremote apply"})
+		}
+	}
+}
