@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -157,6 +156,3 @@ func (s *shared) run(ctx context.Context, passNow func()) {
 		failing = true
 	})
 }
-
-// isNotLeader reports a refusal of the lease (for exit codes and hints).
-func isNotLeader(err error) bool { return errors.Is(err, state.ErrNotLeader) }

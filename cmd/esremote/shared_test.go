@@ -47,12 +47,11 @@ const skipKey = "cluster.remote.ece-prod-logs.skip_unavailable"
 // sharedWorld is a simulated world and a spec dir for daemons sharing
 // --state-store onprem-search.
 type sharedWorld struct {
-	t    *testing.T
-	srv  *sim.Server
-	bin  string
-	dir  string
-	env  []string
-	logs sync.Map // *daemonProc → nothing; for failure output
+	t   *testing.T
+	srv *sim.Server
+	bin string
+	dir string
+	env []string
 }
 
 func newSharedWorld(t *testing.T) *sharedWorld {
