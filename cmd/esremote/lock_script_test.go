@@ -5,6 +5,7 @@ package main
 //	world-latency TARGET DURATION METHOD PATH  delay the next matching request by DURATION
 //	state-held DIR COMMAND                     wait until DIR's writer lock is held by COMMAND
 //	                                           ("esremote apply"); fail after 30s
+//	world-doc-wait CLUSTER INDEX ID            wait until the cluster holds that document; fail after 30s
 
 import (
 	"time"
@@ -18,6 +19,24 @@ import (
 func init() {
 	scriptCmds["world-latency"] = cmdWorldLatency
 	scriptCmds["state-held"] = cmdStateHeld
+	scriptCmds["world-doc-wait"] = cmdWorldDocWait
+}
+
+func cmdWorldDocWait(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "world-doc-wait")
+	if len(args) != 3 {
+		ts.Fatalf("usage: world-doc-wait CLUSTER INDEX ID")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, _, _, ok := world(ts).World.Document(args[0], args[1], args[2]); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no document %s/%s on %s after 30s", args[1], args[2], args[0])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func cmdWorldLatency(ts *testscript.TestScript, neg bool, args []string) {

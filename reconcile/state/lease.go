@@ -248,17 +248,26 @@ func (l *Lease) lose() {
 func (l *Lease) leading() bool { return l.Check() == nil }
 
 // Release gives the lease up (a clean stop), so a standby takes over at
-// its next step instead of a TTL later: the document is deleted only if
-// it is still the one this process wrote.
+// its next step instead of a TTL later: the document is read again (a
+// renewal cut short may have landed unseen) and deleted only if it is
+// still this process's, at the version read.
 func (l *Lease) Release(ctx context.Context) error {
 	l.mu.Lock()
-	doc, was := l.doc, l.leader
+	was := l.leader
 	l.leader = false
 	l.mu.Unlock()
-	if !was || !doc.Found {
+	if !was {
 		return nil
 	}
-	_, err := l.client.DeleteDoc(ctx, l.index, LeaseID, es.IfMatch(doc))
+	cur, err := l.client.GetDoc(ctx, l.index, LeaseID)
+	if err != nil || !cur.Found {
+		return err
+	}
+	var d leaseDoc
+	if json.Unmarshal(cur.Source, &d) != nil || d.ID != l.me.ID {
+		return nil // someone else's by now
+	}
+	_, err = l.client.DeleteDoc(ctx, l.index, LeaseID, es.IfMatch(cur))
 	if es.IsConflict(err) {
 		return nil
 	}
