@@ -211,3 +211,31 @@ func TestSecondSignalExitsWhileBlockedInIO(t *testing.T) {
 	}
 	t.Logf("exited %s after the second signal", time.Since(sent).Round(time.Millisecond))
 }
+
+// A key pasted as a credential name passes validate with a warning, and
+// plan's error names where it was written, never the name itself (before:
+// echoed in the report, /status and every alert).
+func TestSecretLookingCredentialNameIsNeverEchoed(t *testing.T) {
+	dir := t.TempDir()
+	const pasted = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
+	spec := "apiVersion: esremote/v1\nkind: Cluster\nname: a\nelasticsearch:\n  url: https://127.0.0.1:1\n  auth: {api_key: {credential: \"" + pasted + "\"}}\n" +
+		"---\napiVersion: esremote/v1\nkind: Connection\nname: a-to-b\nlocal: a\nalias: b\nremote: {proxy_address: \"b.example.com:9443\", server_name: b.example.com}\n" +
+		"security: api_key\napi_key: {managed: false, credentials: {env: B_KEY}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "specs.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runPromptly(t, nil, "validate", dir)
+	if code != exitOK || !strings.Contains(stdout, "specs.yaml:6:32: warning: elasticsearch.auth.api_key.credential looks like a secret value") {
+		t.Errorf("validate: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, format := range []string{"text", "json"} {
+		stdout, stderr, code := runPromptly(t, []string{"STATE_DIRECTORY=" + t.TempDir(), "B_KEY=x", "CREDENTIALS_DIRECTORY=" + t.TempDir()}, "plan", "--format", format, dir)
+		out := stdout + stderr
+		if code != exitError || !strings.Contains(out, "credential named at specs.yaml:6:10 (withheld: it looks like a secret value)") {
+			t.Errorf("plan --format %s: exit %d, want 1 and the error naming the position:\n%s", format, code, out)
+		}
+		if strings.Contains(out, pasted) || strings.Contains(out, pasted[:20]) {
+			t.Errorf("plan --format %s repeats the pasted key:\n%s", format, out)
+		}
+	}
+}

@@ -27,7 +27,10 @@ import (
 //     quiescence turns a burst into one reload);
 //   - dir being a symlink swapped atomically (ln -sfn new dir): the parent
 //     of dir is watched too, and when the name dir changes the link is
-//     resolved again and the watches move to the new target.
+//     resolved again and the watches move to the new target;
+//   - symlinked subdirectories, which spec.Load follows: their targets are
+//     watched too (a link that loops back is not followed), and a link
+//     created or swapped later is followed as it appears.
 //
 // Events on dot-files (editor swap files, .git) are not sent.
 func Watch(ctx context.Context, dir string, log *slog.Logger) (<-chan string, error) {
@@ -83,7 +86,8 @@ func (w *watcher) resolve() error {
 	return w.addTree(root)
 }
 
-// addTree watches dir and every non-dot directory under it.
+// addTree watches dir and every non-dot directory under it, following
+// symlinked directories.
 func (w *watcher) addTree(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -91,6 +95,10 @@ func (w *watcher) addTree(dir string) error {
 				return fmt.Errorf("watch %s: %w", p, err)
 			}
 			return nil // vanished mid-walk: its removal sends an event
+		}
+		if d.Type()&fs.ModeSymlink != 0 && !strings.HasPrefix(d.Name(), ".") {
+			w.addLink(p)
+			return nil
 		}
 		if !d.IsDir() {
 			return nil
@@ -111,6 +119,25 @@ func (w *watcher) addTree(dir string) error {
 		w.dirs[p] = true
 		return nil
 	})
+}
+
+// addLink watches the tree a symlink names when it is a directory that
+// neither is watched already nor contains the spec directory (a loop;
+// spec.Load reports it).
+func (w *watcher) addLink(p string) {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return // dangling: spec.Load reports it
+	}
+	if fi, err := os.Stat(target); err != nil || !fi.IsDir() || w.dirs[target] {
+		return
+	}
+	if target == w.root || strings.HasPrefix(w.root, target+string(filepath.Separator)) || target == "/" {
+		return
+	}
+	if err := w.addTree(target); err != nil {
+		w.log.Warn("cannot watch directory", "path", target, "err", err)
+	}
 }
 
 func (w *watcher) run(ctx context.Context, out chan<- string) {
@@ -177,6 +204,8 @@ func (w *watcher) handle(ev fsnotify.Event) (string, bool) {
 			if err := w.addTree(ev.Name); err != nil {
 				w.log.Warn("cannot watch directory", "path", ev.Name, "err", err)
 			}
+		} else if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			w.addLink(ev.Name)
 		}
 	}
 	return ev.Name, ev.Has(fsnotify.Create) || ev.Has(fsnotify.Write)

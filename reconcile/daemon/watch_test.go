@@ -154,3 +154,31 @@ func TestWatchStopsWithContext(t *testing.T) {
 		t.Fatal("watch did not stop")
 	}
 }
+
+// A symlinked subdirectory is watched through its target, as spec.Load
+// reads it, also when the link appears later; a link that loops back to
+// a parent is not followed.
+func TestWatchSymlinkedSubdirectory(t *testing.T) {
+	base := t.TempDir()
+	specs, shared, later := filepath.Join(base, "specs"), filepath.Join(base, "shared"), filepath.Join(base, "later")
+	write(t, filepath.Join(specs, "a.yaml"), "a")
+	write(t, filepath.Join(shared, "b.yaml"), "b")
+	write(t, filepath.Join(later, "c.yaml"), "c")
+	if err := os.Symlink("../shared", filepath.Join(specs, "team")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(shared, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	ch := startWatch(t, specs)
+
+	write(t, filepath.Join(shared, "b.yaml"), "b2")
+	expect(t, ch, "b.yaml")
+
+	if err := os.Symlink("../later", filepath.Join(specs, "late")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, "late")
+	write(t, filepath.Join(later, "c.yaml"), "c2")
+	expect(t, ch, "c.yaml")
+}
