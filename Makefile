@@ -44,13 +44,18 @@ install: build ## binary, systemd unit and an example spec dir (never overwritte
 	test -e $(DESTDIR)/etc/esremote/connections || { install -d -m 0755 $(DESTDIR)/etc/esremote/connections && cp -R examples/api-key/. $(DESTDIR)/etc/esremote/connections/; }
 
 # package: the binary (version from the git tag, packaging/version.sh), the unit
-# with the packaged paths, /etc/esremote/connections/README.md, docs and examples
-# (packaging/nfpm.yaml). The maintainer scripts never enable or start the service.
+# with the packaged paths, /etc/esremote/connections/README.md, docs and examples,
+# man pages and bash/zsh/fish completion made by the binary (packaging/nfpm.yaml). The maintainer scripts never enable or start the service.
 package: ## .deb and .rpm in bin/, with nfpm
-	rm -rf bin/pkg && mkdir -p bin/pkg
+	rm -rf bin/pkg bin/esremote*.deb bin/esremote*.rpm && mkdir -p bin/pkg
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pkg/esremote ./cmd/esremote
 	sed -e 's|/usr/local/bin/esremote|/usr/bin/esremote|g' -e 's|/usr/local/share/doc/esremote/|/usr/share/doc/esremote/|g' \
 		systemd/esremote.service > bin/pkg/esremote.service
+	bin/pkg/esremote __man bin/pkg/man && gzip -9n bin/pkg/man/*.1
+	mkdir -p bin/pkg/completions
+	bin/pkg/esremote completion bash > bin/pkg/completions/esremote.bash
+	bin/pkg/esremote completion zsh > bin/pkg/completions/_esremote
+	bin/pkg/esremote completion fish > bin/pkg/completions/esremote.fish
 	for p in deb rpm; do VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $$p -t bin/ || exit 1; done
 
 # The unit names /usr/local/bin/esremote; verify a copy pointing at the

@@ -15,7 +15,7 @@ trap purge EXIT
 dpkg -i "$deb"
 
 # The version from the git tag, through ldflags, is the package's (less the release).
-got=$(esremote version | head -1)
+got=$(esremote version | sed -n 1p)
 [ "$got" = "esremote ${want%-*}" ] || fail "esremote version says '$got', the package is $want"
 echo "check-deb: $got"
 
@@ -32,6 +32,17 @@ getent passwd esremote >/dev/null && fail "the install created a user esremote"
 test -f /etc/esremote/connections/README.md || fail "no /etc/esremote/connections/README.md"
 grep -q '/etc/esremote/connections/README.md' /var/lib/dpkg/info/esremote.conffiles || fail "README is not a conffile"
 test -f /usr/share/doc/esremote/operations.md || fail "no docs"
+# Man pages (man-db reads them where the package put them) and completion.
+for page in esremote esremote-plan esremote-run; do
+  test -s /usr/share/man/man1/$page.1.gz || fail "no man page $page(1)"
+done
+if command -v man >/dev/null; then
+  MANPAGER=cat man 1 esremote-plan 2>/dev/null | grep -q 'changes pending' || fail "man esremote-plan does not render"
+fi
+test -s /usr/share/bash-completion/completions/esremote || fail "no bash completion"
+bash -c 'source /usr/share/bash-completion/completions/esremote && complete -p esremote' >/dev/null || fail "the bash completion does not register"
+test -s /usr/share/zsh/vendor-completions/_esremote || fail "no zsh completion"
+test -s /usr/share/fish/vendor_completions.d/esremote.fish || fail "no fish completion"
 test -f /usr/share/doc/esremote/examples/prometheus/esremote-rules.yml || fail "no example rules"
 
 trap - EXIT

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -18,13 +17,16 @@ import (
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
 	register("demo", &command{
+		exits:   "0 when every step behaved as narrated, 1 otherwise",
 		summary: "the guided tour on the built-in simulated world",
 		usage:   "demo [--verify-timeout 3s]",
-		run:     cmdDemo,
+		flags:   cmdDemo,
 	})
 }
 
@@ -88,45 +90,35 @@ const (
 
 // cmdDemo runs the guided tour. It exits 0 when every step behaved as
 // the narration says it should, and 1 otherwise.
-func cmdDemo(c *cli, args []string) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+func cmdDemo(fs *pflag.FlagSet) runFunc {
 	verify := fs.Duration("verify-timeout", 3*time.Second, "how long apply waits for a written link to connect")
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["demo"].usage, commands["demo"].summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return func(c *cli, pos []string) int {
+		if len(pos) != 0 {
+			c.usageOf("demo")
+			return exitError
 		}
-		return exitError
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitError
-	}
-	tmp, err := os.MkdirTemp("", "esremote-demo-")
-	if err != nil {
-		c.errorf("demo: %v", err)
-		return exitError
-	}
-	defer os.RemoveAll(tmp)
+		tmp, err := os.MkdirTemp("", "esremote-demo-")
+		if err != nil {
+			c.errorf("demo: %v", err)
+			return exitError
+		}
+		defer os.RemoveAll(tmp)
 
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
-	d, err := startDemo(ctx, c.stdout, tmp, *verify)
-	if err != nil {
-		c.errorf("demo: %v", err)
-		return exitError
+		ctx, cancel := context.WithCancel(c.ctx)
+		defer cancel()
+		d, err := startDemo(ctx, c.stdout, tmp, *verify)
+		if err != nil {
+			c.errorf("demo: %v", err)
+			return exitError
+		}
+		defer d.srv.Close()
+		if err := d.run(); err != nil {
+			c.errorf("demo: %v", err)
+			c.hintf("the demo runs against an in-process simulation; this is a bug in esremote, please report it with the output above")
+			return exitError
+		}
+		return exitOK
 	}
-	defer d.srv.Close()
-	if err := d.run(); err != nil {
-		c.errorf("demo: %v", err)
-		c.hintf("the demo runs against an in-process simulation; this is a bug in esremote, please report it with the output above")
-		return exitError
-	}
-	return exitOK
 }
 
 // demo is one run of the tour: a simulated world, a spec dir for it and a

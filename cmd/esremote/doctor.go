@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"strings"
@@ -11,22 +9,25 @@ import (
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/doctor"
 	"github.com/esremote/esremote/spec"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
 	register("doctor", &command{
-		summary: "diagnose one connection step by step",
-		usage:   "doctor DIR NAME [--format text|json] [--state-dir DIR] [--resolve HOST=ADDR]...",
-		run:     cmdDoctor,
+		summary:  "diagnose one connection step by step",
+		usage:    "doctor DIR NAME [--format text|json] [--state-dir DIR] [--resolve HOST=ADDR]...",
+		flags:    cmdDoctor,
+		exits:    "0 healthy, 1 problems found",
+		values:   map[string][]string{"format": {"text", "json"}},
+		complete: dirArgs(1),
 	})
 }
 
 // cmdDoctor exits 0 when every step is ok or skipped, 1 when a step found
 // a problem or the diagnosis could not start (DESIGN §2). It never writes:
 // the ledger is read only, to find the managed key's ID.
-func cmdDoctor(c *cli, args []string) int {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+func cmdDoctor(fs *pflag.FlagSet) runFunc {
 	format := fs.String("format", "text", "output format: text or json")
 	stateDir := fs.String("state-dir", "", "where the ownership ledger lives (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	resolve := map[string]string{}
@@ -38,51 +39,43 @@ func cmdDoctor(c *cli, args []string) int {
 		resolve[strings.ToLower(host)] = addr
 		return nil
 	})
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["doctor"].usage, commands["doctor"].summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return func(c *cli, pos []string) int {
+		if len(pos) != 2 {
+			c.usageOf("doctor")
+			return exitError
 		}
-		return exitError
-	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return exitError
-	}
-	if *format != "text" && *format != "json" {
-		c.errorf("unknown --format %q: use text or json", *format)
-		return exitError
-	}
-	dir, name := fs.Arg(0), fs.Arg(1)
-	set, problems, err := spec.Load(dir)
-	if err != nil {
-		for _, p := range problems {
-			fmt.Fprintln(c.stderr, p.String())
+		if *format != "text" && *format != "json" {
+			c.errorf("unknown --format %q: use text or json", *format)
+			return exitError
 		}
-		rep := &doctor.Report{Connection: name, Steps: []doctor.Step{{Name: doctor.StepSpec, Status: doctor.Problem,
-			Cause: doctor.CauseSpecInvalid, Evidence: firstLine(err),
-			Fix: "run esremote validate " + dir + " and fix every problem it prints"}}}
+		dir, name := pos[0], pos[1]
+		set, problems, err := spec.Load(dir)
+		if err != nil {
+			for _, p := range problems {
+				fmt.Fprintln(c.stderr, p.String())
+			}
+			rep := &doctor.Report{Connection: name, Steps: []doctor.Step{{Name: doctor.StepSpec, Status: doctor.Problem,
+				Cause: doctor.CauseSpecInvalid, Evidence: firstLine(err),
+				Fix: "run esremote validate " + dir + " and fix every problem it prints"}}}
+			return c.writeDoctor(rep, *format)
+		}
+		sd, err := drift.StateDir(c.getenv, *stateDir)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		rec, err := reconcile.New(reconcile.Options{StateDir: sd, ReadOnly: true, Getenv: c.getenv})
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		rep, err := doctor.Run(c.ctx, rec, set, name, doctor.Options{Network: doctor.Network{Resolve: resolve}})
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
 		return c.writeDoctor(rep, *format)
 	}
-	sd, err := drift.StateDir(c.getenv, *stateDir)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	rec, err := reconcile.New(reconcile.Options{StateDir: sd, ReadOnly: true, Getenv: c.getenv})
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	rep, err := doctor.Run(c.ctx, rec, set, name, doctor.Options{Network: doctor.Network{Resolve: resolve}})
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	return c.writeDoctor(rep, *format)
 }
 
 func (c *cli) writeDoctor(rep *doctor.Report, format string) int {

@@ -9,13 +9,17 @@ import (
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/importer"
 	"github.com/esremote/esremote/spec"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
 	register("import", &command{
-		summary: "bring existing remote clusters under management",
-		usage:   "import DIR --cluster NAME [--alias A]... [--state-dir DIR] [--dry-run] [--force]",
-		run:     cmdImport,
+		exits:    "0, 1 on error",
+		summary:  "bring existing remote clusters under management",
+		usage:    "import DIR --cluster NAME [--alias A]... [--state-dir DIR] [--dry-run] [--force]",
+		flags:    cmdImport,
+		complete: dirArgs(1),
 	})
 }
 
@@ -23,6 +27,8 @@ func init() {
 type aliasList []string
 
 func (l *aliasList) String() string { return strings.Join(*l, ",") }
+
+func (l *aliasList) Type() string { return "alias" }
 
 func (l *aliasList) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
@@ -36,8 +42,7 @@ func (l *aliasList) Set(v string) error {
 // cmdImport writes a Connection spec for every remote-cluster alias of a
 // declared cluster, under DIR/imported/<cluster>/, and records them in the
 // ledger as owned. It only reads the clusters: 0 when done, 1 on error.
-func cmdImport(c *cli, args []string) int {
-	fs := c.newFlags("import")
+func cmdImport(fs *pflag.FlagSet) runFunc {
 	cluster := fs.String("cluster", "", "the declared local Cluster whose aliases to import (required)")
 	var aliases aliasList
 	fs.Var(&aliases, "alias", "import only this `alias` (repeat, or separate with commas)")
@@ -45,57 +50,55 @@ func cmdImport(c *cli, args []string) int {
 	dryRun := fs.Bool("dry-run", false, "show what would be written; write no file and no ledger")
 	lockTimeout := fs.Duration("lock-timeout", 0, lockTimeoutUsage)
 	force := fs.Bool("force", false, "overwrite an earlier import's file that no longer says what the cluster holds")
-	verbose := fs.Bool("v", false, "log each request-level event to stderr")
-	pos, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
-	}
-	if len(pos) != 1 || *cluster == "" {
-		c.errorf("import takes one spec directory and --cluster NAME")
-		c.hintf("usage: esremote %s", commands["import"].usage)
-		return exitError
-	}
-	dir := pos[0]
-	set, problems, err := spec.Load(dir)
-	for _, p := range problems {
-		fmt.Fprintln(c.stderr, p.String())
-	}
-	if err != nil {
-		c.errorf("%s", firstLine(err))
-		c.hintf("run 'esremote validate %s' for every problem; nothing was imported", dir)
-		return exitError
-	}
-	stateDir, err := drift.StateDir(c.getenv, *stateDirFlag)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	if !*dryRun {
-		// import records in the ledger: a writer like apply.
-		lock, ok := c.lockStateDir(stateDir, "esremote import", *lockTimeout)
-		if !ok {
+	verbose := fs.BoolP("verbose", "v", false, "log each request-level event to stderr")
+	return func(c *cli, pos []string) int {
+		if len(pos) != 1 || *cluster == "" {
+			c.errorf("import takes one spec directory and --cluster NAME")
+			c.hintf("usage: esremote %s", commands["import"].usage)
 			return exitError
 		}
-		defer lock.Release()
+		dir := pos[0]
+		set, problems, err := spec.Load(dir)
+		for _, p := range problems {
+			fmt.Fprintln(c.stderr, p.String())
+		}
+		if err != nil {
+			c.errorf("%s", firstLine(err))
+			c.hintf("run 'esremote validate %s' for every problem; nothing was imported", dir)
+			return exitError
+		}
+		stateDir, err := drift.StateDir(c.getenv, *stateDirFlag)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		if !*dryRun {
+			// import records in the ledger: a writer like apply.
+			lock, ok := c.lockStateDir(stateDir, "esremote import", *lockTimeout)
+			if !ok {
+				return exitError
+			}
+			defer lock.Release()
+		}
+		logger := slog.New(slog.DiscardHandler)
+		if *verbose {
+			logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, ReadOnly: *dryRun, Getenv: c.getenv, Logger: logger})
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		res, err := importer.Import(c.ctx, rec, set, importer.Options{Cluster: *cluster, Aliases: aliases, DryRun: *dryRun, Force: *force})
+		if res != nil {
+			printImport(c, res, *dryRun, rec.Ledger().Path())
+		}
+		if err != nil {
+			c.errorf("import from %s: %v", *cluster, err)
+			return exitError
+		}
+		return exitOK
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, ReadOnly: *dryRun, Getenv: c.getenv, Logger: logger})
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	res, err := importer.Import(c.ctx, rec, set, importer.Options{Cluster: *cluster, Aliases: aliases, DryRun: *dryRun, Force: *force})
-	if res != nil {
-		printImport(c, res, *dryRun, rec.Ledger().Path())
-	}
-	if err != nil {
-		c.errorf("import from %s: %v", *cluster, err)
-		return exitError
-	}
-	return exitOK
 }
 
 // importMarks are the first column of each alias line, like plan's.

@@ -54,7 +54,7 @@ func TestRunRefusesRemoteListenWithoutToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
 			c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &stderr, getenv: os.Getenv}
-			code := cmdRun(c, append([]string{specs, "--state-dir", t.TempDir()}, tc.args...))
+			code := runCommand("run", c, append([]string{specs, "--state-dir", t.TempDir()}, tc.args...))
 			if code != exitError {
 				t.Errorf("exit code %d, want 1", code)
 			}
@@ -78,7 +78,7 @@ func runDaemonEnv(t *testing.T, getenv func(string) string, args ...string) (str
 	logs := &logWatch{addr: make(chan string, 1)}
 	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: getenv}
 	code := make(chan int, 1)
-	go func() { code <- cmdRun(c, args) }()
+	go func() { code <- runCommand("run", c, args) }()
 	var addr string
 	select {
 	case addr = <-logs.addr:
@@ -146,11 +146,11 @@ func TestRunRemoteListenWithToken(t *testing.T) {
 	// esremote status: refused without the token, works with it.
 	var out, errb bytes.Buffer
 	sc := &cli{ctx: t.Context(), stdout: &out, stderr: &errb, getenv: os.Getenv}
-	if got := cmdStatus(sc, []string{"--listen", addr}); got != exitError || !strings.Contains(errb.String(), "401 Unauthorized") {
+	if got := runCommand("status", sc, []string{"--listen", addr}); got != exitError || !strings.Contains(errb.String(), "401 Unauthorized") {
 		t.Errorf("status without the token = %d: %s", got, errb.String())
 	}
 	errb.Reset()
-	if got := cmdStatus(sc, []string{"--listen", addr, "--reload-token-file", token, "--format", "json"}); got != exitOK {
+	if got := runCommand("status", sc, []string{"--listen", addr, "--reload-token-file", token, "--format", "json"}); got != exitOK {
 		t.Errorf("status with the token = %d: %s", got, errb.String())
 	}
 	if strings.Contains(logs.String(), secret) {

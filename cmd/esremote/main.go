@@ -12,6 +12,9 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/esremote/esremote/spec"
 )
 
@@ -34,11 +37,20 @@ type cli struct {
 	getenv func(string) string
 }
 
-// command is one subcommand. run returns the exit code.
+// command is one subcommand.
 type command struct {
 	summary string
 	usage   string // one or more lines after "usage: esremote "
-	run     func(c *cli, args []string) int
+	exits   string // the exit codes (DESIGN §2), for help and the man page
+	// flags declares the command's flags on fs and returns what runs it
+	// once they are parsed. It has no other effect: help and the man pages
+	// call it too.
+	flags func(fs *pflag.FlagSet) runFunc
+	// complete completes positional arguments (cobra.ValidArgsFunction);
+	// nil leaves it to the shell (file names).
+	complete cobra.CompletionFunc
+	// values are the values of flags that take one of a few, for completion.
+	values map[string][]string
 }
 
 // commands is the table of subcommands; each lives in its own file.
@@ -99,33 +111,21 @@ func (c *cli) main(args []string) int {
 		c.usage(c.stderr)
 		return exitError
 	}
-	name := args[0]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			if cmd, ok := commands[args[1]]; ok {
-				// The command's own -h prints its usage and every flag,
-				// to its stderr: here that is our stdout, since help was
-				// asked for.
-				h := *c
-				h.stderr = c.stdout
-				return cmd.run(&h, []string{"-h"})
-			}
-			c.errorf("unknown command %q", args[1])
+	switch name := args[0]; name {
+	case "--version", "-version":
+		args = append([]string{"version"}, args[1:]...)
+	case "help", "-h", "-help", "--help", "completion", "__man", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+	default:
+		if _, ok := commands[name]; !ok {
+			c.errorf("unknown command %q", name)
+			c.hintf("run 'esremote help' for the list of commands")
 			return exitError
 		}
-		c.usage(c.stdout)
-		return exitOK
-	case "--version", "-version":
-		name = "version"
 	}
-	cmd, ok := commands[name]
-	if !ok {
-		c.errorf("unknown command %q", name)
-		c.hintf("run 'esremote help' for the list of commands")
-		return exitError
+	if args[0] == "-help" {
+		args[0] = "--help"
 	}
-	return cmd.run(c, args[1:])
+	return c.execute(args)
 }
 
 func (c *cli) usage(w io.Writer) {
@@ -137,8 +137,9 @@ func (c *cli) usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
+	fmt.Fprintf(w, "  %-10s %s\n", "completion", "print the shell completion script (bash, zsh or fish)")
 	fmt.Fprintln(w, "\nrun 'esremote help <command>' or 'esremote <command> -h' for its flags")
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
@@ -44,6 +45,8 @@ type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
 
+func (s *stringList) Type() string { return "string" }
+
 func (s *stringList) Set(v string) error {
 	*s = append(*s, v)
 	return nil
@@ -51,7 +54,7 @@ func (s *stringList) Set(v string) error {
 
 // observeFlags registers the alerting flags on run's flag set and returns
 // the setup that serves /metrics and /status/last-change and sends alerts.
-func observeFlags(fs *flag.FlagSet) daemonSetup {
+func observeFlags(fs *pflag.FlagSet) daemonSetup {
 	o := &observeOptions{}
 	fs.Var(&o.alertmanagers, "alertmanager-url", "Alertmanager base `URL` to send alerts to (repeatable)")
 	fs.StringVar(&o.webhookFile, "webhook-url-file", "", "`file` holding the generic JSON webhook URL (mode 0600 or stricter)")

@@ -190,7 +190,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	}}
 	code := make(chan int, 1)
 	go func() {
-		code <- cmdRun(c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
+		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
 			"--webhook-url-file", hookFile, "--alert-label", "env=test", "--alert-resend-interval", "30s"})
 	}()
 	next("READY=1")
@@ -235,7 +235,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
-	if got := cmdStatus(sc, []string{"--listen", addr}); got != exitOK {
+	if got := runCommand("status", sc, []string{"--listen", addr}); got != exitOK {
 		t.Fatalf("status = %d: %s", got, errb.String())
 	}
 	row := fmt.Sprintf("analytics-to-ece-logs  ech-analytics → ece-prod-logs  corrected  connected  %s", stamp(lc.Connections["analytics-to-ece-logs"]))

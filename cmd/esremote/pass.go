@@ -3,13 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
@@ -36,13 +37,12 @@ type passFlags struct {
 	leaseTTL   time.Duration
 }
 
-func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+// declare puts plan's or apply's flags (name) on fs.
+func (pf *passFlags) declare(name string, fs *pflag.FlagSet) {
 	fs.StringVar(&pf.format, "format", "text", "output format: text, json or markdown")
 	fs.StringVar(&pf.only, "only", "", "reconcile only the connection of this `name`")
 	fs.StringVar(&pf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
-	fs.BoolVar(&pf.verbose, "v", false, "log each request-level event to stderr")
+	fs.BoolVarP(&pf.verbose, "verbose", "v", false, "log each request-level event to stderr")
 	fs.DurationVar(&pf.timeout, "request-timeout", 30*time.Second, "how long one HTTP request to a cluster or control plane may take")
 	if name == "apply" {
 		fs.DurationVar(&pf.verify, "verify-timeout", 10*time.Second, "how long to wait for a written link to connect")
@@ -53,26 +53,13 @@ func (c *cli) passFlagSet(name string, pf *passFlags) *flag.FlagSet {
 		fs.StringVar(&pf.out, "out", "", "also save the plan to this `file`, for esremote apply --plan (schema: esremote schema --plan)")
 	}
 	fs.StringVar(&pf.stateStore, "state-store", "", stateStoreUsage)
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands[name].usage, commands[name].summary)
-		fs.PrintDefaults()
-	}
-	return fs
 }
 
 // runPass loads DIR, runs one pass and prints the report. It returns the
 // result, or nil and an exit code when it could not run.
-func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconcile.Result, *drift.Report, int) {
-	var pf passFlags
-	fs := c.passFlagSet(name, &pf)
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, exitOK
-		}
-		return nil, nil, exitError
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.Mode) (*reconcile.Result, *drift.Report, int) {
+	if len(args) != 1 {
+		c.usageOf(name)
 		return nil, nil, exitError
 	}
 	switch pf.format {
@@ -81,7 +68,7 @@ func (c *cli) runPass(name string, args []string, mode reconcile.Mode) (*reconci
 		c.errorf("unknown --format %q: use text, json or markdown", pf.format)
 		return nil, nil, exitError
 	}
-	dir := fs.Arg(0)
+	dir := args[0]
 	set, problems, err := spec.Load(dir)
 	for _, p := range problems {
 		fmt.Fprintln(c.stderr, p.String())
@@ -200,38 +187,6 @@ func writeReport(w io.Writer, r *drift.Report, format string) error {
 	default:
 		return drift.WriteText(w, r, drift.TextOptions{})
 	}
-}
-
-// reorder moves flags after positional arguments to the front, so that
-// "esremote plan DIR --format json" works like "esremote plan --format json DIR".
-func reorder(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "-") && a != "-":
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		default:
-			pos = append(pos, a)
-		}
-	}
-	return append(flags, pos...)
-}
-
-// takesValue reports whether a flag needs a separate value argument.
-func takesValue(flagName string) bool {
-	switch strings.TrimLeft(flagName, "-") {
-	case "v", "h", "help", "tls", "history", "listen-allow-remote":
-		return false
-	}
-	return true
 }
 
 func firstLine(err error) string {

@@ -1,31 +1,42 @@
 package main
 
-import "github.com/esremote/esremote/drift"
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/esremote/esremote/drift"
+)
 
 func init() {
 	register("plan", &command{
-		summary: "observe every target and show the changes apply would make; change nothing",
-		usage:   "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--out FILE]",
-		run:     cmdPlan,
+		summary:  "observe every target and show the changes apply would make; change nothing",
+		usage:    "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--out FILE]",
+		flags:    cmdPlan,
+		exits:    "0 in sync, 2 changes pending, 1 error",
+		values:   map[string][]string{"format": {"text", "json", "markdown"}},
+		complete: dirArgs(1),
 	})
 }
 
 // cmdPlan exits 0 when everything is in sync, 2 when changes are pending
 // (like terraform plan -detailed-exitcode) and 1 on any error.
-func cmdPlan(c *cli, args []string) int {
-	res, report, code := c.runPass("plan", args, "plan")
-	if res == nil {
-		return code
-	}
-	if len(report.Errors) > 0 || report.Summary.Failed > 0 {
-		return exitError
-	}
-	// "Changes pending" means apply would write: drift on a report-policy
-	// connection is shown but never written, so it alone exits 0.
-	for _, conn := range report.Connections {
-		if conn.Sync == drift.SyncDrifted && conn.Policy != "report" {
-			return exitChanges
+func cmdPlan(fs *pflag.FlagSet) runFunc {
+	var pf passFlags
+	pf.declare("plan", fs)
+	return func(c *cli, args []string) int {
+		res, report, code := c.runPass("plan", pf, args, "plan")
+		if res == nil {
+			return code
 		}
+		if len(report.Errors) > 0 || report.Summary.Failed > 0 {
+			return exitError
+		}
+		// "Changes pending" means apply would write: drift on a report-policy
+		// connection is shown but never written, so it alone exits 0.
+		for _, conn := range report.Connections {
+			if conn.Sync == drift.SyncDrifted && conn.Policy != "report" {
+				return exitChanges
+			}
+		}
+		return exitOK
 	}
-	return exitOK
 }

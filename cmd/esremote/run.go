@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +19,8 @@ import (
 	sd "github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
+	"github.com/spf13/pflag"
+
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/daemon"
@@ -34,7 +35,10 @@ func init() {
 			"             [--alertmanager-url URL]... [--webhook-url-file FILE] [--slack-webhook-url-file FILE]\n" +
 			"             [--alert-label KEY=VALUE]... [--alert-resend-interval 1m]\n" +
 			"             [--log-format text|json] [--only NAME] [--reload-token-file FILE [--listen-allow-remote]]",
-		run: cmdRun,
+		flags:    cmdRun,
+		exits:    "0 on a clean stop (SIGTERM or SIGINT), 1 on an error or a second signal",
+		values:   map[string][]string{"log-format": {"text", "json"}},
+		complete: dirArgs(1),
 	})
 }
 
@@ -89,7 +93,7 @@ var daemonSetups []daemonSetup
 
 // daemonFlags register flags of `esremote run` (a file's own, e.g. the
 // alerting flags) and return the setup that uses their parsed values.
-var daemonFlags []func(fs *flag.FlagSet) daemonSetup
+var daemonFlags []func(fs *pflag.FlagSet) daemonSetup
 
 type runFlags struct {
 	listen    string
@@ -116,10 +120,8 @@ type runFlags struct {
 // the spec directory. systemd is told READY, RELOADING, STATUS, STOPPING
 // and, when WatchdogSec= is set, fed watchdog pings while the loop makes
 // progress.
-func cmdRun(c *cli, args []string) int {
+func cmdRun(fs *pflag.FlagSet) runFunc {
 	var rf runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
 	fs.StringVar(&rf.listen, "listen", defaultListen, "HTTP `address` of /healthz, /readyz, /status, /metrics and POST /-/reload")
 	fs.StringVar(&rf.stateDir, "state-dir", "", "where the ownership ledger and reports live (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	fs.StringVar(&rf.debounce, "debounce", "250ms:5s", "quiescence `min:max`: act after min without file changes, or max after the first")
@@ -137,219 +139,211 @@ func cmdRun(c *cli, args []string) int {
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["run"].usage, commands["run"].summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError
-	}
-	dir := fs.Arg(0)
-	dmin, dmax, err := parseDebounce(rf.debounce)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	if rf.resync <= 0 {
-		c.errorf("--resync must be positive")
-		return exitError
-	}
-	if rf.contestThreshold < 1 || rf.contestWindow <= 0 {
-		c.errorf("--contest-threshold must be at least 1 and --contest-window positive")
-		return exitError
-	}
-	log, err := newLogger(c.stderr, rf.logFormat, c.getenv)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	stateDir, err := drift.StateDir(c.getenv, rf.stateDir)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		c.errorf("spec directory %s: not a directory", dir)
-		return exitError
-	}
-	// The daemon holds the state dir for its lifetime: no apply or second
-	// daemon writes the ledger under it.
-	lock, ok := c.lockStateDir(stateDir, "esremote run", rf.lockTimeout)
-	if !ok {
-		return exitError
-	}
-	defer lock.Release()
-	var sh *shared
-	var writeGate func() error
-	if rf.stateStore != "" {
-		if rf.leaseTTL < 300*time.Millisecond {
-			c.errorf("--lease-ttl %s is too short to renew in time", rf.leaseTTL)
+	return func(c *cli, args []string) int {
+		if len(args) != 1 {
+			c.usageOf("run")
 			return exitError
 		}
-		set, problems, err := spec.Load(dir)
-		if err != nil {
-			for _, p := range problems {
-				fmt.Fprintln(c.stderr, p.String())
-			}
-			c.errorf("%s", firstLine(err))
-			c.hintf("--state-store needs the spec set to reach the store cluster; run 'esremote validate %s'", dir)
-			return exitError
-		}
-		client, err := c.storeClient(set, rf.stateStore, 0)
+		dir := args[0]
+		dmin, dmax, err := parseDebounce(rf.debounce)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError
 		}
-		sh = &shared{lease: state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL}), client: client, log: log}
-		// Every write path checks the lease: the engine's clients ask it
-		// before any request that writes.
-		writeGate = sh.lease.Check
-	}
-	newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
-		return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
-			ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow,
-			Identity: state.HolderName(), WriteGate: writeGate})
-	}
-	var (
-		engine     func() (*reconcile.Reconciler, reconcile.Mode, error)
-		retryAfter func(string) time.Duration
-		leadership func() *drift.Leadership
-	)
-	if sh != nil {
-		sh.newRec = newRec
-		engine, retryAfter, leadership = sh.engine, sh.retryAfter, sh.leadership
-	} else {
-		// The ledger file: every save re-reads it and keeps what another
-		// writer recorded (state.File).
-		rec, err := newRec(&state.File{Dir: stateDir}, false)
+		if rf.resync <= 0 {
+			c.errorf("--resync must be positive")
+			return exitError
+		}
+		if rf.contestThreshold < 1 || rf.contestWindow <= 0 {
+			c.errorf("--contest-threshold must be at least 1 and --contest-window positive")
+			return exitError
+		}
+		log, err := newLogger(c.stderr, rf.logFormat, c.getenv)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError
 		}
-		engine = func() (*reconcile.Reconciler, reconcile.Mode, error) { return rec, reconcile.ModeRun, nil }
-		retryAfter = rec.RetryAfter
-	}
-
-	// Signals are handled here only. Main's context is cancelled by the
-	// first SIGINT/SIGTERM too; this channel counts them for the second.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
-	changes, err := daemon.Watch(ctx, dir, log)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	hist := drift.NewHistory(stateDir, 0)
-	extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}}
-	cfg := daemon.LoopConfig{
-		Dir:         dir,
-		Load:        observedLoad(spec.Load, extras),
-		Pass:        enginePass(engine, leadership, dir, rf.only, extras),
-		RetryAfter:  retryAfter,
-		Affected:    daemon.AffectedLocals,
-		Changes:     changes,
-		Notify:      sdNotifier(log),
-		Logger:      log,
-		Resync:      rf.resync,
-		DebounceMin: dmin,
-		DebounceMax: dmax,
-		Save: func(r *drift.Report) error {
-			_, err := hist.Save(r)
-			for _, f := range extras.OnReport {
-				f(r)
-			}
-			return err
-		},
-	}
-	if wd, err := sd.SdWatchdogEnabled(false); err != nil {
-		log.Warn("systemd watchdog settings", "err", err)
-	} else if wd > 0 {
-		cfg.Watchdog = wd / 2 // ping twice per period, as sd_watchdog_enabled(3) advises
-	}
-	loop, err := daemon.NewLoop(cfg)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitError
-	}
-	if sh != nil {
-		// The lease is stepped for the daemon's lifetime and released when
-		// it stops, so a standby takes over at once.
-		leaseDone := make(chan struct{})
-		go func() {
-			defer close(leaseDone)
-			sh.run(ctx, loop.Reload)
-		}()
-		defer func() { cancel(); <-leaseDone }()
-	}
-	token, err := listenToken(c, rf)
-	if err != nil {
-		return exitError
-	}
-	ln, err := net.Listen("tcp", rf.listen)
-	if err != nil {
-		c.errorf("listen on %s: %v", rf.listen, err)
-		c.hintf("another esremote may be running; pick another address with --listen")
-		return exitError
-	}
-	extras.Addr = ln.Addr().String()
-	for _, setup := range setups {
-		if err := setup(loop, extras, log); err != nil {
-			extras.stop()
-			ln.Close()
+		stateDir, err := drift.StateDir(c.getenv, rf.stateDir)
+		if err != nil {
 			c.errorf("%v", err)
 			return exitError
 		}
-	}
-	srv := &http.Server{Handler: daemon.RequireToken(token, loop.Handler(extras.Handlers)), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "err", err)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			c.errorf("spec directory %s: not a directory", dir)
+			return exitError
 		}
-	}()
-	log.Info("esremote started", "dir", dir, "listen", ln.Addr().String(), "state_dir", stateDir,
-		"resync", rf.resync.String(), "debounce", rf.debounce)
-
-	done := make(chan error, 1)
-	go func() { done <- loop.Run(ctx) }()
-	stopping := false
-	for {
-		select {
-		case s := <-sigs:
-			if s == syscall.SIGHUP {
-				log.Info("reload requested", "signal", s.String())
-				loop.Reload()
-				continue
-			}
-			if stopping {
-				log.Warn("second signal: exiting now", "signal", s.String())
+		// The daemon holds the state dir for its lifetime: no apply or second
+		// daemon writes the ledger under it.
+		lock, ok := c.lockStateDir(stateDir, "esremote run", rf.lockTimeout)
+		if !ok {
+			return exitError
+		}
+		defer lock.Release()
+		var sh *shared
+		var writeGate func() error
+		if rf.stateStore != "" {
+			if rf.leaseTTL < 300*time.Millisecond {
+				c.errorf("--lease-ttl %s is too short to renew in time", rf.leaseTTL)
 				return exitError
 			}
-			stopping = true
-			log.Info("stop requested", "signal", s.String())
-			cancel()
-		case err := <-done:
-			extras.stop()
-			sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
-			_ = srv.Shutdown(sctx)
-			scancel()
+			set, problems, err := spec.Load(dir)
+			if err != nil {
+				for _, p := range problems {
+					fmt.Fprintln(c.stderr, p.String())
+				}
+				c.errorf("%s", firstLine(err))
+				c.hintf("--state-store needs the spec set to reach the store cluster; run 'esremote validate %s'", dir)
+				return exitError
+			}
+			client, err := c.storeClient(set, rf.stateStore, 0)
 			if err != nil {
 				c.errorf("%v", err)
 				return exitError
 			}
-			log.Info("esremote stopped")
-			return exitOK
+			sh = &shared{lease: state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL}), client: client, log: log}
+			// Every write path checks the lease: the engine's clients ask it
+			// before any request that writes.
+			writeGate = sh.lease.Check
+		}
+		newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
+			return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
+				ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow,
+				Identity: state.HolderName(), WriteGate: writeGate})
+		}
+		var (
+			engine     func() (*reconcile.Reconciler, reconcile.Mode, error)
+			retryAfter func(string) time.Duration
+			leadership func() *drift.Leadership
+		)
+		if sh != nil {
+			sh.newRec = newRec
+			engine, retryAfter, leadership = sh.engine, sh.retryAfter, sh.leadership
+		} else {
+			// The ledger file: every save re-reads it and keeps what another
+			// writer recorded (state.File).
+			rec, err := newRec(&state.File{Dir: stateDir}, false)
+			if err != nil {
+				c.errorf("%v", err)
+				return exitError
+			}
+			engine = func() (*reconcile.Reconciler, reconcile.Mode, error) { return rec, reconcile.ModeRun, nil }
+			retryAfter = rec.RetryAfter
+		}
+
+		// Signals are handled here only. Main's context is cancelled by the
+		// first SIGINT/SIGTERM too; this channel counts them for the second.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+
+		ctx, cancel := context.WithCancel(c.ctx)
+		defer cancel()
+		changes, err := daemon.Watch(ctx, dir, log)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		hist := drift.NewHistory(stateDir, 0)
+		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}}
+		cfg := daemon.LoopConfig{
+			Dir:         dir,
+			Load:        observedLoad(spec.Load, extras),
+			Pass:        enginePass(engine, leadership, dir, rf.only, extras),
+			RetryAfter:  retryAfter,
+			Affected:    daemon.AffectedLocals,
+			Changes:     changes,
+			Notify:      sdNotifier(log),
+			Logger:      log,
+			Resync:      rf.resync,
+			DebounceMin: dmin,
+			DebounceMax: dmax,
+			Save: func(r *drift.Report) error {
+				_, err := hist.Save(r)
+				for _, f := range extras.OnReport {
+					f(r)
+				}
+				return err
+			},
+		}
+		if wd, err := sd.SdWatchdogEnabled(false); err != nil {
+			log.Warn("systemd watchdog settings", "err", err)
+		} else if wd > 0 {
+			cfg.Watchdog = wd / 2 // ping twice per period, as sd_watchdog_enabled(3) advises
+		}
+		loop, err := daemon.NewLoop(cfg)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitError
+		}
+		if sh != nil {
+			// The lease is stepped for the daemon's lifetime and released when
+			// it stops, so a standby takes over at once.
+			leaseDone := make(chan struct{})
+			go func() {
+				defer close(leaseDone)
+				sh.run(ctx, loop.Reload)
+			}()
+			defer func() { cancel(); <-leaseDone }()
+		}
+		token, err := listenToken(c, rf)
+		if err != nil {
+			return exitError
+		}
+		ln, err := net.Listen("tcp", rf.listen)
+		if err != nil {
+			c.errorf("listen on %s: %v", rf.listen, err)
+			c.hintf("another esremote may be running; pick another address with --listen")
+			return exitError
+		}
+		extras.Addr = ln.Addr().String()
+		for _, setup := range setups {
+			if err := setup(loop, extras, log); err != nil {
+				extras.stop()
+				ln.Close()
+				c.errorf("%v", err)
+				return exitError
+			}
+		}
+		srv := &http.Server{Handler: daemon.RequireToken(token, loop.Handler(extras.Handlers)), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", "err", err)
+			}
+		}()
+		log.Info("esremote started", "dir", dir, "listen", ln.Addr().String(), "state_dir", stateDir,
+			"resync", rf.resync.String(), "debounce", rf.debounce)
+
+		done := make(chan error, 1)
+		go func() { done <- loop.Run(ctx) }()
+		stopping := false
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGHUP {
+					log.Info("reload requested", "signal", s.String())
+					loop.Reload()
+					continue
+				}
+				if stopping {
+					log.Warn("second signal: exiting now", "signal", s.String())
+					return exitError
+				}
+				stopping = true
+				log.Info("stop requested", "signal", s.String())
+				cancel()
+			case err := <-done:
+				extras.stop()
+				sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+				_ = srv.Shutdown(sctx)
+				scancel()
+				if err != nil {
+					c.errorf("%v", err)
+					return exitError
+				}
+				log.Info("esremote stopped")
+				return exitOK
+			}
 		}
 	}
 }

@@ -99,7 +99,7 @@ func TestRunDaemonLifecycle(t *testing.T) {
 	code := make(chan int, 1)
 	go func() {
 		// The file watch must not race the SIGHUP below: a long quiescence.
-		code <- cmdRun(c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h"})
+		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h"})
 	}()
 
 	// READY, then the first pass's STATUS: sd_notify in order.
@@ -119,7 +119,7 @@ func TestRunDaemonLifecycle(t *testing.T) {
 	// esremote status reads the last report.
 	var out, errb bytes.Buffer
 	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
-	if got := cmdStatus(sc, []string{"--listen", addr, "--format", "json"}); got != exitOK {
+	if got := runCommand("status", sc, []string{"--listen", addr, "--format", "json"}); got != exitOK {
 		t.Fatalf("status = %d: %s", got, errb.String())
 	}
 	r, err := drift.ReadJSON(&out)
@@ -161,7 +161,7 @@ func TestRunDaemonLifecycle(t *testing.T) {
 
 	// Stopped: status says so and how to find the daemon.
 	errb.Reset()
-	if got := cmdStatus(sc, []string{"--listen", addr}); got != exitError || !strings.Contains(errb.String(), "esremote: hint:") {
+	if got := runCommand("status", sc, []string{"--listen", addr}); got != exitError || !strings.Contains(errb.String(), "esremote: hint:") {
 		t.Errorf("status of a stopped daemon = %d: %s", got, errb.String())
 	}
 }
@@ -179,7 +179,7 @@ func TestRunFlags(t *testing.T) {
 	} {
 		var errb bytes.Buffer
 		c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &errb, getenv: os.Getenv}
-		if got := cmdRun(c, tc.args); got != exitError || !strings.Contains(errb.String(), tc.want) {
+		if got := runCommand("run", c, tc.args); got != exitError || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("run %q = %d, stderr %q, want exit 1 with %q", tc.args, got, errb.String(), tc.want)
 		}
 	}
@@ -207,7 +207,7 @@ func TestStatusUnreachable(t *testing.T) {
 	ln.Close() // nothing listens there now
 	var errb bytes.Buffer
 	c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &errb, getenv: os.Getenv}
-	if got := cmdStatus(c, []string{"--listen", addr}); got != exitError {
+	if got := runCommand("status", c, []string{"--listen", addr}); got != exitError {
 		t.Fatalf("status = %d, want 1", got)
 	}
 	if !strings.Contains(errb.String(), "esremote: error: cannot reach the daemon at "+addr) ||

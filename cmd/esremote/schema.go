@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/spf13/pflag"
+
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/spec"
 )
@@ -9,28 +11,26 @@ func init() {
 	register("schema", &command{
 		summary: "print the JSON Schema of the spec files (--plan: of a saved plan)",
 		usage:   "schema [--plan]",
-		run:     cmdSchema,
+		flags:   cmdSchema,
+		exits:   "0",
 	})
 }
 
-func cmdSchema(c *cli, args []string) int {
-	fs := c.newFlags("schema")
+func cmdSchema(fs *pflag.FlagSet) runFunc {
 	plan := fs.Bool("plan", false, "print the schema of a saved plan (esremote plan --out) instead")
-	pos, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
+	return func(c *cli, pos []string) int {
+		if len(pos) != 0 {
+			c.errorf("schema takes no arguments")
+			return exitError
+		}
+		out := spec.Schema()
+		if *plan {
+			out = reconcile.PlanJSONSchema()
+		}
+		if _, err := c.stdout.Write(out); err != nil {
+			c.errorf("write schema: %v", err)
+			return exitError
+		}
+		return exitOK
 	}
-	if len(pos) != 0 {
-		c.errorf("schema takes no arguments")
-		return exitError
-	}
-	out := spec.Schema()
-	if *plan {
-		out = reconcile.PlanJSONSchema()
-	}
-	if _, err := c.stdout.Write(out); err != nil {
-		c.errorf("write schema: %v", err)
-		return exitError
-	}
-	return exitOK
 }

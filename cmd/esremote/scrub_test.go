@@ -94,7 +94,7 @@ func TestEchoedCredentialsAreScrubbed(t *testing.T) {
 	apply := func() int {
 		var stdout, stderr bytes.Buffer
 		c := &cli{ctx: t.Context(), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
-		code := cmdApply(c, []string{dir, "--format", "json", "-v", "--verify-timeout", "1s"})
+		code := runCommand("apply", c, []string{dir, "--format", "json", "-v", "--verify-timeout", "1s"})
 		outputs.Write(stdout.Bytes())
 		outputs.Write(stderr.Bytes())
 		return code

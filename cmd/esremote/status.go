@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,13 +18,17 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/daemon"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
 	register("status", &command{
+		exits:   "0, 1 if the daemon is unreachable",
 		summary: "show the running daemon's connections, or the history of past passes",
 		usage:   "status [--listen ADDR] [--reload-token-file FILE] [--format text|json] [--history [--state-dir DIR]]",
-		run:     cmdStatus,
+		flags:   cmdStatus,
+		values:  map[string][]string{"format": {"text", "json"}},
 	})
 }
 
@@ -41,79 +44,69 @@ const maxErrorCell = 72
 // exits 1 when the daemon cannot be reached or has no report yet. With
 // --history it lists the reports in the state directory instead, without
 // asking the daemon (so it works while the daemon is stopped).
-func cmdStatus(c *cli, args []string) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+func cmdStatus(fs *pflag.FlagSet) runFunc {
 	listen := fs.String("listen", defaultListen, "the daemon's HTTP `address` (its --listen)")
 	format := fs.String("format", "text", "output format: text or json")
 	history := fs.Bool("history", false, "list the past passes saved in the state directory (the daemon need not run)")
 	stateDir := fs.String("state-dir", "", "with --history: the daemon's state `directory` (default as for run)")
 	tokenFile := fs.String("reload-token-file", "", "`file` holding the daemon's token (its --reload-token-file), sent as Authorization: Bearer")
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n\nflags:\n", commands["status"].usage, commands["status"].summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitError
-	}
-	if *format != "text" && *format != "json" {
-		c.errorf("unknown --format %q: use text or json", *format)
-		return exitError
-	}
-	if *history {
-		return statusHistory(c, *stateDir, *format)
-	}
-	if *stateDir != "" {
-		c.errorf("--state-dir goes with --history")
-		return exitError
-	}
-	var token string
-	if *tokenFile != "" {
-		var err error
-		if token, err = readToken(c.getenv, *tokenFile); err != nil {
-			c.errorf("%v", err)
+	return func(c *cli, pos []string) int {
+		if len(pos) != 0 {
+			c.usageOf("status")
 			return exitError
 		}
+		if *format != "text" && *format != "json" {
+			c.errorf("unknown --format %q: use text or json", *format)
+			return exitError
+		}
+		if *history {
+			return statusHistory(c, *stateDir, *format)
+		}
+		if *stateDir != "" {
+			c.errorf("--state-dir goes with --history")
+			return exitError
+		}
+		var token string
+		if *tokenFile != "" {
+			var err error
+			if token, err = readToken(c.getenv, *tokenFile); err != nil {
+				c.errorf("%v", err)
+				return exitError
+			}
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, statusTimeout)
+		defer cancel()
+		resp, err := daemonGet(ctx, *listen, "/status", token)
+		if err != nil {
+			c.errorf("cannot reach the daemon at %s: %v", *listen, err)
+			c.hintf("is it running? check 'systemctl status esremote', or pass the daemon's --listen address")
+			return exitError
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			c.errorf("daemon at %s: %s: %s", *listen, resp.Status, strings.TrimSpace(string(body)))
+			return exitError
+		}
+		r, err := drift.ReadJSON(resp.Body)
+		if err != nil {
+			c.errorf("daemon at %s sent an unreadable report: %v", *listen, err)
+			return exitError
+		}
+		if *format == "json" {
+			err = drift.WriteJSON(c.stdout, r)
+		} else {
+			// The last-change column is best effort: an older daemon, or one
+			// that cannot read its history, leaves it "?".
+			changes, cerr := fetchLastChanges(ctx, *listen, token)
+			err = writeStatusTable(c.stdout, r, changes, cerr == nil)
+		}
+		if err != nil {
+			c.errorf("write report: %v", err)
+			return exitError
+		}
+		return exitOK
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, statusTimeout)
-	defer cancel()
-	resp, err := daemonGet(ctx, *listen, "/status", token)
-	if err != nil {
-		c.errorf("cannot reach the daemon at %s: %v", *listen, err)
-		c.hintf("is it running? check 'systemctl status esremote', or pass the daemon's --listen address")
-		return exitError
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		c.errorf("daemon at %s: %s: %s", *listen, resp.Status, strings.TrimSpace(string(body)))
-		return exitError
-	}
-	r, err := drift.ReadJSON(resp.Body)
-	if err != nil {
-		c.errorf("daemon at %s sent an unreadable report: %v", *listen, err)
-		return exitError
-	}
-	if *format == "json" {
-		err = drift.WriteJSON(c.stdout, r)
-	} else {
-		// The last-change column is best effort: an older daemon, or one
-		// that cannot read its history, leaves it "?".
-		changes, cerr := fetchLastChanges(ctx, *listen, token)
-		err = writeStatusTable(c.stdout, r, changes, cerr == nil)
-	}
-	if err != nil {
-		c.errorf("write report: %v", err)
-		return exitError
-	}
-	return exitOK
 }
 
 // daemonGet sends GET path to the daemon at listen, with the token when

@@ -2,103 +2,64 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/esremote/esremote/spec"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
 	register("validate", &command{
-		summary: "load and check every spec offline",
-		usage:   "validate DIR [--format text|json]",
-		run:     cmdValidate,
+		exits:    "0 valid (warnings allowed), 1 invalid",
+		summary:  "load and check every spec offline",
+		usage:    "validate DIR [--format text|json]",
+		flags:    cmdValidate,
+		values:   map[string][]string{"format": {"text", "json"}},
+		complete: dirArgs(1),
 	})
 }
 
-// newFlags returns a FlagSet for a command that prints its usage, then its
-// flags, to stderr on -h or a bad flag.
-func (c *cli) newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		cmd := commands[name]
-		fmt.Fprintf(c.stderr, "usage: esremote %s\n\n%s\n", cmd.usage, cmd.summary)
-		var n int
-		fs.VisitAll(func(*flag.Flag) { n++ })
-		if n > 0 {
-			fmt.Fprintln(c.stderr, "\nflags:")
-			fs.PrintDefaults()
-		}
-	}
-	return fs
-}
-
-// parseFlags parses args, allowing flags after positional arguments
-// ("validate DIR --format json"). It returns the positional arguments and,
-// when parsing stopped (-h or a bad flag), the exit code to return.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, exitOK, false
-			}
-			return nil, exitError, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, 0, true
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-func cmdValidate(c *cli, args []string) int {
-	fs := c.newFlags("validate")
+func cmdValidate(fs *pflag.FlagSet) runFunc {
 	format := fs.String("format", "text", "output `format`: text or json")
-	pos, code, ok := parseFlags(fs, args)
-	if !ok {
-		return code
-	}
-	if *format != "text" && *format != "json" {
-		c.errorf("unknown format %q: use text or json", *format)
-		return exitError
-	}
-	if len(pos) != 1 {
-		c.errorf("validate takes one spec directory")
-		c.hintf("usage: esremote %s", commands["validate"].usage)
-		return exitError
-	}
-	dir := pos[0]
-
-	set, problems, err := spec.Load(dir)
-	files, docs := 0, 0
-	switch invalid, isInvalid := spec.AsInvalid(err); {
-	case set != nil:
-		files, docs = set.Files, set.Documents
-	case isInvalid:
-		files, docs = invalid.Files, invalid.Documents
-	default:
-		c.errorf("%v", err)
-		return exitError
-	}
-	valid := err == nil
-	if *format == "json" {
-		writeProblemsJSON(c.stdout, valid, problems)
-	} else {
-		for _, p := range problems {
-			fmt.Fprintln(c.stdout, p)
+	return func(c *cli, pos []string) int {
+		if *format != "text" && *format != "json" {
+			c.errorf("unknown format %q: use text or json", *format)
+			return exitError
 		}
-		fmt.Fprintln(c.stdout, summary(files, docs, problems))
+		if len(pos) != 1 {
+			c.errorf("validate takes one spec directory")
+			c.hintf("usage: esremote %s", commands["validate"].usage)
+			return exitError
+		}
+		dir := pos[0]
+
+		set, problems, err := spec.Load(dir)
+		files, docs := 0, 0
+		switch invalid, isInvalid := spec.AsInvalid(err); {
+		case set != nil:
+			files, docs = set.Files, set.Documents
+		case isInvalid:
+			files, docs = invalid.Files, invalid.Documents
+		default:
+			c.errorf("%v", err)
+			return exitError
+		}
+		valid := err == nil
+		if *format == "json" {
+			writeProblemsJSON(c.stdout, valid, problems)
+		} else {
+			for _, p := range problems {
+				fmt.Fprintln(c.stdout, p)
+			}
+			fmt.Fprintln(c.stdout, summary(files, docs, problems))
+		}
+		if !valid {
+			return exitError
+		}
+		return exitOK
 	}
-	if !valid {
-		return exitError
-	}
-	return exitOK
 }
 
 // summary is the last line of text output, e.g.
