@@ -46,7 +46,9 @@ func (c *cli) newRoot(code *int) *cobra.Command {
 		Run:  func(*cobra.Command, []string) { c.usage(c.stdout) },
 	}
 	root.SetOut(c.stdout)
-	root.SetErr(c.stderr)
+	// What cobra itself might print goes through the same scrubbing as
+	// esremote's own error lines (see scrub.go).
+	root.SetErr(scrubWriter{c.stderr})
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
 	// -h and --help print the command's usage and every flag to stderr,
 	// like a usage error would; `esremote help CMD` prints it to stdout.
