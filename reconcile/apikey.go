@@ -294,6 +294,18 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		if rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)) {
 			continue
 		}
+		if k.Metadata[MetaInstallation] != installation && k.Metadata["local"] == c.Local && k.Metadata["alias"] == c.Alias {
+			// Another installation manages this very link (same local,
+			// same alias): two writers with two ledgers, each rewriting
+			// the keystore entry with its own key. Both see the other's
+			// key, so both report it.
+			p.Contested = true
+			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeContestedByOther,
+				Message: fmt.Sprintf("key %s (%s) on %s was made for this same link (%s → %s) by another esremote installation (%s): two writers with their own ledgers manage it",
+					name, k.ID, rcl.Name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups"})
+			continue
+		}
 		if k.Metadata[MetaInstallation] != installation {
 			p.Findings = append(p.Findings, Finding{Severity: "info", Code: CodeForeignKey,
 				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rcl.Name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),

@@ -582,6 +582,9 @@ const (
 	CodeConflict         = "conflict"
 	CodeUnreachableOwned = "unreachable_owned"
 	CodeForeignKey       = "foreign_installation"
+	// CodeContestedByOther: another installation's key for the same link
+	// (same local cluster and alias) is live on the remote.
+	CodeContestedByOther = "contested_by_other_installation"
 )
 
 // identity checks that the cluster answering for local is the one the
