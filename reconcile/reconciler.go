@@ -326,6 +326,8 @@ type passState struct {
 
 	mu      sync.Mutex
 	remotes map[string]*remoteState
+	// deps is the read-once cache of deployment GETs (see deployment).
+	deps map[string]*depRead
 
 	// trust is the certificate model's trust work (trust.go).
 	trust *trustPlan
@@ -355,7 +357,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
 	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, remotes: map[string]*remoteState{}}
-	ps.endpoints = r.resolveEndpoints(ctx, set, only)
+	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
 	// Trust first: a certificate link needs it on both deployments before
 	// its cluster settings can connect (DESIGN §5).
 	ps.planTrust(ctx)
@@ -537,6 +539,38 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		}
 	}
 	return cp
+}
+
+type depRead struct {
+	once sync.Once
+	dep  *cloud.Deployment
+	err  error
+}
+
+// deployment reads a Cluster's deployment once per pass: the endpoint
+// resolution and the trust plan share the read, so no deployment is read
+// twice in a pass (a re-read after a trust write's 409 is the only
+// exception, and it is a new observation on purpose).
+func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+	ps.mu.Lock()
+	if ps.deps == nil {
+		ps.deps = map[string]*depRead{}
+	}
+	d := ps.deps[cl.Name]
+	if d == nil {
+		d = &depRead{}
+		ps.deps[cl.Name] = d
+	}
+	ps.mu.Unlock()
+	d.once.Do(func() {
+		cc, err := ps.r.CloudClient(ps.set, cl)
+		if err != nil {
+			d.err = err
+			return
+		}
+		d.dep, d.err = cc.Deployment(ctx, cl.Deployment.ID)
+	})
+	return d.dep, d.err
 }
 
 type observation struct {
@@ -796,6 +830,18 @@ type endpointResult struct {
 // connections name: a deployment's metadata.endpoint through its control
 // plane, else the host of its Elasticsearch URL.
 func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only string) map[string]endpointResult {
+	return r.resolveEndpointsWith(ctx, set, only, func(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+		cc, err := r.CloudClient(set, cl)
+		if err != nil {
+			return nil, err
+		}
+		return cc.Deployment(ctx, cl.Deployment.ID)
+	})
+}
+
+// resolveEndpointsWith is resolveEndpoints reading deployments with read
+// (a pass's read-once cache).
+func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, only string, read func(context.Context, *spec.Cluster) (*cloud.Deployment, error)) map[string]endpointResult {
 	out := map[string]endpointResult{}
 	for _, c := range set.Connections {
 		if only != "" && c.Name != only {
@@ -815,7 +861,12 @@ func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only s
 		case cl.Deployment == nil:
 			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
 		default:
-			ep, err := r.DeploymentEndpoint(ctx, set, cl)
+			d, err := read(ctx, cl)
+			if err != nil {
+				out[name] = endpointResult{err: fmt.Errorf("read deployment of %s: %w", cl.Name, err)}
+				continue
+			}
+			ep, err := endpointOf(d, cl)
 			out[name] = endpointResult{Endpoint: ep, err: err}
 		}
 	}
@@ -833,6 +884,11 @@ func (r *Reconciler) DeploymentEndpoint(ctx context.Context, set *spec.Set, cl *
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("read deployment of %s: %w", cl.Name, err)
 	}
+	return endpointOf(d, cl)
+}
+
+// endpointOf is the Elasticsearch endpoint of a deployment as read.
+func endpointOf(d *cloud.Deployment, cl *spec.Cluster) (Endpoint, error) {
 	res, err := d.ES(cl.Deployment.RefID)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("deployment of %s: %w", cl.Name, err)

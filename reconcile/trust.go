@@ -575,8 +575,24 @@ func (tb *trustBuilder) dep(cl *spec.Cluster) *trustDeployment {
 	if d.err != nil {
 		return d
 	}
-	d.err = d.read(tb.ctx)
+	d.err = d.use(tb.ps.deployment(tb.ctx, cl))
 	return d
+}
+
+// use takes a deployment the pass read (its read-once cache).
+func (d *trustDeployment) use(dep *cloud.Deployment, err error) error {
+	if err != nil {
+		return fmt.Errorf("read trust of %s: %w", d.cl.Name, err)
+	}
+	res, err := dep.ES(d.cl.Deployment.RefID)
+	if err != nil {
+		return fmt.Errorf("read trust of %s: %w", d.cl.Name, err)
+	}
+	if res.TrustRaw == nil {
+		return fmt.Errorf("read trust of %s: the deployment came back without settings", d.cl.Name)
+	}
+	d.dep, d.res = dep, res
+	return nil
 }
 
 // read (re)reads the deployment and its Elasticsearch resource.
