@@ -447,3 +447,103 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[max(i, 0)]
 }
+
+// newBenchAPIKeyEstate is an ECH/ECE world: locals ECH deployments, each
+// with one managed-key API-key connection (and a role) to one shared ECE
+// deployment. Its passes include the Cloud API (the remote's endpoint,
+// every local's keystore on the first pass) and the remote's key reads.
+func newBenchAPIKeyEstate(tb testing.TB, locals int) *benchEstate {
+	tb.Helper()
+	ws := sim.WorldSpec{ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+		Clusters: []sim.ClusterSpec{{Name: "ece-logs", Version: "8.19.3", Platform: sim.PlatformECE, Indices: []string{"logs-app"}}}}
+	for i := range locals {
+		ws.Clusters = append(ws.Clusters, sim.ClusterSpec{Name: benchLocal(i), Version: "8.19.3", Platform: sim.PlatformECH})
+	}
+	w, err := sim.NewWorld(ws)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := sim.Start(ctx, w)
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	e := &benchEstate{tb: tb, srv: srv, dir: tb.TempDir(), state: tb.TempDir(), env: map[string]string{},
+		locals: locals, aliases: 1, cancel: cancel}
+	tb.Cleanup(e.close)
+	var b strings.Builder
+	addrs := srv.Addresses()
+	for _, name := range w.Clusters() {
+		c := addrs.Clusters[name]
+		pw := "ES_PASSWORD_" + envName(name)
+		e.env[pw] = c.Password
+		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n", name, c.URL, c.Username, pw)
+		cp := addrs.ControlPlanes[c.Platform]
+		key := "CLOUD_KEY_" + envName(c.Platform)
+		e.env[key] = cp.APIKey
+		fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, cp.URL, key, c.DeploymentID)
+		if c.RefID != "" {
+			fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
+		}
+	}
+	e.write("clusters.yaml", b.String())
+	b.Reset()
+	for i := range locals {
+		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Connection\nname: link-%03d\nlocal: %s\nalias: ece-logs\nremote: {cluster: ece-logs}\nsecurity: api_key\napi_key:\n  managed: true\n  access: {search: [{names: [\"logs-*\"]}]}\nsettings:\n  skip_unavailable: true\nroles:\n  - name: logs-reader\n    remote_indices: [{names: [\"logs-*\"], privileges: [read]}]\n", i, benchLocal(i))
+	}
+	e.write("links.yaml", b.String())
+	return e
+}
+
+// BenchmarkPassAPIKey is the ECH/ECE API-key world: a first pass (per
+// local a key created on the remote, its keystore entry written through
+// the Cloud API, one settings PUT, a role) and a steady pass (per local
+// the three reads and the role read; once per pass the remote's
+// deployment through the ECE API, its GET / and its key list). Bound of
+// the steady pass: the deployment read, then the locals' reads in waves,
+// then the remote's two reads (each link waits for the one key list):
+// (1 + 2 + 2 × waves) round trips. The first pass's bound is not a clean
+// formula (the Cloud API client paces itself); its figure is reported
+// against the steady bound for scale.
+func BenchmarkPassAPIKey(b *testing.B) {
+	for _, n := range []int{10, 50} {
+		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
+			e := newBenchAPIKeyEstate(b, n)
+			r := e.reconciler(0, false)
+			r.opts.CloudRate, r.opts.CloudBurst = 1000, 1000 // the sim does not rate-limit
+			set := e.load()
+			e.slow(benchRTT)
+			start := time.Now()
+			res, err := r.Pass(b.Context(), set, ModeApply, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			first := time.Since(start)
+			if rep := res.Report(drift.TriggerApply, ""); rep.Summary.Failed != 0 {
+				b.Fatalf("first pass failed: %+v %+v", rep.Summary, rep.Errors)
+			}
+			firstReq, firstWr := e.counts()
+			e.srv.World.ResetLog()
+			passes := 0
+			var wall time.Duration
+			for b.Loop() {
+				start := time.Now()
+				res, err := r.Pass(b.Context(), set, ModeRun, "")
+				wall += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep := res.Report(drift.TriggerResync, ""); rep.PendingChanges() != 0 || rep.Summary.Failed != 0 {
+					b.Fatalf("not in sync: %+v", rep.Summary)
+				}
+				passes++
+			}
+			w := waves(n, r.opts.Concurrency)
+			reportPass(b, e, wall, passes, time.Duration(3+2*w)*benchRTT)
+			b.ReportMetric(float64(first.Milliseconds()), "first-ms")
+			b.ReportMetric(float64(firstReq), "first-requests")
+			b.ReportMetric(float64(firstWr), "first-writes")
+		})
+	}
+}
