@@ -114,6 +114,7 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"ech-analytics GET /",
 			"ech-analytics GET /_cluster/settings",
 			"ech-analytics GET /_remote/info",
+			"ech-analytics GET /_resolve/cluster/{expr}", // health by evidence
 			"ech-analytics GET /_security/role", // the connection's role
 		}},
 		{dir: "certificate", steady: []string{ // certificate link, trust both ways
@@ -127,6 +128,7 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"ech-billing GET /",
 			"ech-billing GET /_cluster/settings",
 			"ech-billing GET /_remote/info",
+			"ech-billing GET /_resolve/cluster/{expr}", // health by evidence
 			"ech-billing GET /_security/role",
 		}},
 		{dir: "self-managed", setup: func(t *testing.T, tw *testWorld) {
@@ -145,6 +147,7 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"onprem-search GET /",
 			"onprem-search GET /_cluster/settings",
 			"onprem-search GET /_remote/info",
+			"onprem-search GET /_resolve/cluster/{expr}", // health by evidence
 			"onprem-search GET /_security/role",
 		}},
 	} {
