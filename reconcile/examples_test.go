@@ -115,7 +115,7 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"ech-analytics GET /_cluster/settings",
 			"ech-analytics GET /_remote/info",
 			"ech-analytics GET /_resolve/cluster/{expr}", // health by evidence
-			"ech-analytics GET /_security/role", // the connection's role
+			"ech-analytics GET /_security/role",          // the connection's role
 		}},
 		{dir: "certificate", steady: []string{ // certificate link, trust both ways
 			"ece GET /api/v1/deployments/{id}",                                            // endpoint and trust, read once
