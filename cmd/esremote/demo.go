@@ -25,7 +25,7 @@ func init() {
 	register("demo", &command{
 		exits:   "0 when every step behaved as narrated, 1 otherwise",
 		summary: "the guided tour on the built-in simulated world",
-		usage:   "demo [--verify-timeout 3s]",
+		usage:   "demo [--verify-timeout 3s] [--keystore-reload-delay 2s]",
 		flags:   cmdDemo,
 	})
 }
@@ -91,7 +91,8 @@ const (
 // cmdDemo runs the guided tour. It exits 0 when every step behaved as
 // the narration says it should, and 1 otherwise.
 func cmdDemo(fs *pflag.FlagSet) runFunc {
-	verify := fs.Duration("verify-timeout", 3*time.Second, "how long apply waits for a written link to connect")
+	verify := fs.Duration("verify-timeout", 3*time.Second, "how long apply waits for a request through a written link to prove it")
+	reload := fs.Duration("keystore-reload-delay", 2*time.Second, "how long the simulated platform takes to load a keystore change (ECH/ECE reload on their own schedule)")
 	return func(c *cli, pos []string) int {
 		if len(pos) != 0 {
 			c.usageOf("demo")
@@ -106,7 +107,7 @@ func cmdDemo(fs *pflag.FlagSet) runFunc {
 
 		ctx, cancel := context.WithCancel(c.ctx)
 		defer cancel()
-		d, err := startDemo(ctx, c.stdout, tmp, *verify)
+		d, err := startDemo(ctx, c.stdout, tmp, *verify, *reload)
 		if err != nil {
 			c.errorf("demo: %v", err)
 			return exitError
@@ -136,11 +137,17 @@ type demo struct {
 // startDemo starts the default world and writes its spec dir under tmp:
 // the clusters with their secrets in owner-only files, the CA of the
 // world's TLS endpoints, and the two connections.
-func startDemo(ctx context.Context, out io.Writer, tmp string, verify time.Duration) (*demo, error) {
+func startDemo(ctx context.Context, out io.Writer, tmp string, verify, reload time.Duration) (*demo, error) {
 	w := sim.DefaultWorld()
-	// The real wait: 10 s per alias whose connection does not come up
-	// (RemoteClusterService.updateRemoteCluster).
+	// The real delays: 10 s per alias whose connection does not come up
+	// (RemoteClusterService.updateRemoteCluster), and a platform that loads
+	// a keystore change after the Cloud API answered.
 	w.SetConnectWait(10 * time.Second)
+	for _, name := range []string{"ech-analytics", "ece-prod-logs"} {
+		if err := w.SetKeystoreReloadDelay(name, reload); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := sim.Start(ctx, w, sim.WithTLS())
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated world: %w", err)
@@ -491,7 +498,11 @@ func (d *demo) health(rep *drift.Report) {
 	var down []drift.Connection
 	for _, c := range rep.Connections {
 		if c.Health == drift.HealthConnected {
-			d.say(fmt.Sprintf("%s: verified connected (GET /_remote/info on %s says so).", c.Name, c.Local))
+			ev := "GET /_remote/info on " + c.Local + " says so"
+			if c.Evidence != nil {
+				ev = c.Evidence.Request + " on " + c.Local + ": " + c.Evidence.Answer
+			}
+			d.say(fmt.Sprintf("%s: verified connected by a request through the link (%s).", c.Name, ev))
 		} else {
 			down = append(down, c)
 		}

@@ -16,7 +16,7 @@ func runDemo(t *testing.T, edit func(*demo)) (string, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	d, err := startDemo(ctx, &out, t.TempDir(), time.Second)
+	d, err := startDemo(ctx, &out, t.TempDir(), time.Second, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
