@@ -47,6 +47,10 @@ const (
 	// lease changes (a leader died, was cut off or stopped; a standby took
 	// over), and resolves with the next report: a change is an event.
 	AlertLeaderChanged = "EsremoteLeaderChanged"
+	// AlertRotationStuck fires while a connection has a [CodeRotationStuck]
+	// finding: a key rotation not proven in use past the engine's bound
+	// (the old key stays valid meanwhile).
+	AlertRotationStuck = "EsremoteRotationStuck"
 )
 
 // Finding codes the Alerter acts on. The engine emits them on a connection
@@ -57,6 +61,7 @@ const (
 	CodeKeyExpired     = "key_expired"      // the cross-cluster API key has expired
 	CodeCAExpiresSoon  = "ca_expires_soon"  // a CA certificate the link relies on expires within the window
 	CodeCAExpired      = "ca_expired"       // a CA certificate the link relies on has expired
+	CodeRotationStuck  = "rotation_stuck"   // a new key is still not proven in use past the engine's bound
 )
 
 // Alert severities, the "severity" label.
@@ -523,6 +528,8 @@ func connectionAlerts(c Connection) []Alert {
 			name, severity = AlertCAExpiring, AlertSeverityWarning
 		case CodeCAExpired:
 			name, severity = AlertCAExpiring, AlertSeverityCritical
+		case CodeRotationStuck:
+			name, severity = AlertRotationStuck, AlertSeverityWarning
 		default:
 			continue
 		}

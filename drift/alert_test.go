@@ -500,3 +500,23 @@ func TestAlerterLeaderChanged(t *testing.T) {
 		t.Fatalf("next report: %q; want the change resolved", names(got))
 	}
 }
+
+// An unauthorized link (the remote refuses its key) alerts like a
+// disconnected one; a rotation_stuck finding fires EsremoteRotationStuck
+// while the link is rotating.
+func TestAlerterUnauthorizedAndRotationStuck(t *testing.T) {
+	a, err := NewAlerter(AlertConfig{Clock: newFakeClock(at)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := inSyncReport()
+	r.Connections[0].Health = HealthUnauthorized
+	r.Connections[0].Findings = []Finding{{Severity: SeverityError, Code: "link_disconnected", Message: "the remote refuses the key", Fix: "run esremote apply"}}
+	r.Connections[1].Health = HealthRotating
+	r.Connections[1].Findings = []Finding{{Severity: SeverityError, Code: CodeRotationStuck, Message: "key k2 still not in use", Fix: "check the reload"}}
+	got := names(a.Observe(r))
+	want := []string{AlertDisconnected + " " + r.Connections[0].Name, AlertRotationStuck + " " + r.Connections[1].Name}
+	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("fired %q, want %q", got, want)
+	}
+}

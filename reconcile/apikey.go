@@ -26,7 +26,7 @@ const (
 	CodeInsecureSkipVerify = "insecure_skip_verify"
 	CodeReloadFailed       = "reload_failed"
 	CodeDisconnected       = "link_disconnected"
-	CodeRotationStuck      = "rotation_stuck"
+	CodeRotationStuck      = drift.CodeRotationStuck
 )
 
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
