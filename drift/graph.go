@@ -101,6 +101,12 @@ func linkLabel(l GraphLink, sep string) string {
 	if l.Sync != "" && l.Sync != SyncInSync {
 		parts = append(parts, string(l.Sync))
 	}
+	switch {
+	case l.Changes == 1:
+		parts = append(parts, "1 change")
+	case l.Changes > 1:
+		parts = append(parts, fmt.Sprintf("%d changes", l.Changes))
+	}
 	return strings.Join(parts, sep)
 }
 
@@ -180,4 +186,48 @@ func linkEnds(ids map[string]string, l GraphLink) (string, string, error) {
 		return "", "", fmt.Errorf("graph: connection %s ends at %q, which is not a cluster of the graph", l.Connection, l.To)
 	}
 	return from, to, nil
+}
+
+// Changed returns the part of g that r changes: the links whose connection
+// has changes in r, with their sync, health and change count, and the
+// clusters at their ends. A plan's Markdown shows it as a Mermaid graph.
+func (g Graph) Changed(r *Report) Graph {
+	full := Graph{Clusters: g.Clusters, Links: slices.Clone(g.Links)}
+	full.WithReport(r)
+	var out Graph
+	ends := map[string]bool{}
+	for _, l := range full.Links {
+		if l.Changes > 0 {
+			out.Links = append(out.Links, l)
+			ends[l.From], ends[l.To] = true, true
+		}
+	}
+	for _, c := range g.Clusters {
+		if ends[c.Name] {
+			out.Clusters = append(out.Clusters, c)
+		}
+	}
+	out.Sort()
+	return out
+}
+
+// WriteMarkdownGraph writes r like [WriteMarkdown], followed by a Mermaid
+// graph of what changes (see [Graph.Changed]) when anything does, so that a
+// merge request shows the links a plan touches.
+func WriteMarkdownGraph(w io.Writer, r *Report, g Graph) error {
+	if err := WriteMarkdown(w, r); err != nil {
+		return err
+	}
+	changed := g.Changed(r)
+	if len(changed.Links) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\n#### What changes\n\n```mermaid\n"); err != nil {
+		return err
+	}
+	if err := WriteMermaid(w, changed); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "```")
+	return err
 }

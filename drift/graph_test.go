@@ -123,3 +123,32 @@ func TestStatusPageWithoutHistory(t *testing.T) {
 		t.Error("a page without a report was written")
 	}
 }
+
+// A plan's Markdown ends with the graph of the links it changes, and only
+// those.
+func TestMarkdownGraph(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteMarkdownGraph(&buf, planReport(), planGraph()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan-graph.md.golden", buf.Bytes())
+	md := buf.String()
+	i := strings.Index(md, "```mermaid\n")
+	if i < 0 {
+		t.Fatalf("no mermaid block:\n%s", md)
+	}
+	graph := md[i:]
+	for _, c := range planReport().Connections {
+		changed := len(c.Changes) > 0
+		if got := strings.Contains(graph, mermaidText(c.Alias)+" · "); got != changed {
+			t.Errorf("%s (%d changes) in the graph: %v", c.Name, len(c.Changes), got)
+		}
+	}
+	buf.Reset()
+	if err := WriteMarkdownGraph(&buf, inSyncReport(), planGraph()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "mermaid") {
+		t.Error("a plan without changes has a graph")
+	}
+}

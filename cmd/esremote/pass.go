@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -168,7 +167,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 			c.warnf("save report: %v", err)
 		}
 	}
-	if err := writeReport(c.stdout, report, pf.format); err != nil {
+	if err := writeReport(c.stdout, report, pf.format, set); err != nil {
 		c.errorf("write report: %v", err)
 		return nil, nil, exitError
 	}
@@ -176,17 +175,6 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.errorf("%s: %s", e.Target, e.Message)
 	}
 	return res, report, exitOK
-}
-
-func writeReport(w io.Writer, r *drift.Report, format string) error {
-	switch format {
-	case "json":
-		return drift.WriteJSON(w, r)
-	case "markdown":
-		return drift.WriteMarkdown(w, r)
-	default:
-		return drift.WriteText(w, r, drift.TextOptions{})
-	}
 }
 
 func firstLine(err error) string {

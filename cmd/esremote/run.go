@@ -73,6 +73,8 @@ type daemonExtras struct {
 	// the set was accepted (also when unchanged), else the reasons it was
 	// rejected ("file:line:col: error: message").
 	OnLoad []func(problems []string, at time.Time)
+	// OnSet observe every spec set the daemon accepts.
+	OnSet []func(*spec.Set)
 	// OnStop run in order once the loop stopped, before cmdRun returns.
 	OnStop []func()
 }
@@ -460,6 +462,11 @@ func observedLoad(load daemon.LoadFunc, x *daemonExtras) daemon.LoadFunc {
 		now := time.Now()
 		for _, f := range x.OnLoad {
 			f(lines, now)
+		}
+		if err == nil && set != nil {
+			for _, f := range x.OnSet {
+				f(set)
+			}
 		}
 		return set, problems, err
 	}

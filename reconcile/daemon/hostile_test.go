@@ -75,9 +75,8 @@ func TestRequireToken(t *testing.T) {
 		l, stop := startLoop(t, w, nil, nil)
 		defer stop()
 		const token = "0123456789abcdef0123456789abcdef"
-		h := RequireToken(token, l.Handler(map[string]http.Handler{"GET /metrics": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte("esremote_up 1\n"))
-		})}))
+		ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("esremote_up 1\n")) })
+		h := RequireToken(token, l.Handler(map[string]http.Handler{"GET /metrics": ok, "GET /{$}": ok}))
 		send := func(method, path, auth string) *httptest.ResponseRecorder {
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest(method, path, nil)
@@ -96,6 +95,8 @@ func TestRequireToken(t *testing.T) {
 			{"GET", "/status", token, http.StatusUnauthorized}, // no scheme
 			{"POST", "/-/reload", "", http.StatusUnauthorized},
 			{"GET", "/status/last-change", "", http.StatusUnauthorized},
+			{"GET", "/", "", http.StatusUnauthorized}, // the status page shows the report
+			{"GET", "/", "Bearer " + token, http.StatusOK},
 			{"GET", "/status", "Bearer " + token, http.StatusOK},
 			{"POST", "/-/reload", "Bearer " + token, http.StatusOK},
 			{"GET", "/healthz", "", http.StatusOK},

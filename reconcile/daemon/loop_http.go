@@ -21,6 +21,7 @@ const reloadTimeout = 30 * time.Second
 //	GET  /healthz    200 while Run runs and neither a pass nor the loop itself is stuck (liveness; not cluster health)
 //	GET  /readyz     200 once a full pass of a valid spec set finished, the last reload was accepted and the loop is not stuck
 //	GET  /status     the last report as JSON (drift.WriteJSON), 503 before the first one
+//	GET  /           (mounted by the caller) the status page of the same report
 //	POST /-/reload   reload the spec directory; 200, or 400 with the problems when rejected
 //
 // extra mounts more handlers by pattern (http.ServeMux syntax), e.g.
@@ -90,11 +91,13 @@ func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 
 // tokenPaths are the endpoints RequireToken guards: the report names every
 // cluster and connection, and a reload is an action. Liveness, readiness
-// and metrics stay open to probes and scrapers.
+// and metrics stay open to probes and scrapers. The status page at "/"
+// shows the report too: it is guarded as an exact path (not as a prefix,
+// which would take in everything).
 var tokenPaths = []string{"/status", "/-/reload"}
 
-// RequireToken wraps the daemon's handler so that GET /status (and the
-// paths under it) and POST /-/reload answer 401 unless the request carries "Authorization: Bearer
+// RequireToken wraps the daemon's handler so that GET / (the status page),
+// GET /status (and the paths under it) and POST /-/reload answer 401 unless the request carries "Authorization: Bearer
 // TOKEN". The comparison takes the same time whatever the guess. An empty
 // token guards nothing.
 func RequireToken(token string, h http.Handler) http.Handler {
@@ -103,7 +106,7 @@ func RequireToken(token string, h http.Handler) http.Handler {
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		guarded := slices.ContainsFunc(tokenPaths, func(p string) bool { return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") })
+		guarded := r.URL.Path == "/" || slices.ContainsFunc(tokenPaths, func(p string) bool { return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") })
 		if guarded && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="esremote"`)
 			http.Error(w, "this endpoint needs the daemon's token: send Authorization: Bearer TOKEN (the content of --reload-token-file)", http.StatusUnauthorized)
