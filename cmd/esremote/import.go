@@ -8,6 +8,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/importer"
+	"github.com/esremote/esremote/reconcile/state"
 	"github.com/esremote/esremote/spec"
 
 	"github.com/spf13/pflag"
@@ -49,6 +50,8 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 	stateDirFlag := fs.String("state-dir", "", "where the ownership ledger lives (default $STATE_DIRECTORY, /var/lib/esremote or $XDG_STATE_HOME/esremote)")
 	dryRun := fs.Bool("dry-run", false, "show what would be written; write no file and no ledger")
 	lockTimeout := fs.Duration("lock-timeout", 0, lockTimeoutUsage)
+	stateStore := fs.String("state-store", "", stateStoreUsage)
+	leaseTTL := fs.Duration("lease-ttl", state.DefaultLeaseTTL, leaseTTLUsage)
 	force := fs.Bool("force", false, "overwrite an earlier import's file that no longer says what the cluster holds")
 	verbose := fs.BoolP("verbose", "v", false, "log each request-level event to stderr")
 	return func(c *cli, pos []string) int {
@@ -84,7 +87,32 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 		if *verbose {
 			logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
-		rec, err := reconcile.New(reconcile.Options{StateDir: stateDir, ReadOnly: *dryRun, Getenv: c.getenv, Logger: logger})
+		opts := reconcile.Options{StateDir: stateDir, ReadOnly: *dryRun, Getenv: c.getenv, Logger: logger, Identity: state.HolderName()}
+		if !*dryRun {
+			// Every save re-reads the file and keeps what another writer
+			// recorded since (state.File).
+			opts.Store = &state.File{Dir: stateDir}
+		}
+		if *stateStore != "" {
+			client, err := c.storeClient(set, *stateStore, 0)
+			if err != nil {
+				c.errorf("%v", err)
+				return exitError
+			}
+			store := &state.Elasticsearch{Client: client}
+			if !*dryRun {
+				// import records in the shared ledger: it takes the lease
+				// like apply, or exits naming the holder.
+				lease := c.takeLease(c.ctx, client, *leaseTTL, *lockTimeout)
+				if lease == nil {
+					return exitError
+				}
+				defer keepLease(lease)()
+				store.Lease, opts.WriteGate = lease, lease.Check
+			}
+			opts.Store = store
+		}
+		rec, err := reconcile.New(opts)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError
