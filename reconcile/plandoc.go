@@ -109,7 +109,7 @@ func (cp *ClusterPlan) doc() ClusterDoc {
 	for _, p := range cp.Connections {
 		cd := ConnectionDoc{Name: p.Conn.Name, Alias: p.Conn.Alias, Policy: string(p.Conn.Policy), Changes: changeDocs(p.Changes)}
 		for _, f := range p.Findings {
-			cd.Findings = append(cd.Findings, FindingDoc{Severity: f.Severity, Code: f.Code, Message: f.Message, Fix: f.Fix})
+			cd.Findings = append(cd.Findings, FindingDoc(f))
 		}
 		if p.Err != nil {
 			cd.Error = p.Err.Error()

@@ -147,7 +147,9 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		return nil, nil, exitError
 	}
 	if pf.out != "" {
-		b, err := json.MarshalIndent(res.Doc(), "", "  ")
+		doc := res.Doc()
+		spec.ScrubAll(doc) // its errors may quote what a server echoed: see scrub.go
+		b, err := json.MarshalIndent(doc, "", "  ")
 		if err == nil {
 			err = drift.WriteFileAtomic(pf.out, append(b, '\n'), 0o600)
 		}

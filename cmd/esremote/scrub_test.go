@@ -105,6 +105,17 @@ func TestEchoedCredentialsAreScrubbed(t *testing.T) {
 	if code := apply(); code != exitError {
 		t.Errorf("apply with an echoing Elasticsearch: exit %d, want 1", code)
 	}
+	// A saved plan holds the same errors.
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	pc := &cli{ctx: t.Context(), stdout: &outputs, stderr: &outputs, getenv: func(k string) string { return env[k] }}
+	if code := runCommand("plan", pc, []string{dir, "--out", saved}); code != exitError {
+		t.Errorf("plan with an echoing Elasticsearch: exit %d, want 1", code)
+	}
+	if data, err := os.ReadFile(saved); err != nil || !strings.Contains(string(data), `Basic \u003credacted\u003e`) {
+		t.Errorf("saved plan: %v; it does not show the echoed login as <redacted>:\n%s", err, data)
+	} else {
+		outputs.Write(data)
+	}
 	// 2. The control plane echoes the keystore PATCH that delivers the
 	// cross-cluster key esremote just created.
 	esProxy.echo(nil)
