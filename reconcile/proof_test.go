@@ -294,3 +294,54 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Steady state by evidence: one _resolve/cluster request per local cluster
+// for all its links; none at all while the last evidence is fresh
+// (EvidenceFresh) and nothing changed; one again after it.
+func TestEvidenceSteadyStateCost(t *testing.T) {
+	clock := &clockOffset{}
+	w := sim.DefaultWorld()
+	w.Now = clock.Now
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	rec := clock.rec(tw)
+	if _, err := rec.Pass(context.Background(), tw.load(), ModeApply, ""); err != nil {
+		t.Fatal(err)
+	}
+	resolves := func() int { return tw.srv.World.CountRequests("ech-analytics", "GET /_resolve/cluster/{expr}") }
+	pass := func() drift.Connection {
+		t.Helper()
+		res, err := rec.Pass(context.Background(), tw.load(), ModeRun, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return findConn(t, res.Report(drift.TriggerResync, ""), "analytics-to-ece-logs")
+	}
+	// The first pass after apply asks once: what it observes (the alias
+	// now up) is not what the apply's evidence was taken in.
+	tw.srv.World.ResetLog()
+	if c := pass(); c.Health != drift.HealthConnected || resolves() != 1 {
+		t.Fatalf("first steady pass asked %d times (health %s); want one request", resolves(), c.Health)
+	}
+	tw.srv.World.ResetLog()
+	if c := pass(); c.Health != drift.HealthConnected || resolves() != 0 {
+		t.Fatalf("a pass within %s asked %d times (health %s); want the fresh evidence reused", EvidenceFresh, resolves(), c.Health)
+	}
+	tw.srv.World.ResetLog()
+	clock.Add(EvidenceFresh)
+	if c := pass(); c.Health != drift.HealthConnected || resolves() != 1 {
+		t.Fatalf("after %s: %d requests, health %s; want one", EvidenceFresh, resolves(), c.Health)
+	}
+	// Something changed (the key was invalidated out of band; the pass reads
+	// the key): the next pass past freshness sees it at once.
+	clock.Add(EvidenceFresh)
+	if err := tw.srv.World.InvalidateKey("ece-prod-logs", rec.Ledger().Key("analytics-to-ece-logs").ID); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := tw.reconciler(true)
+	rec2.opts.Now = clock.Now
+	res, _ := rec2.Pass(context.Background(), tw.load(), ModePlan, "")
+	if c := findConn(t, res.Report(drift.TriggerPlan, ""), "analytics-to-ece-logs"); c.Health != drift.HealthUnauthorized {
+		t.Fatalf("after invalidation: %s %+v", c.Health, c.Evidence)
+	}
+}
