@@ -201,3 +201,34 @@ func TestRunReloadsOnSymlinkedRootSwap(t *testing.T) {
 		t.Errorf("loads: %q, want a second load of one file with a new digest; log:\n%s", all, logs)
 	}
 }
+
+// A FIFO in the spec directory of a running daemon: the load is rejected
+// at once, naming the file, so the loop keeps running (/healthz 200) and
+// /readyz says why it is not ready. Before, the loop froze on the open
+// while both kept answering 200.
+func TestRunWithFIFOSpecFile(t *testing.T) {
+	next := notifySocket(t)
+	specs := t.TempDir()
+	mkfifo(t, filepath.Join(specs, "fifo.yaml"))
+	addr, logs, stop := runDaemon(t, specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir())
+	defer stop()
+	next("READY=1")
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "spec reload rejected (1 problems)") {
+		t.Errorf("/readyz = %d %q, want 503 naming the rejected load", code, body)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200: the loop runs", code)
+	}
+	if !strings.Contains(logs.String(), "file is a named pipe (FIFO), not a regular file") {
+		t.Errorf("the log does not name the FIFO:\n%s", logs)
+	}
+}
