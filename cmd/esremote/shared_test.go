@@ -259,6 +259,7 @@ func TestSharedStoreFailover(t *testing.T) {
 	if limit := ttl + resync + 1500*time.Millisecond; took > limit {
 		t.Errorf("b corrected the drift %s after the kill; want within TTL + one resync (%s, with a pass of slack)", took, ttl+resync)
 	}
+	t.Logf("kill -9 of the leader → drift corrected by the standby in %s (TTL %s, resync %s)", took.Round(time.Millisecond), ttl, resync)
 	if got := w.writesBy(b.holder(), killed); len(got) == 0 {
 		t.Fatal("the drift was corrected, but not by b")
 	}
