@@ -83,8 +83,12 @@ func healthColor(h Health) string {
 	switch h {
 	case HealthConnected:
 		return "#1a7f37" // green
+	case HealthRotating:
+		return "#0969da" // blue: works, on the old key until the new one is proven
 	case HealthDisconnected:
 		return "#cf222e" // red
+	case HealthUnauthorized:
+		return "#8250df" // purple: reachable, the remote refuses the credential
 	case HealthUnknown:
 		return "#9a6700" // amber
 	}

@@ -71,7 +71,7 @@ func WriteStatusPage(w io.Writer, p StatusPage) error {
 		Legend      []Health
 		RefreshSecs int
 	}{StatusPage: p, Summary: connectionsLine(p.Report), SVG: layoutGraph(g),
-		Legend: []Health{HealthConnected, HealthDisconnected, HealthUnknown}, RefreshSecs: int(p.Refresh.Seconds())}
+		Legend: []Health{HealthConnected, HealthRotating, HealthDisconnected, HealthUnauthorized, HealthUnknown}, RefreshSecs: int(p.Refresh.Seconds())}
 	for _, c := range p.Report.Connections {
 		last := "-"
 		if p.LastChange == nil {
