@@ -523,13 +523,12 @@ func (h *esHandler) updateCCSKey(rw http.ResponseWriter, r *http.Request, c *clu
 	id := r.PathValue("id")
 	k := c.keys[id]
 	if k == nil || k.Username != p.username {
+		// ApiKeyService: ResourceNotFoundException for an id the caller does not own.
 		writeESError(rw, &esError{status: 404, typ: "resource_not_found_exception", reason: fmt.Sprintf("no API key owned by requesting user found for ID [%s]", id)})
 		return
 	}
-	if k.Type != "cross_cluster" {
-		writeESError(rw, badRequest("cannot update API key of type [%s] while expected type is [cross_cluster]", k.Type))
-		return
-	}
+	// ApiKeyService.validateForUpdate: invalidated, then expired, then
+	// the type the endpoint expects.
 	now := h.w.now()
 	if k.Invalidated {
 		writeESError(rw, badRequest("cannot update invalidated API key [%s]", id))
@@ -537,6 +536,10 @@ func (h *esHandler) updateCCSKey(rw http.ResponseWriter, r *http.Request, c *clu
 	}
 	if !k.active(now) {
 		writeESError(rw, badRequest("cannot update expired API key [%s]", id))
+		return
+	}
+	if k.Type != "cross_cluster" {
+		writeESError(rw, badRequest("cannot update API key of type [%s] while expected type is [cross_cluster]", k.Type))
 		return
 	}
 	updated := false

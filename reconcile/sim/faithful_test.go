@@ -126,6 +126,16 @@ func TestUpdateCrossClusterKeyRefusedOverAPIKey(t *testing.T) {
 	if r := esBasic(t, srv, "ece-prod-logs", "PUT", "/_security/cross_cluster/api_key/"+id, body); r.status != 200 || r.json(t)["updated"] != true {
 		t.Errorf("update as the owner: %d %s", r.status, r.body)
 	}
+	// ApiKeyService: an unknown id, then an invalidated key.
+	if r := esBasic(t, srv, "ece-prod-logs", "PUT", "/_security/cross_cluster/api_key/nope", body); r.status != 404 ||
+		errorType(t, r) != "resource_not_found_exception" || errorReason(t, r) != "no API key owned by requesting user found for ID [nope]" {
+		t.Errorf("unknown id: %d %s", r.status, r.body)
+	}
+	srv.World.InvalidateKey("ece-prod-logs", id)
+	if r := esBasic(t, srv, "ece-prod-logs", "PUT", "/_security/cross_cluster/api_key/"+id, body); r.status != 400 ||
+		errorReason(t, r) != "cannot update invalidated API key ["+id+"]" {
+		t.Errorf("invalidated: %d %s", r.status, r.body)
+	}
 }
 
 // The platform loads a keystore PATCH keystore_reload_delay after the
