@@ -253,7 +253,8 @@ func TestRoles(t *testing.T) {
 		exchange{method: "DELETE", path: "/_security/role/remote_role", resp: `{"found":true}`},
 		exchange{method: "DELETE", path: "/_security/role/remote_role", status: 404, resp: `{"found":false}`},
 		exchange{method: "PUT", path: "/_security/role/bad", body: `{"remote_cluster":[{"clusters":["a"],"privileges":["all"]}]}`, status: 400,
-			resp: `{"error":{"root_cause":[{"type":"illegal_argument_exception","reason":"Invalid remote_cluster permissions found. Please remove the following: [all] Only [monitor_enrich, monitor_stats] are allowed"}],"type":"illegal_argument_exception","reason":"Invalid remote_cluster permissions found. Please remove the following: [all] Only [monitor_enrich, monitor_stats] are allowed"},"status":400}`},
+			// RoleDescriptorTests.testParseInvalidRemoteCluster's text.
+			resp: `{"error":{"root_cause":[{"type":"parse_exception","reason":"failed to parse remote_cluster for role [bad]. [monitor_enrich, monitor_stats] are the only values allowed for [privileges] within [remote_cluster]. Found [all]"}],"type":"parse_exception","reason":"failed to parse remote_cluster for role [bad]. [monitor_enrich, monitor_stats] are the only values allowed for [privileges] within [remote_cluster]. Found [all]"},"status":400}`},
 	)
 	c := f.client(t)
 	ctx := context.Background()
@@ -292,7 +293,7 @@ func TestRoles(t *testing.T) {
 		t.Errorf("DeleteRole of a missing role: %v", err)
 	}
 	err = c.PutRole(ctx, "bad", Role{RemoteCluster: []RemoteClusterPrivileges{{Clusters: []string{"a"}, Privileges: []string{"all"}}}})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "put role bad on local-a: 400 bad request: illegal_argument_exception: Invalid remote_cluster permissions") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "put role bad on local-a: 400 bad request: parse_exception: failed to parse remote_cluster for role [bad]. [monitor_enrich, monitor_stats] are the only values allowed") {
 		t.Errorf("bad role: %v", err)
 	}
 }
