@@ -330,7 +330,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	// may not have loaded it yet (ECH/ECE reload on their own schedule):
 	// a credential the nodes do not show yet is not lost.
 	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < ps.r.opts.KeystoreLoadGrace
-	keyChange := func(action, origin, actual, desired string) {
+	keyChange := func(action drift.Action, origin drift.Origin, actual, desired string) {
 		w.changes["key"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
 	}

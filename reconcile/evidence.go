@@ -45,7 +45,7 @@ const EvidenceFresh = time.Minute
 
 // linkEvidence is one link's health and what it rests on.
 type linkEvidence struct {
-	health   string
+	health   drift.Health
 	evidence drift.Evidence
 	// proven is the managed key the request was authorized under ("" when
 	// the request did not prove a key).

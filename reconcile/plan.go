@@ -13,52 +13,46 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
-// Actions a Change takes.
+// The engine speaks the report's vocabulary (package drift) directly:
+// a Change's resource, action and origin, a finding's severity and a
+// link's health are drift's types, so plan, apply, the daemon and the
+// report cannot drift apart. These names are the engine's shorthands.
 const (
-	ActionCreate = "create"
-	ActionUpdate = "update"
-	ActionDelete = "delete"
-)
+	ActionCreate = drift.ActionCreate
+	ActionUpdate = drift.ActionUpdate
+	ActionDelete = drift.ActionDelete
 
-// Origins of a difference (DESIGN §5).
-const (
 	// OriginSpec: the spec changed since esremote last wrote the value (or
 	// esremote never wrote it).
-	OriginSpec = "spec"
+	OriginSpec = drift.OriginSpec
 	// OriginExternal: the live value differs from what esremote last
 	// wrote: someone changed the cluster.
-	OriginExternal = "external"
-)
+	OriginExternal = drift.OriginExternal
 
-// Resources a Change touches.
-const (
-	ResourceClusterSetting = "cluster_setting"
-	ResourceRole           = "role"
-	ResourceAPIKey         = "api_key"
-	ResourceKeystore       = "keystore"
-	ResourceTrust          = "trust"
-)
+	ResourceClusterSetting = drift.ResourceClusterSetting
+	ResourceRole           = drift.ResourceRole
+	ResourceAPIKey         = drift.ResourceAPIKey
+	ResourceKeystore       = drift.ResourceKeystore
+	ResourceTrust          = drift.ResourceTrust
 
-// Health of a link.
-const (
-	HealthConnected    = "connected"
-	HealthDisconnected = "disconnected"
-	HealthUnauthorized = "unauthorized" // the remote refused a request with the link's credential
-	HealthRotating     = "rotating"     // a new key is written, not yet proven in use; the old one carries the link
-	HealthUnknown      = "unknown"
+	HealthConnected    = drift.HealthConnected
+	HealthDisconnected = drift.HealthDisconnected
+	HealthUnauthorized = drift.HealthUnauthorized // the remote refused a request with the link's credential
+	HealthRotating     = drift.HealthRotating     // a new key is written, not yet proven in use; the old one carries the link
+	HealthUnknown      = drift.HealthUnknown
 )
 
 // Change is one difference between desired and live state, and what apply
 // does about it. Actual and Desired never hold secret values: secrets are
 // shown as drift.Redacted fingerprints.
 type Change struct {
-	Resource string
+	Resource drift.Resource
 	Target   string // the cluster or deployment the change is made on
 	Key      string
-	Action   string
+	Action   drift.Action
 	Actual   string
 	Desired  string
-	Origin   string
+	Origin   drift.Origin
 	// Applied and Err are filled by Apply.
 	Applied bool
 	Err     error
@@ -67,7 +61,7 @@ type Change struct {
 // Finding is something a pass noticed that is not a change: a warning, an
 // action the operator must take, the likely cause of a disconnected link.
 type Finding struct {
-	Severity string // info | warning | error
+	Severity drift.Severity
 	Code     string
 	Message  string
 	Fix      string
@@ -79,7 +73,7 @@ type ConnectionPlan struct {
 	Desired  *DesiredAlias // nil when the desired state could not be computed
 	Changes  []*Change
 	Findings []Finding
-	Health   string
+	Health   drift.Health
 	// Evidence is what Health rests on: the request that carried the
 	// link's credential and its answer (nil when nothing was asked).
 	Evidence *drift.Evidence
@@ -385,7 +379,7 @@ func fingerprints(d *DesiredAlias) map[string]string {
 	return m
 }
 
-func healthOf(obs *Observed, alias string) string {
+func healthOf(obs *Observed, alias string) drift.Health {
 	if obs.Remote == nil {
 		return HealthUnknown
 	}

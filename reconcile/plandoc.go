@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/invopop/jsonschema"
 )
 
@@ -61,13 +62,13 @@ type ConnectionDoc struct {
 
 // ChangeDoc is one Change as data.
 type ChangeDoc struct {
-	Resource string `json:"resource" jsonschema:"required,enum=cluster_setting,enum=role,enum=api_key,enum=keystore,enum=trust"`
-	Target   string `json:"target"`
-	Key      string `json:"key"`
-	Action   string `json:"action" jsonschema:"required,enum=create,enum=update,enum=delete"`
-	Actual   string `json:"actual,omitempty"`
-	Desired  string `json:"desired,omitempty"`
-	Origin   string `json:"origin,omitempty"`
+	Resource drift.Resource `json:"resource" jsonschema:"required,enum=cluster_setting,enum=role,enum=api_key,enum=keystore,enum=trust"`
+	Target   string         `json:"target"`
+	Key      string         `json:"key"`
+	Action   drift.Action   `json:"action" jsonschema:"required,enum=create,enum=update,enum=delete"`
+	Actual   string         `json:"actual,omitempty"`
+	Desired  string         `json:"desired,omitempty"`
+	Origin   drift.Origin   `json:"origin,omitempty"`
 	// Error is set when the plan already knows the change will not be
 	// made (a conflict, a contested key).
 	Error string `json:"error,omitempty"`
@@ -75,10 +76,10 @@ type ChangeDoc struct {
 
 // FindingDoc is one Finding as data.
 type FindingDoc struct {
-	Severity string `json:"severity"`
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Fix      string `json:"fix,omitempty"`
+	Severity drift.Severity `json:"severity"`
+	Code     string         `json:"code"`
+	Message  string         `json:"message"`
+	Fix      string         `json:"fix,omitempty"`
 }
 
 // UnmanagedDoc is a live object the plan leaves alone.
@@ -263,7 +264,7 @@ func (a ConnectionDoc) differs(b ConnectionDoc) string {
 		return fmt.Sprintf("error %s when planned, %s now", orNone(a.Error), orNone(b.Error))
 	}
 	render := func(c ChangeDoc) string {
-		s := c.Action + " " + c.Resource + " " + c.Key
+		s := string(c.Action) + " " + string(c.Resource) + " " + c.Key
 		if c.Actual != "" {
 			s += " (from " + c.Actual + ")"
 		}

@@ -64,12 +64,12 @@ func unmanagedReason(reason string) string {
 func connectionReport(p *ConnectionPlan, mode Mode) drift.Connection {
 	c := drift.Connection{Name: p.Conn.Name, Local: p.Conn.Local, Alias: p.Conn.Alias,
 		Security: string(p.Conn.Security), Policy: string(p.Conn.Policy),
-		Health: drift.Health(p.Health), Changes: changes(p.Changes), Findings: []drift.Finding{}}
+		Health: p.Health, Changes: changes(p.Changes), Findings: []drift.Finding{}}
 	if c.Health == "" {
 		c.Health = drift.HealthUnknown
 	}
 	for _, f := range p.Findings {
-		c.Findings = append(c.Findings, drift.Finding{Severity: drift.Severity(f.Severity), Code: f.Code, Message: f.Message, Fix: f.Fix})
+		c.Findings = append(c.Findings, drift.Finding{Severity: f.Severity, Code: f.Code, Message: f.Message, Fix: f.Fix})
 	}
 	if p.Err != nil {
 		c.Error = p.Err.Error()
@@ -110,9 +110,9 @@ func syncOf(chs []drift.Change, mode Mode, enforced bool, err error) drift.Sync 
 func changes(in []*Change) []drift.Change {
 	out := []drift.Change{}
 	for _, ch := range in {
-		d := drift.Change{Resource: drift.Resource(ch.Resource), Target: ch.Target, Key: ch.Key,
-			Action: drift.Action(ch.Action), Actual: ch.Actual, Desired: ch.Desired,
-			Origin: drift.Origin(ch.Origin), Applied: ch.Applied}
+		d := drift.Change{Resource: ch.Resource, Target: ch.Target, Key: ch.Key,
+			Action: ch.Action, Actual: ch.Actual, Desired: ch.Desired,
+			Origin: ch.Origin, Applied: ch.Applied}
 		if ch.Err != nil {
 			d.Error = ch.Err.Error()
 		}

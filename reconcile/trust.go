@@ -73,6 +73,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/spec"
 )
@@ -257,8 +258,8 @@ type trustOp struct {
 	key    string
 	kind   string
 	entry  *trustEntry // nil for a removal
-	action string
-	origin string
+	action drift.Action
+	origin drift.Origin
 	actual string
 	want   entryView // the full desired value (report)
 	write  entryView // what apply writes: enforced sources only

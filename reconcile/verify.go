@@ -37,7 +37,7 @@ type VerifyInput struct {
 // managed key a request was authorized under (its canary, evidence.go);
 // Refusal the remote's error when it refused the request.
 type LinkHealth struct {
-	Health   string
+	Health   drift.Health
 	Evidence drift.Evidence
 	Proven   string
 	Refusal  string

@@ -288,7 +288,7 @@ func allChanges(p *reconcile.Plan) []*reconcile.Change {
 func describeChanges(cs []*reconcile.Change) string {
 	var b strings.Builder
 	for _, c := range cs {
-		b.WriteString("\n\t" + c.Resource + " " + c.Action + " " + c.Key + " " + c.Actual + " → " + c.Desired + " (" + c.Origin + ")")
+		b.WriteString("\n\t" + string(c.Resource) + " " + string(c.Action) + " " + c.Key + " " + c.Actual + " → " + c.Desired + " (" + string(c.Origin) + ")")
 	}
 	return b.String()
 }
