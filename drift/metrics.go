@@ -82,6 +82,8 @@ type Metrics struct {
 	// leader is 1 while this daemon leads the daemons sharing its state
 	// store, 0 while it stands by; absent without a shared store.
 	leader *prometheus.GaugeVec
+	// leadership, when set, is read at every scrape (FollowLeadership).
+	leadership func() *Leadership
 	// keyAt and caAt remember expiries by connection, so Observe can drop
 	// those of connections that left the specs.
 	keyAt, caAt map[string]time.Time
@@ -292,7 +294,22 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if f := m.leadership; f != nil {
+		if ld := f(); ld != nil {
+			m.leader.WithLabelValues().Set(boolFloat(ld.Role == RoleLeader))
+		}
+	}
 	return m.reg.Gather()
+}
+
+// FollowLeadership makes esremote_leader follow f at every scrape rather
+// than the last report: a leader cut off from its state store stops
+// writing, and its passes fail without a report, but it must stop
+// counting as a leader at once. The daemon calls it before serving.
+func (m *Metrics) FollowLeadership(f func() *Leadership) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.leadership = f
 }
 
 // gatherFunc turns a function into a prometheus.Gatherer.

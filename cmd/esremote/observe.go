@@ -163,6 +163,9 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 		})
 		log.Info("alerting", "sinks", sinkNames(cfg), "resend_interval", cfg.ResendInterval.String())
 	}
+	if x.Leadership != nil {
+		obs.metrics.FollowLeadership(x.Leadership)
+	}
 	x.Handlers["GET /metrics"] = obs.metrics.Handler()
 	x.Handlers["GET /status/last-change"] = lastChangeHandler(drift.NewHistory(x.StateDir, 0))
 	x.OnPass = append(x.OnPass, obs.pass)

@@ -75,6 +75,8 @@ type daemonExtras struct {
 	OnLoad []func(problems []string, at time.Time)
 	// OnSet observe every spec set the daemon accepts.
 	OnSet []func(*spec.Set)
+	// Leadership, with a shared state store, is the daemon's role now.
+	Leadership func() *drift.Leadership
 	// OnStop run in order once the loop stopped, before cmdRun returns.
 	OnStop []func()
 }
@@ -246,7 +248,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		hist := drift.NewHistory(stateDir, 0)
-		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}}
+		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}, Leadership: leadership}
 		cfg := daemon.LoopConfig{
 			Dir:         dir,
 			Load:        observedLoad(spec.Load, extras),

@@ -138,6 +138,18 @@ func (w *sharedWorld) start(ttl, resync time.Duration) *daemonProc {
 	return d
 }
 
+// get returns the body of a GET on the daemon's API ("" on failure).
+func (d *daemonProc) get(path string) string {
+	resp, err := http.Get("http://" + d.addr + path)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return b.String()
+}
+
 // status is the daemon's last report (nil before its first pass or when
 // it does not answer).
 func (d *daemonProc) status() *drift.Report {
@@ -263,6 +275,9 @@ func TestSharedStoreFailover(t *testing.T) {
 	if got := w.writesBy(b.holder(), killed); len(got) == 0 {
 		t.Fatal("the drift was corrected, but not by b")
 	}
+	if m := b.get("/metrics"); !strings.Contains(m, "\nesremote_leader 1\n") {
+		t.Errorf("/metrics of the new leader lacks esremote_leader 1")
+	}
 	r := b.status()
 	if r.Leadership.Holder != b.holder() || r.Leadership.Expires.IsZero() {
 		t.Errorf("b's /status leadership: %+v", r.Leadership)
@@ -309,6 +324,10 @@ func TestSharedStoreLeaderCutOff(t *testing.T) {
 	}
 	if w.setting(skipKey) != "false" {
 		t.Fatal("the drift was corrected after the deadline")
+	}
+	// esremote_leader follows the lease, not the last report.
+	if m := a.get("/metrics"); !strings.Contains(m, "\nesremote_leader 0\n") {
+		t.Errorf("/metrics of the cut-off leader lacks esremote_leader 0")
 	}
 	// Its passes now fail (it cannot read the ledger to tell what it
 	// owns): /status keeps the last report; the log says it stood down.
