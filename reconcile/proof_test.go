@@ -345,3 +345,38 @@ func TestEvidenceSteadyStateCost(t *testing.T) {
 		t.Fatalf("after invalidation: %s %+v", c.Health, c.Evidence)
 	}
 }
+
+// Right after a keystore PATCH the platform may not have loaded the
+// credential: within KeystoreLoadGrace a missing cluster_credentials is
+// "not loaded yet", not a lost key: no new key is made, and once the
+// platform loads it, the first key is proven and kept.
+func TestKeystoreNotLoadedYetIsNotDrift(t *testing.T) {
+	clock := &clockOffset{}
+	w := sim.DefaultWorld()
+	w.Now = clock.Now
+	if err := w.SetKeystoreReloadDelay("ech-analytics", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	r := clock.rec(tw)
+	r.opts.VerifyTimeout = 100 * time.Millisecond
+	if _, err := r.Pass(context.Background(), tw.load(), ModeApply, ""); err != nil {
+		t.Fatal(err)
+	}
+	first := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+	clock.Add(time.Minute)
+	res, _ := clock.rec(tw).Pass(context.Background(), tw.load(), ModePlan, "")
+	c := findConn(t, res.Report(drift.TriggerPlan, ""), "analytics-to-ece-logs")
+	for _, ch := range c.Changes {
+		if ch.Resource == drift.ResourceAPIKey || ch.Resource == drift.ResourceKeystore {
+			t.Errorf("a credential not loaded yet was taken for drift: %+v", ch)
+		}
+	}
+	clock.Add(2 * time.Minute) // the platform has loaded it
+	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if got := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID; got != first || c.Health != drift.HealthConnected {
+		t.Errorf("after the load: key %s (first %s), %s %+v", got, first, c.Health, c.Evidence)
+	}
+}
