@@ -75,6 +75,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -1122,7 +1123,7 @@ func (tb *trustBuilder) versionFindings(conns []*spec.Connection) {
 	for _, c := range conns {
 		var v9 []string
 		for _, n := range []string{c.Local, c.Remote.Cluster} {
-			if d := tb.tp.deps[n]; d != nil && d.err == nil && major(d.res.Version) >= 9 {
+			if d := tb.tp.deps[n]; d != nil && d.err == nil && versionAtLeast(d.res.Version, 9, 0, 0) {
 				v9 = append(v9, n+" runs "+d.res.Version)
 			}
 		}
@@ -1136,15 +1137,11 @@ func (tb *trustBuilder) versionFindings(conns []*spec.Connection) {
 	}
 }
 
-func major(v string) int {
-	n := 0
-	for _, r := range v {
-		if r < '0' || r > '9' {
-			break
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n
+// versionAtLeast parses a version with es.ParseVersion, the one parser;
+// an unparsable one is not at least anything.
+func versionAtLeast(raw string, major, minor, patch int) bool {
+	v, err := es.ParseVersion(raw)
+	return err == nil && v.AtLeast(major, minor, patch)
 }
 
 // oneSided reports certificate links where one deployment trusts the
