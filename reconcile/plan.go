@@ -171,6 +171,9 @@ type ClusterPlan struct {
 	// owned roles to delete; both filled by the role planner.
 	RoleWrites  map[string]*roleWrite
 	RoleDeletes []roleDelete
+	// RoleForgets are owned roles that are gone from the cluster: apply
+	// drops their records.
+	RoleForgets []string
 	// Err is an observation error: nothing was planned for this cluster.
 	Err error
 }

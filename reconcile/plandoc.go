@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/invopop/jsonschema"
+
+	"github.com/esremote/esremote/drift"
 )
 
 // PlanSchema names the format of a saved plan (PlanDoc).

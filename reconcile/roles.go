@@ -127,32 +127,39 @@ func covered(name string, patterns []string) bool {
 	return false
 }
 
-// planRoles diffs the roles the connections of a cluster declare with the
-// live roles, reading them once (GET /_security/role) and only when there
-// is a role to manage.
+// planRoles reads the live roles of a cluster once (GET /_security/role),
+// only when there is a role to manage, and diffs them (diffRoles).
 func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, obs *Observed) error {
-	led := ps.r.ledger
 	want := false
 	for _, p := range cp.Connections {
 		if p.Err == nil && p.Conn.Policy != spec.PolicyDisabled && len(p.Conn.Roles) > 0 {
 			want = true
 		}
 	}
-	owned := led.Roles(cl.Name)
-	if !want && (len(owned) == 0 || ps.scoped) {
+	if !want && (len(ps.r.ledger.Roles(cl.Name)) == 0 || ps.scoped) {
 		return nil
 	}
 	live, err := c.Roles(ctx)
 	if err != nil {
 		return fmt.Errorf("read roles: %w", err)
 	}
-	version, _ := es.ParseVersion(obs.Version)
+	diffRoles(ps.set, cl, cp, obs.Version, live, ps.r.ledger, ps.scoped)
+	return nil
+}
+
+// diffRoles diffs the roles the connections of a cluster declare with the
+// live roles and the ledger, and adds the writes, deletions, conflicts
+// and findings to cp. It is pure: the ledger is only read, and records of
+// owned roles that are gone are listed in cp.RoleForgets for apply.
+func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion string, live map[string]es.Role, led *Ledger, scoped bool) {
+	owned := led.Roles(cl.Name)
+	version, _ := es.ParseVersion(liveVersion)
 	// Every role a connection of this cluster declares is kept, whatever
 	// became of the connection in this pass: one that failed to prepare
 	// (a remote down, a control plane 503, a secret unset) is still
 	// declared, and its roles are not "left the specs".
 	declared := map[string]bool{}
-	for _, c := range ps.set.ConnectionsFrom(cl.Name) {
+	for _, c := range set.ConnectionsFrom(cl.Name) {
 		for _, r := range c.Roles {
 			declared[r.Name] = true
 		}
@@ -175,7 +182,7 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 			body := desiredRole(p.Conn, sr)
 			if len(body.RemoteCluster) > 0 && !version.AtLeast(8, 15, 0) {
 				p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeVersionTooOld,
-					Message: fmt.Sprintf("role %s uses remote_cluster privileges, which need Elasticsearch 8.15 on %s (it runs %s); the role is not written", sr.Name, cl.Name, obs.Version),
+					Message: fmt.Sprintf("role %s uses remote_cluster privileges, which need Elasticsearch 8.15 on %s (it runs %s); the role is not written", sr.Name, cl.Name, liveVersion),
 					Fix:     "upgrade the cluster or remove remote_cluster from the role"})
 				continue
 			}
@@ -226,8 +233,8 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 			}
 		}
 	}
-	if ps.scoped {
-		return nil
+	if scoped {
+		return
 	}
 	// Owned roles no connection declares any more.
 	for _, name := range sortedKeys(toSet(owned)) {
@@ -238,9 +245,7 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 		cur, exists := live[name]
 		switch {
 		case !exists:
-			if ps.mode != ModePlan {
-				_ = led.SetRole(cl.Name, name, nil)
-			}
+			cp.RoleForgets = append(cp.RoleForgets, name)
 		case Fingerprint(canonicalRole(cur)) != rec.Fingerprint:
 			cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: cl.Name, Kind: "role", Name: name, Reason: "foreign"})
 		default:
@@ -250,7 +255,6 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 			cp.RoleDeletes = append(cp.RoleDeletes, roleDelete{name: name, change: ch})
 		}
 	}
-	return nil
 }
 
 func toSet(names []string) map[string]bool {
@@ -277,6 +281,11 @@ func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion {
 func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPlan, log *slog.Logger) {
 	led := ps.r.ledger
 	now := ps.r.opts.Now()
+	for _, name := range cp.RoleForgets {
+		// The role is gone from the cluster: its record has nothing left
+		// to prove.
+		_ = led.SetRole(cp.Local, name, nil)
+	}
 	if len(cp.RoleWrites) > 0 {
 		intent, done := map[string]*Record{}, map[string]*Record{}
 		for name, w := range cp.RoleWrites {

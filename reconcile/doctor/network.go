@@ -6,11 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/esremote/esremote/spec"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/esremote/esremote/spec"
 )
 
 // CheckPort applies the port rules of es-api.md §10 to a proxy address or
