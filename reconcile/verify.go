@@ -11,9 +11,10 @@ import (
 
 // Verify is its own step (DESIGN §5): after apply wrote a local cluster's
 // plan, the links it touched are checked by a VerifyFunc, which the
-// Reconciler takes from Options.Verify. RemoteInfoVerify is the default;
-// an evidence-based verifier (a request carrying the link's credential)
-// plugs in the same way.
+// Reconciler takes from Options.Verify. The default is the reconciler's
+// EvidenceVerify (evidence.go: a request carrying each link's credential,
+// a managed key proven by its canary); RemoteInfoVerify, socket state
+// only, remains for callers that want it.
 
 // VerifyInput is what a verifier gets for one local cluster.
 type VerifyInput struct {
