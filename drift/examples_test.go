@@ -25,11 +25,6 @@ const (
 	dashboardFile = "../examples/grafana/esremote.json"
 )
 
-// pendingSeries are named by the example rules ahead of the work that adds
-// them (the rules file says which issue); this version's registry may not
-// expose them yet.
-var pendingSeries = map[string]string{}
-
 // scrapeSeries are Prometheus' own series of every scrape target.
 var scrapeSeries = map[string]bool{"up": true}
 
