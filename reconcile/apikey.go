@@ -288,13 +288,10 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	// touched.
 	installation := ps.r.ledger.Installation()
 	for _, k := range rs.keys {
-		if k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy {
+		switch classifyKey(k, name, rec, installation, c.Local, c.Alias) {
+		case keyNotOurs, keyRecorded:
 			continue
-		}
-		if rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)) {
-			continue
-		}
-		if k.Metadata[MetaInstallation] != installation && k.Metadata["local"] == c.Local && k.Metadata["alias"] == c.Alias {
+		case keySameLinkOtherInstallation:
 			// Another installation manages this very link (same local,
 			// same alias): two writers with two ledgers, each rewriting
 			// the keystore entry with its own key. Both see the other's
@@ -305,8 +302,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 					name, k.ID, rcl.Name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
 				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups"})
 			continue
-		}
-		if k.Metadata[MetaInstallation] != installation {
+		case keyOtherInstallation:
 			p.Findings = append(p.Findings, Finding{Severity: "info", Code: CodeForeignKey,
 				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rcl.Name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
 				Fix:     "nothing to do if another setup manages a link of the same name; otherwise invalidate the key by hand"})
@@ -655,4 +651,31 @@ func settleActionRequired(ctx context.Context, client *es.Client, waiting []*Con
 		}
 		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
 	}
+}
+
+// Classes of a live key named like a connection's managed key.
+type keyClass int
+
+const (
+	keyNotOurs                   keyClass = iota // another name, invalidated, or not managed by esremote
+	keyRecorded                                  // the ledger's key (or the one it rotates out)
+	keyOrphan                                    // this installation's, unknown to the ledger: invalidated
+	keySameLinkOtherInstallation                 // another installation's, for this very link: contested
+	keyOtherInstallation                         // another installation's: reported, never touched
+)
+
+// classifyKey decides whose a live key is (ownership rule: only keys of
+// this installation can be orphans). It is pure.
+func classifyKey(k es.APIKey, name string, rec *KeyRecord, installation, local, alias string) keyClass {
+	switch {
+	case k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy:
+		return keyNotOurs
+	case rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)):
+		return keyRecorded
+	case k.Metadata[MetaInstallation] == installation:
+		return keyOrphan
+	case k.Metadata["local"] == local && k.Metadata["alias"] == alias:
+		return keySameLinkOtherInstallation
+	}
+	return keyOtherInstallation
 }

@@ -330,3 +330,37 @@ func TestDiffRolesOwnershipRules(t *testing.T) {
 		})
 	}
 }
+
+// One row per ownership rule of keys: only keys of this installation that
+// the ledger does not know are orphans.
+func TestClassifyKey(t *testing.T) {
+	meta := func(inst, local, alias string) map[string]any {
+		m := map[string]any{"managed_by": ManagedBy, "local": local, "alias": alias}
+		if inst != "" {
+			m[MetaInstallation] = inst
+		}
+		return m
+	}
+	rec := &KeyRecord{ID: "k1", Previous: &KeyRecord{ID: "k0"}}
+	for _, tc := range []struct {
+		name string
+		key  es.APIKey
+		rec  *KeyRecord
+		want keyClass
+	}{
+		{"the ledger's key", es.APIKey{ID: "k1", Name: "esremote-c", Metadata: meta("me", "l", "a")}, rec, keyRecorded},
+		{"the key being rotated out", es.APIKey{ID: "k0", Name: "esremote-c", Metadata: meta("me", "l", "a")}, rec, keyRecorded},
+		{"ours, unknown to the ledger (a crash): orphan", es.APIKey{ID: "k2", Name: "esremote-c", Metadata: meta("me", "l", "a")}, rec, keyOrphan},
+		{"ours, no ledger record at all: orphan", es.APIKey{ID: "k2", Name: "esremote-c", Metadata: meta("me", "l", "a")}, nil, keyOrphan},
+		{"another installation, same link: contested", es.APIKey{ID: "k3", Name: "esremote-c", Metadata: meta("other", "l", "a")}, rec, keySameLinkOtherInstallation},
+		{"another installation, another link: left alone", es.APIKey{ID: "k3", Name: "esremote-c", Metadata: meta("other", "l2", "a")}, rec, keyOtherInstallation},
+		{"no installation id (before ids): left alone", es.APIKey{ID: "k4", Name: "esremote-c", Metadata: meta("", "l2", "a")}, rec, keyOtherInstallation},
+		{"not managed by esremote", es.APIKey{ID: "k5", Name: "esremote-c", Metadata: map[string]any{}}, rec, keyNotOurs},
+		{"invalidated already", es.APIKey{ID: "k6", Name: "esremote-c", Invalidated: true, Metadata: meta("me", "l", "a")}, rec, keyNotOurs},
+		{"another connection's name", es.APIKey{ID: "k7", Name: "esremote-d", Metadata: meta("me", "l", "a")}, rec, keyNotOurs},
+	} {
+		if got := classifyKey(tc.key, "esremote-c", tc.rec, "me", "l", "a"); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
