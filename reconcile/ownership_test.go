@@ -7,6 +7,7 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -474,5 +475,27 @@ func TestKeystoreConflictDiagnosisNamesHeldKey(t *testing.T) {
 	}
 	if got := tw.reconciler(true).ManagedKeyID("analytics-to-ece-logs"); got != old {
 		t.Errorf("ManagedKeyID = %q, want the key the keystore holds (%s)", got, old)
+	}
+}
+
+// Failure 1, certificate model: with the ECE control plane answering 503,
+// the trust esremote wrote on the ECH side for the link is kept.
+func TestFaultKeepsTrust(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", certConn)
+	tw.pass(ModeApply)
+	before, err := tw.srv.World.Trust("ech-analytics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw.srv.Fault(sim.Fault{Target: "ece", Kind: sim.FaultStatus, Status: 503})
+	tw.srv.World.ResetLog()
+	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	after, _ := tw.srv.World.Trust("ech-analytics")
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("trust changed during a control-plane fault:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if anyRemoved(rep) {
+		t.Errorf("the report says the connection left the specs")
 	}
 }

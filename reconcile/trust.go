@@ -986,6 +986,11 @@ func (tb *trustBuilder) diff(d *trustDeployment, live cloud.Trust, note bool) []
 		if e == nil {
 			// Owned, no longer wanted.
 			switch {
+			case tb.unprepared(recConn(rec)):
+				// Its connection is still declared but could not be
+				// prepared this pass (a control plane or cluster down):
+				// not wanted only because it was not computed. Kept.
+				continue
 			case !exists:
 				// Already gone: apply forgets it.
 				ops = append(ops, &trustOp{key: key, kind: kind, remove: true, enforced: true, conn: recConn(rec)})
@@ -1051,6 +1056,17 @@ func firstConn(e *trustEntry) string {
 		}
 	}
 	return ""
+}
+
+// unprepared reports whether name is a connection of the spec set whose
+// trust could not be computed this pass: the entries it owns are kept,
+// since a connection that failed to prepare is still declared.
+func (tb *trustBuilder) unprepared(name string) bool {
+	if name == "" || tb.ps.set.Connection(name) == nil {
+		return false
+	}
+	ct := tb.tp.byConn[name]
+	return ct != nil && ct.err != nil
 }
 
 // existing keeps a connection name when it is still a certificate
