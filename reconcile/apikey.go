@@ -27,6 +27,7 @@ const (
 	CodeReloadFailed       = "reload_failed"
 	CodeDisconnected       = "link_disconnected"
 	CodeRotationStuck      = drift.CodeRotationStuck
+	CodeCanaryAmbiguous    = "canary_ambiguous"
 )
 
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
@@ -385,6 +386,12 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		}
 		keyChange(ActionUpdate, origin, actual, w.access.Summary())
 	}
+	if canaryAmbiguous(w.access) {
+		p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
+			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
+				name, canaryPrefix, ps.r.opts.KeystoreLoadGrace),
+			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
+	}
 	if live != nil && w.kind != keyCreate {
 		w.live = live
 		p.KeyExpiration = live.Expiration
@@ -568,7 +575,19 @@ func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 		return
 	}
 	ch := w.changes["previous"]
-	if rec := ps.r.ledger.Key(p.Conn.Name); rec == nil || p.proven != rec.ID {
+	if canaryAmbiguous(w.access) {
+		// The key's own access grants every canary, the old key's too: a
+		// request cannot tell which key is in use. The old key goes only
+		// once the link works and the platform has had the whole grace
+		// period to load the new one.
+		ks := ps.r.ledger.Keystore(p.Conn.Local, CredentialsKey(p.Conn.Alias))
+		if p.Health != HealthConnected || ks == nil || ps.r.opts.Now().Sub(ks.WrittenAt) < ps.r.opts.KeystoreLoadGrace {
+			if ch != nil {
+				ch.Err = fmt.Errorf("kept until %s after the keystore write: the key's access covers esremote's canary names, so no request can prove which key is in use", ps.r.opts.KeystoreLoadGrace)
+			}
+			return
+		}
+	} else if rec := ps.r.ledger.Key(p.Conn.Name); rec == nil || p.proven != rec.ID {
 		// No proof that the local cluster uses the new key: a keystore
 		// change loads on the platform's schedule, and the connection
 		// stays up on the old key meanwhile (a value change does not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -35,6 +36,31 @@ func withCanary(a es.CrossClusterAccess, keyID string) es.CrossClusterAccess {
 	out := es.CrossClusterAccess{Search: append([]es.SearchAccess{}, a.Search...), Replication: a.Replication}
 	out.Search = append(out.Search, es.SearchAccess{Names: []string{canaryIndex(keyID)}})
 	return out
+}
+
+// canaryAmbiguous reports whether an access (the spec's) already grants
+// canary names: then every managed key authorizes every canary, and a
+// request proves nothing about which key is in use. Patterns are matched
+// as Elasticsearch's simple wildcards (* and ?); a /regex/ name is taken
+// as ambiguous.
+func canaryAmbiguous(a es.CrossClusterAccess) bool {
+	probe := canaryPrefix + "x0"
+	var names []string
+	for _, s := range a.Search {
+		names = append(names, s.Names...)
+	}
+	for _, r := range a.Replication {
+		names = append(names, r.Names...)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "/") {
+			return true
+		}
+		if ok, _ := path.Match(n, probe); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // EvidenceFresh is how long a pass reuses the last evidence of a link when
@@ -251,7 +277,14 @@ func (ps *passState) rotating(p *ConnectionPlan) {
 		return
 	}
 	rec := ps.r.ledger.Key(c.Name)
-	if rec == nil || rec.Previous == nil || p.proven == rec.ID || p.Health == HealthUnknown || p.Health == HealthDisconnected {
+	if rec == nil {
+		return
+	}
+	proven := p.proven == rec.ID
+	if p.key != nil && canaryAmbiguous(p.key.access) {
+		proven = false // any key passes the canary: only the grace period ends the rotation
+	}
+	if rec.Previous == nil || proven || p.Health == HealthUnknown || p.Health == HealthDisconnected {
 		return
 	}
 	p.Health = HealthRotating

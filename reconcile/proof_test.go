@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -378,5 +379,39 @@ func TestKeystoreNotLoadedYetIsNotDrift(t *testing.T) {
 	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	if got := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID; got != first || c.Health != drift.HealthConnected {
 		t.Errorf("after the load: key %s (first %s), %s %+v", got, first, c.Health, c.Evidence)
+	}
+}
+
+// A key whose access covers esremote's canary names (names: ["*"]) cannot
+// be proven by its canary: every key authorizes it. The rotation then keeps
+// the old key until the link works and the keystore grace has passed, says
+// so (canary_ambiguous), and stays rotating meanwhile.
+func TestRotationWithAmbiguousCanaryWaitsForTheGrace(t *testing.T) {
+	clock := &clockOffset{}
+	w := sim.DefaultWorld()
+	w.Now = clock.Now
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", strings.Replace(apiKeyConn, `search: [{names: ["logs-*"]}]`, `search: [{names: ["*"]}]`, 1))
+	if _, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(80 * 24 * time.Hour)
+	res, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	ambiguous := false
+	for _, f := range c.Findings {
+		ambiguous = ambiguous || f.Code == CodeCanaryAmbiguous
+	}
+	if !ambiguous || c.Health != drift.HealthRotating || len(activeManagedKeys(t, tw)) != 2 {
+		t.Fatalf("rotation with an ambiguous canary: %s, %d valid keys, findings %+v", c.Health, len(activeManagedKeys(t, tw)), c.Findings)
+	}
+	clock.Add(6 * time.Minute) // past KeystoreLoadGrace
+	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if ids := activeManagedKeys(t, tw); c.Health != drift.HealthConnected || len(ids) != 1 {
+		t.Fatalf("after the grace: %s, valid keys %v", c.Health, ids)
 	}
 }
