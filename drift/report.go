@@ -132,8 +132,10 @@ type Report struct {
 	Unmanaged    []Unmanaged   `json:"unmanaged"`
 	Errors       []ReportError `json:"errors"`
 	// Leadership is set by a daemon sharing a state store with others:
-	// whether it led (wrote) or stood by (observed and reported only)
-	// during the pass. Absent otherwise.
+	// whether it leads (writes) or stands by (observes and reports only).
+	// A saved report says what it was when the pass ended; the daemon's
+	// /status says what it is now, whatever the last pass found. Absent
+	// otherwise.
 	Leadership *Leadership `json:"leadership,omitempty"`
 }
 
@@ -150,6 +152,11 @@ type Leadership struct {
 	Holder string `json:"holder"`
 	// Expires is when the holder's lease runs out unless renewed.
 	Expires time.Time `json:"expires,omitzero"`
+	// Error says why this daemon cannot read or renew the lease (the
+	// state store unreachable); absent when it can. A leader that cannot
+	// renew stops writing before its lease expires and reads standby;
+	// Holder and Expires are then the lease as it last saw it.
+	Error string `json:"error,omitempty"`
 }
 
 // Summary counts connections by sync value and unhealthy connections; see

@@ -24,6 +24,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/daemon"
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/state"
 	"github.com/esremote/esremote/spec"
 )
@@ -258,6 +259,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			Changes:     changes,
 			Notify:      sdNotifier(log),
 			Logger:      log,
+			Leadership:  leadership,
 			Resync:      rf.resync,
 			DebounceMin: dmin,
 			DebounceMax: dmax,
@@ -285,7 +287,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			leaseDone := make(chan struct{})
 			go func() {
 				defer close(leaseDone)
-				sh.run(ctx, loop.Reload)
+				sh.run(ctx, func() { loop.PassNow(daemon.TriggerLeader) })
 			}()
 			defer func() { cancel(); <-leaseDone }()
 		}
@@ -443,9 +445,29 @@ func enginePass(engine func() (*reconcile.Reconciler, reconcile.Mode, error), le
 		for _, f := range x.OnPass {
 			f(res, rep, time.Since(start), err)
 		}
+		if err != nil {
+			// The loop reports the failed pass: name its target, scrubbed.
+			err = &daemon.PassError{Target: errTarget(err), Err: scrubbedError{err}}
+		}
 		return rep, err
 	}
 }
+
+// errTarget is the cluster an error of the engine concerns ("" when it
+// names none).
+func errTarget(err error) string {
+	var ee *es.Error
+	if errors.As(err, &ee) {
+		return ee.Target
+	}
+	return ""
+}
+
+// scrubbedError reads as its error with every credential scrubbed.
+type scrubbedError struct{ err error }
+
+func (e scrubbedError) Error() string { return spec.Scrub(e.err.Error()) }
+func (e scrubbedError) Unwrap() error { return e.err }
 
 // observedLoad wraps the spec loader so that x.OnLoad hears of every load
 // and whether it was accepted.

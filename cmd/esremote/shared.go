@@ -133,26 +133,41 @@ func (s *shared) retryAfter(local string) time.Duration {
 	return rec.RetryAfter(local)
 }
 
-// leadership is the report's leadership block.
+// leadership is the report's leadership block, now.
 func (s *shared) leadership() *drift.Leadership {
 	ld := s.lease.Leadership()
-	return &drift.Leadership{Role: ld.Role, Holder: ld.Holder, Expires: ld.Expires}
+	return &drift.Leadership{Role: ld.Role, Holder: ld.Holder, Expires: ld.Expires, Error: spec.Scrub(ld.Error)}
 }
 
 // run steps the lease until ctx ends (then releases it), logs every change
-// of role or holder, and asks for a pass at once when this process takes
-// over, so a drift made while nobody led is corrected now.
+// of role or holder and of the lease's error, and asks for a pass at once
+// when this process takes over, so a drift made while nobody led is
+// corrected now.
 func (s *shared) run(ctx context.Context, passNow func()) {
-	var failing bool
+	errs := leaseErrorLog{log: s.log}
 	s.lease.Run(ctx, func(ld state.Leadership) {
 		s.log.Info("leadership", "role", ld.Role, "holder", ld.Holder, "expires", ld.Expires)
 		if ld.Role == state.RoleLeader {
 			passNow()
 		}
-	}, func(err error) {
-		if !failing {
-			s.log.Warn("state store lease", "err", err, "leading", s.lease.Check() == nil)
-		}
-		failing = true
-	})
+	}, func(err error) { errs.step(err, s.lease.Check() == nil) })
+}
+
+// leaseErrorLog logs the lease's errors on change, not at every step
+// (STYLE.md rule 9): when one appears, when it changes, and when the
+// store answers again.
+type leaseErrorLog struct {
+	log  *slog.Logger
+	last string // the error logged last; "" while the store answers
+}
+
+func (l *leaseErrorLog) step(err error, leading bool) {
+	switch {
+	case err == nil && l.last != "":
+		l.log.Info("state store lease recovered", "leading", leading)
+		l.last = ""
+	case err != nil && err.Error() != l.last:
+		l.log.Warn("state store lease", "err", err, "leading", leading)
+		l.last = err.Error()
+	}
 }

@@ -374,14 +374,25 @@ func readReportFile(path string) (*drift.Report, error) {
 
 // leadershipText is the status line of a daemon sharing a state store:
 // "Leader: holds the state store's lease until T." or "Standby: observes
-// and reports only; HOLDER leads (lease until T)."
+// and reports only; HOLDER leads (lease until T).", saying so when the
+// daemon cannot reach the lease.
 func leadershipText(ld *drift.Leadership) string {
 	until := ""
 	if !ld.Expires.IsZero() {
 		until = " until " + stamp(ld.Expires)
 	}
-	if ld.Role == drift.RoleLeader {
+	switch {
+	case ld.Role == drift.RoleLeader && ld.Error != "":
+		return "Leader: this daemon holds the state store's lease" + until + " and writes, but cannot renew it (" +
+			cellText(ld.Error) + "): it stops writing before the lease expires."
+	case ld.Role == drift.RoleLeader:
 		return "Leader: this daemon holds the state store's lease" + until + " and writes."
+	case ld.Error != "":
+		seen := "."
+		if ld.Holder != "" {
+			seen = "; last seen held by " + cellText(ld.Holder) + " (lease" + until + ")."
+		}
+		return "Standby: this daemon cannot reach the state store's lease (" + cellText(ld.Error) + ") and writes nothing" + seen
 	}
 	if ld.Holder == "" {
 		return "Standby: observes and reports only; nobody holds the state store's lease."

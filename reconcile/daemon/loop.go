@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,10 @@ const (
 	TriggerRetry drift.Trigger = "retry"
 	// TriggerReload is a reload asked for over HTTP (POST /-/reload).
 	TriggerReload drift.Trigger = "reload"
+	// TriggerLeader is the pass a daemon runs at once when it takes the
+	// lease of a shared state store (PassNow), so that drift made while
+	// nobody led is corrected now, not at the next resync.
+	TriggerLeader drift.Trigger = "leader"
 )
 
 // Loop defaults (DESIGN §2, §9).
@@ -70,8 +76,28 @@ type PassRequest struct {
 
 // PassFunc runs one pass and returns its report. It must return promptly
 // once ctx is cancelled, with the report of what it did so far when it has
-// one. An error means the pass could not run at all.
+// one. An error means the pass could not run at all: the Loop then makes
+// the report itself (see Loop), naming the error's target when it is a
+// *PassError.
 type PassFunc func(ctx context.Context, req PassRequest) (*drift.Report, error)
+
+// PassError is the error of a pass that could not run, with the target it
+// concerns (the cluster holding a shared state store, say), which the
+// report of the failed pass names.
+type PassError struct {
+	Target string
+	Err    error
+}
+
+func (e *PassError) Error() string { return e.Err.Error() }
+func (e *PassError) Unwrap() error { return e.Err }
+
+// passTarget is the target a failed pass's report names when the error
+// names none.
+const passTarget = "esremote"
+
+// passFailed begins the report error of a pass that could not run.
+const passFailed = "the pass could not run: "
 
 // LoadFunc loads a spec directory; spec.Load is the production one.
 type LoadFunc func(dir string) (*spec.Set, spec.Problems, error)
@@ -142,6 +168,13 @@ type LoopConfig struct {
 	// Watchdog is how often the loop reports progress (NotifyWatchdog);
 	// zero sends none. Use half of systemd's WatchdogSec.
 	Watchdog time.Duration
+	// Leadership, when set, is this daemon's role among those sharing a
+	// state store, now. Status puts it in the report at every call, so
+	// /status follows the lease rather than the last pass; a failed
+	// pass's report carries it too.
+	Leadership func() *drift.Leadership
+	// Now is the clock of the reports the Loop makes itself (time.Now).
+	Now func() time.Time
 }
 
 // Loop is the daemon of `esremote run` (DESIGN §2, §5, §9).
@@ -165,10 +198,18 @@ type LoopConfig struct {
 //   - Nothing polls while idle: the loop blocks on its channels and timers.
 //   - Run stops when its context is cancelled: a pass in flight gets
 //     StopTimeout to finish, is then cancelled, and its report is saved.
+//   - A pass that could not run (its PassFunc returned an error) still
+//     makes a report, which replaces the last one everywhere (/status,
+//     history, metrics, alerts): the error, and every connection of the
+//     pass marked as not observed (sync failed, health unknown, no
+//     changes; its error says what and when it was last observed). No
+//     stale report passes for a fresh one. Its targets are retried with
+//     the backoff. A pass cancelled by a stop makes none.
 type Loop struct {
 	cfg  LoopConfig
 	log  *slog.Logger
 	hup  chan struct{}
+	now  chan drift.Trigger
 	reqc chan reloadRequest
 	done chan struct{}
 
@@ -185,6 +226,16 @@ type Loop struct {
 	reloadErr   spec.Problems
 	reloadFail  error // a load error that is not a list of problems
 	failures    map[string]int
+	// observed is, per connection name, its state in the last pass that
+	// observed it (for the reports of failed passes).
+	observed map[string]observation
+}
+
+// observation is a connection's state as a pass saw it.
+type observation struct {
+	sync   drift.Sync
+	health drift.Health
+	at     time.Time
 }
 
 type reloadRequest struct {
@@ -239,8 +290,22 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Loop{cfg: cfg, log: cfg.Logger, hup: make(chan struct{}, 1), reqc: make(chan reloadRequest),
-		done: make(chan struct{}), failures: map[string]int{}}, nil
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Loop{cfg: cfg, log: cfg.Logger, hup: make(chan struct{}, 1), now: make(chan drift.Trigger, 1), reqc: make(chan reloadRequest),
+		done: make(chan struct{}), failures: map[string]int{}, observed: map[string]observation{}}, nil
+}
+
+// PassNow asks the running loop for a full pass as soon as none is in
+// flight, whether or not the specs changed (a reload of unchanged specs
+// runs none). It never blocks; passes asked for while one is pending
+// coalesce.
+func (l *Loop) PassNow(trigger drift.Trigger) {
+	select {
+	case l.now <- trigger:
+	default:
+	}
 }
 
 // Reload asks the running loop to reload the spec directory, as SIGHUP
@@ -436,6 +501,9 @@ func (l *Loop) Run(ctx context.Context) error {
 			quiet.Stop()
 			_ = reload(drift.TriggerFile)
 
+		case trigger := <-l.now:
+			ask(trigger, nil)
+
 		case <-l.hup:
 			l.cfg.Notify(Notification{Kind: NotifyReloading})
 			_ = reload(drift.TriggerSignal)
@@ -544,19 +612,35 @@ func (l *Loop) reload(current *spec.Set) (*spec.Set, error) {
 // finished records a pass: its report (merged into the last one for a
 // retry of some targets), the history, and each target's backoff.
 func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
+	var failing map[string]bool
 	if d.err != nil {
 		l.log.Error("pass failed", "trigger", string(d.req.Trigger), "err", d.err)
-		return
+		if errors.Is(d.err, context.Canceled) {
+			return // stopped: the next start observes again
+		}
+		d.report, failing = l.failedReport(d.req, d.err)
 	}
 	if d.report == nil {
 		return
 	}
-	failing := failingTargets(d.report)
+	if failing == nil {
+		failing = failingTargets(d.report)
+		l.mu.Lock()
+		for _, c := range d.report.Connections {
+			if c.Sync != drift.SyncDisabled {
+				l.observed[c.Name] = observation{sync: c.Sync, health: c.Health, at: d.report.GeneratedAt}
+			}
+		}
+		l.mu.Unlock()
+	}
 	now := time.Now()
 
 	l.mu.Lock()
 	l.passes++
-	if d.req.Targets == nil {
+	switch {
+	case d.err != nil:
+		l.report = d.report // the failed pass's report is whole already
+	case d.req.Targets == nil:
 		l.report = d.report
 		for t := range l.failures {
 			if !failing[t] {
@@ -564,7 +648,7 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 				delete(retryDue, t)
 			}
 		}
-	} else {
+	default:
 		l.report = mergeReport(l.report, d.report, d.req.Targets)
 		for _, t := range d.req.Targets {
 			if !failing[t] {
@@ -582,7 +666,7 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 		retryDue[t] = now.Add(delay)
 		l.log.Warn("target failing; retrying later", "target", t, "attempt", l.failures[t], "retry_in", delay.String())
 	}
-	if d.req.Targets == nil && d.req.Set.Digest == l.digest {
+	if d.err == nil && d.req.Targets == nil && d.req.Set.Digest == l.digest {
 		l.ready = true
 	}
 	out := l.withReloadErrors(l.report)
@@ -599,6 +683,75 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 			l.log.Error("save report", "err", err)
 		}
 	}
+}
+
+// failedReport is the report of a pass that could not run, and the
+// targets to retry: the last report's connections (before any, the spec
+// set's), those of the pass marked as not observed by it, and the error.
+// A retry of some targets keeps the rest of the last report as it was.
+func (l *Loop) failedReport(req PassRequest, err error) (*drift.Report, map[string]bool) {
+	now := l.cfg.Now()
+	target := passTarget
+	var pe *PassError
+	if errors.As(err, &pe) && pe.Target != "" {
+		target = pe.Target
+	}
+	l.mu.Lock()
+	prev := l.report
+	observed := maps.Clone(l.observed)
+	l.mu.Unlock()
+
+	mode := drift.ModeRun
+	var conns []drift.Connection
+	var prevErrors []drift.ReportError
+	if prev != nil {
+		mode = prev.Mode
+		conns = slices.Clone(prev.Connections)
+		prevErrors = prev.Errors
+	} else {
+		for _, c := range req.Set.Connections {
+			conn := drift.Connection{Name: c.Name, Local: c.Local, Alias: c.Alias, Security: string(c.Security),
+				Policy: string(c.Policy), Changes: []drift.Change{}, Findings: []drift.Finding{}}
+			if c.Policy == spec.PolicyDisabled {
+				conn.Sync, conn.Health = drift.SyncDisabled, drift.HealthUnknown
+			}
+			conns = append(conns, conn)
+		}
+	}
+	r := drift.New(mode, req.Trigger, now)
+	r.SpecDigest = req.Set.Digest
+	if prev != nil {
+		r.SpecRevision = prev.SpecRevision
+	}
+	in := func(local string) bool { return req.Targets == nil || slices.Contains(req.Targets, local) }
+	failing := map[string]bool{}
+	for _, c := range conns {
+		if !in(c.Local) || c.Sync == drift.SyncDisabled || c.Policy == string(spec.PolicyDisabled) {
+			r.Connections = append(r.Connections, c)
+			continue
+		}
+		last := "never observed"
+		if o, ok := observed[c.Name]; ok {
+			last = fmt.Sprintf("last observed %s: %s, %s", o.at.UTC().Format(time.RFC3339), o.sync, o.health)
+		}
+		c.Sync, c.Health = drift.SyncFailed, drift.HealthUnknown
+		c.Changes, c.Evidence = []drift.Change{}, nil
+		c.Error = fmt.Sprintf("not observed: the pass at %s could not run (%s); %s", now.UTC().Format(time.RFC3339), firstErrLine(err), last)
+		r.Connections = append(r.Connections, c)
+		failing[c.Local] = true
+	}
+	for _, e := range prevErrors {
+		if req.Targets != nil && !in(e.Target) && !strings.HasPrefix(e.Message, passFailed) {
+			r.Errors = append(r.Errors, e)
+		}
+	}
+	r.Errors = append(r.Errors, drift.ReportError{Target: target, Message: passFailed + err.Error()})
+	if l.cfg.Leadership != nil {
+		r.Leadership = l.cfg.Leadership()
+	}
+	r.Sort()
+	r.Tally()
+	return r, failing
 }
 
 // resetRetry arms the retry timer for the earliest due target.
@@ -647,7 +800,8 @@ type LoopStatus struct {
 	// Passes counts the passes that produced a report.
 	Passes uint64
 	// Report is the last report with the reload problems, if any, in its
-	// Errors; nil before the first pass.
+	// Errors and, with LoopConfig.Leadership, the leadership now; nil
+	// before the first pass.
 	Report *drift.Report
 	// ReloadErrors are the problems of the last rejected reload
 	// ("file:line:col: error: message"); empty when it was accepted.
@@ -658,6 +812,13 @@ type LoopStatus struct {
 
 // Status returns a snapshot of the loop. It is safe to call at any time.
 func (l *Loop) Status() LoopStatus {
+	st := l.status()
+	// Outside l.mu: the leadership has a lock of its own.
+	st.Report = l.withLeadership(st.Report)
+	return st
+}
+
+func (l *Loop) status() LoopStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
@@ -671,6 +832,17 @@ func (l *Loop) Status() LoopStatus {
 		st.Report = l.withReloadErrors(l.report)
 	}
 	return st
+}
+
+// withLeadership returns r, or a copy of it with the daemon's leadership
+// now (LoopConfig.Leadership).
+func (l *Loop) withLeadership(r *drift.Report) *drift.Report {
+	if r == nil || l.cfg.Leadership == nil {
+		return r
+	}
+	c := *r
+	c.Leadership = l.cfg.Leadership()
+	return &c
 }
 
 // Alive reports whether Run is running and not stuck in a pass: the
@@ -816,7 +988,8 @@ func mergeReport(prev, part *drift.Report, targets []string) *drift.Report {
 	}
 	out.Unmanaged = append(out.Unmanaged, part.Unmanaged...)
 	for _, e := range prev.Errors {
-		if !in(e.Target) {
+		// A pass ran since the one that could not: its error is over.
+		if !in(e.Target) && !strings.HasPrefix(e.Message, passFailed) {
 			out.Errors = append(out.Errors, e)
 		}
 	}

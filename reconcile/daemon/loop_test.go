@@ -22,6 +22,7 @@ type fakeWorld struct {
 	digest   string          // what Load returns
 	problems spec.Problems   // when set, Load rejects the set
 	failing  map[string]bool // targets whose connections fail
+	passErr  error           // when set, every pass fails with it
 	block    chan struct{}   // when set, Pass waits for it or ctx
 	loads    int
 	reqs     []passRecord
@@ -64,6 +65,9 @@ func (w *fakeWorld) pass(ctx context.Context, req PassRequest) (*drift.Report, e
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.reqs = append(w.reqs, passRecord{at: time.Now(), trigger: req.Trigger, targets: req.Targets, digest: req.Set.Digest, ctxErr: ctxErr})
+	if w.passErr != nil {
+		return nil, w.passErr
+	}
 	r := drift.New(drift.ModeRun, req.Trigger, time.Now())
 	r.SpecDigest = req.Set.Digest
 	for _, t := range fakeTargets {
@@ -566,6 +570,135 @@ func TestLoopFileChangePassesAffectedTargets(t *testing.T) {
 		synctest.Wait()
 		if ps := w.passes(); len(ps) != 3 || ps[2].targets != nil {
 			t.Fatalf("after SIGHUP: %+v, want a full pass", ps)
+		}
+	})
+}
+
+// A pass that cannot run (the ledger unreadable: a leader cut off from
+// its state store) replaces the last good report with one that says so:
+// the error, with its target, and every connection marked as not
+// observed, saying what it last was and when; /status never keeps a
+// stale good report. Its targets are retried; the first pass that runs
+// again clears it all.
+func TestLoopFailedPassReports(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWorld{}
+		l, stop := startLoop(t, w, nil, nil)
+		defer stop()
+		good := l.Status().Report
+		observedAt := good.GeneratedAt
+
+		time.Sleep(time.Minute)
+		w.set(func(w *fakeWorld) {
+			w.passErr = &PassError{Target: "onprem-search", Err: errors.New("read ledger: get esremote-state/ledger on onprem-search: 503 Service Unavailable")}
+		})
+		l.Reload() // unchanged specs: no pass
+		l.PassNow(TriggerLeader)
+		synctest.Wait()
+		ps := w.passes()
+		if len(ps) != 2 || ps[1].trigger != TriggerLeader || ps[1].targets != nil {
+			t.Fatalf("passes = %+v, want the start pass and one full leader pass", ps)
+		}
+		st := l.Status()
+		r := st.Report
+		if r == good || !r.GeneratedAt.After(observedAt) || r.Trigger != TriggerLeader {
+			t.Fatalf("status keeps the report of %s (trigger %s); want the failed pass's", r.GeneratedAt, r.Trigger)
+		}
+		if r.Summary.Failed != 2 || r.Summary.InSync != 0 || len(r.Connections) != 2 {
+			t.Errorf("summary = %+v; want both connections failed", r.Summary)
+		}
+		wantLast := "last observed " + observedAt.Format(time.RFC3339) + ": in_sync, connected"
+		for _, c := range r.Connections {
+			if c.Health != drift.HealthUnknown || !strings.Contains(c.Error, "not observed") ||
+				!strings.Contains(c.Error, "503 Service Unavailable") || !strings.Contains(c.Error, wantLast) {
+				t.Errorf("connection %s: %s, %s, %q; want unknown health, not observed, %q", c.Name, c.Sync, c.Health, c.Error, wantLast)
+			}
+		}
+		if len(r.Errors) != 1 || r.Errors[0].Target != "onprem-search" || !strings.Contains(r.Errors[0].Message, "could not run: read ledger") {
+			t.Errorf("errors = %+v; want the pass's error on onprem-search", r.Errors)
+		}
+		if w.lastSaved() != r && w.lastSaved().GeneratedAt != r.GeneratedAt {
+			t.Errorf("the failed pass's report was not saved")
+		}
+		if st.Failing["a"] != 1 || st.Failing["b"] != 1 {
+			t.Errorf("failing = %v; want a and b to be retried", st.Failing)
+		}
+
+		// The retry fails too: still failed, and still says when each
+		// connection was last observed (not when it was last marked).
+		time.Sleep(DefaultBackoffBase)
+		synctest.Wait()
+		r = l.Status().Report
+		if n := len(w.passes()); n != 3 || r.Summary.Failed != 2 || !strings.Contains(r.Connections[0].Error, wantLast) || len(r.Errors) != 1 {
+			t.Fatalf("after a failed retry (%d passes): %+v %q %+v", n, r.Summary, r.Connections[0].Error, r.Errors)
+		}
+
+		// The store is back: the next retry observes, and the report is clean.
+		w.set(func(w *fakeWorld) { w.passErr = nil })
+		time.Sleep(2 * DefaultBackoffBase)
+		synctest.Wait()
+		st = l.Status()
+		if st.Report.Summary.InSync != 2 || len(st.Report.Errors) != 0 || len(st.Failing) != 0 {
+			t.Fatalf("after recovery: %+v, errors %+v, failing %v", st.Report.Summary, st.Report.Errors, st.Failing)
+		}
+	})
+}
+
+// A first pass that cannot run lists the spec set's connections, never
+// observed; a pass cancelled by a stop makes no report.
+func TestLoopFirstPassFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWorld{passErr: errors.New("no route to the store")}
+		load := func(dir string) (*spec.Set, spec.Problems, error) {
+			return &spec.Set{Dir: dir, Digest: "sha256:one", Connections: []*spec.Connection{
+				{Name: "x-link", Local: "x", Alias: "y", Security: spec.SecurityAPIKey, Policy: spec.PolicyEnforce},
+				{Name: "off-link", Local: "x", Alias: "z", Security: spec.SecurityAPIKey, Policy: spec.PolicyDisabled}}}, nil, nil
+		}
+		l, stop := startLoop(t, w, nil, func(c *LoopConfig) { c.Load = load })
+		defer stop()
+		st := l.Status()
+		if st.Report == nil || st.Ready {
+			t.Fatalf("status = %+v; want a report, not ready", st)
+		}
+		r := st.Report
+		if len(r.Connections) != 2 || r.Connections[1].Name != "x-link" || r.Connections[1].Sync != drift.SyncFailed ||
+			!strings.Contains(r.Connections[1].Error, "never observed") {
+			t.Fatalf("connections = %+v", r.Connections)
+		}
+		if r.Connections[0].Sync != drift.SyncDisabled || r.Connections[0].Error != "" {
+			t.Errorf("the disabled connection was marked: %+v", r.Connections[0])
+		}
+		if len(r.Errors) != 1 || r.Errors[0].Target != "esremote" {
+			t.Errorf("errors = %+v; want the pass's error on esremote", r.Errors)
+		}
+	})
+}
+
+// /status follows the daemon's leadership now, not the last pass's: a
+// leader fenced between passes reads standby at once.
+func TestLoopStatusFollowsLeadership(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &fakeWorld{}
+		var mu sync.Mutex
+		role := drift.RoleLeader
+		lead := func() *drift.Leadership {
+			mu.Lock()
+			defer mu.Unlock()
+			return &drift.Leadership{Role: role, Holder: "admin-1:1"}
+		}
+		l, stop := startLoop(t, w, nil, func(c *LoopConfig) { c.Leadership = lead })
+		defer stop()
+		if got := l.Status().Report.Leadership; got == nil || got.Role != drift.RoleLeader {
+			t.Fatalf("leadership = %+v; want leader", got)
+		}
+		mu.Lock()
+		role = drift.RoleStandby
+		mu.Unlock()
+		if got := l.Status().Report.Leadership; got.Role != drift.RoleStandby {
+			t.Fatalf("after losing the lease, no pass since: %+v; want standby", got)
+		}
+		if n := len(w.passes()); n != 1 {
+			t.Errorf("%d passes; the leadership needs none", n)
 		}
 	})
 }

@@ -48,6 +48,11 @@ type Leadership struct {
 	Holder string `json:"holder"`
 	// Expires is when the holder's lease runs out unless renewed.
 	Expires time.Time `json:"expires,omitzero"`
+	// Error is why the last step could not read or write the lease (the
+	// store unreachable); "" when it could. A leader with an error stops
+	// writing at its renew deadline; Holder and Expires are then the
+	// lease as last seen.
+	Error string `json:"error,omitempty"`
 }
 
 // leaseDoc is the lease document's source.
@@ -88,6 +93,9 @@ type Lease struct {
 	seenAt   time.Time // local time the document was last seen to change
 	leader   bool
 	validTil time.Time // leader: Check passes until then (local clock)
+	lastErr  error     // of the last Step; nil when it reached the store
+	// lastStart is when the last Step started (local clock).
+	lastStart time.Time
 }
 
 // LeaseConfig configures NewLease.
@@ -173,7 +181,32 @@ func (l *Lease) Leadership() Leadership {
 	if l.doc.Found {
 		ld.Holder, ld.Expires = l.seen.Holder, l.seen.Expires
 	}
+	if l.lastErr != nil {
+		ld.Error = l.lastErr.Error()
+	}
 	return ld
+}
+
+// NextStep is how long from now Run waits before its next step: until a
+// RetryPeriod after the last step started, except for a standby watching
+// another holder's lease, which steps again as soon as that lease has
+// been unchanged for a TTL by its own clock, so it takes over a dead
+// leader's lease then rather than up to a RetryPeriod later.
+func (l *Lease) NextStep() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := l.lastStart.Add(l.RetryPeriod())
+	if l.doc.Found && l.seen.ID != l.me.ID && l.lastErr == nil {
+		next = minTime(next, l.seenAt.Add(l.ttl))
+	}
+	return max(next.Sub(l.now()), 0)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Step is one round of the election (client-go's tryAcquireOrRenew): read
@@ -182,7 +215,18 @@ func (l *Lease) Leadership() Leadership {
 // whether this process leads now. An error (the store unreachable) leaves
 // a leader leading until its renew deadline, no longer.
 func (l *Lease) Step(ctx context.Context) (bool, error) {
+	ok, err := l.step(ctx)
+	l.mu.Lock()
+	l.lastErr = err
+	l.mu.Unlock()
+	return ok, err
+}
+
+func (l *Lease) step(ctx context.Context) (bool, error) {
 	start := l.now()
+	l.mu.Lock()
+	l.lastStart = start
+	l.mu.Unlock()
 	cur, err := l.client.GetDoc(ctx, l.index, LeaseID)
 	if err != nil {
 		return l.leading(), fmt.Errorf("read lease: %w", err)
@@ -274,16 +318,17 @@ func (l *Lease) Release(ctx context.Context) error {
 	return err
 }
 
-// Run steps every RetryPeriod until ctx ends, and calls onChange (if set)
-// whenever the role or the holder changes, with the new leadership; it
-// releases the lease on the way out. Errors of a step go to onError.
-func (l *Lease) Run(ctx context.Context, onChange func(Leadership), onError func(error)) {
+// Run steps until ctx ends, waiting NextStep between steps, and calls
+// onChange (if set) whenever the role or the holder changes, with the new
+// leadership; it releases the lease on the way out. onStep (if set) hears
+// of every step's outcome: its error, nil when the store answered.
+func (l *Lease) Run(ctx context.Context, onChange func(Leadership), onStep func(error)) {
 	var last Leadership
-	t := time.NewTicker(l.RetryPeriod())
+	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
-		if _, err := l.Step(ctx); err != nil && onError != nil && ctx.Err() == nil {
-			onError(err)
+		if _, err := l.Step(ctx); onStep != nil && ctx.Err() == nil {
+			onStep(err)
 		}
 		if ld := l.Leadership(); ld.Role != last.Role || ld.Holder != last.Holder {
 			last = ld
@@ -291,6 +336,7 @@ func (l *Lease) Run(ctx context.Context, onChange func(Leadership), onError func
 				onChange(ld)
 			}
 		}
+		t.Reset(l.NextStep())
 		select {
 		case <-ctx.Done():
 			rctx, cancel := context.WithTimeout(context.Background(), l.RetryPeriod())

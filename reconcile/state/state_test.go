@@ -263,3 +263,75 @@ func TestElasticsearchStore(t *testing.T) {
 		t.Fatalf("after the round trip: %s", b)
 	}
 }
+
+// A standby does not wait for its next RetryPeriod tick to take over: it
+// steps again exactly when the leader's lease has been unchanged for a
+// TTL by its clock, so it leads then, not up to a RetryPeriod later. A
+// leader steps a RetryPeriod after its last step started.
+func TestLeaseNextStepTakesOverAtExpiry(t *testing.T) {
+	srv, c := startStore(t)
+	ctx := t.Context()
+	clk := &clock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	const ttl = 3 * time.Second
+	a := NewLease(LeaseConfig{Client: c, Holder: "admin-1:100", TTL: ttl, Now: clk.Now})
+	b := NewLease(LeaseConfig{Client: c, Holder: "admin-2:200", TTL: ttl, Now: clk.Now})
+	if ok, _ := a.Step(ctx); !ok {
+		t.Fatal("a does not lead")
+	}
+	if got := a.NextStep(); got != a.RetryPeriod() {
+		t.Fatalf("leader's next step in %v; want a retry period %v", got, a.RetryPeriod())
+	}
+	clk.Add(400 * time.Millisecond) // b sees a's last renewal 400ms after it was sent
+	if ok, _ := b.Step(ctx); ok {
+		t.Fatal("b leads beside a")
+	}
+	seen := clk.Now()
+	// a dies. b steps at its retry period while the lease is fresh (its
+	// first step 150ms late, as after a slow request), then at the lease's
+	// expiry by its clock, not at its next retry tick.
+	var steps []time.Duration
+	for i := range 10 {
+		d := b.NextStep()
+		if d > b.RetryPeriod() {
+			t.Fatalf("b waits %v; more than a retry period", d)
+		}
+		if i == 0 {
+			d += 150 * time.Millisecond
+		}
+		clk.Add(d)
+		steps = append(steps, clk.Now().Sub(seen))
+		if ok, _ := b.Step(ctx); ok {
+			break
+		}
+	}
+	if got := steps[len(steps)-1]; got != ttl {
+		t.Fatalf("b stepped at %v after it last saw the lease change and led at %v; want it to lead exactly a TTL (%v) after", steps, got, ttl)
+	}
+	if a.Check() == nil {
+		t.Fatal("both lead")
+	}
+
+	// The store goes away: b's leadership says why it cannot renew, and
+	// says nothing once it can again.
+	if _, err := srv.World.AddFault(sim.Fault{Target: "onprem-search", Path: "/" + Index + "/_doc/" + LeaseID, Kind: sim.FaultStatus, Status: 503}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(b.NextStep())
+	if _, err := b.Step(ctx); err == nil {
+		t.Fatal("step against a 503 succeeded")
+	}
+	if ld := b.Leadership(); ld.Role != RoleLeader || !strings.Contains(ld.Error, "503") {
+		t.Fatalf("b within its renew deadline, renewal failing: %+v; want leader with the error", ld)
+	}
+	clk.Add(b.RenewDeadline())
+	if ld := b.Leadership(); ld.Role != RoleStandby || !strings.Contains(ld.Error, "503") {
+		t.Fatalf("b past its renew deadline: %+v; want standby with the error", ld)
+	}
+	srv.World.ClearFaults()
+	if ok, err := b.Step(ctx); !ok || err != nil {
+		t.Fatalf("b after the store came back: %v %v", ok, err)
+	}
+	if ld := b.Leadership(); ld.Error != "" {
+		t.Fatalf("error kept after recovery: %+v", ld)
+	}
+}
