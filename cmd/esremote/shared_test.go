@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -329,10 +330,41 @@ func TestSharedStoreLeaderCutOff(t *testing.T) {
 	if m := a.get("/metrics"); !strings.Contains(m, "\nesremote_leader 0\n") {
 		t.Errorf("/metrics of the cut-off leader lacks esremote_leader 0")
 	}
-	// Its passes now fail (it cannot read the ledger to tell what it
-	// owns): /status keeps the last report; the log says it stood down.
 	if !strings.Contains(a.out.String(), "msg=leadership role=standby holder="+a.holder()) {
 		t.Errorf("a did not log that it stands by after losing the store")
+	}
+	// /status follows the lease, and its passes, which now fail (a cannot
+	// read the ledger to tell what it owns), still report: the error, and
+	// the connection as not observed since the cut. No stale good report.
+	r := a.status()
+	if r == nil || r.Leadership == nil {
+		t.Fatalf("/status of the cut-off leader: %+v", r)
+	}
+	raw, _ := json.Marshal(r.Leadership)
+	if r.Leadership.Role != drift.RoleStandby || !strings.Contains(r.Leadership.Error, "503") {
+		t.Errorf("/status leadership of the cut-off leader: %s; want standby with the lease's error", raw)
+	}
+	if !r.GeneratedAt.After(cut) {
+		t.Errorf("/status report made at %s, before the cut at %s: a stale report", r.GeneratedAt, cut)
+	}
+	if len(r.Connections) != 1 || r.Connections[0].Sync != drift.SyncFailed || r.Connections[0].Health != drift.HealthUnknown ||
+		!regexp.MustCompile(`^not observed since \S+ \(then [a-z_]+, [a-z]+\): the pass at \S+ could not run: read ledger`).MatchString(r.Connections[0].Error) {
+		t.Errorf("/status connections of the cut-off leader: %+v; want failed, health unknown, not observed", r.Connections)
+	}
+	if len(r.Errors) == 0 || r.Errors[0].Target != "onprem-search" || !strings.Contains(r.Errors[0].Message, "read ledger") {
+		t.Errorf("/status errors of the cut-off leader: %+v; want the store's", r.Errors)
+	}
+	// esremote status says the same.
+	cmd := exec.Command(w.bin, "status", "--listen", a.addr)
+	cmd.Env = w.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("esremote status: %v\n%s", err, out)
+	}
+	for _, want := range []string{"failed  unknown", "  not observed since ", "Standby: this daemon cannot reach the state store's lease (read lease", "error: onprem-search: the pass could not run: read ledger"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("esremote status lacks %q:\n%s", want, out)
+		}
 	}
 	t.Logf("%d drifts made after the cut; writes by a after it: %d", flips, len(w.writesBy(a.holder(), cut)))
 }

@@ -202,7 +202,7 @@ type LoopConfig struct {
 //     makes a report, which replaces the last one everywhere (/status,
 //     history, metrics, alerts): the error, and every connection of the
 //     pass marked as not observed (sync failed, health unknown, no
-//     changes; its error says what and when it was last observed). No
+//     changes; its error says when it was last observed, and as what). No
 //     stale report passes for a fresh one. Its targets are retried with
 //     the backoff. A pass cancelled by a stop makes none.
 type Loop struct {
@@ -732,11 +732,11 @@ func (l *Loop) failedReport(req PassRequest, err error) (*drift.Report, map[stri
 		}
 		last := "never observed"
 		if o, ok := observed[c.Name]; ok {
-			last = fmt.Sprintf("last observed %s: %s, %s", o.at.UTC().Format(time.RFC3339), o.sync, o.health)
+			last = fmt.Sprintf("not observed since %s (then %s, %s)", o.at.UTC().Format(time.RFC3339), o.sync, o.health)
 		}
 		c.Sync, c.Health = drift.SyncFailed, drift.HealthUnknown
 		c.Changes, c.Evidence = []drift.Change{}, nil
-		c.Error = fmt.Sprintf("not observed: the pass at %s could not run (%s); %s", now.UTC().Format(time.RFC3339), firstErrLine(err), last)
+		c.Error = fmt.Sprintf("%s: the pass at %s could not run: %s", last, now.UTC().Format(time.RFC3339), firstErrLine(err))
 		r.Connections = append(r.Connections, c)
 		failing[c.Local] = true
 	}
