@@ -103,10 +103,12 @@ func TestSharedLeaseErrorsLoggedOnChange(t *testing.T) {
 	waitFor(t, 10*time.Second, "leads", func() bool { return sh.lease.Check() == nil })
 	id := fault(503)
 	waitSteps(4)
+	// The 500 goes in before the 503 goes out: no step between them
+	// reaches the store.
+	id500 := fault(500)
 	srv.World.RemoveFault(id)
-	id = fault(500)
 	waitSteps(4)
-	srv.World.RemoveFault(id)
+	srv.World.RemoveFault(id500)
 	waitSteps(4)
 	fault(503)
 	waitSteps(2)
