@@ -80,13 +80,7 @@ type remoteState struct {
 
 // remote returns the pass's view of a remote cluster, reading it once.
 func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState {
-	ps.mu.Lock()
-	rs := ps.remotes[cl.Name]
-	if rs == nil {
-		rs = &remoteState{name: cl.Name}
-		ps.remotes[cl.Name] = rs
-	}
-	ps.mu.Unlock()
+	rs := ps.snap.remote(cl.Name)
 	rs.once.Do(func() {
 		rs.client, rs.err = ps.r.ESClient(ps.set, cl)
 		if rs.err != nil {

@@ -112,9 +112,7 @@ func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 	if rcl == nil || id == "" || c.APIKey == nil || !c.APIKey.Managed {
 		return nil
 	}
-	ps.mu.Lock()
-	rs := ps.remotes[rcl.Name]
-	ps.mu.Unlock()
+	rs := ps.snap.readRemote(rcl.Name)
 	if rs == nil || rs.err != nil {
 		return nil
 	}

@@ -199,11 +199,11 @@ func TestIdentityRules(t *testing.T) {
 			for _, n := range tc.declared {
 				set.Clusters = append(set.Clusters, &spec.Cluster{Name: n})
 			}
-			ps := &passState{r: &Reconciler{ledger: led}, set: set, observed: map[string]observation{}}
+			ps := &passState{r: &Reconciler{ledger: led}, set: set, snap: newSnapshot()}
 			for n, u := range tc.observed {
-				ps.observed[n] = observation{obs: &Observed{Local: n, UUID: u}}
+				ps.snap.locals[n] = observation{obs: &Observed{Local: n, UUID: u}}
 			}
-			err := ps.identity("a", ps.observed["a"].obs)
+			err := ps.identity("a", ps.snap.local("a").obs)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)

@@ -320,14 +320,8 @@ type passState struct {
 	only      string
 	endpoints map[string]endpointResult
 
-	// observed holds each local cluster's reads, done once per pass
-	// before any decision (observeAll).
-	observed map[string]observation
-
-	mu      sync.Mutex
-	remotes map[string]*remoteState
-	// deps is the read-once cache of deployment GETs (see deployment).
-	deps map[string]*depRead
+	// snap is everything the pass read, each target once.
+	snap *Snapshot
 
 	// trust is the certificate model's trust work (trust.go).
 	trust *trustPlan
@@ -356,7 +350,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	if only != "" && findConnection(set, only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
-	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, remotes: map[string]*remoteState{}}
+	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot()}
 	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
 	// Trust first: a certificate link needs it on both deployments before
 	// its cluster settings can connect (DESIGN §5).
@@ -459,7 +453,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	if err != nil {
 		return fail(err)
 	}
-	ob := ps.observed[local]
+	ob := ps.snap.local(local)
 	if ob.err != nil {
 		return fail(ob.err)
 	}
@@ -552,16 +546,7 @@ type depRead struct {
 // twice in a pass (a re-read after a trust write's 409 is the only
 // exception, and it is a new observation on purpose).
 func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
-	ps.mu.Lock()
-	if ps.deps == nil {
-		ps.deps = map[string]*depRead{}
-	}
-	d := ps.deps[cl.Name]
-	if d == nil {
-		d = &depRead{}
-		ps.deps[cl.Name] = d
-	}
-	ps.mu.Unlock()
+	d := ps.snap.deployment(cl.Name)
 	d.once.Do(func() {
 		cc, err := ps.r.CloudClient(ps.set, cl)
 		if err != nil {
@@ -579,7 +564,7 @@ type observation struct {
 }
 
 // observeAll reads every local cluster of the pass (bounded by
-// Concurrency) and fills ps.observed.
+// Concurrency) into the pass's Snapshot.
 func (ps *passState) observeAll(ctx context.Context, locals []string) {
 	out := make([]observation, len(locals))
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
@@ -601,10 +586,11 @@ func (ps *passState) observeAll(ctx context.Context, locals []string) {
 		})
 	}
 	wg.Wait()
-	ps.observed = make(map[string]observation, len(locals))
+	ps.snap.mu.Lock()
 	for i, local := range locals {
-		ps.observed[local] = out[i]
+		ps.snap.locals[local] = out[i]
 	}
+	ps.snap.mu.Unlock()
 }
 
 // CodeIdentityChanged and CodeDuplicateCluster prefix the errors of a
@@ -633,7 +619,7 @@ func (ps *passState) identity(local string, obs *Observed) error {
 			CodeIdentityChanged, local, obs.UUID, rec, local, local)
 	}
 	var same []string
-	for name, o := range ps.observed {
+	for name, o := range ps.snap.allLocals() {
 		if name != local && o.obs != nil && o.obs.UUID == obs.UUID {
 			same = append(same, name)
 		}

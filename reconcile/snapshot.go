@@ -1,0 +1,77 @@
+package reconcile
+
+import "sync"
+
+// Snapshot is everything one pass read (DESIGN §5, "observe once"):
+//
+//   - per local cluster: GET / (version, cluster_uuid), its
+//     cluster.remote.* settings and GET /_remote/info (observeAll, before
+//     any decision, so identities are compared across the whole pass);
+//   - per remote with a managed key: GET / and its esremote-* keys
+//     (passState.remote);
+//   - per deployment: its GET, shared by the endpoint resolution and the
+//     trust plan (passState.deployment).
+//
+// Each target is read at most once per pass: the first part of the pass
+// that needs it reads it, the others wait for that read and use it. A
+// re-read after a write (the verify step, a trust write's 409) is a new
+// observation on purpose, not part of the snapshot.
+type Snapshot struct {
+	mu          sync.Mutex
+	locals      map[string]observation
+	remotes     map[string]*remoteState
+	deployments map[string]*depRead
+}
+
+func newSnapshot() *Snapshot {
+	return &Snapshot{locals: map[string]observation{}, remotes: map[string]*remoteState{}, deployments: map[string]*depRead{}}
+}
+
+// local is a local cluster's observation (zero when it was not observed).
+func (s *Snapshot) local(name string) observation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.locals[name]
+}
+
+// allLocals is a copy of every local observation.
+func (s *Snapshot) allLocals() map[string]observation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]observation, len(s.locals))
+	for k, v := range s.locals {
+		out[k] = v
+	}
+	return out
+}
+
+// remote returns the read-once slot of a remote cluster, creating it.
+func (s *Snapshot) remote(name string) *remoteState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.remotes[name]
+	if rs == nil {
+		rs = &remoteState{name: name}
+		s.remotes[name] = rs
+	}
+	return rs
+}
+
+// readRemote returns a remote's slot when the pass read it, else nil.
+func (s *Snapshot) readRemote(name string) *remoteState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.remotes[name]
+}
+
+// deployment returns the read-once slot of a deployment, creating it.
+func (s *Snapshot) deployment(name string) *depRead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deployments[name]
+	if d == nil {
+		d = &depRead{}
+		s.deployments[name] = d
+	}
+	return d
+}
