@@ -2,9 +2,8 @@ package drift
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"math"
 	"time"
@@ -29,19 +28,24 @@ type StatusPage struct {
 	Refresh time.Duration
 }
 
-//go:embed statuspage.html
-var statusPageHTML string
-
-var statusPageTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
-	"stamp": func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.UTC().Format(time.RFC3339)
-	},
-	"healthColor": healthColor,
-	"syncColor":   syncColor,
-}).Parse(statusPageHTML))
+// statusPageCSS is the page's only style: inline, so the page needs nothing
+// else.
+const statusPageCSS = `body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1f2328; background: #fff; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; }
+.meta { color: #57606a; margin: 0 0 12px; }
+.summary { font-weight: 600; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #d0d7de; vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-weight: 600; font-size: 12px; }
+.legend span { margin-right: 16px; white-space: nowrap; }
+.swatch { display: inline-block; width: 22px; height: 4px; vertical-align: middle; margin-right: 4px; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.err { color: #cf222e; }
+svg { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; background: #fbfcfd; }
+svg text { font: 12px system-ui, sans-serif; }
+`
 
 // WriteStatusPage writes p as one self-contained HTML page: no external
 // asset, no script. It shows the estate as an inline SVG graph (clusters
@@ -49,47 +53,136 @@ var statusPageTmpl = template.Must(template.New("status").Funcs(template.FuncMap
 // alias, security model and health), a table of the connections (sync,
 // health, last change, last error), the report's errors and the changes
 // of the last drift. Every colour is next to the text it stands for.
+//
+// The page is written with fmt and html.EscapeString, not html/template:
+// any use of text/template in the binary turns off the linker's dead code
+// elimination (reflect.Value.MethodByName), which made esremote 70% larger.
+// Every value from the report, the specs or a cluster goes through esc.
 func WriteStatusPage(w io.Writer, p StatusPage) error {
 	if p.Report == nil {
 		return fmt.Errorf("status page: no report")
 	}
+	r := p.Report
 	g := Graph{Clusters: slicesClone(p.Graph.Clusters), Links: slicesClone(p.Graph.Links)}
-	g.WithReport(p.Report)
+	g.WithReport(r)
 	g.Sort()
-	type row struct {
-		Connection
-		LastChange string
-		LastError  string
+	svg := layoutGraph(g)
+	summary := connectionsLine(r)
+	esc := html.EscapeString
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
 	}
-	data := struct {
-		StatusPage
-		Summary     string
-		SVG         svgGraph
-		Rows        []row
-		DriftTime   time.Time
-		DriftReport *Report
-		Legend      []Health
-		RefreshSecs int
-	}{StatusPage: p, Summary: connectionsLine(p.Report), SVG: layoutGraph(g),
-		Legend: []Health{HealthConnected, HealthRotating, HealthDisconnected, HealthUnauthorized, HealthUnknown}, RefreshSecs: int(p.Refresh.Seconds())}
-	for _, c := range p.Report.Connections {
+	var b bytes.Buffer
+	pf := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+
+	pf("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+	if secs := int(p.Refresh.Seconds()); secs > 0 {
+		pf("<meta http-equiv=\"refresh\" content=\"%d\">\n", secs)
+	}
+	pf("<title>esremote: %s</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>esremote</h1>\n", esc(summary), statusPageCSS)
+	pf("<p class=\"meta\">Last pass %s (%s, mode %s) · spec <span class=\"mono\">%s</span>", stamp(r.GeneratedAt), esc(string(r.Trigger)), esc(string(r.Mode)), esc(r.SpecDigest))
+	if r.SpecRevision != "" {
+		pf(" at <span class=\"mono\">%s</span>", esc(r.SpecRevision))
+	}
+	pf("</p>\n<p class=\"summary\" id=\"summary\">%s</p>\n\n", esc(summary))
+
+	// The estate.
+	pf("<h2>Estate</h2>\n<p class=\"legend\">Edges are coloured by health:\n")
+	for _, h := range []Health{HealthConnected, HealthRotating, HealthDisconnected, HealthUnauthorized, HealthUnknown} {
+		pf("<span><i class=\"swatch\" style=\"background: %s\"></i>%s</span>", healthColor(h), h)
+	}
+	pf("\n<span><i class=\"swatch\" style=\"background: %s\"></i>health not known</span></p>\n", healthColor(""))
+	pf("<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"clusters and their connections\">\n<defs>",
+		svg.Width, svg.Height, svg.Width, svg.Height)
+	for _, c := range svg.Colors {
+		pf("\n<marker id=\"%s\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"%s\"/></marker>", markerID(c), c)
+	}
+	pf("\n</defs>\n")
+	for _, e := range svg.Edges {
+		pf("<g class=\"link\" data-connection=\"%s\">\n", esc(e.Connection))
+		pf("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" marker-end=\"url(#%s)\"/>\n", e.Path, e.Color, e.Marker)
+		pf("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\" stroke=\"#fbfcfd\" stroke-width=\"4\" paint-order=\"stroke\">%s</text>\n", e.LabelX, e.LabelY, e.Color, esc(e.Label))
+		pf("<title>%s: %s</title>\n</g>\n", esc(e.Connection), esc(e.Label))
+	}
+	for _, n := range svg.Nodes {
+		pf("<g class=\"cluster\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"8\" fill=\"#ffffff\" stroke=\"#24292f\" stroke-width=\"1.5\"/>\n", n.X, n.Y, n.W, n.H)
+		pf("<text x=\"%.1f\" y=\"%.1f\" dy=\"-3\" text-anchor=\"middle\" font-weight=\"600\">%s</text>\n", n.TX, n.TY, esc(n.Name))
+		pf("<text x=\"%.1f\" y=\"%.1f\" dy=\"13\" text-anchor=\"middle\" fill=\"#57606a\">%s</text>\n</g>\n", n.TX, n.TY, esc(n.Kind))
+	}
+	pf("</svg>\n\n")
+
+	// The connections.
+	pf("<h2>Connections</h2>\n<table id=\"connections\">\n<thead><tr><th>Connection</th><th>Local → alias</th><th>Security</th><th>Sync</th><th>Health</th><th>Last change</th><th>Last error</th></tr></thead>\n<tbody>\n")
+	for _, c := range r.Connections {
 		last := "-"
 		if p.LastChange == nil {
 			last = "?"
 		} else if t, ok := p.LastChange[c.Name]; ok {
-			last = t.UTC().Format(time.RFC3339)
+			last = stamp(t)
 		}
-		data.Rows = append(data.Rows, row{Connection: c, LastChange: last, LastError: c.LastError()})
+		errCell, errClass := c.LastError(), ""
+		if errCell != "-" {
+			errClass = ` class="err"`
+		}
+		pf("<tr data-connection=\"%s\" data-sync=\"%s\" data-health=\"%s\">\n", esc(c.Name), esc(string(c.Sync)), esc(string(c.Health)))
+		pf("<td class=\"mono\">%s</td><td>%s → %s</td><td>%s</td>\n", esc(c.Name), esc(c.Local), esc(c.Alias), esc(c.Security))
+		pf("<td><span class=\"badge\" style=\"background: %s\">%s</span></td>\n", syncColor(c.Sync), esc(string(c.Sync)))
+		pf("<td><span class=\"badge\" style=\"background: %s\">%s</span></td>\n", healthColor(c.Health), esc(string(c.Health)))
+		pf("<td class=\"mono\">%s</td><td%s>%s</td>\n</tr>\n", last, errClass, esc(errCell))
 	}
-	if p.LastDrift != nil {
-		data.DriftReport = p.LastDrift
-		data.DriftTime = p.LastDrift.GeneratedAt
+	if len(r.Connections) == 0 {
+		pf("<tr><td colspan=\"7\">No connections in the specs.</td></tr>\n")
 	}
-	var buf bytes.Buffer
-	if err := statusPageTmpl.Execute(&buf, data); err != nil {
-		return fmt.Errorf("status page: %w", err)
+	pf("</tbody>\n</table>\n")
+	if len(r.Errors) > 0 {
+		pf("\n<h2>Errors</h2>\n<ul id=\"errors\">")
+		for _, e := range r.Errors {
+			pf("<li class=\"err\"><b>%s</b>: %s</li>", esc(e.Target), esc(e.Message))
+		}
+		pf("</ul>\n")
 	}
-	_, err := w.Write(buf.Bytes())
+
+	// The last drift.
+	pf("\n<h2>Last drift</h2>\n")
+	if d := p.LastDrift; d != nil {
+		pf("<p id=\"last-drift\">Found %s (%s, mode %s):</p>\n<table>\n", stamp(d.GeneratedAt), esc(string(d.Trigger)), esc(string(d.Mode)))
+		pf("<thead><tr><th>Connection</th><th>Resource</th><th>Target</th><th>Key</th><th>Change</th><th>Origin</th><th>Result</th></tr></thead>\n<tbody>\n")
+		for _, c := range d.Connections {
+			for _, ch := range c.Changes {
+				change := string(ch.Action)
+				if ch.Actual != "" {
+					change += " " + ch.Actual
+				}
+				if ch.Actual != "" && ch.Desired != "" {
+					change += " →"
+				}
+				if ch.Desired != "" {
+					change += " " + ch.Desired
+				}
+				origin := string(ch.Origin)
+				if origin == "" {
+					origin = "-"
+				}
+				result := "not applied"
+				switch {
+				case ch.Applied:
+					result = "applied"
+				case ch.Error != "":
+					result = `<span class="err">failed: ` + esc(ch.Error) + `</span>`
+				}
+				pf("<tr>\n<td class=\"mono\">%s</td><td>%s</td><td>%s</td><td class=\"mono\">%s</td>\n", esc(c.Name), esc(string(ch.Resource)), esc(ch.Target), esc(ch.Key))
+				pf("<td class=\"mono\">%s</td>\n<td>%s</td>\n<td>%s</td>\n</tr>\n", esc(change), esc(origin), result)
+			}
+		}
+		pf("</tbody>\n</table>\n")
+	} else {
+		pf("<p id=\"last-drift\">No drift in the reports kept.</p>\n")
+	}
+	pf("\n<p class=\"meta\">The same report as JSON: <a href=\"/status\">/status</a> · metrics: <a href=\"/metrics\">/metrics</a></p>\n</body>\n</html>\n")
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
