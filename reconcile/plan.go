@@ -280,7 +280,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			c.key = nil
 			c.Findings = append(c.Findings, Finding{Severity: "error", Code: CodeConflict,
 				Message: fmt.Sprintf("alias %s exists on %s but esremote did not create it (no ledger record); the spec would change %d of its settings, so nothing of this connection is written", alias, local, len(c.Changes)-before),
-				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", "DIR", local, alias)})
+				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", specDirPlaceholder, local, alias)})
 			continue
 		}
 		c.settings = len(c.Changes) > before
@@ -335,6 +335,10 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 	sort.Slice(cp.Connections, func(i, j int) bool { return cp.Connections[i].Conn.Name < cp.Connections[j].Conn.Name })
 	return cp
 }
+
+// specDirPlaceholder stands for the spec directory in the fixes Diff
+// writes (Diff does not know it); the pass puts the directory in.
+const specDirPlaceholder = "DIR"
 
 // errConflict marks the changes of an object esremote does not own and
 // the spec would change: reported, never written.

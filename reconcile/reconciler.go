@@ -492,6 +492,13 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 		}
 	}
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	for _, p := range cp.Connections {
+		for i, f := range p.Findings {
+			if f.Code == CodeConflict && ps.set.Dir != "" {
+				p.Findings[i].Fix = strings.Replace(f.Fix, "esremote import "+specDirPlaceholder+" ", "esremote import "+ps.set.Dir+" ", 1)
+			}
+		}
+	}
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
 	if ps.mode != ModePlan {
 		ps.commitLanded(cp, obs)
