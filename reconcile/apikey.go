@@ -51,8 +51,10 @@ const (
 
 // keyWork is what a connection needs done about its credentials.
 type keyWork struct {
-	kind       string
-	remote     *remoteState
+	kind string
+	// remote names the remote cluster (its state is in the pass's
+	// Snapshot: the plan holds no client).
+	remote     string
 	access     es.CrossClusterAccess
 	accessHash string
 	live       *es.APIKey // the current key, when there is one
@@ -269,7 +271,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rcl.Name, rs.info.Version)
 		return
 	}
-	w.remote = rs
+	w.remote = rs.name
 	w.access = accessOf(c.APIKey.Access)
 	w.accessHash = accessHash(w.access)
 	name := keyName(c)
@@ -459,13 +461,14 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		w.changes["keystore"].Applied = true
 		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, WrittenAt: now})
 	}
-	rc := w.remote.client
+	rs := ps.snap.remote(w.remote)
+	rc := rs.client
 	name := keyName(c)
 	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
 	for _, k := range w.orphans {
 		ch := w.changes["orphan:"+k.ID]
 		if _, err := rc.InvalidateAPIKeys(ctx, k.ID); err != nil {
-			fail(ch, fmt.Errorf("invalidate orphan key %s on %s: %w", k.ID, w.remote.name, err))
+			fail(ch, fmt.Errorf("invalidate orphan key %s on %s: %w", k.ID, w.remote, err))
 			continue
 		}
 		if ch != nil {
@@ -477,7 +480,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		ch := w.changes["key"]
 		access := withCanary(w.access, w.live.ID)
 		if _, err := rc.UpdateCrossClusterAPIKey(ctx, w.live.ID, es.CrossClusterKeyUpdate{Access: &access, Metadata: meta}); err != nil {
-			return fail(ch, fmt.Errorf("update key %s on %s: %w", name, w.remote.name, err))
+			return fail(ch, fmt.Errorf("update key %s on %s: %w", name, w.remote, err))
 		}
 		ch.Applied = true
 		rec := led.Key(c.Name)
@@ -489,7 +492,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		// the intent and the remote's identity are saved before the
 		// request; a key created but never recorded is then an orphan of
 		// this installation, invalidated by the next pass.
-		if err := led.SetClusterUUID(w.remote.name, w.remote.info.ClusterUUID); err != nil {
+		if err := led.SetClusterUUID(w.remote, rs.info.ClusterUUID); err != nil {
 			return fail(ch, fmt.Errorf("not created: %w", err))
 		}
 		if err := led.SetKeyIntent(c.Name, now); err != nil {
@@ -501,7 +504,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		}
 		created, err := rc.CreateCrossClusterAPIKey(ctx, req)
 		if err != nil {
-			return fail(ch, fmt.Errorf("create key %s on %s: %w", name, w.remote.name, err))
+			return fail(ch, fmt.Errorf("create key %s on %s: %w", name, w.remote, err))
 		}
 		// The key now travels to the keystore: an echo of that request
 		// must not put it in a report.
@@ -514,7 +517,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 			ps.r.opts.Logger.Warn("add the canary to the new key", "key", created.ID, "err", err)
 		}
 		old := led.Key(c.Name)
-		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote.name, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
+		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
 			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID()}
 		if w.kind == keyRotate && old != nil {
 			// The old key keeps the link up until the new one is verified.
@@ -552,7 +555,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		p.KeyExpiration = created.Expiration
 		w.previous = rec.Previous
 		if w.previous != nil && w.changes["previous"] == nil {
-			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote.name, Key: name + " (" + w.previous.ID + ")",
+			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote, Key: name + " (" + w.previous.ID + ")",
 				Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
 		}
 		return led.SetKey(c.Name, rec)
@@ -565,7 +568,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 // there is never a moment when the key the local cluster uses is invalid.
 func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 	w := p.key
-	if w == nil || w.previous == nil || !p.Enforced() || w.remote == nil {
+	if w == nil || w.previous == nil || !p.Enforced() || w.remote == "" {
 		return
 	}
 	ch := w.changes["previous"]
@@ -591,7 +594,7 @@ func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 		}
 		return
 	}
-	if _, err := w.remote.client.InvalidateAPIKeys(ctx, w.previous.ID); err != nil && !es.IsNotFound(err) {
+	if _, err := ps.snap.remote(w.remote).client.InvalidateAPIKeys(ctx, w.previous.ID); err != nil && !es.IsNotFound(err) {
 		if ch != nil {
 			ch.Err = fmt.Errorf("invalidate rotated-out key %s: %w", w.previous.ID, err)
 		}
