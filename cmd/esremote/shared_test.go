@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +23,7 @@ import (
 	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/reconcile/state"
 )
 
 // sharedConn is the flagship api_key link; the state store is
@@ -185,6 +188,9 @@ func (d *daemonProc) reports(t *testing.T, since time.Time) []*drift.Report {
 			continue
 		}
 		r, err := readReportFile(list[i].Path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // pruned since List (the history keeps the last 50)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -425,4 +431,84 @@ func TestSharedStoreLeaderCutOff(t *testing.T) {
 		}
 	}
 	t.Logf("%d drifts made after the cut; writes by a after it: %d", flips, len(w.writesBy(a.holder(), cut)))
+}
+
+// The write gate itself fences a leader in the middle of a pass: the
+// store stays reachable for the ledger, but the lease document does not
+// answer (503 on it alone), so the leader cannot renew. A pass that began
+// while it led records its intent in the ledger, and that save lands, but
+// slowly (it outlasts the renew deadline); the settings write that follows
+// is refused by the gate on the engine's client and never sent.
+func TestSharedStoreWriteGateFencesMidPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a daemon")
+	}
+	w := newSharedWorld(t)
+	// Renewals every second: when the lease stops answering, a still
+	// leads for at least another second, time for a pass to begin.
+	const ttl, resync = 3 * time.Second, 200 * time.Millisecond
+	a := w.start(ttl, resync)
+	// Steady state: a leader's pass found nothing to do, so no ledger save
+	// of the first apply is still under way.
+	waitFor(t, 20*time.Second, "a leads and its passes find nothing to do", func() bool {
+		r := a.status()
+		return role(r) == drift.RoleLeader && r.Mode == drift.ModeRun && len(r.Connections) == 1 && r.Connections[0].Sync == drift.SyncInSync
+	})
+	leaseDoc := "/" + state.Index + "/_doc/" + state.LeaseID
+	ledgerDoc := "/" + state.Index + "/_doc/" + state.LedgerID
+	for _, f := range []sim.Fault{
+		{Target: "onprem-search", Path: leaseDoc, Kind: sim.FaultStatus, Status: 503},
+		// The next ledger save takes a whole TTL: a's renew deadline
+		// passes while it is in flight, whenever a last renewed.
+		{Target: "onprem-search", Method: "PUT", Path: ledgerDoc, Kind: sim.FaultLatency, Latency: ttl, Times: 1},
+	} {
+		if _, err := w.srv.World.AddFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := time.Now()
+	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
+		t.Fatal(err)
+	}
+	var fenced *drift.Report
+	waitFor(t, 10*time.Second, "a's pass with the settings write refused", func() bool {
+		for _, r := range a.reports(t, cut) {
+			for _, c := range r.Connections {
+				for _, ch := range c.Changes {
+					if ch.Key == skipKey && strings.Contains(ch.Error, "not sent") {
+						fenced = r
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+	// The ledger save before the write reached the store and landed: the
+	// store was reachable, only the lease was not.
+	var saved bool
+	for _, r := range w.srv.Log() {
+		if r.OpaqueID == a.holder() && r.Method == "PUT" && r.Path == ledgerDoc && !r.Time.Before(cut) && r.Status == 200 {
+			saved = true
+		}
+	}
+	if !saved {
+		t.Error("no ledger save by a landed after the lease stopped answering: the gate was not what stopped the write")
+	}
+	// Nothing a sent changed a cluster after the lease stopped answering:
+	// the one write its pass attempted was refused before it left.
+	if late := w.writesBy(a.holder(), cut); len(late) > 0 {
+		t.Fatalf("a wrote after its lease stopped answering (at %s): %+v", cut.Format(time.StampMilli), late)
+	}
+	if got := w.setting(skipKey); got != "false" {
+		t.Errorf("%s is %q: the fenced write landed", skipKey, got)
+	}
+	c := fenced.Connections[0]
+	t.Logf("pass %s (mode %s): %s %s: %s", fenced.Trigger, fenced.Mode, c.Name, c.Sync, lastError(c))
+	if fenced.Mode != drift.ModeRun || c.Sync != drift.SyncFailed {
+		t.Errorf("the fenced pass: mode %s, sync %s; want a leader's pass (run) whose correction failed", fenced.Mode, c.Sync)
+	}
+	if !strings.Contains(a.out.String(), "not sent: not the leader") {
+		t.Errorf("a's log does not say the write was not sent")
+	}
 }
