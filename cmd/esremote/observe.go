@@ -202,12 +202,17 @@ type observer struct {
 }
 
 // pass records a pass as it ends: the API key and CA expiries of its
-// connections (a connection without one loses its series), and a pass that could not
-// run as a failed pass. The duration of a pass with a report is kept for
-// report, which sees the merged report.
+// connections (a connection without one loses its series). Its duration
+// is kept for report, which sees the merged report, or the report the
+// loop made of a pass that could not run (a failure: it has an error).
 func (o *observer) pass(res *reconcile.Result, rep *drift.Report, elapsed time.Duration, err error) {
 	if err != nil || res == nil || rep == nil {
-		o.metrics.Observe(nil, elapsed)
+		// The loop makes and saves the report of a pass that could not
+		// run (its error, its connections not observed): report counts it
+		// then, as a failure, once.
+		o.mu.Lock()
+		o.elapsed = elapsed
+		o.mu.Unlock()
 		return
 	}
 	keys, cas := res.KeyExpirations(), res.CAExpirations()

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -424,5 +425,33 @@ func TestLastChanges(t *testing.T) {
 	want := map[string]time.Time{"a": t0, "b": t0.Add(time.Minute)}
 	if len(got) != len(want) || !got["a"].Equal(want["a"]) || !got["b"].Equal(want["b"]) {
 		t.Errorf("last changes = %v, want %v", got, want)
+	}
+}
+
+// A pass that could not run counts once as a failure: the loop saves a
+// report of it (its error, its connections not observed), which the
+// metrics see; the pass hook itself counts nothing.
+func TestFailedPassCountsOnce(t *testing.T) {
+	obs := &observer{metrics: drift.NewMetrics(), dir: "specs"}
+	obs.pass(nil, nil, 2*time.Second, errors.New("read ledger: 503"))
+	r := drift.New(drift.ModeRun, drift.TriggerResync, time.Now())
+	r.Connections = []drift.Connection{{Name: "c", Local: "l", Alias: "a", Sync: drift.SyncFailed, Health: drift.HealthUnknown}}
+	r.Errors = []drift.ReportError{{Target: "onprem-search", Message: "the pass could not run: read ledger: 503"}}
+	r.Tally()
+	obs.report(r)
+	rec := httptest.NewRecorder()
+	obs.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`esremote_reconcile_passes_total{result="failure"} 1` + "\n",
+		"esremote_reconcile_duration_seconds_count 1\n",
+		"esremote_reconcile_duration_seconds_sum 2\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `result="success"`) && !strings.Contains(body, `esremote_reconcile_passes_total{result="success"} 0`) {
+		t.Errorf("the failed pass counted as a success too")
 	}
 }
