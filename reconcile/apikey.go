@@ -41,7 +41,7 @@ const MetaInstallation = "installation"
 // "esremote-<connection>".
 const keyPrefix = "esremote-"
 
-// Key kinds of work, decided by planKey.
+// Key kinds of work, decided by diffKey.
 const (
 	keyNone   = ""
 	keyCreate = "create" // no usable key: create one (first time, deleted, invalidated, secret lost)
@@ -201,41 +201,181 @@ func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
 // API key: cluster.remote.<alias>.credentials.
 func CredentialsKey(alias string) string { return es.RemoteKey(alias, "credentials") }
 
-// planKey decides the credential work of an api_key connection and adds
-// its changes and findings to p. It only reads.
-func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
+// keyRemote is the remote cluster whose keys a connection's key decision
+// needs read, or nil when the decision reads none (not a managed key, a
+// local too old for api_key security, a self-managed local, no
+// remote.cluster: diffKey then decides without it).
+func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Observed) *spec.Cluster {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled ||
+		!c.APIKey.Managed || local.Deployment == nil {
+		return nil
+	}
+	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
+		return nil
+	}
+	return set.Cluster(c.Remote.Cluster)
+}
+
+// observeKeyRemotes reads, once per pass, each remote cluster a managed
+// key of these connections lives on (GET / and its esremote-* keys), so
+// that planKey decides from the Snapshot alone.
+func (ps *passState) observeKeyRemotes(ctx context.Context, cps []*ConnectionPlan, local *spec.Cluster, obs *Observed) {
+	for _, p := range cps {
+		if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
+			ps.remote(ctx, rcl)
+		}
+	}
+}
+
+// planKey gathers what diffKey decides from (the connection, the
+// Snapshot's part: the alias in _remote/info, the evidence, the remote's
+// keys; the ledger's part: the key and keystore records, the installation
+// id) and adds the decision to p. It reads nothing live: the remote was
+// read by observeKeyRemotes.
+func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
 	c := p.Conn
 	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled {
 		return
 	}
-	now := ps.r.opts.Now()
-	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
-		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, obs.Version)
+	in := keyInput{
+		conn:         c,
+		selfManaged:  local.Deployment == nil,
+		localVersion: obs.Version,
+		health:       p.Health,
+		refusal:      p.refusal,
+		keystore:     ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)),
+		key:          ps.r.ledger.Key(c.Name),
+		installation: ps.r.ledger.Installation(),
+		now:          ps.r.opts.Now(),
+		grace:        ps.r.opts.KeystoreLoadGrace,
+	}
+	in.alias, in.aliasLive = obs.Remote[c.Alias]
+	if !c.APIKey.Managed && c.APIKey.Credentials != nil {
+		in.secret, in.secretErr = c.APIKey.Credentials.Resolve(ps.r.opts.Getenv)
+	}
+	if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
+		in.remote = &remoteKeys{name: rcl.Name, err: fmt.Errorf("not observed in this pass")}
+		if rs := ps.snap.readRemote(rcl.Name); rs != nil {
+			in.remote = &remoteKeys{name: rs.name, info: rs.info, keys: rs.keys, err: rs.err}
+		}
+	}
+	d := diffKey(in)
+	p.Changes = append(p.Changes, d.changes...)
+	p.Findings = append(p.Findings, d.findings...)
+	if d.contested {
+		p.Contested = true
+	}
+	if !d.expiration.IsZero() {
+		p.KeyExpiration = d.expiration
+	}
+	if d.err != nil {
+		p.Err = d.err
 		return
 	}
+	p.key = d.work
+}
+
+// remoteKeys is the Snapshot's part of a key decision: the remote
+// cluster as observed (GET /, its esremote-* keys, or why not).
+type remoteKeys struct {
+	name string
+	info es.Info
+	keys []es.APIKey
+	err  error
+}
+
+// keyInput is everything diffKey decides from.
+type keyInput struct {
+	conn *spec.Connection
+	// The Snapshot's part.
+	selfManaged  bool         // the local cluster has no deployment: its keystore is not writable over REST
+	localVersion string       // the local's GET / version.number
+	alias        RemoteStatus // the alias in the local's _remote/info: the keystore as far as ES shows it
+	aliasLive    bool
+	health       drift.Health // the link's evidence (evidence.go)
+	refusal      string
+	remote       *remoteKeys // nil when the decision needs no remote (keyRemote)
+	// The hand-made key's credential, resolved (or why not).
+	secret    spec.Secret
+	secretErr error
+	// The ledger's part.
+	key          *KeyRecord
+	keystore     *Record // cluster.remote.<alias>.credentials as esremote last wrote it
+	installation string
+	now          time.Time
+	grace        time.Duration // KeystoreLoadGrace
+}
+
+// keyDiff is diffKey's decision: the work for apply, and the changes and
+// findings it shows (changes are in work.changes too, by role).
+type keyDiff struct {
+	work       *keyWork
+	changes    []*Change
+	findings   []Finding
+	err        error // the connection cannot have its key (changes and work are then empty)
+	contested  bool
+	expiration time.Time // the live key's expiry, when it is kept
+}
+
+func (d *keyDiff) add(ch *Change) *Change {
+	d.changes = append(d.changes, ch)
+	return ch
+}
+
+func (d *keyDiff) fail(err error) keyDiff {
+	d.err, d.work, d.changes = err, nil, nil
+	return *d
+}
+
+// diffKey decides the credential work of an api_key connection. It is
+// pure: the same input always gives the same decision. Its rules:
+//
+//   - hand-made key: the keystore entry is (re)written when the ledger
+//     has no committed record of this secret, or ES shows the alias
+//     without credentials; a self-managed local gets an action_required
+//     finding instead;
+//   - managed key, per live key named like the connection's (classifyKey):
+//     an orphan of this installation is invalidated, another
+//     installation's key is reported (contested when it is for this very
+//     link), never touched;
+//   - the ledger's key: created when there is none, replaced when it was
+//     never delivered, deleted, invalidated or expired, rotated when the
+//     keystore lost it (or the local cluster provably uses another) or it
+//     nears expiry, updated in place when its access differs;
+//   - a new key always goes with a keystore write, and a rotated-out key
+//     waits for proof before it is invalidated (finishRotation).
+func diffKey(in keyInput) keyDiff {
+	c := in.conn
+	d := keyDiff{}
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || c.Policy == spec.PolicyDisabled {
+		return d
+	}
+	now := in.now
+	if v, err := es.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
+		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
+	}
 	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
-	selfManaged := local.Deployment == nil
-	remoteStatus, aliasLive := obs.Remote[c.Alias]
+	d.work = w
 
 	if !c.APIKey.Managed {
 		// A hand-made key: esremote only delivers it to the keystore.
 		if c.APIKey.Credentials == nil {
-			p.Err = fmt.Errorf("api_key.managed is false but api_key.credentials names no secret")
-			return
+			return d.fail(fmt.Errorf("api_key.managed is false but api_key.credentials names no secret"))
 		}
-		sec, err := c.APIKey.Credentials.Resolve(ps.r.opts.Getenv)
-		if err != nil {
-			p.Err = fmt.Errorf("api_key.credentials: %w", err)
-			return
+		if in.secretErr != nil {
+			return d.fail(fmt.Errorf("api_key.credentials: %w", in.secretErr))
 		}
+		sec := in.secret
 		w.secret = sec
-		if selfManaged {
-			ps.selfManagedFinding(p, aliasLive && remoteStatus.HasCredentials)
-			p.key = w
-			return
+		if in.selfManaged {
+			if f, ok := selfManagedFinding(c, in.aliasLive && in.alias.HasCredentials); ok {
+				d.findings = append(d.findings, f)
+			}
+			return d
 		}
-		rec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
-		missing := aliasLive && !remoteStatus.HasCredentials
+		rec := in.keystore
+		missing := in.aliasLive && !in.alias.HasCredentials
 		if rec == nil || rec.Pending || rec.Fingerprint != sec.Fingerprint() || missing {
 			action, origin, actual := ActionCreate, OriginSpec, ""
 			if rec != nil {
@@ -245,37 +385,31 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 				}
 			}
 			w.keystore = true
-			w.changes["keystore"] = p.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+			w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
 				Action: action, Actual: actual, Desired: drift.Redacted(sec.Fingerprint()), Origin: origin})
 		}
-		p.key = w
-		return
+		return d
 	}
 
 	// A managed key, created on the remote.
-	if selfManaged {
-		p.Err = fmt.Errorf("api_key.managed needs a local cluster with a deployment block: esremote delivers the key through the Cloud API keystore; for a self-managed local create the key yourself and set managed: false with credentials")
-		return
+	if in.selfManaged {
+		return d.fail(fmt.Errorf("api_key.managed needs a local cluster with a deployment block: esremote delivers the key through the Cloud API keystore; for a self-managed local create the key yourself and set managed: false with credentials"))
 	}
-	rcl := ps.set.Cluster(c.Remote.Cluster)
-	if rcl == nil {
-		p.Err = fmt.Errorf("api_key.managed needs remote.cluster: esremote must log in to the remote to create the key")
-		return
+	rs := in.remote
+	if rs == nil {
+		return d.fail(fmt.Errorf("api_key.managed needs remote.cluster: esremote must log in to the remote to create the key"))
 	}
-	rs := ps.remote(ctx, rcl)
 	if rs.err != nil {
-		p.Err = fmt.Errorf("remote %s: %w", rcl.Name, rs.err)
-		return
+		return d.fail(fmt.Errorf("remote %s: %w", rs.name, rs.err))
 	}
 	if !rs.info.Version.AtLeast(8, 14, 0) {
-		p.Err = fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rcl.Name, rs.info.Version)
-		return
+		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rs.name, rs.info.Version))
 	}
 	w.remote = rs.name
 	w.access = accessOf(c.APIKey.Access)
 	w.accessHash = accessHash(w.access)
 	name := keyName(c)
-	rec := ps.r.ledger.Key(c.Name)
+	rec := in.key
 
 	// Keys with our name and metadata that the ledger does not know were
 	// left by a crash between create and record: invalidate them. Only
@@ -283,9 +417,8 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	// (own specs, own state dir) may manage a connection of the same
 	// name toward the same remote, and its keys are reported, never
 	// touched.
-	installation := ps.r.ledger.Installation()
 	for _, k := range rs.keys {
-		switch classifyKey(k, name, rec, installation, c.Local, c.Alias) {
+		switch classifyKey(k, name, rec, in.installation, c.Local, c.Alias) {
 		case keyNotOurs, keyRecorded:
 			continue
 		case keySameLinkOtherInstallation:
@@ -293,20 +426,20 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 			// same alias): two writers with two ledgers, each rewriting
 			// the keystore entry with its own key. Both see the other's
 			// key, so both report it.
-			p.Contested = true
-			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeContestedByOther,
+			d.contested = true
+			d.findings = append(d.findings, Finding{Severity: "error", Code: CodeContestedByOther,
 				Message: fmt.Sprintf("key %s (%s) on %s was made for this same link (%s → %s) by another esremote installation (%s): two writers with their own ledgers manage it",
-					name, k.ID, rcl.Name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+					name, k.ID, rs.name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
 				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups"})
 			continue
 		case keyOtherInstallation:
-			p.Findings = append(p.Findings, Finding{Severity: "info", Code: CodeForeignKey,
-				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rcl.Name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+			d.findings = append(d.findings, Finding{Severity: "info", Code: CodeForeignKey,
+				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rs.name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
 				Fix:     "nothing to do if another setup manages a link of the same name; otherwise invalidate the key by hand"})
 			continue
 		}
 		w.orphans = append(w.orphans, k)
-		w.changes["orphan:"+k.ID] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name + " (" + k.ID + ")",
+		w.changes["orphan:"+k.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + k.ID + ")",
 			Action: ActionDelete, Actual: "orphan key not in the ledger", Origin: OriginSpec})
 	}
 	var live *es.APIKey
@@ -318,13 +451,13 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		}
 		w.previous = rec.Previous
 	}
-	keystoreRec := ps.r.ledger.Keystore(c.Local, w.keystoreKey)
+	keystoreRec := in.keystore
 	// loading: esremote wrote the keystore so recently that the platform
 	// may not have loaded it yet (ECH/ECE reload on their own schedule):
 	// a credential the nodes do not show yet is not lost.
-	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < ps.r.opts.KeystoreLoadGrace
+	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < in.grace
 	keyChange := func(action drift.Action, origin drift.Origin, actual, desired string) {
-		w.changes["key"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name,
+		w.changes["key"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
 	}
 	desired := w.access.Summary()
@@ -353,12 +486,12 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 	case live.Expired(now):
 		w.kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
-	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (aliasLive && !remoteStatus.HasCredentials && !loading):
+	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (in.aliasLive && !in.alias.HasCredentials && !loading):
 		// The keystore no longer holds this key's secret, and ES never
 		// shows a secret twice: a new key is the only way back.
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
-	case p.Health == HealthUnauthorized && rec.Previous == nil && !loading && live.Access != nil &&
+	case in.health == HealthUnauthorized && rec.Previous == nil && !loading && live.Access != nil &&
 		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.access, rec.ID)):
 		// The key is live and valid, but a request for its canary is
 		// refused: the keystore holds another key (or none the remote
@@ -366,7 +499,7 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		// any more, so the way back is a new key, proven before the old
 		// one is invalidated.
 		w.kind = keyRotate
-		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+p.refusal, "new key: "+desired)
+		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+in.refusal, "new key: "+desired)
 	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginSpec, "key "+rec.ID+" expires "+live.Expiration.UTC().Format(time.DateOnly), "new key: "+desired)
@@ -383,17 +516,17 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		keyChange(ActionUpdate, origin, actual, w.access.Summary())
 	}
 	if canaryAmbiguous(w.access) {
-		p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
+		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
 			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
-				name, canaryPrefix, ps.r.opts.KeystoreLoadGrace),
+				name, canaryPrefix, in.grace),
 			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
 	}
 	if live != nil && w.kind != keyCreate {
 		w.live = live
-		p.KeyExpiration = live.Expiration
+		d.expiration = live.Expiration
 		if !live.Expiration.IsZero() {
 			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
-				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
+				d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
 					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), es.FormatTimeValue(c.APIKey.RotateBefore.D()))})
 			}
 		}
@@ -404,26 +537,26 @@ func (ps *passState) planKey(ctx context.Context, p *ConnectionPlan, local *spec
 		if keystoreRec != nil {
 			action = ActionUpdate
 		}
-		w.changes["keystore"] = p.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+		w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
 			Action: action, Desired: drift.RedactedPrefix + " (the new key)", Origin: OriginSpec})
 	}
 	if w.previous != nil {
-		w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: rcl.Name, Key: name + " (" + w.previous.ID + ")",
+		w.changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + w.previous.ID + ")",
 			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
 	}
-	p.key = w
+	return d
 }
 
 // selfManagedFinding tells the operator how to install a hand-made key on
-// a self-managed local cluster, which esremote cannot write over REST.
-func (ps *passState) selfManagedFinding(p *ConnectionPlan, present bool) {
+// a self-managed local cluster, which esremote cannot write over REST
+// (none when ES shows the alias's credentials).
+func selfManagedFinding(c *spec.Connection, present bool) (Finding, bool) {
 	if present {
-		return
+		return Finding{}, false
 	}
-	c := p.Conn
-	p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeActionRequired,
+	return Finding{Severity: "error", Code: CodeActionRequired,
 		Message: fmt.Sprintf("the keystore of self-managed cluster %s has no cluster.remote.%s.credentials (Elasticsearch reports no cluster_credentials for the alias); esremote cannot write a self-managed keystore over REST", c.Local, c.Alias),
-		Fix:     fmt.Sprintf("on every node run: bin/elasticsearch-keystore add cluster.remote.%s.credentials (paste the encoded cross-cluster API key), then POST /_nodes/reload_secure_settings (esremote apply calls it for you)", c.Alias)})
+		Fix:     fmt.Sprintf("on every node run: bin/elasticsearch-keystore add cluster.remote.%s.credentials (paste the encoded cross-cluster API key), then POST /_nodes/reload_secure_settings (esremote apply calls it for you)", c.Alias)}, true
 }
 
 // applyKey runs the credential flow of one connection, before the cluster

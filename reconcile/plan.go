@@ -97,7 +97,7 @@ type ConnectionPlan struct {
 
 	// settings is set by Diff when the alias's cluster settings change.
 	settings bool
-	// key is the credential work of an api_key connection (planKey).
+	// key is the credential work of an api_key connection (diffKey).
 	key *keyWork
 
 	// proven is the managed key a request was authorized under, refusal

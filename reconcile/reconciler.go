@@ -485,9 +485,10 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
 	r.gatherEvidence(ctx, client, cps, false)
+	ps.observeKeyRemotes(ctx, cps, cl, obs)
 	for _, p := range cps {
 		if p.Conn.Policy != spec.PolicyDisabled {
-			ps.planKey(ctx, p, cl, obs)
+			ps.planKey(p, cl, obs)
 			ps.attachTrust(p)
 		}
 	}

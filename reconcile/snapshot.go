@@ -8,7 +8,7 @@ import "sync"
 //     cluster.remote.* settings and GET /_remote/info (observeAll, before
 //     any decision, so identities are compared across the whole pass);
 //   - per remote with a managed key: GET / and its esremote-* keys
-//     (passState.remote);
+//     (observeKeyRemotes, before the keys are decided);
 //   - per deployment: its GET, shared by the endpoint resolution and the
 //     trust plan (passState.deployment).
 //
