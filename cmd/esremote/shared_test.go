@@ -512,3 +512,33 @@ func TestSharedStoreWriteGateFencesMidPass(t *testing.T) {
 		t.Errorf("a's log does not say the write was not sent")
 	}
 }
+
+// POST /-/reload makes the daemon apply now, specs unchanged: what the
+// hint of a refused apply (or migrate) tells the operator to do. With a
+// resync of an hour, only the reload's pass can correct the drift.
+func TestReloadAppliesNow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a daemon")
+	}
+	w := newSharedWorld(t)
+	a := w.start(1500*time.Millisecond, time.Hour)
+	waitFor(t, 20*time.Second, "a leads and its first pass as leader has applied", func() bool {
+		r := a.status()
+		return role(r) == drift.RoleLeader && r.Mode == drift.ModeRun && len(r.Connections) == 1 && r.Connections[0].Sync == drift.SyncCorrected
+	})
+	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+a.addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /-/reload: %s", resp.Status)
+	}
+	waitFor(t, 10*time.Second, "the reload's pass corrects the drift", func() bool { return w.setting(skipKey) == "true" })
+	if r := a.status(); r.Trigger != daemon.TriggerReload {
+		t.Errorf("last pass: trigger %s; want %s", r.Trigger, daemon.TriggerReload)
+	}
+}

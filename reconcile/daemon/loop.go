@@ -188,8 +188,9 @@ type LoopConfig struct {
 //   - The last good spec set is kept. A reload whose set has any error is
 //     rejected whole: every problem is logged with file:line:col, reported
 //     in every later report and in Status, and the previous set keeps
-//     being reconciled. A set with the digest of the running one changes
-//     nothing.
+//     being reconciled. A file change that leaves the digest of the
+//     running set changes nothing; a reload asked for (Reload, ReloadWait)
+//     runs a full pass even then.
 //   - A target that fails (a report error naming it, or a failed
 //     connection of it) is retried alone after a capped, jittered
 //     exponential backoff, reset by its first success; the other targets
@@ -455,6 +456,11 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			current = set
 			ask(trigger, targets)
+		} else if err == nil && current != nil && trigger != drift.TriggerFile {
+			// An asked-for reload (SIGHUP, POST /-/reload) reconciles even
+			// when the specs are unchanged (DESIGN §1): it is how an
+			// operator makes the daemon apply now.
+			ask(trigger, nil)
 		}
 		return err
 	}

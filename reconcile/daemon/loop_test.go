@@ -241,7 +241,10 @@ func TestLoopBurstMaxWait(t *testing.T) {
 	})
 }
 
-func TestLoopSameDigestDoesNothing(t *testing.T) {
+// A file touched with the same content runs no pass; a reload asked for
+// (SIGHUP, POST /-/reload) runs one even so: it is how an operator makes
+// the daemon apply now (DESIGN §1, and the hint of a refused apply).
+func TestLoopSameDigest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := &fakeWorld{}
 		changes := make(chan string)
@@ -249,10 +252,21 @@ func TestLoopSameDigestDoesNothing(t *testing.T) {
 		defer stop()
 		changes <- "specs/a.yaml" // touched, same content
 		time.Sleep(time.Second)
-		l.Reload()
 		synctest.Wait()
 		if n := len(w.passes()); n != 1 {
-			t.Fatalf("%d passes, want only the start pass", n)
+			t.Fatalf("%d passes after a touch, want only the start pass", n)
+		}
+		l.Reload()
+		synctest.Wait()
+		if ps := w.passes(); len(ps) != 2 || ps[1].trigger != drift.TriggerSignal || ps[1].targets != nil {
+			t.Fatalf("passes = %+v, want a full signal pass after the reload", ps)
+		}
+		if err := l.ReloadWait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if ps := w.passes(); len(ps) != 3 || ps[2].trigger != TriggerReload {
+			t.Fatalf("passes = %+v, want a reload pass after POST /-/reload", ps)
 		}
 	})
 }
@@ -592,7 +606,6 @@ func TestLoopFailedPassReports(t *testing.T) {
 		w.set(func(w *fakeWorld) {
 			w.passErr = &PassError{Target: "onprem-search", Err: errors.New("read ledger: get esremote-state/ledger on onprem-search: 503 Service Unavailable")}
 		})
-		l.Reload() // unchanged specs: no pass
 		l.PassNow(TriggerLeader)
 		synctest.Wait()
 		ps := w.passes()
