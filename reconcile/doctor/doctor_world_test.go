@@ -1,4 +1,4 @@
-package reconcile
+package doctor_test
 
 import (
 	"bytes"
@@ -11,15 +11,53 @@ import (
 	"testing"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/doctor"
+	"github.com/esremote/esremote/reconcile/internal/worldtest"
 	"github.com/esremote/esremote/reconcile/sim"
 )
+
+// world is the test harness's simulated world, with the doctor's helpers.
+type world struct{ *worldtest.World }
+
+// apiKeyConn is a managed-key link from ECH to ECE, with a role.
+const apiKeyConn = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-ece-logs
+local: ech-analytics
+alias: ece-prod-logs
+remote:
+  cluster: ece-prod-logs
+security: api_key
+api_key:
+  managed: true
+  access:
+    search: [{names: ["logs-*"]}]
+  expiration: 90d
+  rotate_before: 14d
+settings:
+  skip_unavailable: true
+roles:
+  - name: logs-remote-reader
+    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
+`
+
+func findConn(t *testing.T, r *drift.Report, name string) drift.Connection {
+	t.Helper()
+	for _, c := range r.Connections {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no connection %s in report: %+v", name, r.Connections)
+	return drift.Connection{}
+}
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/doctor/*.golden")
 
 // masked hides what changes between runs: key IDs, dates, the spec dir.
-func (tw *testWorld) masked(s string) string {
-	s = strings.ReplaceAll(s, tw.dir, "$SPECS")
+func (tw world) masked(s string) string {
+	s = strings.ReplaceAll(s, tw.Dir, "$SPECS")
 	s = regexp.MustCompile(`key [A-Za-z0-9_-]{20}`).ReplaceAllString(s, "key <id>")
 	s = regexp.MustCompile(`API key \[[A-Za-z0-9_-]{20}\]`).ReplaceAllString(s, "API key [<id>]")
 	s = regexp.MustCompile(`user \[[A-Za-z0-9_-]{20}\]`).ReplaceAllString(s, "user [<id>]")
@@ -27,38 +65,38 @@ func (tw *testWorld) masked(s string) string {
 	return regexp.MustCompile(`\d{4}-\d{2}-\d{2}`).ReplaceAllString(s, "<date>")
 }
 
-func (tw *testWorld) doctor(name string) *doctor.Report {
-	tw.t.Helper()
-	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
-	rep, err := doctor.Run(context.Background(), tw.reconciler(true), tw.load(), name, doctor.Options{Network: remoteNetwork(tw.t, ece.Endpoint)})
+func (tw world) doctor(name string) *doctor.Report {
+	tw.T.Helper()
+	ece, _ := tw.Srv.World.Cluster("ece-prod-logs")
+	rep, err := doctor.Run(context.Background(), tw.Reconciler(true), tw.Load(), name, doctor.Options{Network: remoteNetwork(tw.T, ece.Endpoint)})
 	if err != nil {
-		tw.t.Fatal(err)
+		tw.T.Fatal(err)
 	}
 	return rep
 }
 
-func (tw *testWorld) golden(rep *doctor.Report, file string) {
-	tw.t.Helper()
+func (tw world) golden(rep *doctor.Report, file string) {
+	tw.T.Helper()
 	var b bytes.Buffer
 	if err := doctor.WriteText(&b, rep); err != nil {
-		tw.t.Fatal(err)
+		tw.T.Fatal(err)
 	}
 	got := tw.masked(b.String())
 	path := filepath.Join("testdata", "doctor", file)
 	if *updateGolden {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			tw.t.Fatal(err)
+			tw.T.Fatal(err)
 		}
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tw.t.Fatal(err)
+			tw.T.Fatal(err)
 		}
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		tw.t.Fatalf("%v (run go test -update)", err)
+		tw.T.Fatalf("%v (run go test -update)", err)
 	}
 	if got != string(want) {
-		tw.t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s--- want\n%s", file, got, want)
+		tw.T.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s--- want\n%s", file, got, want)
 	}
 }
 
@@ -74,10 +112,10 @@ func wantStep(t *testing.T, rep *doctor.Report, name string, st doctor.Status, c
 	return s
 }
 
-func connectedAPIKeyWorld(t *testing.T) *testWorld {
-	tw := newTestWorld(t, sim.DefaultWorld())
-	tw.write("conn.yaml", apiKeyConn)
-	if c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
+func connectedAPIKeyWorld(t *testing.T) world {
+	tw := world{worldtest.New(t, sim.DefaultWorld())}
+	tw.Write("conn.yaml", apiKeyConn)
+	if c := findConn(t, tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
 		t.Fatalf("setup: link not connected: %+v", c)
 	}
 	return tw
@@ -99,8 +137,8 @@ func TestDoctorHealthyAPIKeyLink(t *testing.T) {
 
 func TestDoctorKeyInvalidated(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	id := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
-	if err := tw.srv.World.InvalidateKey("ece-prod-logs", id); err != nil {
+	id := tw.Reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+	if err := tw.Srv.World.InvalidateKey("ece-prod-logs", id); err != nil {
 		t.Fatal(err)
 	}
 	rep := tw.doctor("analytics-to-ece-logs")
@@ -117,7 +155,7 @@ func TestDoctorKeyInvalidated(t *testing.T) {
 
 func TestDoctorKeystoreMissing(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	if err := tw.srv.World.RemoveKeystore("ech-analytics", "cluster.remote.ece-prod-logs.credentials"); err != nil {
+	if err := tw.Srv.World.RemoveKeystore("ech-analytics", "cluster.remote.ece-prod-logs.credentials"); err != nil {
 		t.Fatal(err)
 	}
 	rep := tw.doctor("analytics-to-ece-logs")
@@ -130,8 +168,8 @@ func TestDoctorKeystoreMissing(t *testing.T) {
 
 func TestDoctorWrongPort(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
-	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.proxy_address", ece.Endpoint+":9300"); err != nil {
+	ece, _ := tw.Srv.World.Cluster("ece-prod-logs")
+	if err := tw.Srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.proxy_address", ece.Endpoint+":9300"); err != nil {
 		t.Fatal(err)
 	}
 	rep := tw.doctor("analytics-to-ece-logs")
@@ -141,32 +179,4 @@ func TestDoctorWrongPort(t *testing.T) {
 	}
 	wantStep(t, rep, doctor.StepResolveCluster, doctor.Problem, doctor.CauseWrongPort)
 	tw.golden(rep, "wrong-port.golden")
-}
-
-// A daemon pass over a link whose key was invalidated out of band (policy
-// report, so nothing is corrected) reports it unauthorized (the remote
-// refuses the key; _remote/info still says connected) with the cause and
-// the fix.
-func TestDiagnoseFinding(t *testing.T) {
-	tw := connectedAPIKeyWorld(t)
-	tw.write("conn.yaml", strings.Replace(apiKeyConn, "settings:\n", "policy: report\nsettings:\n", 1))
-	id := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
-	if err := tw.srv.World.InvalidateKey("ece-prod-logs", id); err != nil {
-		t.Fatal(err)
-	}
-	for _, mode := range []Mode{ModePlan, ModeRun} {
-		c := findConn(t, tw.pass(mode).Report(drift.TriggerResync, ""), "analytics-to-ece-logs")
-		var f *drift.Finding
-		for i := range c.Findings {
-			if c.Findings[i].Code == CodeDisconnected {
-				f = &c.Findings[i]
-			}
-		}
-		if c.Health != drift.HealthUnauthorized || f == nil {
-			t.Fatalf("%s: health %s findings %+v", mode, c.Health, c.Findings)
-		}
-		if !strings.Contains(f.Message, doctor.CauseKeyInvalid) || !strings.Contains(f.Message, id) || f.Fix == "" {
-			t.Fatalf("%s: finding without the cause: %+v", mode, f)
-		}
-	}
 }

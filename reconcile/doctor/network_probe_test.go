@@ -1,4 +1,4 @@
-package reconcile
+package doctor_test
 
 import (
 	"context"
@@ -75,8 +75,8 @@ func remoteNetwork(t *testing.T, endpoint string) doctor.Network {
 // included: nothing is skipped.
 func TestDoctorHealthyEveryStepOK(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
-	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs", doctor.Options{Network: remoteNetwork(t, ece.Endpoint)})
+	ece, _ := tw.Srv.World.Cluster("ece-prod-logs")
+	rep, err := doctor.Run(t.Context(), tw.Reconciler(true), tw.Load(), "analytics-to-ece-logs", doctor.Options{Network: remoteNetwork(t, ece.Endpoint)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestDoctorHealthyEveryStepOK(t *testing.T) {
 // is guessed from the host name: every probe runs.
 func TestDoctorProbeFailureHereIsNotTheLinksProblem(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs",
+	rep, err := doctor.Run(t.Context(), tw.Reconciler(true), tw.Load(), "analytics-to-ece-logs",
 		doctor.Options{Network: doctor.Network{Resolver: noResolver{}}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,10 +116,10 @@ func TestDoctorProbeFailureHereIsNotTheLinksProblem(t *testing.T) {
 // the address does not resolve; nothing is read from a simulated text.
 func TestDoctorUnavailableCauseFromProbes(t *testing.T) {
 	tw := connectedAPIKeyWorld(t)
-	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.proxy_address", "gone.example.com:9443"); err != nil {
+	if err := tw.Srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.proxy_address", "gone.example.com:9443"); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := doctor.Run(t.Context(), tw.reconciler(true), tw.load(), "analytics-to-ece-logs",
+	rep, err := doctor.Run(t.Context(), tw.Reconciler(true), tw.Load(), "analytics-to-ece-logs",
 		doctor.Options{Network: doctor.Network{Resolver: noResolver{}}})
 	if err != nil {
 		t.Fatal(err)
