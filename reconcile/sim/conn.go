@@ -82,9 +82,10 @@ func (w *World) build(c *cluster, alias string, a *aliasConfig) *conn {
 }
 
 // retry builds a down connection again with the settings and credential
-// of now (RemoteClusterConnection.ensureConnected).
-func (w *World) retry(c *cluster, alias string) *conn {
-	a := effectiveAliases(c)[alias]
+// of now (RemoteClusterConnection.ensureConnected). a is the alias's
+// effective configuration (effectiveAliases(c)[alias]): callers that go
+// over many aliases parse the settings once, not once per alias.
+func (w *World) retry(c *cluster, alias string, a *aliasConfig) *conn {
 	if a == nil || !a.enabled() {
 		return c.conns[alias]
 	}
@@ -102,9 +103,13 @@ func (w *World) retry(c *cluster, alias string) *conn {
 func (w *World) restartLinks(d *cluster) {
 	for _, name := range w.order {
 		c := w.clusters[name]
+		var al map[string]*aliasConfig
 		for alias, cn := range c.conns {
 			if c == d || cn.remote == d.Name {
-				w.retry(c, alias)
+				if al == nil {
+					al = effectiveAliases(c)
+				}
+				w.retry(c, alias, al[alias])
 			}
 		}
 	}
@@ -212,16 +217,19 @@ type requestOutcome struct {
 // request fails as unavailable and the attempt runs in the background,
 // for the next request. Nothing else reopens a failed connection: the sim
 // has no background retry loop.
-func (w *World) crossCluster(c *cluster, alias, action string, indices []string, reconnect bool) requestOutcome {
+//
+// a is the alias's effective configuration (effectiveAliases(c)[alias]),
+// for the retry.
+func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
 	cn := c.conns[alias]
 	if cn != nil && !cn.open && reconnect {
-		cn = w.retry(c, alias)
+		cn = w.retry(c, alias, a)
 	}
 	if cn == nil || !cn.open {
 		out := requestOutcome{unavailable: true, cause: CauseUnreachable}
 		if cn != nil {
 			out.reason, out.cause = cn.reason, cn.cause
-			w.retry(c, alias)
+			w.retry(c, alias, a)
 		}
 		return out
 	}
@@ -276,7 +284,7 @@ func (w *World) crossCluster(c *cluster, alias, action string, indices []string,
 // evaluate is crossCluster over an open connection without side effects
 // (World.LinkStatus: what the next request would meet).
 func (w *World) evaluate(c *cluster, alias, action string) requestOutcome {
-	return w.crossCluster(c, alias, action, nil, false)
+	return w.crossCluster(c, alias, effectiveAliases(c)[alias], action, nil, false)
 }
 
 // Transport actions of the cross-cluster requests the sim serves.

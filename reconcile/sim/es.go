@@ -334,7 +334,7 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 			found = true
 			skip := skipUnavailable(c, al[alias])
 			e := map[string]any{"connected": false, "skip_unavailable": skip}
-			res := h.w.crossCluster(c, alias, actionResolveCluster, strings.Split(idxPat, ","), false)
+			res := h.w.crossCluster(c, alias, al[alias], actionResolveCluster, strings.Split(idxPat, ","), false)
 			switch {
 			case res.unavailable:
 			case res.err != nil:
@@ -434,7 +434,7 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		}
 		total++
 		skip := skipUnavailable(c, al[alias])
-		res := h.w.crossCluster(c, alias, actionSearch, strings.Split(idx, ","), !skip)
+		res := h.w.crossCluster(c, alias, al[alias], actionSearch, strings.Split(idx, ","), !skip)
 		fail := res.err
 		if res.unavailable {
 			fail = &esError{status: 500, typ: "connect_transport_exception", reason: res.reason}
