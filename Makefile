@@ -27,7 +27,7 @@ demo: ## the guided tour on the built-in simulated world
 # bench: the DESIGN §8 figures against the sim with a 20 ms round trip (about 7 minutes; ESREMOTE_BENCH_FULL=1
 # adds the minutes-long cases: the first pass of 200 clusters with the ledger on disk, convergence in 50 clusters).
 bench: ## benchmarks against the simulated world; see BENCHMARKS.md
-	$(GO) test -run '^$$' -bench 'PassSteady|PassFirst|Observe' -benchtime 3x -timeout 30m ./reconcile
+	$(GO) test -run '^$$' -bench 'PassSteady|PassFirst|Observe|PassAPIKey' -benchtime 3x -timeout 30m ./reconcile
 	$(GO) test -run '^$$' -bench Convergence -benchtime 100x -timeout 30m ./reconcile
 	$(GO) test -run '^$$' -bench Load -benchtime 10x -benchmem ./spec
 	$(GO) test -run '^$$' -bench DaemonFootprint -benchtime 1x ./cmd/esremote

@@ -88,7 +88,17 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 		if rs.err != nil {
 			return
 		}
-		if rs.info, rs.err = rs.client.Info(ctx); rs.err != nil {
+		// GET / and the key list at once: one round trip. The keys are
+		// only used once GET / proved which cluster answered.
+		var (
+			wg      sync.WaitGroup
+			keys    []es.APIKey
+			keysErr error
+		)
+		wg.Go(func() { keys, keysErr = rs.client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
+		rs.info, rs.err = rs.client.Info(ctx)
+		wg.Wait()
+		if rs.err != nil {
 			return
 		}
 		if rec := ps.r.ledger.ClusterUUID(cl.Name); rec != "" && rs.info.ClusterUUID != "" && rec != rs.info.ClusterUUID {
@@ -96,9 +106,42 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 				CodeIdentityChanged, cl.Name, rs.info.ClusterUUID, rec)
 			return
 		}
-		rs.keys, rs.err = rs.client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"})
+		rs.keys, rs.err = keys, keysErr
 	})
 	return rs
+}
+
+// prefetchRemotes starts the reads of the remotes the managed keys of a
+// local cluster's connections live on, as soon as that cluster is
+// observed, under the conditions planKey reads them (a managed key, a
+// deployment-backed local on 8.14 or later, a declared remote, an endpoint
+// and settings that could be prepared): the remote's reads then travel
+// while the other local clusters are observed, instead of after them on
+// every link's path. Each remote is still read once (remoteState).
+func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, conns []*spec.Connection, obs *Observed) {
+	if local.Deployment == nil {
+		return
+	}
+	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
+		return
+	}
+	for _, c := range conns {
+		if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed || c.Policy == spec.PolicyDisabled {
+			continue
+		}
+		rcl := ps.set.Cluster(c.Remote.Cluster)
+		if rcl == nil {
+			continue
+		}
+		ep := ps.endpoints[c.Remote.Cluster]
+		if ep.err != nil && c.Remote.ProxyAddress == "" {
+			continue
+		}
+		if _, err := Desire(c, ep.Endpoint); err != nil {
+			continue
+		}
+		ps.reads.Go(func() { ps.remote(ctx, rcl) })
+	}
 }
 
 // accessOf converts a spec's access block into Elasticsearch's.

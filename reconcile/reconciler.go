@@ -325,6 +325,10 @@ type passState struct {
 
 	// trust is the certificate model's trust work (trust.go).
 	trust *trustPlan
+
+	// reads are the reads started ahead of need (prefetchRemotes); the
+	// pass waits for them before it returns.
+	reads sync.WaitGroup
 }
 
 // Pass observes every local cluster the set names, plans, and in ModeApply
@@ -396,7 +400,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	// Observe every local cluster before deciding anything: identities
 	// are compared across clusters (two Cluster documents for one cluster
 	// get no writes), and each cluster is read once.
-	ps.observeAll(ctx, locals)
+	ps.observeAll(ctx, locals, byLocal)
 	plans := make([]*ClusterPlan, len(locals))
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -426,6 +430,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 			plans = append(plans, cp)
 		}
 	}
+	ps.reads.Wait()
 	res.Plan.Clusters = plans
 	res.Detached = ps.trustDetached()
 	res.Finished = r.opts.Now()
@@ -514,7 +519,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 			}
 		}
 	}
-	if err := ps.planRoles(ctx, client, cl, cp, obs); err != nil {
+	if err := ps.planRoles(ctx, client, cl, cp, obs, ob); err != nil {
 		return fail(err)
 	}
 	ps.planRemovedKeys(cp)
@@ -569,11 +574,22 @@ func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*cloud.D
 type observation struct {
 	obs *Observed
 	err error
+	// roles holds GET /_security/role when the cluster's pass needs its
+	// roles (wantRoles): read with the other reads, in the same round
+	// trip. rolesRead says it was read; rolesErr is its error, which
+	// fails the cluster only where the roles are planned (planRoles).
+	roles     map[string]es.Role
+	rolesRead bool
+	rolesErr  error
 }
 
 // observeAll reads every local cluster of the pass (bounded by
-// Concurrency) into the pass's Snapshot.
-func (ps *passState) observeAll(ctx context.Context, locals []string) {
+// Concurrency) into the pass's Snapshot: the three reads of DESIGN §5,
+// and the roles when the cluster's connections declare roles or the
+// ledger owns some there, all sent at once. As soon as a local cluster
+// is observed, the remotes its managed keys live on are read too
+// (prefetchRemotes), so that no cluster waits for them later.
+func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection) {
 	out := make([]observation, len(locals))
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -587,10 +603,20 @@ func (ps *passState) observeAll(ctx context.Context, locals []string) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			client, err := ps.r.ESClient(ps.set, cl)
-			if err == nil {
-				out[i].obs, err = observe(ctx, client, local)
+			if err != nil {
+				out[i].err = err
+				return
 			}
-			out[i].err = err
+			var rwg sync.WaitGroup
+			if ps.wantRoles(local, byLocal[local]) {
+				out[i].rolesRead = true
+				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
+			}
+			out[i].obs, out[i].err = observe(ctx, client, local)
+			if out[i].err == nil {
+				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
+			}
+			rwg.Wait()
 		})
 	}
 	wg.Wait()

@@ -129,22 +129,41 @@ func covered(name string, patterns []string) bool {
 
 // planRoles reads the live roles of a cluster once (GET /_security/role),
 // only when there is a role to manage, and diffs them (diffRoles).
-func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, obs *Observed) error {
-	want := false
+func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, obs *Observed, ob observation) error {
+	var conns []*spec.Connection
 	for _, p := range cp.Connections {
-		if p.Err == nil && p.Conn.Policy != spec.PolicyDisabled && len(p.Conn.Roles) > 0 {
-			want = true
+		if p.Err == nil {
+			conns = append(conns, p.Conn)
 		}
 	}
-	if !want && (len(ps.r.ledger.Roles(cl.Name)) == 0 || ps.scoped) {
+	if !ps.wantRoles(cl.Name, conns) {
 		return nil
 	}
-	live, err := c.Roles(ctx)
+	live, err := ob.roles, ob.rolesErr
+	if !ob.rolesRead {
+		live, err = c.Roles(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("read roles: %w", err)
 	}
 	diffRoles(ps.set, cl, cp, obs.Version, live, ps.r.ledger, ps.scoped)
 	return nil
+}
+
+// wantRoles says whether a local cluster's pass plans roles: one of conns
+// (not disabled) declares roles, or the ledger owns roles there and the
+// pass is not scoped to one connection. observeAll asks it before the
+// connections are prepared, planRoles after, without the connections that
+// failed to prepare. A cluster whose roles were read with its observation
+// and whose role-declaring connections all failed to prepare read them
+// for nothing: that costs a read only in a pass that fails anyway.
+func (ps *passState) wantRoles(local string, conns []*spec.Connection) bool {
+	for _, c := range conns {
+		if c.Policy != spec.PolicyDisabled && len(c.Roles) > 0 {
+			return true
+		}
+	}
+	return len(ps.r.ledger.Roles(local)) > 0 && !ps.scoped
 }
 
 // diffRoles diffs the roles the connections of a cluster declare with the
