@@ -329,6 +329,10 @@ type passState struct {
 	// reads are the reads started ahead of need (prefetchRemotes); the
 	// pass waits for them before it returns.
 	reads sync.WaitGroup
+
+	// uuids indexes the declared Clusters by cluster_uuid (namesOf).
+	uuidsOnce sync.Once
+	uuids     map[string][]string
 }
 
 // Pass observes every local cluster the set names, plans, and in ModeApply
@@ -653,13 +657,8 @@ func (ps *passState) identity(local string, obs *Observed) error {
 			CodeIdentityChanged, local, obs.UUID, rec, local, local)
 	}
 	var same []string
-	for name, o := range ps.snap.allLocals() {
-		if name != local && o.obs != nil && o.obs.UUID == obs.UUID {
-			same = append(same, name)
-		}
-	}
-	for name, uuid := range ps.r.ledger.clusterUUIDs() {
-		if name != local && uuid == obs.UUID && ps.set.Cluster(name) != nil && !slices.Contains(same, name) {
+	for _, name := range ps.namesOf(obs.UUID) {
+		if name != local {
 			same = append(same, name)
 		}
 	}
@@ -669,6 +668,28 @@ func (ps *passState) identity(local string, obs *Observed) error {
 			CodeDuplicateCluster, local, strings.Join(same, ", "), obs.UUID)
 	}
 	return nil
+}
+
+// namesOf lists the declared Clusters that are the cluster with uuid: the
+// local clusters of this pass observed with it, and the names the ledger
+// recorded with it. The index is built once per pass (a lookup per cluster
+// instead of a scan of every cluster per cluster); names recorded during
+// the pass are clusters this pass observed, so they are in it.
+func (ps *passState) namesOf(uuid string) []string {
+	ps.uuidsOnce.Do(func() {
+		ps.uuids = map[string][]string{}
+		for name, o := range ps.snap.allLocals() {
+			if o.obs != nil && o.obs.UUID != "" {
+				ps.uuids[o.obs.UUID] = append(ps.uuids[o.obs.UUID], name)
+			}
+		}
+		for name, u := range ps.r.ledger.clusterUUIDs() {
+			if u != "" && ps.set.Cluster(name) != nil && !slices.Contains(ps.uuids[u], name) {
+				ps.uuids[u] = append(ps.uuids[u], name)
+			}
+		}
+	})
+	return ps.uuids[uuid]
 }
 
 // observe does the reads of DESIGN §5 on one cluster: GET /,
