@@ -59,8 +59,7 @@ func cmdGraph(fs *pflag.FlagSet) runFunc {
 			for _, p := range problems {
 				fmt.Fprintln(c.stderr, p.String())
 			}
-			c.errorf("%s", firstLine(err))
-			c.hintf("run 'esremote validate %s' for every problem", dir)
+			c.specsInvalid(dir, err, "nothing was drawn")
 			return exitError
 		}
 		g := graphOf(set)

@@ -66,8 +66,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 			fmt.Fprintln(c.stderr, p.String())
 		}
 		if err != nil {
-			c.errorf("%s", firstLine(err))
-			c.hintf("run 'esremote validate %s' for every problem; nothing was imported", dir)
+			c.specsInvalid(dir, err, "nothing was imported")
 			return exitError
 		}
 		stateDir, err := drift.StateDir(c.getenv, *stateDirFlag)

@@ -73,8 +73,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		fmt.Fprintln(c.stderr, p.String())
 	}
 	if err != nil {
-		c.errorf("%s", firstLine(err))
-		c.hintf("run 'esremote validate %s' for every problem; nothing was changed", dir)
+		c.specsInvalid(dir, err, "nothing was changed")
 		return nil, nil, exitError
 	}
 	stateDir, err := drift.StateDir(c.getenv, pf.stateDir)
@@ -177,6 +176,22 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.errorf("%s: %s", e.Target, e.Message)
 	}
 	return res, report, exitOK
+}
+
+// specsInvalid says why the specs in dir did not load, after their
+// problems were printed one per line: a spec set that fails validation is
+// summed up ("3 errors above"), not repeated as "error: a.yaml:4:8:
+// error: …"; any other failure (no such directory) is printed as is.
+// outcome says what the command did not do ("nothing was changed").
+func (c *cli) specsInvalid(dir string, err error, outcome string) {
+	var inv *spec.InvalidError
+	if errors.As(err, &inv) {
+		c.errorf("the specs in %s are invalid: %s above", dir, plural(len(inv.Problems.Errors()), "error"))
+		c.hintf("fix them ('esremote validate %s' checks them offline); %s", dir, outcome)
+		return
+	}
+	c.errorf("%s", firstLine(err))
+	c.hintf("%s", outcome)
 }
 
 func firstLine(err error) string {

@@ -56,8 +56,7 @@ func cmdState(fs *pflag.FlagSet) runFunc {
 			for _, p := range problems {
 				fmt.Fprintln(c.stderr, p.String())
 			}
-			c.errorf("%s", firstLine(err))
-			c.hintf("run 'esremote validate %s' for every problem; nothing was moved", *specs)
+			c.specsInvalid(*specs, err, "nothing was moved")
 			return exitError
 		}
 		// A value that names a declared Cluster (and no path) is a store;
