@@ -106,7 +106,7 @@ func (v *validator) clusters() {
 		case d.ID == "":
 			v.errorf(c, "deployment", "deployment.id is missing: add the deployment ID (32 lowercase hex digits, as in the deployment's console URL)")
 		case !clusterIDPattern.MatchString(d.ID):
-			v.errorf(c, "deployment.id", "deployment.id %q is not a deployment ID: it is 32 lowercase hex digits, as in the deployment's console URL", d.ID)
+			v.errorf(c, "deployment.id", "deployment.id %s is not a deployment ID: it is 32 lowercase hex digits, as in the deployment's console URL", quoteValue(d.ID))
 		default:
 			key := string(d.Platform) + " " + strings.TrimRight(d.API, "/") + " " + d.ID + " " + d.RefID
 			if first, dup := deployments[key]; dup {
@@ -116,6 +116,16 @@ func (v *validator) clusters() {
 			}
 		}
 	}
+}
+
+// quoteValue quotes a value for an error about it, unless it looks like
+// a secret pasted in the wrong field (an API key as deployment.id or as a
+// URL): such a value is withheld, the problem's position says where it is.
+func quoteValue(s string) string {
+	if LooksLikeSecret(s) && !strings.Contains(s, "://") {
+		return "(value withheld: it looks like a secret)"
+	}
+	return strconv.Quote(s)
 }
 
 // url checks an https endpoint.
@@ -129,7 +139,7 @@ func (v *validator) url(obj any, p, raw, what string) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		v.errorf(obj, p, "%s %q is not an http(s) URL: set it to %s", p, raw, what)
+		v.errorf(obj, p, "%s %s is not an http(s) URL: set it to %s", p, quoteValue(raw), what)
 		return
 	}
 	if u.User != nil {
@@ -623,7 +633,7 @@ func (v *validator) trustedEnvironments() {
 			p := fmt.Sprintf("trust[%d]", i)
 			switch {
 			case !clusterIDPattern.MatchString(id):
-				v.errorf(t, p, "%q is not an Elasticsearch cluster ID: it is 32 lowercase hex digits (the cluster's ID, not the deployment's)", id)
+				v.errorf(t, p, "%s is not an Elasticsearch cluster ID: it is 32 lowercase hex digits (the cluster's ID, not the deployment's)", quoteValue(id))
 			case seen[id]:
 				v.warnf(t, p, "cluster ID %s is listed twice", id)
 			}
