@@ -766,12 +766,19 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 		} else if err := c.PutScopedSettings(ctx, toValues(cp.Put.Persistent), toValues(cp.Put.Transient)); err != nil {
 			log.Warn("put cluster settings failed", "err", err)
 			failSettings(cp, err)
-			// The write did not land (or we cannot know): give back the
-			// records it replaced, so ownership of what was there before
-			// is not lost. A write that did land despite the error is
-			// recognised next pass by its live value.
-			if len(prev) > 0 {
-				if err := r.ledger.SetAliases(cp.Local, prev); err != nil {
+			// The write did not land, or we cannot know: an unacknowledged
+			// PUT or a timeout may have committed (es-api.md §3.6). Read
+			// the settings back once: an alias whose live value is what
+			// was sent keeps the new record (committed), any other gets
+			// back the record it replaced, so ownership of what was there
+			// before is not lost. Giving back the old record of a write
+			// that landed would disown the alias esremote just wrote.
+			restore := prev
+			if maybeCommitted(err) {
+				restore = landedOrPrev(ctx, c, intent, prev)
+			}
+			if len(restore) > 0 {
+				if err := r.ledger.SetAliases(cp.Local, restore); err != nil {
 					log.Error("save ledger", "err", err)
 				}
 			}
@@ -840,6 +847,37 @@ func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
 	if len(landed) > 0 {
 		_ = ps.r.ledger.SetAliases(cp.Local, landed)
 	}
+}
+
+// maybeCommitted reports whether a failed write may have been applied:
+// "acknowledged": false, a timeout or a network error after sending.
+func maybeCommitted(err error) bool {
+	return errors.Is(err, es.ErrNotAcknowledged) || errors.Is(err, es.ErrTimeout) || errors.Is(err, es.ErrNetwork)
+}
+
+// landedOrPrev reads the settings back after a PUT that may have
+// committed and returns, per alias of the PUT, the new (committed) record
+// when its value is live, else the record it replaced. When the read
+// fails too, the replaced records: the next pass's commitLanded cannot
+// recognise a write whose pending record was given back, but it never
+// claims what it cannot see.
+func landedOrPrev(ctx context.Context, c *es.Client, intent, prev map[string]*AliasRecord) map[string]*AliasRecord {
+	st, err := c.Settings(ctx)
+	if err != nil {
+		return prev
+	}
+	live := groupByAlias(flatRemote(st.Persistent))
+	out := map[string]*AliasRecord{}
+	for alias, rec := range intent {
+		if matches(rec, live[alias]) {
+			c := *rec
+			c.Pending = false
+			out[alias] = &c
+		} else if p := prev[alias]; p != nil {
+			out[alias] = p
+		}
+	}
+	return out
 }
 
 func failSettings(cp *ClusterPlan, err error) {

@@ -502,3 +502,32 @@ func TestInsecureSkipVerifyWarnsEveryPass(t *testing.T) {
 		t.Fatalf("%d requests reached the cluster without verified TLS", n)
 	}
 }
+
+// A settings PUT that comes back "acknowledged": false was committed
+// (es-api.md §3.6): the value esremote wrote is live. The ledger must own
+// that value afterwards, even though the alias was owned before with
+// another value; otherwise, once the connection leaves the specs, the
+// alias esremote wrote reads "changed since esremote wrote it" and is left
+// behind while the rest of the connection is removed.
+func TestUnacknowledgedWriteKeepsOwnership(t *testing.T) {
+	tw, r := faultEstate(t)
+	if _, err := tw.srv.Fault(sim.Fault{Target: "local-001", Method: "PUT", Path: "/_cluster/settings", Kind: sim.FaultUnacknowledged}); err != nil {
+		t.Fatal(err)
+	}
+	mustPass(t, r, tw, ModeRun)
+	tw.srv.World.ClearFaults()
+	s, _ := tw.srv.World.Settings("local-001", "persistent")
+	if s["cluster.remote.hub.skip_unavailable"] != "false" {
+		t.Fatalf("the unacknowledged PUT did not store the settings: %v", s)
+	}
+	mustPass(t, r, tw, ModeRun) // in sync: nothing to write
+
+	tw.write("links.yaml", "")
+	rep := mustPass(t, r, tw, ModeApply).Report(drift.TriggerResync, "")
+	s, _ = tw.srv.World.Settings("local-001", "persistent")
+	for k := range s {
+		if strings.HasPrefix(k, "cluster.remote.hub.") {
+			t.Fatalf("the alias esremote wrote (unacknowledged) was left behind: %s in %v; report %+v", k, s, rep.Unmanaged)
+		}
+	}
+}
