@@ -10,7 +10,10 @@ import "sync"
 //   - per remote with a managed key: GET / and its esremote-* keys
 //     (observeKeyRemotes, before the keys are decided);
 //   - per deployment: its GET, shared by the endpoint resolution and the
-//     trust plan (passState.deployment).
+//     trust plan (passState.deployment);
+//   - the trust facts of the certificate model (trustObservation: control
+//     plane organizations and trust relationships, CAs, ca_files),
+//     observed by demand in planTrust before trust is decided.
 //
 // Each target is read at most once per pass: the first part of the pass
 // that needs it reads it, the others wait for that read and use it. A
@@ -21,6 +24,8 @@ type Snapshot struct {
 	locals      map[string]observation
 	remotes     map[string]*remoteState
 	deployments map[string]*depRead
+	// trust is what the trust rules observed (planTrust), frozen.
+	trust *trustObservation
 }
 
 func newSnapshot() *Snapshot {

@@ -137,11 +137,10 @@ type connTrust struct {
 
 // trustDeployment is one deployment whose trust the pass looks at.
 type trustDeployment struct {
-	cl     *spec.Cluster
-	client *cloud.Client
-	dep    *cloud.Deployment
-	res    *cloud.ESResource
-	err    error
+	cl  *spec.Cluster
+	dep *cloud.Deployment
+	res *cloud.ESResource
+	err error
 	// entries are the entries sources want, by identity.
 	entries map[string]*trustEntry
 	// ops are the differences diff found; changes their report, by key.
@@ -431,28 +430,54 @@ type apiFacts struct {
 	loadedRel bool
 }
 
-// trustBuilder gathers facts and sources during planTrust.
+// trustBuilder applies the trust rules to a trustInput. The apply step
+// (write) also sets ps and ctx, to write and to re-read after a 409.
 type trustBuilder struct {
-	ps   *passState
-	ctx  context.Context
-	tp   *trustPlan
-	apis map[string]*apiFacts // by platform and API URL
-	cas  map[string][]string  // ECH certificate authority PEMs by deployment ID
-	caEr map[string]error
+	in  trustInput
+	tp  *trustPlan
+	ps  *passState
+	ctx context.Context
 }
 
 // planTrust observes the trust of every deployment that certificate
-// connections and TrustedEnvironments involve, and diffs it. It only reads.
+// connections and TrustedEnvironments involve, and decides it. It only
+// reads: first the rules run against a live reader, which observes (each
+// thing once) what they ask for; the record, frozen, is the Snapshot's
+// part of trust, and decideTrust decides from it and the ledger alone.
 func (ps *passState) planTrust(ctx context.Context) {
-	tp := &trustPlan{deps: map[string]*trustDeployment{}, byConn: map[string]*connTrust{}}
+	in := trustInput{set: ps.set, scoped: ps.scoped, only: ps.only, ledger: ps.r.ledger, now: ps.r.opts.Now(),
+		obs: newTrustObservation(&trustLive{ps: ps, ctx: ctx})}
+	decideTrust(in) // observe by demand
+	in.obs.live = nil
+	ps.snap.trust = in.obs
+	tp := decideTrust(in)
 	ps.trust = tp
-	tb := &trustBuilder{ps: ps, ctx: ctx, tp: tp, apis: map[string]*apiFacts{}, cas: map[string][]string{}, caEr: map[string]error{}}
-	set := ps.set
+	log := ps.r.opts.Logger
+	for _, ch := range tp.detached.Changes {
+		log.Info("trust change of no connection", "target", ch.Target, "key", ch.Key, "action", ch.Action)
+	}
+	for _, f := range tp.detached.Findings {
+		log.Warn("trust finding of no connection", "code", f.Code, "message", f.Message)
+	}
+	for _, u := range tp.detached.Unmanaged {
+		log.Info("trust entry left alone", "target", u.Target, "key", u.Name, "reason", u.Reason)
+	}
+}
+
+// decideTrust is the trust decision of a pass: from the specs, the
+// observed trust facts and the ledger, the desired entries of every
+// deployment involved, their differences with the live trust (the writes
+// and removals apply makes), the findings, and the write order. It is
+// pure when in.obs is frozen.
+func decideTrust(in trustInput) *trustPlan {
+	tp := &trustPlan{deps: map[string]*trustDeployment{}, byConn: map[string]*connTrust{}}
+	tb := &trustBuilder{in: in, tp: tp}
+	set := in.set
 
 	// Certificate connections between two declared deployments.
 	var conns []*spec.Connection
 	for _, c := range set.Connections {
-		if c.Security != spec.SecurityCertificate || c.Policy == spec.PolicyDisabled || !ps.trustInScope(c) {
+		if c.Security != spec.SecurityCertificate || c.Policy == spec.PolicyDisabled || !in.inScope(c) {
 			continue
 		}
 		conns = append(conns, c)
@@ -470,14 +495,14 @@ func (ps *passState) planTrust(ctx context.Context) {
 		}
 		tb.linkSources(c, ld, rd)
 	}
-	if !ps.scoped {
+	if !in.scoped {
 		for _, te := range set.TrustedEnvironments {
 			tb.environmentSource(te, conns)
 		}
 		// Deployments where esremote owns entries, to remove those no spec
 		// wants any more.
 		for _, cl := range set.Clusters {
-			if cl.Deployment != nil && len(ps.r.ledger.TrustEntries(cl.Deployment.ID)) > 0 {
+			if cl.Deployment != nil && len(in.ledger.TrustEntries(cl.Deployment.ID)) > 0 {
 				tb.dep(cl)
 			}
 		}
@@ -498,20 +523,11 @@ func (ps *passState) planTrust(ctx context.Context) {
 	tb.expiryFindings()
 	tb.versionFindings(conns)
 	tp.oneSided()
-	log := ps.r.opts.Logger
-	for _, ch := range tp.detached.Changes {
-		log.Info("trust change of no connection", "target", ch.Target, "key", ch.Key, "action", ch.Action)
-	}
-	for _, f := range tp.detached.Findings {
-		log.Warn("trust finding of no connection", "code", f.Code, "message", f.Message)
-	}
-	for _, u := range tp.detached.Unmanaged {
-		log.Info("trust entry left alone", "target", u.Target, "key", u.Name, "reason", u.Reason)
-	}
 
 	// Write order: locals of certificate connections first (DESIGN §5).
 	tp.order = sortedKeys(tp.deps)
 	sort.SliceStable(tp.order, func(i, j int) bool { return tp.deps[tp.order[i]].local && !tp.deps[tp.order[j]].local })
+	return tp
 }
 
 // report makes the Change of an op and attaches it.
@@ -530,11 +546,9 @@ func (tb *trustBuilder) report(d *trustDeployment, op *trustOp) {
 	})
 }
 
-// trustInScope reports whether a --only pass covers connection c. The
-// pass does not record the name it is restricted to, so a scoped pass
-// takes every certificate connection toward the remote it resolved.
-func (ps *passState) trustInScope(c *spec.Connection) bool {
-	return ps.only == "" || c.Name == ps.only
+// inScope reports whether a --only pass covers connection c.
+func (in trustInput) inScope(c *spec.Connection) bool {
+	return in.only == "" || c.Name == in.only
 }
 
 func firstErr(errs ...error) error {
@@ -573,11 +587,12 @@ func (tb *trustBuilder) dep(cl *spec.Cluster) *trustDeployment {
 	}
 	d := &trustDeployment{cl: cl, entries: map[string]*trustEntry{}}
 	tb.tp.deps[cl.Name] = d
-	d.client, d.err = tb.ps.r.CloudClient(tb.ps.set, cl)
-	if d.err != nil {
+	o := tb.in.obs.deployment(cl)
+	if o.clientErr != nil {
+		d.err = o.clientErr
 		return d
 	}
-	d.err = d.use(tb.ps.deployment(tb.ctx, cl))
+	d.err = d.use(o.dep, o.err)
 	return d
 }
 
@@ -597,9 +612,10 @@ func (d *trustDeployment) use(dep *cloud.Deployment, err error) error {
 	return nil
 }
 
-// read (re)reads the deployment and its Elasticsearch resource.
-func (d *trustDeployment) read(ctx context.Context) error {
-	dep, err := d.client.Deployment(ctx, d.id())
+// read re-reads the deployment and its Elasticsearch resource (after a
+// 409: a new observation on purpose).
+func (d *trustDeployment) read(ctx context.Context, client *cloud.Client) error {
+	dep, err := client.Deployment(ctx, d.id())
 	if err != nil {
 		return fmt.Errorf("read trust of %s: %w", d.cl.Name, err)
 	}
@@ -614,38 +630,22 @@ func (d *trustDeployment) read(ctx context.Context) error {
 	return nil
 }
 
-// facts returns what the pass knows of a cluster's control plane.
+// facts is what the observation says of a cluster's control plane.
 func (tb *trustBuilder) facts(cl *spec.Cluster) *apiFacts {
-	key := string(cl.Deployment.Platform) + " " + cl.Deployment.API
-	if f := tb.apis[key]; f != nil {
-		return f
-	}
 	f := &apiFacts{}
-	tb.apis[key] = f
-	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
-	if err != nil {
-		f.err = err
-		return f
-	}
 	switch cl.Deployment.Platform {
 	case spec.PlatformECH:
-		orgs, err := c.Organizations(tb.ctx)
-		if err != nil {
-			f.err = err
-			return f
-		}
-		for _, o := range orgs {
-			f.orgs = append(f.orgs, o.ID)
-		}
+		o := tb.in.obs.organizations(cl)
+		f.orgs, f.err = o.ids, o.err
 	case spec.PlatformECE:
-		rels, err := c.TrustRelationships(tb.ctx, true, true)
-		if err != nil {
-			f.err = err
+		o := tb.in.obs.relations(cl, true)
+		if o.err != nil {
+			f.err = o.err
 			return f
 		}
-		for i := range rels {
-			if rels[i].Local {
-				f.local = &rels[i]
+		for i := range o.rels {
+			if o.rels[i].Local {
+				f.local = &o.rels[i]
 			}
 		}
 		if f.local == nil {
@@ -655,21 +655,11 @@ func (tb *trustBuilder) facts(cl *spec.Cluster) *apiFacts {
 	return f
 }
 
-// relations lists an ECE control plane's trust relationships (for external
-// entries), once per pass.
+// relations are an ECE control plane's trust relationships (for external
+// entries).
 func (tb *trustBuilder) relations(cl *spec.Cluster) ([]cloud.TrustRelationship, error) {
-	f := tb.facts(cl)
-	if f.loadedRel {
-		return f.relations, f.relErr
-	}
-	f.loadedRel = true
-	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
-	if err != nil {
-		f.relErr = err
-		return nil, err
-	}
-	f.relations, f.relErr = c.TrustRelationships(tb.ctx, false, false)
-	return f.relations, f.relErr
+	o := tb.in.obs.relations(cl, false)
+	return o.rels, o.err
 }
 
 // envOf is the environment a declared deployment cluster belongs to.
@@ -722,23 +712,11 @@ func (tb *trustBuilder) certsOf(cl *spec.Cluster) ([]string, error) {
 		}
 		return []string{f.local.PublicCACert}, nil
 	}
-	id := cl.Deployment.ID
-	if pems, ok := tb.cas[id]; ok || tb.caEr[id] != nil {
-		return pems, tb.caEr[id]
+	o := tb.in.obs.certificateAuthority(cl)
+	if o.err == nil && len(o.ids) == 0 {
+		return nil, fmt.Errorf("deployment of %s lists no CA", cl.Name)
 	}
-	c, err := tb.ps.r.CloudClient(tb.ps.set, cl)
-	if err == nil {
-		var cas []cloud.CACert
-		cas, err = c.CertificateAuthority(tb.ctx, id)
-		for _, ca := range cas {
-			tb.cas[id] = append(tb.cas[id], ca.PEM)
-		}
-	}
-	if err == nil && len(tb.cas[id]) == 0 {
-		err = fmt.Errorf("deployment of %s lists no CA", cl.Name)
-	}
-	tb.caEr[id] = err
-	return tb.cas[id], err
+	return o.ids, o.err
 }
 
 // entryFor is the entry through which deployment d trusts env.
@@ -834,11 +812,11 @@ func (tb *trustBuilder) linkSources(c *spec.Connection, l, r *trustDeployment) {
 
 // environmentSource adds the trust a TrustedEnvironment asks for.
 func (tb *trustBuilder) environmentSource(te *spec.TrustedEnvironment, conns []*spec.Connection) {
-	cl := tb.ps.set.Cluster(te.Deployment)
+	cl := tb.in.set.Cluster(te.Deployment)
 	// The connections it concerns, and whether one of them enforces.
 	var names []string
 	involved, enforced := false, false
-	for _, c := range tb.ps.set.Connections {
+	for _, c := range tb.in.set.Connections {
 		if c.Security != spec.SecurityCertificate || c.Local != te.Deployment {
 			continue
 		}
@@ -890,7 +868,7 @@ func (tb *trustBuilder) environmentCerts(te *spec.TrustedEnvironment, env envRef
 	var fromAPI []string
 	var apiErr error
 	var matched []*spec.Cluster
-	for _, cl := range tb.ps.set.Clusters {
+	for _, cl := range tb.in.set.Clusters {
 		if cl.Deployment == nil || cl.Deployment.Platform != env.platform {
 			continue
 		}
@@ -929,7 +907,7 @@ func (tb *trustBuilder) environmentCerts(te *spec.TrustedEnvironment, env envRef
 		return fromAPI, nil
 	}
 	if te.CAFile != "" {
-		b, err := readCA(tb.ps.set, te, te.CAFile)
+		b, err := tb.in.obs.caFile(te)
 		if err != nil {
 			return nil, err
 		}
@@ -961,17 +939,18 @@ func splitPEM(b []byte) []string {
 }
 
 // diff compares deployment d's desired entries and owned entries with its
-// live trust. It is pure apart from reading the ledger; note says whether
+// live trust. It is pure: the ledger's part is tb.in.ledger (the ledger
+// as the pass found it, or as the writes left it on a re-diff); note says whether
 // findings and unmanaged entries are recorded (the first diff of a pass)
 // or not (the re-diff after a conflict).
 func (tb *trustBuilder) diff(d *trustDeployment, live cloud.Trust, note bool) []*trustOp {
-	led := tb.ps.r.ledger
+	led := tb.in.ledger
 	var ops []*trustOp
 	keys := map[string]bool{}
 	for k := range d.entries {
 		keys[k] = true
 	}
-	if !tb.ps.scoped {
+	if !tb.in.scoped {
 		for _, k := range led.TrustEntries(d.id()) {
 			keys[k] = true
 		}
@@ -1062,7 +1041,7 @@ func firstConn(e *trustEntry) string {
 // trust could not be computed this pass: the entries it owns are kept,
 // since a connection that failed to prepare is still declared.
 func (tb *trustBuilder) unprepared(name string) bool {
-	if name == "" || tb.ps.set.Connection(name) == nil {
+	if name == "" || tb.in.set.Connection(name) == nil {
 		return false
 	}
 	ct := tb.tp.byConn[name]
@@ -1072,7 +1051,7 @@ func (tb *trustBuilder) unprepared(name string) bool {
 // existing keeps a connection name when it is still a certificate
 // connection of the specs.
 func (tb *trustBuilder) existing(name string) []string {
-	if c := findConnection(tb.ps.set, name); name != "" && c != nil && c.Security == spec.SecurityCertificate && c.Policy != spec.PolicyDisabled {
+	if c := findConnection(tb.in.set, name); name != "" && c != nil && c.Security == spec.SecurityCertificate && c.Policy != spec.PolicyDisabled {
 		return []string{name}
 	}
 	return nil
@@ -1080,7 +1059,7 @@ func (tb *trustBuilder) existing(name string) []string {
 
 // expiryFindings warns about every desired CA that expires within 30 days.
 func (tb *trustBuilder) expiryFindings() {
-	now := tb.ps.r.opts.Now()
+	now := tb.in.now
 	seen := map[string]bool{}
 	for _, name := range sortedKeys(tb.tp.deps) {
 		d := tb.tp.deps[name]
@@ -1232,7 +1211,9 @@ func (ps *passState) applyTrust(ctx context.Context) {
 	if tp == nil {
 		return
 	}
-	tb := &trustBuilder{ps: ps, ctx: ctx, tp: tp}
+	// The re-diff after a 409 reads the ledger as the writes left it.
+	tb := &trustBuilder{ps: ps, ctx: ctx, tp: tp,
+		in: trustInput{set: ps.set, scoped: ps.scoped, only: ps.only, ledger: ps.r.ledger, now: ps.r.opts.Now()}}
 	for _, name := range tp.order {
 		d := tp.deps[name]
 		if d.err != nil || !slices.ContainsFunc(d.ops, func(op *trustOp) bool { return op.enforced }) {
@@ -1298,7 +1279,10 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 				}
 			}
 		}
-		err = d.client.UpdateTrust(tb.ctx, d.dep, d.res.RefID, next)
+		var client *cloud.Client
+		if client, err = r.CloudClient(tb.ps.set, d.cl); err == nil {
+			err = client.UpdateTrust(tb.ctx, d.dep, d.res.RefID, next)
+		}
 		if err == nil {
 			for _, op := range puts {
 				rec := (*Record)(nil)
@@ -1330,7 +1314,7 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 			return
 		case cloud.IsConflict(err) && attempt < trustWriteAttempts:
 			log.Info("deployment changed since read, reading again", "attempt", attempt)
-			if rerr := d.read(tb.ctx); rerr != nil {
+			if rerr := d.read(tb.ctx, client); rerr != nil {
 				fail(rerr)
 				return
 			}
