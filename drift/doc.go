@@ -62,12 +62,13 @@
 //
 // # State directory
 //
-// [StateDir] resolves esremote's state directory (--state-dir, systemd's
-// $STATE_DIRECTORY, /var/lib/esremote for root, else the XDG state home).
-// [History] keeps reports there: reports/<timestamp>-<trigger>.json for the
-// last [DefaultKeep] passes and last.json for the newest, all written with
-// [WriteFileAtomic] (temp file, fsync, rename, fsync of the directory), files
-// 0600 and directories 0700.
+// [History] keeps reports in the state directory:
+// reports/<timestamp>-<trigger>.json for the last [DefaultKeep] passes and
+// last.json for the newest, all written through its [Files] (in esremote,
+// reconcile/statedir's atomic writes: temp file, fsync, rename, fsync of the
+// directory), files 0600 and directories 0700. Where the state directory is,
+// and its writer lock, are reconcile/statedir's too: drift touches the
+// filesystem only to list, read and prune its reports.
 //
 // # Metrics and alerts
 //

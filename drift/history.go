@@ -41,19 +41,38 @@ const staleTemp = 10 * time.Minute
 // in time order.
 const reportTimeFormat = "20060102T150405.000000000Z"
 
+// Files is how History writes the state directory: drift imports no other
+// esremote package, so the file primitives come from its user
+// (reconcile/statedir.Files in esremote).
+type Files interface {
+	// WriteFile replaces path so that readers see the old file or the
+	// whole new one, even across a crash, and is durable when it returns.
+	WriteFile(path string, data []byte, perm os.FileMode) error
+	// CreateFile is WriteFile that fails with fs.ErrExist when path
+	// exists, also when another process created it a moment ago.
+	CreateFile(path string, data []byte, perm os.FileMode) error
+	// SyncDir makes removals in dir durable.
+	SyncDir(dir string) error
+	// IsTemp reports whether a file name is a temporary file the writer
+	// may have left behind in a crash.
+	IsTemp(name string) bool
+}
+
 // History keeps the reports of past passes in a state directory:
 // reports/<timestamp>-<trigger>.json, one per Save, the newest Keep of them,
-// and last.json, a copy of the latest. Every file is written atomically
-// (see WriteFileAtomic) with mode 0600, in directories History creates with
-// mode 0700. Temporary files a crash left behind are never read and are
-// removed on a later Save.
+// and last.json, a copy of the latest. Every file is written through Files
+// (atomically) with mode 0600, in directories History creates with mode
+// 0700. Temporary files a crash left behind are never read and are removed
+// on a later Save.
 //
 // A History is safe for concurrent use, and several processes (the daemon
 // and an `esremote apply`) may share one state directory: no Save
 // overwrites another's report. Do not copy a History after first use.
 type History struct {
-	// Dir is the state directory, e.g. from StateDir.
+	// Dir is the state directory.
 	Dir string
+	// Files writes it; Save needs it, List and Last do not.
+	Files Files
 	// Keep is how many reports to keep; zero or less means DefaultKeep.
 	Keep int
 	// Now is the clock for reports without GeneratedAt and for judging
@@ -64,9 +83,10 @@ type History struct {
 }
 
 // NewHistory returns the History of state directory dir keeping the last
-// keep reports (DefaultKeep when keep is zero or less).
-func NewHistory(dir string, keep int) *History {
-	return &History{Dir: dir, Keep: keep}
+// keep reports (DefaultKeep when keep is zero or less), written with files
+// (nil for a History that is only read).
+func NewHistory(dir string, keep int, files Files) *History {
+	return &History{Dir: dir, Keep: keep, Files: files}
 }
 
 // Entry describes one saved report.
@@ -99,6 +119,9 @@ func (h *History) keep() int {
 func (h *History) Save(r *Report) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.Files == nil {
+		return "", errors.New("save report: the history has no Files to write with")
+	}
 	reports := filepath.Join(h.Dir, ReportsDir)
 	if err := os.MkdirAll(reports, dirPerm); err != nil {
 		return "", fmt.Errorf("save report: %w", err)
@@ -122,7 +145,7 @@ func (h *History) Save(r *Report) (string, error) {
 			name = stem + "-" + strconv.Itoa(i) + ".json"
 		}
 		path = filepath.Join(reports, name)
-		err := writeNew(path, buf.Bytes(), filePerm)
+		err := h.Files.CreateFile(path, buf.Bytes(), filePerm)
 		if err == nil {
 			break
 		}
@@ -130,7 +153,7 @@ func (h *History) Save(r *Report) (string, error) {
 			return "", fmt.Errorf("save report: %w", err)
 		}
 	}
-	if err := WriteFileAtomic(filepath.Join(h.Dir, LastReport), buf.Bytes(), filePerm); err != nil {
+	if err := h.Files.WriteFile(filepath.Join(h.Dir, LastReport), buf.Bytes(), filePerm); err != nil {
 		return "", fmt.Errorf("save report: %w", err)
 	}
 	if err := h.prune(); err != nil {
@@ -162,11 +185,6 @@ func isReportName(name string) bool {
 		strings.HasSuffix(name, ".json")
 }
 
-// isTempName reports whether name is a temporary file of WriteFileAtomic.
-func isTempName(name string) bool {
-	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
-}
-
 // prune removes the oldest reports beyond Keep and temporary files older
 // than staleTemp.
 func (h *History) prune() error {
@@ -191,7 +209,7 @@ func (h *History) prune() error {
 		}
 	}
 	errs = append(errs, h.removeStaleTemps(reports), h.removeStaleTemps(h.Dir))
-	if err := syncDir(reports); err != nil {
+	if err := h.Files.SyncDir(reports); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -205,7 +223,7 @@ func (h *History) removeStaleTemps(dir string) error {
 	cutoff := h.now().Add(-staleTemp)
 	var errs []error
 	for _, e := range ents {
-		if !isTempName(e.Name()) || !e.Type().IsRegular() {
+		if !h.Files.IsTemp(e.Name()) || !e.Type().IsRegular() {
 			continue
 		}
 		info, err := e.Info()

@@ -30,7 +30,7 @@ func report(at time.Time, trigger Trigger, connections int) *Report {
 
 func TestHistorySaveListLast(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	h := &History{Dir: dir}
+	h := &History{Dir: dir, Files: testFiles{}}
 
 	if list, err := h.List(); err != nil || len(list) != 0 {
 		t.Fatalf("empty history: %v, %v", list, err)
@@ -93,7 +93,7 @@ func TestHistoryTightensReportsDir(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, ReportsDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h := &History{Dir: dir}
+	h := &History{Dir: dir, Files: testFiles{}}
 	if _, err := h.Save(report(at, TriggerApply, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestHistoryTightensReportsDir(t *testing.T) {
 }
 
 func TestHistoryPrune(t *testing.T) {
-	h := NewHistory(t.TempDir(), 3)
+	h := NewHistory(t.TempDir(), 3, testFiles{})
 	var paths []string
 	for i := range 5 {
 		p, err := h.Save(report(at.Add(time.Duration(i)*time.Second), TriggerResync, i))
@@ -128,7 +128,7 @@ func TestHistoryPrune(t *testing.T) {
 }
 
 func TestHistoryDefaultKeep(t *testing.T) {
-	h := NewHistory(t.TempDir(), 0)
+	h := NewHistory(t.TempDir(), 0, testFiles{})
 	for i := range DefaultKeep + 2 {
 		if _, err := h.Save(report(at.Add(time.Duration(i)*time.Second), TriggerResync, 0)); err != nil {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestHistoryDefaultKeep(t *testing.T) {
 // daemon and a CLI apply would): none may overwrite another.
 func TestHistoryConcurrentSaves(t *testing.T) {
 	dir := t.TempDir()
-	hs := []*History{{Dir: dir}, {Dir: dir}}
+	hs := []*History{{Dir: dir, Files: testFiles{}}, {Dir: dir, Files: testFiles{}}}
 	const n = 20
 	var wg sync.WaitGroup
 	paths := make([]string, n)
@@ -194,14 +194,14 @@ func TestHistoryConcurrentSaves(t *testing.T) {
 func TestHistoryCrashLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	clk := &clock{t: at}
-	h := &History{Dir: dir, Now: clk.now}
+	h := &History{Dir: dir, Now: clk.now, Files: testFiles{}}
 	if _, err := h.Save(report(at, TriggerApply, 1)); err != nil {
 		t.Fatal(err)
 	}
 	reports := filepath.Join(dir, ReportsDir)
-	stale := filepath.Join(reports, ".20261126T200500.000000000Z-apply.json"+tempInfix+"123")
-	fresh := filepath.Join(reports, ".20261126T200600.000000000Z-apply.json"+tempInfix+"456")
-	staleLast := filepath.Join(dir, "."+LastReport+tempInfix+"789")
+	stale := filepath.Join(reports, ".20261126T200500.000000000Z-apply.json"+testTempInfix+"123")
+	fresh := filepath.Join(reports, ".20261126T200600.000000000Z-apply.json"+testTempInfix+"456")
+	staleLast := filepath.Join(dir, "."+LastReport+testTempInfix+"789")
 	for _, p := range []string{stale, fresh, staleLast} {
 		if err := os.WriteFile(p, []byte(`{"schema": 1, "trig`), 0o600); err != nil {
 			t.Fatal(err)
@@ -235,7 +235,7 @@ func TestHistoryCrashLeftovers(t *testing.T) {
 
 func TestHistoryCorruptReport(t *testing.T) {
 	dir := t.TempDir()
-	h := &History{Dir: dir}
+	h := &History{Dir: dir, Files: testFiles{}}
 	good, err := h.Save(report(at, TriggerApply, 1))
 	if err != nil {
 		t.Fatal(err)
@@ -250,5 +250,21 @@ func TestHistoryCorruptReport(t *testing.T) {
 	}
 	if len(list) != 1 || list[0].Path != good {
 		t.Errorf("List %+v, want only the readable report", list)
+	}
+}
+
+// drift owns no file primitive: a History without Files can be read but
+// refuses to save (writing is its user's, reconcile/statedir in esremote).
+func TestHistoryWithoutFilesDoesNotSave(t *testing.T) {
+	dir := t.TempDir()
+	h := NewHistory(dir, 0, nil)
+	if _, err := h.Save(New(ModeApply, TriggerApply, time.Unix(0, 0))); err == nil || !strings.Contains(err.Error(), "no Files") {
+		t.Fatalf("save without Files: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("wrote %v", ents)
+	}
+	if list, err := h.List(); err != nil || len(list) != 0 {
+		t.Fatalf("list: %v %v", list, err)
 	}
 }

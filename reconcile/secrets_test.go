@@ -13,6 +13,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 // Every key the sim issued, every admin credential and every control-plane
@@ -41,7 +42,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 			func() error { return drift.WriteJSON(&out, rep) },
 			func() error { return drift.WriteText(&out, rep, drift.TextOptions{All: true}) },
 			func() error { return drift.WriteMarkdown(&out, rep) },
-			func() error { _, err := drift.NewHistory(tw.state, 0).Save(rep); return err },
+			func() error { _, err := drift.NewHistory(tw.state, 0, statedir.Files{}).Save(rep); return err },
 		} {
 			if err := write(); err != nil {
 				t.Fatal(err)

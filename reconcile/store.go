@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 // Store is where the ownership ledger lives: one JSON document, loaded
@@ -53,7 +53,7 @@ func (s FileStore) Save(doc []byte) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}
-	if err := drift.WriteFileAtomic(s.path(), doc, 0o600); err != nil {
+	if err := statedir.WriteFileAtomic(s.path(), doc, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", s.path(), err)
 	}
 	return nil

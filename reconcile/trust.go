@@ -420,14 +420,11 @@ func (e envRef) String() string {
 	return "ECE environment " + e.id
 }
 
-// apiFacts is what a pass learned from one control plane.
+// apiFacts is what the observation says of one control plane.
 type apiFacts struct {
-	orgs      []string                  // ECH: organizations of the API key
-	local     *cloud.TrustRelationship  // ECE: this environment
-	relations []cloud.TrustRelationship // ECE: every trust relationship
-	err       error
-	relErr    error
-	loadedRel bool
+	orgs  []string                 // ECH: organizations of the API key
+	local *cloud.TrustRelationship // ECE: this environment
+	err   error
 }
 
 // trustBuilder applies the trust rules to a trustInput. The apply step

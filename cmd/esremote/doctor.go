@@ -5,9 +5,9 @@ import (
 	"net"
 	"strings"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/doctor"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 
 	"github.com/spf13/pflag"
@@ -59,7 +59,7 @@ func cmdDoctor(fs *pflag.FlagSet) runFunc {
 				Fix: "run esremote validate " + dir + " and fix every problem it prints"}}}
 			return c.writeDoctor(rep, *format)
 		}
-		sd, err := drift.StateDir(c.getenv, *stateDir)
+		sd, err := statedir.StateDir(c.getenv, *stateDir)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError

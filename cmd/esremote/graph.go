@@ -11,6 +11,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -90,7 +91,7 @@ func cmdGraph(fs *pflag.FlagSet) runFunc {
 // observeForGraph runs a read-only pass (what plan does, writing nothing)
 // for the connections' health.
 func (c *cli) observeForGraph(set *spec.Set, stateDirFlag string, timeout time.Duration) (*drift.Report, error) {
-	stateDir, err := drift.StateDir(c.getenv, stateDirFlag)
+	stateDir, err := statedir.StateDir(c.getenv, stateDirFlag)
 	if err != nil {
 		return nil, err
 	}

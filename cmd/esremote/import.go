@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/importer"
 	"github.com/esremote/esremote/reconcile/state"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 
 	"github.com/spf13/pflag"
@@ -69,7 +69,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 			c.specsInvalid(dir, err, "nothing was imported")
 			return exitError
 		}
-		stateDir, err := drift.StateDir(c.getenv, *stateDirFlag)
+		stateDir, err := statedir.StateDir(c.getenv, *stateDirFlag)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 // lockTimeoutUsage is the --lock-timeout flag's help, shared by every
@@ -15,13 +15,13 @@ const lockTimeoutUsage = "wait up to this `duration` for another esremote to rel
 // apply") before anything reads the ledger, so that what this process
 // reads is what no other process will change until it is done. A refusal
 // is printed with a hint; ok is false then and the caller exits 1.
-func (c *cli) lockStateDir(stateDir, command string, timeout time.Duration) (lock *drift.StateLock, ok bool) {
-	lock, err := drift.LockStateDir(c.ctx, stateDir, drift.CurrentHolder(command, time.Now()), timeout)
+func (c *cli) lockStateDir(stateDir, command string, timeout time.Duration) (lock *statedir.StateLock, ok bool) {
+	lock, err := statedir.LockStateDir(c.ctx, stateDir, statedir.CurrentHolder(command, time.Now()), timeout)
 	if err == nil {
 		return lock, true
 	}
 	c.errorf("%v", err)
-	var held *drift.HeldError
+	var held *statedir.HeldError
 	switch {
 	case !errors.As(err, &held):
 	case held.Holder.Command == "esremote run":

@@ -12,8 +12,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 func init() {
@@ -59,7 +59,7 @@ func cmdStateHeld(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		h := drift.ReadHolder(ts.MkAbs(args[0]))
+		h := statedir.ReadHolder(ts.MkAbs(args[0]))
 		if h.Command == args[1] {
 			return
 		}

@@ -167,7 +167,7 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 		obs.metrics.FollowLeadership(x.Leadership)
 	}
 	x.Handlers["GET /metrics"] = obs.metrics.Handler()
-	x.Handlers["GET /status/last-change"] = lastChangeHandler(drift.NewHistory(x.StateDir, 0))
+	x.Handlers["GET /status/last-change"] = lastChangeHandler(drift.NewHistory(x.StateDir, 0, nil))
 	x.OnPass = append(x.OnPass, obs.pass)
 	x.OnReport = append(x.OnReport, obs.report)
 	x.OnLoad = append(x.OnLoad, obs.load)

@@ -31,6 +31,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 func init() {
@@ -399,7 +400,7 @@ func TestAlertFlags(t *testing.T) {
 // a retry's copy of a connection it did not retry does not count.
 func TestLastChanges(t *testing.T) {
 	dir := t.TempDir()
-	h := drift.NewHistory(dir, 0)
+	h := drift.NewHistory(dir, 0, statedir.Files{})
 	t0 := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	applied := []drift.Change{{Resource: drift.ResourceClusterSetting, Key: "cluster.remote.a.mode", Applied: true}}
 	conn := func(name, local string, ch []drift.Change) drift.Connection {

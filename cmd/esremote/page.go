@@ -40,7 +40,7 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 		set = s
 		mu.Unlock()
 	})
-	hist := drift.NewHistory(x.StateDir, 0)
+	hist := drift.NewHistory(x.StateDir, 0, nil)
 	x.Handlers["GET /{$}"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := l.Status()
 		if st.Report == nil {

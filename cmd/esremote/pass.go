@@ -14,6 +14,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/state"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -76,7 +77,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.specsInvalid(dir, err, "nothing was changed")
 		return nil, nil, exitError
 	}
-	stateDir, err := drift.StateDir(c.getenv, pf.stateDir)
+	stateDir, err := statedir.StateDir(c.getenv, pf.stateDir)
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, nil, exitError
@@ -150,7 +151,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		spec.ScrubAll(doc) // its errors may quote what a server echoed: see scrub.go
 		b, err := json.MarshalIndent(doc, "", "  ")
 		if err == nil {
-			err = drift.WriteFileAtomic(pf.out, append(b, '\n'), 0o600)
+			err = statedir.WriteFileAtomic(pf.out, append(b, '\n'), 0o600)
 		}
 		if err != nil {
 			c.errorf("save plan: %v", err)
@@ -164,7 +165,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	report := res.Report(trigger, reconcile.SpecRevision(dir))
 	spec.ScrubAll(report) // before it is printed or saved: see scrub.go
 	if mode == reconcile.ModeApply {
-		if _, err := drift.NewHistory(stateDir, 0).Save(report); err != nil {
+		if _, err := drift.NewHistory(stateDir, 0, statedir.Files{}).Save(report); err != nil {
 			c.warnf("save report: %v", err)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/state"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -168,7 +169,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			c.errorf("%v", err)
 			return exitError
 		}
-		stateDir, err := drift.StateDir(c.getenv, rf.stateDir)
+		stateDir, err := statedir.StateDir(c.getenv, rf.stateDir)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitError
@@ -248,7 +249,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			c.errorf("%v", err)
 			return exitError
 		}
-		hist := drift.NewHistory(stateDir, 0)
+		hist := drift.NewHistory(stateDir, 0, statedir.Files{})
 		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}, Leadership: leadership}
 		cfg := daemon.LoopConfig{
 			Dir:         dir,

@@ -178,7 +178,7 @@ func (d *daemonProc) status() *drift.Report {
 // observed the world after since, oldest first.
 func (d *daemonProc) reports(t *testing.T, since time.Time) []*drift.Report {
 	t.Helper()
-	list, err := drift.NewHistory(d.stateDir, 0).List()
+	list, err := drift.NewHistory(d.stateDir, 0, nil).List()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/daemon"
+	"github.com/esremote/esremote/reconcile/statedir"
 
 	"github.com/spf13/pflag"
 )
@@ -228,12 +229,12 @@ type historyEntry struct {
 
 // statusHistory lists the reports of the state directory, newest first.
 func statusHistory(c *cli, dir, format string) int {
-	stateDir, err := drift.StateDir(c.getenv, dir)
+	stateDir, err := statedir.StateDir(c.getenv, dir)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitError
 	}
-	entries, err := drift.NewHistory(stateDir, 0).List()
+	entries, err := drift.NewHistory(stateDir, 0, nil).List()
 	if err != nil && len(entries) == 0 {
 		c.errorf("%v", err)
 		return exitError

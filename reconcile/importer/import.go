@@ -23,9 +23,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -330,7 +330,7 @@ func (im *importer) alias(alias string, live, trans liveAlias, info es.RemoteInf
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("alias %s: %w", alias, err)
 		}
-		if err := drift.WriteFileAtomic(path, doc, 0o644); err != nil {
+		if err := statedir.WriteFileAtomic(path, doc, 0o644); err != nil {
 			return nil, fmt.Errorf("alias %s: write %s: %w", alias, rel, err)
 		}
 	}

@@ -2,7 +2,7 @@
 // writers take turns with it (DESIGN §9, "one writer at a time"):
 //
 //   - [File]: the ledger in the state directory (the default). The
-//     directory's flock (drift.LockStateDir) keeps a second writer out;
+//     directory's flock (statedir.LockStateDir) keeps a second writer out;
 //     every save re-reads the file and merges what another writer
 //     recorded since, so even a writer that ignored the lock loses
 //     nothing it did not delete itself.
@@ -24,7 +24,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 // LedgerFile is the ledger's file name in the state directory.
@@ -82,7 +82,7 @@ func (s *File) Save(doc []byte) error {
 			return fmt.Errorf("%s changed since it was read, and cannot be merged: %w", s.path(), err)
 		}
 	}
-	if err := drift.WriteFileAtomic(s.path(), out, 0o600); err != nil {
+	if err := statedir.WriteFileAtomic(s.path(), out, 0o600); err != nil {
 		return err
 	}
 	// The base is what this writer knows, its own document: a record

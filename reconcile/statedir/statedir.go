@@ -1,4 +1,10 @@
-package drift
+// Package statedir holds esremote's state-directory file primitives: where
+// the state directory is (StateDir), writes that a crash never leaves half
+// done (WriteFileAtomic, CreateFileAtomic, SyncDir), and the writer lock
+// (LockStateDir). It imports no other esremote package: the ledger stores
+// (reconcile, reconcile/state), the importer and the CLI use it, and
+// drift's report history gets it as its Files.
+package statedir
 
 import (
 	"errors"
@@ -9,8 +15,34 @@ import (
 )
 
 // tempInfix marks WriteFileAtomic's temporary files: "."+base+tempInfix+random.
-// History recognises leftovers of a crash by it.
+// IsTemp recognises leftovers of a crash by it.
 const tempInfix = ".tmp-"
+
+// IsTemp reports whether a file name is a temporary file of
+// WriteFileAtomic or CreateFileAtomic (a crash may leave one behind).
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
+}
+
+// Files is drift.History's writer (drift.Files): the primitives of this
+// package, atomic and durable.
+type Files struct{}
+
+// WriteFile is WriteFileAtomic.
+func (Files) WriteFile(path string, data []byte, perm os.FileMode) error {
+	return WriteFileAtomic(path, data, perm)
+}
+
+// CreateFile is CreateFileAtomic.
+func (Files) CreateFile(path string, data []byte, perm os.FileMode) error {
+	return CreateFileAtomic(path, data, perm)
+}
+
+// SyncDir is SyncDir.
+func (Files) SyncDir(dir string) error { return SyncDir(dir) }
+
+// IsTemp is IsTemp.
+func (Files) IsTemp(name string) bool { return IsTemp(name) }
 
 // WriteFileAtomic writes data to path so that readers see either the old
 // file or the whole new one, never a part, even across a crash: it writes a
@@ -30,13 +62,14 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// writeNew is WriteFileAtomic that never replaces an existing file: it links
-// the synced temporary file to path, which fails with fs.ErrExist when path
-// exists, also when another process created it a moment ago.
-func writeNew(path string, data []byte, perm os.FileMode) error {
+// CreateFileAtomic is WriteFileAtomic that never replaces an existing
+// file: it links the synced temporary file to path, which fails with
+// fs.ErrExist when path exists, also when another process created it a
+// moment ago.
+func CreateFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -52,7 +85,7 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 	if err := os.Remove(tmp); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
 // writeTemp writes data to a new temporary file in dir named after base,
@@ -83,8 +116,8 @@ func writeTemp(dir, base string, data []byte, perm os.FileMode) (_ string, err e
 	return f.Name(), nil
 }
 
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
+// SyncDir makes a rename or removal in dir durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
@@ -115,7 +148,7 @@ const (
 //  5. $HOME/.local/state/esremote (the XDG default).
 //
 // getenv is os.Getenv in production. StateDir does not create the
-// directory; [History] does. It fails only when none of these applies.
+// directory; the stores and the report history do. It fails only when none of these applies.
 func StateDir(getenv func(string) string, flag string) (string, error) {
 	return stateDir(getenv, flag, os.Geteuid())
 }
