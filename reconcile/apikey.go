@@ -113,7 +113,7 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 
 // prefetchRemotes starts the reads of the remotes the managed keys of a
 // local cluster's connections live on, as soon as that cluster is
-// observed, under the conditions planKey reads them (a managed key, a
+// observed, under the conditions keyRemote names (a managed key, a
 // deployment-backed local on 8.14 or later, a declared remote, an endpoint
 // and settings that could be prepared): the remote's reads then travel
 // while the other local clusters are observed, instead of after them on
