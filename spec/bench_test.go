@@ -40,7 +40,7 @@ kind: Cluster
 name: remote-%[1]d
 elasticsearch:
   url: https://r%[1]d.ip.es.io:9243
-  auth: {api_key: {credential: remote-%[1]d-es}}
+  auth: {basic: {username: esremote, password: {credential: remote-%[1]d-es}}}
 deployment:
   platform: ece
   api: https://ece.example.com:12443
