@@ -96,26 +96,86 @@ func (r *Reconciler) evidenceTarget(c *spec.Connection) (target, keyID string) {
 // evidenceStamp names the state evidence was taken in; evidence taken in
 // another state is not reused.
 func (r *Reconciler) evidenceStamp(p *ConnectionPlan, target string) string {
+	return r.stampPrefix(p.Conn, target) + fmt.Sprintf("%t|%t", p.observed.Connected, p.observed.HasCredentials)
+}
+
+// stampPrefix is the part of a stamp known before the cluster is observed:
+// the alias, the target and the keystore write.
+func (r *Reconciler) stampPrefix(c *spec.Connection, target string) string {
 	ks := ""
-	if rec := r.ledger.Keystore(p.Conn.Local, CredentialsKey(p.Conn.Alias)); rec != nil {
+	if rec := r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); rec != nil {
 		ks = rec.Fingerprint + "@" + rec.WrittenAt.UTC().Format(time.RFC3339Nano)
 	}
-	return fmt.Sprintf("%s|%s|%s|%t|%t", p.Conn.Alias, target, ks, p.observed.Connected, p.observed.HasCredentials)
+	return c.Alias + "|" + target + "|" + ks + "|"
+}
+
+// earlyEvidence is the evidence request sent together with a local
+// cluster's observation (askEarly): the links it asked (connection name →
+// target), and the answer.
+type earlyEvidence struct {
+	asked map[string]string
+	res   map[string]es.ResolvedCluster
+	err   error
+	at    time.Time
+}
+
+// askEarly sends, at the same time as a local cluster's reads, the
+// evidence request of the links whose evidence the pass will ask whatever
+// the reads say: links the ledger records as configured by esremote
+// (a committed alias, so the cluster knows the alias and the request is
+// not refused for an unknown one), not disabled, with no evidence in the
+// cache, or evidence too old, or taken for another alias, target or
+// keystore write. Evidence cached for the same state stays reused (none
+// is asked when it is fresh); a link whose cached evidence differs only
+// by what the reads say (socket state) is asked after them, as before.
+// It returns nil when nothing is asked early.
+func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, conns []*spec.Connection) *earlyEvidence {
+	now := r.opts.Now()
+	ev := &earlyEvidence{asked: map[string]string{}}
+	var expr []string
+	for _, conn := range conns {
+		if conn.Policy == spec.PolicyDisabled {
+			continue
+		}
+		if rec := r.ledger.Alias(local, conn.Alias); rec == nil || rec.Pending || rec.Connection != conn.Name {
+			continue
+		}
+		target, _ := r.evidenceTarget(conn)
+		prefix := r.stampPrefix(conn, target)
+		r.evidenceMu.Lock()
+		cached, ok := r.evidence[conn.Name]
+		r.evidenceMu.Unlock()
+		if ok && now.Sub(cached.evidence.At) < EvidenceFresh && strings.HasPrefix(cached.stamp, prefix) {
+			continue
+		}
+		ev.asked[conn.Name] = target
+		expr = append(expr, conn.Alias+":"+target)
+	}
+	if len(expr) == 0 {
+		return nil
+	}
+	ev.res, ev.err = c.ResolveCluster(ctx, strings.Join(expr, ","))
+	ev.at = r.opts.Now()
+	return ev
 }
 
 // gatherEvidence asks every link of plans that has no fresh evidence, in
 // one _resolve/cluster request, and records the answers on the plans and
 // in the reconciler's cache. force asks even when the cache is fresh (a
 // link this pass wrote to).
-func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool) {
-	for p, ev := range r.evidenceOf(ctx, c, plans, force) {
+//
+// early, when not nil, is the request sent with the observation: the links
+// it answered are not asked again. It is not used when it failed (other
+// than for a version without _resolve/cluster): those links are asked now.
+func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool, early *earlyEvidence) {
+	for p, ev := range r.evidenceOf(ctx, c, plans, force, early) {
 		p.setEvidence(ev)
 	}
 }
 
 // evidenceOf is gatherEvidence's reading: the evidence of each link asked
 // or found fresh in the cache.
-func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool) map[*ConnectionPlan]linkEvidence {
+func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool, early *earlyEvidence) map[*ConnectionPlan]linkEvidence {
 	now := r.opts.Now()
 	out := map[*ConnectionPlan]linkEvidence{}
 	var ask []*ConnectionPlan
@@ -138,12 +198,33 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*Conn
 	if len(ask) == 0 {
 		return out
 	}
+	if early != nil && (early.err == nil || errors.Is(early.err, es.ErrUnsupported)) {
+		var later, answered []*ConnectionPlan
+		for _, p := range ask {
+			if t, ok := early.asked[p.Conn.Name]; ok && t == targets[p] {
+				answered = append(answered, p)
+			} else {
+				later = append(later, p)
+			}
+		}
+		r.judgeAll(out, answered, targets, keys, early.res, early.err, early.at)
+		ask = later
+		if len(ask) == 0 {
+			return out
+		}
+	}
 	var expr []string
 	for _, p := range ask {
 		expr = append(expr, p.Conn.Alias+":"+targets[p])
 	}
 	res, err := c.ResolveCluster(ctx, strings.Join(expr, ","))
-	at := r.opts.Now()
+	r.judgeAll(out, ask, targets, keys, res, err, r.opts.Now())
+	return out
+}
+
+// judgeAll turns one _resolve/cluster answer (or its error) into the
+// evidence of each link asked, recorded in out and in the cache.
+func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*ConnectionPlan, targets, keys map[*ConnectionPlan]string, res map[string]es.ResolvedCluster, err error, at time.Time) {
 	for _, p := range ask {
 		ev := linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + p.Conn.Alias + ":" + targets[p], At: at},
 			stamp: r.evidenceStamp(p, targets[p])}
@@ -168,7 +249,6 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*Conn
 			r.cacheEvidence(p.Conn.Name, ev)
 		}
 	}
-	return out
 }
 
 // EvidenceVerify is the default verifier (Options.Verify): it asks every
@@ -187,7 +267,7 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 	pending := in.Links
 	for {
 		var still []*ConnectionPlan
-		for p, ev := range r.evidenceOf(ctx, in.Client, pending, true) {
+		for p, ev := range r.evidenceOf(ctx, in.Client, pending, true, nil) {
 			out[p.Conn.Name] = LinkHealth{Health: ev.health, Evidence: ev.evidence, Proven: ev.proven, Refusal: ev.refusal}
 			if _, keyID := r.evidenceTarget(p.Conn); ev.health != HealthConnected || (keyID != "" && ev.proven != keyID) {
 				still = append(still, p)

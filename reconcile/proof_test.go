@@ -347,6 +347,50 @@ func TestEvidenceSteadyStateCost(t *testing.T) {
 	}
 }
 
+// Once the evidence is no longer fresh, a link esremote configured is
+// asked in the same round trip as its cluster's reads, not after them:
+// the request is sent even when one of those reads then fails (after them
+// it would never be sent). Still one request per local cluster, none
+// while fresh; an answer the pass could not use is not kept.
+func TestEvidenceTravelsWithTheReads(t *testing.T) {
+	clock := &clockOffset{}
+	w := sim.DefaultWorld()
+	w.Now = clock.Now
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	rec := clock.rec(tw)
+	for _, mode := range []Mode{ModeApply, ModeRun} { // apply, then the pass that sees the link up
+		if _, err := rec.Pass(context.Background(), tw.load(), mode, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolves := func() int { return tw.srv.World.CountRequests("ech-analytics", "GET /_resolve/cluster/{expr}") }
+	tw.srv.World.ResetLog()
+	if _, err := rec.Pass(context.Background(), tw.load(), ModeRun, ""); err != nil || resolves() != 0 {
+		t.Fatalf("fresh evidence: %d requests (%v); want none", resolves(), err)
+	}
+	clock.Add(EvidenceFresh)
+	if _, err := tw.srv.Fault(sim.Fault{Target: "ech-analytics", Method: "GET", Path: "/_remote/info", Kind: sim.FaultStatus, Status: 503, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tw.srv.World.ResetLog()
+	res, err := rec.Pass(context.Background(), tw.load(), ModeRun, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := findConn(t, res.Report(drift.TriggerResync, ""), "analytics-to-ece-logs"); resolves() != 1 || c.Health != drift.HealthUnknown {
+		t.Fatalf("observation failed: %d evidence requests, health %s; want the one request sent with the reads, health unknown", resolves(), c.Health)
+	}
+	tw.srv.World.ResetLog()
+	res, err = rec.Pass(context.Background(), tw.load(), ModeRun, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := findConn(t, res.Report(drift.TriggerResync, ""), "analytics-to-ece-logs"); resolves() != 1 || c.Health != drift.HealthConnected {
+		t.Fatalf("next pass: %d evidence requests, health %s %+v; want one, connected", resolves(), c.Health, c.Evidence)
+	}
+}
+
 // Right after a keystore PATCH the platform may not have loaded the
 // credential: within KeystoreLoadGrace a missing cluster_credentials is
 // "not loaded yet", not a lost key: no new key is made, and once the

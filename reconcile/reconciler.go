@@ -493,7 +493,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
-	r.gatherEvidence(ctx, client, cps, false)
+	r.gatherEvidence(ctx, client, cps, false, ob.early)
 	ps.observeKeyRemotes(ctx, cps, cl, obs)
 	for _, p := range cps {
 		if p.Conn.Policy != spec.PolicyDisabled {
@@ -585,12 +585,15 @@ type observation struct {
 	roles     map[string]es.Role
 	rolesRead bool
 	rolesErr  error
+	// early is the evidence request sent with the reads (askEarly).
+	early *earlyEvidence
 }
 
 // observeAll reads every local cluster of the pass (bounded by
 // Concurrency) into the pass's Snapshot: the three reads of DESIGN §5,
-// and the roles when the cluster's connections declare roles or the
-// ledger owns some there, all sent at once. As soon as a local cluster
+// the roles when the cluster's connections declare roles or the ledger
+// owns some there, and the evidence request of the links esremote
+// configured whose evidence is not fresh (askEarly), all sent at once. As soon as a local cluster
 // is observed, the remotes its managed keys live on are read too
 // (prefetchRemotes), so that no cluster waits for them later.
 func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection) {
@@ -616,6 +619,7 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 				out[i].rolesRead = true
 				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
 			}
+			rwg.Go(func() { out[i].early = ps.r.askEarly(ctx, client, local, byLocal[local]) })
 			out[i].obs, out[i].err = observe(ctx, client, local)
 			if out[i].err == nil {
 				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
