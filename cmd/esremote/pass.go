@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -203,15 +203,24 @@ func firstLine(err error) string {
 	return s
 }
 
+// maxPlanSize bounds a saved plan: the plan of thousands of clusters is a
+// few MiB.
+const maxPlanSize = 64 << 20
+
 // checkSavedPlan reads the plan apply --plan names and refuses it, with
 // exit 1 and "plan is stale: …" naming what changed, when the specs or
 // anything the plan observed differ now: it runs a read-only plan pass
 // and compares. The apply pass then checks again, cluster by cluster,
 // right before writing (reconcile.Options.Expect).
 func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*reconcile.PlanDoc, int, bool) {
-	b, err := os.ReadFile(file)
+	// A saved plan is read as spec files are (spec.ReadFile): a FIFO or a
+	// device given as --plan is refused, not waited on or read forever.
+	b, err := spec.ReadFile(file, maxPlanSize)
 	if err != nil {
-		c.errorf("read saved plan: %v", err)
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err
+		}
+		c.errorf("read saved plan %s: %v", file, err)
 		return nil, exitError, false
 	}
 	saved, err := reconcile.ParsePlanDoc(b)
