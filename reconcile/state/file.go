@@ -25,10 +25,16 @@ import (
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/statedir"
+	"github.com/esremote/esremote/spec"
 )
 
 // LedgerFile is the ledger's file name in the state directory.
 const LedgerFile = "ledger.json"
+
+// MaxLedgerSize bounds what is read as a ledger: it is read like a spec
+// file (spec.ReadFile), so a FIFO or device in its place is refused
+// instead of blocking every command or growing without bound.
+const MaxLedgerSize = 256 << 20
 
 // File keeps the ledger in Dir/ledger.json, replaced atomically (write
 // temp, fsync, rename, fsync dir), so a crash leaves either the old or the
@@ -51,7 +57,7 @@ func (s *File) path() string { return filepath.Join(s.Dir, LedgerFile) }
 func (s *File) Load() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := os.ReadFile(s.path())
+	b, err := spec.ReadFile(s.path(), MaxLedgerSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.base = nil
 		return nil, nil
@@ -72,7 +78,7 @@ func (s *File) Save(doc []byte) error {
 		return err
 	}
 	out := doc
-	cur, err := os.ReadFile(s.path())
+	cur, err := spec.ReadFile(s.path(), MaxLedgerSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
