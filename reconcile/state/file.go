@@ -63,6 +63,9 @@ func (s *File) Load() ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
+		if _, ok := errors.AsType[*fs.PathError](err); !ok {
+			err = fmt.Errorf("%s: %w", s.path(), err) // name the file, as os errors do
+		}
 		return nil, err
 	}
 	s.base = b
