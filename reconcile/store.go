@@ -50,6 +50,9 @@ func (s FileStore) Load() ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if _, ok := errors.AsType[*fs.PathError](err); err != nil && !ok {
+		err = fmt.Errorf("%s: %w", s.path(), err) // name the file, as os errors do
+	}
 	return b, err
 }
 
