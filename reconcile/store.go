@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/esremote/esremote/reconcile/statedir"
-	"github.com/esremote/esremote/spec"
 )
 
 // Store is where the ownership ledger lives: one JSON document, loaded
@@ -40,18 +39,16 @@ type FileStore struct {
 
 func (s FileStore) path() string { return filepath.Join(s.Dir, LedgerFile) }
 
-// maxLedgerSize is state.MaxLedgerSize: the ledger is read like a spec
-// file, so a FIFO or device in its place is refused, not waited on.
+// maxLedgerSize is state.MaxLedgerSize: the ledger is read by
+// statedir.ReadFile, so a FIFO or device in its place is refused, not
+// waited on.
 const maxLedgerSize = 256 << 20
 
 // Load reads the file; a missing file is no ledger yet.
 func (s FileStore) Load() ([]byte, error) {
-	b, err := spec.ReadFile(s.path(), maxLedgerSize)
+	b, err := statedir.ReadFile(s.path(), maxLedgerSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
-	}
-	if _, ok := errors.AsType[*fs.PathError](err); err != nil && !ok {
-		err = fmt.Errorf("%s: %w", s.path(), err) // name the file, as os errors do
 	}
 	return b, err
 }

@@ -25,14 +25,13 @@ import (
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/statedir"
-	"github.com/esremote/esremote/spec"
 )
 
 // LedgerFile is the ledger's file name in the state directory.
 const LedgerFile = "ledger.json"
 
-// MaxLedgerSize bounds what is read as a ledger: it is read like a spec
-// file (spec.ReadFile), so a FIFO or device in its place is refused
+// MaxLedgerSize bounds what is read as a ledger: it is read by
+// statedir.ReadFile, so a FIFO or device in its place is refused
 // instead of blocking every command or growing without bound.
 const MaxLedgerSize = 256 << 20
 
@@ -57,15 +56,12 @@ func (s *File) path() string { return filepath.Join(s.Dir, LedgerFile) }
 func (s *File) Load() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := spec.ReadFile(s.path(), MaxLedgerSize)
+	b, err := statedir.ReadFile(s.path(), MaxLedgerSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.base = nil
 		return nil, nil
 	}
 	if err != nil {
-		if _, ok := errors.AsType[*fs.PathError](err); !ok {
-			err = fmt.Errorf("%s: %w", s.path(), err) // name the file, as os errors do
-		}
 		return nil, err
 	}
 	s.base = b
@@ -81,7 +77,7 @@ func (s *File) Save(doc []byte) error {
 		return err
 	}
 	out := doc
-	cur, err := spec.ReadFile(s.path(), MaxLedgerSize)
+	cur, err := statedir.ReadFile(s.path(), MaxLedgerSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
