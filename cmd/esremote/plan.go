@@ -27,16 +27,34 @@ func cmdPlan(fs *pflag.FlagSet) runFunc {
 		if res == nil {
 			return code
 		}
-		if len(report.Errors) > 0 || report.Summary.Failed > 0 {
-			return exitError
+		return planExit(report)
+	}
+}
+
+// planExit is plan's exit code for its report. "Changes pending" means
+// apply would write: drift on a report-policy connection is shown but
+// never written, so it alone exits 0. A contested connection still has
+// changes apply writes (a contested setting is rewritten until it is held,
+// a key of another installation is replaced): those are pending too; the
+// held ones carry their reason as an error and are not.
+func planExit(report *drift.Report) int {
+	if len(report.Errors) > 0 || report.Summary.Failed > 0 {
+		return exitError
+	}
+	for _, conn := range report.Connections {
+		if conn.Policy == "report" {
+			continue
 		}
-		// "Changes pending" means apply would write: drift on a report-policy
-		// connection is shown but never written, so it alone exits 0.
-		for _, conn := range report.Connections {
-			if conn.Sync == drift.SyncDrifted && conn.Policy != "report" {
-				return exitChanges
+		switch conn.Sync {
+		case drift.SyncDrifted:
+			return exitChanges
+		case drift.SyncContested:
+			for _, ch := range conn.Changes {
+				if ch.Pending() {
+					return exitChanges
+				}
 			}
 		}
-		return exitOK
 	}
+	return exitOK
 }

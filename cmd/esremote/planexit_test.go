@@ -1,0 +1,41 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/esremote/esremote/drift"
+)
+
+// plan exits 2 whenever apply would write. A contested connection whose
+// changes apply still writes (plan of a second installation: "2 to add,
+// 1 connection contested") exited 0, so a CI gate on plan's exit code
+// let those writes through unseen; its held changes (error set) are not
+// pending.
+func TestPlanExit(t *testing.T) {
+	pending := drift.Change{Resource: "keystore", Key: "cluster.remote.a.credentials", Action: "create"}
+	held := drift.Change{Resource: "cluster_setting", Key: "cluster.remote.a.mode", Action: "update",
+		Error: "contested: not rewritten until the spec or the live value changes"}
+	for _, tc := range []struct {
+		name string
+		conn drift.Connection
+		want int
+	}{
+		{"in sync", drift.Connection{Sync: drift.SyncInSync, Policy: "enforce"}, exitOK},
+		{"drifted", drift.Connection{Sync: drift.SyncDrifted, Policy: "enforce", Changes: []drift.Change{pending}}, exitChanges},
+		{"drifted, report policy", drift.Connection{Sync: drift.SyncDrifted, Policy: "report", Changes: []drift.Change{pending}}, exitOK},
+		{"contested with a change apply writes", drift.Connection{Sync: drift.SyncContested, Policy: "enforce", Changes: []drift.Change{pending}}, exitChanges},
+		{"contested, every change held", drift.Connection{Sync: drift.SyncContested, Policy: "enforce", Changes: []drift.Change{held}}, exitOK},
+		{"contested, report policy", drift.Connection{Sync: drift.SyncContested, Policy: "report", Changes: []drift.Change{pending}}, exitOK},
+		{"failed", drift.Connection{Sync: drift.SyncFailed, Policy: "enforce"}, exitError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &drift.Report{Connections: []drift.Connection{tc.conn}}
+			if tc.conn.Sync == drift.SyncFailed {
+				rep.Summary.Failed = 1
+			}
+			if got := planExit(rep); got != tc.want {
+				t.Fatalf("exit %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
