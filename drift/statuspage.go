@@ -212,7 +212,7 @@ func (c Connection) LastError() string {
 // connections.
 func connectionsLine(r *Report) string {
 	s := tally(r.Connections)
-	out := fmt.Sprintf("%d connections: %d in sync, %d drifted, %d corrected, %d failed", s.Connections,
+	out := fmt.Sprintf("%s: %d in sync, %d drifted, %d corrected, %d failed", plural(s.Connections, "connection"),
 		s.InSync, s.Drifted, s.Corrected, s.Failed)
 	if s.Contested > 0 {
 		out += fmt.Sprintf(", %d contested", s.Contested)

@@ -241,7 +241,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		t.Fatalf("status = %d: %s", got, errb.String())
 	}
 	row := fmt.Sprintf("analytics-to-ece-logs  ech-analytics → ece-prod-logs  corrected  connected  %s", stamp(lc.Connections["analytics-to-ece-logs"]))
-	if !strings.Contains(out.String(), row) || !strings.Contains(out.String(), "1 connections: 0 in sync, 0 drifted, 1 corrected, 0 failed; 0 unhealthy") {
+	if !strings.Contains(out.String(), row) || !strings.Contains(out.String(), "1 connection: 0 in sync, 0 drifted, 1 corrected, 0 failed; 0 unhealthy") {
 		t.Errorf("status table:\n%s\nwant row %q", out.String(), row)
 	}
 

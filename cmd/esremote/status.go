@@ -208,7 +208,7 @@ func lastError(c drift.Connection) string {
 
 // summaryText is a report's summary in one line.
 func summaryText(s drift.Summary) string {
-	out := fmt.Sprintf("%d connections: %d in sync, %d drifted, %d corrected, %d failed", s.Connections,
+	out := fmt.Sprintf("%s: %d in sync, %d drifted, %d corrected, %d failed", plural(s.Connections, "connection"),
 		s.InSync, s.Drifted, s.Corrected, s.Failed)
 	if s.Contested > 0 {
 		out += fmt.Sprintf(", %d contested", s.Contested)
