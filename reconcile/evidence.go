@@ -124,11 +124,12 @@ type earlyEvidence struct {
 // the reads say: links the ledger records as configured by esremote
 // (a committed alias, so the cluster knows the alias and the request is
 // not refused for an unknown one), not disabled, with no evidence in the
-// cache, or evidence too old, or taken for another alias, target or
-// keystore write. Evidence cached for the same state stays reused (none
-// is asked when it is fresh); a link whose cached evidence differs only
-// by what the reads say (socket state) is asked after them, as before.
-// It returns nil when nothing is asked early.
+// cache or evidence too old. Fresh evidence is left to evidenceOf, after
+// the reads: it is reused when taken in the same state (no request), and
+// asked again when the state changed (alias, key, keystore write or
+// socket state), as before. It returns nil when nothing is asked early.
+// It looks at the cache before the ledger: a steady pass costs one map
+// lookup per link here.
 func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, conns []*spec.Connection) *earlyEvidence {
 	now := r.opts.Now()
 	ev := &earlyEvidence{asked: map[string]string{}}
@@ -137,17 +138,16 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, c
 		if conn.Policy == spec.PolicyDisabled {
 			continue
 		}
+		r.evidenceMu.Lock()
+		cached, ok := r.evidence[conn.Name]
+		r.evidenceMu.Unlock()
+		if ok && now.Sub(cached.evidence.At) < EvidenceFresh {
+			continue // fresh, or changed: evidenceOf decides after the reads
+		}
 		if rec := r.ledger.Alias(local, conn.Alias); rec == nil || rec.Pending || rec.Connection != conn.Name {
 			continue
 		}
 		target, _ := r.evidenceTarget(conn)
-		prefix := r.stampPrefix(conn, target)
-		r.evidenceMu.Lock()
-		cached, ok := r.evidence[conn.Name]
-		r.evidenceMu.Unlock()
-		if ok && now.Sub(cached.evidence.At) < EvidenceFresh && strings.HasPrefix(cached.stamp, prefix) {
-			continue
-		}
 		ev.asked[conn.Name] = target
 		expr = append(expr, conn.Alias+":"+target)
 	}
