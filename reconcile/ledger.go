@@ -337,6 +337,24 @@ func (l *Ledger) Aliases(local string) []string {
 	return out
 }
 
+// ownsOn reports whether the ledger records anything esremote owns on or
+// for the local cluster: an alias, a role, a keystore entry, or the
+// managed key of one of its connections. Such a cluster is visited by
+// every pass even when no connection declares it any more, so that what a
+// failed removal left (a key the remote refused to invalidate, the
+// keystore entry kept with it) is retried, never forgotten.
+func (l *Ledger) ownsOn(local string) bool {
+	if len(l.Aliases(local)) > 0 || len(l.Roles(local)) > 0 || len(l.KeystoreEntries(local)) > 0 {
+		return true
+	}
+	for _, conn := range l.KeyConnections() {
+		if rec := l.Key(conn); rec != nil && rec.Local == local {
+			return true
+		}
+	}
+	return false
+}
+
 // SetAlias records (pending or committed) what esremote writes under an
 // alias and saves the ledger. A nil keys map removes the record.
 func (l *Ledger) SetAlias(local, alias, conn string, keys map[string]string, pending bool, now time.Time) error {

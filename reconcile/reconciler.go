@@ -388,7 +388,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	if only == "" {
 		for _, cl := range set.Clusters {
-			if _, ok := byLocal[cl.Name]; !ok && (len(r.ledger.Aliases(cl.Name)) > 0 || len(r.ledger.Roles(cl.Name)) > 0) {
+			if _, ok := byLocal[cl.Name]; !ok && r.ledger.ownsOn(cl.Name) {
 				byLocal[cl.Name] = nil
 			}
 		}
