@@ -322,7 +322,7 @@ func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPl
 		for _, name := range sortedKeys(cp.RoleWrites) {
 			w := cp.RoleWrites[name]
 			if err := c.PutRole(ctx, name, w.body); err != nil {
-				w.change.Err = fmt.Errorf("put role %s: %w", name, err)
+				w.change.Err = err // es names the operation, the role and the cluster
 				log.Warn("put role failed", "role", name, "err", err)
 				continue
 			}
