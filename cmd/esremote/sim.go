@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/spec"
 
 	"github.com/spf13/pflag"
 )
@@ -36,6 +39,16 @@ func cmdSim(fs *pflag.FlagSet) runFunc {
 		}
 		w := sim.DefaultWorld()
 		if *worldFile != "" {
+			// Checked as a spec file is first (sim imports no esremote
+			// package): a FIFO or device as --world is refused, not read
+			// for ever.
+			if _, err := spec.ReadFile(*worldFile, spec.MaxFileSize); err != nil {
+				if pe, ok := errors.AsType[*iofs.PathError](err); ok {
+					err = pe.Err
+				}
+				c.errorf("read world file %s: %v", *worldFile, err)
+				return exitError
+			}
 			var err error
 			if w, err = sim.LoadWorld(*worldFile); err != nil {
 				c.errorf("%v", err)
