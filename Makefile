@@ -24,7 +24,7 @@ lint: ## gofmt, go vet, and staticcheck when it is installed
 demo: ## the guided tour on the built-in simulated world
 	$(GO) run ./cmd/esremote demo
 
-# bench: the DESIGN §8 figures against the sim with a 20 ms round trip (about 7 minutes; ESREMOTE_BENCH_FULL=1
+# bench: the DESIGN §8 figures against the sim with a 20 ms round trip (about 4 minutes; ESREMOTE_BENCH_FULL=1
 # adds the minutes-long cases: the first pass of 200 clusters with the ledger on disk, convergence in 50 clusters).
 bench: ## benchmarks against the simulated world; see BENCHMARKS.md
 	$(GO) test -run '^$$' -bench 'PassSteady|PassFirst|Observe|PassAPIKey' -benchtime 3x -timeout 30m ./reconcile
