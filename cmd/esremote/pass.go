@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -67,6 +69,14 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	default:
 		c.errorf("unknown --format %q: use text, json or markdown", pf.format)
 		return nil, nil, exitError
+	}
+	if pf.out != "" {
+		// Said before observing anything: a directory cannot take the plan
+		// (the atomic rename failed with "file exists" after a full pass).
+		if fi, err := os.Stat(pf.out); err == nil && fi.IsDir() {
+			c.errorf("--out %s is a directory: name the file to save the plan in, e.g. %s", pf.out, filepath.Join(pf.out, "plan.json"))
+			return nil, nil, exitError
+		}
 	}
 	dir := args[0]
 	set, problems, err := spec.Load(dir)
