@@ -539,13 +539,22 @@ func (v *validator) apiKey(c *Connection) {
 // one (TransportBaseUpdateApiKeyAction: "only the owner user can update an
 // API key"), so with an API key esremote could neither create nor rotate.
 func (v *validator) keyHosts() {
+	// Clusters that log in with an API key, by name (in declaration order,
+	// duplicates kept): looking each Connection's remote up here, not in a
+	// scan of every Cluster, keeps this linear in the spec's size.
+	apiKeyClusters := map[string][]*Cluster{}
+	for _, cl := range v.set.Clusters {
+		if cl.Elasticsearch.Auth.APIKey != nil {
+			apiKeyClusters[cl.Name] = append(apiKeyClusters[cl.Name], cl)
+		}
+	}
 	reported := map[string]bool{}
 	for _, conn := range v.set.Connections {
 		if conn.Security != SecurityAPIKey || conn.APIKey == nil || !conn.APIKey.Managed || conn.Remote.Cluster == "" {
 			continue
 		}
-		for _, cl := range v.set.Clusters {
-			if cl.Name != conn.Remote.Cluster || cl.Elasticsearch.Auth.APIKey == nil || reported[cl.Name] {
+		for _, cl := range apiKeyClusters[conn.Remote.Cluster] {
+			if reported[cl.Name] {
 				continue
 			}
 			reported[cl.Name] = true
