@@ -124,7 +124,8 @@ func WriteText(w io.Writer, r *Report) error {
 			noun = "problem"
 		}
 		fmt.Fprintf(&b, "%d %s; the first is %s", problems, noun, first.Name)
-		if first.Cause != "" {
+		if first.Cause != "" && first.Cause != first.Name {
+			// "the first is dns: …", not "the first is dns (dns)".
 			fmt.Fprintf(&b, " (%s)", first.Cause)
 		}
 		b.WriteString(": fix it first\n")
