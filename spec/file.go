@@ -46,9 +46,24 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	if err := regularFile(info, limit); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
+	// The buffer is sized from the stat, as os.ReadFile sizes it (io.ReadAll
+	// starts at 512 bytes and copies the file each time it doubles), plus
+	// one byte so the read that sees EOF needs no larger buffer. The file
+	// may have changed since: the limit, not the stat, ends the read.
+	data := make([]byte, 0, min(info.Size(), limit)+1)
+	r := io.LimitReader(f, limit+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, &TooLargeError{Limit: limit}
