@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -70,9 +71,18 @@ func RememberBasic(user, password string) {
 
 // Scrub replaces every remembered secret value in s with "<redacted>".
 func Scrub(s string) string {
+	if len(s) < minRemembered {
+		return s
+	}
 	remembered.RLock()
 	defer remembered.RUnlock()
-	for _, v := range remembered.values {
+	// Values are longest first, and none longer than s can be inside it:
+	// start at the first that fits. (Nothing is replaced before that
+	// point, so s still has its length there.) A report scrubs every
+	// string it holds, most of them shorter than any credential.
+	vs := remembered.values
+	first := sort.Search(len(vs), func(i int) bool { return len(vs[i]) <= len(s) })
+	for _, v := range vs[first:] {
 		if strings.Contains(s, v) {
 			s = strings.ReplaceAll(s, v, redacted)
 		}
