@@ -893,7 +893,9 @@ func (l *Loop) reloadOK() bool { return len(l.reloadErr) == 0 && l.reloadFail ==
 func (l *Loop) reloadLines() []string {
 	var out []string
 	for _, p := range l.reloadErr {
-		out = append(out, p.String())
+		// Errors only (Problems.Errors): the report renders them as
+		// errors already, so no "error: …: a.yaml:2:1: error: …".
+		out = append(out, p.Pos.String()+": "+p.Message)
 	}
 	if l.reloadFail != nil {
 		out = append(out, l.reloadFail.Error())

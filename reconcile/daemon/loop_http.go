@@ -45,7 +45,11 @@ func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 		case st.Stuck != "":
 			http.Error(w, "loop stuck: "+st.Stuck, http.StatusServiceUnavailable)
 		case len(st.ReloadErrors) > 0:
-			http.Error(w, fmt.Sprintf("spec reload rejected (%d problems); see /status", len(st.ReloadErrors)), http.StatusServiceUnavailable)
+			noun := "problems"
+			if len(st.ReloadErrors) == 1 {
+				noun = "problem"
+			}
+			http.Error(w, fmt.Sprintf("spec reload rejected (%d %s); see /status", len(st.ReloadErrors), noun), http.StatusServiceUnavailable)
 		case !st.Ready:
 			http.Error(w, "first pass not finished", http.StatusServiceUnavailable)
 		default:

@@ -56,8 +56,13 @@ func TestLoopHandler(t *testing.T) {
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "b.yaml:1:2") {
 			t.Errorf("POST /-/reload of a bad set = %d %s", rec.Code, rec.Body)
 		}
-		if rec := get(h, "GET", "/readyz"); rec.Code != http.StatusServiceUnavailable {
-			t.Errorf("GET /readyz after a rejected reload = %d", rec.Code)
+		if rec := get(h, "GET", "/readyz"); rec.Code != http.StatusServiceUnavailable || rec.Body.String() != "spec reload rejected (1 problem); see /status\n" {
+			t.Errorf("GET /readyz after a rejected reload = %d %q", rec.Code, rec.Body)
+		}
+		// The report's error is an error already: the problem in it does
+		// not say "error:" a second time.
+		if rec := get(h, "GET", "/status"); !strings.Contains(rec.Body.String(), "previous spec set still running: b.yaml:1:2: bad") {
+			t.Errorf("GET /status after a rejected reload does not carry the problem once: %s", rec.Body)
 		}
 		if rec := get(h, "GET", "/healthz"); rec.Code != http.StatusOK {
 			t.Errorf("GET /healthz after a rejected reload = %d: liveness is not spec validity", rec.Code)
