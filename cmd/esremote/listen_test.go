@@ -222,7 +222,7 @@ func TestRunWithFIFOSpecFile(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "spec reload rejected (1 problems)") {
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "spec reload rejected (1 problem)") {
 		t.Errorf("/readyz = %d %q, want 503 naming the rejected load", code, body)
 	}
 	if code, _ := get("/healthz"); code != http.StatusOK {
