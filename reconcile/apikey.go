@@ -309,6 +309,7 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 	if d.contested {
 		p.Contested = true
 	}
+	p.keyConflict = d.conflict
 	if !d.expiration.IsZero() {
 		p.KeyExpiration = d.expiration
 	}
@@ -358,12 +359,38 @@ type keyDiff struct {
 	findings   []Finding
 	err        error // the connection cannot have its key (changes and work are then empty)
 	contested  bool
+	conflict   bool      // the keystore entry is someone else's: nothing of the connection is written
 	expiration time.Time // the live key's expiry, when it is kept
 }
 
 func (d *keyDiff) add(ch *Change) *Change {
 	d.changes = append(d.changes, ch)
 	return ch
+}
+
+// conflictKeystore is diffKey's decision when the alias's keystore entry
+// belongs to someone else (another installation, or a credential put
+// there by hand): the key and keystore changes are shown as conflicts,
+// never written, and the connection's settings are held too (Diff).
+func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, sameLink []string) keyDiff {
+	whose := "a credential esremote did not write (Elasticsearch reports credentials for the alias)"
+	if len(sameLink) > 0 {
+		whose = "the key of another esremote installation (" + strings.Join(sameLink, ", ") + ")"
+	}
+	// The other installation's key is not contested by this one: this
+	// one writes nothing, so the conflict (a failure) is what it reports.
+	d.contested = false
+	d.conflict = true
+	d.work = nil
+	d.changes = append(d.changes,
+		&Change{Resource: ResourceAPIKey, Target: remote, Key: name, Action: ActionCreate, Origin: OriginSpec, Err: errConflict},
+		&Change{Resource: ResourceKeystore, Target: c.Local, Key: CredentialsKey(c.Alias), Action: ActionUpdate,
+			Actual: drift.RedactedPrefix + " (not written by esremote)", Origin: OriginSpec, Err: errConflict})
+	d.findings = append(d.findings, Finding{Severity: "error", Code: CodeConflict,
+		Message: fmt.Sprintf("the keystore entry %s on %s holds %s, and this installation's ledger has no record of it; a new key would overwrite it, so nothing of this connection is written",
+			CredentialsKey(c.Alias), c.Local, whose),
+		Fix: fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s", specDirPlaceholder, c.Local, c.Alias)})
+	return *d
 }
 
 func (d *keyDiff) fail(err error) keyDiff {
@@ -460,11 +487,14 @@ func diffKey(in keyInput) keyDiff {
 	// (own specs, own state dir) may manage a connection of the same
 	// name toward the same remote, and its keys are reported, never
 	// touched.
+	keystoreRec := in.keystore
+	var sameLink []string // ids of another installation's keys for this very link
 	for _, k := range rs.keys {
 		switch classifyKey(k, name, rec, in.installation, c.Local, c.Alias) {
 		case keyNotOurs, keyRecorded:
 			continue
 		case keySameLinkOtherInstallation:
+			sameLink = append(sameLink, k.ID)
 			// Another installation manages this very link (same local,
 			// same alias): two writers with two ledgers, each rewriting
 			// the keystore entry with its own key. Both see the other's
@@ -485,6 +515,14 @@ func diffKey(in keyInput) keyDiff {
 		w.changes["orphan:"+k.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + k.ID + ")",
 			Action: ActionDelete, Actual: "orphan key not in the ledger", Origin: OriginSpec})
 	}
+	if rec == nil && keystoreRec == nil && (len(sameLink) > 0 || (in.aliasLive && in.alias.HasCredentials)) {
+		// This ledger has no key for the link and never wrote the
+		// keystore entry, yet the alias already has a credential (ES
+		// reports it) or another installation made a key for this very
+		// link: the entry is someone else's. Creating a key would mean
+		// overwriting it, so nothing of the connection is written.
+		return d.conflictKeystore(c, name, rs.name, sameLink)
+	}
 	var live *es.APIKey
 	if rec != nil {
 		for i := range rs.keys {
@@ -494,7 +532,6 @@ func diffKey(in keyInput) keyDiff {
 		}
 		w.previous = rec.Previous
 	}
-	keystoreRec := in.keystore
 	// loading: esremote wrote the keystore so recently that the platform
 	// may not have loaded it yet (ECH/ECE reload on their own schedule):
 	// a credential the nodes do not show yet is not lost.

@@ -82,8 +82,22 @@ func TestDiffKey(t *testing.T) {
 		want outcome
 	}{
 		{"steady: the ledger's key, live, delivered, same access: nothing", base(nil), outcome{}},
-		{"no record: create, and deliver to the keystore", base(func(in *keyInput) { in.key, in.keystore, in.remote = nil, nil, remote() }),
-			outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreNew}}},
+		{"no record, the alias has no credential yet: create, and deliver to the keystore", base(func(in *keyInput) {
+			in.key, in.keystore, in.remote, in.alias = nil, nil, remote(), RemoteStatus{}
+		}), outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreNew}}},
+		{"no record, no alias yet: create, and deliver to the keystore", base(func(in *keyInput) {
+			in.key, in.keystore, in.remote, in.aliasLive, in.alias = nil, nil, remote(), false, RemoteStatus{}
+		}), outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreNew}}},
+		{"no record, ES reports a credential esremote never wrote: conflict, no key, no keystore write", base(func(in *keyInput) {
+			in.key, in.keystore, in.remote = nil, nil, remote()
+		}), outcome{changes: []string{"api_key create esremote-c spec", keystoreReplace}, findings: []string{CodeConflict}}},
+		{"no record, another installation's key for this very link (credential not loaded yet): conflict, no key, no keystore write", base(func(in *keyInput) {
+			in.key, in.keystore, in.alias = nil, nil, RemoteStatus{}
+			in.remote = remote(key(func(k *es.APIKey) { k.ID, k.Metadata = "k8", meta("other", "l", "a") }))
+		}), outcome{changes: []string{"api_key create esremote-c spec", keystoreReplace}, findings: []string{CodeContestedByOther, CodeConflict}}},
+		{"no key record but the keystore entry is this installation's (a hand-made key turned managed): create, replace the entry", base(func(in *keyInput) {
+			in.key, in.remote = nil, remote()
+		}), outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreReplace}}},
 		{"record pending (a crash before delivery): replace, the lost key is an orphan", base(func(in *keyInput) { in.key = rec(func(r *KeyRecord) { r.Pending = true }) }),
 			outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreReplace}, orphans: []string{"k1"}}},
 		{"recorded key deleted on the remote: replace", base(func(in *keyInput) { in.remote = remote() }),

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/esremote/esremote/drift"
@@ -11,10 +12,14 @@ import (
 )
 
 // Two admin hosts, each with its own state dir (two installations), both
-// running the same spec: they fight over one link, each rewriting the
-// keystore entry with its own key. Each sees the other's key for the same
-// local and alias, and both report contested_by_other_installation and
-// sync contested: the fight is said, not silent.
+// running the same spec. A made the link first: its key is in the
+// keystore entry and the link works. B finds the alias's credential (and
+// A's key for the same local and alias) with no record of its own, so the
+// entry is someone else's: B reports a conflict next to
+// contested_by_other_installation, creates no key, writes neither the
+// keystore nor the alias's settings, and its apply fails (summary failed,
+// exit 1). A's link keeps A's key and stays in sync: B left nothing A
+// could see.
 func TestSecondInstallationOnSameLinkIsContested(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("conn.yaml", apiKeyConn)
@@ -28,19 +33,52 @@ func TestSecondInstallationOnSameLinkIsContested(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reps [2]*drift.Report
-	for range 2 {
-		reps[0] = tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	const conn, local = "analytics-to-ece-logs", "ech-analytics"
+	ksKey := CredentialsKey("ece-prod-logs")
+	first := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	if c := findConn(t, first, conn); c.Health != drift.HealthConnected {
+		t.Fatalf("A's first apply: %s, %s; want connected", c.Sync, c.Health)
+	}
+	keyA := tw.reconciler(true).Ledger().Key(conn)
+	if keyA == nil {
+		t.Fatal("A recorded no key")
+	}
+	for pass := range 2 {
+		from := len(tw.srv.Log())
 		res, err := rB.Pass(t.Context(), loadDir(t, dirB), ModeApply, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		reps[1] = res.Report(drift.TriggerApply, "")
-	}
-	for i, rep := range reps {
-		c := findConn(t, rep, "analytics-to-ece-logs")
-		if c.Sync != drift.SyncContested || !slices.Contains(findingCodes(c), CodeContestedByOther) {
-			t.Errorf("installation %d: %s, findings %v; want contested with %s", i, c.Sync, findingCodes(c), CodeContestedByOther)
+		repB := res.Report(drift.TriggerApply, "")
+		for _, r := range tw.srv.Log()[from:] {
+			keyWrite := strings.HasPrefix(r.Path, "/_security/cross_cluster/api_key") && r.Method != "GET"
+			if keyWrite || r.Method == "PATCH" || r.Path == "/_cluster/settings" && r.Method == "PUT" {
+				t.Errorf("B's pass %d wrote: %s %s %s", pass, r.Method, r.Target, r.Path)
+			}
+		}
+		c := findConn(t, repB, conn)
+		if c.Sync != drift.SyncFailed || repB.Summary.Failed != 1 ||
+			!slices.Contains(findingCodes(c), CodeConflict) || !slices.Contains(findingCodes(c), CodeContestedByOther) {
+			t.Errorf("B's pass %d: %s (failed %d), findings %v; want failed with %s and %s", pass, c.Sync, repB.Summary.Failed, findingCodes(c), CodeConflict, CodeContestedByOther)
+		}
+		for _, f := range c.Findings {
+			if f.Code == CodeConflict && (!strings.Contains(f.Fix, "esremote import "+dirB+" --cluster "+local) || !strings.Contains(f.Fix, "remove the connection")) {
+				t.Errorf("conflict fix %q: want esremote import with B's spec dir, or removing the connection", f.Fix)
+			}
+		}
+		repA := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+		if a := findConn(t, repA, conn); a.Sync != drift.SyncInSync || a.Health != drift.HealthConnected {
+			t.Errorf("A after B's pass %d: %s, %s, findings %v; want in_sync and connected", pass, a.Sync, a.Health, findingCodes(a))
+		}
+		if k := tw.reconciler(true).Ledger().Key(conn); k == nil || k.ID != keyA.ID {
+			t.Errorf("A's key after B's pass %d: %+v; want still %s", pass, k, keyA.ID)
+		}
+		ks, err := tw.srv.World.Keystore(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Fingerprint(ks[ksKey]) != keyA.Fingerprint {
+			t.Errorf("after B's pass %d the keystore entry is not A's key", pass)
 		}
 	}
 	// A different link of the same name elsewhere is not a fight (the

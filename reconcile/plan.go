@@ -99,6 +99,9 @@ type ConnectionPlan struct {
 	settings bool
 	// key is the credential work of an api_key connection (diffKey).
 	key *keyWork
+	// keyConflict is set by diffKey when the alias's keystore entry is
+	// someone else's: Diff then writes none of the alias's settings.
+	keyConflict bool
 
 	// proven is the managed key a request was authorized under, refusal
 	// the remote's error when it refused one (evidence.go).
@@ -281,6 +284,14 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			c.Findings = append(c.Findings, Finding{Severity: "error", Code: CodeConflict,
 				Message: fmt.Sprintf("alias %s exists on %s but esremote did not create it (no ledger record); the spec would change %d of its settings, so nothing of this connection is written", alias, local, len(c.Changes)-before),
 				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", specDirPlaceholder, local, alias)})
+			continue
+		}
+		if c.keyConflict {
+			// The keystore entry is another writer's (diffKey): the
+			// alias is not this installation's to change either.
+			for _, ch := range c.Changes[before:] {
+				ch.Err = errConflict
+			}
 			continue
 		}
 		c.settings = len(c.Changes) > before
