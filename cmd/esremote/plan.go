@@ -9,7 +9,7 @@ import (
 func init() {
 	register("plan", &command{
 		summary:  "observe every target and show the changes apply would make; change nothing",
-		usage:    "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--out FILE]",
+		usage:    "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--request-timeout 30s] [--out FILE]",
 		flags:    cmdPlan,
 		exits:    "0 in sync, 2 changes pending, 1 error",
 		values:   map[string][]string{"format": {"text", "json", "markdown"}},
