@@ -59,6 +59,9 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		if k, ok := doctor.Match(p.refusal); ok {
 			cause, fix = k.Cause, k.Fix
 		}
+		if cause == doctor.CauseKeyInvalid && c.APIKey != nil && c.APIKey.Managed && p.Enforced() {
+			fix = ps.managedKeyFix()
+		}
 		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
 			Message: fmt.Sprintf("%s refuses requests with the link's credential; likely cause %s: %s", c.Alias, cause, p.refusal), Fix: fix})
 		return
@@ -73,6 +76,15 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 	p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
 		Message: fmt.Sprintf("%s %s; likely cause %s: %s", c.Alias, state, s.Cause, s.Evidence),
 		Fix:     s.Fix})
+}
+
+// managedKeyFix is the fix of a managed key the remote refuses: not a
+// step for the operator, esremote replaces it. Within KeystoreLoadGrace of
+// its last keystore write a refused key counts as not loaded yet, so the
+// replacement comes with the first pass after that.
+func (ps *passState) managedKeyFix() string {
+	return fmt.Sprintf("nothing to do by hand: the key is managed (api_key.managed: true), so esremote replaces it itself: the first pass %s after its last keystore write creates a new key, swaps the keystore entry, verifies the link and invalidates the old key",
+		es.FormatTimeValue(ps.r.opts.KeystoreLoadGrace))
 }
 
 // plannedLive reconstructs the alias's live remote-cluster settings from

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/doctor"
@@ -43,5 +44,30 @@ func TestDiagnoseFinding(t *testing.T) {
 		if !strings.Contains(f.Message, doctor.CauseKeyInvalid) || !strings.Contains(f.Message, id) || f.Fix == "" {
 			t.Fatalf("%s: finding without the cause: %+v", mode, f)
 		}
+	}
+}
+
+// A managed key the remote refuses as expired while esremote's clock
+// still thinks it valid (the sim's clock ran ahead): within the keystore
+// load grace the pass keeps it, and the finding's fix says esremote
+// replaces it, not that the operator should rotate it by hand.
+func TestDiagnoseExpiredManagedKeyFixSaysEsremoteReplacesIt(t *testing.T) {
+	tw := connectedAPIKeyWorld(t)
+	tw.srv.World.Advance(91 * 24 * time.Hour)
+	c := findConn(t, tw.pass(ModeRun).Report(drift.TriggerResync, ""), "analytics-to-ece-logs")
+	var f *drift.Finding
+	for i := range c.Findings {
+		if c.Findings[i].Code == CodeDisconnected {
+			f = &c.Findings[i]
+		}
+	}
+	if c.Health != drift.HealthUnauthorized || f == nil {
+		t.Fatalf("health %s findings %+v; want unauthorized with %s", c.Health, c.Findings, CodeDisconnected)
+	}
+	if !strings.Contains(f.Message, doctor.CauseKeyInvalid) {
+		t.Fatalf("finding %+v: want cause %s", f, doctor.CauseKeyInvalid)
+	}
+	if strings.HasPrefix(f.Fix, "rotate:") || !strings.Contains(f.Fix, "esremote replaces it itself") {
+		t.Errorf("fix %q: want that esremote replaces the managed key, not a manual rotation", f.Fix)
 	}
 }
