@@ -605,56 +605,16 @@ func (h *esHandler) getAPIKeys(rw http.ResponseWriter, r *http.Request, c *clust
 	writeES(rw, status, map[string]any{"api_keys": keys})
 }
 
+// invalidateAPIKeys is DELETE /_security/api_key; the rules are in
+// invalidateKeys (security.go).
 func (h *esHandler) invalidateAPIKeys(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	body, _ := io.ReadAll(r.Body)
-	var req struct {
-		ID        string   `json:"id"`
-		IDs       []string `json:"ids"`
-		Name      string   `json:"name"`
-		Owner     bool     `json:"owner"`
-		RealmName string   `json:"realm_name"`
-		Username  string   `json:"username"`
-	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decodeJSON(body, &req); err != nil {
-			writeESError(rw, &esError{status: 400, typ: "x_content_parse_exception", reason: "failed to parse request body: " + err.Error()})
-			return
-		}
-	}
-	if req.ID != "" {
-		req.IDs = append(req.IDs, req.ID)
-	}
-	if len(req.IDs) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
-		writeESError(rw, &esError{status: 400, typ: "action_request_validation_exception",
-			reason: "Validation Failed: 1: One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false;"})
+	inv, e := parseInvalidateRequest(body)
+	if e != nil {
+		writeESError(rw, e)
 		return
 	}
-	now := h.w.now()
-	inv, prev := []string{}, []string{}
-	for _, kid := range c.keyOrder {
-		k := c.keys[kid]
-		if len(req.IDs) > 0 && !slices.Contains(req.IDs, k.ID) {
-			continue
-		}
-		if req.Name != "" && k.Name != req.Name {
-			continue
-		}
-		if req.Username != "" && k.Username != req.Username {
-			continue
-		}
-		if req.Owner && k.Username != p.username {
-			continue
-		}
-		if k.Invalidated {
-			prev = append(prev, k.ID)
-			continue
-		}
-		k.Invalidated = true
-		t := now
-		k.Invalidation = &t
-		inv = append(inv, k.ID)
-	}
-	writeES(rw, 200, map[string]any{"invalidated_api_keys": inv, "previously_invalidated_api_keys": prev, "error_count": 0})
+	writeES(rw, 200, c.invalidateKeys(inv, p, h.w.now()))
 }
 
 func (h *esHandler) getRoles(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {

@@ -369,3 +369,95 @@ func parseRole(name string, body []byte, version string) (map[string]any, *esErr
 	}
 	return role, nil
 }
+
+// invalidateRequest is the body of DELETE /_security/api_key.
+type invalidateRequest struct {
+	IDs       []string
+	Name      string
+	Owner     bool
+	RealmName string
+	Username  string
+}
+
+// parseInvalidateRequest follows RestInvalidateApiKeyAction's parser and
+// InvalidateApiKeyRequest.validate (es-api.md §5.5): id and ids are
+// exclusive, and one criterion is needed unless owner is set.
+func parseInvalidateRequest(body []byte) (invalidateRequest, *esError) {
+	var raw struct {
+		ID        *string  `json:"id"`
+		IDs       []string `json:"ids"`
+		Name      string   `json:"name"`
+		Owner     bool     `json:"owner"`
+		RealmName string   `json:"realm_name"`
+		Username  string   `json:"username"`
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := decodeJSON(body, &raw); err != nil {
+			return invalidateRequest{}, &esError{status: 400, typ: "x_content_parse_exception", reason: "failed to parse request body: " + err.Error()}
+		}
+	}
+	req := invalidateRequest{IDs: raw.IDs, Name: raw.Name, Owner: raw.Owner, RealmName: raw.RealmName, Username: raw.Username}
+	if raw.ID != nil {
+		if raw.IDs != nil {
+			return req, badRequest("Must use either [id] or [ids], not both at the same time")
+		}
+		req.IDs = []string{*raw.ID}
+	}
+	if len(req.IDs) == 0 && req.Name == "" && req.Username == "" && req.RealmName == "" && !req.Owner {
+		return req, &esError{status: 400, typ: "action_request_validation_exception",
+			reason: "Validation Failed: 1: One of [api key id(s), api key name, username, realm name] must be specified if [owner] flag is false;"}
+	}
+	return req, nil
+}
+
+// invalidateKeys invalidates the keys a request names, as
+// ApiKeyService.invalidateApiKeys does (x-pack/plugin/security/…/authc/
+// ApiKeyService.java, read at main; same rule since 7.x):
+// findApiKeysForUserRealmApiKeyIdAndNameCombination searches with
+// filterOutInvalidatedKeys=true and filterOutExpiredKeys=false, so a key
+// that is already invalidated is not found at all: invalidating it again
+// answers an empty invalidated_api_keys AND an empty
+// previously_invalidated_api_keys (InvalidateApiKeyResponse.emptyResponse;
+// ApiKeyServiceTests.testInvalidateApiKeys pins the query). An expired key
+// is found and invalidated. previously_invalidated_api_keys is filled only
+// when the bulk update of a found key is a NOOP, a race the sim has no room
+// for. The name filter is exact, "*" for all, or a prefix ending in "*".
+func (c *cluster) invalidateKeys(req invalidateRequest, p principal, now time.Time) map[string]any {
+	if req.Owner {
+		req.Username = p.username
+	}
+	inv := []string{}
+	for _, kid := range c.keyOrder {
+		k := c.keys[kid]
+		switch {
+		case k.Invalidated:
+			continue
+		case len(req.IDs) > 0 && !slices.Contains(req.IDs, k.ID):
+			continue
+		case req.Name != "" && !keyNameMatches(req.Name, k.Name):
+			continue
+		case req.Username != "" && k.Username != req.Username:
+			continue
+		case req.RealmName != "" && req.RealmName != "default_native":
+			continue
+		}
+		k.Invalidated = true
+		t := now
+		k.Invalidation = &t
+		inv = append(inv, k.ID)
+	}
+	return map[string]any{"invalidated_api_keys": inv, "previously_invalidated_api_keys": []string{}, "error_count": 0}
+}
+
+// keyNameMatches is the name filter of
+// ApiKeyService.findApiKeysForUserRealmApiKeyIdAndNameCombination: "*"
+// matches all, a trailing "*" is a prefix query, anything else a term.
+func keyNameMatches(filter, name string) bool {
+	if filter == "*" {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(filter, "*"); ok {
+		return strings.HasPrefix(name, prefix)
+	}
+	return filter == name
+}

@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"testing"
+)
+
+// Replays of Elasticsearch's own REST tests (and the classes behind them)
+// against the simulated world: each test names the upstream file it
+// follows. docs/sim.md lists the rules.
+
+// listLen is the length of a JSON array field of an answer.
+func listLen(t *testing.T, m map[string]any, field string) int {
+	t.Helper()
+	l, ok := m[field].([]any)
+	if !ok {
+		t.Fatalf("%s is not an array in %v", field, m)
+	}
+	return len(l)
+}
+
+// x-pack/plugin/src/yamlRestTest/resources/rest-api-spec/test/api_key/
+// 50_cross_cluster.yml "Test invalidate a cross-cluster API Key", then
+// the same request again: ApiKeyService.invalidateApiKeys searches only
+// keys that are not invalidated yet, so the second answer names no key at
+// all (neither invalidated nor previously invalidated).
+func TestInvalidateAlreadyInvalidatedKey(t *testing.T) {
+	srv, clock := startDefault(t)
+	const c = "ece-prod-logs"
+	r := esBasic(t, srv, c, "POST", "/_security/cross_cluster/api_key",
+		`{"name":"my-cc-api-key","access":{"search":[{"names":["*"],"allow_restricted_indices":true}]}}`)
+	if r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	id := r.json(t)["id"].(string)
+	body := `{"ids":["` + id + `"]}`
+
+	first := esBasic(t, srv, c, "DELETE", "/_security/api_key", body).json(t)
+	if listLen(t, first, "invalidated_api_keys") != 1 || first["invalidated_api_keys"].([]any)[0] != id ||
+		listLen(t, first, "previously_invalidated_api_keys") != 0 || first["error_count"] != float64(0) {
+		t.Fatalf("first invalidation: %v", first)
+	}
+	got := esBasic(t, srv, c, "GET", "/_security/api_key?id="+id, nil).json(t)
+	if k := got["api_keys"].([]any)[0].(map[string]any); k["invalidated"] != true {
+		t.Fatalf("after invalidation: %v", k)
+	}
+	inv := k0(t, srv, c, id)["invalidation"]
+
+	clock.Add(60_000_000_000)
+	again := esBasic(t, srv, c, "DELETE", "/_security/api_key", body).json(t)
+	if listLen(t, again, "invalidated_api_keys") != 0 || listLen(t, again, "previously_invalidated_api_keys") != 0 ||
+		again["error_count"] != float64(0) {
+		t.Fatalf("second invalidation: want both lists empty, got %v", again)
+	}
+	if k0(t, srv, c, id)["invalidation"] != inv {
+		t.Fatalf("the second request moved the invalidation time")
+	}
+}
+
+// ApiKeyService.invalidateApiKeys: filterOutExpiredKeys is false, so an
+// expired key is invalidated; the name filter takes a trailing "*" as a
+// prefix (findApiKeysForUserRealmApiKeyIdAndNameCombination).
+func TestInvalidateExpiredAndByNamePrefix(t *testing.T) {
+	srv, _ := startDefault(t)
+	const c = "ece-prod-logs"
+	a, _, _ := srv.World.CreateCrossClusterKey(c, "canary-a", `{"search":[{"names":["x"]}]}`, 0)
+	b, _, _ := srv.World.CreateCrossClusterKey(c, "canary-b", `{"search":[{"names":["x"]}]}`, 0)
+	other, _, _ := srv.World.CreateCrossClusterKey(c, "other", `{"search":[{"names":["x"]}]}`, 0)
+	srv.World.ExpireKey(c, b)
+	res := esBasic(t, srv, c, "DELETE", "/_security/api_key", `{"name":"canary-*"}`).json(t)
+	ids := res["invalidated_api_keys"].([]any)
+	if len(ids) != 2 || ids[0] != a || ids[1] != b {
+		t.Fatalf("want %s and the expired %s, got %v", a, b, res)
+	}
+	if k0(t, srv, c, other)["invalidated"] != false {
+		t.Fatal("a key outside the prefix was invalidated")
+	}
+	r := esBasic(t, srv, c, "DELETE", "/_security/api_key", `{"id":"`+a+`","ids":["`+b+`"]}`)
+	if r.status != 400 || errorReason(t, r) != "Must use either [id] or [ids], not both at the same time" {
+		t.Fatalf("id and ids: %d %s", r.status, r.body)
+	}
+}
+
+// k0 is the GET /_security/api_key?id= item of a key.
+func k0(t *testing.T, srv *Server, cluster, id string) map[string]any {
+	t.Helper()
+	r := esBasic(t, srv, cluster, "GET", "/_security/api_key?id="+id, nil)
+	return r.json(t)["api_keys"].([]any)[0].(map[string]any)
+}
