@@ -50,6 +50,11 @@ func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 	add("PUT /_security/role/{name}", h.auth(h.putRole))
 	add("POST /_security/role/{name}", h.auth(h.putRole))
 	add("DELETE /_security/role/{name}", h.auth(h.deleteRole))
+	add("GET /_security/user/_privileges", h.auth(h.userPrivileges))
+	add("GET /_security/user/_has_privileges", h.auth(h.hasPrivileges))
+	add("POST /_security/user/_has_privileges", h.auth(h.hasPrivileges))
+	add("GET /_security/user/{username}/_has_privileges", h.auth(h.hasPrivileges))
+	add("POST /_security/user/{username}/_has_privileges", h.auth(h.hasPrivileges))
 	add("POST /{index}/_search", h.auth(h.search))
 	add("GET /{index}/_search", h.auth(h.search))
 	add("POST /_nodes/reload_secure_settings", h.auth(h.reload))
@@ -308,9 +313,19 @@ func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *clust
 // (ExceptionsHelper.isRemoteUnavailableException) gives connected:false
 // and no error; a security exception gives connected:false with its
 // message as error; an IndexNotFoundException (a concrete index that does
-// not exist) gives connected:true with its message as error.
-func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+// not exist) gives connected:true with its message as error. The caller's
+// privileges are checked first on the local side: a request naming only
+// remote indices needs the action on some local index (localDenial, 403
+// for the whole request), and each API-key alias needs remote_indices
+// that apply to it (crossClusterAs, an error on that alias's entry).
+func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	out := map[string]any{}
+	if remoteOnly(r.PathValue("expr")) {
+		if e := c.localDenial(p, actionResolveCluster, r.PathValue("expr"), grantedByOf(actionResolveCluster)); e != nil {
+			writeESError(rw, e)
+			return
+		}
+	}
 	h.w.syncConns(c)
 	al := effectiveAliases(c)
 	for _, part := range strings.Split(r.PathValue("expr"), ",") {
@@ -334,7 +349,7 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 			found = true
 			skip := skipUnavailable(c, al[alias])
 			e := map[string]any{"connected": false, "skip_unavailable": skip}
-			res := h.w.crossCluster(c, alias, al[alias], actionResolveCluster, strings.Split(idxPat, ","), false)
+			res := h.w.crossClusterAs(p, c, alias, al[alias], actionResolveCluster, strings.Split(idxPat, ","), false)
 			switch {
 			case res.unavailable:
 			case res.err != nil:
@@ -414,8 +429,14 @@ func missingIndex(x *cluster, _ *apiKey, pattern string) string {
 // security) is skipped when skip_unavailable is true and fails the whole
 // search otherwise, with the remote's error (TransportSearchAction
 // ccsRemoteReduce; SearchResponse.Clusters counts the skipped).
-func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	h.w.syncConns(c)
+	if remoteOnly(r.PathValue("index")) {
+		if e := c.localDenial(p, actionSearch, r.PathValue("index"), grantedByOf(actionSearch)); e != nil {
+			writeESError(rw, e)
+			return
+		}
+	}
 	al := effectiveAliases(c)
 	shards, total, skipped, successful := 0, 0, 0, 0
 	for _, part := range strings.Split(r.PathValue("index"), ",") {
@@ -434,7 +455,7 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		}
 		total++
 		skip := skipUnavailable(c, al[alias])
-		res := h.w.crossCluster(c, alias, al[alias], actionSearch, strings.Split(idx, ","), !skip)
+		res := h.w.crossClusterAs(p, c, alias, al[alias], actionSearch, strings.Split(idx, ","), !skip)
 		fail := res.err
 		if res.unavailable {
 			fail = &esError{status: 500, typ: "connect_transport_exception", reason: res.reason}

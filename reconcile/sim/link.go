@@ -28,6 +28,9 @@ const (
 	CauseVersion            = "version"              // API key model below 8.14
 	CauseSniffToCloud       = "sniff_to_cloud"       // sniff mode toward a deployment
 	CausePrivileges         = "privileges"           // the key's access does not cover the index asked for
+	// CauseLocalPrivileges: the local user has no remote_indices for the
+	// alias, so its own cluster refuses the request before sending it.
+	CauseLocalPrivileges = "local_privileges"
 )
 
 // LinkStatus is the simulation's verdict on one alias of a local cluster:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -83,6 +84,13 @@ type ClusterSpec struct {
 	// Username and Password are the admin basic user (manage_security); default elastic + random.
 	Username string `yaml:"username" json:"username"`
 	Password string `yaml:"password" json:"password"`
+	// AdminRoles are the admin user's roles (default [superuser]); the
+	// admin REST key acts with them. A role other than superuser must be
+	// in Roles.
+	AdminRoles []string `yaml:"admin_roles" json:"admin_roles,omitempty"`
+	// Roles are roles the cluster holds at start: name → the body of
+	// PUT /_security/role/<name>, checked as that request is.
+	Roles map[string]any `yaml:"roles" json:"-"`
 	// Indices are index names the cluster holds (for _resolve/cluster matching_indices).
 	Indices []string `yaml:"indices" json:"indices"`
 	// Settings are initial persistent cluster settings (flat keys).
@@ -329,7 +337,26 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 	if cs.Password == "" {
 		cs.Password = randomString(20)
 	}
-	c.users[cs.Username] = user{password: cs.Password, roles: []string{"superuser"}}
+	for _, name := range slices.Sorted(maps.Keys(cs.Roles)) {
+		body, err := json.Marshal(cs.Roles[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: roles.%s: %w", cs.Name, name, err)
+		}
+		role, e := parseRole(name, body, cs.Version)
+		if e != nil {
+			return nil, fmt.Errorf("%s: roles.%s: %s", cs.Name, name, e.reason)
+		}
+		c.roles[name] = role
+	}
+	if len(cs.AdminRoles) == 0 {
+		cs.AdminRoles = []string{"superuser"}
+	}
+	for _, r := range cs.AdminRoles {
+		if _, ok := c.roles[r]; !ok && r != "superuser" {
+			return nil, fmt.Errorf("%s: admin_roles: role %q is neither superuser nor in roles", cs.Name, r)
+		}
+	}
+	c.users[cs.Username] = user{password: cs.Password, roles: slices.Clone(cs.AdminRoles)}
 	var id, secret string
 	if cs.APIKey == "" {
 		id, secret = randomKeyID(), randomString(22)
