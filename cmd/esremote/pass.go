@@ -92,6 +92,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.errorf("%v", err)
 		return nil, nil, exitError
 	}
+	emptyLedger := ledgerEmpty(stateDir)
 	if mode == reconcile.ModeApply {
 		// One writer at a time: apply holds the state dir for its pass.
 		// plan takes no lock; the ledger file is replaced atomically, so
@@ -186,6 +187,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	for _, e := range report.Errors {
 		c.errorf("%s: %s", e.Target, e.Message)
 	}
+	c.forgotStateDir(pf, stateDir, emptyLedger, report)
 	return res, report, exitOK
 }
 

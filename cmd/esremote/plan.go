@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/spf13/pflag"
 
 	"github.com/esremote/esremote/drift"
@@ -37,9 +39,19 @@ func cmdPlan(fs *pflag.FlagSet) runFunc {
 // changes apply writes (a contested setting is rewritten until it is held,
 // a key of another installation is replaced): those are pending too; the
 // held ones carry their reason as an error and are not.
+//
+// A failure is never "changes pending": a change plan already knows apply
+// cannot write (a conflict: "0 to add, 0 to change, 0 to delete. 2
+// failed") exits 1, whatever else is pending, as any error does; CI reads
+// 2 as "review and apply", which cannot fix it.
 func planExit(report *drift.Report) int {
 	if len(report.Errors) > 0 || report.Summary.Failed > 0 {
 		return exitError
+	}
+	for _, conn := range report.Connections {
+		if conn.Policy != "report" && conn.Sync == drift.SyncDrifted && slices.ContainsFunc(conn.Changes, changeFailed) {
+			return exitError
+		}
 	}
 	for _, conn := range report.Connections {
 		if conn.Policy == "report" {
@@ -47,7 +59,9 @@ func planExit(report *drift.Report) int {
 		}
 		switch conn.Sync {
 		case drift.SyncDrifted:
-			return exitChanges
+			if slices.ContainsFunc(conn.Changes, drift.Change.Pending) || len(conn.Changes) == 0 {
+				return exitChanges
+			}
 		case drift.SyncContested:
 			for _, ch := range conn.Changes {
 				if ch.Pending() {
@@ -58,3 +72,9 @@ func planExit(report *drift.Report) int {
 	}
 	return exitOK
 }
+
+// changeFailed is a change of a drifted connection that plan already
+// knows apply will not write (its Error says why: a conflict, a refused
+// credential). A contested connection's held changes carry an error too,
+// but they are held by design, not failed.
+func changeFailed(ch drift.Change) bool { return !ch.Applied && ch.Error != "" }

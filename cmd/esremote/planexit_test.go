@@ -15,6 +15,8 @@ func TestPlanExit(t *testing.T) {
 	pending := drift.Change{Resource: "keystore", Key: "cluster.remote.a.credentials", Action: "create"}
 	held := drift.Change{Resource: "cluster_setting", Key: "cluster.remote.a.mode", Action: "update",
 		Error: "contested: not rewritten until the spec or the live value changes"}
+	failed := drift.Change{Resource: "cluster_setting", Key: "cluster.remote.a.skip_unavailable", Action: "create",
+		Error: "conflict: the live object was not created by esremote; not written"}
 	for _, tc := range []struct {
 		name string
 		conn drift.Connection
@@ -27,6 +29,11 @@ func TestPlanExit(t *testing.T) {
 		{"contested, every change held", drift.Connection{Sync: drift.SyncContested, Policy: "enforce", Changes: []drift.Change{held}}, exitOK},
 		{"contested, report policy", drift.Connection{Sync: drift.SyncContested, Policy: "report", Changes: []drift.Change{pending}}, exitOK},
 		{"failed", drift.Connection{Sync: drift.SyncFailed, Policy: "enforce"}, exitError},
+		// A conflict fails its changes in a drifted connection: "0 to add,
+		// 0 to change, 0 to delete. 2 failed" exited 2, which CI reads as
+		// changes pending, though apply cannot write them.
+		{"drifted, every change failed", drift.Connection{Sync: drift.SyncDrifted, Policy: "enforce", Changes: []drift.Change{failed}}, exitError},
+		{"drifted, a change failed, another pending", drift.Connection{Sync: drift.SyncDrifted, Policy: "enforce", Changes: []drift.Change{pending, failed}}, exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := &drift.Report{Connections: []drift.Connection{tc.conn}}
