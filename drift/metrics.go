@@ -2,6 +2,7 @@ package drift
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,6 +69,8 @@ type Metrics struct {
 	corrections *prometheus.CounterVec
 	unmanaged   *prometheus.GaugeVec
 	errors      *prometheus.GaugeVec
+	// classes counts failed targets by error class (CountError).
+	classes *prometheus.CounterVec
 
 	duration    prometheus.Histogram
 	passes      *prometheus.CounterVec
@@ -121,6 +124,8 @@ func NewMetrics() *Metrics {
 		errors: gauge("report_errors",
 			"Problems of the latest pass that belong to no single connection (e.g. an unreachable target), by target.",
 			"target"),
+		classes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "reconcile_errors_total",
+			Help: "Targets that failed a pass, by error class (terminal, retryable, throttled): one per target and pass."}, []string{"class"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "reconcile_duration_seconds",
 			Help: "Duration of reconcile passes.", Buckets: durationBuckets}),
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "reconcile_passes_total",
@@ -143,7 +148,7 @@ func NewMetrics() *Metrics {
 		caAt:  map[string]time.Time{},
 	}
 	m.reg.MustRegister(m.info, m.synced, m.connected, m.connections, m.unhealthy, m.changes, m.corrections,
-		m.unmanaged, m.errors, m.duration, m.passes, m.lastPass, m.lastSuccess, m.reloadOK, m.reloadTime,
+		m.unmanaged, m.errors, m.classes, m.duration, m.passes, m.lastPass, m.lastSuccess, m.reloadOK, m.reloadTime,
 		m.keyExpiry, m.caExpiry, m.leader)
 	m.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range syncValues {
@@ -152,7 +157,23 @@ func NewMetrics() *Metrics {
 	for _, r := range []string{PassSuccess, PassFailure} {
 		m.passes.WithLabelValues(r)
 	}
+	for _, c := range Classes {
+		m.classes.WithLabelValues(string(c))
+	}
 	return m
+}
+
+// CountError counts one target that failed a pass with an error of class
+// c. The daemon calls it from the switch that decides the target's retry
+// (daemon.LoopConfig.OnError), once per target and pass. An empty or
+// unknown class counts as retryable, as [Classify] says.
+func (m *Metrics) CountError(c Class) {
+	if !slices.Contains(Classes, c) {
+		c = ClassRetryable
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.classes.WithLabelValues(string(c)).Inc()
 }
 
 // Observe records one pass: its report r and how long it took. The daemon

@@ -190,6 +190,19 @@ type Connection struct {
 	Findings []Finding `json:"findings"`
 	// Error says why the connection could not be observed or corrected.
 	Error string `json:"error,omitempty"`
+	// ErrorClass is the class of Error and of the changes' errors
+	// together ([Merge]); empty when nothing failed.
+	ErrorClass Class `json:"error_class,omitempty"`
+	// RetryAt is, for ErrorClass throttled, the earliest time the remote
+	// accepts another request; zero otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// RequeueAt is the earliest time something of the connection falls
+	// due after this pass: its key's rotation window opens (rotate_before
+	// before the expiry), the keystore load grace of a write ends, a key
+	// or CA expires. The daemon passes the connection's local cluster
+	// again then, rather than at the next resync. Zero when nothing is
+	// due.
+	RequeueAt time.Time `json:"requeue_at,omitzero"`
 	// Evidence is what Health rests on: the request that carried the
 	// link's credential and what came back.
 	Evidence *Evidence `json:"evidence,omitempty"`
@@ -261,6 +274,12 @@ type Unmanaged struct {
 type ReportError struct {
 	Target  string `json:"target"`
 	Message string `json:"message"`
+	// Class says how the daemon treats the error ([Classify]); empty in
+	// reports written before classes existed, which counts as retryable.
+	Class Class `json:"class,omitempty"`
+	// RetryAt is, for Class throttled, the earliest time the target
+	// accepts another request; zero otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
 // New returns an empty report of the given mode and trigger, generated at at.

@@ -434,7 +434,7 @@ func diffKey(in keyInput) keyDiff {
 			return d.fail(fmt.Errorf("api_key.managed is false but api_key.credentials names no secret"))
 		}
 		if in.secretErr != nil {
-			return d.fail(fmt.Errorf("api_key.credentials: %w", in.secretErr))
+			return d.fail(drift.Terminal(fmt.Errorf("api_key.credentials: %w", in.secretErr)))
 		}
 		sec := in.secret
 		w.secret = sec

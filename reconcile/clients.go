@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
@@ -11,26 +12,27 @@ import (
 )
 
 // credentials resolves an Auth block into an API key or a user/password.
-// Errors name the reference, never the value.
+// Errors name the reference, never the value; they are terminal (a secret
+// that cannot be read stays so until someone fixes it).
 func (r *Reconciler) credentials(what string, a spec.Auth) (apiKey, user, pass string, err error) {
 	switch {
 	case a.APIKey != nil:
 		s, err := a.APIKey.Resolve(r.opts.Getenv)
 		if err != nil {
-			return "", "", "", fmt.Errorf("%s: api key: %w", what, err)
+			return "", "", "", drift.Terminal(fmt.Errorf("%s: api key: %w", what, err))
 		}
 		return s.Reveal(), "", "", nil
 	case a.Basic != nil:
 		s, err := a.Basic.Password.Resolve(r.opts.Getenv)
 		if err != nil {
-			return "", "", "", fmt.Errorf("%s: password: %w", what, err)
+			return "", "", "", drift.Terminal(fmt.Errorf("%s: password: %w", what, err))
 		}
 		// The header carries base64(user:password): remember that form
 		// too, so that an echo of it is scrubbed like the password.
 		spec.RememberBasic(a.Basic.Username, s.Reveal())
 		return "", a.Basic.Username, s.Reveal(), nil
 	}
-	return "", "", "", fmt.Errorf("%s: %w", what, errNoAuth)
+	return "", "", "", drift.Terminal(fmt.Errorf("%s: %w", what, errNoAuth))
 }
 
 // ESClient returns the cached client of a cluster, rebuilt when its

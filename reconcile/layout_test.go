@@ -27,8 +27,8 @@ var allowedImports = map[string][]string{
 	"spec":               nil,
 	"drift":              nil,
 	"reconcile/sim":      nil,
-	"reconcile/es":       nil,
-	"reconcile/cloud":    nil,
+	"reconcile/es":       {"drift"}, // errors classified in drift's vocabulary (drift.Class)
+	"reconcile/cloud":    {"drift"},
 	"reconcile":          {"spec", "drift", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	"reconcile/doctor":   {"spec", "reconcile/es", "reconcile/cloud"},
 	"reconcile/daemon":   {"spec", "drift"},

@@ -89,6 +89,9 @@ type ConnectionPlan struct {
 	// CAExpiration is when the first CA the connection's trust relies on
 	// expires (certificate model; zero when unknown): for metrics.
 	CAExpiration time.Time
+	// RequeueAt is the earliest time after the pass that something of the
+	// connection falls due (schedule); zero when nothing does.
+	RequeueAt time.Time
 
 	// observed is the alias in the pass's GET /_remote/info (before any
 	// write of this pass); observedOK is false when it was not listed.

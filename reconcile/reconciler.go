@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
@@ -416,6 +417,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 			defer func() { <-sem }()
 			plans[i] = ps.cluster(ctx, local, byLocal[local], all[local])
 			r.recordRetryHint(local, plans[i])
+			ps.schedule(plans[i])
 		}()
 	}
 	wg.Wait()
@@ -456,7 +458,7 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	cl := ps.set.Cluster(local)
 	if cl == nil {
-		return fail(fmt.Errorf("cluster %q is not declared", local))
+		return fail(drift.Terminal(fmt.Errorf("cluster %q is not declared", local)))
 	}
 	client, err := r.ESClient(ps.set, cl)
 	if err != nil {

@@ -20,10 +20,12 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 	r.SpecRevision = revision
 	for _, cp := range res.Plan.Clusters {
 		if cp.Err != nil {
-			r.Errors = append(r.Errors, drift.ReportError{Target: cp.Local, Message: cp.Err.Error()})
+			r.Errors = append(r.Errors, reportError(cp.Local, cp.Err, res.Finished))
 		}
 		for _, p := range cp.Connections {
-			r.Connections = append(r.Connections, connectionReport(p, res.Mode))
+			c := connectionReport(p, res.Mode)
+			setOutcome(&c, p, res.Finished)
+			r.Connections = append(r.Connections, c)
 		}
 		for _, d := range cp.Deletions {
 			c := drift.Connection{Name: d.Connection, Local: cp.Local, Alias: d.Alias, Policy: string(spec.PolicyEnforce),
@@ -31,6 +33,7 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 				Findings: []drift.Finding{{Severity: drift.SeverityInfo, Code: "connection_removed",
 					Message: "the connection left the specs; esremote deletes the alias it created"}}}
 			c.Sync = syncOf(c.Changes, res.Mode, true, nil)
+			setOutcome(&c, &ConnectionPlan{Changes: d.Changes}, res.Finished)
 			r.Connections = append(r.Connections, c)
 		}
 		for _, u := range cp.Unmanaged {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/esremote/esremote/drift"
 )
 
 // Error is a non-2xx answer of the API. Errors holds the elements of the
@@ -74,6 +76,32 @@ func (e *Error) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests ||
 		(e.Status >= 500 && e.Status <= 599 && e.Status != http.StatusNotImplemented)
 }
+
+// ErrorClass classifies the error for the daemon (drift.Classifier):
+//
+//   - throttled: 429, and a retryable status whose answer said when to
+//     come back (Retry-After; on a 429 with no quota left,
+//     x-ratelimit-interval); the wait is RetryAfter;
+//   - retryable: the other 5xx but 501, a 409 or *.version_conflict (the
+//     next pass reads the resource again and replans), and 412 or
+//     clusters.cluster_plan_state_error (a plan change is in progress and
+//     will end);
+//   - terminal: 400 validation, 401/403 (a wrong API key, or a deployment
+//     of another organization), 404 (a declared deployment that is not
+//     there), 449 and 501.
+func (e *Error) ErrorClass() (drift.Class, time.Duration) {
+	switch {
+	case e.Status == http.StatusTooManyRequests, e.Retryable() && e.RetryAfter > 0:
+		return drift.ClassThrottled, e.RetryAfter
+	case e.Retryable(), IsConflict(e), IsPlanPending(e):
+		return drift.ClassRetryable, 0
+	}
+	return drift.ClassTerminal, 0
+}
+
+// ErrorClass: a request that did not complete is retryable
+// (drift.Classifier).
+func (e *netError) ErrorClass() (drift.Class, time.Duration) { return drift.ClassRetryable, 0 }
 
 // HasCode reports whether one of the elements has the given code.
 func (e *Error) HasCode(code string) bool {

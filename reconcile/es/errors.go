@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/esremote/esremote/drift"
 )
 
 // Kind classifies an [Error]. Every Kind is itself an error, so callers
@@ -189,6 +191,31 @@ func (e *Error) Is(target error) bool {
 // network errors, timeouts and unacknowledged writes. Validation errors
 // (400), authentication (401/403) and 404 are terminal.
 func (e *Error) Retryable() bool { return e.Kind.Retryable() }
+
+// ErrorClass classifies the error for the daemon (drift.Classifier),
+// which is a question about the next pass, not about sending this request
+// again (that is [Kind.Retryable], for the client's own retries):
+//
+//   - throttled: 429, and any retryable kind whose answer carried
+//     Retry-After (a 503 that says when to come back); the wait is
+//     RetryAfter (zero on a 429 without the header: the backoff decides);
+//   - retryable: the other retryable kinds (network, timeouts, 5xx, 408,
+//     "acknowledged": false), a 409 (what the write was planned against
+//     moved: the next pass observes again and replans) and a cancelled
+//     request (the pass ran out of time or was stopped);
+//   - terminal: 400 and the other 4xx, 401/403, 404, an unsupported
+//     version, a server that is not Elasticsearch, a certificate that does
+//     not verify, a body that is not what the API returns, and a write
+//     refused because this process does not hold the lease.
+func (e *Error) ErrorClass() (drift.Class, time.Duration) {
+	switch {
+	case e.Kind == ErrThrottled, e.Kind.Retryable() && e.RetryAfter > 0:
+		return drift.ClassThrottled, e.RetryAfter
+	case e.Kind.Retryable(), e.Kind == ErrConflict, e.Kind == ErrCanceled:
+		return drift.ClassRetryable, 0
+	}
+	return drift.ClassTerminal, 0
+}
 
 // IsRetryable reports whether err, or an error it wraps, is a retryable
 // [Error].
