@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,11 @@ const (
 	// finding: a key rotation not proven in use past the engine's bound
 	// (the old key stays valid meanwhile).
 	AlertRotationStuck = "EsremoteRotationStuck"
+	// AlertExternalEditReverted fires when a pass wrote back a change of
+	// origin external on a connection: someone edited what esremote
+	// manages (in Kibana, with curl) and the daemon reverted it. It is an
+	// event: the next report without such a revert resolves it.
+	AlertExternalEditReverted = "EsremoteExternalEditReverted"
 )
 
 // Finding codes the Alerter acts on. The engine emits them on a connection
@@ -155,9 +161,12 @@ type AlertConfig struct {
 	// Labels are added to every alert (e.g. {"env": "prod"}); the alert's
 	// own labels win over them.
 	Labels map[string]string
-	// GeneratorURL links every alert back to esremote, e.g. the daemon's
-	// /status URL; empty leaves it out.
-	GeneratorURL string
+	// ExternalURL is the URL under which people reach the daemon's status
+	// page (Prometheus's and Alertmanager's --web.external-url). Every
+	// alert links there: a connection's alert to ExternalURL/connections/
+	// NAME (its page), the others to ExternalURL/. It is the webhook's
+	// externalURL too. Empty leaves the links out.
+	ExternalURL string
 	// ResendInterval is how often firing alerts are sent to Alertmanager
 	// again; zero means DefaultResendInterval. It must be well below
 	// Alertmanager's resolve_timeout only if endsAt were not sent; esremote
@@ -202,7 +211,7 @@ type Alerter struct {
 	clock  Clock
 	log    *slog.Logger
 	labels map[string]string
-	genURL string
+	extURL string // ExternalURL without a trailing slash
 	resend time.Duration
 	sinks  []*deliverer
 
@@ -220,7 +229,7 @@ func NewAlerter(cfg AlertConfig) (*Alerter, error) {
 		clock:  cfg.Clock,
 		log:    cfg.Logger,
 		labels: maps.Clone(cfg.Labels),
-		genURL: cfg.GeneratorURL,
+		extURL: strings.TrimSuffix(cfg.ExternalURL, "/"),
 		resend: cmp.Or(cfg.ResendInterval, DefaultResendInterval),
 		firing: map[string]Alert{},
 	}
@@ -232,6 +241,12 @@ func NewAlerter(cfg AlertConfig) (*Alerter, error) {
 	}
 	if a.resend < 0 {
 		return nil, errors.New("alerting: resend interval must be positive")
+	}
+	if a.extURL != "" {
+		if u, err := url.Parse(a.extURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("alerting: external url %q: want an absolute http or https URL without query", cfg.ExternalURL)
+		}
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -246,6 +261,9 @@ func NewAlerter(cfg AlertConfig) (*Alerter, error) {
 	}
 	if cfg.WebhookURL != "" {
 		s, err := NewWebhookSink(cfg.WebhookURL, client)
+		if s != nil {
+			s.externalURL = a.extURL
+		}
 		errs = append(errs, err)
 		sinks = append(sinks, s)
 	}
@@ -434,7 +452,7 @@ func (a *Alerter) transition(want map[string]Alert, scope func(Alert) bool) []Al
 			}
 		}
 		al.StartsAt = now
-		al.GeneratorURL = a.genURL
+		al.GeneratorURL = a.link(al)
 		a.firing[k] = al
 		changed = append(changed, al)
 	}
@@ -456,6 +474,24 @@ func (a *Alerter) transition(want map[string]Alert, scope func(Alert) bool) []Al
 		a.log.Info("alert "+state, "alert", al.Name(), "connection", al.Labels["connection"], "target", al.Labels["target"])
 	}
 	return slices.Clip(changed)
+}
+
+// link is the page an alert points to: its connection's page, else the
+// status page; "" without an external URL.
+func (a *Alerter) link(al Alert) string {
+	if a.extURL == "" {
+		return ""
+	}
+	if c := al.Labels["connection"]; c != "" {
+		return ConnectionURL(a.extURL, c)
+	}
+	return a.extURL + "/"
+}
+
+// ConnectionURL is the address of a connection's page under the daemon's
+// external URL base: base/connections/NAME, the name path-escaped.
+func ConnectionURL(base, connection string) string {
+	return strings.TrimSuffix(base, "/") + "/connections/" + url.PathEscape(connection)
 }
 
 // newAlert builds an alert; key is added to the labels when not empty.
@@ -508,6 +544,16 @@ func connectionAlerts(c Connection) []Alert {
 			strings.Join(slices.Compact(slices.Sorted(slices.Values(keys))), "\n"),
 			"find the other writer (another daemon, Terraform, a person) and make one of them the owner"))
 	}
+	if reverted := RevertedEdits(c); len(reverted) > 0 {
+		var lines []string
+		for _, ch := range reverted {
+			lines = append(lines, DescribeRevert(ch))
+		}
+		out = append(out, newAlert(AlertExternalEditReverted, AlertSeverityWarning, labels,
+			fmt.Sprintf("someone changed %s by hand; esremote reverted %s", link, plural(len(reverted), "change")),
+			strings.Join(lines, "\n"),
+			"change the spec instead (policy enforce reverts hand edits of what esremote manages), or set the connection's policy to report"))
+	}
 	if c.Health.Unhealthy() && (c.Sync == SyncInSync || c.Sync == SyncCorrected) {
 		desc, fix := "", ""
 		if f, ok := firstFinding(c, SeverityError, SeverityWarning); ok {
@@ -539,6 +585,32 @@ func connectionAlerts(c Connection) []Alert {
 		out = append(out, newAlert(name, severity, labels, link+": "+f.Message, "", f.Fix))
 	}
 	return out
+}
+
+// RevertedEdits are the changes of c that a pass wrote back after someone
+// edited them outside esremote: origin external, applied.
+func RevertedEdits(c Connection) []Change {
+	var out []Change
+	for _, ch := range c.Changes {
+		if ch.Origin == OriginExternal && ch.Applied {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// DescribeRevert says what a reverted change did, for alerts and the
+// journal: `cluster_setting cluster.remote.x.mode on local-a: "sniff" →
+// "proxy"`. Values are the report's, where secrets are already
+// fingerprints; an absent side reads (none).
+func DescribeRevert(ch Change) string {
+	val := func(s string) string {
+		if s == "" {
+			return "(none)"
+		}
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s %s on %s: %s → %s", ch.Resource, ch.Key, ch.Target, val(ch.Actual), val(ch.Desired))
 }
 
 // firstFinding returns the first finding of c with one of the severities,

@@ -100,11 +100,13 @@ func poll(t *testing.T, within time.Duration, what string, check func() (bool, e
 
 // gettableAlert is the part of Alertmanager's GET /api/v2/alerts we check.
 type gettableAlert struct {
-	Labels      map[string]string `json:"labels"`
-	Annotations map[string]string `json:"annotations"`
-	StartsAt    time.Time         `json:"startsAt"`
-	EndsAt      time.Time         `json:"endsAt"`
-	Status      struct {
+	Fingerprint  string            `json:"fingerprint"`
+	GeneratorURL string            `json:"generatorURL"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	Status       struct {
 		State string `json:"state"`
 	} `json:"status"`
 }
@@ -129,7 +131,7 @@ func activeAlerts(t *testing.T, base string) []gettableAlert {
 func TestAlertmanagerIntegration(t *testing.T) {
 	base := startAlertmanager(t)
 	a := startAlerter(t, AlertConfig{AlertmanagerURLs: []string{base}, Labels: map[string]string{"env": "test"},
-		GeneratorURL: "http://127.0.0.1:9477/status"})
+		ExternalURL: "http://127.0.0.1:9477"})
 
 	fired := a.Observe(planReport())
 	flush(t, a)
@@ -168,11 +170,53 @@ func TestAlertmanagerIntegration(t *testing.T) {
 			c.Changes[j].Applied = true
 		}
 	}
-	if resolved := a.Observe(corrected); len(resolved) != len(fired) {
-		t.Fatalf("corrected report resolved %d alerts, want %d", len(resolved), len(fired))
+	// It reverted the hand edit of proxy_address (origin external): that
+	// fires EsremoteExternalEditReverted as everything else resolves.
+	var resolved, reverted int
+	for _, al := range a.Observe(corrected) {
+		switch {
+		case al.Resolved():
+			resolved++
+		case al.Name() == AlertExternalEditReverted:
+			reverted++
+		default:
+			t.Errorf("corrected report fired %s", al.Name())
+		}
+	}
+	if resolved != len(fired) || reverted != 1 {
+		t.Fatalf("corrected report resolved %d alerts and fired %d reverts, want %d and 1", resolved, reverted, len(fired))
 	}
 	flush(t, a)
 	poll(t, 20*time.Second, "the alerts to resolve", func() (bool, error) {
-		return len(activeAlerts(t, base)) == 0, nil
+		active := activeAlerts(t, base)
+		return len(active) == 1 && active[0].Labels["alertname"] == AlertExternalEditReverted, nil
 	})
+}
+
+// The fingerprint the webhook sends for an alert is the one Alertmanager
+// computes for the same alert (GET /api/v2/alerts), and the link is the
+// alert's generatorURL there.
+func TestAlertmanagerFingerprints(t *testing.T) {
+	base := startAlertmanager(t)
+	a := startAlerter(t, AlertConfig{AlertmanagerURLs: []string{base}, Labels: map[string]string{"host": "admin-1"},
+		ExternalURL: "https://esremote.example.com"})
+	fired := a.Observe(planReport())
+	flush(t, a)
+	var got []gettableAlert
+	poll(t, 20*time.Second, "the alerts in alertmanager", func() (bool, error) {
+		got = activeAlerts(t, base)
+		return len(got) == len(fired), nil
+	})
+	want := map[string]string{} // fingerprint → generatorURL
+	for _, al := range fired {
+		want[newWebhookMessage(al, "").Alerts[0].Fingerprint] = al.GeneratorURL
+	}
+	for _, al := range got {
+		link, ok := want[al.Fingerprint]
+		if !ok {
+			t.Errorf("alertmanager's fingerprint %s of %v is not one the webhook sends (%v)", al.Fingerprint, al.Labels, want)
+		} else if al.GeneratorURL != link || link == "" {
+			t.Errorf("alertmanager holds generatorURL %q for %v, want %q", al.GeneratorURL, al.Labels, link)
+		}
+	}
 }

@@ -20,7 +20,8 @@ func ExampleAlerter() {
 
 	alerter, err := drift.NewAlerter(drift.AlertConfig{
 		// AlertmanagerURLs, WebhookURL, SlackWebhookURL come from flags.
-		GeneratorURL: "http://127.0.0.1:9477/status",
+		// The daemon's --external-url: alerts link to its pages.
+		ExternalURL: "https://esremote.example.com",
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Sink delivers alerts somewhere. The Alerter calls Send from one worker
@@ -84,19 +86,35 @@ func (s *AlertmanagerSink) Send(ctx context.Context, alerts []Alert) error {
 	return post(ctx, s.client, s.endpoint, body)
 }
 
-// WebhookSink posts every batch of transitions as one JSON object in the
-// shape of Alertmanager's webhook receiver, so existing webhook consumers
-// read it:
+// WebhookSink posts alerts in the body of Alertmanager's webhook receiver
+// (notify/webhook Message, version "4", over template.Data), so the
+// consumers and dedup bridges written for Alertmanager read it unchanged.
+// Each alert of a batch is one message, its own group, as Alertmanager
+// sends with group_by: ['...']: groupKey is the root route's key and the
+// alert's labels ({}:{alertname="…", …}), groupLabels and commonLabels are
+// its labels, commonAnnotations its annotations, status its status, and
+// truncatedAlerts is 0. A bridge keying on groupKey thus opens one incident
+// per condition and closes it when that condition resolves, whatever else
+// fires. Each alert carries its fingerprint as Alertmanager computes it
+// (the labels' FNV-1a, prometheus/common model.LabelSet.Fingerprint);
+// endsAt is 0001-01-01T00:00:00Z while it fires, as Alertmanager's
+// webhook shows it.
 //
-//	{"version": "4", "receiver": "esremote", "status": "firing",
+//	{"receiver": "esremote", "status": "firing",
 //	 "alerts": [{"status": "firing", "labels": {…}, "annotations": {…},
-//	             "startsAt": "…", "endsAt": "…", "generatorURL": "…"}]}
+//	             "startsAt": "…", "endsAt": "0001-01-01T00:00:00Z",
+//	             "generatorURL": "…", "fingerprint": "…"}],
+//	 "groupLabels": {…}, "commonLabels": {…}, "commonAnnotations": {…},
+//	 "externalURL": "…", "version": "4", "groupKey": "{}:{…}", "truncatedAlerts": 0}
 //
-// status is "firing" when any alert of the batch fires, else "resolved";
-// endsAt is absent while an alert fires.
+// A batch that fails part-way is sent again whole: receivers see a message
+// twice, as they do from Alertmanager's repeat_interval, and deduplicate
+// on groupKey and status.
 type WebhookSink struct {
 	endpoint *url.URL
 	client   *http.Client
+	// externalURL is the Alerter's ExternalURL, the messages' externalURL.
+	externalURL string
 }
 
 // NewWebhookSink returns the sink of the webhook at rawURL.
@@ -114,34 +132,74 @@ func (s *WebhookSink) Name() string { return "webhook " + redactURL(s.endpoint) 
 // Resends is false: a webhook hears of each transition once.
 func (s *WebhookSink) Resends() bool { return false }
 
-// webhookAlert is an Alert with its status, as in Alertmanager's webhook.
+// webhookAlert is an alert as Alertmanager's template.Alert encodes it:
+// every field present, endsAt zero while firing.
 type webhookAlert struct {
-	Status string `json:"status"`
-	Alert
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
 }
 
+// webhookMessage is Alertmanager's webhook Message: template.Data's fields
+// first (it is embedded), then version, groupKey and truncatedAlerts.
 type webhookMessage struct {
-	Version  string         `json:"version"`
-	Receiver string         `json:"receiver"`
-	Status   string         `json:"status"`
-	Alerts   []webhookAlert `json:"alerts"`
+	Receiver          string            `json:"receiver"`
+	Status            string            `json:"status"`
+	Alerts            []webhookAlert    `json:"alerts"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   uint64            `json:"truncatedAlerts"`
 }
 
-// Send posts the batch.
+// webhookReceiver is the receiver name of every message.
+const webhookReceiver = "esremote"
+
+// rootRouteKey is the key of Alertmanager's root route (an empty matcher
+// set), the first half of every groupKey.
+const rootRouteKey = "{}"
+
+// newWebhookMessage is the message of one alert, its own group.
+func newWebhookMessage(a Alert, externalURL string) webhookMessage {
+	ls := model.LabelSet{}
+	for k, v := range a.Labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	status := alertStatus(a)
+	return webhookMessage{
+		Receiver: webhookReceiver,
+		Status:   status,
+		Alerts: []webhookAlert{{Status: status, Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
+			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: ls.Fingerprint().String()}},
+		GroupLabels:       a.Labels,
+		CommonLabels:      a.Labels,
+		CommonAnnotations: a.Annotations,
+		ExternalURL:       externalURL,
+		Version:           "4",
+		GroupKey:          rootRouteKey + ":" + ls.String(),
+	}
+}
+
+// Send posts one message per alert, in order; it stops at the first
+// failure (the deliverer retries the batch).
 func (s *WebhookSink) Send(ctx context.Context, alerts []Alert) error {
-	msg := webhookMessage{Version: "4", Receiver: "esremote", Status: "resolved", Alerts: []webhookAlert{}}
 	for _, a := range alerts {
-		status := alertStatus(a)
-		if status == "firing" {
-			msg.Status = status
+		body, err := marshal(newWebhookMessage(a, s.externalURL))
+		if err != nil {
+			return &PermanentError{fmt.Errorf("encode alerts: %w", err)}
 		}
-		msg.Alerts = append(msg.Alerts, webhookAlert{Status: status, Alert: a})
+		if err := post(ctx, s.client, s.endpoint, body); err != nil {
+			return err
+		}
 	}
-	body, err := marshal(msg)
-	if err != nil {
-		return &PermanentError{fmt.Errorf("encode alerts: %w", err)}
-	}
-	return post(ctx, s.client, s.endpoint, body)
+	return nil
 }
 
 // SlackSink posts every batch of transitions as {"text": "…"}, one line per
@@ -181,6 +239,7 @@ func (s *SlackSink) Send(ctx context.Context, alerts []Alert) error {
 //	*[FIRING:critical] EsremoteConnectionSyncFailed* a (l → r) could not …
 //	> description line
 //	> fix: …
+//	> <https://esremote.example/connections/a|page of a>
 func slackText(alerts []Alert) string {
 	var b strings.Builder
 	for i, a := range alerts {
@@ -197,9 +256,20 @@ func slackText(alerts []Alert) string {
 		if fix := a.Annotations["fix"]; fix != "" && !a.Resolved() {
 			b.WriteString("\n> fix: " + slackEscape(fix))
 		}
+		if a.GeneratorURL != "" {
+			what := "status page"
+			if c := a.Labels["connection"]; c != "" {
+				what = "page of " + c
+			}
+			fmt.Fprintf(&b, "\n> <%s|%s>", slackLinkEscape(a.GeneratorURL), slackEscape(what))
+		}
 	}
 	return b.String()
 }
+
+// slackLinkEscape makes a URL safe inside <URL|text>: the mrkdwn escapes,
+// and "|", which would end the URL.
+var slackLinkEscape = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C").Replace
 
 // slackEscape escapes the three characters Slack's mrkdwn reserves.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

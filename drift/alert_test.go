@@ -267,8 +267,10 @@ func TestAlerterDeliveries(t *testing.T) {
 		a.Observe(planReport())
 	}
 	flush(t, a)
-	if n, h, s := len(am.requests()), len(hook.requests()), len(slack.requests()); n != 1 || h != 1 || s != 1 {
-		t.Fatalf("after 5 identical passes: alertmanager %d, webhook %d, slack %d deliveries, want 1 each", n, h, s)
+	// The webhook gets one message per alert (each its own group, as
+	// Alertmanager's group_by: ['...']): 4 alerts fired.
+	if n, h, s := len(am.requests()), len(hook.requests()), len(slack.requests()); n != 1 || h != 4 || s != 1 {
+		t.Fatalf("after 5 identical passes: alertmanager %d, webhook %d, slack %d deliveries, want 1, 4, 1", n, h, s)
 	}
 
 	// Not yet time to re-send.
@@ -299,8 +301,8 @@ func TestAlerterDeliveries(t *testing.T) {
 		a.Observe(inSyncReport())
 	}
 	flush(t, a)
-	if n, h, s := len(am.requests()), len(hook.requests()), len(slack.requests()); n != 3 || h != 2 || s != 2 {
-		t.Errorf("after resolving: alertmanager %d, webhook %d, slack %d deliveries, want 3, 2, 2", n, h, s)
+	if n, h, s := len(am.requests()), len(hook.requests()), len(slack.requests()); n != 3 || h != 8 || s != 2 {
+		t.Errorf("after resolving: alertmanager %d, webhook %d, slack %d deliveries, want 3, 8, 2", n, h, s)
 	}
 	var resolved []Alert
 	if err := json.Unmarshal(am.requests()[2], &resolved); err != nil {
@@ -324,11 +326,15 @@ func TestAlertBodies(t *testing.T) {
 	clock := newFakeClock(at)
 	am, hook, slack := newReceiver(t), newReceiver(t), newReceiver(t)
 	a := startAlerter(t, AlertConfig{AlertmanagerURLs: []string{am.URL + "/"}, WebhookURL: hook.URL, SlackWebhookURL: slack.URL,
-		Clock: clock, GeneratorURL: "http://127.0.0.1:9477/status", ResendInterval: time.Hour})
+		Clock: clock, ExternalURL: "https://esremote.example.com/", ResendInterval: time.Hour,
+		Labels: map[string]string{"host": "admin-1"}})
 	a.Observe(planReport())
 	flush(t, a) // Alertmanager's endsAt depends on when the batch is sent
 	clock.Advance(time.Minute)
 	a.Observe(applyReport())
+	flush(t, a)
+	clock.Advance(time.Minute)
+	a.Observe(revertReport())
 	flush(t, a)
 	for name, rc := range map[string]*receiver{"alertmanager": am, "webhook": hook, "slack": slack} {
 		var buf bytes.Buffer
@@ -381,11 +387,13 @@ func TestWebhookRetriesWithBackoff(t *testing.T) {
 		clock.Advance(time.Nanosecond)
 	}
 	flush(t, a)
+	// Each attempt stops at its first failed message; the fourth sends
+	// the batch's 4 messages.
 	reqs := hook.requests()
-	if len(reqs) != 4 {
-		t.Fatalf("%d requests, want 4 (3 failures, then success)", len(reqs))
+	if len(reqs) != 7 {
+		t.Fatalf("%d requests, want 7 (3 failures, then the 4 messages)", len(reqs))
 	}
-	for _, b := range reqs[1:] {
+	for _, b := range reqs[1:4] {
 		if !bytes.Equal(b, reqs[0]) {
 			t.Errorf("a retry sent a different body:\n%s\n%s", b, reqs[0])
 		}
@@ -394,7 +402,7 @@ func TestWebhookRetriesWithBackoff(t *testing.T) {
 	if err := json.Unmarshal(reqs[3], &msg); err != nil {
 		t.Fatal(err)
 	}
-	if msg.Status != "firing" || len(msg.Alerts) != 4 || msg.Alerts[0].Status != "firing" {
+	if msg.Status != "firing" || len(msg.Alerts) != 1 || msg.Alerts[0].Status != "firing" {
 		t.Errorf("webhook message %+v", msg)
 	}
 	if l := logs.String(); !strings.Contains(l, "retrying") || strings.Contains(l, "secret-token") {
@@ -518,5 +526,97 @@ func TestAlerterUnauthorizedAndRotationStuck(t *testing.T) {
 	want := []string{AlertDisconnected + " " + r.Connections[0].Name, AlertRotationStuck + " " + r.Connections[1].Name}
 	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 		t.Errorf("fired %q, want %q", got, want)
+	}
+}
+
+// revertReport is a daemon's pass that reverted hand edits on link-a (a
+// setting and the keystore entry, whose values are fingerprints) and
+// corrected a spec change on link-b.
+func revertReport() *Report {
+	r := inSyncReport()
+	r.Connections[0].Sync = SyncCorrected
+	r.Connections[0].Changes = []Change{
+		{Resource: ResourceClusterSetting, Target: "local-a", Key: "cluster.remote.remote-a.server_name", Action: ActionUpdate,
+			Actual: "evil.example", Desired: "remote-a.example", Origin: OriginExternal, Applied: true},
+		{Resource: ResourceKeystore, Target: "local-a", Key: "cluster.remote.remote-a.credentials", Action: ActionUpdate,
+			Actual:  Redacted("sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+			Desired: Redacted("sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"), Origin: OriginExternal, Applied: true},
+	}
+	r.Connections[1].Sync = SyncCorrected
+	r.Connections[1].Changes = []Change{{Resource: ResourceRole, Target: "local-b", Key: "reader", Action: ActionCreate,
+		Desired: `{"remote_indices":[]}`, Origin: OriginSpec, Applied: true}}
+	r.Sort()
+	r.Tally()
+	return r
+}
+
+// A pass that reverted a hand edit notifies: EsremoteExternalEditReverted
+// names each reverted change with its old and new value, links to the
+// connection's page, and resolves with the next report; a spec change
+// corrected is no such event.
+func TestAlerterExternalEditReverted(t *testing.T) {
+	clock := newFakeClock(at)
+	a, err := NewAlerter(AlertConfig{Clock: clock, ExternalURL: "https://esremote.example.com/base/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.Observe(revertReport())
+	if len(got) != 1 || got[0].Name() != AlertExternalEditReverted || got[0].Labels["connection"] != "link-a" || got[0].Resolved() {
+		t.Fatalf("fired %q, want %s link-a", names(got), AlertExternalEditReverted)
+	}
+	al := got[0]
+	wantDesc := `keystore cluster.remote.remote-a.credentials on local-a: "<redacted> sha256:01234567" → "<redacted> sha256:fedcba98"` + "\n" +
+		`cluster_setting cluster.remote.remote-a.server_name on local-a: "evil.example" → "remote-a.example"`
+	if d := al.Annotations["description"]; d != wantDesc {
+		t.Errorf("description:\n%s\nwant:\n%s", d, wantDesc)
+	}
+	if !strings.Contains(al.Annotations["summary"], "reverted 2 changes") {
+		t.Errorf("summary %q", al.Annotations["summary"])
+	}
+	if al.GeneratorURL != "https://esremote.example.com/base/connections/link-a" {
+		t.Errorf("link %q", al.GeneratorURL)
+	}
+	clock.Advance(time.Minute)
+	got = a.Observe(inSyncReport())
+	if len(got) != 1 || got[0].Name() != AlertExternalEditReverted || !got[0].Resolved() {
+		t.Errorf("next pass: %q; want the revert resolved", names(got))
+	}
+}
+
+// Links: a connection's alert points to its page (the name path-escaped),
+// others to the status page; without an external URL there is no link; a
+// bad external URL is refused.
+func TestAlertLinks(t *testing.T) {
+	a, err := NewAlerter(AlertConfig{Clock: newFakeClock(at), ExternalURL: "http://10.0.0.5:9477"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := planReport()
+	r.Connections[0].Name = "logs/eu west" // analytics-to-ece-logs
+	for _, al := range a.Observe(r) {
+		want := "http://10.0.0.5:9477/"
+		switch al.Labels["connection"] {
+		case "logs/eu west":
+			want = "http://10.0.0.5:9477/connections/logs%2Feu%20west"
+		case "metrics-to-old":
+			want = "http://10.0.0.5:9477/connections/metrics-to-old"
+		}
+		if al.GeneratorURL != want {
+			t.Errorf("%s %s links to %q, want %q", al.Name(), al.Labels["connection"], al.GeneratorURL, want)
+		}
+	}
+	b, err := NewAlerter(AlertConfig{Clock: newFakeClock(at)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, al := range b.Observe(planReport()) {
+		if al.GeneratorURL != "" {
+			t.Errorf("no external URL, but %s links to %q", al.Name(), al.GeneratorURL)
+		}
+	}
+	for _, bad := range []string{"esremote.example.com", "ftp://x", "http://x/?q=1"} {
+		if _, err := NewAlerter(AlertConfig{ExternalURL: bad}); err == nil || !strings.Contains(err.Error(), "external url") {
+			t.Errorf("external url %q: err %v", bad, err)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -66,12 +65,17 @@ func observeFlags(fs *pflag.FlagSet) daemonSetup {
 
 // alertConfig builds the Alerter's configuration from the flags. Its errors
 // name files and flags, never a URL read from a file.
-func (o *observeOptions) alertConfig(addr string, log *slog.Logger) (drift.AlertConfig, error) {
+// Every alert carries a host label, the daemon's host name (os.Hostname),
+// unless --alert-label sets one.
+func (o *observeOptions) alertConfig(externalURL string, log *slog.Logger) (drift.AlertConfig, error) {
 	cfg := drift.AlertConfig{
 		AlertmanagerURLs: o.alertmanagers,
 		ResendInterval:   o.resend,
 		Logger:           log,
-		GeneratorURL:     (&url.URL{Scheme: "http", Host: addr, Path: "/status"}).String(),
+		ExternalURL:      externalURL,
+	}
+	if host, err := hostname(); err == nil && host != "" {
+		cfg.Labels = map[string]string{"host": host}
 	}
 	if o.resend <= 0 {
 		return cfg, errors.New("--alert-resend-interval must be positive")
@@ -95,6 +99,9 @@ func (o *observeOptions) alertConfig(addr string, log *slog.Logger) (drift.Alert
 	}
 	return cfg, nil
 }
+
+// hostname is os.Hostname; tests replace it.
+var hostname = os.Hostname
 
 // readURLFile reads a secret URL from path with the checks of spec
 // secrets: a regular file that group and others cannot read, not empty.
@@ -135,7 +142,7 @@ func validLabelName(s string) bool {
 //     rejected or accepted load, and is flushed (alertFlushTimeout) when
 //     the daemon stops.
 func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
-	cfg, err := o.alertConfig(x.Addr, log.With("component", "alerts"))
+	cfg, err := o.alertConfig(x.ExternalURL, log.With("component", "alerts"))
 	if err != nil {
 		return err
 	}
@@ -161,7 +168,8 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 			cancel()
 			<-ran
 		})
-		log.Info("alerting", "sinks", sinkNames(cfg), "resend_interval", cfg.ResendInterval.String())
+		log.Info("alerting", "sinks", sinkNames(cfg), "resend_interval", cfg.ResendInterval.String(), "external_url", cfg.ExternalURL,
+			"host", cfg.Labels["host"])
 	}
 	if x.Leadership != nil {
 		obs.metrics.FollowLeadership(x.Leadership)

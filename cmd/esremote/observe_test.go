@@ -372,13 +372,15 @@ func TestAlertFlags(t *testing.T) {
 		{"resend", observeOptions{}, "--alert-resend-interval must be positive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := tc.opts.alertConfig("127.0.0.1:9477", nil)
+			cfg, err := tc.opts.alertConfig("https://esremote.example.com", nil)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
+				host, _ := os.Hostname()
 				if cfg.SlackWebhookURL != "https://hooks.example/T000/s3cret" || cfg.Labels["env"] != "prod" ||
-					cfg.GeneratorURL != "http://127.0.0.1:9477/status" || len(cfg.AlertmanagerURLs) != 2 {
+					cfg.ExternalURL != "https://esremote.example.com" || len(cfg.AlertmanagerURLs) != 2 ||
+					host == "" || cfg.Labels["host"] != host {
 					t.Errorf("config = %+v", cfg)
 				}
 				if s := sinkNames(cfg); s != "alertmanager×2,slack" {
@@ -393,6 +395,16 @@ func TestAlertFlags(t *testing.T) {
 				t.Errorf("the secret URL is in the error: %v", err)
 			}
 		})
+	}
+}
+
+// --alert-label host=NAME replaces the host name the daemon puts on every
+// alert (a container's host name says nothing).
+func TestAlertHostLabelOverride(t *testing.T) {
+	o := observeOptions{labels: stringList{"host=admin-1.example"}, resend: time.Minute}
+	cfg, err := o.alertConfig("", nil)
+	if err != nil || cfg.Labels["host"] != "admin-1.example" {
+		t.Errorf("config %+v, %v: want host admin-1.example", cfg, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,7 +38,8 @@ func init() {
 		usage: "run DIR [--listen ADDR] [--state-dir DIR] [--debounce 250ms:5s] [--resync 5m]\n" +
 			"             [--alertmanager-url URL]... [--webhook-url-file FILE] [--slack-webhook-url-file FILE]\n" +
 			"             [--alert-label KEY=VALUE]... [--alert-resend-interval 1m]\n" +
-			"             [--log-format text|json] [--only NAME] [--reload-token-file FILE [--listen-allow-remote]]",
+			"             [--log-format text|json] [--only NAME] [--reload-token-file FILE [--listen-allow-remote]]\n" +
+			"             [--external-url URL]",
 		flags:    cmdRun,
 		exits:    "0 on a clean stop (SIGTERM or SIGINT), 1 on an error or a second signal",
 		values:   map[string][]string{"log-format": {"text", "json"}},
@@ -61,6 +64,9 @@ type daemonExtras struct {
 	Dir      string // the spec directory
 	StateDir string // the state directory of the history
 	Addr     string // the address the HTTP API listens on
+	// ExternalURL is where people reach the daemon's pages (--external-url,
+	// else http://Addr), without a trailing slash: alerts link under it.
+	ExternalURL string
 
 	Handlers map[string]http.Handler
 	// OnReport observe every report the daemon saves: the whole picture,
@@ -119,6 +125,8 @@ type runFlags struct {
 	// stateStore names the Cluster holding the shared ledger and lease.
 	stateStore string
 	leaseTTL   time.Duration
+	// externalURL is --external-url.
+	externalURL string
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -141,6 +149,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 	fs.DurationVar(&rf.contestWindow, "contest-window", reconcile.DefaultContestWindow, "how far back flips count toward --contest-threshold, whatever the passes in between")
 	fs.StringVar(&rf.stateStore, "state-store", "", stateStoreUsage)
 	fs.DurationVar(&rf.leaseTTL, "lease-ttl", state.DefaultLeaseTTL, leaseTTLUsage)
+	fs.StringVar(&rf.externalURL, "external-url", "", "`URL` under which people reach this daemon's pages (behind a proxy, a DNS name), as Prometheus's --web.external-url; alerts link to URL/connections/NAME (default http:// and the --listen address)")
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -158,6 +167,10 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		}
 		if rf.resync <= 0 {
 			c.errorf("--resync must be positive")
+			return exitError
+		}
+		if err := checkExternalURL(rf.externalURL); err != nil {
+			c.errorf("%v", err)
 			return exitError
 		}
 		if rf.contestThreshold < 1 || rf.contestWindow <= 0 {
@@ -303,6 +316,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		extras.Addr = ln.Addr().String()
+		extras.ExternalURL = strings.TrimSuffix(cmp.Or(rf.externalURL, "http://"+extras.Addr), "/")
 		for _, setup := range setups {
 			if err := setup(loop, extras, log); err != nil {
 				extras.stop()
@@ -353,6 +367,19 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			}
 		}
 	}
+}
+
+// checkExternalURL accepts an empty --external-url or an absolute http(s)
+// URL without query or fragment (a path prefix is fine: a reverse proxy).
+func checkExternalURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--external-url %q: want an absolute http or https URL without query, e.g. https://esremote.example.com", s)
+	}
+	return nil
 }
 
 // minTokenLength is the shortest token the daemon accepts: a token is

@@ -176,6 +176,7 @@ func TestRunFlags(t *testing.T) {
 		{[]string{"x", "--debounce", "soon"}, "want min:max"},
 		{[]string{t.TempDir(), "--log-format", "xml"}, "unknown --log-format"},
 		{[]string{filepath.Join(t.TempDir(), "nope")}, "not a directory"},
+		{[]string{t.TempDir(), "--external-url", "esremote.example.com"}, "--external-url \"esremote.example.com\": want an absolute http or https URL"},
 	} {
 		var errb bytes.Buffer
 		c := &cli{ctx: t.Context(), stdout: io.Discard, stderr: &errb, getenv: os.Getenv}
