@@ -151,11 +151,9 @@ func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 	if hasCred {
 		st.Security = SecurityAPIKey
 	}
-	var addr string
+	addr := sniffAddress(w, a)
 	if a.mode == "proxy" {
 		addr = a.proxyAddress
-	} else if len(a.seeds) > 0 {
-		addr = a.seeds[0]
 	}
 	x, port := w.resolveHost(addr)
 	if x == nil {
@@ -236,6 +234,28 @@ func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 	return st
 }
 
+// sniffAddress is the address a sniff-mode alias reaches its remote
+// through, as SniffConnectionStrategy.collectRemoteNodes finds it (read at
+// main; the same in 8.x): the seeds are tried in order and a connect
+// failure moves on to the next seed; with cluster.remote.<alias>.proxy
+// every seed is reached through the proxy address (resolveSeedNode,
+// maybeAddProxyAddress). When no seed answers, the last one tried is the
+// one the failure names.
+func sniffAddress(w *World, a *aliasConfig) string {
+	if a.sniffProxy != "" {
+		return a.sniffProxy
+	}
+	for _, s := range a.seeds {
+		if x, _ := w.resolveHost(s); x != nil {
+			return s
+		}
+	}
+	if len(a.seeds) > 0 {
+		return a.seeds[len(a.seeds)-1]
+	}
+	return ""
+}
+
 // lookupEncoded decodes a keystore credential (base64 of id:key) and finds
 // the key on cluster x; it returns nil when the secret does not match.
 func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
@@ -285,13 +305,23 @@ func (w *World) remoteInfo(c *cluster) map[string]any {
 			e["num_proxy_sockets_connected"] = n
 			e["max_proxy_socket_connections"] = a.sockets
 		} else {
+			// SniffModeInfo (SniffConnectionStrategy.getModeInfo):
+			// max_connections_per_cluster is node_connections, and
+			// num_nodes_connected the connections the sniff opened: one
+			// per remote node while fewer than node_connections are
+			// open (shouldOpenMoreConnections), so min(remote nodes,
+			// node_connections); RemoteClusterSecurityBwcRestIT expects
+			// every node of a small remote.
 			n := 0
 			if st.Connected {
-				n = 1
+				n = a.nodeConnections
+				if x := w.clusters[cn.remote]; x != nil && x.Nodes < n {
+					n = x.Nodes
+				}
 			}
 			e["seeds"] = a.seeds
 			e["num_nodes_connected"] = n
-			e["max_connections_per_cluster"] = 3
+			e["max_connections_per_cluster"] = a.nodeConnections
 		}
 		e["initial_connect_timeout"] = "30s"
 		e["skip_unavailable"] = skip

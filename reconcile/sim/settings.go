@@ -309,9 +309,14 @@ type aliasConfig struct {
 	proxyAddress string
 	serverName   string
 	sockets      int
-	skip         *bool
-	present      map[string]bool   // suffixes present
-	raw          map[string]string // every value as stored, lists joined by ","
+	// nodeConnections is cluster.remote.<alias>.node_connections (sniff):
+	// SniffConnectionStrategy.REMOTE_NODE_CONNECTIONS, default
+	// cluster.remote.connections_per_cluster (3).
+	nodeConnections int
+	sniffProxy      string // cluster.remote.<alias>.proxy (sniff)
+	skip            *bool
+	present         map[string]bool   // suffixes present
+	raw             map[string]string // every value as stored, lists joined by ","
 }
 
 // connKey is what a connection is built from: a change of any of these
@@ -349,7 +354,7 @@ func aliases(settings map[string]any) map[string]*aliasConfig {
 		}
 		a := out[alias]
 		if a == nil {
-			a = &aliasConfig{mode: "sniff", sockets: 18, present: map[string]bool{}, raw: map[string]string{}}
+			a = &aliasConfig{mode: "sniff", sockets: 18, nodeConnections: 3, present: map[string]bool{}, raw: map[string]string{}}
 			out[alias] = a
 		}
 		a.present[suffix] = true
@@ -366,6 +371,10 @@ func aliases(settings map[string]any) map[string]*aliasConfig {
 			a.serverName = str
 		case "proxy_socket_connections":
 			a.sockets, _ = strconv.Atoi(str)
+		case "node_connections":
+			a.nodeConnections, _ = strconv.Atoi(str)
+		case "proxy":
+			a.sniffProxy = str
 		case "skip_unavailable":
 			b := str == "true"
 			a.skip = &b

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"context"
 	"testing"
+	"time"
 )
 
 // Replays of Elasticsearch's own REST tests (and the classes behind them)
@@ -85,4 +87,83 @@ func k0(t *testing.T, srv *Server, cluster, id string) map[string]any {
 	t.Helper()
 	r := esBasic(t, srv, cluster, "GET", "/_security/api_key?id="+id, nil)
 	return r.json(t)["api_keys"].([]any)[0].(map[string]any)
+}
+
+// startWorld serves a world built from spec with a fixed clock.
+func startWorld(t *testing.T, spec WorldSpec) *Server {
+	t.Helper()
+	w, err := NewWorld(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
+	w.Now = clock.Now
+	srv, err := Start(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// Sniff-mode _remote/info, as qa/multi-cluster-search/…/multi_cluster/
+// 20_info.yml and x-pack/qa/multi-cluster-search-security/…/
+// querying_cluster/20_info.yml read it (seeds, num_nodes_connected,
+// max_connections_per_cluster, initial_connect_timeout, skip_unavailable;
+// those suites set connections_per_cluster to 1 in elasticsearch.yml, so
+// the node_connections setting stands in for it here), with the counts of
+// SniffConnectionStrategy.getModeInfo: max_connections_per_cluster is
+// node_connections (default 3) and num_nodes_connected one per remote
+// node up to it. collectRemoteNodes moves on to the next seed when one
+// does not answer.
+func TestRemoteInfoSniffMode(t *testing.T) {
+	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{
+		{Name: "local", Version: "8.19.3"},
+		{Name: "remote", Version: "8.19.3", Nodes: 2},
+	}})
+	_, enc, err := srv.World.CreateCrossClusterKey("remote", "k", `{"search":[{"names":["*"]}]}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.World.SetKeystore("local", "cluster.remote.r.credentials", enc)
+	es(t, srv, "local", "POST", "/_nodes/reload_secure_settings", nil)
+	r := es(t, srv, "local", "PUT", "/_cluster/settings?flat_settings=true",
+		`{"persistent":{"cluster.remote.r.seeds":["nowhere.sim:9443","remote.sim:9443"]}}`)
+	if r.status != 200 {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	info := func() map[string]any {
+		e, ok := es(t, srv, "local", "GET", "/_remote/info", nil).json(t)["r"].(map[string]any)
+		if !ok {
+			t.Fatal("alias r missing from _remote/info")
+		}
+		return e
+	}
+	e := info()
+	want := map[string]any{"connected": true, "mode": "sniff", "num_nodes_connected": float64(2),
+		"max_connections_per_cluster": float64(3), "initial_connect_timeout": "30s", "skip_unavailable": true,
+		"cluster_credentials": "::es_redacted::"}
+	for k, v := range want {
+		if e[k] != v {
+			t.Errorf("%s = %v, want %v (%v)", k, e[k], v, e)
+		}
+	}
+	if s, _ := e["seeds"].([]any); len(s) != 2 || s[0] != "nowhere.sim:9443" || s[1] != "remote.sim:9443" {
+		t.Errorf("seeds = %v", e["seeds"])
+	}
+	for _, k := range []string{"proxy_address", "server_name", "num_proxy_sockets_connected", "max_proxy_socket_connections"} {
+		if _, ok := e[k]; ok {
+			t.Errorf("sniff mode reports the proxy field %s", k)
+		}
+	}
+
+	es(t, srv, "local", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.r.node_connections":1}}`)
+	if e := info(); e["num_nodes_connected"] != float64(1) || e["max_connections_per_cluster"] != float64(1) {
+		t.Errorf("node_connections 1: %v", e)
+	}
+
+	es(t, srv, "local", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.r.seeds":["nowhere.sim:9443"]}}`)
+	if e := info(); e["connected"] != false || e["num_nodes_connected"] != float64(0) || e["max_connections_per_cluster"] != float64(1) {
+		t.Errorf("no seed answers: %v", e)
+	}
 }
