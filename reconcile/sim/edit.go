@@ -143,6 +143,20 @@ func (w *World) BreakNodeKeystore(cluster string, node int) error {
 	return nil
 }
 
+// SetKeystorePassword protects a cluster's keystore with a password, as
+// `elasticsearch-keystore passwd` does (empty: unprotected, the default).
+// A reload must then carry it as secure_settings_password (see reload).
+func (w *World) SetKeystorePassword(cluster, password string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.cluster(cluster)
+	if err != nil {
+		return err
+	}
+	c.keystorePassword = password
+	return nil
+}
+
 // Keystore returns the keystore's entries (values included: this is the
 // sim's own view, never served over REST).
 func (w *World) Keystore(cluster string) (map[string]string, error) {

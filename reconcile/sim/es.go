@@ -684,26 +684,34 @@ func (h *esHandler) deleteRole(rw http.ResponseWriter, r *http.Request, c *clust
 	writeES(rw, status, map[string]any{"found": found})
 }
 
-// reload is POST /_nodes/reload_secure_settings: every node reloads its
-// keystore (TransportNodesReloadSecureSettingsAction.nodeOperation) and
-// the remote-cluster credentials are updated from it
+// reload is POST /_nodes[/{node}]/reload_secure_settings: every selected
+// node reloads its keystore (TransportNodesReloadSecureSettingsAction
+// .nodeOperation) and the remote-cluster credentials are updated from it
 // (RemoteClusterService.updateRemoteClusterCredentials, see World.load).
 // A node that fails reports reload_exception and the call still answers
 // 200 (NodesReloadSecureSettingsResponse). REST requests are served by
-// node 0, so its keystore is the one the links use.
+// node 0, so its keystore is the one the links use. The body and the
+// password rules are parseReloadRequest and reloadNode (reload.go).
 func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
+	body, _ := io.ReadAll(r.Body)
+	password, e := parseReloadRequest(body)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	selected := c.selectNodes(r.PathValue("node"))
 	nodes := map[string]any{}
-	for i := range c.Nodes {
+	for _, i := range selected {
 		n := map[string]any{"name": c.nodeNameN(i)}
-		if reason, broken := c.brokenNodes[i]; broken {
-			n["reload_exception"] = map[string]any{"type": "illegal_state_exception", "reason": reason}
+		if ex := c.reloadNode(i, password); ex != nil {
+			n["reload_exception"] = ex
 		} else if i == 0 {
 			h.w.load(c, c.keystore)
 		}
 		nodes[c.nodeID(i)] = n
 	}
 	writeES(rw, 200, map[string]any{
-		"_nodes":       map[string]any{"total": c.Nodes, "successful": c.Nodes, "failed": 0},
+		"_nodes":       map[string]any{"total": len(selected), "successful": len(selected), "failed": 0},
 		"cluster_name": c.esClusterName(),
 		"nodes":        nodes,
 	})

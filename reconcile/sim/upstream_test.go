@@ -167,3 +167,79 @@ func TestRemoteInfoSniffMode(t *testing.T) {
 		t.Errorf("no seed answers: %v", e)
 	}
 }
+
+// nodeResults returns the nodes object of a reload answer.
+func nodeResults(t *testing.T, r response) map[string]any {
+	t.Helper()
+	if r.status != 200 {
+		t.Fatalf("reload: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	if m["cluster_name"] == nil {
+		t.Fatalf("no cluster_name: %v", m)
+	}
+	n, _ := m["nodes"].(map[string]any)
+	return n
+}
+
+// rest-api-spec/…/nodes.reload_secure_settings/10_basic.yml: on an
+// unprotected keystore, "_local" with a wrong password reports a
+// security_exception for the node; no password reloads. And
+// ReloadSecureSettingsWithPasswordProtectedKeystoreRestIT: on a protected
+// keystore the right password reloads on every node, a wrong one or none
+// fails on every node. A failed node keeps what it had loaded.
+func TestReloadSecureSettingsPassword(t *testing.T) {
+	const c = "onprem"
+	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{{Name: c, Version: "8.19.3", Nodes: 2}}})
+	srv.World.SetKeystore(c, "cluster.remote.x.credentials", "eDp5") // base64("x:y")
+	loaded := func() bool {
+		srv.World.mu.Lock()
+		defer srv.World.mu.Unlock()
+		_, ok := srv.World.clusters[c].loaded["cluster.remote.x.credentials"]
+		return ok
+	}
+
+	local := nodeResults(t, es(t, srv, c, "POST", "/_nodes/_local/reload_secure_settings", `{"secure_settings_password":"awrongpasswordhere"}`))
+	if len(local) != 1 {
+		t.Fatalf("_local selects one node, got %v", local)
+	}
+	for _, v := range local {
+		ex, _ := v.(map[string]any)["reload_exception"].(map[string]any)
+		if ex["type"] != "security_exception" || ex["reason"] != "Provided keystore password was incorrect" {
+			t.Fatalf("wrong password on an unprotected keystore: %v", v)
+		}
+	}
+	if loaded() {
+		t.Fatal("a failed reload loaded the keystore")
+	}
+	for _, v := range nodeResults(t, es(t, srv, c, "POST", "/_nodes/reload_secure_settings", nil)) {
+		if _, failed := v.(map[string]any)["reload_exception"]; failed {
+			t.Fatalf("no password on an unprotected keystore: %v", v)
+		}
+	}
+	if !loaded() {
+		t.Fatal("a successful reload did not load the keystore")
+	}
+
+	srv.World.SetKeystorePassword(c, "keystore-password")
+	for body, wantFail := range map[string]bool{
+		`{"secure_settings_password":"keystore-password"}`:        false,
+		`{"secure_settings_password":"keystore-passwordabcdefg"}`: true,
+		``: true,
+	} {
+		nodes := nodeResults(t, es(t, srv, c, "POST", "/_nodes/reload_secure_settings", body))
+		if len(nodes) != 2 {
+			t.Fatalf("want the 2 nodes, got %v", nodes)
+		}
+		for _, v := range nodes {
+			ex, failed := v.(map[string]any)["reload_exception"].(map[string]any)
+			if failed != wantFail || (failed && ex["reason"] != "Provided keystore password was incorrect") {
+				t.Fatalf("protected keystore, body %q: %v", body, v)
+			}
+		}
+	}
+	r := es(t, srv, c, "POST", "/_nodes/reload_secure_settings", `{"password":"x"}`)
+	if r.status != 400 || errorReason(t, r) != "[reload_secure_settings] unknown field [password]" {
+		t.Fatalf("unknown field: %d %s", r.status, r.body)
+	}
+}

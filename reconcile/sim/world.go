@@ -152,6 +152,9 @@ type cluster struct {
 	reloadDelay time.Duration
 	// brokenNodes fail a secure-settings reload (BreakNodeKeystore).
 	brokenNodes map[int]string
+	// keystorePassword protects the keystore (SetKeystorePassword); empty
+	// for an unprotected one, the default.
+	keystorePassword string
 
 	// Deployment state (ech/ece only).
 	trust           *Trust
