@@ -41,6 +41,7 @@ func (h *esHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 	add("PUT /_cluster/settings", h.auth(h.putSettings))
 	add("GET /_remote/info", h.auth(h.remoteInfo))
 	add("GET /_resolve/cluster/{expr}", h.auth(h.resolveCluster))
+	add("GET /_resolve/cluster", h.auth(h.resolveCluster))
 	add("POST /_security/cross_cluster/api_key", h.auth(h.createCCSKey))
 	add("PUT /_security/cross_cluster/api_key/{id}", h.auth(h.updateCCSKey))
 	add("GET /_security/api_key", h.auth(h.getAPIKeys))
@@ -307,19 +308,29 @@ func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *clust
 	writeES(rw, 200, h.w.remoteInfo(c))
 }
 
-// resolveCluster answers GET /_resolve/cluster/{expr} (8.13+), as
-// TransportResolveClusterAction.doExecuteForked does: each remote is asked
-// with FAIL_IF_DISCONNECTED; a remote-unavailable failure
-// (ExceptionsHelper.isRemoteUnavailableException) gives connected:false
-// and no error; a security exception gives connected:false with its
-// message as error; an IndexNotFoundException (a concrete index that does
-// not exist) gives connected:true with its message as error. The caller's
-// privileges are checked first on the local side: a request naming only
-// remote indices needs the action on some local index (localDenial, 403
-// for the whole request), and each API-key alias needs remote_indices
-// that apply to it (crossClusterAs, an error on that alias's entry).
+// resolveCluster answers GET /_resolve/cluster/{expr} (8.13+) and, from
+// 8.18, GET /_resolve/cluster without an expression (the forms are in
+// resolve.go). Each remote is asked as
+// TransportResolveClusterAction.doExecuteForked does: a remote-unavailable
+// failure (ExceptionsHelper.isRemoteUnavailableException) gives
+// connected:false and no error; a security exception gives connected:false
+// with its message as error; an IndexNotFoundException (a concrete index
+// that does not exist) gives connected:true with its message as error.
+// The caller's privileges are checked first on the local side: a request
+// naming only remote indices needs the action on some local index
+// (localDenial, 403 for the whole request), and each API-key alias needs
+// remote_indices that apply to it (crossClusterAs, an error on that
+// alias's entry).
 func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
-	out := map[string]any{}
+	req, e := parseResolveCluster(r, c)
+	if e != nil {
+		if e.status == 0 {
+			h.noHandler(rw, r)
+			return
+		}
+		writeESError(rw, e)
+		return
+	}
 	if remoteOnly(r.PathValue("expr")) {
 		if e := c.localDenial(p, actionResolveCluster, r.PathValue("expr"), grantedByOf(actionResolveCluster)); e != nil {
 			writeESError(rw, e)
@@ -328,50 +339,58 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 	}
 	h.w.syncConns(c)
 	al := effectiveAliases(c)
-	for _, part := range strings.Split(r.PathValue("expr"), ",") {
-		aliasPat, idxPat, remote := strings.Cut(part, ":")
-		if !remote {
-			e := map[string]any{"connected": true, "skip_unavailable": false}
-			if missing := missingIndex(c, nil, part); missing != "" {
-				e["error"] = "no such index [" + missing + "]"
-			} else {
-				e["matching_indices"] = len(visible(c, nil, part)) > 0
-				e["version"] = minVersion(c)
-			}
-			out["(local)"] = e
+	groups, e := req.group(c)
+	if e != nil {
+		writeESError(rw, e)
+		return
+	}
+	out := map[string]any{}
+	if local, ok := groups[""]; ok {
+		e := map[string]any{"connected": true, "skip_unavailable": false}
+		if missing := missingIndex(c, nil, strings.Join(local, ",")); missing != "" {
+			e["error"] = "no such index [" + missing + "]"
+		} else {
+			e["matching_indices"] = len(visible(c, nil, strings.Join(local, ","))) > 0
+			e["version"] = minVersion(c)
+		}
+		out["(local)"] = e
+	}
+	for _, alias := range slices.Sorted(maps.Keys(groups)) {
+		if alias == "" {
 			continue
 		}
-		found := false
-		for _, alias := range slices.Sorted(maps.Keys(c.conns)) {
-			if ok, _ := path.Match(aliasPat, alias); !ok {
-				continue
+		indices := groups[alias]
+		idxPat := strings.Join(indices, ",")
+		e := map[string]any{"connected": false, "skip_unavailable": skipUnavailable(c, al[alias])}
+		res := h.w.crossClusterAs(p, c, alias, al[alias], actionResolveCluster, indices, false)
+		switch {
+		case res.unavailable:
+		case res.err != nil:
+			e["error"] = res.err.reason
+		case req.infoOnly:
+			e["connected"] = true
+			e["version"] = minVersion(res.remote)
+		default:
+			e["connected"] = true
+			key := h.w.keyInUse(c, alias)
+			if missing := missingIndex(res.remote, key, idxPat); missing != "" {
+				e["error"] = "no such index [" + missing + "]"
+			} else {
+				e["matching_indices"] = len(visible(res.remote, key, idxPat)) > 0
+				e["version"] = minVersion(res.remote)
 			}
-			found = true
-			skip := skipUnavailable(c, al[alias])
-			e := map[string]any{"connected": false, "skip_unavailable": skip}
-			res := h.w.crossClusterAs(p, c, alias, al[alias], actionResolveCluster, strings.Split(idxPat, ","), false)
-			switch {
-			case res.unavailable:
-			case res.err != nil:
-				e["error"] = res.err.reason
-			default:
-				e["connected"] = true
-				key := h.w.keyInUse(c, alias)
-				if missing := missingIndex(res.remote, key, idxPat); missing != "" {
-					e["error"] = "no such index [" + missing + "]"
-				} else {
-					e["matching_indices"] = len(visible(res.remote, key, idxPat)) > 0
-					e["version"] = minVersion(res.remote)
-				}
-			}
-			out[alias] = e
 		}
-		if !found && !strings.ContainsAny(aliasPat, "*?") {
-			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + aliasPat + "]"})
-			return
-		}
+		out[alias] = e
 	}
 	writeES(rw, 200, out)
+}
+
+// noHandler is the answer to a path no route of the version serves.
+func (h *esHandler) noHandler(rw http.ResponseWriter, r *http.Request) {
+	writeES(rw, 400, map[string]any{
+		"error":  fmt.Sprintf("no handler found for uri [%s] and method [%s]", r.URL.Path, r.Method),
+		"status": 400,
+	})
 }
 
 // skipUnavailable is the alias's skip_unavailable: false up to 8.14,

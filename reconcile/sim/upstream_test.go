@@ -243,3 +243,126 @@ func TestReloadSecureSettingsPassword(t *testing.T) {
 		t.Fatalf("unknown field: %d %s", r.status, r.body)
 	}
 }
+
+// linkedPair serves two self-managed clusters, local and remote, with
+// alias "r" on local reaching remote over the API key model (proxy mode)
+// with a key whose access is the given JSON.
+func linkedPair(t *testing.T, version, access string) *Server {
+	t.Helper()
+	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{
+		{Name: "local", Version: version, Indices: []string{"index1", "products"}},
+		{Name: "remote", Version: version, Indices: []string{"logs-1", "logs-2", "secret"}},
+	}})
+	_, enc, err := srv.World.CreateCrossClusterKey("remote", "k", access, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.World.SetKeystore("local", "cluster.remote.r.credentials", enc)
+	es(t, srv, "local", "POST", "/_nodes/reload_secure_settings", nil)
+	r := es(t, srv, "local", "PUT", "/_cluster/settings",
+		`{"persistent":{"cluster.remote.r.mode":"proxy","cluster.remote.r.proxy_address":"remote.sim:9443","cluster.remote.r.skip_unavailable":false}}`)
+	if r.status != 200 {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	return srv
+}
+
+func entry(t *testing.T, m map[string]any, key string) map[string]any {
+	t.Helper()
+	e, ok := m[key].(map[string]any)
+	if !ok {
+		t.Fatalf("no %q entry in %v", key, m)
+	}
+	return e
+}
+
+// rest-api-spec/…/indices.resolve_cluster/10_basic_resolve_cluster.yml
+// (the parts without aliases and closed indices, which the sim does not
+// hold), and the grouping of RemoteClusterService.groupIndices: each
+// cluster is asked once with all of its expressions, so a missing
+// concrete index is an error wherever it stands in the list.
+func TestResolveClusterLocalForms(t *testing.T) {
+	srv := linkedPair(t, "9.1.0", `{"search":[{"names":["logs-*"]}]}`)
+	get := func(expr string) map[string]any {
+		r := es(t, srv, "local", "GET", "/_resolve/cluster/"+expr, nil)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", expr, r.status, r.body)
+		}
+		return r.json(t)
+	}
+	l := entry(t, get("*"), "(local)")
+	if l["connected"] != true || l["skip_unavailable"] != false || l["matching_indices"] != true || entry(t, l, "version")["number"] != "9.1.0" {
+		t.Fatalf("'*': %v", l)
+	}
+	for _, expr := range []string{"index1,doesnotexist", "doesnotexist,index1"} {
+		l := entry(t, get(expr), "(local)")
+		if l["error"] != "no such index [doesnotexist]" || l["matching_indices"] != nil || l["version"] != nil || l["connected"] != true {
+			t.Fatalf("%s: %v", expr, l)
+		}
+	}
+	if l := entry(t, get("index1,doesnotexist*"), "(local)"); l["matching_indices"] != true {
+		t.Fatalf("wildcard that matches nothing next to an index: %v", l)
+	}
+	if l := entry(t, get("doesnotexist*"), "(local)"); l["matching_indices"] != false || l["error"] != nil {
+		t.Fatalf("wildcard that matches nothing: %v", l)
+	}
+
+	m := get("r:logs-*,r:logs-nope")
+	if _, ok := m["(local)"]; ok || len(m) != 1 {
+		t.Fatalf("remote-only expression: %v", m)
+	}
+	if e := entry(t, m, "r"); e["connected"] != true || e["error"] != "no such index [logs-nope]" || e["skip_unavailable"] != false {
+		t.Fatalf("r:logs-*,r:logs-nope: %v", e)
+	}
+	all := get("*:*")
+	if e := entry(t, all, "r"); e["connected"] != true || e["matching_indices"] != true || len(all) != 1 {
+		t.Fatalf("*:*: %v", all)
+	}
+	if m := get("x*:logs-1"); len(m) != 0 {
+		t.Fatalf("a cluster pattern that matches no alias: %v", m)
+	}
+	r := es(t, srv, "local", "GET", "/_resolve/cluster/index1,nosuch:logs-1", nil)
+	if r.status != 404 || errorType(t, r) != "no_such_remote_cluster_exception" || errorReason(t, r) != "no such remote cluster: [nosuch]" {
+		t.Fatalf("unknown alias: %d %s", r.status, r.body)
+	}
+}
+
+// The form without an index expression (RestResolveClusterAction, 8.18+):
+// every configured remote with connected, skip_unavailable and version but
+// no matching_indices and no local entry; {} without remotes
+// (10_basic_resolve_cluster.yml "Resolve cluster with no index
+// expression"); index options refused; no such route before 8.18.
+func TestResolveClusterWithoutExpression(t *testing.T) {
+	srv := linkedPair(t, "8.19.3", `{"search":[{"names":["logs-*"]}]}`)
+	r := es(t, srv, "local", "GET", "/_resolve/cluster", nil)
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	e := entry(t, m, "r")
+	if len(m) != 1 || e["connected"] != true || e["skip_unavailable"] != false || entry(t, e, "version")["number"] != "8.19.3" {
+		t.Fatalf("bare form: %v", m)
+	}
+	if _, ok := e["matching_indices"]; ok {
+		t.Fatalf("bare form reports matching_indices: %v", e)
+	}
+	if r := es(t, srv, "remote", "GET", "/_resolve/cluster", nil); r.status != 200 || len(r.json(t)) != 0 {
+		t.Fatalf("no remotes configured: %d %s", r.status, r.body)
+	}
+	r = es(t, srv, "local", "GET", "/_resolve/cluster?expand_wildcards=open", nil)
+	if r.status != 400 || errorReason(t, r) != "No index options are allowed on _resolve/cluster when no index expression is specified, but received: [expand_wildcards]" {
+		t.Fatalf("index option: %d %s", r.status, r.body)
+	}
+
+	srv.World.SetKeystore("local", "cluster.remote.r.credentials", "bm9wZTpub3Bl") // base64("nope:nope")
+	es(t, srv, "local", "POST", "/_nodes/reload_secure_settings", nil)
+	e = entry(t, es(t, srv, "local", "GET", "/_resolve/cluster", nil).json(t), "r")
+	if e["connected"] != false || e["error"] != "unable to authenticate user [nope] for action [indices:admin/resolve/cluster]" {
+		t.Fatalf("refused key, bare form: %v", e)
+	}
+
+	old := linkedPair(t, "8.17.4", `{"search":[{"names":["logs-*"]}]}`)
+	if r := es(t, old, "local", "GET", "/_resolve/cluster", nil); r.status != 400 {
+		t.Fatalf("8.17.4 has no bare form: %d %s", r.status, r.body)
+	}
+}
