@@ -37,6 +37,8 @@ func (h *cloudHandler) routes(add func(pattern string, fn http.HandlerFunc)) {
 	add("GET /api/v1/deployments/{id}/elasticsearch/{ref}/keystore", h.auth(h.getKeystore))
 	add("PATCH /api/v1/deployments/{id}/elasticsearch/{ref}/keystore", h.auth(h.patchKeystore))
 	add("GET /api/v1/deployments/{id}/certificate-authority", h.auth(h.getCA))
+	add("GET /api/v1/deployments/{id}/elasticsearch/{ref}/remote-clusters", h.auth(h.getRemoteClusters))
+	add("GET /api/v1/trusted-environments", h.auth(h.getTrustedEnvironments))
 	if h.platform == PlatformECE {
 		add("GET /api/v1/platform/configuration/trust-relationships", h.auth(h.listTrustRelationships))
 		add("GET /api/v1/regions/{region}/platform/configuration/trust-relationships", h.auth(h.listTrustRelationships))
