@@ -212,7 +212,7 @@ func TestWorldAdminRoles(t *testing.T) {
 	if err == nil || err.Error() != `clusters[0]: a: admin_roles: role "nope" is neither superuser nor in roles` {
 		t.Errorf("unknown admin role: %v", err)
 	}
-	_, err = NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Roles: map[string]any{"r": map[string]any{"remote_indices": []any{map[string]any{"names": []any{"x"}}}}}}}})
+	_, err = NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Roles: map[string]any{"r": map[string]any{"remote_indices": []any{map[string]any{"names": []any{"x"}, "privileges": []any{"read"}}}}}}}})
 	if err == nil || !strings.Contains(err.Error(), "missing required [clusters] field") {
 		t.Errorf("bad role: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -275,99 +274,6 @@ func sameJSON(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return reflect.DeepEqual(ja, jb)
-}
-
-// role handling ---------------------------------------------------------
-
-var roleFields = map[string]bool{
-	"applications": true, "cluster": true, "global": true, "indices": true, "remote_indices": true,
-	"remote_cluster": true, "metadata": true, "run_as": true, "description": true, "transient_metadata": true,
-}
-
-// parseRole validates a PUT role body and returns the stored form with
-// the defaults GET returns (es-api.md §7).
-func parseRole(name string, body []byte, version string) (map[string]any, *esError) {
-	var raw map[string]any
-	if err := decodeJSON(body, &raw); err != nil {
-		return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. %v", name, err)}
-	}
-	for k := range raw {
-		if !roleFields[k] {
-			return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. unexpected field [%s]", name, k)}
-		}
-		if (k == "remote_indices" && !versionAtLeast(version, 8, 14)) || (k == "remote_cluster" && !versionAtLeast(version, 8, 15)) {
-			return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse role [%s]. unexpected field [%s]", name, k)}
-		}
-	}
-	role := map[string]any{
-		"cluster": []any{}, "indices": []any{}, "applications": []any{}, "run_as": []any{},
-		"metadata": map[string]any{}, "transient_metadata": map[string]any{"enabled": true},
-	}
-	maps.Copy(role, raw)
-	if idx, ok := raw["indices"].([]any); ok {
-		for _, e := range idx {
-			m, _ := e.(map[string]any)
-			if _, has := m["clusters"]; has {
-				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse indices privileges for role [%s]. unexpected field [clusters]", name)}
-			}
-			if _, has := m["allow_restricted_indices"]; !has && m != nil {
-				m["allow_restricted_indices"] = false
-			}
-		}
-	}
-	if ri, ok := raw["remote_indices"].([]any); ok {
-		for _, e := range ri {
-			m, _ := e.(map[string]any)
-			if m == nil || m["clusters"] == nil {
-				return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf("failed to parse remote indices privileges for role [%s]. missing required [clusters] field", name)}
-			}
-			if _, has := m["allow_restricted_indices"]; !has {
-				m["allow_restricted_indices"] = false
-			}
-			if q, ok := m["query"]; ok {
-				if _, isStr := q.(string); !isStr {
-					b, _ := json.Marshal(q)
-					m["query"] = string(b)
-				}
-			}
-		}
-	}
-	// RoleDescriptor.parseRemoteCluster (RoleDescriptorTests
-	// .testParseInvalidRemoteCluster pins these texts): each entry needs
-	// both clusters and privileges, and privileges must all be supported
-	// (RemoteClusterPermissions.getSupportedRemoteClusterPermissions:
-	// monitor_enrich from 8.15, monitor_stats from 8.17); the message lists
-	// every privilege given. An entry with neither parses and fails
-	// RemoteClusterPermissions.validate.
-	if rc, ok := raw["remote_cluster"].([]any); ok {
-		allowed := []string{"monitor_enrich"}
-		if versionAtLeast(version, 8, 17) {
-			allowed = append(allowed, "monitor_stats")
-		}
-		prefix := fmt.Sprintf("failed to parse remote_cluster for role [%s]. ", name)
-		for _, e := range rc {
-			m, _ := e.(map[string]any)
-			_, hasClusters := m["clusters"]
-			_, hasPrivs := m["privileges"]
-			switch {
-			case !hasClusters && !hasPrivs:
-				return nil, badRequest("remote cluster groups must not be null or empty")
-			case !hasPrivs:
-				return nil, &esError{status: 400, typ: "parse_exception", reason: prefix + "[privileges] must be defined when [clusters] are defined"}
-			case !hasClusters:
-				return nil, &esError{status: 400, typ: "parse_exception", reason: prefix + "[clusters] must be defined when [privileges] are defined"}
-			}
-			given := listValue(toStrings(m["privileges"]))
-			for _, p := range given {
-				if !slices.Contains(allowed, p) {
-					return nil, &esError{status: 400, typ: "parse_exception", reason: fmt.Sprintf(
-						"%s[%s] are the only values allowed for [privileges] within [remote_cluster]. Found [%s]",
-						prefix, strings.Join(allowed, ", "), strings.Join(given, ", "))}
-				}
-			}
-		}
-	}
-	return role, nil
 }
 
 // invalidateRequest is the body of DELETE /_security/api_key.

@@ -20,6 +20,7 @@ type esError struct {
 	typ        string
 	reason     string
 	suppressed []string
+	cause      *esError // rendered as caused_by
 }
 
 func (e *esError) Error() string { return e.reason }
@@ -40,6 +41,9 @@ func (e *esError) body() map[string]any {
 			sup = append(sup, map[string]any{"type": e.typ, "reason": s})
 		}
 		errObj["suppressed"] = sup
+	}
+	if e.cause != nil {
+		errObj["caused_by"] = map[string]any{"type": e.cause.typ, "reason": e.cause.reason}
 	}
 	return map[string]any{"error": errObj, "status": e.status}
 }

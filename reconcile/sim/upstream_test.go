@@ -366,3 +366,117 @@ func TestResolveClusterWithoutExpression(t *testing.T) {
 		t.Fatalf("8.17.4 has no bare form: %d %s", r.status, r.body)
 	}
 }
+
+// x-pack/plugin/src/yamlRestTest/…/roles/10_basic.yml "Test put role
+// api" and 11_idx_arrays.yml, 50_remote_only.yml: names given as one
+// string come back as an array, "index" is the older name of "indices",
+// the description is kept, an empty remote_cluster is not shown.
+func TestPutRoleUpstreamForms(t *testing.T) {
+	srv, _ := startDefault(t)
+	const c = "ech-analytics"
+	put := func(name, body string) response {
+		t.Helper()
+		return es(t, srv, c, "PUT", "/_security/role/"+name, body)
+	}
+	get := func(name string) map[string]any {
+		t.Helper()
+		return entry(t, es(t, srv, c, "GET", "/_security/role/"+name, nil).json(t), name)
+	}
+	if r := put("admin_role", `{"cluster":["all"],"metadata":{"key1":"val1","key2":"val2"},"indices":[{"names":"*","privileges":["all"]}]}`); r.status != 200 || entry(t, r.json(t), "role")["created"] != true {
+		t.Fatalf("put admin_role: %d %s", r.status, r.body)
+	}
+	g := get("admin_role")
+	idx := g["indices"].([]any)[0].(map[string]any)
+	if g["cluster"].([]any)[0] != "all" || entry(t, g, "metadata")["key1"] != "val1" || idx["names"].([]any)[0] != "*" ||
+		idx["privileges"].([]any)[0] != "all" || idx["allow_restricted_indices"] != false {
+		t.Fatalf("get admin_role: %v", g)
+	}
+	for _, k := range []string{"remote_indices", "remote_cluster", "description", "global"} {
+		if _, ok := g[k]; ok {
+			t.Errorf("admin_role shows %s", k)
+		}
+	}
+	if tm := entry(t, g, "transient_metadata"); tm["enabled"] != true {
+		t.Errorf("transient_metadata: %v", tm)
+	}
+
+	put("backwards_role", `{"cluster":["all"],"index":[{"privileges":["all"],"names":["foo","bar"],"query":{"term":{"a":"b"}}}]}`)
+	idx = get("backwards_role")["indices"].([]any)[0].(map[string]any)
+	if n := idx["names"].([]any); len(n) != 2 || n[1] != "bar" || idx["query"] != `{"term":{"a":"b"}}` {
+		t.Fatalf("backwards_role: %v", idx)
+	}
+
+	put("role_with_description", `{"description":"Allows all security-related operations.","cluster":["manage_security"]}`)
+	if d := get("role_with_description")["description"]; d != "Allows all security-related operations." {
+		t.Fatalf("description: %v", d)
+	}
+
+	put("remote_role", `{"remote_indices":[{"names":["logs*"],"privileges":["read"],"allow_restricted_indices":false,"clusters":["*"]}],`+
+		`"remote_cluster":[{"privileges":["monitor_enrich"],"clusters":["my_remote*","my_remote2*"]}]}`)
+	g = get("remote_role")
+	ri := g["remote_indices"].([]any)[0].(map[string]any)
+	rc := g["remote_cluster"].([]any)[0].(map[string]any)
+	if ri["names"].([]any)[0] != "logs*" || ri["clusters"].([]any)[0] != "*" || rc["clusters"].([]any)[1] != "my_remote2*" {
+		t.Fatalf("remote_role: %v", g)
+	}
+	put("empty_remote", `{"remote_cluster":[],"indices":[{"names":["a"],"privileges":["read"],"query":""}]}`)
+	g = get("empty_remote")
+	if _, ok := g["remote_cluster"]; ok {
+		t.Errorf("an empty remote_cluster is shown: %v", g)
+	}
+	if _, ok := g["indices"].([]any)[0].(map[string]any)["query"]; ok {
+		t.Errorf("an empty query is kept: %v", g)
+	}
+}
+
+// RoleDescriptor.parse / parseIndexWithOptionalRemoteClusters /
+// parseRemoteCluster (RoleDescriptorTests, read) and
+// RoleDescriptorRequestValidator: the 400 answers of PUT /_security/role.
+func TestPutRoleRefusals(t *testing.T) {
+	srv, _ := startDefault(t)
+	cases := []struct {
+		name, cluster, body, typ, reason, causedBy string
+	}{
+		{"unknown field", "ech-analytics", `{"cluster":[],"foo":1}`, "parse_exception", "failed to parse role [test]. unexpected field [foo]", ""},
+		{"restriction is for API keys", "ech-analytics", `{"restriction":{"workflows":["search_application_query"]}}`, "parse_exception", "failed to parse role [test]. unexpected field [restriction]", ""},
+		{"description before 8.15", "onprem-old", `{"description":"x"}`, "parse_exception", "failed to parse role [test]. unexpected field [description]", ""},
+		{"privileges missing", "ech-analytics", `{"indices":[{"names":["idx1"]}]}`, "parse_exception", "failed to parse indices privileges for role [test]. missing required [privileges] field", ""},
+		{"names missing", "ech-analytics", `{"indices":[{"privileges":["read"]}]}`, "parse_exception", "failed to parse indices privileges for role [test]. missing required [names] field", ""},
+		{"names empty", "ech-analytics", `{"indices":[{"names":[],"privileges":["read"]}]}`, "parse_exception", "failed to parse indices privileges for role [test]. [names] cannot be an empty array", ""},
+		{"unknown entry field", "ech-analytics", `{"indices":[{"names":["a"],"privileges":["read"],"foo":true}]}`, "parse_exception", "failed to parse indices privileges for role [test]. unexpected field [foo]", ""},
+		{"clusters in indices", "ech-analytics", `{"indices":[{"names":["idx1","idx2"],"privileges":["all"],"clusters":["remote"]}]}`, "parse_exception", "failed to parse indices privileges for role [test]. unexpected field [clusters]", ""},
+		{"remote_indices without clusters", "ech-analytics", `{"remote_indices":[{"names":["idx1","idx2"],"privileges":["all"]}]}`, "parse_exception", "failed to parse remote indices privileges for role [test]. missing required [clusters] field", ""},
+		{"field_security empty", "ech-analytics", `{"indices":[{"names":["a"],"privileges":["read"],"field_security":{}}]}`, "parse_exception", `failed to parse indices privileges for role [test]. "field_security" must not be empty.`, ""},
+		{"except without grant", "ech-analytics", `{"indices":[{"names":["a"],"privileges":["read"],"field_security":{"except":["f"]}}]}`, "parse_exception", "failed to parse indices privileges for role [test]. field_security requires grant if except is given", ""},
+		{"except outside grant", "ech-analytics", `{"indices":[{"names":["idx1","idx2"],"privileges":["p1","p2"],"field_security":{"grant":["f1","f2"],"except":["f3"]}}]}`, "parse_exception",
+			"failed to parse indices privileges for role [test] - Exceptions for field permissions must be a subset of the granted fields but f3 is not a subset of f1,f2",
+			"Exceptions for field permissions must be a subset of the granted fields but f3 is not a subset of f1,f2"},
+		{"2.x fields", "ech-analytics", `{"indices":[{"names":["a"],"privileges":["read"],"fields":["f"]}]}`, "parse_exception", `["fields": [...]] format has changed for field permissions in role [test], use ["field_security": {"grant":[...],"except":[...]}] instead`, ""},
+		{"cluster as a string", "ech-analytics", `{"cluster":"all"}`, "parse_exception", "failed to parse role [test]", "could not parse [cluster] field. expected a string array but found [VALUE_STRING] value instead"},
+		{"metadata not an object", "ech-analytics", `{"metadata":[1]}`, "parse_exception", "expected field [metadata] to be of type object, but found [START_ARRAY] instead", ""},
+		{"reserved metadata", "ech-analytics", `{"metadata":{"_reserved":true}}`, "action_request_validation_exception", "Validation Failed: 1: role descriptor metadata keys may not start with [_];", ""},
+		{"remote_cluster empty privileges", "ech-analytics", `{"remote_cluster":[{"clusters":["a"],"privileges":[]}]}`, "illegal_argument_exception", "remote cluster groups must not be null or empty", ""},
+		{"remote_cluster placeholder", "ech-analytics", `{"remote_cluster":[{}]}`, "illegal_argument_exception", "remote cluster groups must not be null or empty", ""},
+		{"remote_cluster unknown privilege", "ech-analytics", `{"remote_cluster":[{"privileges":["monitor_stats","read_pipeline"],"clusters":["*"]}]}`, "parse_exception",
+			"failed to parse remote_cluster for role [test]. [monitor_enrich, monitor_stats] are the only values allowed for [privileges] within [remote_cluster]. Found [monitor_stats, read_pipeline]", ""},
+	}
+	old := startWorld(t, WorldSpec{Clusters: []ClusterSpec{{Name: "onprem-old", Version: "8.14.3"}}})
+	for _, tc := range cases {
+		s := srv
+		if tc.cluster == "onprem-old" {
+			s = old
+		}
+		r := es(t, s, tc.cluster, "PUT", "/_security/role/test", tc.body)
+		if r.status != 400 || errorType(t, r) != tc.typ || errorReason(t, r) != tc.reason {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+			continue
+		}
+		cb, _ := r.json(t)["error"].(map[string]any)["caused_by"].(map[string]any)
+		if got, _ := cb["reason"].(string); got != tc.causedBy {
+			t.Errorf("%s: caused_by %v, want %q", tc.name, cb, tc.causedBy)
+		}
+	}
+	if r := es(t, srv, "ech-analytics", "GET", "/_security/role/test", nil); r.status != 404 {
+		t.Errorf("a refused role was stored: %d %s", r.status, r.body)
+	}
+}
