@@ -74,6 +74,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 			c.errorf("%v", err)
 			return exitError
 		}
+		var lockGate func() error
 		if !*dryRun {
 			// import records in the ledger: a writer like apply.
 			lock, ok := c.lockStateDir(stateDir, "esremote import", *lockTimeout)
@@ -81,6 +82,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 				return exitError
 			}
 			defer lock.Release()
+			lockGate = lock.Check
 		}
 		logger := slog.New(slog.DiscardHandler)
 		if *verbose {
@@ -90,7 +92,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 		if !*dryRun {
 			// Every save re-reads the file and keeps what another writer
 			// recorded since (state.File).
-			opts.Store = &state.File{Dir: stateDir}
+			opts.Store = &state.File{Dir: stateDir, Guard: lockGate}
 		}
 		if *stateStore != "" {
 			client, err := c.storeClient(set, *stateStore, 0)
@@ -107,7 +109,7 @@ func cmdImport(fs *pflag.FlagSet) runFunc {
 					return exitError
 				}
 				defer keepLease(lease)()
-				store.Lease, opts.WriteGate = lease, lease.Check
+				store.Lease, opts.WriteGate = lease, gates(lockGate, lease.Check)
 			}
 			opts.Store = store
 		}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/esremote/esremote/reconcile/statedir"
 )
@@ -30,4 +34,58 @@ func (c *cli) lockStateDir(stateDir, command string, timeout time.Duration) (loc
 		c.hintf("wait for it to finish, or pass --lock-timeout DURATION to wait for it")
 	}
 	return nil, false
+}
+
+// gates joins write gates: a write goes out only when every one of them
+// lets it (the state dir's lock, the state store's lease).
+func gates(gs ...func() error) func() error {
+	var live []func() error
+	for _, g := range gs {
+		if g != nil {
+			live = append(live, g)
+		}
+	}
+	return func() error {
+		for _, g := range live {
+			if err := g(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// watchLock tells lost, once, when the state dir's lock file is removed or
+// replaced under this process (the write gate would stop the next write
+// anyway; this makes a daemon that has nothing to write notice at once).
+// It watches the state dir with inotify: nothing is polled.
+func watchLock(ctx context.Context, lock *statedir.StateLock, log *slog.Logger, lost func(error)) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		log.Warn("cannot watch the state dir's lock; the write gate still checks it", "err", err)
+		return
+	}
+	defer w.Close()
+	if err := w.Add(lock.Dir()); err != nil {
+		log.Warn("cannot watch the state dir's lock; the write gate still checks it", "err", err)
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if err := lock.Check(); err != nil {
+				lost(err)
+				return
+			}
+		case _, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+		}
+	}
 }

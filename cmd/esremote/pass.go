@@ -93,6 +93,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		return nil, nil, exitError
 	}
 	emptyLedger := ledgerEmpty(stateDir)
+	var lockGate func() error
 	if mode == reconcile.ModeApply {
 		// One writer at a time: apply holds the state dir for its pass.
 		// plan takes no lock; the ledger file is replaced atomically, so
@@ -102,13 +103,15 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 			return nil, nil, exitError
 		}
 		defer lock.Release()
+		// Every write checks that the lock is still this process's.
+		lockGate = lock.Check
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if pf.verbose {
 		logger = slog.New(scrubHandler{slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	}
 	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout,
-		Identity: state.HolderName()}
+		Identity: state.HolderName(), WriteGate: lockGate}
 	if mode == reconcile.ModePlan {
 		// plan never writes, not even the ledger: it reads it to tell
 		// owned from unmanaged, and keeps any change in memory.
@@ -116,7 +119,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	} else {
 		// Every save re-reads the file and keeps what another writer
 		// recorded since (state.File).
-		opts.Store = &state.File{Dir: stateDir}
+		opts.Store = &state.File{Dir: stateDir, Guard: lockGate}
 	}
 	if pf.stateStore != "" {
 		client, err := c.storeClient(set, pf.stateStore, pf.timeout)
@@ -133,7 +136,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 				return nil, nil, exitError
 			}
 			defer keepLease(lease)()
-			store.Lease, opts.WriteGate = lease, lease.Check
+			store.Lease, opts.WriteGate = lease, gates(lockGate, lease.Check)
 		}
 		opts.Store = store
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
@@ -199,7 +201,9 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		}
 		defer lock.Release()
 		var sh *shared
-		var writeGate func() error
+		// Every write path checks the lock first: a lock file removed or
+		// replaced under this daemon stops its writes (statedir.ErrLockLost).
+		writeGate := lock.Check
 		if rf.stateStore != "" {
 			if rf.leaseTTL < 300*time.Millisecond {
 				c.errorf("--lease-ttl %s is too short to renew in time", rf.leaseTTL)
@@ -222,7 +226,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			sh = &shared{lease: state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL}), client: client, log: log}
 			// Every write path checks the lease: the engine's clients ask it
 			// before any request that writes.
-			writeGate = sh.lease.Check
+			writeGate = gates(lock.Check, sh.lease.Check)
 		}
 		newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
 			return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
@@ -240,7 +244,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		} else {
 			// The ledger file: every save re-reads it and keeps what another
 			// writer recorded (state.File).
-			rec, err := newRec(&state.File{Dir: stateDir}, false)
+			rec, err := newRec(&state.File{Dir: stateDir, Guard: lock.Check}, false)
 			if err != nil {
 				c.errorf("%v", err)
 				return exitError
@@ -337,9 +341,20 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 
 		done := make(chan error, 1)
 		go func() { done <- loop.Run(ctx) }()
-		stopping := false
+		lockLost := make(chan error, 1)
+		go watchLock(ctx, lock, log, func(err error) { lockLost <- err })
+		stopping, lostLock := false, false
 		for {
 			select {
+			case err := <-lockLost:
+				// Another writer may hold a lock of its own by now: stop
+				// writing (the gate already refuses), say so, and exit 1 so
+				// that systemd restarts a daemon that locks properly.
+				log.Error("state dir lock lost: stopping", "err", err)
+				c.errorf("%v", err)
+				c.hintf("never delete %s while esremote runs: it holds the state dir; restart the daemon (systemctl restart esremote) once no other esremote writes here", filepath.Join(stateDir, statedir.LockFile))
+				lostLock = true
+				cancel()
 			case s := <-sigs:
 				if s == syscall.SIGHUP {
 					log.Info("reload requested", "signal", s.String())
@@ -360,6 +375,9 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 				scancel()
 				if err != nil {
 					c.errorf("%v", err)
+					return exitError
+				}
+				if lostLock {
 					return exitError
 				}
 				log.Info("esremote stopped")
@@ -436,10 +454,37 @@ func readToken(getenv func(string) string, file string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--reload-token-file: %w", err)
 	}
-	if len(s.Reveal()) < minTokenLength {
-		return "", fmt.Errorf("--reload-token-file %s: the token is shorter than %d characters: use a random one, e.g. openssl rand -hex 32", file, minTokenLength)
+	if err := checkToken(s.Reveal()); err != nil {
+		return "", fmt.Errorf("--reload-token-file %s: %w: use a random one, e.g. openssl rand -hex 32", file, err)
 	}
 	return s.Reveal(), nil
+}
+
+// minTokenRunes is the fewest distinct characters a token may have: a
+// hex token of 16 characters or more has nearly all 16; a file of spaces
+// or of one repeated character is not a secret.
+const minTokenRunes = 8
+
+// checkToken refuses a token no client could send or anyone could guess:
+// shorter than minTokenLength, holding white space or control characters
+// (a file of blank lines or spaces would lock the operator out: an HTTP
+// client trims the header), or made of fewer than minTokenRunes distinct
+// characters. The error never contains the token.
+func checkToken(tok string) error {
+	if len(tok) < minTokenLength {
+		return fmt.Errorf("the token is shorter than %d characters", minTokenLength)
+	}
+	distinct := map[rune]bool{}
+	for _, r := range tok {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return errors.New("the token holds white space or control characters")
+		}
+		distinct[r] = true
+	}
+	if len(distinct) < minTokenRunes {
+		return fmt.Errorf("the token has only %d distinct characters", len(distinct))
+	}
+	return nil
 }
 
 // enginePass adapts the Reconciler to the Loop: a daemon pass in ModeRun

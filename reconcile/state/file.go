@@ -45,6 +45,10 @@ const MaxLedgerSize = 256 << 20
 // while it may save, so the re-read and the write are one step.
 type File struct {
 	Dir string
+	// Guard, when set, is asked before every save: the writer's state dir
+	// lock (statedir.StateLock.Check), so that a writer whose lock was
+	// removed or replaced saves nothing more.
+	Guard func() error
 
 	mu   sync.Mutex
 	base []byte // the content this File last loaded or saved; nil: none
@@ -73,6 +77,11 @@ func (s *File) Load() ([]byte, error) {
 func (s *File) Save(doc []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Guard != nil {
+		if err := s.Guard(); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A second writer is refused at once, and the refusal names the holder
@@ -87,4 +89,156 @@ func TestStateLockTimeout(t *testing.T) {
 		!strings.Contains(err.Error(), "still held after waiting") {
 		t.Fatalf("timeout: %v", err)
 	}
+}
+
+// Deleting the lock file (the stale-lock reflex) does not let a second
+// writer in: the directory itself is locked. The holder's Check notices
+// the file is gone and says so, and the refused writer leaves no new
+// file behind for the holder to trip over.
+func TestStateLockSurvivesRemovedLockFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	held, err := LockStateDir(t.Context(), dir, CurrentHolder("esremote run", time.Now()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	if err := held.Check(); err != nil {
+		t.Fatalf("check while held: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockStateDir(t.Context(), dir, CurrentHolder("esremote apply", time.Now()), 0)
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("second writer after rm lock: %v; want a HeldError", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, LockFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused writer created a lock file: %v", err)
+	}
+	err = held.Check()
+	if !errors.Is(err, ErrLockLost) || !strings.Contains(err.Error(), "removed or replaced") {
+		t.Fatalf("check after rm: %v; want ErrLockLost", err)
+	}
+}
+
+// A lock file replaced by another (mv over it) is noticed too.
+func TestStateLockNoticesReplacedLockFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	held, err := LockStateDir(t.Context(), dir, CurrentHolder("esremote run", time.Now()), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, filepath.Join(dir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Check(); !errors.Is(err, ErrLockLost) {
+		t.Fatalf("check after replace: %v; want ErrLockLost", err)
+	}
+	held.Release()
+	if b, _ := os.ReadFile(filepath.Join(dir, LockFile)); string(b) != "{}" {
+		t.Fatalf("release emptied a lock file that was not its own: %q", b)
+	}
+}
+
+// A lock file that is a symbolic link is refused and its target is left
+// as it was (the lock used to be opened through the link and the target
+// truncated).
+func TestStateLockRefusesSymlinkedLockFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(target, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(dir, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LockStateDir(t.Context(), dir, CurrentHolder("esremote apply", time.Now()), 0)
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Fatalf("lock through a symlink: %v; want a refusal", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "keep me" {
+		t.Fatalf("symlink target changed: %q", b)
+	}
+	if ReadHolder(dir) != (Holder{}) {
+		t.Fatal("ReadHolder followed the link")
+	}
+}
+
+// A state dir that is a symlink to another user's directory is refused;
+// one to the user's own directory is fine.
+func TestStateLockRefusesSymlinkToOthersDir(t *testing.T) {
+	base := t.TempDir()
+	own := filepath.Join(base, "own")
+	if err := os.MkdirAll(own, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(own, link); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LockStateDir(t.Context(), link, CurrentHolder("esremote apply", time.Now()), 0)
+	if err != nil {
+		t.Fatalf("symlink to own dir: %v", err)
+	}
+	l.Release()
+	if os.Geteuid() != 0 {
+		t.Skip("changing a directory's owner needs root")
+	}
+	others := filepath.Join(base, "others")
+	if err := os.MkdirAll(others, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(others, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	link2 := filepath.Join(base, "link2")
+	if err := os.Symlink(others, link2); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockStateDir(t.Context(), link2, CurrentHolder("esremote apply", time.Now()), 0)
+	if err == nil || !strings.Contains(err.Error(), "belongs to uid 4242") {
+		t.Fatalf("symlink to another user's dir: %v; want a refusal", err)
+	}
+	if _, err := os.Lstat(filepath.Join(others, LockFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a lock file was created in the other user's dir: %v", err)
+	}
+}
+
+// An older esremote locks only the file: a new writer is refused while it
+// holds it.
+func TestStateLockRespectsFileOnlyHolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockStateDir(t.Context(), dir, CurrentHolder("esremote apply", time.Now()), 0)
+	var he *HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("with an old-style holder: %v; want a HeldError", err)
+	}
+	// And its directory lock was given back: once the old holder is gone,
+	// the next writer gets in.
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	l, err := LockStateDir(t.Context(), dir, CurrentHolder("esremote apply", time.Now()), 0)
+	if err != nil {
+		t.Fatalf("after the old holder left: %v", err)
+	}
+	l.Release()
 }
