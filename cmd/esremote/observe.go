@@ -179,6 +179,7 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 	x.OnPass = append(x.OnPass, obs.pass)
 	x.OnReport = append(x.OnReport, obs.report)
 	x.OnLoad = append(x.OnLoad, obs.load)
+	x.OnError = append(x.OnError, func(_ string, class drift.Class) { obs.metrics.CountError(class) })
 	return nil
 }
 

@@ -85,6 +85,9 @@ type daemonExtras struct {
 	OnLoad []func(problems []string, at time.Time)
 	// OnSet observe every spec set the daemon accepts.
 	OnSet []func(*spec.Set)
+	// OnError observe every target that failed a pass, once per pass,
+	// with the error class that decided its retry (daemon.LoopConfig.OnError).
+	OnError []func(target string, class drift.Class)
 	// Leadership, with a shared state store, is the daemon's role now.
 	Leadership func() *drift.Leadership
 	// OnStop run in order once the loop stopped, before cmdRun returns.
@@ -288,6 +291,12 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 				}
 				return err
 			},
+		}
+		// The error classes' metric is observed where the loop decides.
+		cfg.OnError = func(target string, class drift.Class) {
+			for _, f := range extras.OnError {
+				f(target, class)
+			}
 		}
 		if wd, err := sd.SdWatchdogEnabled(false); err != nil {
 			log.Warn("systemd watchdog settings", "err", err)

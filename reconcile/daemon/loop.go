@@ -149,7 +149,13 @@ type LoopConfig struct {
 	BackoffBase, BackoffMax time.Duration
 	// RetryAfter, when set, is how long a failing target asked to be left
 	// alone (Retry-After, rate-limit headers); a retry never comes sooner.
+	// The report's retry_at says the same per error; this is a second
+	// source (the engine's Reconciler.RetryAfter).
 	RetryAfter func(target string) time.Duration
+	// OnError, when set, hears of every target that failed a pass, once
+	// per pass, with the class that decided its retry (the metric
+	// esremote_reconcile_errors_total, drift.Metrics.CountError).
+	OnError func(target string, class drift.Class)
 	// Affected, when set, names the targets a file change can concern
 	// (AffectedLocals); the pass after the change is restricted to them.
 	// nil from it means every target. Reloads by signal or HTTP and the
@@ -191,11 +197,17 @@ type LoopConfig struct {
 //     being reconciled. A file change that leaves the digest of the
 //     running set changes nothing; a reload asked for (Reload, ReloadWait)
 //     runs a full pass even then.
-//   - A target that fails (a report error naming it, or a failed
-//     connection of it) is retried alone after a capped, jittered
-//     exponential backoff, reset by its first success; the other targets
-//     keep the resync interval. Full passes (resync, reload) include every
-//     target.
+//   - Each target is handled by the class of what failed in it (a report
+//     error naming it, or a failed connection of it; see schedule):
+//     terminal → reported and alerted once, not retried until its specs
+//     change, a reload is asked for or the resync comes; retryable →
+//     retried alone after a capped, jittered exponential backoff, reset
+//     by its first success; throttled → the same, never before the
+//     remote's Retry-After. A target that did not fail but has something
+//     falling due (the report's requeue_at: a key's rotation window, a
+//     keystore load grace) is passed alone at that time instead of at the
+//     next resync. The other targets keep the resync interval. Full
+//     passes (resync, reload) include every target.
 //   - Nothing polls while idle: the loop blocks on its channels and timers.
 //   - Run stops when its context is cancelled: a pass in flight gets
 //     StopTimeout to finish, is then cancelled, and its report is saved.
@@ -227,6 +239,9 @@ type Loop struct {
 	reloadErr   spec.Problems
 	reloadFail  error // a load error that is not a list of problems
 	failures    map[string]int
+	// terminal is, per target failing with a terminal error, that error
+	// (logged when it changes, not at every resync).
+	terminal map[string]string
 	// observed is, per connection name, its state in the last pass that
 	// observed it (for the reports of failed passes).
 	observed map[string]observation
@@ -295,7 +310,7 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 		cfg.Now = time.Now
 	}
 	return &Loop{cfg: cfg, log: cfg.Logger, hup: make(chan struct{}, 1), now: make(chan drift.Trigger, 1), reqc: make(chan reloadRequest),
-		done: make(chan struct{}), failures: map[string]int{}, observed: map[string]observation{}}, nil
+		done: make(chan struct{}), failures: map[string]int{}, terminal: map[string]string{}, observed: map[string]observation{}}, nil
 }
 
 // PassNow asks the running loop for a full pass as soon as none is in
@@ -384,7 +399,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		cancel   context.CancelFunc
 		donec    = make(chan passDone, 1)
 		seq      uint64
-		retryDue = map[string]time.Time{}
+		dues     = map[string]due{} // per target: its next pass of its own
 		burst    bool
 		changes  = l.cfg.Changes
 	)
@@ -440,8 +455,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		l.mu.Lock()
 		l.passStarted = time.Time{}
 		l.mu.Unlock()
-		l.finished(d, retryDue)
-		l.resetRetry(retry, retryDue)
+		l.finished(d, dues)
+		l.resetRetry(retry, dues)
 	}
 	reload := func(trigger drift.Trigger) error {
 		set, err := l.reload(current)
@@ -524,18 +539,21 @@ func (l *Loop) Run(ctx context.Context) error {
 			ask(drift.TriggerResync, nil)
 		case <-retry.C:
 			now := time.Now()
-			var due []string
-			for t, at := range retryDue {
-				if !at.After(now) {
-					due = append(due, t)
-					delete(retryDue, t)
+			byTrigger := map[drift.Trigger][]string{}
+			for t, d := range dues {
+				if !d.at.After(now) {
+					byTrigger[d.trigger] = append(byTrigger[d.trigger], t)
+					delete(dues, t)
 				}
 			}
-			slices.Sort(due)
-			if len(due) > 0 {
-				ask(TriggerRetry, due)
+			// A retry names the pass when both fall due together.
+			for _, trigger := range []drift.Trigger{TriggerRetry, TriggerRequeue} {
+				if ts := byTrigger[trigger]; len(ts) > 0 {
+					slices.Sort(ts)
+					ask(trigger, ts)
+				}
 			}
-			l.resetRetry(retry, retryDue)
+			l.resetRetry(retry, dues)
 
 		case d := <-donec:
 			finish(d)
@@ -616,21 +634,32 @@ func (l *Loop) reload(current *spec.Set) (*spec.Set, error) {
 }
 
 // finished records a pass: its report (merged into the last one for a
-// retry of some targets), the history, and each target's backoff.
-func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
-	var failing map[string]bool
+// retry of some targets), the history, and each target's next pass
+// (schedule).
+func (l *Loop) finished(d passDone, dues map[string]due) {
+	var outs map[string]*outcome
 	if d.err != nil {
 		l.log.Error("pass failed", "trigger", string(d.req.Trigger), "err", d.err)
 		if errors.Is(d.err, context.Canceled) {
 			return // stopped: the next start observes again
 		}
+		var failing map[string]bool
 		d.report, failing = l.failedReport(d.req, d.err)
+		// Its targets are those of the connections it marked not
+		// observed, failing as the pass did; its error's target (a state
+		// store, "esremote") is no local cluster to pass alone.
+		class, wait := drift.Classify(d.err)
+		outs = map[string]*outcome{}
+		for t := range failing {
+			outs[t] = &outcome{}
+			outs[t].fail(class, retryAt(class, wait, d.report.GeneratedAt), firstErrLine(d.err))
+		}
 	}
 	if d.report == nil {
 		return
 	}
-	if failing == nil {
-		failing = failingTargets(d.report)
+	if outs == nil {
+		outs = outcomes(d.report, true)
 		l.mu.Lock()
 		for _, c := range d.report.Connections {
 			if c.Sync != drift.SyncDisabled {
@@ -643,40 +672,28 @@ func (l *Loop) finished(d passDone, retryDue map[string]time.Time) {
 
 	l.mu.Lock()
 	l.passes++
+	var failed []classified
 	switch {
 	case d.err != nil:
 		l.report = d.report // the failed pass's report is whole already
+		failed = l.schedule(outs, []string{}, dues, now)
 	case d.req.Targets == nil:
 		l.report = d.report
-		for t := range l.failures {
-			if !failing[t] {
-				delete(l.failures, t)
-				delete(retryDue, t)
-			}
-		}
+		failed = l.schedule(outs, nil, dues, now)
 	default:
 		l.report = mergeReport(l.report, d.report, d.req.Targets)
-		for _, t := range d.req.Targets {
-			if !failing[t] {
-				delete(l.failures, t)
-				delete(retryDue, t)
-			}
-		}
-	}
-	for t := range failing {
-		l.failures[t]++
-		delay := l.backoff(l.failures[t])
-		if l.cfg.RetryAfter != nil {
-			delay = max(delay, l.cfg.RetryAfter(t))
-		}
-		retryDue[t] = now.Add(delay)
-		l.log.Warn("target failing; retrying later", "target", t, "attempt", l.failures[t], "retry_in", delay.String())
+		failed = l.schedule(outs, d.req.Targets, dues, now)
 	}
 	if d.err == nil && d.req.Targets == nil && d.req.Set.Digest == l.digest {
 		l.ready = true
 	}
 	out := l.withReloadErrors(l.report)
 	l.mu.Unlock()
+	if l.cfg.OnError != nil {
+		for _, f := range failed {
+			l.cfg.OnError(f.target, f.class)
+		}
+	}
 
 	s := out.Summary
 	l.log.Info("pass finished", "trigger", string(d.req.Trigger), "in_sync", s.InSync, "drifted", s.Drifted,
@@ -730,6 +747,8 @@ func (l *Loop) failedReport(req PassRequest, err error) (*drift.Report, map[stri
 		r.SpecRevision = prev.SpecRevision
 	}
 	in := func(local string) bool { return req.Targets == nil || slices.Contains(req.Targets, local) }
+	class, wait := drift.Classify(err)
+	retry := retryAt(class, wait, now)
 	failing := map[string]bool{}
 	for _, c := range conns {
 		if !in(c.Local) || c.Sync == drift.SyncDisabled || c.Policy == string(spec.PolicyDisabled) {
@@ -742,6 +761,7 @@ func (l *Loop) failedReport(req PassRequest, err error) (*drift.Report, map[stri
 		}
 		c.Sync, c.Health = drift.SyncFailed, drift.HealthUnknown
 		c.Changes, c.Evidence = []drift.Change{}, nil
+		c.ErrorClass, c.RetryAt, c.RequeueAt = class, retry, time.Time{}
 		c.Error = fmt.Sprintf("%s: the pass at %s could not run: %s", last, now.UTC().Format(time.RFC3339), firstErrLine(err))
 		r.Connections = append(r.Connections, c)
 		failing[c.Local] = true
@@ -751,43 +771,13 @@ func (l *Loop) failedReport(req PassRequest, err error) (*drift.Report, map[stri
 			r.Errors = append(r.Errors, e)
 		}
 	}
-	r.Errors = append(r.Errors, drift.ReportError{Target: target, Message: passFailed + err.Error()})
+	r.Errors = append(r.Errors, drift.ReportError{Target: target, Message: passFailed + err.Error(), Class: class, RetryAt: retry})
 	if l.cfg.Leadership != nil {
 		r.Leadership = l.cfg.Leadership()
 	}
 	r.Sort()
 	r.Tally()
 	return r, failing
-}
-
-// resetRetry arms the retry timer for the earliest due target.
-func (l *Loop) resetRetry(t *time.Timer, due map[string]time.Time) {
-	t.Stop()
-	var first time.Time
-	for _, at := range due {
-		if first.IsZero() || at.Before(first) {
-			first = at
-		}
-	}
-	if !first.IsZero() {
-		t.Reset(max(time.Until(first), 0))
-	}
-}
-
-// backoff is the delay before the attempt after n consecutive failures.
-func (l *Loop) backoff(n int) time.Duration {
-	d := l.cfg.BackoffBase
-	for i := 1; i < n && d < l.cfg.BackoffMax; i++ {
-		d *= 2
-	}
-	return l.jitter(min(d, l.cfg.BackoffMax))
-}
-
-func (l *Loop) jitter(d time.Duration) time.Duration {
-	if l.cfg.Jitter == 0 {
-		return d
-	}
-	return time.Duration(float64(d) * (1 + l.cfg.Jitter*(2*l.cfg.Rand()-1)))
 }
 
 // LoopStatus is a snapshot of the daemon for /status, /readyz and metrics.
@@ -949,23 +939,6 @@ func (l *Loop) statusLine() string {
 	return s
 }
 
-// failingTargets are the targets a report says failed: those named by an
-// error and the local clusters of failed connections.
-func failingTargets(r *drift.Report) map[string]bool {
-	out := map[string]bool{}
-	for _, e := range r.Errors {
-		if e.Target != "" {
-			out[e.Target] = true
-		}
-	}
-	for _, c := range r.Connections {
-		if c.Sync == drift.SyncFailed {
-			out[c.Local] = true
-		}
-	}
-	return out
-}
-
 // mergeReport puts the report of a pass over some targets into the last
 // full report: the connections, unmanaged objects and errors of those
 // targets are replaced, the rest kept.
@@ -1028,4 +1001,13 @@ func firstErrLine(err error) string {
 		}
 	}
 	return s
+}
+
+// retryAt is the time a throttled error allows the next request, counted
+// from at; zero for the other classes.
+func retryAt(class drift.Class, wait time.Duration, at time.Time) time.Time {
+	if class != drift.ClassThrottled || wait <= 0 {
+		return time.Time{}
+	}
+	return at.Add(wait).UTC()
 }
