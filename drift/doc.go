@@ -79,7 +79,10 @@
 // report (a retry's connections merged into the last full pass, without
 // the spec directory's reload errors, which [Metrics.ObserveReload] and
 // [Alerter.SpecInvalid] / [Alerter.SpecValid] report instead), counts a
-// pass that could not run with Observe(nil, …), sets [Metrics.SetKeyExpiry]
-// from the engine's result after each pass, and on stop calls
+// pass that could not run with Observe(nil, …), counts corrections with
+// [Metrics.ObserveCorrections] from each pass's own report (never a merged
+// one), sets [Metrics.SetKeyExpiry] from the engine's result after each
+// pass, [Metrics.SetResync] and [Metrics.SetBuildInfo] at start, and on
+// stop calls
 // [Alerter.Flush] (5 s at most) before it cancels [Alerter.Run].
 package drift

@@ -36,6 +36,19 @@ const (
 // milliseconds) to hundreds of clusters behind slow control planes (minutes).
 var durationBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
+// correctionResources and correctionOrigins are the label values of
+// esremote_drift_corrections_total, each pair exported from the start at
+// zero: a counter that appears at its first increment has no earlier
+// sample, so increase() and rate() miss that increment (the first hand
+// edit after a start would not fire EsremoteExternalEdits).
+var (
+	correctionResources = []Resource{ResourceAPIKey, ResourceKeystore, ResourceTrust, ResourceClusterSetting, ResourceRole}
+	correctionOrigins   = []string{string(OriginSpec), string(OriginExternal), originUnknown}
+	// connectionOrigins are the origins of esremote_connection_corrections_total,
+	// zero for each connection from the first report that has it.
+	connectionOrigins = []string{string(OriginSpec), string(OriginExternal)}
+)
+
 // syncValues and healthValues are exported as zero when no connection has
 // them, so that rate() and absent() work from the first scrape.
 var syncValues = []Sync{SyncInSync, SyncDrifted, SyncCorrected, SyncFailed, SyncContested, SyncDisabled}
@@ -67,8 +80,12 @@ type Metrics struct {
 	unhealthy   prometheus.Gauge
 	changes     *prometheus.GaugeVec
 	corrections *prometheus.CounterVec
-	unmanaged   *prometheus.GaugeVec
-	errors      *prometheus.GaugeVec
+	// connCorrections is corrections by connection and origin; counted
+	// holds the connections whose series exist.
+	connCorrections *prometheus.CounterVec
+	counted         map[string]bool
+	unmanaged       *prometheus.GaugeVec
+	errors          *prometheus.GaugeVec
 	// classes counts failed targets by error class (CountError).
 	classes *prometheus.CounterVec
 
@@ -79,6 +96,9 @@ type Metrics struct {
 
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+
+	resync    *prometheus.GaugeVec // no labels: absent until SetResync
+	buildInfo *prometheus.GaugeVec
 
 	keyExpiry *prometheus.GaugeVec
 	caExpiry  *prometheus.GaugeVec
@@ -119,6 +139,9 @@ func NewMetrics() *Metrics {
 			"resource", "origin"),
 		corrections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "drift_corrections_total",
 			Help: "Changes written and acknowledged, by resource and origin."}, []string{"resource", "origin"}),
+		connCorrections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "connection_corrections_total",
+			Help: "Changes written and acknowledged, by connection and origin (external: a hand edit reverted)."}, []string{"connection", "origin"}),
+		counted: map[string]bool{},
 		unmanaged: gauge("unmanaged_objects",
 			"Objects on the targets that esremote does not own (reported, never changed), by kind.", "kind"),
 		errors: gauge("report_errors",
@@ -142,14 +165,23 @@ func NewMetrics() *Metrics {
 			"When the cross-cluster API key of an api_key connection expires, in seconds since the epoch.", "connection"),
 		caExpiry: gauge("ca_expiry_timestamp_seconds",
 			"When the first CA certificate a certificate connection relies on expires, in seconds since the epoch.", "connection"),
+		resync: gauge("resync_interval_seconds",
+			"The daemon's interval of full passes (--resync), before its ±10% jitter; absent outside the daemon."),
+		buildInfo: gauge("build_info",
+			"Always 1: the version, Go version and VCS revision of the running esremote.", "version", "goversion", "revision"),
 		leader: gauge("leader",
 			"1 while this daemon holds the shared state store's lease (it writes), 0 while it stands by; absent without --state-store."),
 		keyAt: map[string]time.Time{},
 		caAt:  map[string]time.Time{},
 	}
 	m.reg.MustRegister(m.info, m.synced, m.connected, m.connections, m.unhealthy, m.changes, m.corrections,
-		m.unmanaged, m.errors, m.classes, m.duration, m.passes, m.lastPass, m.lastSuccess, m.reloadOK, m.reloadTime,
-		m.keyExpiry, m.caExpiry, m.leader)
+		m.connCorrections, m.unmanaged, m.errors, m.classes, m.duration, m.passes, m.lastPass, m.lastSuccess,
+		m.reloadOK, m.reloadTime, m.resync, m.buildInfo, m.keyExpiry, m.caExpiry, m.leader)
+	for _, r := range correctionResources {
+		for _, o := range correctionOrigins {
+			m.corrections.WithLabelValues(string(r), o)
+		}
+	}
 	m.runtime.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range syncValues {
 		m.connections.WithLabelValues(string(s))
@@ -180,9 +212,11 @@ func (m *Metrics) CountError(c Class) {
 // calls it after every pass, also after a pass that produced no report
 // (r nil), which counts as a failure and leaves the per-connection series
 // as they were. The per-connection series, drift changes, unmanaged objects
-// and report errors are replaced by those of r, and expiries of connections
-// no longer in r are dropped. Observe expects the report of a full pass (not
-// one narrowed with --only).
+// and report errors are replaced by those of r, and expiries and correction
+// counters of connections no longer in r are dropped; a connection new in r
+// gets its correction counters at zero. Observe expects the report of a
+// full pass (not one narrowed with --only), or a retry's merged into the
+// last full one; it counts no corrections: see [Metrics.ObserveCorrections].
 func (m *Metrics) Observe(r *Report, duration time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -223,13 +257,15 @@ func (m *Metrics) Observe(r *Report, duration time.Duration) {
 			result = PassFailure
 		}
 		for _, ch := range c.Changes {
-			origin := string(ch.Origin)
-			if origin == "" {
-				origin = originUnknown
-			}
-			m.changes.WithLabelValues(string(ch.Resource), origin).Inc()
-			if ch.Applied {
-				m.corrections.WithLabelValues(string(ch.Resource), origin).Inc()
+			m.changes.WithLabelValues(string(ch.Resource), changeOrigin(ch)).Inc()
+		}
+		m.countConnection(c.Name)
+	}
+	for name := range m.counted {
+		if !names[name] {
+			delete(m.counted, name)
+			for _, o := range connectionOrigins {
+				m.connCorrections.DeleteLabelValues(name, o)
 			}
 		}
 	}
@@ -261,6 +297,68 @@ func (m *Metrics) Observe(r *Report, duration time.Duration) {
 	if result == PassSuccess {
 		m.lastSuccess.Set(unixSeconds(r.GeneratedAt))
 	}
+}
+
+// ObserveCorrections counts the changes an engine pass applied, by
+// resource and origin and by connection and origin. The daemon calls it
+// with the report of each pass as the engine made it: a retry's report
+// merged into the last full one repeats the changes of the connections it
+// did not retry, and those must not count twice.
+func (m *Metrics) ObserveCorrections(r *Report) {
+	if r == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range r.Connections {
+		m.countConnection(c.Name)
+		for _, ch := range c.Changes {
+			if !ch.Applied {
+				continue
+			}
+			origin := changeOrigin(ch)
+			m.corrections.WithLabelValues(string(ch.Resource), origin).Inc()
+			if origin != originUnknown {
+				m.connCorrections.WithLabelValues(c.Name, origin).Inc()
+			}
+		}
+	}
+}
+
+// countConnection exports the correction counters of connection at zero
+// unless they exist.
+func (m *Metrics) countConnection(name string) {
+	if m.counted[name] {
+		return
+	}
+	m.counted[name] = true
+	for _, o := range connectionOrigins {
+		m.connCorrections.WithLabelValues(name, o)
+	}
+}
+
+func changeOrigin(ch Change) string {
+	if ch.Origin == "" {
+		return originUnknown
+	}
+	return string(ch.Origin)
+}
+
+// SetResync records the daemon's resync interval, which rules compare the
+// time since the last successful pass against.
+func (m *Metrics) SetResync(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.resync.WithLabelValues().Set(d.Seconds())
+}
+
+// SetBuildInfo exports esremote_build_info with the running build's
+// version, Go version and VCS revision ("unknown" for an empty one).
+func (m *Metrics) SetBuildInfo(version, goVersion, revision string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(orUnknown(version), orUnknown(goVersion), orUnknown(revision)).Set(1)
 }
 
 // ObserveReload records a load of the spec set: ok is false when it was

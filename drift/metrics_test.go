@@ -41,7 +41,10 @@ func observedMetrics() *Metrics {
 	m.SetCAExpiry("metrics-to-old", at.Add(300*24*time.Hour))
 	r := applyReport()
 	r.Leadership = &Leadership{Role: RoleLeader, Holder: "admin-1:4242", Expires: at.Add(30 * time.Second)}
+	m.ObserveCorrections(r)
 	m.Observe(r, 1500*time.Millisecond)
+	m.SetResync(5 * time.Minute)
+	m.SetBuildInfo("1.2.3", "go1.26.0", "9f2c1e0")
 	return m
 }
 
@@ -95,6 +98,63 @@ func TestMetricsDropConnectionsThatLeft(t *testing.T) {
 		if !strings.Contains(got, want+"\n") {
 			t.Errorf("missing %s in:\n%s", want, got)
 		}
+	}
+}
+
+// Every correction counter exists at zero before its first increment, so
+// increase() sees that increment: by resource and origin from the start,
+// by connection and origin from the first report with the connection. A
+// connection that leaves the specs loses its counters.
+func TestMetricsCorrectionsStartAtZero(t *testing.T) {
+	m := NewMetrics()
+	got := string(esremoteSeries(t, m))
+	for _, want := range []string{
+		`esremote_drift_corrections_total{origin="external",resource="cluster_setting"} 0`,
+		`esremote_drift_corrections_total{origin="spec",resource="keystore"} 0`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("a new Metrics lacks %s", want)
+		}
+	}
+	m.Observe(inSyncReport(), time.Second)
+	if got := testutil.ToFloat64(m.connCorrections.WithLabelValues("link-a", "external")); got != 0 ||
+		!strings.Contains(string(esremoteSeries(t, m)), `esremote_connection_corrections_total{connection="link-a",origin="external"} 0`+"\n") {
+		t.Fatalf("link-a's external corrections not exported at zero after its first report")
+	}
+	r := inSyncReport()
+	r.Connections[0].Sync = SyncCorrected
+	r.Connections[0].Changes = []Change{{Resource: ResourceClusterSetting, Target: "local-a", Key: "cluster.remote.remote-a.mode",
+		Action: ActionUpdate, Actual: "sniff", Desired: "proxy", Origin: OriginExternal, Applied: true},
+		{Resource: ResourceRole, Target: "local-a", Key: "r", Action: ActionUpdate, Origin: OriginExternal, Error: "403"}}
+	m.ObserveCorrections(r)
+	m.Observe(r, time.Second)
+	for _, want := range []string{
+		`esremote_connection_corrections_total{connection="link-a",origin="external"} 1`,
+		`esremote_connection_corrections_total{connection="link-b",origin="external"} 0`,
+		`esremote_drift_corrections_total{origin="external",resource="cluster_setting"} 1`,
+		`esremote_drift_corrections_total{origin="external",resource="role"} 0`, // failed, not applied
+	} {
+		if got := string(esremoteSeries(t, m)); !strings.Contains(got, want+"\n") {
+			t.Errorf("after a revert: missing %s", want)
+		}
+	}
+	r = inSyncReport()
+	r.Connections = r.Connections[1:]
+	m.Observe(r, time.Second)
+	if got := string(esremoteSeries(t, m)); strings.Contains(got, `connection="link-a"`) {
+		t.Errorf("link-a left the specs but its series stay:\n%s", got)
+	}
+}
+
+// The resync interval is absent until the daemon sets it.
+func TestMetricsResync(t *testing.T) {
+	m := NewMetrics()
+	if strings.Contains(string(esremoteSeries(t, m)), "esremote_resync_interval_seconds ") {
+		t.Error("resync interval exported before SetResync")
+	}
+	m.SetResync(90 * time.Second)
+	if !strings.Contains(string(esremoteSeries(t, m)), "esremote_resync_interval_seconds 90\n") {
+		t.Error("resync interval not exported")
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -100,6 +102,21 @@ func (o *observeOptions) alertConfig(externalURL string, log *slog.Logger) (drif
 	return cfg, nil
 }
 
+// vcsRevision is the VCS revision the binary was built from ("" when the
+// build has none), for esremote_build_info.
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
+}
+
 // hostname is os.Hostname; tests replace it.
 var hostname = os.Hostname
 
@@ -147,6 +164,8 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 		return err
 	}
 	obs := &observer{metrics: drift.NewMetrics(), dir: x.Dir}
+	obs.metrics.SetResync(x.Resync)
+	obs.metrics.SetBuildInfo(version, runtime.Version(), vcsRevision())
 	if cfg.Enabled() {
 		a, err := drift.NewAlerter(cfg)
 		if err != nil {
@@ -224,6 +243,9 @@ func (o *observer) pass(res *reconcile.Result, rep *drift.Report, elapsed time.D
 		o.mu.Unlock()
 		return
 	}
+	// The pass's own report: the saved one may be a retry's merged into
+	// the last full pass, which repeats changes already counted.
+	o.metrics.ObserveCorrections(rep)
 	keys, cas := res.KeyExpirations(), res.CAExpirations()
 	for _, c := range rep.Connections {
 		o.metrics.SetKeyExpiry(c.Name, keys[c.Name])

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/reconcile/statedir"
@@ -220,6 +222,10 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		`esremote_reconcile_duration_seconds_count 1`,
 		`esremote_config_last_reload_successful 1`,
 		`esremote_connections{sync="in_sync"}`,
+		fmt.Sprintf("esremote_resync_interval_seconds %g\n", daemon.DefaultResync.Seconds()),
+		`esremote_build_info{goversion="` + runtime.Version() + `",revision="`,
+		// At zero from the first pass, so the first revert after a start counts.
+		`esremote_connection_corrections_total{connection="analytics-to-ece-logs",origin="external"} 0` + "\n",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -466,5 +472,39 @@ func TestFailedPassCountsOnce(t *testing.T) {
 	}
 	if strings.Contains(body, `result="success"`) && !strings.Contains(body, `esremote_reconcile_passes_total{result="success"} 0`) {
 		t.Errorf("the failed pass counted as a success too")
+	}
+}
+
+// A retry's report merged into the last full pass repeats the changes of
+// the connections it did not retry: corrections count from each pass's own
+// report, so the revert of link-a counts once, not again with the retry of
+// link-b's cluster.
+func TestCorrectionsCountOncePerPass(t *testing.T) {
+	obs := &observer{metrics: drift.NewMetrics(), dir: "specs"}
+	full := drift.New(drift.ModeRun, drift.TriggerResync, time.Now())
+	full.Connections = []drift.Connection{
+		{Name: "link-a", Local: "local-a", Alias: "r", Sync: drift.SyncCorrected, Health: drift.HealthConnected,
+			Changes: []drift.Change{{Resource: drift.ResourceClusterSetting, Target: "local-a", Key: "cluster.remote.r.mode",
+				Action: drift.ActionUpdate, Actual: "sniff", Desired: "proxy", Origin: drift.OriginExternal, Applied: true}}},
+		{Name: "link-b", Local: "local-b", Alias: "r", Sync: drift.SyncFailed, Health: drift.HealthUnknown},
+	}
+	obs.pass(&reconcile.Result{Plan: &reconcile.Plan{}}, full, time.Second, nil)
+	obs.report(full)
+	retry := drift.New(drift.ModeRun, daemon.TriggerRetry, time.Now())
+	retry.Connections = []drift.Connection{{Name: "link-b", Local: "local-b", Alias: "r", Sync: drift.SyncInSync, Health: drift.HealthConnected}}
+	obs.pass(&reconcile.Result{Plan: &reconcile.Plan{}}, retry, time.Second, nil)
+	merged := *retry
+	merged.Connections = append([]drift.Connection{full.Connections[0]}, retry.Connections...)
+	obs.report(&merged)
+	rec := httptest.NewRecorder()
+	obs.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`esremote_connection_corrections_total{connection="link-a",origin="external"} 1`,
+		`esremote_connection_corrections_total{connection="link-b",origin="external"} 0`,
+		`esremote_drift_corrections_total{origin="external",resource="cluster_setting"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

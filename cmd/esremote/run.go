@@ -69,6 +69,8 @@ type daemonExtras struct {
 	// ExternalURL is where people reach the daemon's pages (--external-url,
 	// else http://Addr), without a trailing slash: alerts link under it.
 	ExternalURL string
+	// Resync is the interval of full passes (--resync).
+	Resync time.Duration
 
 	Handlers map[string]http.Handler
 	// OnReport observe every report the daemon saves: the whole picture,
@@ -270,7 +272,8 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		hist := drift.NewHistory(stateDir, 0, statedir.Files{})
-		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}, Leadership: leadership}
+		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}, Leadership: leadership,
+			Resync: rf.resync}
 		cfg := daemon.LoopConfig{
 			Dir:         dir,
 			Load:        observedLoad(spec.Load, extras),
