@@ -328,10 +328,20 @@ func parseInvalidateRequest(body []byte) (invalidateRequest, *esError) {
 // is found and invalidated. previously_invalidated_api_keys is filled only
 // when the bulk update of a found key is a NOOP, a race the sim has no room
 // for. The name filter is exact, "*" for all, or a prefix ending in "*".
+//
+// Cross-cluster keys are invalidated only for a caller with the
+// manage_security cluster privilege (TransportInvalidateApiKeyAction
+// .checkHasManageSecurityPrivilege, read at main; ApiKeyService
+// .indexInvalidation): for anyone else each one found is skipped and
+// reported in error_details as a security_exception "Cannot invalidate
+// cross-cluster API key [<id>]. This requires [manage_security] cluster
+// privilege or higher", counted in error_count; the answer is still 200.
 func (c *cluster) invalidateKeys(req invalidateRequest, p principal, now time.Time) map[string]any {
 	if req.Owner {
 		req.Username = p.username
 	}
+	manageSecurity := c.hasClusterPrivilege(p, "manage_security")
+	var details []any
 	inv := []string{}
 	for _, kid := range c.keyOrder {
 		k := c.keys[kid]
@@ -346,13 +356,34 @@ func (c *cluster) invalidateKeys(req invalidateRequest, p principal, now time.Ti
 			continue
 		case req.RealmName != "" && req.RealmName != "default_native":
 			continue
+		case k.Type == "cross_cluster" && !manageSecurity:
+			details = append(details, map[string]any{"type": "security_exception",
+				"reason": "Cannot invalidate cross-cluster API key [" + k.ID + "]. This requires [manage_security] cluster privilege or higher"})
+			continue
 		}
 		k.Invalidated = true
 		t := now
 		k.Invalidation = &t
 		inv = append(inv, k.ID)
 	}
-	return map[string]any{"invalidated_api_keys": inv, "previously_invalidated_api_keys": []string{}, "error_count": 0}
+	out := map[string]any{"invalidated_api_keys": inv, "previously_invalidated_api_keys": []string{}, "error_count": len(details)}
+	if len(details) > 0 {
+		out["error_details"] = details
+	}
+	return out
+}
+
+// hasClusterPrivilege reports whether the caller's roles grant a cluster
+// privilege (as _has_privileges answers it: clusterGranted).
+func (c *cluster) hasClusterPrivilege(p principal, priv string) bool {
+	_, ds := c.descriptors(c.subjectOf(p))
+	have := map[string]bool{}
+	for _, d := range ds {
+		for _, cp := range stringsOf(d["cluster"]) {
+			have[cp] = true
+		}
+	}
+	return clusterGranted(have, priv)
 }
 
 // keyNameMatches is the name filter of

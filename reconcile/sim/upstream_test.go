@@ -480,3 +480,30 @@ func TestPutRoleRefusals(t *testing.T) {
 		t.Errorf("a refused role was stored: %d %s", r.status, r.body)
 	}
 }
+
+// TransportInvalidateApiKeyAction.checkHasManageSecurityPrivilege: a
+// caller with manage_api_key but not manage_security cannot invalidate a
+// cross-cluster key; the key is skipped and named in error_details
+// (ApiKeyService.indexInvalidation), the answer still 200.
+func TestInvalidateCrossClusterKeyNeedsManageSecurity(t *testing.T) {
+	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{{Name: "c", Version: "9.1.0",
+		AdminRoles: []string{"keys"}, Roles: map[string]any{"keys": map[string]any{"cluster": []any{"manage_api_key"}}}}}})
+	id, _, err := srv.World.CreateCrossClusterKey("c", "cc", `{"search":[{"names":["x"]}]}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := esBasic(t, srv, "c", "DELETE", "/_security/api_key", `{"ids":["`+id+`"]}`)
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	d, _ := m["error_details"].([]any)
+	if listLen(t, m, "invalidated_api_keys") != 0 || m["error_count"] != float64(1) || len(d) != 1 ||
+		d[0].(map[string]any)["type"] != "security_exception" ||
+		d[0].(map[string]any)["reason"] != "Cannot invalidate cross-cluster API key ["+id+"]. This requires [manage_security] cluster privilege or higher" {
+		t.Fatalf("want the key skipped with an error detail, got %s", r.body)
+	}
+	if k0(t, srv, "c", id)["invalidated"] != false {
+		t.Fatal("the key was invalidated")
+	}
+}
