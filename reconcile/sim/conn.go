@@ -198,6 +198,8 @@ type requestOutcome struct {
 	// err: the remote refused the request (authentication or authorization).
 	err   *esError
 	cause string
+	// took is how long the request spent reconnecting first.
+	took time.Duration
 }
 
 // crossCluster evaluates one cross-cluster request with the credential
@@ -222,14 +224,22 @@ type requestOutcome struct {
 // for the retry.
 func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
 	cn := c.conns[alias]
+	var took time.Duration
 	if cn != nil && !cn.open && reconnect {
 		cn = w.retry(c, alias, a)
+		if cn.waitFor {
+			// The reconnect runs until the transport gives up on an
+			// address that answers nothing (connect_wait).
+			took = w.connectWaitD
+		}
 	}
 	if cn == nil || !cn.open {
-		out := requestOutcome{unavailable: true, cause: CauseUnreachable}
+		out := requestOutcome{unavailable: true, cause: CauseUnreachable, took: took}
 		if cn != nil {
 			out.reason, out.cause = cn.reason, cn.cause
-			w.retry(c, alias, a)
+			if !reconnect {
+				w.retry(c, alias, a)
+			}
 		}
 		return out
 	}

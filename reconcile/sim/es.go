@@ -310,12 +310,7 @@ func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *clust
 
 // resolveCluster answers GET /_resolve/cluster/{expr} (8.13+) and, from
 // 8.18, GET /_resolve/cluster without an expression (the forms are in
-// resolve.go). Each remote is asked as
-// TransportResolveClusterAction.doExecuteForked does: a remote-unavailable
-// failure (ExceptionsHelper.isRemoteUnavailableException) gives
-// connected:false and no error; a security exception gives connected:false
-// with its message as error; an IndexNotFoundException (a concrete index
-// that does not exist) gives connected:true with its message as error.
+// resolve.go). Each remote is asked as resolveRemote says, by version.
 // The caller's privileges are checked first on the local side: a request
 // naming only remote indices needs the action on some local index
 // (localDenial, 403 for the whole request), and each API-key alias needs
@@ -329,6 +324,10 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 			return
 		}
 		writeESError(rw, e)
+		return
+	}
+	timeout, ok := resolveTimeout(rw, r, c)
+	if !ok {
 		return
 	}
 	if remoteOnly(r.PathValue("expr")) {
@@ -355,34 +354,89 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 		}
 		out["(local)"] = e
 	}
+	var slowest time.Duration
 	for _, alias := range slices.Sorted(maps.Keys(groups)) {
 		if alias == "" {
 			continue
 		}
-		indices := groups[alias]
-		idxPat := strings.Join(indices, ",")
-		e := map[string]any{"connected": false, "skip_unavailable": skipUnavailable(c, al[alias])}
-		res := h.w.crossClusterAs(p, c, alias, al[alias], actionResolveCluster, indices, false)
-		switch {
-		case res.unavailable:
-		case res.err != nil:
-			e["error"] = res.err.reason
-		case req.infoOnly:
-			e["connected"] = true
-			e["version"] = minVersion(res.remote)
-		default:
-			e["connected"] = true
-			key := h.w.keyInUse(c, alias)
-			if missing := missingIndex(res.remote, key, idxPat); missing != "" {
-				e["error"] = "no such index [" + missing + "]"
-			} else {
-				e["matching_indices"] = len(visible(res.remote, key, idxPat)) > 0
-				e["version"] = minVersion(res.remote)
-			}
-		}
+		e, took := h.w.resolveRemote(p, c, alias, al[alias], groups[alias], timeout, req.infoOnly)
+		slowest = max(slowest, took)
 		out[alias] = e
 	}
+	// The remotes are asked in parallel; the answer comes when the slowest
+	// has answered or timed out.
+	answerAfter(r, slowest)
 	writeES(rw, 200, out)
+}
+
+// resolveTimeout reads ?timeout= where the version has it and refuses it
+// where it does not, as BaseRestHandler refuses any unconsumed parameter.
+// ok is false when the answer has been written.
+func resolveTimeout(rw http.ResponseWriter, r *http.Request, c *cluster) (timeout time.Duration, ok bool) {
+	t, has := r.URL.Query()["timeout"]
+	if !has {
+		return 0, true
+	}
+	if !resolveTimeoutParam(parseVersion(c.Version)) {
+		writeESError(rw, &esError{status: 400, typ: "illegal_argument_exception",
+			reason: "request [" + r.URL.Path + "] contains unrecognized parameter: [timeout]"})
+		return 0, false
+	}
+	ms, err := parseTimeValue(t[0])
+	if err != nil {
+		writeESError(rw, badRequest("failed to parse setting [timeout] with value [%s] as a time value: unit is missing or unrecognized", t[0]))
+		return 0, false
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
+
+// resolveTimedOut is TransportResolveClusterAction's
+// REMOTE_CONNECTION_TIMEOUT_ERROR (8.18+).
+const resolveTimedOut = "Request timed out before receiving a response from the remote cluster"
+
+// resolveRemote is one remote's entry of a _resolve/cluster answer and how
+// long it took, as TransportResolveClusterAction.doExecuteForked builds
+// it: a remote-unavailable failure
+// (ExceptionsHelper.isRemoteUnavailableException) gives connected:false
+// and no error; a security exception gives its message as error, with
+// connected:false from 8.16.3/8.17.1/8.18.0 and connected:true before
+// (resolveRefusalConnected); an IndexNotFoundException (a concrete index
+// that does not exist) gives connected:true with its message as error. A
+// connection that is down is reconnected before the request
+// (RECONNECT_IF_DISCONNECTED), except on the releases that failed fast
+// (resolveFailFast); only a reconnect toward an address that answers
+// nothing takes time (the world's connect_wait). With ?timeout= (8.18+) a
+// remote that has not answered by then is connected:false with
+// REMOTE_CONNECTION_TIMEOUT_ERROR as error.
+func (w *World) resolveRemote(p principal, c *cluster, alias string, a *aliasConfig, indices []string, timeout time.Duration, infoOnly bool) (map[string]any, time.Duration) {
+	v := parseVersion(c.Version)
+	idxPat := strings.Join(indices, ",")
+	e := map[string]any{"connected": false, "skip_unavailable": skipUnavailable(c, a)}
+	res := w.crossClusterAs(p, c, alias, a, actionResolveCluster, indices, !resolveFailFast(v))
+	took := res.took
+	if timeout > 0 && took > timeout {
+		e["error"] = resolveTimedOut
+		return e, timeout
+	}
+	switch {
+	case res.unavailable:
+	case res.err != nil:
+		e["error"] = res.err.reason
+		e["connected"] = resolveRefusalConnected(v)
+	case infoOnly:
+		e["connected"] = true
+		e["version"] = minVersion(res.remote)
+	default:
+		e["connected"] = true
+		key := w.keyInUse(c, alias)
+		if missing := missingIndex(res.remote, key, idxPat); missing != "" {
+			e["error"] = "no such index [" + missing + "]"
+		} else {
+			e["matching_indices"] = len(visible(res.remote, key, idxPat)) > 0
+			e["version"] = minVersion(res.remote)
+		}
+	}
+	return e, took
 }
 
 // noHandler is the answer to a path no route of the version serves.
@@ -399,7 +453,7 @@ func skipUnavailable(c *cluster, a *aliasConfig) bool {
 	if a != nil && a.skip != nil {
 		return *a.skip
 	}
-	return versionAtLeast(c.Version, 8, 15)
+	return skipUnavailableDefault(parseVersion(c.Version))
 }
 
 // keyInUse is the cross-cluster key the loaded credential of alias names

@@ -188,7 +188,7 @@ func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 			st.Reason = "remote cluster handshake action requires channel profile to be [_remote_cluster], but got [default]"
 			return st
 		}
-		if !versionAtLeast(c.Version, 8, 14) || !versionAtLeast(x.Version, 8, 14) {
+		if !apiKeyModel(parseVersion(c.Version)) || !apiKeyModel(parseVersion(x.Version)) {
 			st.Cause = CauseVersion
 			st.Reason = "the API key security model needs 8.14 or later on both clusters (local " + c.Version + ", remote " + x.Version + ")"
 			return st
@@ -290,10 +290,7 @@ func (w *World) remoteInfo(c *cluster) map[string]any {
 		if _, ok := c.loaded[credKey(alias)]; ok {
 			st.Security = SecurityAPIKey
 		}
-		skip := versionAtLeast(c.Version, 8, 15)
-		if a.skip != nil {
-			skip = *a.skip
-		}
+		skip := skipUnavailable(c, a)
 		e := map[string]any{"connected": st.Connected, "mode": a.mode}
 		if a.mode == "proxy" {
 			n := 0

@@ -29,7 +29,7 @@ func parseResolveCluster(r *http.Request, c *cluster) (resolveRequest, *esError)
 	if name != "" {
 		return resolveRequest{expressions: strings.Split(name, ",")}, nil
 	}
-	if !versionAtLeast(c.Version, 8, 18) {
+	if !resolveWithoutExpression(parseVersion(c.Version)) {
 		return resolveRequest{}, &esError{}
 	}
 	var given []string

@@ -113,8 +113,8 @@ func readStringArray(role, name string, raw json.RawMessage, allowNull bool) (li
 //   - the body is an object whose fields are indices (or its older name
 //     index), cluster, run_as, applications (or application), global,
 //     metadata (an object), transient_metadata (an object, dropped), type
-//     (ignored), remote_indices (from 8.14 here, the sim's floor),
-//     remote_cluster and description (from 8.15:
+//     (ignored), remote_indices (from 8.10: roleRemoteIndices),
+//     remote_cluster (roleRemoteCluster) and description (from 8.15:
 //     RemoteClusterPermissions, TransportVersions.SECURITY_ROLE_DESCRIPTION
 //     8_654_00_0 between 8.14.0 and 8.15.0); anything else is
 //     "failed to parse role [<role>]. unexpected field [<f>]";
@@ -158,7 +158,7 @@ func parseRole(name string, body []byte, version string) (map[string]any, *esErr
 			}
 			role["indices"] = list
 		case "remote_indices":
-			if !versionAtLeast(version, 8, 14) {
+			if !roleRemoteIndices(parseVersion(version)) {
 				return nil, unexpected(f.key)
 			}
 			list, e := parseIndices(name, f.key, f.val, true)
@@ -205,7 +205,7 @@ func parseRole(name string, body []byte, version string) (map[string]any, *esErr
 			}
 		case "type":
 		case "remote_cluster":
-			if !versionAtLeast(version, 8, 15) {
+			if !roleRemoteCluster(parseVersion(version)) {
 				return nil, unexpected(f.key)
 			}
 			list, e := parseRemoteCluster(name, f.val, version)
@@ -484,10 +484,7 @@ func parseRemoteCluster(role string, raw json.RawMessage, version string) ([]any
 	if token(raw) != "START_ARRAY" {
 		return nil, parseErr("failed to parse remote_cluster for role [%s]. expected field [remote_cluster] value to be an array", role)
 	}
-	allowed := []string{"monitor_enrich"}
-	if versionAtLeast(version, 8, 17) {
-		allowed = append(allowed, "monitor_stats")
-	}
+	allowed := remoteClusterPrivileges(parseVersion(version))
 	prefix := fmt.Sprintf("failed to parse remote_cluster for role [%s]. ", role)
 	var items []json.RawMessage
 	_ = json.Unmarshal(raw, &items)

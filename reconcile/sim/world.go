@@ -527,15 +527,3 @@ func (w *World) clusterByDeployment(platform, id string) *cluster {
 	}
 	return nil
 }
-
-// versionAtLeast reports whether v (x.y.z) >= major.minor.
-func versionAtLeast(v string, major, minor int) bool {
-	m := semverRe.FindStringSubmatch(v)
-	if m == nil {
-		return false
-	}
-	var a, b int
-	fmt.Sscan(m[1], &a)
-	fmt.Sscan(m[2], &b)
-	return a > major || (a == major && b >= minor)
-}

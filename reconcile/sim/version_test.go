@@ -1,0 +1,250 @@
+package sim
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// versionLink serves a self-managed local cluster "a" of version v with
+// the API-key link "b" to the self-managed cluster "b" (9.4.2, the index
+// logs-1), its credential loaded, and returns the server, the clock and
+// the key's id.
+func versionLink(t *testing.T, v string) (*Server, *testClock, string) {
+	t.Helper()
+	w, err := NewWorld(WorldSpec{Clusters: []ClusterSpec{
+		{Name: "a", Version: v},
+		{Name: "b", Version: "9.4.2", Indices: []string{"logs-1"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
+	w.Now = clock.Now
+	srv, err := Start(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	id, enc, err := w.CreateCrossClusterKey("b", "k", `{"search":[{"names":["logs-*"]}]}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetKeystore("a", "cluster.remote.b.credentials", enc); err != nil {
+		t.Fatal(err)
+	}
+	es(t, srv, "a", "POST", "/_nodes/reload_secure_settings", nil)
+	if r := es(t, srv, "a", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.b.mode":"proxy","cluster.remote.b.proxy_address":"b.sim:9443"}}`); r.status != 200 {
+		t.Fatalf("put settings: %d %s", r.status, r.body)
+	}
+	if st := w.LinkStatus("a", "b"); !st.Authorized {
+		t.Fatalf("setup on %s: %+v", v, st)
+	}
+	return srv, clock, id
+}
+
+// resolveEntry is one alias's entry of GET /_resolve/cluster/<path>.
+func resolveEntry(t *testing.T, srv *Server, local, path, alias string) map[string]any {
+	t.Helper()
+	r := es(t, srv, local, "GET", "/_resolve/cluster/"+path, nil)
+	if r.status != 200 {
+		t.Fatalf("resolve %s: %d %s", path, r.status, r.body)
+	}
+	e, ok := r.json(t)[alias].(map[string]any)
+	if !ok {
+		t.Fatalf("resolve %s: no entry %s: %s", path, alias, r.body)
+	}
+	return e
+}
+
+// A remote that refuses the request (here: the key was invalidated, the
+// sockets stay up) is connected:true with the error up to 8.16.2 and on
+// 8.17.0, connected:false from 8.16.3, 8.17.1 and 8.18.0 (PR #119793).
+func TestResolveRefusalConnectedByVersion(t *testing.T) {
+	for v, connected := range map[string]bool{
+		"8.14.0": true, "8.15.5": true, "8.16.2": true, "8.16.3": false, "8.16.6": false,
+		"8.17.0": true, "8.17.1": false, "8.17.10": false, "8.18.0": false, "8.19.3": false, "9.4.2": false,
+	} {
+		t.Run(v, func(t *testing.T) {
+			srv, _, id := versionLink(t, v)
+			if err := srv.World.InvalidateKey("b", id); err != nil {
+				t.Fatal(err)
+			}
+			e := resolveEntry(t, srv, "a", "b:logs-1", "b")
+			want := "unable to authenticate user [" + id + "] for action [indices:admin/resolve/cluster]"
+			if e["connected"] != connected || e["error"] != want {
+				t.Errorf("refused on %s: %v; want connected %v with error %q", v, e, connected, want)
+			}
+		})
+	}
+}
+
+// A connection that is down (a credential value change over a failed
+// connection does not rebuild it) is reported unavailable and retried
+// behind the request on 8.16.3–8.16.5 and 8.17.1–8.17.3 (PR #119516 and
+// its revert #124241); every other release reconnects before asking.
+func TestResolveFailFastByVersion(t *testing.T) {
+	for v, failFast := range map[string]bool{
+		"8.14.0": false, "8.16.2": false, "8.16.3": true, "8.16.5": true, "8.16.6": false,
+		"8.17.0": false, "8.17.1": true, "8.17.3": true, "8.17.4": false, "8.18.0": false, "9.4.2": false,
+	} {
+		t.Run(v, func(t *testing.T) {
+			srv, _, _ := versionLink(t, v)
+			good, _ := srv.World.Keystore("a")
+			_, foreign, err := srv.World.CreateCrossClusterKey("a", "x", `{"search":[{"names":["*"]}]}`, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Remove and add the credential: the connection is rebuilt on
+			// the foreign key and stays down; the good value then changes
+			// only the value (no rebuild).
+			srv.World.RemoveKeystore("a", "cluster.remote.b.credentials")
+			es(t, srv, "a", "POST", "/_nodes/reload_secure_settings", nil)
+			srv.World.SetKeystore("a", "cluster.remote.b.credentials", foreign)
+			es(t, srv, "a", "POST", "/_nodes/reload_secure_settings", nil)
+			if st := srv.World.LinkStatus("a", "b"); st.Connected {
+				t.Fatalf("foreign key connected: %+v", st)
+			}
+			srv.World.SetKeystore("a", "cluster.remote.b.credentials", good["cluster.remote.b.credentials"])
+			es(t, srv, "a", "POST", "/_nodes/reload_secure_settings", nil)
+			e := resolveEntry(t, srv, "a", "b:logs-*", "b")
+			if failFast {
+				if e["connected"] != false || e["error"] != nil {
+					t.Errorf("fail fast on %s: %v; want connected:false without error", v, e)
+				}
+				// The background attempt has reconnected for the next one.
+				e = resolveEntry(t, srv, "a", "b:logs-*", "b")
+			}
+			if e["connected"] != true || e["matching_indices"] != true {
+				t.Errorf("after the reconnect on %s: %v", v, e)
+			}
+		})
+	}
+}
+
+// ?timeout= is a parameter from 8.18.0 (PR #120542); before, the REST
+// layer refuses it as unrecognized. A remote that has not answered by the
+// timeout is connected:false with the timeout error.
+func TestResolveTimeoutByVersion(t *testing.T) {
+	for v, has := range map[string]bool{"8.14.0": false, "8.17.4": false, "8.18.0": true, "9.4.2": true} {
+		t.Run(v, func(t *testing.T) {
+			srv, _, _ := versionLink(t, v)
+			r := es(t, srv, "a", "GET", "/_resolve/cluster/b:logs-*?timeout=5s", nil)
+			if !has {
+				if r.status != 400 || errorType(t, r) != "illegal_argument_exception" ||
+					errorReason(t, r) != "request [/_resolve/cluster/b:logs-*] contains unrecognized parameter: [timeout]" {
+					t.Errorf("timeout on %s: %d %s", v, r.status, r.body)
+				}
+				return
+			}
+			if e, _ := r.json(t)["b"].(map[string]any); r.status != 200 || e["connected"] != true {
+				t.Fatalf("timeout on %s: %d %s", v, r.status, r.body)
+			}
+			// An alias toward an address that answers nothing: the
+			// reconnect runs for connect_wait, the timeout cuts it.
+			es(t, srv, "a", "PUT", "/_cluster/settings", `{"persistent":{"cluster.remote.gone.mode":"proxy","cluster.remote.gone.proxy_address":"gone.example:9443"}}`)
+			srv.World.SetConnectWait(time.Hour)
+			r = es(t, srv, "a", "GET", "/_resolve/cluster/gone:x,b:logs-*?timeout=20ms", nil)
+			m := r.json(t)
+			gone, _ := m["gone"].(map[string]any)
+			b, _ := m["b"].(map[string]any)
+			if gone["connected"] != false || gone["error"] != resolveTimedOut || b["connected"] != true {
+				t.Errorf("timed out on %s: %s", v, r.body)
+			}
+		})
+	}
+}
+
+// GET /_resolve/cluster without an index expression is served from 8.18.0
+// (PR #119898): every remote, no matching_indices. Before, no handler.
+func TestResolveWithoutExpressionByVersion(t *testing.T) {
+	for v, has := range map[string]bool{"8.14.0": false, "8.17.4": false, "8.18.0": true, "9.4.2": true} {
+		t.Run(v, func(t *testing.T) {
+			srv, _, _ := versionLink(t, v)
+			r := es(t, srv, "a", "GET", "/_resolve/cluster", nil)
+			if !has {
+				if r.status != 400 || r.json(t)["error"] != "no handler found for uri [/_resolve/cluster] and method [GET]" {
+					t.Errorf("no expression on %s: %d %s", v, r.status, r.body)
+				}
+				return
+			}
+			e, _ := r.json(t)["b"].(map[string]any)
+			if r.status != 200 || e["connected"] != true || e["version"] == nil {
+				t.Fatalf("no expression on %s: %d %s", v, r.status, r.body)
+			}
+			if _, has := e["matching_indices"]; has {
+				t.Errorf("cluster info only carries matching_indices: %s", r.body)
+			}
+		})
+	}
+}
+
+// Role fields and remote_cluster privileges by version: remote_indices
+// from 8.10 (PR #98307), remote_cluster from 8.15, monitor_stats from 8.17
+// (RemoteClusterPermissions); otherwise the 400 of RoleDescriptor.parse.
+func TestRoleVersionRules(t *testing.T) {
+	const remoteIndices = `{"remote_indices":[{"clusters":["b"],"names":["logs-*"],"privileges":["read"]}]}`
+	const enrich = `{"remote_cluster":[{"clusters":["b"],"privileges":["monitor_enrich"]}]}`
+	const stats = `{"remote_cluster":[{"clusters":["b"],"privileges":["monitor_stats"]}]}`
+	cases := []struct {
+		version, body, reason string // reason "" = accepted
+	}{
+		{"8.9.2", remoteIndices, "failed to parse role [r]. unexpected field [remote_indices]"},
+		{"8.10.0", remoteIndices, ""},
+		{"8.14.0", remoteIndices, ""},
+		{"8.14.3", enrich, "failed to parse role [r]. unexpected field [remote_cluster]"},
+		{"8.15.0", enrich, ""},
+		{"8.16.6", stats, "failed to parse remote_cluster for role [r]. [monitor_enrich] are the only values allowed for [privileges] within [remote_cluster]. Found [monitor_stats]"},
+		{"8.17.0", stats, ""},
+		{"9.4.2", stats, ""},
+	}
+	for _, tc := range cases {
+		w, err := NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Version: tc.version}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := Start(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := es(t, srv, "a", "PUT", "/_security/role/r", tc.body)
+		switch {
+		case tc.reason == "" && r.status != 200:
+			t.Errorf("%s %s: %d %s; want accepted", tc.version, tc.body, r.status, r.body)
+		case tc.reason != "" && (r.status != 400 || errorType(t, r) != "parse_exception" || errorReason(t, r) != tc.reason):
+			t.Errorf("%s %s: %d %s; want 400 %q", tc.version, tc.body, r.status, r.body, tc.reason)
+		}
+		srv.Close()
+	}
+}
+
+// The cross-cluster API key model needs 8.14 on both sides (the sim
+// refuses the 8.10–8.13 beta); skip_unavailable defaults to true from 8.15.
+func TestLinkVersionRules(t *testing.T) {
+	for v, want := range map[string]struct{ apiKey, skip bool }{
+		"8.13.4": {false, false}, "8.14.0": {true, false}, "8.15.0": {true, true}, "9.4.2": {true, true},
+	} {
+		w, err := NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Version: v}, {Name: "b", Version: "9.4.2"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, enc, _ := w.CreateCrossClusterKey("b", "k", `{"search":[{"names":["*"]}]}`, 0)
+		w.SetKeystore("a", "cluster.remote.b.credentials", enc)
+		w.mu.Lock()
+		w.load(w.clusters["a"], w.clusters["a"].keystore)
+		w.mu.Unlock()
+		w.SetSetting("a", "persistent", "cluster.remote.b.mode", "proxy")
+		w.SetSetting("a", "persistent", "cluster.remote.b.proxy_address", "b.sim:9443")
+		st := w.LinkStatus("a", "b")
+		if st.Authorized != want.apiKey || (!want.apiKey && (st.Cause != CauseVersion || !strings.Contains(st.Reason, "8.14"))) {
+			t.Errorf("api key model on %s: %+v", v, st)
+		}
+		w.mu.Lock()
+		info := w.remoteInfo(w.clusters["a"])
+		w.mu.Unlock()
+		if got := info["b"].(map[string]any)["skip_unavailable"]; got != want.skip {
+			t.Errorf("skip_unavailable default on %s: %v", v, got)
+		}
+	}
+}
