@@ -35,12 +35,13 @@ func (h *cloudHandler) getRemoteClusters(rw http.ResponseWriter, r *http.Request
 	h.w.syncConns(c)
 	al := effectiveAliases(c)
 	out := []any{}
-	for _, alias := range slices.Sorted(maps.Keys(c.conns)) {
+	n := c.nodes[0] // the platform's view: the sim takes the first node's
+	for _, alias := range slices.Sorted(maps.Keys(n.conns)) {
 		a := al[alias]
 		if a == nil || a.mode != "proxy" {
 			continue
 		}
-		if _, apiKey := c.loaded[credKey(alias)]; apiKey {
+		if _, apiKey := n.loaded[credKey(alias)]; apiKey {
 			continue
 		}
 		x, port := h.w.resolveHost(a.proxyAddress)
@@ -49,7 +50,7 @@ func (h *cloudHandler) getRemoteClusters(rw http.ResponseWriter, r *http.Request
 		}
 		trusted, _ := h.w.trusts(c, x)
 		trustedBack, _ := h.w.trusts(x, c)
-		connected := c.conns[alias].open
+		connected := n.conns[alias].open
 		compatible := wireCompatible(c.Version, x.Version)
 		out = append(out, map[string]any{
 			"alias": alias, "deployment_id": x.DeploymentID, "elasticsearch_ref_id": x.RefID,

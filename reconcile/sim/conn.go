@@ -39,83 +39,94 @@ func credAliases(secure map[string]string) map[string]string {
 	return out
 }
 
-// syncConns brings the connections in line with the effective settings,
-// as the settings appliers do on every node after a cluster-settings
-// update (RemoteClusterAware.listenForUpdates → RemoteClusterService
-// .updateRemoteCluster): an alias no longer enabled is closed and removed
-// (DISCONNECTED); a new alias is connected (CONNECTED); an alias whose
-// connKey changed is closed and connected again (RECONNECTED); anything
-// else is UNCHANGED (skip_unavailable only flips a flag,
-// RemoteClusterService.updateSkipUnavailable). It returns the aliases it
-// (re)built, in order.
-func (w *World) syncConns(c *cluster) []string {
+// syncConns brings the connections of every node in line with the
+// effective settings, as the settings appliers do on every node after a
+// cluster-settings update (RemoteClusterAware.listenForUpdates →
+// RemoteClusterService.updateRemoteCluster): an alias no longer enabled is
+// closed and removed (DISCONNECTED); a new alias is connected (CONNECTED);
+// an alias whose connKey changed is closed and connected again
+// (RECONNECTED); anything else is UNCHANGED (skip_unavailable only flips a
+// flag, RemoteClusterService.updateSkipUnavailable). Each node's applier
+// waits for its (re)built aliases one after the other, and the master
+// waits for every node's ack: wait is the longest node's sum of
+// connectWait over the attempts that reach nothing.
+func (w *World) syncConns(c *cluster) (wait time.Duration) {
 	w.settle(c)
 	al := effectiveAliases(c)
-	for alias := range c.conns {
-		if a := al[alias]; a == nil || !a.enabled() {
-			delete(c.conns, alias)
+	for _, n := range c.nodes {
+		var nodeWait time.Duration
+		for alias := range n.conns {
+			if a := al[alias]; a == nil || !a.enabled() {
+				delete(n.conns, alias)
+			}
 		}
+		for _, alias := range slices.Sorted(maps.Keys(al)) {
+			a := al[alias]
+			if !a.enabled() {
+				continue
+			}
+			if cn := n.conns[alias]; cn != nil && cn.key == a.connKey() {
+				continue
+			}
+			cn := w.build(c, n, alias, a)
+			n.conns[alias] = cn
+			if cn.waitFor {
+				nodeWait += w.connectWait()
+			}
+		}
+		wait = max(wait, nodeWait)
 	}
-	var built []string
-	for _, alias := range slices.Sorted(maps.Keys(al)) {
-		a := al[alias]
-		if !a.enabled() {
-			continue
-		}
-		if cn := c.conns[alias]; cn != nil && cn.key == a.connKey() {
-			continue
-		}
-		c.conns[alias] = w.build(c, alias, a)
-		built = append(built, alias)
-	}
-	return built
+	return wait
 }
 
-// build opens a connection: the transport must reach a simulated cluster
-// and the handshake must pass, which for the API key model authenticates
-// the credential loaded now (anchors.md §5.2: an invalid key fails
-// cluster:internal/remote_cluster/handshake).
-func (w *World) build(c *cluster, alias string, a *aliasConfig) *conn {
-	st := w.linkOf(c, alias, a)
+// build opens a connection from node n: the transport must reach a
+// simulated cluster and the handshake must pass, which for the API key
+// model authenticates the credential n has loaded now (anchors.md §5.2: an
+// invalid key fails cluster:internal/remote_cluster/handshake).
+func (w *World) build(c *cluster, n *node, alias string, a *aliasConfig) *conn {
+	st := w.linkOf(c, n, alias, a)
 	return &conn{key: a.connKey(), open: st.Connected, remote: st.Remote, apiKey: st.Security == SecurityAPIKey,
 		cause: st.Cause, reason: st.Reason, waitFor: st.Cause == CauseUnreachable}
 }
 
-// retry builds a down connection again with the settings and credential
-// of now (RemoteClusterConnection.ensureConnected). a is the alias's
-// effective configuration (effectiveAliases(c)[alias]): callers that go
-// over many aliases parse the settings once, not once per alias.
-func (w *World) retry(c *cluster, alias string, a *aliasConfig) *conn {
+// retry builds a down connection of node n again with the settings and
+// the credential of now (RemoteClusterConnection.ensureConnected). a is
+// the alias's effective configuration (effectiveAliases(c)[alias]):
+// callers that go over many aliases parse the settings once, not once per
+// alias.
+func (w *World) retry(c *cluster, n *node, alias string, a *aliasConfig) *conn {
 	if a == nil || !a.enabled() {
-		return c.conns[alias]
+		return n.conns[alias]
 	}
-	cn := w.build(c, alias, a)
-	c.conns[alias] = cn
+	cn := w.build(c, n, alias, a)
+	n.conns[alias] = cn
 	return cn
 }
 
-// restartLinks rebuilds every connection from or to a deployment whose
-// trust changed. The platform applies trust as a plan change, which
-// restarts the nodes, and a starting node connects to its remotes again
-// (RemoteClusterService.initializeRemoteClusters). Upstream (the Cloud
-// API) does not say whether open connections survive; the sim takes the
-// side that makes a trust change visible at once.
+// restartLinks rebuilds every connection, on every node, from or to a
+// deployment whose trust changed. The platform applies trust as a plan
+// change, which restarts the nodes, and a starting node connects to its
+// remotes again (RemoteClusterService.initializeRemoteClusters). Upstream
+// (the Cloud API) does not say whether open connections survive; the sim
+// takes the side that makes a trust change visible at once.
 func (w *World) restartLinks(d *cluster) {
 	for _, name := range w.order {
 		c := w.clusters[name]
 		var al map[string]*aliasConfig
-		for alias, cn := range c.conns {
-			if c == d || cn.remote == d.Name {
-				if al == nil {
-					al = effectiveAliases(c)
+		for _, n := range c.nodes {
+			for alias, cn := range n.conns {
+				if c == d || cn.remote == d.Name {
+					if al == nil {
+						al = effectiveAliases(c)
+					}
+					w.retry(c, n, alias, al[alias])
 				}
-				w.retry(c, alias, al[alias])
 			}
 		}
 	}
 }
 
-// load makes secure settings effective on the nodes, as
+// load makes secure settings effective on node n, as
 // RemoteClusterService.updateRemoteClusterCredentials does after a reload:
 // RemoteClusterCredentialsManager.updateClusterCredentials reports the
 // aliases whose credential was added or removed (all of them when none was
@@ -124,11 +135,15 @@ func (w *World) restartLinks(d *cluster) {
 // removed for a cluster alias, not if the credential value was updated").
 // A changed value is used by the next request over the open connection.
 // An alias with no connection yet is skipped
-// (maybeRebuildConnectionOnCredentialsChange).
-func (w *World) load(c *cluster, secure map[string]string) {
-	before, after := credAliases(c.loaded), credAliases(secure)
-	c.loaded = maps.Clone(secure)
-	c.reloadAt = nil
+// (maybeRebuildConnectionOnCredentialsChange). A node whose keystore is
+// broken fails the reload and keeps what it had (ok false).
+func (w *World) load(c *cluster, n *node, secure map[string]string) (ok bool) {
+	n.loadAt = nil
+	if n.broken != "" {
+		return false
+	}
+	before, after := credAliases(n.loaded), credAliases(secure)
+	n.loaded = maps.Clone(secure)
 	changed := map[string]bool{}
 	for a := range after {
 		if _, ok := before[a]; !ok {
@@ -142,34 +157,43 @@ func (w *World) load(c *cluster, secure map[string]string) {
 	}
 	al := effectiveAliases(c)
 	for alias := range changed {
-		if c.conns[alias] == nil {
+		if n.conns[alias] == nil {
 			continue
 		}
 		if a := al[alias]; a != nil && a.enabled() {
-			c.conns[alias] = w.build(c, alias, a)
+			n.conns[alias] = w.build(c, n, alias, a)
 		}
 	}
+	return true
 }
 
 // scheduleLoad is the platform's reload after a keystore change on a
 // deployment: the Cloud API answers before the nodes load the value, and
-// the platform reloads on its own schedule (ECH/ECE 8.14+; not documented
-// to the second: cloud-api.md §5). A later change restarts the wait.
+// the platform reloads each node on its own schedule (ECH/ECE 8.14+; not
+// documented to the second: cloud-api.md §5), each node its delay after
+// the change (keystore_load_delays). A later change restarts every
+// node's wait.
 func (w *World) scheduleLoad(c *cluster) {
-	if c.reloadDelay <= 0 {
-		w.load(c, c.keystore)
-		return
+	now := w.now()
+	for _, n := range c.nodes {
+		if n.delay <= 0 {
+			w.load(c, n, c.keystore)
+			continue
+		}
+		at := now.Add(n.delay)
+		n.loadAt = &at
 	}
-	at := w.now().Add(c.reloadDelay)
-	c.reloadAt = &at
 }
 
-// settle applies a scheduled platform reload whose time has come. Every
+// settle applies the scheduled platform reloads whose time has come. Every
 // reader of link state calls it, so time (the world's clock) alone makes
-// a keystore change take effect.
+// a keystore change take effect, node by node.
 func (w *World) settle(c *cluster) {
-	if c.reloadAt != nil && !w.now().Before(*c.reloadAt) {
-		w.load(c, c.keystore)
+	now := w.now()
+	for _, n := range c.nodes {
+		if n.loadAt != nil && !now.Before(*n.loadAt) {
+			w.load(c, n, c.keystore)
+		}
 	}
 }
 
@@ -222,11 +246,11 @@ type requestOutcome struct {
 //
 // a is the alias's effective configuration (effectiveAliases(c)[alias]),
 // for the retry.
-func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
-	cn := c.conns[alias]
+func (w *World) crossCluster(c *cluster, n *node, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
+	cn := n.conns[alias]
 	var took time.Duration
 	if cn != nil && !cn.open && reconnect {
-		cn = w.retry(c, alias, a)
+		cn = w.retry(c, n, alias, a)
 		if cn.waitFor {
 			// The reconnect runs until the transport gives up on an
 			// address that answers nothing (connect_wait).
@@ -238,7 +262,7 @@ func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action st
 		if cn != nil {
 			out.reason, out.cause = cn.reason, cn.cause
 			if !reconnect {
-				w.retry(c, alias, a)
+				w.retry(c, n, alias, a)
 			}
 		}
 		return out
@@ -248,7 +272,7 @@ func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action st
 	if !cn.apiKey {
 		return out
 	}
-	cred, ok := c.loaded[credKey(alias)]
+	cred, ok := n.loaded[credKey(alias)]
 	if !ok {
 		out.err = &esError{status: 401, typ: "security_exception",
 			reason: "Cross cluster requests through the dedicated remote cluster server port require transport header [_cross_cluster_access_credentials] but none found. Make sure you have configured remote cluster credentials in the cluster settings."}
@@ -293,8 +317,8 @@ func (w *World) crossCluster(c *cluster, alias string, a *aliasConfig, action st
 
 // evaluate is crossCluster over an open connection without side effects
 // (World.LinkStatus: what the next request would meet).
-func (w *World) evaluate(c *cluster, alias, action string) requestOutcome {
-	return w.crossCluster(c, alias, effectiveAliases(c)[alias], action, nil, false)
+func (w *World) evaluate(c *cluster, n *node, alias, action string) requestOutcome {
+	return w.crossCluster(c, n, alias, effectiveAliases(c)[alias], action, nil, false)
 }
 
 // Transport actions of the cross-cluster requests the sim serves.

@@ -127,8 +127,8 @@ func (w *World) RemoveKeystore(cluster, key string) error {
 // BreakNodeKeystore removes the keystore file of one node (0 is the
 // first): its next secure-settings reload fails with the exception of
 // TransportNodesReloadSecureSettingsAction.nodeOperation ("Keystore is
-// missing") and the node keeps what it had loaded. Node 0 serves REST, so
-// breaking it keeps the links on the old credentials.
+// missing") and the node keeps what it had loaded, and uses it for the
+// requests it coordinates. A deployment's platform reload fails on it too.
 func (w *World) BreakNodeKeystore(cluster string, node int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -139,7 +139,7 @@ func (w *World) BreakNodeKeystore(cluster string, node int) error {
 	if node < 0 || node >= c.Nodes {
 		return fmt.Errorf("cluster %s has nodes 0 to %d", cluster, c.Nodes-1)
 	}
-	c.brokenNodes[node] = "Keystore is missing"
+	c.nodes[node].broken = "Keystore is missing"
 	return nil
 }
 
@@ -410,6 +410,12 @@ func (w *World) Apply(e Edit) error {
 			return fmt.Errorf("break_node_keystore: key: the node number (0 is the first): %w", err)
 		}
 		return w.BreakNodeKeystore(e.Cluster, n)
+	case "coordinating_node":
+		n, err := strconv.Atoi(e.Key)
+		if err != nil {
+			return fmt.Errorf("coordinating_node: key: the node number (0 is the first, -1 to draw one per request): %w", err)
+		}
+		return w.SetCoordinatingNode(e.Cluster, n)
 	case "advance_clock":
 		d, err := time.ParseDuration(e.Duration)
 		if err != nil {
@@ -424,18 +430,28 @@ func (w *World) Apply(e Edit) error {
 // ClusterState is the state dump of one cluster. Secrets are shown as
 // "<redacted>" (keystore values, key secrets).
 type ClusterState struct {
-	Name            string                    `json:"name"`
-	Platform        string                    `json:"platform"`
-	Version         string                    `json:"version"`
-	Persistent      map[string]any            `json:"persistent"`
-	Transient       map[string]any            `json:"transient"`
-	Keystore        []string                  `json:"keystore"`
-	Loaded          []string                  `json:"loaded_secure_settings"`
+	Name       string         `json:"name"`
+	Platform   string         `json:"platform"`
+	Version    string         `json:"version"`
+	Persistent map[string]any `json:"persistent"`
+	Transient  map[string]any `json:"transient"`
+	Keystore   []string       `json:"keystore"`
+	Loaded     []string       `json:"loaded_secure_settings"` // node 0's
+	// Nodes is what each node has loaded and when it loads next.
+	Nodes           []NodeState               `json:"nodes"`
 	APIKeys         []KeyState                `json:"api_keys"`
 	Roles           map[string]map[string]any `json:"roles"`
 	Trust           *Trust                    `json:"trust,omitempty"`
 	ResourceVersion int                       `json:"resource_version,omitempty"`
 	Links           map[string]LinkStatus     `json:"links"`
+}
+
+// NodeState is one node in the state dump.
+type NodeState struct {
+	Name   string     `json:"name"`
+	Loaded []string   `json:"loaded_secure_settings"`
+	LoadAt *time.Time `json:"keystore_load_at,omitempty"`
+	Broken string     `json:"keystore_broken,omitempty"`
 }
 
 // KeyState is an API key in the state dump.
@@ -462,7 +478,7 @@ func (w *World) State() map[string]ClusterState {
 		st := ClusterState{
 			Name: name, Platform: c.Platform, Version: c.Version,
 			Persistent: maps.Clone(c.persistent), Transient: maps.Clone(c.transient),
-			Keystore: slices.Sorted(maps.Keys(c.keystore)), Loaded: slices.Sorted(maps.Keys(c.loaded)),
+			Keystore: slices.Sorted(maps.Keys(c.keystore)), Loaded: slices.Sorted(maps.Keys(c.nodes[0].loaded)),
 			Roles: maps.Clone(c.roles), Trust: c.trust.clone(), ResourceVersion: c.resourceVersion,
 			Links: map[string]LinkStatus{},
 		}
@@ -471,9 +487,13 @@ func (w *World) State() map[string]ClusterState {
 			st.APIKeys = append(st.APIKeys, KeyState{ID: k.ID, Name: k.Name, Type: k.Type, Active: k.active(now),
 				Invalidated: k.Invalidated, Expiration: k.Expiration, Access: k.Access, Metadata: k.Metadata})
 		}
+		for i, n := range c.nodes {
+			st.Nodes = append(st.Nodes, NodeState{Name: c.nodeNameN(i), Loaded: slices.Sorted(maps.Keys(n.loaded)),
+				LoadAt: n.loadAt, Broken: n.broken})
+		}
 		al := effectiveAliases(c)
-		for alias := range c.conns {
-			st.Links[alias] = w.status(c, alias, al[alias])
+		for alias := range c.nodes[0].conns {
+			st.Links[alias] = w.status(c, c.nodes[0], alias, al[alias])
 		}
 		out[name] = st
 	}

@@ -83,6 +83,7 @@ func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 		r = r.WithContext(context.WithValue(r.Context(), heldKey{}, held))
 		h.w.mu.Lock()
 		c := h.w.clusters[h.name]
+		r = withCoordinator(r, c, h.w.coordinator(c, r))
 		p, e := h.authenticate(c, r)
 		if e != nil {
 			held.Header().Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
@@ -205,11 +206,9 @@ func (c *cluster) esClusterName() string {
 	return c.Name
 }
 
-func (c *cluster) nodeName() string { return c.nodeNameN(0) }
-
 func (h *esHandler) info(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	writeES(rw, 200, map[string]any{
-		"name": c.nodeName(), "cluster_name": c.esClusterName(), "cluster_uuid": c.uuid,
+		"name": c.nodeNameN(coordIndex(r, c)), "cluster_name": c.esClusterName(), "cluster_uuid": c.uuid,
 		"version": versionInfo(c), "tagline": "You Know, for Search",
 	})
 }
@@ -285,12 +284,7 @@ func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *clus
 	// latch.await(10, TimeUnit.SECONDS)). The master waits for the nodes'
 	// acks up to the ack timeout; past it the answer is acknowledged:false
 	// with the settings stored (AckedClusterStateUpdateTask.onAckTimeout).
-	var wait time.Duration
-	for _, alias := range h.w.syncConns(c) {
-		if c.conns[alias].waitFor {
-			wait += h.w.connectWait()
-		}
-	}
+	wait := h.w.syncConns(c)
 	acked := !requestFault(r).unacknowledged
 	if wait > ackTimeout {
 		wait, acked = ackTimeout, false
@@ -305,7 +299,7 @@ func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *clus
 }
 
 func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
-	writeES(rw, 200, h.w.remoteInfo(c))
+	writeES(rw, 200, h.w.remoteInfo(c, coord(r, c)))
 }
 
 // resolveCluster answers GET /_resolve/cluster/{expr} (8.13+) and, from
@@ -338,7 +332,8 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 	}
 	h.w.syncConns(c)
 	al := effectiveAliases(c)
-	groups, e := req.group(c)
+	n := coord(r, c)
+	groups, e := req.group(n)
 	if e != nil {
 		writeESError(rw, e)
 		return
@@ -359,7 +354,7 @@ func (h *esHandler) resolveCluster(rw http.ResponseWriter, r *http.Request, c *c
 		if alias == "" {
 			continue
 		}
-		e, took := h.w.resolveRemote(p, c, alias, al[alias], groups[alias], timeout, req.infoOnly)
+		e, took := h.w.resolveRemote(p, c, n, alias, al[alias], groups[alias], timeout, req.infoOnly)
 		slowest = max(slowest, took)
 		out[alias] = e
 	}
@@ -408,11 +403,11 @@ const resolveTimedOut = "Request timed out before receiving a response from the 
 // nothing takes time (the world's connect_wait). With ?timeout= (8.18+) a
 // remote that has not answered by then is connected:false with
 // REMOTE_CONNECTION_TIMEOUT_ERROR as error.
-func (w *World) resolveRemote(p principal, c *cluster, alias string, a *aliasConfig, indices []string, timeout time.Duration, infoOnly bool) (map[string]any, time.Duration) {
+func (w *World) resolveRemote(p principal, c *cluster, n *node, alias string, a *aliasConfig, indices []string, timeout time.Duration, infoOnly bool) (map[string]any, time.Duration) {
 	v := parseVersion(c.Version)
 	idxPat := strings.Join(indices, ",")
 	e := map[string]any{"connected": false, "skip_unavailable": skipUnavailable(c, a)}
-	res := w.crossClusterAs(p, c, alias, a, actionResolveCluster, indices, !resolveFailFast(v))
+	res := w.crossClusterAs(p, c, n, alias, a, actionResolveCluster, indices, !resolveFailFast(v))
 	took := res.took
 	if timeout > 0 && took > timeout {
 		e["error"] = resolveTimedOut
@@ -428,7 +423,7 @@ func (w *World) resolveRemote(p principal, c *cluster, alias string, a *aliasCon
 		e["version"] = minVersion(res.remote)
 	default:
 		e["connected"] = true
-		key := w.keyInUse(c, alias)
+		key := w.keyInUse(c, n, alias)
 		if missing := missingIndex(res.remote, key, idxPat); missing != "" {
 			e["error"] = "no such index [" + missing + "]"
 		} else {
@@ -458,12 +453,12 @@ func skipUnavailable(c *cluster, a *aliasConfig) bool {
 
 // keyInUse is the cross-cluster key the loaded credential of alias names
 // on its remote (nil for the certificate model).
-func (w *World) keyInUse(c *cluster, alias string) *apiKey {
-	cn := c.conns[alias]
+func (w *World) keyInUse(c *cluster, n *node, alias string) *apiKey {
+	cn := n.conns[alias]
 	if cn == nil || !cn.apiKey {
 		return nil
 	}
-	_, k := lookupEncoded(w.clusters[cn.remote], c.loaded[credKey(alias)])
+	_, k := lookupEncoded(w.clusters[cn.remote], n.loaded[credKey(alias)])
 	return k
 }
 
@@ -504,6 +499,7 @@ func missingIndex(x *cluster, _ *apiKey, pattern string) string {
 // ccsRemoteReduce; SearchResponse.Clusters counts the skipped).
 func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	h.w.syncConns(c)
+	n := coord(r, c)
 	if remoteOnly(r.PathValue("index")) {
 		if e := c.localDenial(p, actionSearch, r.PathValue("index"), grantedByOf(actionSearch)); e != nil {
 			writeESError(rw, e)
@@ -522,13 +518,13 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 			shards += len(visible(c, nil, part))
 			continue
 		}
-		if c.conns[alias] == nil {
+		if n.conns[alias] == nil {
 			writeESError(rw, &esError{status: 404, typ: "no_such_remote_cluster_exception", reason: "no such remote cluster: [" + alias + "]"})
 			return
 		}
 		total++
 		skip := skipUnavailable(c, al[alias])
-		res := h.w.crossClusterAs(p, c, alias, al[alias], actionSearch, strings.Split(idx, ","), !skip)
+		res := h.w.crossClusterAs(p, c, n, alias, al[alias], actionSearch, strings.Split(idx, ","), !skip)
 		fail := res.err
 		if res.unavailable {
 			fail = &esError{status: 500, typ: "connect_transport_exception", reason: res.reason}
@@ -540,7 +536,7 @@ func (h *esHandler) search(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		switch {
 		case fail == nil:
 			successful++
-			shards += len(visible(res.remote, h.w.keyInUse(c, alias), idx))
+			shards += len(visible(res.remote, h.w.keyInUse(c, n, alias), idx))
 		case skip:
 			skipped++
 		default:
@@ -762,9 +758,10 @@ func (h *esHandler) deleteRole(rw http.ResponseWriter, r *http.Request, c *clust
 // .nodeOperation) and the remote-cluster credentials are updated from it
 // (RemoteClusterService.updateRemoteClusterCredentials, see World.load).
 // A node that fails reports reload_exception and the call still answers
-// 200 (NodesReloadSecureSettingsResponse). REST requests are served by
-// node 0, so its keystore is the one the links use. The body and the
-// password rules are parseReloadRequest and reloadNode (reload.go).
+// 200 (NodesReloadSecureSettingsResponse). Each node loads into its own
+// credentials and connections; a node that failed keeps the old ones and
+// uses them for the requests it coordinates. The body and the password
+// rules are parseReloadRequest and reloadNode (reload.go).
 func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	body, _ := io.ReadAll(r.Body)
 	password, e := parseReloadRequest(body)
@@ -772,14 +769,14 @@ func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		writeESError(rw, e)
 		return
 	}
-	selected := c.selectNodes(r.PathValue("node"))
+	selected := c.selectNodes(r.PathValue("node"), coordIndex(r, c))
 	nodes := map[string]any{}
 	for _, i := range selected {
 		n := map[string]any{"name": c.nodeNameN(i)}
 		if ex := c.reloadNode(i, password); ex != nil {
 			n["reload_exception"] = ex
-		} else if i == 0 {
-			h.w.load(c, c.keystore)
+		} else {
+			h.w.load(c, c.nodes[i], c.keystore)
 		}
 		nodes[c.nodeID(i)] = n
 	}

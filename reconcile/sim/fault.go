@@ -204,6 +204,9 @@ type Request struct {
 	// OpaqueID is the request's X-Opaque-Id header: which client sent it
 	// (Elasticsearch echoes it in its slow logs and task list).
 	OpaqueID string `json:"opaque_id,omitempty"`
+	// Node is the name of the node that coordinated an Elasticsearch
+	// request (NodeHeader).
+	Node string `json:"node,omitempty"`
 }
 
 func (w *World) record(req Request) {

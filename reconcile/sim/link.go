@@ -55,19 +55,14 @@ type LinkStatus struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// LinkStatus says whether alias on local is connected and usable now.
+// LinkStatus says whether alias on local is connected and usable now, as
+// node 0 sees it (LinkStatusOn asks another node).
 func (w *World) LinkStatus(local, alias string) LinkStatus {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c := w.clusters[local]
-	if c == nil {
-		return LinkStatus{Local: local, Alias: alias, Cause: CauseNotConfigured, Reason: "no such cluster"}
-	}
-	w.syncConns(c)
-	return w.status(c, alias, effectiveAliases(c)[alias])
+	return w.LinkStatusOn(local, alias, 0)
 }
 
-// Links returns the status of every enabled alias of a cluster, by alias.
+// Links returns the status of every enabled alias of a cluster, by alias,
+// as node 0 sees it.
 func (w *World) Links(local string) map[string]LinkStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -78,16 +73,18 @@ func (w *World) Links(local string) map[string]LinkStatus {
 	}
 	w.syncConns(c)
 	al := effectiveAliases(c)
-	for alias := range c.conns {
-		out[alias] = w.status(c, alias, al[alias])
+	n := c.nodes[0]
+	for alias := range n.conns {
+		out[alias] = w.status(c, n, alias, al[alias])
 	}
 	return out
 }
 
-// status reports one alias from its connection (call syncConns first).
-func (w *World) status(c *cluster, alias string, a *aliasConfig) LinkStatus {
+// status reports one alias from node n's connection (call syncConns
+// first).
+func (w *World) status(c *cluster, n *node, alias string, a *aliasConfig) LinkStatus {
 	st := LinkStatus{Local: c.Name, Alias: alias}
-	cn := c.conns[alias]
+	cn := n.conns[alias]
 	if cn == nil {
 		st.Cause = CauseNotConfigured
 		st.Reason = "no such remote cluster: [" + alias + "]"
@@ -103,7 +100,7 @@ func (w *World) status(c *cluster, alias string, a *aliasConfig) LinkStatus {
 		st.Cause, st.Reason = cn.cause, cn.reason
 		return st
 	}
-	out := w.evaluate(c, alias, actionResolveCluster)
+	out := w.evaluate(c, n, alias, actionResolveCluster)
 	if out.err != nil {
 		st.Cause, st.Reason = out.cause, out.err.reason
 		return st
@@ -136,9 +133,10 @@ func (w *World) resolveHost(addr string) (*cluster, int) {
 	return nil, port
 }
 
-// linkOf evaluates a connection attempt for alias now: transport, TLS
-// routing and the handshake (conn.go build is its only caller).
-func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
+// linkOf evaluates a connection attempt from node n for alias now:
+// transport, TLS routing and the handshake with the credential n has
+// loaded (conn.go build is its only caller).
+func (w *World) linkOf(c *cluster, n *node, alias string, a *aliasConfig) LinkStatus {
 	st := LinkStatus{Local: c.Name, Alias: alias}
 	if a == nil || !a.enabled() {
 		st.Cause = CauseNotConfigured
@@ -146,7 +144,7 @@ func (w *World) linkOf(c *cluster, alias string, a *aliasConfig) LinkStatus {
 		return st
 	}
 	st.Configured, st.Mode = true, a.mode
-	cred, hasCred := c.loaded["cluster.remote."+alias+".credentials"]
+	cred, hasCred := n.loaded[credKey(alias)]
 	st.Security = SecurityCertificate
 	if hasCred {
 		st.Security = SecurityAPIKey
@@ -279,15 +277,17 @@ func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
 // state (ProxyModeInfo: numSocketsConnected > 0; SniffModeInfo:
 // numNodesConnected > 0), whatever the credential loaded now is worth;
 // cluster_credentials is present while a credential is loaded for the
-// alias (RemoteClusterCredentialsManager.hasCredentials).
-func (w *World) remoteInfo(c *cluster) map[string]any {
+// alias (RemoteClusterCredentialsManager.hasCredentials). Both are node
+// n's, the node that coordinates the request: TransportRemoteInfoAction
+// answers from the local RemoteClusterService.getRemoteConnectionInfos.
+func (w *World) remoteInfo(c *cluster, n *node) map[string]any {
 	out := map[string]any{}
 	w.syncConns(c)
 	al := effectiveAliases(c)
-	for _, alias := range slices.Sorted(maps.Keys(c.conns)) {
-		a, cn := al[alias], c.conns[alias]
+	for _, alias := range slices.Sorted(maps.Keys(n.conns)) {
+		a, cn := al[alias], n.conns[alias]
 		st := LinkStatus{Connected: cn.open}
-		if _, ok := c.loaded[credKey(alias)]; ok {
+		if _, ok := n.loaded[credKey(alias)]; ok {
 			st.Security = SecurityAPIKey
 		}
 		skip := skipUnavailable(c, a)

@@ -300,16 +300,16 @@ func remoteOnly(expr string) bool {
 // a request authenticated by an API key reads "API key id [l] of user
 // [u]" in place of the user and roles). Authentication failures of the key
 // come first and are kept as crossCluster found them.
-func (w *World) crossClusterAs(p principal, c *cluster, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
-	res := w.crossCluster(c, alias, a, action, indices, reconnect)
+func (w *World) crossClusterAs(p principal, c *cluster, n *node, alias string, a *aliasConfig, action string, indices []string, reconnect bool) requestOutcome {
+	res := w.crossCluster(c, n, alias, a, action, indices, reconnect)
 	if res.unavailable || res.remote == nil {
 		return res
 	}
-	cn := c.conns[alias]
+	cn := n.conns[alias]
 	if cn == nil || !cn.apiKey {
 		return res
 	}
-	if _, loaded := c.loaded[credKey(alias)]; !loaded {
+	if _, loaded := n.loaded[credKey(alias)]; !loaded {
 		return res
 	}
 	s := c.subjectOf(p)
@@ -323,7 +323,7 @@ func (w *World) crossClusterAs(p principal, c *cluster, alias string, a *aliasCo
 	if res.err != nil && res.cause != CausePrivileges {
 		return res // the key failed authentication on the remote
 	}
-	_, k := lookupEncoded(res.remote, c.loaded[credKey(alias)])
+	_, k := lookupEncoded(res.remote, n.loaded[credKey(alias)])
 	var denied []string
 	for _, idx := range indices {
 		if idx == "" || strings.ContainsAny(idx, "*?") {

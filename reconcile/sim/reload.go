@@ -52,7 +52,7 @@ func parseReloadRequest(body []byte) (password string, e *esError) {
 // ReloadSecureSettingsWithPasswordProtectedKeystoreRestIT). Either way the
 // node keeps what it had loaded and reports the exception.
 func (c *cluster) reloadNode(i int, password string) map[string]any {
-	if reason, broken := c.brokenNodes[i]; broken {
+	if reason := c.nodes[i].broken; reason != "" {
 		return map[string]any{"type": "illegal_state_exception", "reason": reason}
 	}
 	if password != c.keystorePassword {
@@ -64,9 +64,10 @@ func (c *cluster) reloadNode(i int, password string) map[string]any {
 // selectNodes resolves the {node} filter of the path as
 // DiscoveryNodes.resolveNodes does for the ids, names and _local/_all the
 // sim has: no filter, "_all" or "*" is every node; "_local" is the node
-// serving REST (node 0); otherwise each comma-separated node id or name
-// (a name may use * wildcards). Nodes are returned in order, each once.
-func (c *cluster) selectNodes(filter string) []int {
+// coordinating the request (local); otherwise each comma-separated node id
+// or name (a name may use * wildcards). Nodes are returned in order, each
+// once.
+func (c *cluster) selectNodes(filter string, local int) []int {
 	var out []int
 	add := func(i int) {
 		if !slices.Contains(out, i) {
@@ -82,7 +83,7 @@ func (c *cluster) selectNodes(filter string) []int {
 			case f == "_all" || f == "*":
 				add(i)
 			case f == "_local":
-				if i == 0 {
+				if i == local {
 					add(i)
 				}
 			case f == c.nodeID(i) || globMatch(f, c.nodeNameN(i)):

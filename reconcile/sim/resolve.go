@@ -57,8 +57,8 @@ func parseResolveCluster(r *http.Request, c *cluster) (resolveRequest, *esError)
 // (TransportResolveClusterAction.DUMMY_INDEX_FOR_OLDER_CLUSTERS): every
 // configured remote, never the local cluster, and an empty answer when
 // there is none.
-func (req resolveRequest) group(c *cluster) (map[string][]string, *esError) {
-	aliases := slices.Sorted(maps.Keys(c.conns))
+func (req resolveRequest) group(n *node) (map[string][]string, *esError) {
+	aliases := slices.Sorted(maps.Keys(n.conns))
 	out := map[string][]string{}
 	exprs := req.expressions
 	if req.infoOnly {

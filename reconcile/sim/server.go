@@ -271,6 +271,9 @@ func (s *Server) wrap(target, pattern string, es bool, fn http.HandlerFunc) http
 		if !strings.Contains(pattern, " ") {
 			entry.Endpoint = r.Method + " " + endpoint
 		}
+		if es {
+			r = r.WithContext(context.WithValue(r.Context(), logNodeKey{}, &entry.Node))
+		}
 		rec := &statusRecorder{ResponseWriter: rw}
 		defer func() {
 			entry.Status = rec.status

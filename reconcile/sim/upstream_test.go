@@ -192,11 +192,15 @@ func TestReloadSecureSettingsPassword(t *testing.T) {
 	const c = "onprem"
 	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{{Name: c, Version: "8.19.3", Nodes: 2}}})
 	srv.World.SetKeystore(c, "cluster.remote.x.credentials", "eDp5") // base64("x:y")
-	loaded := func() bool {
+	loaded := func() (nodes int) {                                   // how many nodes have loaded it
 		srv.World.mu.Lock()
 		defer srv.World.mu.Unlock()
-		_, ok := srv.World.clusters[c].loaded["cluster.remote.x.credentials"]
-		return ok
+		for _, n := range srv.World.clusters[c].nodes {
+			if _, ok := n.loaded["cluster.remote.x.credentials"]; ok {
+				nodes++
+			}
+		}
+		return nodes
 	}
 
 	local := nodeResults(t, es(t, srv, c, "POST", "/_nodes/_local/reload_secure_settings", `{"secure_settings_password":"awrongpasswordhere"}`))
@@ -209,7 +213,7 @@ func TestReloadSecureSettingsPassword(t *testing.T) {
 			t.Fatalf("wrong password on an unprotected keystore: %v", v)
 		}
 	}
-	if loaded() {
+	if loaded() != 0 {
 		t.Fatal("a failed reload loaded the keystore")
 	}
 	for _, v := range nodeResults(t, es(t, srv, c, "POST", "/_nodes/reload_secure_settings", nil)) {
@@ -217,8 +221,8 @@ func TestReloadSecureSettingsPassword(t *testing.T) {
 			t.Fatalf("no password on an unprotected keystore: %v", v)
 		}
 	}
-	if !loaded() {
-		t.Fatal("a successful reload did not load the keystore")
+	if loaded() != 2 {
+		t.Fatal("a successful reload did not load the keystore on both nodes")
 	}
 
 	srv.World.SetKeystorePassword(c, "keystore-password")

@@ -232,7 +232,7 @@ func TestLinkVersionRules(t *testing.T) {
 		_, enc, _ := w.CreateCrossClusterKey("b", "k", `{"search":[{"names":["*"]}]}`, 0)
 		w.SetKeystore("a", "cluster.remote.b.credentials", enc)
 		w.mu.Lock()
-		w.load(w.clusters["a"], w.clusters["a"].keystore)
+		w.load(w.clusters["a"], w.clusters["a"].nodes[0], w.clusters["a"].keystore)
 		w.mu.Unlock()
 		w.SetSetting("a", "persistent", "cluster.remote.b.mode", "proxy")
 		w.SetSetting("a", "persistent", "cluster.remote.b.proxy_address", "b.sim:9443")
@@ -241,7 +241,7 @@ func TestLinkVersionRules(t *testing.T) {
 			t.Errorf("api key model on %s: %+v", v, st)
 		}
 		w.mu.Lock()
-		info := w.remoteInfo(w.clusters["a"])
+		info := w.remoteInfo(w.clusters["a"], w.clusters["a"].nodes[0])
 		w.mu.Unlock()
 		if got := info["b"].(map[string]any)["skip_unavailable"]; got != want.skip {
 			t.Errorf("skip_unavailable default on %s: %v", v, got)

@@ -1,13 +1,14 @@
 package sim
 
 import (
-	"crypto/rand"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"slices"
@@ -45,6 +46,9 @@ type WorldSpec struct {
 	// alias, RemoteClusterService.updateRemoteCluster); "0s" when empty
 	// here, 10s in `esremote sim` and the demo.
 	ConnectWait string `yaml:"connect_wait" json:"connect_wait"`
+	// Seed seeds the draw of the node that coordinates each request
+	// (default 1: the same draws in every run).
+	Seed uint64 `yaml:"seed" json:"seed"`
 }
 
 // ControlPlaneSpec describes the ECH or ECE control plane of a world.
@@ -97,11 +101,18 @@ type ClusterSpec struct {
 	Settings map[string]any `yaml:"settings" json:"settings"`
 	// Keystore holds initial secure settings.
 	Keystore map[string]string `yaml:"keystore" json:"-"`
-	// Nodes is the number of nodes (default 1); each answers a reload.
+	// Nodes is the number of nodes (default 1, or one per
+	// keystore_load_delays entry); each answers a reload, loads secure
+	// settings and holds remote connections of its own, and a REST
+	// request is coordinated by one of them (NodeHeader).
 	Nodes int `yaml:"nodes" json:"nodes"`
 	// KeystoreReloadDelay is how long the platform takes to load a
-	// keystore change on a deployment (e.g. "5s"; default: at once).
+	// keystore change on a deployment (e.g. "5s"; default: at once), the
+	// same on every node.
 	KeystoreReloadDelay string `yaml:"keystore_reload_delay" json:"keystore_reload_delay"`
+	// KeystoreLoadDelays is that delay node by node (deployments), e.g.
+	// [1s, 40s, 4m]: each node loads a keystore change in its own time.
+	KeystoreLoadDelays []string `yaml:"keystore_load_delays" json:"keystore_load_delays,omitempty"`
 }
 
 // World is the whole simulated state: clusters, deployments, control
@@ -122,6 +133,8 @@ type World struct {
 	log           []Request
 	connectWaitD  time.Duration
 	connectWaitOK bool // the world file set connect_wait
+	// rng draws the coordinating node of each request (node.go).
+	rng *rand.Rand
 }
 
 type user struct {
@@ -137,21 +150,16 @@ type cluster struct {
 	transient  map[string]any
 	keystore   map[string]string // what is on disk / in the platform keystore
 	asFile     map[string]bool
-	loaded     map[string]string // secure settings in effect on the nodes
 	keys       map[string]*apiKey
 	keyOrder   []string
 	roles      map[string]map[string]any
 	users      map[string]user
 	adminKeyID string
 	docs       map[string]*docIndex // the document API (docs.go); nil until the first write
-	// conns are the remote connections by alias (conn.go).
-	conns map[string]*conn
-	// reloadAt is when the platform loads the keystore (deployments);
-	// reloadDelay is the world file's keystore_reload_delay.
-	reloadAt    *time.Time
-	reloadDelay time.Duration
-	// brokenNodes fail a secure-settings reload (BreakNodeKeystore).
-	brokenNodes map[int]string
+	// nodes hold what each node loaded and its connections (node.go);
+	// pinned is the node SetCoordinatingNode chose, -1 for a draw.
+	nodes  []*node
+	pinned int
 	// keystorePassword protects the keystore (SetKeystorePassword); empty
 	// for an unprotected one, the default.
 	keystorePassword string
@@ -214,10 +222,15 @@ func LoadWorld(path string) (*World, error) {
 
 // NewWorld builds a world from its spec, filling defaults and checking it.
 func NewWorld(spec WorldSpec) (*World, error) {
+	seed := spec.Seed
+	if seed == 0 {
+		seed = 1
+	}
 	w := &World{
 		Now:           time.Now,
 		clusters:      map[string]*cluster{},
 		controlPlanes: map[string]*controlPlane{},
+		rng:           rand.New(rand.NewPCG(seed, seed)),
 	}
 	if spec.ConnectWait != "" {
 		d, err := time.ParseDuration(spec.ConnectWait)
@@ -264,16 +277,31 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 		cs.Platform = PlatformSelfManaged
 	}
 	c := &cluster{
-		persistent:  map[string]any{},
-		transient:   map[string]any{},
-		keystore:    map[string]string{},
-		asFile:      map[string]bool{},
-		loaded:      map[string]string{},
-		keys:        map[string]*apiKey{},
-		roles:       map[string]map[string]any{},
-		users:       map[string]user{},
-		conns:       map[string]*conn{},
-		brokenNodes: map[int]string{},
+		persistent: map[string]any{},
+		transient:  map[string]any{},
+		keystore:   map[string]string{},
+		asFile:     map[string]bool{},
+		keys:       map[string]*apiKey{},
+		roles:      map[string]map[string]any{},
+		users:      map[string]user{},
+		pinned:     -1,
+	}
+	var delays []time.Duration
+	if n := len(cs.KeystoreLoadDelays); n > 0 {
+		if cs.KeystoreReloadDelay != "" {
+			return nil, fmt.Errorf("%s: give keystore_reload_delay (every node) or keystore_load_delays (node by node), not both", cs.Name)
+		}
+		if cs.Nodes != 0 && cs.Nodes != n {
+			return nil, fmt.Errorf("%s: nodes %d but %d keystore_load_delays: one delay per node", cs.Name, cs.Nodes, n)
+		}
+		cs.Nodes = n
+		for i, v := range cs.KeystoreLoadDelays {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("%s: keystore_load_delays[%d] %q: want a duration such as 40s", cs.Name, i, v)
+			}
+			delays = append(delays, d)
+		}
 	}
 	if cs.Nodes == 0 {
 		cs.Nodes = 1
@@ -286,7 +314,16 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 		if err != nil || d < 0 {
 			return nil, fmt.Errorf("%s: keystore_reload_delay %q: want a duration such as 5s", cs.Name, cs.KeystoreReloadDelay)
 		}
-		c.reloadDelay = d
+		for range cs.Nodes {
+			delays = append(delays, d)
+		}
+	}
+	for i := range cs.Nodes {
+		var d time.Duration
+		if i < len(delays) {
+			d = delays[i]
+		}
+		c.nodes = append(c.nodes, newNode(d))
 	}
 	switch cs.Platform {
 	case PlatformECH, PlatformECE:
@@ -325,8 +362,8 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 		if cs.DeploymentID != "" {
 			return nil, fmt.Errorf("%s: a self-managed cluster has no deployment_id", cs.Name)
 		}
-		if c.reloadDelay > 0 {
-			return nil, fmt.Errorf("%s: keystore_reload_delay is for deployments; a self-managed cluster loads its keystore on POST /_nodes/reload_secure_settings", cs.Name)
+		if len(delays) > 0 {
+			return nil, fmt.Errorf("%s: keystore_reload_delay and keystore_load_delays are for deployments; a self-managed cluster loads its keystore on POST /_nodes/reload_secure_settings", cs.Name)
 		}
 		c.endpoint = cs.Name + ".sim"
 	default:
@@ -391,7 +428,9 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 	}
 	for k, v := range cs.Keystore {
 		c.keystore[k] = v
-		c.loaded[k] = v
+		for _, n := range c.nodes {
+			n.loaded[k] = v
+		}
 	}
 	c.ClusterSpec = cs
 	c.lastModified = w.now()
@@ -415,7 +454,7 @@ func derivedHex(kind, name string) string {
 
 func randomString(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = crand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)[:n]
 }
 
@@ -445,7 +484,8 @@ func (w *World) ConnectWait() (time.Duration, bool) {
 	return w.connectWaitD, w.connectWaitOK
 }
 
-// SetKeystoreReloadDelay sets a deployment's keystore_reload_delay.
+// SetKeystoreReloadDelay sets a deployment's keystore_reload_delay, the
+// same on every node.
 func (w *World) SetKeystoreReloadDelay(cluster string, d time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -456,7 +496,9 @@ func (w *World) SetKeystoreReloadDelay(cluster string, d time.Duration) error {
 	if !c.isDeployment() {
 		return fmt.Errorf("%s is self-managed: its keystore loads on POST /_nodes/reload_secure_settings", cluster)
 	}
-	c.reloadDelay = d
+	for _, n := range c.nodes {
+		n.delay = d
+	}
 	return nil
 }
 
