@@ -295,6 +295,24 @@ func New(mode Mode, trigger Trigger, at time.Time) *Report {
 	}
 }
 
+// ErrorFindings counts the error-level findings of the connections that
+// are not disabled. Each is something the operator must fix (a conflict,
+// another installation contesting a link, a version too old for a role):
+// plan and apply exit 1 on any, whatever else the pass did.
+func (r *Report) ErrorFindings() (n int) {
+	for _, c := range r.Connections {
+		if c.Policy == "disabled" {
+			continue
+		}
+		for _, f := range c.Findings {
+			if f.Severity == SeverityError {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Tally recomputes Summary from Connections. The engine calls it once the
 // connections are final; WriteJSON writes Summary as it is.
 func (r *Report) Tally() { r.Summary = tally(r.Connections) }

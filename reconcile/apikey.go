@@ -643,7 +643,7 @@ func selfManagedFinding(c *spec.Connection, present bool) (Finding, bool) {
 // settings are written: key on the remote, then the local keystore.
 func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spec.Cluster) error {
 	w := p.key
-	if w == nil || !p.Enforced() {
+	if w == nil || !p.writes() {
 		return nil
 	}
 	c := p.Conn
@@ -781,7 +781,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 // there is never a moment when the key the local cluster uses is invalid.
 func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 	w := p.key
-	if w == nil || w.previous == nil || !p.Enforced() || w.remote == "" {
+	if w == nil || w.previous == nil || !p.writes() || w.remote == "" {
 		return
 	}
 	ch := w.changes["previous"]
@@ -833,7 +833,7 @@ func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, l
 	var waiting []*ConnectionPlan
 	for _, p := range cp.Connections {
 		for _, f := range p.Findings {
-			if f.Code == CodeActionRequired && p.Enforced() {
+			if f.Code == CodeActionRequired && p.writes() {
 				waiting = append(waiting, p)
 				break
 			}

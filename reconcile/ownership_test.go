@@ -226,10 +226,15 @@ func TestHandMadeObjectsNotTakenOver(t *testing.T) {
 		if c.Sync != drift.SyncFailed || !slices.Contains(findingCodes(c), CodeConflict) {
 			t.Errorf("apply: %s %v; want failed with a conflict finding", c.Sync, findingCodes(c))
 		}
-		if w := tw.writes(); slices.ContainsFunc(w, func(s string) bool {
-			return strings.Contains(s, "_cluster/settings") || strings.Contains(s, "keystore") || strings.Contains(s, "cross_cluster")
-		}) {
-			t.Errorf("the hand-made alias was written: %v", w)
+		// Nothing of the connection is written: not its settings, key or
+		// keystore, and not its role either (issue 22 point 5: the role
+		// was created although the report said "nothing of this
+		// connection is written").
+		if w := tw.writes(); len(w) > 0 {
+			t.Errorf("a connection refused as a conflict was written: %v", w)
+		}
+		if roleOn(tw, "ech-analytics", "logs-remote-reader") {
+			t.Error("the role of a connection refused as a conflict was created")
 		}
 		ks, _ := tw.srv.World.Keystore("ech-analytics")
 		if ks["cluster.remote.ece-prod-logs.credentials"] != encoded {

@@ -105,6 +105,10 @@ type ConnectionPlan struct {
 	// keyConflict is set by diffKey when the alias's keystore entry is
 	// someone else's: Diff then writes none of the alias's settings.
 	keyConflict bool
+	// refused is set by Diff when the connection is a conflict (its alias
+	// or keystore entry is not esremote's): nothing of it is written,
+	// not its key, keystore, settings, roles, reload or trust.
+	refused bool
 
 	// proven is the managed key a request was authorized under, refusal
 	// the remote's error when it refused one (evidence.go).
@@ -122,6 +126,10 @@ func (c *ConnectionPlan) add(ch *Change) *Change {
 func (c *ConnectionPlan) Enforced() bool {
 	return c.Err == nil && c.Conn.Policy != spec.PolicyReport && c.Conn.Policy != spec.PolicyDisabled
 }
+
+// writes reports whether apply sends anything for this connection: it is
+// enforced and not refused as a conflict.
+func (c *ConnectionPlan) writes() bool { return c.Enforced() && !c.refused }
 
 // AliasDeletion is an owned alias whose Connection left the specs.
 type AliasDeletion struct {
@@ -283,7 +291,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			for _, ch := range c.Changes {
 				ch.Err = errConflict
 			}
-			c.key = nil
+			c.key, c.refused = nil, true
 			c.Findings = append(c.Findings, Finding{Severity: "error", Code: CodeConflict,
 				Message: fmt.Sprintf("alias %s exists on %s but esremote did not create it (no ledger record); the spec would change %d of its settings, so nothing of this connection is written", alias, local, len(c.Changes)-before),
 				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", specDirPlaceholder, local, alias)})
@@ -295,6 +303,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			for _, ch := range c.Changes[before:] {
 				ch.Err = errConflict
 			}
+			c.refused = true
 			continue
 		}
 		c.settings = len(c.Changes) > before
@@ -357,6 +366,10 @@ const specDirPlaceholder = "DIR"
 // errConflict marks the changes of an object esremote does not own and
 // the spec would change: reported, never written.
 var errConflict = errors.New("conflict: the live object was not created by esremote; not written")
+
+// errRefused marks the changes of a connection refused as a conflict that
+// are not conflicts themselves (its roles, its trust): not written either.
+var errRefused = errors.New("not written: the connection is refused as a conflict")
 
 // owned reports whether the ledger records an alias as esremote's. A
 // pending record counts: esremote only records intent after checking for

@@ -735,7 +735,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 	now := r.opts.Now()
 	touched := map[*ConnectionPlan]bool{}
 	for _, p := range cp.Connections {
-		if p.key == nil || !p.Enforced() {
+		if p.key == nil || !p.writes() {
 			continue
 		}
 		if err := ps.applyKey(ctx, p, cl); err != nil {

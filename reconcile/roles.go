@@ -244,6 +244,12 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 				}
 			}
 			p.add(ch)
+			if p.refused {
+				// The connection is a conflict: its role is shown, never
+				// written (DESIGN §5, "nothing of the connection").
+				ch.Err = errRefused
+				continue
+			}
 			if p.Enforced() {
 				if cp.RoleWrites == nil {
 					cp.RoleWrites = map[string]*roleWrite{}

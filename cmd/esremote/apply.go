@@ -11,7 +11,7 @@ func init() {
 		summary:  "one reconcile pass: apply the changes, verify the links, report",
 		usage:    "apply DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--verify-timeout 10s] [--lock-timeout 0s] [--plan FILE]",
 		flags:    cmdApply,
-		exits:    "0 converged and every link connected, 3 converged but a link is not connected, 1 error, conflict, stale plan or unconverged",
+		exits:    "0 converged and every link connected, 3 converged but a link is not connected, 1 error, conflict, error-level finding, stale plan or unconverged",
 		values:   map[string][]string{"format": {"text", "json", "markdown"}},
 		complete: dirArgs(1),
 	})
@@ -19,7 +19,7 @@ func init() {
 
 // cmdApply exits 0 when every target converged and every link is
 // connected, 3 when it converged but a link is not connected, and 1 on an
-// error or when something did not converge.
+// error, an error-level finding, or when something did not converge.
 func cmdApply(fs *pflag.FlagSet) runFunc {
 	var pf passFlags
 	pf.declare("apply", fs)
@@ -28,17 +28,22 @@ func cmdApply(fs *pflag.FlagSet) runFunc {
 		if res == nil {
 			return code
 		}
-		if len(report.Errors) > 0 || report.Summary.Failed > 0 {
+		return applyExit(report)
+	}
+}
+
+// applyExit is apply's exit code for its report.
+func applyExit(report *drift.Report) int {
+	if len(report.Errors) > 0 || report.Summary.Failed > 0 || report.ErrorFindings() > 0 {
+		return exitError
+	}
+	for _, conn := range report.Connections {
+		if conn.Sync == drift.SyncDrifted && conn.Policy == "enforce" {
 			return exitError
 		}
-		for _, conn := range report.Connections {
-			if conn.Sync == drift.SyncDrifted && conn.Policy == "enforce" {
-				return exitError
-			}
-		}
-		if report.Summary.Unhealthy > 0 {
-			return exitUnconnected
-		}
-		return exitOK
 	}
+	if report.Summary.Unhealthy > 0 {
+		return exitUnconnected
+	}
+	return exitOK
 }

@@ -13,14 +13,15 @@ func init() {
 		summary:  "observe every target and show the changes apply would make; change nothing",
 		usage:    "plan DIR [--format text|json|markdown] [--only NAME] [--state-dir DIR] [--request-timeout 30s] [--out FILE]",
 		flags:    cmdPlan,
-		exits:    "0 in sync, 2 changes pending, 1 error",
+		exits:    "0 in sync, 2 changes pending, 1 error or an error-level finding",
 		values:   map[string][]string{"format": {"text", "json", "markdown"}},
 		complete: dirArgs(1),
 	})
 }
 
 // cmdPlan exits 0 when everything is in sync, 2 when changes are pending
-// (like terraform plan -detailed-exitcode) and 1 on any error.
+// (like terraform plan -detailed-exitcode) and 1 on any error or
+// error-level finding.
 func cmdPlan(fs *pflag.FlagSet) runFunc {
 	var pf passFlags
 	pf.declare("plan", fs)
@@ -45,7 +46,7 @@ func cmdPlan(fs *pflag.FlagSet) runFunc {
 // failed") exits 1, whatever else is pending, as any error does; CI reads
 // 2 as "review and apply", which cannot fix it.
 func planExit(report *drift.Report) int {
-	if len(report.Errors) > 0 || report.Summary.Failed > 0 {
+	if len(report.Errors) > 0 || report.Summary.Failed > 0 || report.ErrorFindings() > 0 {
 		return exitError
 	}
 	for _, conn := range report.Connections {
