@@ -249,6 +249,37 @@ func TestHandMadeObjectsNotTakenOver(t *testing.T) {
 			}
 		}
 	})
+	t.Run("certificate link", func(t *testing.T) {
+		// A certificate link whose alias was made by hand: its trust is
+		// not written on either deployment (it was, before the cluster
+		// was even observed).
+		tw := newTestWorld(t, sim.DefaultWorld())
+		w := tw.srv.World
+		if err := w.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.mode", "sniff"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.seeds", "10.0.0.1:9300"); err != nil {
+			t.Fatal(err)
+		}
+		tw.write("conn.yaml", certConn)
+		tw.srv.World.ResetLog()
+		rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+		c := findConn(t, rep, "analytics-to-logs-cert")
+		if c.Sync != drift.SyncFailed || !slices.Contains(findingCodes(c), CodeConflict) {
+			t.Errorf("apply: %s %v; want failed with a conflict finding", c.Sync, findingCodes(c))
+		}
+		if w := tw.writes(); len(w) > 0 {
+			t.Errorf("a certificate link refused as a conflict was written: %v", w)
+		}
+		if n := len(trustChanges(c)); n == 0 {
+			t.Error("the refused link's trust changes are not shown")
+		}
+		for _, ch := range trustChanges(c) {
+			if ch.Applied || ch.Error == "" {
+				t.Errorf("trust change of a refused link: applied %v error %q", ch.Applied, ch.Error)
+			}
+		}
+	})
 	t.Run("role", func(t *testing.T) {
 		tw := newTestWorld(t, sim.DefaultWorld())
 		body := []byte(`{"cluster":["monitor"],"metadata":{"owner":"ops"}}`)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -54,25 +53,82 @@ func TestSavedPlan(t *testing.T) {
 	}
 
 	// The world changes after the check: the apply pass refuses the
-	// cluster and writes nothing there.
+	// plan and writes nothing (issue 22: a plan stale anywhere is written
+	// nowhere; it used to refuse the cluster alone and write the others).
 	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.mode", "sniff"); err != nil {
 		t.Fatal(err)
 	}
 	r := tw.reconciler(false)
 	r.opts.Expect = saved
 	tw.srv.World.ResetLog()
-	res, err := r.Pass(t.Context(), tw.load(), ModeApply, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, err = r.Pass(t.Context(), tw.load(), ModeApply, "")
 	var stale *StaleError
-	if !errors.As(res.Plan.Clusters[0].Err, &stale) || !strings.Contains(stale.Error(), "cluster.remote.ece-prod-logs.mode") {
-		t.Fatalf("apply of a stale plan: %v", res.Plan.Clusters[0].Err)
+	if !errors.As(err, &stale) || !strings.Contains(stale.Error(), "cluster.remote.ece-prod-logs.mode") {
+		t.Fatalf("apply of a stale plan: %v", err)
 	}
 	if w := tw.writes(); len(w) != 0 {
 		t.Fatalf("a stale plan was written: %v", w)
 	}
-	if rep := res.Report(drift.TriggerApply, ""); len(rep.Errors) == 0 {
-		t.Fatal("no report error for the stale plan")
+}
+
+// A saved plan with trust work (a certificate link between two
+// deployments) whose other local cluster went stale writes nothing
+// anywhere: the trust was written before the other cluster was even
+// observed (issue 22 point 4).
+func TestSavedPlanStaleElsewhereWritesNoTrust(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("cert.yaml", certConn)
+	tw.write("onprem.yaml", `apiVersion: esremote/v1
+kind: Connection
+name: onprem-to-partner
+local: onprem-search
+alias: partner
+remote: {proxy_address: "partner.example.com:9300", server_name: partner.example.com}
+security: certificate
+`)
+	saved, err := ParsePlanDoc(mustJSON(t, tw.pass(ModePlan).Doc()))
+	if err != nil {
+		t.Fatal(err)
 	}
+	if n := saved.trustChanges(); n == 0 {
+		t.Fatal("the plan has no trust work: the test proves nothing")
+	}
+	// Someone writes the other cluster's alias after the plan was made.
+	if err := tw.srv.World.SetSetting("onprem-search", "persistent", "cluster.remote.partner.mode", "sniff"); err != nil {
+		t.Fatal(err)
+	}
+	r := tw.reconciler(false)
+	r.opts.Expect = saved
+	tw.srv.World.ResetLog()
+	_, err = r.Pass(t.Context(), tw.load(), ModeApply, "")
+	var stale *StaleError
+	if !errors.As(err, &stale) || !strings.Contains(stale.Error(), "onprem-search") {
+		t.Fatalf("apply of a plan stale on onprem-search: %v", err)
+	}
+	if w := tw.writes(); len(w) != 0 {
+		t.Fatalf("a plan stale on another cluster was partly written: %v", w)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// trustChanges counts the saved plan's trust changes.
+func (d *PlanDoc) trustChanges() (n int) {
+	for _, c := range d.Clusters {
+		for _, cd := range c.Connections {
+			for _, ch := range cd.Changes {
+				if ch.Resource == ResourceTrust {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

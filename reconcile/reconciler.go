@@ -360,18 +360,6 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
 	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot()}
-	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
-	// Trust first: a certificate link needs it on both deployments before
-	// its cluster settings can connect (DESIGN §5).
-	ps.planTrust(ctx)
-	if mode != ModePlan && r.opts.Expect != nil {
-		if why := r.opts.Expect.staleTrust(ps); len(why) > 0 {
-			return nil, &StaleError{Reasons: why}
-		}
-	}
-	if mode != ModePlan {
-		ps.applyTrust(ctx)
-	}
 
 	// Group connections by local cluster; every cluster with a connection
 	// (or, for deletions, something in the ledger) gets a pass.
@@ -402,39 +390,67 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		}
 	}
 	locals := sortedKeys(byLocal)
-	// Observe every local cluster before deciding anything: identities
-	// are compared across clusters (two Cluster documents for one cluster
-	// get no writes), and each cluster is read once.
+
+	// Observe: the control planes (endpoints, trust) and the clusters at
+	// once, each target read once. Identities are compared across
+	// clusters (two Cluster documents for one cluster get no writes), so
+	// every local is observed before any is decided.
+	var trustRead sync.WaitGroup
+	trustRead.Go(func() {
+		ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
+		ps.planTrust(ctx)
+	})
 	ps.observeAll(ctx, locals, byLocal)
-	plans := make([]*ClusterPlan, len(locals))
+	trustRead.Wait()
+
+	// Decide every cluster before anything is written: a connection
+	// refused as a conflict keeps its trust unwritten too, and a saved
+	// plan that is stale anywhere is written nowhere.
+	work := make([]*clusterWork, len(locals))
 	sem := make(chan struct{}, r.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, local := range locals {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			plans[i] = ps.cluster(ctx, local, byLocal[local], all[local])
-			r.recordRetryHint(local, plans[i])
-			ps.schedule(plans[i])
-		}()
+			work[i] = ps.decideCluster(ctx, local, byLocal[local], all[local])
+		})
 	}
 	wg.Wait()
+	var departed []*ClusterPlan
 	if only == "" && targets == nil {
-		for _, cp := range ps.departed() {
-			if mode != ModePlan && r.opts.Expect != nil {
-				if why := r.opts.Expect.staleCluster(cp); len(why) > 0 {
-					cp.Err = &StaleError{Reasons: why}
-					plans = append(plans, cp)
-					continue
-				}
-			}
-			if mode != ModePlan {
-				ps.applyDeparted(ctx, cp)
-			}
-			plans = append(plans, cp)
+		departed = ps.departed()
+	}
+	if mode != ModePlan && r.opts.Expect != nil {
+		if why := ps.stale(work, departed); len(why) > 0 {
+			ps.reads.Wait()
+			return nil, &StaleError{Reasons: why}
 		}
+	}
+
+	// Execute: trust first (a certificate link needs it on both
+	// deployments before its cluster settings can connect, DESIGN §5),
+	// then every cluster, then the keys of departed clusters.
+	if mode != ModePlan {
+		ps.holdRefusedTrust(work)
+		ps.applyTrust(ctx)
+	}
+	plans := make([]*ClusterPlan, len(locals))
+	for i, w := range work {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			plans[i] = ps.writeCluster(ctx, w)
+			r.recordRetryHint(w.cp.Local, plans[i])
+			ps.schedule(plans[i])
+		})
+	}
+	wg.Wait()
+	for _, cp := range departed {
+		if mode != ModePlan {
+			ps.applyDeparted(ctx, cp)
+		}
+		plans = append(plans, cp)
 	}
 	ps.reads.Wait()
 	res.Plan.Clusters = plans
@@ -443,18 +459,47 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	return res, nil
 }
 
-// cluster runs one local cluster's pass: observe, plan, and when writing:
-// credentials, the one settings PUT, roles, verify, finish rotations.
-func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Connection, all map[string]bool) *ClusterPlan {
+// stale compares everything the pass decided with the saved plan
+// (Options.Expect) before anything is written: the reasons of every part
+// that differs, none when the plan still holds.
+func (ps *passState) stale(work []*clusterWork, departed []*ClusterPlan) []string {
+	exp := ps.r.opts.Expect
+	why := exp.staleTrust(ps)
+	for _, w := range work {
+		if w.cp.Err != nil && w.client == nil {
+			continue // not observed: nothing is written there anyway
+		}
+		why = append(why, exp.staleCluster(w.cp)...)
+	}
+	for _, cp := range departed {
+		why = append(why, exp.staleCluster(cp)...)
+	}
+	return why
+}
+
+// clusterWork is one local cluster's decision, waiting for the pass's
+// writes: its plan and what writing it needs.
+type clusterWork struct {
+	cl     *spec.Cluster
+	client *es.Client // nil when the cluster failed before it was decided
+	obs    *Observed
+	cp     *ClusterPlan
+	log    *slog.Logger
+}
+
+// decideCluster decides one local cluster from the pass's Snapshot: the
+// desired aliases, the links' evidence, keys, trust, settings and roles.
+// It writes nothing.
+func (ps *passState) decideCluster(ctx context.Context, local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
 	r := ps.r
 	log := r.opts.Logger.With("target", local)
-	fail := func(err error) *ClusterPlan {
+	fail := func(err error) *clusterWork {
 		cp := &ClusterPlan{Local: local, Err: err}
 		for _, c := range conns {
 			cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
 		}
 		log.Warn("cluster failed", "err", err)
-		return cp
+		return &clusterWork{cp: cp, log: log}
 	}
 	cl := ps.set.Cluster(local)
 	if cl == nil {
@@ -513,9 +558,6 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
 	if ps.mode != ModePlan {
-		ps.commitLanded(cp, obs)
-	}
-	if ps.mode != ModePlan {
 		for _, p := range cp.Connections {
 			if p.Enforced() {
 				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
@@ -530,25 +572,37 @@ func (ps *passState) cluster(ctx context.Context, local string, conns []*spec.Co
 	}
 	ps.planRemovedKeys(cp)
 	ps.planKeystoreRemovals(cp, all)
-	if ps.mode != ModePlan && r.opts.Expect != nil {
-		if why := r.opts.Expect.staleCluster(cp); len(why) > 0 {
-			cp.Err = &StaleError{Reasons: why}
-			log.Warn("saved plan is stale; nothing written", "err", cp.Err)
-			return cp
-		}
+	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log}
+}
+
+// writeCluster writes one decided cluster (apply and run): credentials,
+// the one settings PUT, roles, then verify; in every mode it then looks
+// at rotations and diagnoses the links that do not work.
+func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterPlan {
+	cp := w.cp
+	if w.client == nil {
+		return cp
 	}
+	ps.reattachTrust(cp)
 	if ps.mode != ModePlan {
+		ps.commitLanded(cp, w.obs)
 		// Name the cluster in the ledger before the first write: every
 		// record under this name is then about this cluster_uuid.
-		if err := r.ledger.SetClusterUUID(local, obs.UUID); err != nil {
-			return fail(fmt.Errorf("record the identity of %s before writing: %w", local, err))
+		if err := ps.r.ledger.SetClusterUUID(cp.Local, w.obs.UUID); err != nil {
+			err = fmt.Errorf("record the identity of %s before writing: %w", cp.Local, err)
+			w.log.Warn("cluster failed", "err", err)
+			out := &ClusterPlan{Local: cp.Local, Err: err}
+			for _, p := range cp.Connections {
+				out.Connections = append(out.Connections, &ConnectionPlan{Conn: p.Conn, Err: err, Health: HealthUnknown})
+			}
+			return out
 		}
-		ps.apply(ctx, client, cl, cp, log)
+		ps.apply(ctx, w.client, w.cl, cp, w.log)
 	}
 	for _, p := range cp.Connections {
 		ps.rotating(p)
 		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {
-			ps.diagnose(ctx, client, p)
+			ps.diagnose(ctx, w.client, p)
 		}
 	}
 	return cp
@@ -622,7 +676,7 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
 			}
 			rwg.Go(func() { out[i].early = ps.r.askEarly(ctx, client, local, byLocal[local]) })
-			out[i].obs, out[i].err = observe(ctx, client, local)
+			out[i].obs, out[i].err = observe(ctx, client, local, ps.snap)
 			if out[i].err == nil {
 				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
 			}
@@ -701,7 +755,7 @@ func (ps *passState) namesOf(uuid string) []string {
 // observe does the reads of DESIGN §5 on one cluster: GET /,
 // GET /_cluster/settings and GET /_remote/info, sent at once so that a
 // cluster costs one round trip, not three.
-func observe(ctx context.Context, c *es.Client, local string) (*Observed, error) {
+func observe(ctx context.Context, c *es.Client, local string, snap *Snapshot) (*Observed, error) {
 	var (
 		wg   sync.WaitGroup
 		info es.Info
@@ -709,7 +763,7 @@ func observe(ctx context.Context, c *es.Client, local string) (*Observed, error)
 		ri   map[string]es.RemoteInfo
 		errs [3]error
 	)
-	wg.Go(func() { info, errs[0] = c.Info(ctx) })
+	wg.Go(func() { info, errs[0] = snap.info(ctx, local, c) })
 	wg.Go(func() { st, errs[1] = c.Settings(ctx) })
 	wg.Go(func() { ri, errs[2] = c.RemoteInfo(ctx) })
 	wg.Wait()

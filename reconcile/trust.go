@@ -1427,6 +1427,65 @@ func (ps *passState) attachTrust(p *ConnectionPlan) {
 	p.CAExpiration = ct.caExpiry
 }
 
+// holdRefusedTrust keeps unwritten the trust entries wanted only by
+// connections the pass refused as conflicts (their alias is not
+// esremote's): nothing of such a connection is written, its trust
+// included. An entry another connection wants too is still written.
+func (ps *passState) holdRefusedTrust(work []*clusterWork) {
+	if ps.trust == nil {
+		return
+	}
+	refused := map[string]bool{}
+	for _, w := range work {
+		for _, p := range w.cp.Connections {
+			if p.refused {
+				refused[p.Conn.Name] = true
+			}
+		}
+	}
+	if len(refused) == 0 {
+		return
+	}
+	for _, d := range ps.trust.deps {
+		for _, op := range d.ops {
+			if !op.enforced || len(op.conns) == 0 || slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
+				continue
+			}
+			op.enforced = false
+			if ch := d.changes[op.key]; ch != nil {
+				ch.Err = errRefused
+			}
+		}
+	}
+}
+
+// reattachTrust brings the trust part of cp's connections up to date
+// after the trust writes: the changes a re-read after a 409 added and the
+// findings the writes changed (one-sided trust judged on what was
+// written, a deployment's plan in progress).
+func (ps *passState) reattachTrust(cp *ClusterPlan) {
+	if ps.trust == nil {
+		return
+	}
+	for _, p := range cp.Connections {
+		ct := ps.trust.byConn[p.Conn.Name]
+		if ct == nil || p.Conn.Policy == spec.PolicyDisabled {
+			continue
+		}
+		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeTrustOneSided })
+		for _, f := range ct.findings {
+			if !slices.Contains(p.Findings, f) {
+				p.Findings = append(p.Findings, f)
+			}
+		}
+		for _, ch := range ct.changes {
+			if !slices.Contains(p.Changes, ch) {
+				p.Changes = append(p.Changes, ch)
+			}
+		}
+	}
+}
+
 // trustDetached is the pass's trust work and findings that concern no
 // connection (see the package comment on trust), for the report.
 func (ps *passState) trustDetached() Detached {
