@@ -96,7 +96,7 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 			keysErr error
 		)
 		wg.Go(func() { keys, keysErr = rs.client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
-		rs.info, rs.err = rs.client.Info(ctx)
+		rs.info, rs.err = ps.snap.info(ctx, cl.Name, rs.client)
 		wg.Wait()
 		if rs.err != nil {
 			return

@@ -319,7 +319,7 @@ func BenchmarkObserve(b *testing.B) {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if _, err := observe(b.Context(), c, benchLocal(i)); err != nil {
+				if _, err := observe(b.Context(), c, benchLocal(i), newSnapshot()); err != nil {
 					b.Error(err)
 				}
 			})

@@ -1,6 +1,11 @@
 package reconcile
 
-import "sync"
+import (
+	"context"
+	"sync"
+
+	"github.com/esremote/esremote/reconcile/es"
+)
 
 // Snapshot is everything one pass read (DESIGN §5, "observe once"):
 //
@@ -24,12 +29,17 @@ type Snapshot struct {
 	locals      map[string]observation
 	remotes     map[string]*remoteState
 	deployments map[string]*depRead
+	// infos are the GET / of each cluster, whatever its role: a cluster
+	// that is the local of one link and the remote of a managed key of
+	// another is asked once.
+	infos map[string]*infoRead
 	// trust is what the trust rules observed (planTrust), frozen.
 	trust *trustObservation
 }
 
 func newSnapshot() *Snapshot {
-	return &Snapshot{locals: map[string]observation{}, remotes: map[string]*remoteState{}, deployments: map[string]*depRead{}}
+	return &Snapshot{locals: map[string]observation{}, remotes: map[string]*remoteState{}, deployments: map[string]*depRead{},
+		infos: map[string]*infoRead{}}
 }
 
 // local is a local cluster's observation (zero when it was not observed).
@@ -79,4 +89,24 @@ func (s *Snapshot) deployment(name string) *depRead {
 		s.deployments[name] = d
 	}
 	return d
+}
+
+type infoRead struct {
+	once sync.Once
+	info es.Info
+	err  error
+}
+
+// info is cluster name's GET /, read once per pass through c (the
+// cluster's client: the pass keeps one per cluster).
+func (s *Snapshot) info(ctx context.Context, name string, c *es.Client) (es.Info, error) {
+	s.mu.Lock()
+	ir := s.infos[name]
+	if ir == nil {
+		ir = &infoRead{}
+		s.infos[name] = ir
+	}
+	s.mu.Unlock()
+	ir.once.Do(func() { ir.info, ir.err = c.Info(ctx) })
+	return ir.info, ir.err
 }
