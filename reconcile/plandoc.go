@@ -32,6 +32,10 @@ type PlanDoc struct {
 	Clusters []ClusterDoc `json:"clusters" jsonschema:"required"`
 	// Detached is trust work of no single connection.
 	Detached []ChangeDoc `json:"detached,omitempty"`
+	// Seal is "hmac-sha256:<key id>:<mac>" over the rest (Sealed): apply
+	// --plan refuses a plan whose seal does not hold under its state
+	// directory's plan key.
+	Seal string `json:"seal,omitempty"`
 }
 
 // ClusterDoc is one local cluster of a PlanDoc.

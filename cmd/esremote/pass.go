@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,9 +162,15 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	if pf.out != "" {
 		doc := res.Doc()
 		spec.ScrubAll(doc) // its errors may quote what a server echoed: see scrub.go
-		b, err := json.MarshalIndent(doc, "", "  ")
+		// Sealed with the state dir's plan key (made on first use): apply
+		// --plan takes only a plan this state dir made, unchanged.
+		key, err := statedir.PlanKey(stateDir)
+		var b []byte
 		if err == nil {
-			err = statedir.WriteFileAtomic(pf.out, append(b, '\n'), 0o600)
+			b, err = doc.Sealed(key)
+		}
+		if err == nil {
+			err = statedir.WriteFileAtomic(pf.out, b, 0o600)
 		}
 		if err != nil {
 			c.errorf("save plan: %v", err)
@@ -241,6 +246,16 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 	saved, err := reconcile.ParsePlanDoc(b)
 	if err != nil {
 		c.errorf("%s: %v", file, err)
+		return nil, exitError, false
+	}
+	key, err := statedir.ReadPlanKey(opts.StateDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.errorf("%v", err)
+		return nil, exitError, false
+	}
+	if err := saved.CheckSeal(key); err != nil {
+		c.errorf("%s: refused: %v", file, err)
+		c.hintf("run esremote plan %s --out FILE with this state directory, review it, and apply that; nothing was changed", dir)
 		return nil, exitError, false
 	}
 	if pf.only != "" && pf.only != saved.Only {
