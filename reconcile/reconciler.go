@@ -391,15 +391,14 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	locals := sortedKeys(byLocal)
 
-	// Observe: the control planes (endpoints, trust) and the clusters at
-	// once, each target read once. Identities are compared across
-	// clusters (two Cluster documents for one cluster get no writes), so
-	// every local is observed before any is decided.
+	// Observe: the remotes' endpoints first (the reads of the managed
+	// keys' remotes start from them), then the trust facts and the
+	// clusters at once, each target read once. Identities are compared
+	// across clusters (two Cluster documents for one cluster get no
+	// writes), so every local is observed before any is decided.
+	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
 	var trustRead sync.WaitGroup
-	trustRead.Go(func() {
-		ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
-		ps.planTrust(ctx)
-	})
+	trustRead.Go(func() { ps.planTrust(ctx) })
 	ps.observeAll(ctx, locals, byLocal)
 	trustRead.Wait()
 
