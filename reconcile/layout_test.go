@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -95,6 +96,33 @@ func TestImportGraph(t *testing.T) {
 	for pkg := range allowedImports {
 		if !found[pkg] {
 			t.Errorf("allowedImports lists %s, which has no Go files: remove it", pkg)
+		}
+	}
+}
+
+// engineMaxLines bounds an engine file (issue 22, DESIGN §4: "no file of
+// the engine exceeds ~600 lines"): files are cut by stage (observe*,
+// decide*, execute*) and resource, so one pass reads as one descent.
+const engineMaxLines = 600
+
+// TestEngineFileSize fails on a non-test file of the engine (package
+// reconcile and its stage packages, not the simulated world, the daemon,
+// the importer or the doctor) longer than engineMaxLines.
+func TestEngineFileSize(t *testing.T) {
+	paths, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "\n"); n > engineMaxLines {
+			t.Errorf("%s has %d lines, over %d: cut it by stage or resource", p, n, engineMaxLines)
 		}
 	}
 }

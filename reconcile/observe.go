@@ -1,5 +1,19 @@
 package reconcile
 
+// The observe stage: the reads of a pass (DESIGN §5), each target once,
+// into the pass's Snapshot. Nothing here decides or writes.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
 // Observed is what one pass read from a local cluster: every read of
 // DESIGN §5, done once per cluster per pass.
 type Observed struct {
@@ -20,4 +34,211 @@ type RemoteStatus struct {
 	Connected      bool
 	Mode           string
 	HasCredentials bool // cluster_credentials is "::es_redacted::"
+}
+
+type depRead struct {
+	once sync.Once
+	dep  *cloud.Deployment
+	err  error
+}
+
+// deployment reads a Cluster's deployment once per pass: the endpoint
+// resolution and the trust plan share the read, so no deployment is read
+// twice in a pass (a re-read after a trust write's 409 is the only
+// exception, and it is a new observation on purpose).
+func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+	d := ps.snap.deployment(cl.Name)
+	d.once.Do(func() {
+		cc, err := ps.r.CloudClient(ps.set, cl)
+		if err != nil {
+			d.err = err
+			return
+		}
+		d.dep, d.err = cc.Deployment(ctx, cl.Deployment.ID)
+	})
+	return d.dep, d.err
+}
+
+type observation struct {
+	obs *Observed
+	err error
+	// roles holds GET /_security/role when the cluster's pass needs its
+	// roles (wantRoles): read with the other reads, in the same round
+	// trip. rolesRead says it was read; rolesErr is its error, which
+	// fails the cluster only where the roles are planned (planRoles).
+	roles     map[string]es.Role
+	rolesRead bool
+	rolesErr  error
+	// early is the evidence request sent with the reads (askEarly).
+	early *earlyEvidence
+}
+
+// observeAll reads every local cluster of the pass (bounded by
+// Concurrency) into the pass's Snapshot: the three reads of DESIGN §5,
+// the roles when the cluster's connections declare roles or the ledger
+// owns some there, and the evidence request of the links esremote
+// configured whose evidence is not fresh (askEarly), all sent at once. As soon as a local cluster
+// is observed, the remotes its managed keys live on are read too
+// (prefetchRemotes), so that no cluster waits for them later.
+func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection) {
+	out := make([]observation, len(locals))
+	sem := make(chan struct{}, ps.r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, local := range locals {
+		cl := ps.set.Cluster(local)
+		if cl == nil {
+			out[i].err = fmt.Errorf("cluster %q is not declared", local)
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			client, err := ps.r.ESClient(ps.set, cl)
+			if err != nil {
+				out[i].err = err
+				return
+			}
+			var rwg sync.WaitGroup
+			if ps.wantRoles(local, byLocal[local]) {
+				out[i].rolesRead = true
+				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
+			}
+			rwg.Go(func() { out[i].early = ps.r.askEarly(ctx, client, local, byLocal[local]) })
+			out[i].obs, out[i].err = observe(ctx, client, local, ps.snap)
+			if out[i].err == nil {
+				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
+			}
+			rwg.Wait()
+		})
+	}
+	wg.Wait()
+	ps.snap.mu.Lock()
+	for i, local := range locals {
+		ps.snap.locals[local] = out[i]
+	}
+	ps.snap.mu.Unlock()
+}
+
+// observe does the reads of DESIGN §5 on one cluster: GET /,
+// GET /_cluster/settings and GET /_remote/info, sent at once so that a
+// cluster costs one round trip, not three.
+func observe(ctx context.Context, c *es.Client, local string, snap *Snapshot) (*Observed, error) {
+	var (
+		wg   sync.WaitGroup
+		info es.Info
+		st   es.Settings
+		ri   map[string]es.RemoteInfo
+		errs [3]error
+	)
+	wg.Go(func() { info, errs[0] = snap.info(ctx, local, c) })
+	wg.Go(func() { st, errs[1] = c.Settings(ctx) })
+	wg.Go(func() { ri, errs[2] = c.RemoteInfo(ctx) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	obs := &Observed{Local: local, Version: info.Version.String(), UUID: info.ClusterUUID,
+		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
+		Remote: map[string]RemoteStatus{}}
+	for alias, ri := range ri {
+		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.HasCredentials()}
+	}
+	return obs, nil
+}
+
+// endpointResult is a remote cluster's endpoint, or why it is unknown.
+type endpointResult struct {
+	Endpoint
+	err error
+}
+
+// resolveEndpoints finds the endpoint of every remote Cluster the
+// connections name: a deployment's metadata.endpoint through its control
+// plane, else the host of its Elasticsearch URL.
+func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only string) map[string]endpointResult {
+	return r.resolveEndpointsWith(ctx, set, only, func(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+		cc, err := r.CloudClient(set, cl)
+		if err != nil {
+			return nil, err
+		}
+		return cc.Deployment(ctx, cl.Deployment.ID)
+	})
+}
+
+// resolveEndpointsWith is resolveEndpoints reading deployments with read
+// (a pass's read-once cache).
+func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, only string, read func(context.Context, *spec.Cluster) (*cloud.Deployment, error)) map[string]endpointResult {
+	out := map[string]endpointResult{}
+	for _, c := range set.Connections {
+		if only != "" && c.Name != only {
+			continue
+		}
+		name := c.Remote.Cluster
+		if name == "" {
+			continue
+		}
+		if _, done := out[name]; done {
+			continue
+		}
+		cl := set.Cluster(name)
+		switch {
+		case cl == nil:
+			out[name] = endpointResult{err: fmt.Errorf("remote cluster %q is not declared", name)}
+		case cl.Deployment == nil:
+			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
+		default:
+			d, err := read(ctx, cl)
+			if err != nil {
+				out[name] = endpointResult{err: fmt.Errorf("read deployment of %s: %w", cl.Name, err)}
+				continue
+			}
+			ep, err := endpointOf(d, cl)
+			out[name] = endpointResult{Endpoint: ep, err: err}
+		}
+	}
+	return out
+}
+
+// DeploymentEndpoint reads a deployment-backed Cluster's Elasticsearch
+// endpoint from its control plane (the host other clusters dial).
+func (r *Reconciler) DeploymentEndpoint(ctx context.Context, set *spec.Set, cl *spec.Cluster) (Endpoint, error) {
+	cc, err := r.CloudClient(set, cl)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	d, err := cc.Deployment(ctx, cl.Deployment.ID)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("read deployment of %s: %w", cl.Name, err)
+	}
+	return endpointOf(d, cl)
+}
+
+// endpointOf is the Elasticsearch endpoint of a deployment as read.
+func endpointOf(d *cloud.Deployment, cl *spec.Cluster) (Endpoint, error) {
+	res, err := d.ES(cl.Deployment.RefID)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("deployment of %s: %w", cl.Name, err)
+	}
+	if res.Endpoint == "" {
+		return Endpoint{}, fmt.Errorf("deployment %s of %s has no Elasticsearch resource %q with an endpoint", cl.Deployment.ID, cl.Name, cl.Deployment.RefID)
+	}
+	return Endpoint{Host: res.Endpoint, ServerName: res.Endpoint}, nil
+}
+
+// flatRemote keeps the cluster.remote.* keys of flat settings, with lists
+// comma-joined.
+func flatRemote(m map[string]es.Value) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if !strings.HasPrefix(k, "cluster.remote.") {
+			continue
+		}
+		if _, _, ok := es.SplitRemoteKey(k); !ok {
+			continue
+		}
+		out[k] = v.String()
+	}
+	return out
 }

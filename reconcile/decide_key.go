@@ -1,0 +1,409 @@
+package reconcile
+
+// The decide stage for an api_key connection's credentials (key and
+// keystore): diffKey, a pure function of the Snapshot and the ledger.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// planKey gathers what diffKey decides from (the connection, the
+// Snapshot's part: the alias in _remote/info, the evidence, the remote's
+// keys; the ledger's part: the key and keystore records, the installation
+// id) and adds the decision to p. It reads nothing live: the remote was
+// read by observeKeyRemotes.
+func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled {
+		return
+	}
+	in := keyInput{
+		conn:         c,
+		selfManaged:  local.Deployment == nil,
+		localVersion: obs.Version,
+		health:       p.Health,
+		refusal:      p.refusal,
+		keystore:     ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)),
+		key:          ps.r.ledger.Key(c.Name),
+		installation: ps.r.ledger.Installation(),
+		now:          ps.r.opts.Now(),
+		grace:        ps.r.opts.KeystoreLoadGrace,
+	}
+	in.alias, in.aliasLive = obs.Remote[c.Alias]
+	if !c.APIKey.Managed && c.APIKey.Credentials != nil {
+		in.secret, in.secretErr = c.APIKey.Credentials.Resolve(ps.r.opts.Getenv)
+	}
+	if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
+		in.remote = &remoteKeys{name: rcl.Name, err: fmt.Errorf("not observed in this pass")}
+		if rs := ps.snap.readRemote(rcl.Name); rs != nil {
+			in.remote = &remoteKeys{name: rs.name, info: rs.info, keys: rs.keys, err: rs.err}
+		}
+	}
+	d := diffKey(in)
+	p.Changes = append(p.Changes, d.changes...)
+	p.Findings = append(p.Findings, d.findings...)
+	if d.contested {
+		p.Contested = true
+	}
+	p.keyConflict = d.conflict
+	if !d.expiration.IsZero() {
+		p.KeyExpiration = d.expiration
+	}
+	if d.err != nil {
+		p.Err = d.err
+		return
+	}
+	p.key = d.work
+}
+
+// remoteKeys is the Snapshot's part of a key decision: the remote
+// cluster as observed (GET /, its esremote-* keys, or why not).
+type remoteKeys struct {
+	name string
+	info es.Info
+	keys []es.APIKey
+	err  error
+}
+
+// keyInput is everything diffKey decides from.
+type keyInput struct {
+	conn *spec.Connection
+	// The Snapshot's part.
+	selfManaged  bool         // the local cluster has no deployment: its keystore is not writable over REST
+	localVersion string       // the local's GET / version.number
+	alias        RemoteStatus // the alias in the local's _remote/info: the keystore as far as ES shows it
+	aliasLive    bool
+	health       drift.Health // the link's evidence (evidence.go)
+	refusal      string
+	remote       *remoteKeys // nil when the decision needs no remote (keyRemote)
+	// The hand-made key's credential, resolved (or why not).
+	secret    spec.Secret
+	secretErr error
+	// The ledger's part.
+	key          *KeyRecord
+	keystore     *Record // cluster.remote.<alias>.credentials as esremote last wrote it
+	installation string
+	now          time.Time
+	grace        time.Duration // KeystoreLoadGrace
+}
+
+// keyDiff is diffKey's decision: the work for apply, and the changes and
+// findings it shows (changes are in work.changes too, by role).
+type keyDiff struct {
+	work       *keyWork
+	changes    []*Change
+	findings   []Finding
+	err        error // the connection cannot have its key (changes and work are then empty)
+	contested  bool
+	conflict   bool      // the keystore entry is someone else's: nothing of the connection is written
+	expiration time.Time // the live key's expiry, when it is kept
+}
+
+func (d *keyDiff) add(ch *Change) *Change {
+	d.changes = append(d.changes, ch)
+	return ch
+}
+
+// conflictKeystore is diffKey's decision when the alias's keystore entry
+// belongs to someone else (another installation, or a credential put
+// there by hand): the key and keystore changes are shown as conflicts,
+// never written, and the connection's settings are held too (Diff).
+func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, sameLink []string) keyDiff {
+	whose := "a credential esremote did not write (Elasticsearch reports credentials for the alias)"
+	if len(sameLink) > 0 {
+		whose = "the key of another esremote installation (" + strings.Join(sameLink, ", ") + ")"
+	}
+	// The other installation's key is not contested by this one: this
+	// one writes nothing, so the conflict (a failure) is what it reports.
+	d.contested = false
+	d.conflict = true
+	d.work = nil
+	d.changes = append(d.changes,
+		&Change{Resource: ResourceAPIKey, Target: remote, Key: name, Action: ActionCreate, Origin: OriginSpec, Err: errConflict},
+		&Change{Resource: ResourceKeystore, Target: c.Local, Key: CredentialsKey(c.Alias), Action: ActionUpdate,
+			Actual: drift.RedactedPrefix + " (not written by esremote)", Origin: OriginSpec, Err: errConflict})
+	d.findings = append(d.findings, Finding{Severity: "error", Code: CodeConflict,
+		Message: fmt.Sprintf("the keystore entry %s on %s holds %s, and this installation's ledger has no record of it; a new key would overwrite it, so nothing of this connection is written",
+			CredentialsKey(c.Alias), c.Local, whose),
+		Fix: fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s", specDirPlaceholder, c.Local, c.Alias)})
+	return *d
+}
+
+func (d *keyDiff) fail(err error) keyDiff {
+	d.err, d.work, d.changes = err, nil, nil
+	return *d
+}
+
+// diffKey decides the credential work of an api_key connection. It is
+// pure: the same input always gives the same decision. Its rules:
+//
+//   - hand-made key: the keystore entry is (re)written when the ledger
+//     has no committed record of this secret, or ES shows the alias
+//     without credentials; a self-managed local gets an action_required
+//     finding instead;
+//   - managed key, per live key named like the connection's (classifyKey):
+//     an orphan of this installation is invalidated, another
+//     installation's key is reported (contested when it is for this very
+//     link), never touched;
+//   - the ledger's key: created when there is none, replaced when it was
+//     never delivered, deleted, invalidated or expired, rotated when the
+//     keystore lost it (or the local cluster provably uses another) or it
+//     nears expiry, updated in place when its access differs;
+//   - a new key always goes with a keystore write, and a rotated-out key
+//     waits for proof before it is invalidated (finishRotation).
+func diffKey(in keyInput) keyDiff {
+	c := in.conn
+	d := keyDiff{}
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || c.Policy == spec.PolicyDisabled {
+		return d
+	}
+	now := in.now
+	if v, err := es.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
+		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
+	}
+	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
+	d.work = w
+
+	if !c.APIKey.Managed {
+		// A hand-made key: esremote only delivers it to the keystore.
+		if c.APIKey.Credentials == nil {
+			return d.fail(fmt.Errorf("api_key.managed is false but api_key.credentials names no secret"))
+		}
+		if in.secretErr != nil {
+			return d.fail(drift.Terminal(fmt.Errorf("api_key.credentials: %w", in.secretErr)))
+		}
+		sec := in.secret
+		w.secret = sec
+		if in.selfManaged {
+			if f, ok := selfManagedFinding(c, in.aliasLive && in.alias.HasCredentials); ok {
+				d.findings = append(d.findings, f)
+			}
+			return d
+		}
+		rec := in.keystore
+		missing := in.aliasLive && !in.alias.HasCredentials
+		if rec == nil || rec.Pending || rec.Fingerprint != sec.Fingerprint() || missing {
+			action, origin, actual := ActionCreate, OriginSpec, ""
+			if rec != nil {
+				action, actual = ActionUpdate, drift.Redacted(rec.Fingerprint)
+				if missing && rec.Fingerprint == sec.Fingerprint() {
+					origin = OriginExternal
+				}
+			}
+			w.keystore = true
+			w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+				Action: action, Actual: actual, Desired: drift.Redacted(sec.Fingerprint()), Origin: origin})
+		}
+		return d
+	}
+
+	// A managed key, created on the remote.
+	if in.selfManaged {
+		return d.fail(fmt.Errorf("api_key.managed needs a local cluster with a deployment block: esremote delivers the key through the Cloud API keystore; for a self-managed local create the key yourself and set managed: false with credentials"))
+	}
+	rs := in.remote
+	if rs == nil {
+		return d.fail(fmt.Errorf("api_key.managed needs remote.cluster: esremote must log in to the remote to create the key"))
+	}
+	if rs.err != nil {
+		return d.fail(fmt.Errorf("remote %s: %w", rs.name, rs.err))
+	}
+	if !rs.info.Version.AtLeast(8, 14, 0) {
+		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rs.name, rs.info.Version))
+	}
+	w.remote = rs.name
+	w.access = accessOf(c.APIKey.Access)
+	w.accessHash = accessHash(w.access)
+	name := keyName(c)
+	rec := in.key
+
+	// Keys with our name and metadata that the ledger does not know were
+	// left by a crash between create and record: invalidate them. Only
+	// keys carrying this installation's id can be ours: another setup
+	// (own specs, own state dir) may manage a connection of the same
+	// name toward the same remote, and its keys are reported, never
+	// touched.
+	keystoreRec := in.keystore
+	var sameLink []string // ids of another installation's keys for this very link
+	for _, k := range rs.keys {
+		switch classifyKey(k, name, rec, in.installation, c.Local, c.Alias) {
+		case keyNotOurs, keyRecorded:
+			continue
+		case keySameLinkOtherInstallation:
+			sameLink = append(sameLink, k.ID)
+			// Another installation manages this very link (same local,
+			// same alias): two writers with two ledgers, each rewriting
+			// the keystore entry with its own key. Both see the other's
+			// key, so both report it.
+			d.contested = true
+			d.findings = append(d.findings, Finding{Severity: "error", Code: CodeContestedByOther,
+				Message: fmt.Sprintf("key %s (%s) on %s was made for this same link (%s → %s) by another esremote installation (%s): two writers with their own ledgers manage it",
+					name, k.ID, rs.name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups"})
+			continue
+		case keyOtherInstallation:
+			d.findings = append(d.findings, Finding{Severity: "info", Code: CodeForeignKey,
+				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rs.name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
+				Fix:     "nothing to do if another setup manages a link of the same name; otherwise invalidate the key by hand"})
+			continue
+		}
+		w.orphans = append(w.orphans, k)
+		w.changes["orphan:"+k.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + k.ID + ")",
+			Action: ActionDelete, Actual: "orphan key not in the ledger", Origin: OriginSpec})
+	}
+	if rec == nil && keystoreRec == nil && (len(sameLink) > 0 || (in.aliasLive && in.alias.HasCredentials)) {
+		// This ledger has no key for the link and never wrote the
+		// keystore entry, yet the alias already has a credential (ES
+		// reports it) or another installation made a key for this very
+		// link: the entry is someone else's. Creating a key would mean
+		// overwriting it, so nothing of the connection is written.
+		return d.conflictKeystore(c, name, rs.name, sameLink)
+	}
+	var live *es.APIKey
+	if rec != nil {
+		for i := range rs.keys {
+			if rs.keys[i].ID == rec.ID {
+				live = &rs.keys[i]
+			}
+		}
+		w.previous = rec.Previous
+	}
+	// loading: esremote wrote the keystore so recently that the platform
+	// may not have loaded it yet (ECH/ECE reload on their own schedule):
+	// a credential the nodes do not show yet is not lost.
+	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < in.grace
+	keyChange := func(action drift.Action, origin drift.Origin, actual, desired string) {
+		w.changes["key"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name,
+			Action: action, Actual: actual, Desired: desired, Origin: origin})
+	}
+	desired := w.access.Summary()
+	if c.APIKey.Expiration > 0 {
+		desired += ", expires after " + es.FormatTimeValue(c.APIKey.Expiration.D())
+	}
+	switch {
+	case rec == nil:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginSpec, "", desired)
+	case rec.Pending:
+		// Created, but the crash came before the keystore held it: its
+		// secret is lost. Replace it, and invalidate the lost one.
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginSpec, "key "+rec.ID+" was never delivered", desired)
+		if live != nil && !live.Invalidated {
+			w.orphans = append(w.orphans, *live)
+		}
+		live = nil
+	case live == nil:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" deleted", desired)
+	case live.Invalidated:
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" invalidated", desired)
+	case live.Expired(now):
+		w.kind = keyCreate
+		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
+	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (in.aliasLive && !in.alias.HasCredentials && !loading):
+		// The keystore no longer holds this key's secret, and ES never
+		// shows a secret twice: a new key is the only way back.
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
+	case in.health == HealthUnauthorized && rec.Previous == nil && !loading && live.Access != nil &&
+		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.access, rec.ID)):
+		// The key is live and valid, but a request for its canary is
+		// refused: the keystore holds another key (or none the remote
+		// accepts), and _remote/info cannot tell. Its secret is not known
+		// any more, so the way back is a new key, proven before the old
+		// one is invalidated.
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+in.refusal, "new key: "+desired)
+	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginSpec, "key "+rec.ID+" expires "+live.Expiration.UTC().Format(time.DateOnly), "new key: "+desired)
+	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(withCanary(w.access, rec.ID)):
+		w.kind = keyUpdate
+		actual := ""
+		if live.Access != nil {
+			actual = live.Access.Summary()
+		}
+		origin := OriginSpec
+		if rec.AccessHash == w.accessHash {
+			origin = OriginExternal
+		}
+		keyChange(ActionUpdate, origin, actual, w.access.Summary())
+	}
+	if canaryAmbiguous(w.access) {
+		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
+			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
+				name, canaryPrefix, in.grace),
+			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
+	}
+	if live != nil && w.kind != keyCreate {
+		w.live = live
+		d.expiration = live.Expiration
+		if !live.Expiration.IsZero() {
+			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
+				d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
+					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), es.FormatTimeValue(c.APIKey.RotateBefore.D()))})
+			}
+		}
+	}
+	if w.kind == keyCreate || w.kind == keyRotate {
+		w.keystore = true
+		action := ActionCreate
+		if keystoreRec != nil {
+			action = ActionUpdate
+		}
+		w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+			Action: action, Desired: drift.RedactedPrefix + " (the new key)", Origin: OriginSpec})
+	}
+	if w.previous != nil {
+		w.changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + w.previous.ID + ")",
+			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+	}
+	return d
+}
+
+// selfManagedFinding tells the operator how to install a hand-made key on
+// a self-managed local cluster, which esremote cannot write over REST
+// (none when ES shows the alias's credentials).
+func selfManagedFinding(c *spec.Connection, present bool) (Finding, bool) {
+	if present {
+		return Finding{}, false
+	}
+	return Finding{Severity: "error", Code: CodeActionRequired,
+		Message: fmt.Sprintf("the keystore of self-managed cluster %s has no cluster.remote.%s.credentials (Elasticsearch reports no cluster_credentials for the alias); esremote cannot write a self-managed keystore over REST", c.Local, c.Alias),
+		Fix:     fmt.Sprintf("on every node run: bin/elasticsearch-keystore add cluster.remote.%s.credentials (paste the encoded cross-cluster API key), then POST /_nodes/reload_secure_settings (esremote apply calls it for you)", c.Alias)}, true
+}
+
+// Classes of a live key named like a connection's managed key.
+type keyClass int
+
+const (
+	keyNotOurs                   keyClass = iota // another name, invalidated, or not managed by esremote
+	keyRecorded                                  // the ledger's key (or the one it rotates out)
+	keyOrphan                                    // this installation's, unknown to the ledger: invalidated
+	keySameLinkOtherInstallation                 // another installation's, for this very link: contested
+	keyOtherInstallation                         // another installation's: reported, never touched
+)
+
+// classifyKey decides whose a live key is (ownership rule: only keys of
+// this installation can be orphans). It is pure.
+func classifyKey(k es.APIKey, name string, rec *KeyRecord, installation, local, alias string) keyClass {
+	switch {
+	case k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy:
+		return keyNotOurs
+	case rec != nil && (k.ID == rec.ID || (rec.Previous != nil && k.ID == rec.Previous.ID)):
+		return keyRecorded
+	case k.Metadata[MetaInstallation] == installation:
+		return keyOrphan
+	case k.Metadata["local"] == local && k.Metadata["alias"] == alias:
+		return keySameLinkOtherInstallation
+	}
+	return keyOtherInstallation
+}

@@ -1,0 +1,258 @@
+package reconcile
+
+// The execute stage for credentials: key on the remote, keystore on the
+// local, keystore reload on a self-managed local, the end of a rotation.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// applyKey runs the credential flow of one connection, before the cluster
+// settings are written: key on the remote, then the local keystore.
+func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spec.Cluster) error {
+	w := p.key
+	if w == nil || !p.writes() {
+		return nil
+	}
+	c := p.Conn
+	led := ps.r.ledger
+	now := ps.r.opts.Now()
+	fail := func(ch *Change, err error) error {
+		if ch != nil {
+			ch.Err = err
+		}
+		return err
+	}
+	if !c.APIKey.Managed {
+		if !w.keystore {
+			return nil
+		}
+		cc, err := ps.r.CloudClient(ps.set, local)
+		if err != nil {
+			return fail(w.changes["keystore"], err)
+		}
+		prevKS := led.Keystore(c.Local, w.keystoreKey)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, Pending: true, WrittenAt: now}); err != nil {
+			return fail(w.changes["keystore"], fmt.Errorf("not written: %w", err))
+		}
+		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: w.secret.Reveal()}, nil); err != nil {
+			_ = led.SetKeystore(c.Local, w.keystoreKey, prevKS)
+			return fail(w.changes["keystore"], fmt.Errorf("write keystore of %s: %w", c.Local, err))
+		}
+		w.changes["keystore"].Applied = true
+		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, WrittenAt: now})
+	}
+	rs := ps.snap.remote(w.remote)
+	rc := rs.client
+	name := keyName(c)
+	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
+	for _, k := range w.orphans {
+		ch := w.changes["orphan:"+k.ID]
+		if _, err := rc.InvalidateAPIKeys(ctx, k.ID); err != nil {
+			fail(ch, fmt.Errorf("invalidate orphan key %s on %s: %w", k.ID, w.remote, err))
+			continue
+		}
+		if ch != nil {
+			ch.Applied = true
+		}
+	}
+	switch w.kind {
+	case keyUpdate:
+		ch := w.changes["key"]
+		access := withCanary(w.access, w.live.ID)
+		if _, err := rc.UpdateCrossClusterAPIKey(ctx, w.live.ID, es.CrossClusterKeyUpdate{Access: &access, Metadata: meta}); err != nil {
+			return fail(ch, fmt.Errorf("update key %s on %s: %w", name, w.remote, err))
+		}
+		ch.Applied = true
+		rec := led.Key(c.Name)
+		rec.AccessHash = w.accessHash
+		return led.SetKey(c.Name, rec)
+	case keyCreate, keyRotate:
+		ch := w.changes["key"]
+		// Ledger first: the key's ID only exists once it is created, so
+		// the intent and the remote's identity are saved before the
+		// request; a key created but never recorded is then an orphan of
+		// this installation, invalidated by the next pass.
+		if err := led.SetClusterUUID(w.remote, rs.info.ClusterUUID); err != nil {
+			return fail(ch, fmt.Errorf("not created: %w", err))
+		}
+		if err := led.SetKeyIntent(c.Name, now); err != nil {
+			return fail(ch, fmt.Errorf("not created: %w", err))
+		}
+		req := es.CrossClusterKeyRequest{Name: name, Access: w.access, Metadata: meta}
+		if c.APIKey.Expiration > 0 {
+			req.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
+		}
+		created, err := rc.CreateCrossClusterAPIKey(ctx, req)
+		if err != nil {
+			return fail(ch, fmt.Errorf("create key %s on %s: %w", name, w.remote, err))
+		}
+		// The key now travels to the keystore: an echo of that request
+		// must not put it in a report.
+		spec.Remember(created.Encoded.Reveal())
+		// Its canary (evidence.go) can only name it once its id is known:
+		// an update by the owner adds it. Should that fail, the key works
+		// all the same; the next pass sees the canary missing and adds it.
+		canary := withCanary(w.access, created.ID)
+		if _, err := rc.UpdateCrossClusterAPIKey(ctx, created.ID, es.CrossClusterKeyUpdate{Access: &canary, Metadata: meta}); err != nil {
+			ps.r.opts.Logger.Warn("add the canary to the new key", "key", created.ID, "err", err)
+		}
+		old := led.Key(c.Name)
+		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
+			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID()}
+		if w.kind == keyRotate && old != nil {
+			// The old key keeps the link up until the new one is verified.
+			prev := *old
+			prev.Previous, prev.Pending = nil, false
+			rec.Previous = &prev
+		} else if old != nil && old.Previous != nil {
+			rec.Previous = old.Previous
+		}
+		if err := led.SetKey(c.Name, rec); err != nil {
+			return fail(ch, err)
+		}
+		ch.Applied = true
+		ch.Desired = "key " + created.ID + " (" + ch.Desired + ")"
+		kch := w.changes["keystore"]
+		cc, err := ps.r.CloudClient(ps.set, local)
+		if err != nil {
+			return fail(kch, err)
+		}
+		prevKS := led.Keystore(c.Local, w.keystoreKey)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, Pending: true, WrittenAt: now}); err != nil {
+			return fail(kch, fmt.Errorf("not written: %w", err))
+		}
+		if err := cc.SetKeystore(ctx, local.Deployment.ID, local.Deployment.RefID, map[string]string{w.keystoreKey: created.Encoded.Reveal()}, nil); err != nil {
+			// The keystore still holds what it held: give its record back.
+			_ = led.SetKeystore(c.Local, w.keystoreKey, prevKS)
+			return fail(kch, fmt.Errorf("write keystore of %s: %w", c.Local, err))
+		}
+		kch.Applied = true
+		kch.Desired = drift.Redacted(rec.Fingerprint)
+		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, WrittenAt: now}); err != nil {
+			return err
+		}
+		rec.Pending, rec.Delivered = false, ""
+		p.KeyExpiration = created.Expiration
+		w.previous = rec.Previous
+		if w.previous != nil && w.changes["previous"] == nil {
+			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote, Key: name + " (" + w.previous.ID + ")",
+				Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+		}
+		return led.SetKey(c.Name, rec)
+	}
+	return nil
+}
+
+// finishRotation invalidates the rotated-out key once a request through
+// the link was authorized under the new key (its canary, evidence.go):
+// there is never a moment when the key the local cluster uses is invalid.
+func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
+	w := p.key
+	if w == nil || w.previous == nil || !p.writes() || w.remote == "" {
+		return
+	}
+	ch := w.changes["previous"]
+	if canaryAmbiguous(w.access) {
+		// The key's own access grants every canary, the old key's too: a
+		// request cannot tell which key is in use. The old key goes only
+		// once the link works and the platform has had the whole grace
+		// period to load the new one.
+		ks := ps.r.ledger.Keystore(p.Conn.Local, CredentialsKey(p.Conn.Alias))
+		if p.Health != HealthConnected || ks == nil || ps.r.opts.Now().Sub(ks.WrittenAt) < ps.r.opts.KeystoreLoadGrace {
+			if ch != nil {
+				ch.Err = fmt.Errorf("kept until %s after the keystore write: the key's access covers esremote's canary names, so no request can prove which key is in use", ps.r.opts.KeystoreLoadGrace)
+			}
+			return
+		}
+	} else if rec := ps.r.ledger.Key(p.Conn.Name); rec == nil || p.proven != rec.ID {
+		// No proof that the local cluster uses the new key: a keystore
+		// change loads on the platform's schedule, and the connection
+		// stays up on the old key meanwhile (a value change does not
+		// rebuild it). Invalidating the old key now could cut the link.
+		if ch != nil {
+			ch.Err = fmt.Errorf("kept until a request proves the local cluster uses the new key")
+		}
+		return
+	}
+	if _, err := ps.snap.remote(w.remote).client.InvalidateAPIKeys(ctx, w.previous.ID); err != nil && !es.IsNotFound(err) {
+		if ch != nil {
+			ch.Err = fmt.Errorf("invalidate rotated-out key %s: %w", w.previous.ID, err)
+		}
+		return
+	}
+	if ch != nil {
+		ch.Applied = true
+	}
+	if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil {
+		rec.Previous = nil
+		_ = ps.r.ledger.SetKey(p.Conn.Name, rec)
+	}
+}
+
+// reloadSelfManaged asks a self-managed cluster to reload its keystore
+// when an api_key alias has no credentials yet: the operator may have
+// added them with elasticsearch-keystore since the last pass. It returns
+// the connections the reload was for, so apply verifies them.
+func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, local *spec.Cluster, cp *ClusterPlan) []*ConnectionPlan {
+	if local.Deployment != nil {
+		return nil
+	}
+	var waiting []*ConnectionPlan
+	for _, p := range cp.Connections {
+		for _, f := range p.Findings {
+			if f.Code == CodeActionRequired && p.writes() {
+				waiting = append(waiting, p)
+				break
+			}
+		}
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
+	failures, err := client.ReloadSecureSettings(ctx)
+	msg := ""
+	switch {
+	case err != nil:
+		msg = err.Error()
+	case len(failures) > 0:
+		var names []string
+		for _, f := range failures {
+			names = append(names, f.String())
+		}
+		msg = "nodes failed to reload secure settings: " + strings.Join(names, "; ")
+	}
+	if msg == "" {
+		return waiting
+	}
+	for _, p := range waiting {
+		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: msg,
+			Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
+	}
+	return nil
+}
+
+// settleActionRequired drops the action_required finding of connections
+// whose credentials Elasticsearch now reports (after a reload).
+func settleActionRequired(ctx context.Context, client *es.Client, waiting []*ConnectionPlan) {
+	if len(waiting) == 0 {
+		return
+	}
+	info, err := client.RemoteInfo(ctx)
+	if err != nil {
+		return
+	}
+	for _, p := range waiting {
+		if !info[p.Conn.Alias].HasCredentials() {
+			continue
+		}
+		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+	}
+}

@@ -1,0 +1,361 @@
+package reconcile
+
+// One pass, as one trip down: observe everything the pass needs (observe*.go),
+// decide every local cluster (decide*.go, Diff, diffRoles), compare a saved
+// plan, then write: trust first, then each cluster (execute*.go).
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// passState is what one pass shares between its cluster goroutines: the
+// remotes it has read (once each), the endpoints it resolved.
+type passState struct {
+	r         *Reconciler
+	set       *spec.Set
+	mode      Mode
+	scoped    bool
+	only      string
+	endpoints map[string]endpointResult
+
+	// snap is everything the pass read, each target once.
+	snap *Snapshot
+
+	// trust is the certificate model's trust work (trust.go).
+	trust *trustPlan
+
+	// reads are the reads started ahead of need (prefetchRemotes); the
+	// pass waits for them before it returns.
+	reads sync.WaitGroup
+
+	// uuids indexes the declared Clusters by cluster_uuid (namesOf).
+	uuidsOnce sync.Once
+	uuids     map[string][]string
+}
+
+// Pass observes every local cluster the set names, plans, and in ModeApply
+// or ModeRun writes and verifies. only, when not "", restricts the pass to
+// the connection of that name (nothing else is deleted or reported).
+//
+// Errors of one cluster never stop the others: they are recorded on that
+// cluster's plan and connections. Pass itself fails only when the pass
+// could not start.
+func (r *Reconciler) Pass(ctx context.Context, set *spec.Set, mode Mode, only string) (*Result, error) {
+	return r.pass(ctx, set, mode, only, nil)
+}
+
+// PassTargets is Pass restricted to the named local clusters (the daemon's
+// retry of failing targets): each of them gets its whole pass, deletions
+// and unmanaged reports included; the other clusters are not contacted.
+func (r *Reconciler) PassTargets(ctx context.Context, set *spec.Set, mode Mode, targets []string) (*Result, error) {
+	return r.pass(ctx, set, mode, "", targets)
+}
+
+func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only string, targets []string) (*Result, error) {
+	res := &Result{Mode: mode, Set: set, Only: only, Started: r.opts.Now(), Plan: &Plan{}}
+	if only != "" && findConnection(set, only) == nil {
+		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
+	}
+	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot()}
+
+	// Group connections by local cluster; every cluster with a connection
+	// (or, for deletions, something in the ledger) gets a pass.
+	byLocal := map[string][]*spec.Connection{}
+	all := map[string]map[string]bool{}
+	for _, c := range set.Connections {
+		if all[c.Local] == nil {
+			all[c.Local] = map[string]bool{}
+		}
+		all[c.Local][c.Alias] = true
+		if only != "" && c.Name != only {
+			continue
+		}
+		byLocal[c.Local] = append(byLocal[c.Local], c)
+	}
+	if only == "" {
+		for _, cl := range set.Clusters {
+			if _, ok := byLocal[cl.Name]; !ok && r.ledger.ownsOn(cl.Name) {
+				byLocal[cl.Name] = nil
+			}
+		}
+	}
+	if targets != nil {
+		for local := range byLocal {
+			if !slices.Contains(targets, local) {
+				delete(byLocal, local)
+			}
+		}
+	}
+	locals := sortedKeys(byLocal)
+
+	// Observe: the remotes' endpoints first (the reads of the managed
+	// keys' remotes start from them), then the trust facts and the
+	// clusters at once, each target read once. Identities are compared
+	// across clusters (two Cluster documents for one cluster get no
+	// writes), so every local is observed before any is decided.
+	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
+	var trustRead sync.WaitGroup
+	trustRead.Go(func() { ps.planTrust(ctx) })
+	ps.observeAll(ctx, locals, byLocal)
+	trustRead.Wait()
+
+	// Decide every cluster before anything is written: a connection
+	// refused as a conflict keeps its trust unwritten too, and a saved
+	// plan that is stale anywhere is written nowhere.
+	work := make([]*clusterWork, len(locals))
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, local := range locals {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			work[i] = ps.decideCluster(ctx, local, byLocal[local], all[local])
+		})
+	}
+	wg.Wait()
+	var departed []*ClusterPlan
+	if only == "" && targets == nil {
+		departed = ps.departed()
+	}
+	if mode != ModePlan && r.opts.Expect != nil {
+		if why := ps.stale(work, departed); len(why) > 0 {
+			ps.reads.Wait()
+			return nil, &StaleError{Reasons: why}
+		}
+	}
+
+	// Execute: trust first (a certificate link needs it on both
+	// deployments before its cluster settings can connect, DESIGN §5),
+	// then every cluster, then the keys of departed clusters.
+	if mode != ModePlan {
+		ps.holdRefusedTrust(work)
+		ps.applyTrust(ctx)
+	}
+	plans := make([]*ClusterPlan, len(locals))
+	for i, w := range work {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			plans[i] = ps.writeCluster(ctx, w)
+			r.recordRetryHint(w.cp.Local, plans[i])
+			ps.schedule(plans[i])
+		})
+	}
+	wg.Wait()
+	for _, cp := range departed {
+		if mode != ModePlan {
+			ps.applyDeparted(ctx, cp)
+		}
+		plans = append(plans, cp)
+	}
+	ps.reads.Wait()
+	res.Plan.Clusters = plans
+	res.Detached = ps.trustDetached()
+	res.Finished = r.opts.Now()
+	return res, nil
+}
+
+// stale compares everything the pass decided with the saved plan
+// (Options.Expect) before anything is written: the reasons of every part
+// that differs, none when the plan still holds.
+func (ps *passState) stale(work []*clusterWork, departed []*ClusterPlan) []string {
+	exp := ps.r.opts.Expect
+	why := exp.staleTrust(ps)
+	for _, w := range work {
+		if w.cp.Err != nil && w.client == nil {
+			continue // not observed: nothing is written there anyway
+		}
+		why = append(why, exp.staleCluster(w.cp)...)
+	}
+	for _, cp := range departed {
+		why = append(why, exp.staleCluster(cp)...)
+	}
+	return why
+}
+
+// clusterWork is one local cluster's decision, waiting for the pass's
+// writes: its plan and what writing it needs.
+type clusterWork struct {
+	cl     *spec.Cluster
+	client *es.Client // nil when the cluster failed before it was decided
+	obs    *Observed
+	cp     *ClusterPlan
+	log    *slog.Logger
+}
+
+// decideCluster decides one local cluster from the pass's Snapshot: the
+// desired aliases, the links' evidence, keys, trust, settings and roles.
+// It writes nothing.
+func (ps *passState) decideCluster(ctx context.Context, local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
+	r := ps.r
+	log := r.opts.Logger.With("target", local)
+	fail := func(err error) *clusterWork {
+		cp := &ClusterPlan{Local: local, Err: err}
+		for _, c := range conns {
+			cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
+		}
+		log.Warn("cluster failed", "err", err)
+		return &clusterWork{cp: cp, log: log}
+	}
+	cl := ps.set.Cluster(local)
+	if cl == nil {
+		return fail(drift.Terminal(fmt.Errorf("cluster %q is not declared", local)))
+	}
+	client, err := r.ESClient(ps.set, cl)
+	if err != nil {
+		return fail(err)
+	}
+	ob := ps.snap.local(local)
+	if ob.err != nil {
+		return fail(ob.err)
+	}
+	obs := ob.obs
+	if err := ps.identity(local, obs); err != nil {
+		return fail(err)
+	}
+	var cps []*ConnectionPlan
+	for _, c := range conns {
+		p := &ConnectionPlan{Conn: c}
+		if c.Policy != spec.PolicyDisabled {
+			ep := ps.endpoints[c.Remote.Cluster]
+			if ep.err != nil && c.Remote.ProxyAddress == "" {
+				p.Err = ep.err
+			} else if d, err := Desire(c, ep.Endpoint); err != nil {
+				p.Err = err
+			} else {
+				p.Desired = d
+			}
+			if cl.Elasticsearch.InsecureSkipVerify {
+				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeInsecureSkipVerify,
+					Message: "TLS verification is off for " + local + " (insecure_skip_verify): anyone on the path can read its credentials",
+					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
+			}
+		}
+		p.observed, p.observedOK = obs.Remote[c.Alias]
+		cps = append(cps, p)
+	}
+	// Health by evidence, before planning: a managed key the local cluster
+	// does not use is drift the key planning repairs.
+	r.gatherEvidence(ctx, client, cps, false, ob.early)
+	ps.observeKeyRemotes(ctx, cps, cl, obs)
+	for _, p := range cps {
+		if p.Conn.Policy != spec.PolicyDisabled {
+			ps.planKey(p, cl, obs)
+			ps.attachTrust(p)
+		}
+	}
+	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	for _, p := range cp.Connections {
+		for i, f := range p.Findings {
+			if f.Code == CodeConflict && ps.set.Dir != "" {
+				p.Findings[i].Fix = strings.Replace(f.Fix, "esremote import "+specDirPlaceholder+" ", "esremote import "+ps.set.Dir+" ", 1)
+			}
+		}
+	}
+	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
+	if ps.mode != ModePlan {
+		for _, p := range cp.Connections {
+			if p.Enforced() {
+				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
+					holdContested(cp, p, contested, held)
+					log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
+				}
+			}
+		}
+	}
+	if err := ps.planRoles(ctx, client, cl, cp, obs, ob); err != nil {
+		return fail(err)
+	}
+	ps.planRemovedKeys(cp)
+	ps.planKeystoreRemovals(cp, all)
+	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log}
+}
+
+// writeCluster writes one decided cluster (apply and run): credentials,
+// the one settings PUT, roles, then verify; in every mode it then looks
+// at rotations and diagnoses the links that do not work.
+func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterPlan {
+	cp := w.cp
+	if w.client == nil {
+		return cp
+	}
+	ps.reattachTrust(cp)
+	if ps.mode != ModePlan {
+		ps.commitLanded(cp, w.obs)
+		// Name the cluster in the ledger before the first write: every
+		// record under this name is then about this cluster_uuid.
+		if err := ps.r.ledger.SetClusterUUID(cp.Local, w.obs.UUID); err != nil {
+			err = fmt.Errorf("record the identity of %s before writing: %w", cp.Local, err)
+			w.log.Warn("cluster failed", "err", err)
+			out := &ClusterPlan{Local: cp.Local, Err: err}
+			for _, p := range cp.Connections {
+				out.Connections = append(out.Connections, &ConnectionPlan{Conn: p.Conn, Err: err, Health: HealthUnknown})
+			}
+			return out
+		}
+		ps.apply(ctx, w.client, w.cl, cp, w.log)
+	}
+	for _, p := range cp.Connections {
+		ps.rotating(p)
+		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {
+			ps.diagnose(ctx, w.client, p)
+		}
+	}
+	return cp
+}
+
+// identity checks that the cluster answering for local is the one the
+// ledger's records are about (same cluster_uuid), and that no other
+// declared Cluster of this pass is the same cluster.
+func (ps *passState) identity(local string, obs *Observed) error {
+	if obs.UUID == "" {
+		return nil // a cluster too old to say (or a test double): nothing to compare
+	}
+	if rec := ps.r.ledger.ClusterUUID(local); rec != "" && rec != obs.UUID {
+		return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: nothing is written there. Point elasticsearch.url of %s back at that cluster; if the cluster was rebuilt on purpose, remove the ledger's records of %s (state dir ledger.json) and adopt what is there with esremote import",
+			CodeIdentityChanged, local, obs.UUID, rec, local, local)
+	}
+	var same []string
+	for _, name := range ps.namesOf(obs.UUID) {
+		if name != local {
+			same = append(same, name)
+		}
+	}
+	if len(same) > 0 {
+		slices.Sort(same)
+		return fmt.Errorf("%s: clusters %s and %s are the same cluster (cluster_uuid %s): nothing is written there until one Cluster document remains",
+			CodeDuplicateCluster, local, strings.Join(same, ", "), obs.UUID)
+	}
+	return nil
+}
+
+// namesOf lists the declared Clusters that are the cluster with uuid: the
+// local clusters of this pass observed with it, and the names the ledger
+// recorded with it. The index is built once per pass (a lookup per cluster
+// instead of a scan of every cluster per cluster); names recorded during
+// the pass are clusters this pass observed, so they are in it.
+func (ps *passState) namesOf(uuid string) []string {
+	ps.uuidsOnce.Do(func() {
+		ps.uuids = map[string][]string{}
+		for name, o := range ps.snap.allLocals() {
+			if o.obs != nil && o.obs.UUID != "" {
+				ps.uuids[o.obs.UUID] = append(ps.uuids[o.obs.UUID], name)
+			}
+		}
+		for name, u := range ps.r.ledger.clusterUUIDs() {
+			if u != "" && ps.set.Cluster(name) != nil && !slices.Contains(ps.uuids[u], name) {
+				ps.uuids[u] = append(ps.uuids[u], name)
+			}
+		}
+	})
+	return ps.uuids[uuid]
+}
