@@ -60,6 +60,13 @@
 // reported and never changed or deleted. Errors lists problems that belong to
 // no single connection, such as a target that could not be reached.
 //
+// Every error has a [Class] (ReportError.Class, Connection.ErrorClass):
+// [ClassTerminal] (retrying cannot help until someone changes something),
+// [ClassRetryable] or [ClassThrottled] (with RetryAt, the remote's wait).
+// The adapters classify their errors ([Classifier], [Classify]); the daemon
+// switches on the class per target, and on Connection.RequeueAt, the
+// earliest time something of a connection falls due.
+//
 // # State directory
 //
 // [History] keeps reports in the state directory:

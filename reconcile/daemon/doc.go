@@ -1,6 +1,9 @@
 // Package daemon is the long-running side of `esremote run`: the Loop
-// (debounced spec reloads, periodic resyncs, per-target backoff, the
-// last good spec set kept on a bad reload), the spec-directory Watch,
+// (debounced spec reloads, periodic resyncs, the last good spec set kept
+// on a bad reload; config.go, loop.go), its per-target switch on the error
+// class of each pass (terminal, retryable, throttled, requeue;
+// schedule.go), the reports it makes itself (report.go), its status
+// (status.go), the spec-directory Watch,
 // AffectedLocals (which local clusters a spec edit concerns) and the
 // HTTP API (/healthz, /readyz, /status, /-/reload).
 //
