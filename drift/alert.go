@@ -471,7 +471,13 @@ func (a *Alerter) transition(want map[string]Alert, scope func(Alert) bool) []Al
 		if al.Resolved() {
 			state = "resolved"
 		}
-		a.log.Info("alert "+state, "alert", al.Name(), "connection", al.Labels["connection"], "target", al.Labels["target"])
+		attrs := []any{"alert", al.Name()}
+		for _, k := range []string{"connection", "target"} {
+			if v := al.Labels[k]; v != "" {
+				attrs = append(attrs, k, v)
+			}
+		}
+		a.log.Info("alert "+state, attrs...)
 	}
 	return slices.Clip(changed)
 }

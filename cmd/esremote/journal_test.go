@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/sim"
+)
+
+// managedConnectionWithRole is managedConnection with a role on the local
+// cluster, so the first pass writes all four kinds: key, keystore,
+// settings, role.
+const managedConnectionWithRole = managedConnection + `roles:
+  - name: logs-remote-reader
+    remote_indices:
+      - names: ["logs-*"]
+        privileges: [read, read_cross_cluster]
+`
+
+// TestDaemonJournalAndRevertNotification runs the daemon against a
+// simulated world with every sink configured:
+//
+//   - its journal (the log on stderr) has a line for each write of the
+//     first pass, naming connection, resource, key and origin: the key
+//     creation, the keystore write, the settings write and the role write
+//     (issue 25, Done-when 3);
+//   - a hand edit of a managed setting is reverted by a later pass, and
+//     the revert reaches Alertmanager, the webhook and Slack as
+//     EsremoteExternalEditReverted, with the setting, the hand-edited value
+//     and the link to the connection's page; the journal's "hand edit
+//     reverted" line names the setting, the old value, the new one and the
+//     origin external (Done-when 2 and 4);
+//   - no secret of the world is in the journal or the alerts.
+func TestDaemonJournalAndRevertNotification(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv, err := sim.Start(ctx, sim.DefaultWorld())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	specs, env := simSpecs(t, srv, managedConnectionWithRole)
+	state, secrets := t.TempDir(), t.TempDir()
+	am, hook, slack := newWebhook(t), newWebhook(t), newWebhook(t)
+	hookFile, slackFile := filepath.Join(secrets, "webhook-url"), filepath.Join(secrets, "slack-url")
+	writeFile(t, hookFile, hook.srv.URL+"/hook?token=s3cret\n", 0o600)
+	writeFile(t, slackFile, slack.srv.URL+"/services/T0/B0/s3cret\n", 0o600)
+
+	next := notifySocket(t)
+	logs := &logWatch{addr: make(chan string, 1)}
+	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "JOURNAL_STREAM" {
+			return ""
+		}
+		return os.Getenv(k)
+	}}
+	code := make(chan int, 1)
+	go func() {
+		// A short resync: the pass after the hand edit comes on its own.
+		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
+			"--resync", "1s", "--alertmanager-url", am.srv.URL, "--webhook-url-file", hookFile, "--slack-webhook-url-file", slackFile,
+			"--external-url", "https://esremote.example.com/"})
+	}()
+	next("READY=1")
+	next("STATUS=")
+
+	// The first pass's writes, one journal line each.
+	journal := logs.String()
+	for _, want := range []string{
+		`level=INFO msg="api key created" connection=analytics-to-ece-logs resource=api_key target=ece-prod-logs key=esremote-analytics-to-ece-logs action=create origin=spec`,
+		`level=INFO msg="keystore entry written" connection=analytics-to-ece-logs resource=keystore target=ech-analytics key=cluster.remote.ece-prod-logs.credentials action=create origin=spec`,
+		`level=INFO msg="cluster setting written" connection=analytics-to-ece-logs resource=cluster_setting target=ech-analytics key=cluster.remote.ece-prod-logs.mode action=create origin=spec old=(none) new=proxy`,
+		`level=INFO msg="role written" connection=analytics-to-ece-logs resource=role target=ech-analytics key=logs-remote-reader action=create origin=spec`,
+	} {
+		if !strings.Contains(journal, want) {
+			t.Errorf("journal lacks\n%s\nin:\n%s", want, journal)
+		}
+	}
+
+	// Someone sets server_name by hand, as in Kibana's dev tools.
+	const key = "cluster.remote.ece-prod-logs.server_name"
+	if err := srv.World.SetSetting("ech-analytics", "persistent", key, "evil.example"); err != nil {
+		t.Fatal(err)
+	}
+	for name, sink := range map[string]*webhook{"alertmanager": am, "webhook": hook, "slack": slack} {
+		body := sink.wait(t, drift.AlertExternalEditReverted)
+		for _, want := range []string{key, "evil.example", "https://esremote.example.com/connections/analytics-to-ece-logs"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: the revert's alert lacks %q:\n%s", name, want, body)
+			}
+		}
+		if strings.Contains(body, "s3cret") {
+			t.Errorf("%s: a webhook token in the alert", name)
+		}
+	}
+	reverted := regexp.MustCompile(`level=WARN msg="hand edit reverted" connection=analytics-to-ece-logs resource=cluster_setting target=ech-analytics key=` +
+		regexp.QuoteMeta(key) + ` action=update origin=external old=evil.example new=\S+\n`)
+	if !reverted.MatchString(logs.String()) {
+		t.Errorf("journal lacks the revert of %s:\n%s", key, logs)
+	}
+
+	cancel()
+	select {
+	case <-code:
+	case <-time.After(failsafe):
+		t.Fatalf("run did not stop:\n%s", logs)
+	}
+	out := logs.String()
+	for name, cl := range srv.Addresses().Clusters {
+		ks, _ := srv.World.Keystore(name)
+		for _, sec := range append([]string{cl.Password, cl.APIKey}, mapValues(ks)...) {
+			if sec != "" && strings.Contains(out, sec) {
+				t.Errorf("a secret of %s (%d chars) is in the journal", name, len(sec))
+			}
+		}
+	}
+	if strings.Contains(out, "s3cret") {
+		t.Errorf("a webhook token is in the journal")
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
