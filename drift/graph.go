@@ -25,6 +25,9 @@ type GraphCluster struct {
 	Name string `json:"name"`
 	// Kind is ClusterDeployment, ClusterSelfManaged or ClusterExternal.
 	Kind string `json:"kind"`
+	// Platform is "ech" or "ece" for a deployment, "" otherwise or when
+	// not known; the status page labels the node with it.
+	Platform string `json:"platform,omitempty"`
 }
 
 // Kinds of GraphCluster.

@@ -13,10 +13,10 @@ import (
 func planGraph() Graph {
 	return Graph{
 		Clusters: []GraphCluster{
-			{Name: "ech-search", Kind: ClusterDeployment},
-			{Name: "ece-prod-logs", Kind: ClusterDeployment},
-			{Name: "ech-analytics", Kind: ClusterDeployment},
-			{Name: "ech-metrics", Kind: ClusterDeployment},
+			{Name: "ech-search", Kind: ClusterDeployment, Platform: "ech"},
+			{Name: "ece-prod-logs", Kind: ClusterDeployment, Platform: "ece"},
+			{Name: "ech-analytics", Kind: ClusterDeployment, Platform: "ech"},
+			{Name: "ech-metrics", Kind: ClusterDeployment, Platform: "ech"},
 			{Name: "archive", Kind: ClusterSelfManaged},
 			{Name: `old "proxy":9443`, Kind: ClusterExternal},
 		},
@@ -83,7 +83,7 @@ func TestStatusPageGolden(t *testing.T) {
 	r := applyReport()
 	var buf bytes.Buffer
 	err := WriteStatusPage(&buf, StatusPage{Report: r, Graph: planGraph(), LastDrift: r, Refresh: 30 * time.Second,
-		LastChange: map[string]time.Time{"analytics-to-ece-logs": at}})
+		LastChange: map[string]time.Time{"analytics-to-ece-logs": at}, Now: at.Add(3 * time.Minute), Host: "admin-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

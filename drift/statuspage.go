@@ -3,9 +3,8 @@ package drift
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"io"
-	"math"
+	"net/url"
 	"time"
 )
 
@@ -26,117 +25,96 @@ type StatusPage struct {
 	// Refresh, when positive, makes the browser reload the page this often
 	// (a meta refresh: the page has no JavaScript).
 	Refresh time.Duration
+	// Now is the time the page's relative times count from ("3 min ago");
+	// zero means the report's GeneratedAt.
+	Now time.Time
+	// Host is the name of the host the daemon runs on, shown in the
+	// header; "" leaves it out.
+	Host string
+	// Kiosk draws the read-only view for a request without the daemon's
+	// token (see [KioskView]): names, states, counts and times only.
+	Kiosk bool
 }
 
-// statusPageCSS is the page's only style: inline, so the page needs nothing
-// else.
-const statusPageCSS = `body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1f2328; background: #fff; }
-h1 { font-size: 20px; margin: 0 0 4px; }
-h2 { font-size: 16px; margin: 28px 0 8px; }
-.meta { color: #57606a; margin: 0 0 12px; }
-.summary { font-weight: 600; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #d0d7de; vertical-align: top; }
-th { background: #f6f8fa; font-weight: 600; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-weight: 600; font-size: 12px; }
-.legend span { margin-right: 16px; white-space: nowrap; }
-.swatch { display: inline-block; width: 22px; height: 4px; vertical-align: middle; margin-right: 4px; }
-code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
-.err { color: #cf222e; }
-svg { max-width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: 6px; background: #fbfcfd; }
-svg text { font: 12px system-ui, sans-serif; }
-`
-
-// WriteStatusPage writes p as one self-contained HTML page: no external
-// asset, no script. It shows the estate as an inline SVG graph (clusters
-// as nodes, connections as edges coloured by health and labelled with
-// alias, security model and health), a table of the connections (sync,
-// health, last change, last error), the report's errors and the changes
-// of the last drift. Every colour is next to the text it stands for.
+// WriteStatusPage writes p as one self-contained HTML page, made to be
+// read across a room on a wall screen: no external asset, no script.
 //
-// The page is written with fmt and html.EscapeString, not html/template:
-// any use of text/template in the binary turns off the linker's dead code
-// elimination (reflect.Value.MethodByName), which made esremote 70% larger.
-// Every value from the report, the specs or a cluster goes through esc.
+// The header is the verdict in two big phrases, after Argo CD's
+// Healthy/Synced ("All 12 connected · In sync", "2 of 12 not connected ·
+// 1 out of sync"), on the colour of the worst thing on the page; when
+// something is wrong a frame of that colour goes round the whole page.
+// Below, the estate as an inline SVG graph (clusters as boxes coloured by
+// whether the last pass reached them and labelled ECH, ECE, self-managed or
+// external; connections as arrows coloured by health and labelled with
+// alias and health; no two labels overlap), a table of the connections
+// (policy, sync, health, last change, last error; each links to its page
+// at connections/NAME), the report's errors and the changes of the last
+// drift. Every colour is next to the text it stands for; times are
+// relative with the absolute time in their title.
 func WriteStatusPage(w io.Writer, p StatusPage) error {
 	if p.Report == nil {
 		return fmt.Errorf("status page: no report")
 	}
-	r := p.Report
-	g := Graph{Clusters: slicesClone(p.Graph.Clusters), Links: slicesClone(p.Graph.Links)}
+	r, g, lastDrift := p.Report, Graph{Clusters: slicesClone(p.Graph.Clusters), Links: slicesClone(p.Graph.Links)}, p.LastDrift
+	if p.Kiosk {
+		r, g = KioskView(r, g)
+		if lastDrift != nil {
+			lastDrift, _ = KioskView(lastDrift, Graph{})
+		}
+	}
 	g.WithReport(r)
 	g.Sort()
-	svg := layoutGraph(g)
-	summary := connectionsLine(r)
-	esc := html.EscapeString
-	stamp := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.UTC().Format(time.RFC3339)
+	svg := layoutGraph(g, reachability(g, r))
+	v := verdictOf(r)
+	now := p.Now
+	if now.IsZero() {
+		now = r.GeneratedAt
 	}
 	var b bytes.Buffer
 	pf := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
-	pf("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	if secs := int(p.Refresh.Seconds()); secs > 0 {
-		pf("<meta http-equiv=\"refresh\" content=\"%d\">\n", secs)
+	title := "esremote: " + v.String()
+	if p.Host != "" {
+		title = "esremote on " + p.Host + ": " + v.String()
 	}
-	pf("<title>esremote: %s</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>esremote</h1>\n", esc(summary), statusPageCSS)
-	pf("<p class=\"meta\">Last pass %s (%s, mode %s) · spec <span class=\"mono\">%s</span>", stamp(r.GeneratedAt), esc(string(r.Trigger)), esc(string(r.Mode)), esc(r.SpecDigest))
-	if r.SpecRevision != "" {
-		pf(" at <span class=\"mono\">%s</span>", esc(r.SpecRevision))
+	writeHead(pf, title, p.Refresh, v.Level)
+	pf("<header class=\"verdict\" id=\"verdict\" data-level=\"%s\">\n<div>\n<h1 id=\"verdict-health\">%s</h1>\n<div class=\"sub\" id=\"verdict-sync\">%s</div>\n", v.Level, esc(v.Health), esc(v.Sync))
+	if v.Detail != "" {
+		pf("<div class=\"sub\" id=\"verdict-detail\">%s</div>\n", esc(v.Detail))
 	}
-	pf("</p>\n<p class=\"summary\" id=\"summary\">%s</p>\n\n", esc(summary))
+	pf("</div>\n<div class=\"where\">")
+	writeWhere(pf, r, p.Host, now)
+	pf("</div>\n</header>\n<main>\n")
+	pf("<p class=\"meta\" id=\"summary\">%s</p>\n", esc(connectionsLine(r)))
+	if p.Kiosk {
+		pf("%s\n", kioskNote)
+	}
 
-	// The estate.
-	pf("<h2>Estate</h2>\n<p class=\"legend\">Edges are coloured by health:\n")
-	for _, h := range []Health{HealthConnected, HealthRotating, HealthDisconnected, HealthUnauthorized, HealthUnknown} {
-		pf("<span><i class=\"swatch\" style=\"background: %s\"></i>%s</span>", healthColor(h), h)
-	}
-	pf("\n<span><i class=\"swatch\" style=\"background: %s\"></i>health not known</span></p>\n", healthColor(""))
-	pf("<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"clusters and their connections\">\n<defs>",
-		svg.Width, svg.Height, svg.Width, svg.Height)
-	for _, c := range svg.Colors {
-		pf("\n<marker id=\"%s\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"%s\"/></marker>", markerID(c), c)
-	}
-	pf("\n</defs>\n")
-	for _, e := range svg.Edges {
-		pf("<g class=\"link\" data-connection=\"%s\">\n", esc(e.Connection))
-		pf("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2.5\" marker-end=\"url(#%s)\"/>\n", e.Path, e.Color, e.Marker)
-		pf("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"%s\" stroke=\"#fbfcfd\" stroke-width=\"4\" paint-order=\"stroke\">%s</text>\n", e.LabelX, e.LabelY, e.Color, esc(e.Label))
-		pf("<title>%s: %s</title>\n</g>\n", esc(e.Connection), esc(e.Label))
-	}
-	for _, n := range svg.Nodes {
-		pf("<g class=\"cluster\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"8\" fill=\"#ffffff\" stroke=\"#24292f\" stroke-width=\"1.5\"/>\n", n.X, n.Y, n.W, n.H)
-		pf("<text x=\"%.1f\" y=\"%.1f\" dy=\"-3\" text-anchor=\"middle\" font-weight=\"600\">%s</text>\n", n.TX, n.TY, esc(n.Name))
-		pf("<text x=\"%.1f\" y=\"%.1f\" dy=\"13\" text-anchor=\"middle\" fill=\"#57606a\">%s</text>\n</g>\n", n.TX, n.TY, esc(n.Kind))
-	}
-	pf("</svg>\n\n")
-
-	// The connections.
-	pf("<h2>Connections</h2>\n<table id=\"connections\">\n<thead><tr><th>Connection</th><th>Local → alias</th><th>Security</th><th>Sync</th><th>Health</th><th>Last change</th><th>Last error</th></tr></thead>\n<tbody>\n")
+	// The estate and the connections, side by side on a wide screen.
+	pf("<div class=\"columns\">\n<section class=\"graph\">\n<h2>Estate</h2>\n")
+	writeGraph(pf, svg)
+	pf("</section>\n<section class=\"list\">\n<h2>Connections</h2>\n<table id=\"connections\">\n<thead><tr><th>Connection</th><th>Local → alias</th><th>Security</th><th>Policy</th><th>Sync</th><th>Health</th><th>Last change</th><th>Last error</th></tr></thead>\n<tbody>\n")
 	for _, c := range r.Connections {
 		last := "-"
 		if p.LastChange == nil {
 			last = "?"
 		} else if t, ok := p.LastChange[c.Name]; ok {
-			last = stamp(t)
+			last = timeHTML(now, t)
 		}
 		errCell, errClass := c.LastError(), ""
 		if errCell != "-" {
 			errClass = ` class="err"`
 		}
 		pf("<tr data-connection=\"%s\" data-sync=\"%s\" data-health=\"%s\">\n", esc(c.Name), esc(string(c.Sync)), esc(string(c.Health)))
-		pf("<td class=\"mono\">%s</td><td>%s → %s</td><td>%s</td>\n", esc(c.Name), esc(c.Local), esc(c.Alias), esc(c.Security))
-		pf("<td><span class=\"badge\" style=\"background: %s\">%s</span></td>\n", syncColor(c.Sync), esc(string(c.Sync)))
-		pf("<td><span class=\"badge\" style=\"background: %s\">%s</span></td>\n", healthColor(c.Health), esc(string(c.Health)))
+		pf("<td class=\"mono level-%s\"><a href=\"connections/%s\">%s</a></td><td>%s → %s</td><td>%s</td><td>%s</td>\n",
+			connectionVerdict(c).Level, esc(url.PathEscape(c.Name)), esc(c.Name), esc(c.Local), esc(c.Alias), esc(c.Security), esc(policyWord(c.Policy)))
+		pf("<td>%s</td>\n<td>%s</td>\n", syncBadge(c.Sync), healthBadge(c.Health))
 		pf("<td class=\"mono\">%s</td><td%s>%s</td>\n</tr>\n", last, errClass, esc(errCell))
 	}
 	if len(r.Connections) == 0 {
-		pf("<tr><td colspan=\"7\">No connections in the specs.</td></tr>\n")
+		pf("<tr><td colspan=\"8\">No connections in the specs.</td></tr>\n")
 	}
-	pf("</tbody>\n</table>\n")
+	pf("</tbody>\n</table>\n</section>\n</div>\n")
 	if len(r.Errors) > 0 {
 		pf("\n<h2>Errors</h2>\n<ul id=\"errors\">")
 		for _, e := range r.Errors {
@@ -147,43 +125,117 @@ func WriteStatusPage(w io.Writer, p StatusPage) error {
 
 	// The last drift.
 	pf("\n<h2>Last drift</h2>\n")
-	if d := p.LastDrift; d != nil {
-		pf("<p id=\"last-drift\">Found %s (%s, mode %s):</p>\n<table>\n", stamp(d.GeneratedAt), esc(string(d.Trigger)), esc(string(d.Mode)))
-		pf("<thead><tr><th>Connection</th><th>Resource</th><th>Target</th><th>Key</th><th>Change</th><th>Origin</th><th>Result</th></tr></thead>\n<tbody>\n")
-		for _, c := range d.Connections {
-			for _, ch := range c.Changes {
-				change := string(ch.Action)
-				if ch.Actual != "" {
-					change += " " + ch.Actual
-				}
-				if ch.Actual != "" && ch.Desired != "" {
-					change += " →"
-				}
-				if ch.Desired != "" {
-					change += " " + ch.Desired
-				}
-				origin := string(ch.Origin)
-				if origin == "" {
-					origin = "-"
-				}
-				result := "not applied"
-				switch {
-				case ch.Applied:
-					result = "applied"
-				case ch.Error != "":
-					result = `<span class="err">failed: ` + esc(ch.Error) + `</span>`
-				}
-				pf("<tr>\n<td class=\"mono\">%s</td><td>%s</td><td>%s</td><td class=\"mono\">%s</td>\n", esc(c.Name), esc(string(ch.Resource)), esc(ch.Target), esc(ch.Key))
-				pf("<td class=\"mono\">%s</td>\n<td>%s</td>\n<td>%s</td>\n</tr>\n", esc(change), esc(origin), result)
-			}
-		}
-		pf("</tbody>\n</table>\n")
+	if d := lastDrift; d != nil {
+		pf("<p id=\"last-drift\">Found %s (%s, mode %s):</p>\n", timeHTML(now, d.GeneratedAt), esc(string(d.Trigger)), esc(string(d.Mode)))
+		writeChanges(pf, d.Connections, true)
 	} else {
 		pf("<p id=\"last-drift\">No drift in the reports kept.</p>\n")
 	}
-	pf("\n<p class=\"meta\">The same report as JSON: <a href=\"/status\">/status</a> · metrics: <a href=\"/metrics\">/metrics</a></p>\n</body>\n</html>\n")
+	pf("\n<p class=\"meta\">The same report as JSON: <a href=\"status\">/status</a> · metrics: <a href=\"metrics\">/metrics</a></p>\n</main>\n</body>\n</html>\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// writeWhere writes which daemon this is and when it last looked: host,
+// last pass (relative), trigger and mode, spec revision, leadership.
+func writeWhere(pf func(string, ...any), r *Report, host string, now time.Time) {
+	if host != "" {
+		pf("esremote on <b id=\"host\">%s</b><br>\n", esc(host))
+	}
+	pf("last pass %s (%s, mode %s)", timeHTML(now, r.GeneratedAt), esc(string(r.Trigger)), esc(string(r.Mode)))
+	if r.SpecRevision != "" {
+		pf("<br>\nspec <span class=\"mono\">%s</span>", esc(r.SpecRevision))
+	}
+	if r.SpecDigest != "" {
+		pf(" <span class=\"mono\" title=\"%s\">%s</span>", esc(r.SpecDigest), esc(short(r.SpecDigest, 19)))
+	}
+	if l := r.Leadership; l != nil {
+		pf("<br>\n%s", esc(l.Role))
+		if l.Holder != "" && l.Role != RoleLeader {
+			pf(" (leader %s)", esc(l.Holder))
+		}
+	}
+}
+
+// short cuts s to n runes and an ellipsis.
+func short(s string, n int) string {
+	rs := []rune(s)
+	if len(rs) <= n {
+		return s
+	}
+	return string(rs[:n]) + "…"
+}
+
+// policyWord is a connection's policy; an empty one is the default,
+// enforce.
+func policyWord(p string) string {
+	if p == "" {
+		return "enforce"
+	}
+	return p
+}
+
+// writeGraph writes the legend and the graph's SVG.
+func writeGraph(pf func(string, ...any), svg svgGraph) {
+	pf("<p class=\"legend\">Clusters: ")
+	for _, r := range []string{reachUp, reachDown, reachUnknown} {
+		stroke, fill := reachColors(r)
+		pf("<span><i class=\"swatch\" style=\"background: %s; outline: 2px solid %s\"></i>%s</span>", fill, stroke, r)
+	}
+	pf("<br>\nConnections: ")
+	for _, h := range []Health{HealthConnected, HealthRotating, HealthDisconnected, HealthUnauthorized, HealthUnknown} {
+		pf("<span><i class=\"swatch\" style=\"background: %s\"></i>%s</span>", healthColor(h), h)
+	}
+	pf("<span><i class=\"swatch\" style=\"background: %s\"></i>health not known</span></p>\n", healthColor(""))
+	pf("<svg id=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"clusters and their connections\">\n<defs>",
+		svg.Width, svg.Height, svg.Width, svg.Height)
+	for _, c := range svg.Colors {
+		pf("\n<marker id=\"%s\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"%s\"/></marker>", markerID(c), c)
+	}
+	pf("\n</defs>\n")
+	for _, e := range svg.Edges {
+		pf("<g class=\"link\" data-connection=\"%s\">\n<title>%s: %s</title>\n", esc(e.Connection), esc(e.Connection), esc(e.Label))
+		pf("<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"3\" marker-end=\"url(#%s)\"/>\n", e.path(), e.Color, e.Marker)
+		if len(e.Leader) == 4 {
+			pf("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"3 3\"/>\n", e.Leader[0], e.Leader[1], e.Leader[2], e.Leader[3], e.Color)
+		}
+		lb := e.LabelBox
+		pf("<rect class=\"label-box\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"4\" fill=\"#ffffff\" stroke=\"%s\" stroke-width=\"1.5\"/>\n", lb.X, lb.Y, lb.W, lb.H, e.Color)
+		pf("<text class=\"label\" x=\"%.1f\" y=\"%.1f\" font-size=\"%g\" text-anchor=\"middle\" dominant-baseline=\"central\" textLength=\"%.0f\" lengthAdjust=\"spacingAndGlyphs\" fill=\"%s\">%s</text>\n</g>\n",
+			lb.cx(), lb.cy(), edgeFont, textWidth(e.Label, edgeFont), e.Color, esc(e.Label))
+	}
+	for _, n := range svg.Nodes {
+		stroke, fill := reachColors(n.Reach)
+		pf("<g class=\"cluster\" data-cluster=\"%s\" data-reach=\"%s\">\n<title>%s: %s</title>\n", esc(n.Name), n.Reach, esc(n.Name), esc(n.Info))
+		pf("<rect class=\"node-box\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"8\" fill=\"%s\" stroke=\"%s\" stroke-width=\"2.5\"/>\n", n.X, n.Y, n.W, n.H, fill, stroke)
+		pf("<text class=\"label node-name\" x=\"%.1f\" y=\"%.1f\" font-size=\"%g\" font-weight=\"700\" text-anchor=\"middle\" dominant-baseline=\"central\" textLength=\"%.0f\" lengthAdjust=\"spacingAndGlyphs\">%s</text>\n",
+			n.cx(), n.Y+19, nodeNameFont, textWidth(n.Name, nodeNameFont), esc(n.Name))
+		pf("<text class=\"label node-kind\" x=\"%.1f\" y=\"%.1f\" font-size=\"%g\" text-anchor=\"middle\" dominant-baseline=\"central\" textLength=\"%.0f\" lengthAdjust=\"spacingAndGlyphs\" fill=\"%s\">%s</text>\n</g>\n",
+			n.cx(), n.Y+41, nodeInfoFont, textWidth(n.Info, nodeInfoFont), stroke, esc(n.Info))
+	}
+	pf("</svg>\n")
+}
+
+// writeChanges writes a table of the connections' changes; withName adds
+// the connection's column.
+func writeChanges(pf func(string, ...any), conns []Connection, withName bool) {
+	pf("<table class=\"changes\">\n<thead><tr>")
+	if withName {
+		pf("<th>Connection</th>")
+	}
+	pf("<th>Resource</th><th>Target</th><th>Key</th><th>Change</th><th>Origin</th><th>Result</th></tr></thead>\n<tbody>\n")
+	for _, c := range conns {
+		for _, ch := range c.Changes {
+			change, origin, result := changeCells(ch)
+			pf("<tr>\n")
+			if withName {
+				pf("<td class=\"mono\"><a href=\"connections/%s\">%s</a></td>", esc(url.PathEscape(c.Name)), esc(c.Name))
+			}
+			pf("<td>%s</td><td>%s</td><td class=\"mono\">%s</td>\n", esc(string(ch.Resource)), esc(ch.Target), esc(ch.Key))
+			pf("<td class=\"mono\">%s</td>\n<td>%s</td>\n<td>%s</td>\n</tr>\n", esc(change), esc(origin), result)
+		}
+	}
+	pf("</tbody>\n</table>\n")
 }
 
 func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
@@ -202,6 +254,9 @@ func (c Connection) LastError() string {
 	}
 	for _, f := range c.Findings {
 		if f.Severity == SeverityError {
+			if f.Message == "" {
+				return f.Code
+			}
 			return f.Message
 		}
 	}
@@ -217,135 +272,85 @@ func connectionsLine(r *Report) string {
 	if s.Contested > 0 {
 		out += fmt.Sprintf(", %d contested", s.Contested)
 	}
+	if s.Disabled > 0 {
+		out += fmt.Sprintf(", %d disabled", s.Disabled)
+	}
 	return out + fmt.Sprintf("; %d unhealthy", s.Unhealthy)
 }
 
-// syncColor is the colour of a sync value's badge.
-func syncColor(s Sync) string {
-	switch s {
-	case SyncInSync, SyncCorrected:
-		return "#1a7f37"
-	case SyncDrifted, SyncContested:
-		return "#9a6700"
-	case SyncFailed:
-		return "#cf222e"
+// hiddenText stands, in the kiosk view, for a text that may carry
+// something sensitive (an error from a cluster, a value).
+const hiddenText = "(hidden in the read-only view)"
+
+// KioskView returns copies of r and g with everything left out that a
+// screen without the daemon's token may not see: error texts and finding
+// messages (they quote clusters and addresses) become hiddenText, changes
+// lose their values, connections their evidence, the report its spec
+// digest and the lease holder, and a remote known only by its address is
+// renamed "external N". What stays is what /metrics shows anyone who can
+// reach the port: the names the specs bind, the states, counts and times.
+func KioskView(r *Report, g Graph) (*Report, Graph) {
+	out := *r
+	out.SpecDigest = ""
+	if r.Leadership != nil {
+		l := *r.Leadership
+		l.Holder, l.Error = "", ""
+		out.Leadership = &l
 	}
-	return "#57606a"
-}
-
-// svgGraph is the graph laid out for the page's inline SVG.
-type svgGraph struct {
-	Width, Height int
-	Nodes         []svgNode
-	Edges         []svgEdge
-	Colors        []string // one arrowhead marker per colour
-}
-
-type svgNode struct {
-	X, Y, W, H float64 // top-left corner and size
-	TX, TY     float64 // text anchor
-	Name, Kind string
-}
-
-type svgEdge struct {
-	Path           string
-	LabelX, LabelY float64
-	Label          string
-	Color, Marker  string
-	Connection     string
-}
-
-// layoutGraph places the clusters on a circle (in name order) and draws
-// each connection as a quadratic curve between the boxes' borders; links
-// between the same two clusters bend apart so their labels do not overlap.
-func layoutGraph(g Graph) svgGraph {
-	const nodeH, pad = 44.0, 20.0
-	n := len(g.Clusters)
-	r := math.Max(150, float64(n)*34)
-	if n == 1 {
-		r = 0
+	out.Connections = make([]Connection, len(r.Connections))
+	for i, c := range r.Connections {
+		c.Evidence = nil
+		if c.Error != "" {
+			c.Error = hiddenText
+		}
+		changes := make([]Change, len(c.Changes))
+		for j, ch := range c.Changes {
+			ch.Actual, ch.Desired = "", ""
+			if ch.Error != "" {
+				ch.Error = hiddenText
+			}
+			changes[j] = ch
+		}
+		c.Changes = changes
+		findings := make([]Finding, len(c.Findings))
+		for j, f := range c.Findings {
+			f.Message, f.Fix = "", ""
+			findings[j] = f
+		}
+		c.Findings = findings
+		out.Connections[i] = c
 	}
-	maxW := 0.0
+	out.Errors = make([]ReportError, len(r.Errors))
+	for i, e := range r.Errors {
+		out.Errors[i] = ReportError{Target: e.Target, Message: hiddenText}
+	}
+	out.Unmanaged = nil
+
+	var kg Graph
+	rename := map[string]string{}
+	sorted := Graph{Clusters: slicesClone(g.Clusters)}
+	sorted.Sort()
+	n := 0
+	for _, c := range sorted.Clusters {
+		if c.Kind == ClusterExternal {
+			n++
+			rename[c.Name] = fmt.Sprintf("external %d", n)
+		}
+	}
 	for _, c := range g.Clusters {
-		maxW = math.Max(maxW, nodeWidth(c))
+		if to, ok := rename[c.Name]; ok {
+			c.Name = to
+		}
+		kg.Clusters = append(kg.Clusters, c)
 	}
-	cx, cy := r+maxW/2+pad+60, r+nodeH/2+pad+30
-	out := svgGraph{Width: int(2*cx + 0.5), Height: int(2*cy + 0.5)}
-	pos := map[string]svgNode{}
-	for i, c := range g.Clusters {
-		a := -math.Pi/2 + 2*math.Pi*float64(i)/float64(max(n, 1))
-		w := nodeWidth(c)
-		x, y := cx+r*math.Cos(a), cy+r*math.Sin(a)
-		nd := svgNode{X: x - w/2, Y: y - nodeH/2, W: w, H: nodeH, TX: x, TY: y, Name: c.Name, Kind: c.Kind}
-		pos[c.Name] = nd
-		out.Nodes = append(out.Nodes, nd)
-	}
-	seen := map[string]int{}
-	colors := map[string]bool{}
 	for _, l := range g.Links {
-		a, okA := pos[l.From]
-		b, okB := pos[l.To]
-		if !okA || !okB {
-			continue
+		if to, ok := rename[l.To]; ok {
+			l.To = to
 		}
-		color := healthColor(l.Health)
-		if !colors[color] {
-			colors[color] = true
-			out.Colors = append(out.Colors, color)
+		if to, ok := rename[l.From]; ok {
+			l.From = to
 		}
-		e := svgEdge{Label: linkLabel(l, " · "), Color: color, Marker: markerID(color), Connection: l.Connection}
-		if l.Health == "" {
-			e.Label += " · health not known"
-		}
-		pair := l.From + "\x00" + l.To
-		k := seen[pair]
-		seen[pair]++
-		if l.From == l.To {
-			// A loop above the box.
-			x, y := a.TX, a.Y
-			e.Path = fmt.Sprintf("M %.1f %.1f C %.1f %.1f %.1f %.1f %.1f %.1f", x-10, y, x-50, y-60-20*float64(k), x+50, y-60-20*float64(k), x+10, y)
-			e.LabelX, e.LabelY = x, y-48-20*float64(k)
-			out.Edges = append(out.Edges, e)
-			continue
-		}
-		// Bend: links in opposite directions bend to opposite sides (the
-		// normal flips with the direction); more links of one direction
-		// bend further.
-		offset := 20 + 34*float64(k)
-		x1, y1 := clip(a, b.TX, b.TY)
-		x2, y2 := clip(b, a.TX, a.TY)
-		dx, dy := x2-x1, y2-y1
-		d := math.Hypot(dx, dy)
-		if d == 0 {
-			d = 1
-		}
-		mx, my := (x1+x2)/2-dy/d*offset*2, (y1+y2)/2+dx/d*offset*2
-		e.Path = fmt.Sprintf("M %.1f %.1f Q %.1f %.1f %.1f %.1f", x1, y1, mx, my, x2, y2)
-		e.LabelX, e.LabelY = 0.25*x1+0.5*mx+0.25*x2, 0.25*y1+0.5*my+0.25*y2
-		out.Edges = append(out.Edges, e)
+		kg.Links = append(kg.Links, l)
 	}
-	return out
+	return &out, kg
 }
-
-func nodeWidth(c GraphCluster) float64 {
-	return math.Max(110, float64(len([]rune(c.Name)))*7.6+28)
-}
-
-// clip returns where the segment from the box's centre towards (x, y)
-// leaves the box.
-func clip(nd svgNode, x, y float64) (float64, float64) {
-	dx, dy := x-nd.TX, y-nd.TY
-	if dx == 0 && dy == 0 {
-		return nd.TX, nd.TY
-	}
-	t := math.Inf(1)
-	if dx != 0 {
-		t = math.Min(t, nd.W/2/math.Abs(dx))
-	}
-	if dy != 0 {
-		t = math.Min(t, nd.H/2/math.Abs(dy))
-	}
-	return nd.TX + dx*t, nd.TY + dy*t
-}
-
-func markerID(color string) string { return "arrow-" + color[1:] }

@@ -119,11 +119,11 @@ func graphOf(set *spec.Set) drift.Graph {
 	var g drift.Graph
 	seen := map[string]bool{}
 	for _, cl := range set.Clusters {
-		kind := drift.ClusterSelfManaged
+		kind, platform := drift.ClusterSelfManaged, ""
 		if cl.Deployment != nil {
-			kind = drift.ClusterDeployment
+			kind, platform = drift.ClusterDeployment, string(cl.Deployment.Platform)
 		}
-		g.Clusters = append(g.Clusters, drift.GraphCluster{Name: cl.Name, Kind: kind})
+		g.Clusters = append(g.Clusters, drift.GraphCluster{Name: cl.Name, Kind: kind, Platform: platform})
 		seen[cl.Name] = true
 	}
 	for _, conn := range set.Connections {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -16,20 +19,36 @@ func init() {
 	daemonSetups = append(daemonSetups, statusPageSetup)
 }
 
-// statusPageRefresh is how often the status page reloads itself in the
-// browser: about twice per default resync, cheap for the daemon (one
+// statusPageRefresh is how often the status pages reload themselves in
+// the browser: about twice per default resync, cheap for the daemon (one
 // render of the last report and a read of the history).
 const statusPageRefresh = 30 * time.Second
 
-// maxDriftScan bounds how many saved reports the page reads, newest first,
-// to find the last one that found drift.
+// maxDriftScan bounds how many saved reports the pages read, newest first,
+// to find the last one that found drift and a connection's history.
 const maxDriftScan = 50
 
-// statusPageSetup serves GET / on the daemon's listener: the status page
-// (drift.WriteStatusPage) of the same report GET /status serves, the
-// estate's graph from the spec set the daemon runs, when each connection
-// last changed and the last drift, from the history. Like /status it needs
-// the token when the daemon has one (daemon.RequireToken).
+// pageCSP is the pages' Content-Security-Policy: they are self-contained,
+// no script, no request of their own.
+const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'"
+
+// pageNow is the clock of the pages' relative times.
+var pageNow = time.Now
+
+// statusPageSetup serves the status pages on the daemon's listener:
+//
+//	GET /                   the estate (drift.WriteStatusPage)
+//	GET /connections/{name} one connection (drift.WriteConnectionPage),
+//	                        the page alerts link to
+//
+// both of the same report GET /status serves, with the estate's graph from
+// the spec set the daemon runs and the history from the state dir. They
+// are open without the daemon's token so that a wall screen (a kiosk
+// browser cannot send a header) and an alert's link can open them; a
+// request without the token gets the read-only view (drift.KioskView:
+// names, states, counts and times, what /metrics shows), one with it, or
+// any request to a daemon without a token, the whole page. The token still
+// guards /status and /-/reload (daemon.RequireToken).
 func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 	var (
 		mu  sync.Mutex
@@ -40,19 +59,29 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 		set = s
 		mu.Unlock()
 	})
+	graph := func() drift.Graph {
+		mu.Lock()
+		defer mu.Unlock()
+		if set == nil {
+			return drift.Graph{}
+		}
+		return graphOf(set)
+	}
+	host, _ := os.Hostname()
 	hist := drift.NewHistory(x.StateDir, 0, nil)
+	kiosk := func(r *http.Request) bool {
+		if x.Token == "" {
+			return false
+		}
+		return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+x.Token)) != 1
+	}
 	x.Handlers["GET /{$}"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := l.Status()
 		if st.Report == nil {
 			http.Error(w, "no pass has finished yet", http.StatusServiceUnavailable)
 			return
 		}
-		page := drift.StatusPage{Report: st.Report, Refresh: statusPageRefresh}
-		mu.Lock()
-		if set != nil {
-			page.Graph = graphOf(set)
-		}
-		mu.Unlock()
+		page := drift.StatusPage{Report: st.Report, Refresh: statusPageRefresh, Graph: graph(), Now: pageNow(), Host: host, Kiosk: kiosk(r)}
 		if changes, n, err := lastChanges(hist); err == nil || n > 0 {
 			page.LastChange = changes
 		}
@@ -63,15 +92,59 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 			http.Error(w, "render status page: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		// The page is self-contained: no script, no request of its own.
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		w.Write(buf.Bytes())
+		writePage(w, http.StatusOK, buf.Bytes())
+	})
+	x.Handlers["GET /connections/{name}"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := l.Status()
+		if st.Report == nil {
+			http.Error(w, "no pass has finished yet", http.StatusServiceUnavailable)
+			return
+		}
+		name := r.PathValue("name")
+		page := drift.ConnectionPage{Report: st.Report, Name: name, Refresh: statusPageRefresh, Graph: graph(), Now: pageNow(), Host: host, Kiosk: kiosk(r)}
+		page.History = drift.ConnectionHistory(name, recentReports(hist))
+		var buf bytes.Buffer
+		err := drift.WriteConnectionPage(&buf, page)
+		switch {
+		case errors.Is(err, drift.ErrNoConnection):
+			http.Error(w, "no connection of that name in the last report; the estate is at ../", http.StatusNotFound)
+			return
+		case err != nil:
+			log.Warn("connection page", "err", err)
+			http.Error(w, "render connection page: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writePage(w, http.StatusOK, buf.Bytes())
 	})
 	return nil
+}
+
+// writePage answers with a page and the headers that keep it
+// self-contained.
+func writePage(w http.ResponseWriter, code int, page []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(page)
+}
+
+// recentReports are the newest saved reports, at most maxDriftScan, newest
+// first; those that cannot be read are skipped.
+func recentReports(h *drift.History) []*drift.Report {
+	entries, _ := h.List()
+	var out []*drift.Report
+	for i, e := range entries {
+		if i == maxDriftScan {
+			break
+		}
+		if r, err := readReportFile(e.Path); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // lastDrift is the newest report that found differences: latest when it

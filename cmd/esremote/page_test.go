@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"image"
 	"image/png"
 	"io"
@@ -32,9 +31,13 @@ remote: {proxy_address: "onprem-search.sim:9400", server_name: onprem-search.sim
 security: certificate
 `
 
+// pageToken is the token of the page tests' daemon.
+const pageToken = "3f9c2a7e51d04b8c9e6f1a2b3c4d5e6f"
+
 // startPageDaemon runs the daemon in-process against a simulated world with
-// pageConnections and returns its address once its first pass is done.
-func startPageDaemon(t *testing.T) string {
+// pageConnections and the token pageToken, and returns its address and the
+// world once its first pass is done.
+func startPageDaemon(t *testing.T) (string, *sim.Server) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
@@ -43,6 +46,8 @@ func startPageDaemon(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	writeFile(t, tokenFile, pageToken+"\n", 0o600)
 	specs, env := simSpecs(t, srv, pageConnections)
 	next := notifySocket(t)
 	logs := &logWatch{addr: make(chan string, 1)}
@@ -57,7 +62,8 @@ func startPageDaemon(t *testing.T) string {
 	}}
 	code := make(chan int, 1)
 	go func() {
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--debounce", "1h:1h"})
+		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--debounce", "1h:1h",
+			"--reload-token-file", tokenFile})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -71,19 +77,59 @@ func startPageDaemon(t *testing.T) string {
 	next("STATUS=")
 	select {
 	case addr := <-logs.addr:
-		return addr
+		return addr, srv
 	case <-time.After(failsafe):
 		t.Fatalf("no listen address in the log:\n%s", logs)
-		return ""
+		return "", nil
 	}
 }
 
+// fetch GETs url, with the daemon's token when auth, and returns the
+// status and body.
+func fetch(t *testing.T, url string, auth bool) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+pageToken)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// pageReport is the daemon's report, read from /status with the token.
+func pageReport(t *testing.T, addr string) *drift.Report {
+	t.Helper()
+	code, body := fetch(t, "http://"+addr+"/status", true)
+	if code != http.StatusOK {
+		t.Fatalf("GET /status = %d %s", code, body)
+	}
+	r, err := drift.ReadJSON(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestStatusPage runs one daemon (its first pass waits out the verify of
-// the disconnected link) for both checks of the page.
+// the disconnected link) for every check of the pages.
 func TestStatusPage(t *testing.T) {
-	addr := startPageDaemon(t)
+	addr, srv := startPageDaemon(t)
 	t.Run("served", func(t *testing.T) { testStatusPageServed(t, addr) })
+	t.Run("connection", func(t *testing.T) { testConnectionPage(t, addr) })
+	t.Run("kiosk", func(t *testing.T) { testStatusPageKiosk(t, addr) })
 	t.Run("chromium", func(t *testing.T) { testStatusPageInChromium(t, addr) })
+	t.Run("wall", func(t *testing.T) { testStatusPageOnWall(t, addr, srv) })
 }
 
 // testStatusPageServed: GET / is the status page of the report GET /status
@@ -91,11 +137,10 @@ func TestStatusPage(t *testing.T) {
 // connection in the graph; self-contained (no script, a CSP that forbids
 // any other request).
 func testStatusPageServed(t *testing.T, addr string) {
-	r, err := drift.ReadJSON(strings.NewReader(get(t, "http://"+addr+"/status")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + addr + "/")
+	r := pageReport(t, addr)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+pageToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,34 +187,9 @@ func chromiumFlags(t *testing.T) []string {
 // connection with its health as text, and a screenshot is not blank and
 // holds the health colours.
 func testStatusPageInChromium(t *testing.T, addr string) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("ESREMOTE_REQUIRE_TOOLS") != "" {
-			t.Fatal("chromium is not installed (ESREMOTE_REQUIRE_TOOLS is set)")
-		}
-		t.Skip("chromium is not installed (Debian package chromium)")
-	}
-	var r struct {
-		Connections []drift.Connection `json:"connections"`
-	}
-	if err := json.Unmarshal([]byte(get(t, "http://"+addr+"/status")), &r); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) []byte {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), args...)...)
-		out, err := cmd.Output()
-		if err != nil {
-			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
-				stderr = ee.Stderr
-			}
-			t.Fatalf("chromium %v: %v\n%s", args, err, stderr)
-		}
-		return out
-	}
+	chromium := needChromium(t)
+	r := pageReport(t, addr)
+	run := func(args ...string) []byte { t.Helper(); return runChromium(t, chromium, args...) }
 
 	dom := string(run("--dump-dom", "http://"+addr+"/"))
 	for _, c := range r.Connections {
@@ -205,6 +225,37 @@ func testStatusPageInChromium(t *testing.T, addr string) {
 	if green < 50 || red < 50 {
 		t.Errorf("screenshot has %d green (connected) and %d red (disconnected) pixels; want the health colours drawn", green, red)
 	}
+}
+
+// needChromium returns the path of Debian's chromium, or skips the test
+// without it (fails when ESREMOTE_REQUIRE_TOOLS is set, as in CI).
+func needChromium(t *testing.T) string {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("ESREMOTE_REQUIRE_TOOLS") != "" {
+			t.Fatal("chromium is not installed (ESREMOTE_REQUIRE_TOOLS is set)")
+		}
+		t.Skip("chromium is not installed (Debian package chromium)")
+	}
+	return chromium
+}
+
+// runChromium runs headless chromium with args and returns its stdout.
+func runChromium(t *testing.T, chromium string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr)
+	}
+	return out
 }
 
 // screenshotColours counts distinct colours and the pixels close to the

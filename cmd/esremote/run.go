@@ -71,6 +71,9 @@ type daemonExtras struct {
 	ExternalURL string
 	// Resync is the interval of full passes (--resync).
 	Resync time.Duration
+	// Token is the daemon's token (--reload-token-file), "" without one:
+	// the status pages show a request without it the read-only view.
+	Token string
 
 	Handlers map[string]http.Handler
 	// OnReport observe every report the daemon saves: the whole picture,
@@ -331,7 +334,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			c.hintf("another esremote may be running; pick another address with --listen")
 			return exitError
 		}
-		extras.Addr = ln.Addr().String()
+		extras.Addr, extras.Token = ln.Addr().String(), token
 		extras.ExternalURL = strings.TrimSuffix(cmp.Or(rf.externalURL, "http://"+extras.Addr), "/")
 		for _, setup := range setups {
 			if err := setup(loop, extras, log); err != nil {

@@ -94,23 +94,25 @@ func (l *Loop) Handler(extra map[string]http.Handler) http.Handler {
 }
 
 // tokenPaths are the endpoints RequireToken guards: the report names every
-// cluster and connection, and a reload is an action. Liveness, readiness
-// and metrics stay open to probes and scrapers. The status page at "/"
-// shows the report too: it is guarded as an exact path (not as a prefix,
-// which would take in everything).
+// cluster and connection and quotes their errors, and a reload is an
+// action. Liveness, readiness and metrics stay open to probes and
+// scrapers. The status pages (GET / and /connections/NAME, mounted by the
+// caller) are not guarded here: they open without the token for a wall
+// screen and an alert's link, and show such a request a read-only view
+// without error texts, values or evidence (the caller checks the token).
 var tokenPaths = []string{"/status", "/-/reload"}
 
-// RequireToken wraps the daemon's handler so that GET / (the status page),
-// GET /status (and the paths under it) and POST /-/reload answer 401 unless the request carries "Authorization: Bearer
-// TOKEN". The comparison takes the same time whatever the guess. An empty
-// token guards nothing.
+// RequireToken wraps the daemon's handler so that GET /status (and the
+// paths under it) and POST /-/reload answer 401 unless the request carries
+// "Authorization: Bearer TOKEN". The comparison takes the same time
+// whatever the guess. An empty token guards nothing.
 func RequireToken(token string, h http.Handler) http.Handler {
 	if token == "" {
 		return h
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		guarded := r.URL.Path == "/" || slices.ContainsFunc(tokenPaths, func(p string) bool { return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") })
+		guarded := slices.ContainsFunc(tokenPaths, func(p string) bool { return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") })
 		if guarded && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="esremote"`)
 			http.Error(w, "this endpoint needs the daemon's token: send Authorization: Bearer TOKEN (the content of --reload-token-file)", http.StatusUnauthorized)
