@@ -157,6 +157,12 @@ type Leadership struct {
 	// renew stops writing before its lease expires and reads standby;
 	// Holder and Expires are then the lease as it last saw it.
 	Error string `json:"error,omitempty"`
+	// HolderTTL is the lease TTL the holder wrote ("60s"): the one every
+	// daemon waits for before taking over, whatever its own flag.
+	HolderTTL string `json:"holder_ttl,omitempty"`
+	// TTLMismatch, on a standby whose --lease-ttl differs from the
+	// holder's, says so and what it means; absent otherwise.
+	TTLMismatch string `json:"ttl_mismatch,omitempty"`
 }
 
 // Summary counts connections by sync value and unhealthy connections; see

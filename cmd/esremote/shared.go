@@ -136,7 +136,11 @@ func (s *shared) retryAfter(local string) time.Duration {
 // leadership is the report's leadership block, now.
 func (s *shared) leadership() *drift.Leadership {
 	ld := s.lease.Leadership()
-	return &drift.Leadership{Role: ld.Role, Holder: ld.Holder, Expires: ld.Expires, Error: spec.Scrub(ld.Error)}
+	out := &drift.Leadership{Role: ld.Role, Holder: ld.Holder, Expires: ld.Expires, Error: spec.Scrub(ld.Error), TTLMismatch: ld.TTLMismatch()}
+	if ld.HolderTTL > 0 {
+		out.HolderTTL = ld.HolderTTL.String()
+	}
+	return out
 }
 
 // run steps the lease until ctx ends (then releases it), logs every change
@@ -146,7 +150,10 @@ func (s *shared) leadership() *drift.Leadership {
 func (s *shared) run(ctx context.Context, passNow func()) {
 	errs := leaseErrorLog{log: s.log}
 	s.lease.Run(ctx, func(ld state.Leadership) {
-		s.log.Info("leadership", "role", ld.Role, "holder", ld.Holder, "expires", ld.Expires)
+		s.log.Info("leadership", "role", ld.Role, "holder", ld.Holder, "expires", ld.Expires, "holder_ttl", ld.HolderTTL)
+		if m := ld.TTLMismatch(); m != "" {
+			s.log.Warn("lease ttl differs from the holder's", "holder", ld.Holder, "holder_ttl", ld.HolderTTL, "ttl", ld.TTL, "detail", m)
+		}
 		if ld.Role == state.RoleLeader {
 			passNow()
 		}

@@ -542,3 +542,48 @@ func TestReloadAppliesNow(t *testing.T) {
 		t.Errorf("last pass: trigger %s; want %s", r.Trigger, daemon.TriggerReload)
 	}
 }
+
+// Two daemons whose --lease-ttl differ, as mid-way through a config
+// rollout (issue 24: 60s and 6s; here 3s and 300ms, the same ratio, so the
+// test takes seconds): the short-TTL standby waits the holder's TTL as the
+// lease records it, so it never leads beside the holder, which renews
+// every second (its own TTL would have had it take over after 300ms of
+// no change); and it says its flag differs, in /status, the metrics and
+// the log.
+func TestSharedStoreDifferentTTLs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two daemons")
+	}
+	w := newSharedWorld(t)
+	a := w.start(3*time.Second, time.Second)
+	waitFor(t, 20*time.Second, "a leads", func() bool { return role(a.status()) == drift.RoleLeader })
+	b := w.start(300*time.Millisecond, time.Second)
+	waitFor(t, 20*time.Second, "b stands by behind a", func() bool {
+		r := b.status()
+		return role(r) == drift.RoleStandby && r.Leadership.Holder == a.holder()
+	})
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		ra, rb := a.status(), b.status()
+		if role(rb) == drift.RoleLeader || (rb != nil && rb.Leadership.Holder != a.holder()) {
+			t.Fatalf("b took the lease of a, whose TTL is 3s: a %+v, b %+v", ra.Leadership, rb.Leadership)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := w.writesBy(b.holder(), time.Time{}); len(got) > 0 {
+		t.Fatalf("the standby wrote: %+v", got)
+	}
+	ld := b.status().Leadership
+	if ld.HolderTTL != "3s" || !strings.Contains(ld.TTLMismatch, "--lease-ttl 300ms differs from the holder's 3s") {
+		t.Errorf("b's /status leadership: %+v", ld)
+	}
+	if m := a.status().Leadership; m.TTLMismatch != "" {
+		t.Errorf("the leader reports a mismatch: %+v", m)
+	}
+	if got := b.get("/metrics"); !strings.Contains(got, "esremote_lease_ttl_mismatch 1") {
+		t.Errorf("b's metrics lack esremote_lease_ttl_mismatch 1")
+	}
+	if !strings.Contains(b.out.String(), "lease ttl differs from the holder's") {
+		t.Errorf("b's log does not say its TTL differs:\n%s", b.out)
+	}
+}

@@ -53,6 +53,20 @@ type Leadership struct {
 	// writing at its renew deadline; Holder and Expires are then the
 	// lease as last seen.
 	Error string `json:"error,omitempty"`
+	// HolderTTL is the TTL the holder wrote in the lease (0: none held):
+	// the one this process waits for before taking over.
+	HolderTTL time.Duration `json:"holder_ttl,omitempty"`
+	// TTL is this process's own --lease-ttl.
+	TTL time.Duration `json:"ttl,omitempty"`
+}
+
+// TTLMismatch says, when the holder is another process whose TTL differs
+// from this one's flag, what that means; "" otherwise.
+func (ld Leadership) TTLMismatch() string {
+	if ld.HolderTTL == 0 || ld.TTL == 0 || ld.HolderTTL == ld.TTL || ld.Role == RoleLeader {
+		return ""
+	}
+	return fmt.Sprintf("this host's --lease-ttl %s differs from the holder's %s: it waits the holder's %s before taking over; make the flag the same on every host", ld.TTL, ld.HolderTTL, ld.HolderTTL)
 }
 
 // leaseDoc is the lease document's source.
@@ -75,7 +89,14 @@ type leaseDoc struct {
 //     ([Lease.Check] fails), before any standby can take over;
 //   - a standby takes over only when the lease document has not changed
 //     for a whole TTL by its own clock (it never compares clocks across
-//     hosts: the expiry written in the document is informational).
+//     hosts: the expiry written in the document is informational), and
+//     that TTL is the holder's, as written in the lease (ttl_ms), never
+//     the standby's own --lease-ttl: like client-go's leaderelection,
+//     every duration a reader acts on is the one the holder recorded. Two
+//     hosts with different flags (mid-way through a config rollout) used
+//     to run two leaders: a standby with 6s took over from a holder with
+//     60s that renews every 20s. [Leadership.HolderTTL] shows the
+//     holder's, so a host whose flag differs can say so.
 //
 // So two processes never both pass Check at the same time, given clocks
 // that run at about the same rate. A lost race is a 409 from
@@ -174,12 +195,13 @@ func (l *Lease) Check() error {
 func (l *Lease) Leadership() Leadership {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ld := Leadership{Role: RoleStandby}
+	ld := Leadership{Role: RoleStandby, TTL: l.ttl}
 	if l.leader && l.now().Before(l.validTil) {
 		ld.Role = RoleLeader
 	}
 	if l.doc.Found {
 		ld.Holder, ld.Expires = l.seen.Holder, l.seen.Expires
+		ld.HolderTTL = l.holderTTL()
 	}
 	if l.lastErr != nil {
 		ld.Error = l.lastErr.Error()
@@ -197,9 +219,21 @@ func (l *Lease) NextStep() time.Duration {
 	defer l.mu.Unlock()
 	next := l.lastStart.Add(l.RetryPeriod())
 	if l.doc.Found && l.seen.ID != l.me.ID && l.lastErr == nil {
-		next = minTime(next, l.seenAt.Add(l.ttl))
+		next = minTime(next, l.seenAt.Add(l.holderTTL()))
 	}
 	return max(next.Sub(l.now()), 0)
+}
+
+// holderTTL is how long the lease last seen lasts without renewal, as its
+// holder wrote it (l.mu held). A lease that names no TTL, or that cannot
+// be read, gets the longer of this process's TTL and DefaultLeaseTTL:
+// the harsher choice, since taking over too early makes two leaders and
+// too late only delays a failover.
+func (l *Lease) holderTTL() time.Duration {
+	if l.seen.TTLMilli > 0 {
+		return time.Duration(l.seen.TTLMilli) * time.Millisecond
+	}
+	return max(l.ttl, DefaultLeaseTTL)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -242,7 +276,7 @@ func (l *Lease) step(ctx context.Context) (bool, error) {
 		}
 	}
 	mine := cur.Found && l.seen.ID == l.me.ID
-	expired := cur.Found && !mine && start.Sub(l.seenAt) >= l.ttl
+	expired := cur.Found && !mine && start.Sub(l.seenAt) >= l.holderTTL()
 	l.mu.Unlock()
 
 	var p es.Precondition
@@ -330,7 +364,7 @@ func (l *Lease) Run(ctx context.Context, onChange func(Leadership), onStep func(
 		if _, err := l.Step(ctx); onStep != nil && ctx.Err() == nil {
 			onStep(err)
 		}
-		if ld := l.Leadership(); ld.Role != last.Role || ld.Holder != last.Holder {
+		if ld := l.Leadership(); ld.Role != last.Role || ld.Holder != last.Holder || ld.HolderTTL != last.HolderTTL {
 			last = ld
 			if onChange != nil {
 				onChange(ld)
