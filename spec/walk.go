@@ -205,6 +205,12 @@ func (w *walker) mapping(n, at *yaml.Node, out reflect.Value, path string) {
 				w.fail(k, path, "%s holds a secret value inline: secrets never live in spec files; name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", label(path))
 				continue
 			}
+			if secretLike(k.Value) {
+				// A value pasted where a key goes (an API key, a token): the
+				// error must not print it, since validate runs in CI logs.
+				w.errorf(k, "unknown field in %s: its name (%d characters, not shown) looks like a secret value: remove it; secrets never live in spec files, name one instead: {credential: NAME}, {file: PATH} or {env: VAR}", labelOr(path, "document"), len(k.Value))
+				continue
+			}
 			names := make([]string, len(fields))
 			for j, f := range fields {
 				names[j] = f.name
@@ -340,4 +346,33 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// secretLike reports whether a field name looks like a secret value
+// pasted in the wrong place rather than a misspelt field: 16 characters
+// or more and either a secret's known shape (a PEM block, an Elastic
+// service token) or the mix a random token has (upper and lower case and
+// digits, or base64's + / =). Field names are lowercase words joined by
+// _ - or ., so no real one is caught.
+func secretLike(name string) bool {
+	if len(name) < 16 {
+		return false
+	}
+	if strings.HasPrefix(name, "-----BEGIN") || strings.HasPrefix(name, "essu_") || strings.HasPrefix(name, "AAEAA") {
+		return true
+	}
+	var upper, lower, digit bool
+	for _, r := range name {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		case r == '+' || r == '/' || r == '=':
+			return true
+		}
+	}
+	return upper && lower && digit
 }
