@@ -45,7 +45,21 @@ const (
 //
 // Load never reads secrets; the only file it opens besides spec files is
 // none: ca_file paths are only checked to exist.
-func Load(dir string) (*Set, Problems, error) {
+//
+// Positions name files by their path under dir ("a.yaml:3:5"); see
+// LoadAsGiven for the command line's.
+func Load(dir string) (*Set, Problems, error) { return load(dir, false) }
+
+// LoadAsGiven is Load, with every position naming its file by the spec
+// directory's path as the caller gave it, joined with the file's path
+// under it: LoadAsGiven("specs") reports "specs/a.yaml:3:5",
+// LoadAsGiven("/etc/x/") "/etc/x/a.yaml:3:5" and LoadAsGiven(".")
+// "./a.yaml:3:5", as gcc, go vet and eslint print the paths they were
+// given, so that editors and CI annotators can open them (DESIGN §2). The
+// command line loads with it.
+func LoadAsGiven(dir string) (*Set, Problems, error) { return load(dir, true) }
+
+func load(dir string, asGiven bool) (*Set, Problems, error) {
 	// A symlinked root (a checkout deployed as live -> releases/N) is
 	// resolved once, so that every file of one Load comes from the same
 	// release even when the link is swapped meanwhile.
@@ -69,7 +83,14 @@ func Load(dir string) (*Set, Problems, error) {
 		return nil, nil, fmt.Errorf("list spec files in %s: %w", dir, err)
 	}
 
-	l := &loader{abs: abs, set: &Set{Dir: dir, meta: map[any]*meta{}}}
+	prefix := ""
+	if asGiven {
+		prefix = shownPrefix(dir)
+		for i := range walkProblems {
+			walkProblems[i].Pos.File = prefix + walkProblems[i].Pos.File
+		}
+	}
+	l := &loader{abs: abs, prefix: prefix, set: &Set{Dir: dir, meta: map[any]*meta{}}}
 	// Files are parsed in parallel (YAML parsing dominates the cost) and
 	// merged in path order, so the result does not depend on scheduling.
 	results := make([]*loader, len(files))
@@ -79,13 +100,13 @@ func Load(dir string) (*Set, Problems, error) {
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				fl := &loader{abs: abs, set: &Set{meta: map[any]*meta{}}}
+				fl := &loader{abs: abs, prefix: prefix, set: &Set{meta: map[any]*meta{}}}
 				rel := files[i]
 				data, err := ReadFile(filepath.Join(root, filepath.FromSlash(rel)), MaxFileSize)
 				if err != nil {
-					fl.readError(rel, err)
+					fl.readError(prefix+rel, err)
 				} else {
-					fl.file(rel, data)
+					fl.file(prefix+rel, data)
 				}
 				results[i], contents[i] = fl, data
 			}
@@ -145,9 +166,21 @@ func unwrapPathError(err error) error {
 	return err
 }
 
+// shownPrefix is what LoadAsGiven puts before a file's path under dir:
+// dir and one separator, never cleaned ("./specs" stays "./specs/").
+func shownPrefix(dir string) string {
+	if strings.HasSuffix(dir, "/") || strings.HasSuffix(dir, string(filepath.Separator)) {
+		return dir
+	}
+	return dir + "/"
+}
+
 // loader holds the state of one Load.
 type loader struct {
-	abs      string
+	abs string
+	// prefix is put before every file's path under the directory in the
+	// positions it reports (LoadAsGiven); "" for Load.
+	prefix   string
 	set      *Set
 	problems Problems
 }
@@ -438,7 +471,7 @@ func (l *loader) document(rel string, doc *yaml.Node) {
 	w.pos[""] = docPos
 	w.walk(root, nil, obj.Elem(), "")
 	l.problems = append(l.problems, w.problems...)
-	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(rel))), pos: w.pos, lost: w.lost}
+	m := &meta{file: rel, base: filepath.Join(l.abs, filepath.FromSlash(pathDir(strings.TrimPrefix(rel, l.prefix)))), pos: w.pos, lost: w.lost}
 	switch v := obj.Interface().(type) {
 	case *Cluster:
 		v.Pos = docPos

@@ -83,6 +83,10 @@ func problemLines(errs []error) string {
 	return strings.Join(lines, "\n")
 }
 
+// Sort orders problems by file, line, column, then severity and message,
+// as Load returns them, so that output is deterministic.
+func (ps Problems) Sort() { ps.sort() }
+
 // sort orders problems by file, line, column, then severity and message so
 // that output is deterministic.
 func (ps Problems) sort() {

@@ -49,7 +49,7 @@ func cmdDoctor(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		dir, name := pos[0], pos[1]
-		set, problems, err := spec.Load(dir)
+		set, problems, err := spec.LoadAsGiven(dir)
 		if err != nil {
 			for _, p := range problems {
 				fmt.Fprintln(c.stderr, p.String())

@@ -55,7 +55,7 @@ func cmdGraph(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		dir := pos[0]
-		set, problems, err := spec.Load(dir)
+		set, problems, err := spec.LoadAsGiven(dir)
 		if err != nil {
 			for _, p := range problems {
 				fmt.Fprintln(c.stderr, p.String())

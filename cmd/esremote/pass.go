@@ -78,7 +78,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		}
 	}
 	dir := args[0]
-	set, problems, err := spec.Load(dir)
+	set, problems, err := spec.LoadAsGiven(dir)
 	for _, p := range problems {
 		fmt.Fprintln(c.stderr, p.String())
 	}

@@ -51,7 +51,7 @@ func cmdState(fs *pflag.FlagSet) runFunc {
 			c.hintf("usage: esremote %s", commands["state"].usage)
 			return exitError
 		}
-		set, problems, err := spec.Load(*specs)
+		set, problems, err := spec.LoadAsGiven(*specs)
 		if err != nil {
 			for _, p := range problems {
 				fmt.Fprintln(c.stderr, p.String())

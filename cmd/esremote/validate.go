@@ -12,9 +12,9 @@ import (
 
 func init() {
 	register("validate", &command{
-		exits:    "0 valid (warnings allowed), 1 invalid",
-		summary:  "load and check every spec offline",
-		usage:    "validate DIR [--format text|json]",
+		exits:    "0 valid (warnings allowed), 1 invalid (with --secrets: also a secret that cannot be read)",
+		summary:  "load and check every spec offline; --secrets also reads every secret they name",
+		usage:    "validate DIR [--format text|json] [--secrets]",
 		flags:    cmdValidate,
 		values:   map[string][]string{"format": {"text", "json"}},
 		complete: dirArgs(1),
@@ -23,6 +23,7 @@ func init() {
 
 func cmdValidate(fs *pflag.FlagSet) runFunc {
 	format := fs.String("format", "text", "output `format`: text or json")
+	secrets := fs.Bool("secrets", false, "also check that every secret the specs name (credential, file, env) exists and is readable here; never prints one (the unit's ExecStartPre runs this)")
 	return func(c *cli, pos []string) int {
 		if *format != "text" && *format != "json" {
 			c.errorf("unknown format %q: use text or json", *format)
@@ -35,7 +36,7 @@ func cmdValidate(fs *pflag.FlagSet) runFunc {
 		}
 		dir := pos[0]
 
-		set, problems, err := spec.Load(dir)
+		set, problems, err := spec.LoadAsGiven(dir)
 		files, docs := 0, 0
 		switch invalid, isInvalid := spec.AsInvalid(err); {
 		case set != nil:
@@ -45,6 +46,15 @@ func cmdValidate(fs *pflag.FlagSet) runFunc {
 		default:
 			c.errorf("%v", err)
 			return exitError
+		}
+		if err == nil && *secrets {
+			// Only a set that loaded names its secrets for sure; an
+			// invalid one is reported as it is, secrets unread.
+			problems = append(problems, set.CheckSecrets(c.getenv)...)
+			problems.Sort()
+			if problems.HasErrors() {
+				err = problems.Err()
+			}
 		}
 		valid := err == nil
 		if *format == "json" {
