@@ -231,7 +231,9 @@ func TestSecretLookingCredentialNameIsNeverEchoed(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		stdout, stderr, code := runPromptly(t, []string{"STATE_DIRECTORY=" + t.TempDir(), "B_KEY=x", "CREDENTIALS_DIRECTORY=" + t.TempDir()}, "plan", "--format", format, dir)
 		out := stdout + stderr
-		if code != exitError || !strings.Contains(out, "credential named at specs.yaml:6:10 (withheld: it looks like a secret value)") {
+		// The position names the file by the spec dir as given (here
+		// absolute), as validate does.
+		if code != exitError || !strings.Contains(out, "credential named at "+filepath.Join(dir, "specs.yaml")+":6:10 (withheld: it looks like a secret value)") {
 			t.Errorf("plan --format %s: exit %d, want 1 and the error naming the position:\n%s", format, code, out)
 		}
 		if strings.Contains(out, pasted) || strings.Contains(out, pasted[:20]) {
