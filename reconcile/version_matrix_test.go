@@ -2,6 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -111,5 +115,105 @@ func TestWrongKeyReportedUnauthorizedAcrossVersions(t *testing.T) {
 				t.Errorf("a wrong key by hand on %s: health %s, evidence %+v; want unauthorized", v, c.Health, c.Evidence)
 			}
 		})
+	}
+}
+
+// searchThrough searches the alias through node i of ech-analytics (the
+// sim's NodeHeader) and reports whether the remote answered: with
+// skip_unavailable a refused remote is a skipped one, not an error.
+func searchThrough(t *testing.T, tw *testWorld, i int) bool {
+	t.Helper()
+	req, _ := http.NewRequest("POST", tw.srv.ClusterURL("ech-analytics")+"/ece-prod-logs:logs-*/_search?size=0", nil)
+	req.Header.Set("Authorization", "ApiKey "+tw.srv.AdminAPIKey("ech-analytics"))
+	req.Header.Set(sim.NodeHeader, fmt.Sprint(i))
+	resp, err := tw.srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Clusters struct{ Skipped, Failed int } `json:"_clusters"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return json.Unmarshal(b, &body) == nil && resp.StatusCode == 200 && body.Clusters.Skipped+body.Clusters.Failed == 0
+}
+
+// A rotation on a deployment whose three nodes load a keystore change 1 s,
+// 40 s and 4 min after the PATCH: a search through each node, at each
+// node's own load time and between, never fails, and the old key is
+// invalidated only once every node has loaded the new one and the proof
+// window (15 min) has passed (issue 23, "Done when" 3).
+func TestRotationOnThreeNodesWaitsForEveryNode(t *testing.T) {
+	t.Skip("issue 23: the engine invalidates the old key after one proof, through whichever node coordinated it; proof on every node over a window comes after the pass redesign")
+	delays := []time.Duration{time.Second, 40 * time.Second, 4 * time.Minute}
+	w, err := sim.NewWorld(sim.WorldSpec{
+		ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+		Clusters: []sim.ClusterSpec{
+			{Name: "ech-analytics", Version: "9.4.2", Platform: sim.PlatformECH, Indices: []string{"analytics-2026.11"},
+				KeystoreLoadDelays: []string{"1s", "40s", "4m"}},
+			{Name: "ece-prod-logs", Version: "9.4.2", Platform: sim.PlatformECE, Indices: []string{"logs-app-2026.11.25"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &clockOffset{}
+	w.Now = clock.Now
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	pass := func() drift.Connection {
+		t.Helper()
+		res, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	}
+	pass()
+	clock.Add(10 * time.Minute) // every node has loaded the first key
+	if c := pass(); c.Health != drift.HealthConnected {
+		t.Fatalf("setup: %s %+v", c.Health, c.Evidence)
+	}
+	oldID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+
+	clock.Add(80 * 24 * time.Hour) // within rotate_before (14d) of the 90d expiry
+	tw.srv.World.ResetLog()
+	pass()
+	var patched time.Time
+	for _, r := range tw.srv.Log() {
+		if r.Method == "PATCH" {
+			patched = r.Time
+			break
+		}
+	}
+	if patched.IsZero() {
+		t.Fatal("the rotation wrote no keystore PATCH")
+	}
+	for _, at := range []time.Duration{1500 * time.Millisecond, 30 * time.Second, 41 * time.Second, 3 * time.Minute, 4*time.Minute + time.Second, 5 * time.Minute} {
+		if d := patched.Add(at).Sub(clock.Now()); d > 0 {
+			clock.Add(d)
+		}
+		for i := range delays {
+			if !searchThrough(t, tw, i) {
+				t.Errorf("%s after the PATCH a search through node %d (loads at %s) failed", at, i, delays[i])
+			}
+		}
+		if c := pass(); c.Sync == drift.SyncFailed {
+			t.Fatalf("pass %s after the PATCH: %s", at, c.Error)
+		}
+		if !contains(activeManagedKeys(t, tw), oldID) {
+			t.Fatalf("the old key was invalidated %s after the PATCH, before the proof window ended", at)
+		}
+	}
+	clock.Add(16 * time.Minute) // past the proof window
+	pass()
+	newID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+	if ids := activeManagedKeys(t, tw); newID == oldID || len(ids) != 1 || ids[0] != newID {
+		t.Errorf("after the window: valid keys %v, want only the new %s (old %s)", ids, newID, oldID)
+	}
+	for i := range delays {
+		if !searchThrough(t, tw, i) {
+			t.Errorf("after the rotation a search through node %d failed", i)
+		}
 	}
 }
