@@ -175,6 +175,7 @@ func (w *World) load(c *cluster, n *node, secure map[string]string) (ok bool) {
 // node's wait.
 func (w *World) scheduleLoad(c *cluster) {
 	now := w.now()
+	c.keystoreAt = now
 	for _, n := range c.nodes {
 		if n.delay <= 0 {
 			w.load(c, n, c.keystore)

@@ -102,6 +102,7 @@ func (w *World) SetKeystore(cluster, key, value string) error {
 		return err
 	}
 	c.keystore[key] = value
+	c.keystoreAt = w.now()
 	if c.isDeployment() {
 		w.scheduleLoad(c)
 	}
@@ -117,6 +118,7 @@ func (w *World) RemoveKeystore(cluster, key string) error {
 		return err
 	}
 	delete(c.keystore, key)
+	c.keystoreAt = w.now()
 	delete(c.asFile, key)
 	if c.isDeployment() {
 		w.scheduleLoad(c)

@@ -3,7 +3,9 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -777,6 +779,9 @@ func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, 
 			n["reload_exception"] = ex
 		} else {
 			h.w.load(c, c.nodes[i], c.keystore)
+			if reloadKeystoreDetails(parseVersion(c.Version)) {
+				maps.Copy(n, keystoreDetails(c))
+			}
 		}
 		nodes[c.nodeID(i)] = n
 	}
@@ -785,6 +790,25 @@ func (h *esHandler) reload(rw http.ResponseWriter, r *http.Request, c *cluster, 
 		"cluster_name": c.esClusterName(),
 		"nodes":        nodes,
 	})
+}
+
+// keystoreDetails are a reloaded node's keystore fields (9.3+): the names
+// it holds, sorted, keystore.seed included (every keystore has it), the
+// file's path in the official image, the SHA-256 of its content and its
+// modification time.
+func keystoreDetails(c *cluster) map[string]any {
+	names := append(slices.Collect(maps.Keys(c.keystore)), "keystore.seed")
+	slices.Sort(names)
+	sum := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(c.keystore)) {
+		fmt.Fprintf(sum, "%s=%s\n", k, c.keystore[k])
+	}
+	return map[string]any{
+		"secure_setting_names":        names,
+		"keystore_path":               "/usr/share/elasticsearch/config/elasticsearch.keystore",
+		"keystore_digest":             hex.EncodeToString(sum.Sum(nil)),
+		"keystore_last_modified_time": c.keystoreAt.UTC().Format("2006-01-02T15:04:05.000Z"),
+	}
 }
 
 func (c *cluster) nodeID(i int) string {

@@ -125,6 +125,13 @@ func remoteClusterPrivileges(v esVersion) []string {
 // .REMOTE_CLUSTER_SKIP_UNAVAILABLE; es-api.md §12).
 func skipUnavailableDefault(v esVersion) bool { return v.atLeast(8, 15, 0) }
 
+// reloadKeystoreDetails: each node of a secure-settings reload answer
+// carries secure_setting_names, keystore_path, keystore_digest and
+// keystore_last_modified_time from 9.3 (NodesReloadSecureSettingsResponse
+// .toXContent, NodeResponse.KEYSTORE_DETAILS; es-api.md §6: Spec main,
+// PR #5825); before, name and reload_exception only.
+func reloadKeystoreDetails(v esVersion) bool { return v.atLeast(9, 3, 0) }
+
 // apiKeyModel: the sim opens API-key links between clusters of 8.14 or
 // later, the model's GA (es-api.md §12, §15). Upstream serves it as a beta
 // from 8.10; the sim refuses the beta, the harsher side for esremote,

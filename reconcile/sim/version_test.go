@@ -248,3 +248,44 @@ func TestLinkVersionRules(t *testing.T) {
 		}
 	}
 }
+
+// From 9.3 each reloaded node reports its keystore: the setting names
+// (keystore.seed included), path, SHA-256 digest and modification time;
+// a node that failed reports only the exception; before 9.3 only the name.
+func TestReloadKeystoreDetailsByVersion(t *testing.T) {
+	for v, has := range map[string]bool{"8.19.3": false, "9.2.4": false, "9.3.0": true, "9.4.2": true} {
+		w, err := NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Version: v, Nodes: 2}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := &testClock{now: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)}
+		w.Now = clock.Now
+		srv, err := Start(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.SetKeystore("a", "cluster.remote.b.credentials", "c2VjcmV0OnZhbHVl")
+		w.BreakNodeKeystore("a", 1)
+		clock.Add(time.Hour)
+		r := es(t, srv, "a", "POST", "/_nodes/reload_secure_settings", nil)
+		for _, n := range r.json(t)["nodes"].(map[string]any) {
+			n := n.(map[string]any)
+			_, failed := n["reload_exception"]
+			names, _ := n["secure_setting_names"].([]any)
+			switch {
+			case failed || !has:
+				if len(n) != map[bool]int{true: 2, false: 1}[failed] {
+					t.Errorf("%s: node %v; want name (and reload_exception) only", v, n)
+				}
+			case len(names) != 2 || names[0] != "cluster.remote.b.credentials" || names[1] != "keystore.seed" ||
+				n["keystore_last_modified_time"] != "2026-11-26T20:00:00.000Z" || len(n["keystore_digest"].(string)) != 64 ||
+				n["keystore_path"] != "/usr/share/elasticsearch/config/elasticsearch.keystore":
+				t.Errorf("%s: node %v", v, n)
+			}
+		}
+		if strings.Contains(string(r.body), "c2VjcmV0OnZhbHVl") {
+			t.Errorf("%s: the reload answer shows a keystore value: %s", v, r.body)
+		}
+		srv.Close()
+	}
+}

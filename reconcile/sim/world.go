@@ -149,6 +149,8 @@ type cluster struct {
 	persistent map[string]any
 	transient  map[string]any
 	keystore   map[string]string // what is on disk / in the platform keystore
+	// keystoreAt is when the keystore last changed (its file's mtime).
+	keystoreAt time.Time
 	asFile     map[string]bool
 	keys       map[string]*apiKey
 	keyOrder   []string
@@ -434,6 +436,7 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 	}
 	c.ClusterSpec = cs
 	c.lastModified = w.now()
+	c.keystoreAt = c.lastModified
 	return c, nil
 }
 
