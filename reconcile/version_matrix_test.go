@@ -67,6 +67,71 @@ func TestFlagshipFirstApplyAcrossVersions(t *testing.T) {
 	}
 }
 
+// flagshipWorld is the flagship pair (ech-analytics → ece-prod-logs) with
+// both clusters on version v, on a clock tests can move.
+func flagshipWorld(t *testing.T, v string) (*testWorld, *clockOffset) {
+	t.Helper()
+	w, err := sim.NewWorld(sim.WorldSpec{
+		ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+		Clusters: []sim.ClusterSpec{
+			{Name: "ech-analytics", Version: v, Platform: sim.PlatformECH, Indices: []string{"analytics-2026.11"}},
+			{Name: "ece-prod-logs", Version: v, Platform: sim.PlatformECE, Indices: []string{"logs-app-2026.11.25"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &clockOffset{}
+	w.Now = clock.Now
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	return tw, clock
+}
+
+// External drift (skip_unavailable and the role edited by hand) and a
+// rotation due by expiry, on each version: the drift is corrected and the
+// rotation replaces the key, the link connected after each pass.
+func TestFlagshipDriftAndRotationAcrossVersions(t *testing.T) {
+	for _, v := range []string{"8.14.0", "8.16.2", "8.17.2", "9.4.2"} {
+		t.Run(v, func(t *testing.T) {
+			tw, clock := flagshipWorld(t, v)
+			pass := func(step string) drift.Connection {
+				t.Helper()
+				res, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+				if c.Health != drift.HealthConnected || c.Sync == drift.SyncFailed {
+					t.Fatalf("%s on %s: sync %s health %s error %q\nchanges %+v\nevidence %+v", step, v, c.Sync, c.Health, c.Error, c.Changes, c.Evidence)
+				}
+				return c
+			}
+			pass("first apply")
+			w := tw.srv.World
+			if err := w.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.skip_unavailable", "false"); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.PutRole("ech-analytics", "logs-remote-reader", []byte(`{"cluster":["all"]}`)); err != nil {
+				t.Fatal(err)
+			}
+			if c := pass("external drift"); c.Sync != drift.SyncCorrected {
+				t.Errorf("external drift on %s: sync %s, changes %+v", v, c.Sync, c.Changes)
+			}
+			if s, _ := w.Settings("ech-analytics", "persistent"); s["cluster.remote.ece-prod-logs.skip_unavailable"] != "true" {
+				t.Errorf("skip_unavailable not corrected on %s: %v", v, s["cluster.remote.ece-prod-logs.skip_unavailable"])
+			}
+			oldID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+			clock.Add(80 * 24 * time.Hour) // within rotate_before (14d) of the 90d expiry
+			pass("rotation")
+			newID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+			if ids := activeManagedKeys(t, tw); newID == oldID || len(ids) != 1 || ids[0] != newID {
+				t.Errorf("rotation on %s: key %s → %s, valid keys %v", v, oldID, newID, ids)
+			}
+		})
+	}
+}
+
 // A wrong key written into the keystore by hand (another valid key of the
 // remote) is reported unauthorized on every version, including those whose
 // _resolve/cluster reports the refusal as connected:true (8.16.2 and
