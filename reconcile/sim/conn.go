@@ -198,6 +198,54 @@ func (w *World) settle(c *cluster) {
 	}
 }
 
+// SetClusterDown takes a cluster down (true) or brings it back (false),
+// as a full restart or an outage would: while it is down, connecting to it
+// is refused at once. Going down drops every open connection to it on
+// every node of every cluster, and each drop makes one reconnect attempt
+// at once, which the down cluster refuses
+// (RemoteConnectionStrategy.onNodeDisconnected: "try to reconnect and
+// fill up the slot of the disconnected node"). Coming back reopens
+// nothing: a connection that is down is retried only by a request (see
+// crossCluster), so what a request meets first then depends on the
+// version (resolveFailFast).
+func (w *World) SetClusterDown(cluster string, down bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	x, err := w.cluster(cluster)
+	if err != nil {
+		return err
+	}
+	x.down = down
+	if !down {
+		return nil
+	}
+	for _, name := range w.order {
+		c := w.clusters[name]
+		var al map[string]*aliasConfig
+		for _, n := range c.nodes {
+			for alias, cn := range n.conns {
+				if cn.remote != cluster || !cn.open {
+					continue
+				}
+				if al == nil {
+					al = effectiveAliases(c)
+				}
+				w.retry(c, n, alias, al[alias])
+			}
+		}
+	}
+	return nil
+}
+
+// refusedReason is the log line of a connection attempt the remote refuses
+// (the sim's text, in the shape of the strategies' other failures).
+func refusedReason(alias string, a *aliasConfig, addr string) string {
+	if a.mode == "proxy" {
+		return "[ProxyConnectionStrategy] failed to open any proxy connections to cluster [" + alias + "]: connect_exception: Connection refused: " + addr
+	}
+	return "[SniffConnectionStrategy] fetching nodes from external cluster [" + alias + "] failed: connect_exception: Connection refused: " + addr
+}
+
 // connectWait is how long a settings PUT waits on one alias whose
 // connection attempt does not finish: RemoteClusterService
 // .updateRemoteCluster(String, Settings) blocks the applier on

@@ -412,6 +412,8 @@ func (w *World) Apply(e Edit) error {
 			return fmt.Errorf("break_node_keystore: key: the node number (0 is the first): %w", err)
 		}
 		return w.BreakNodeKeystore(e.Cluster, n)
+	case "cluster_down", "cluster_up":
+		return w.SetClusterDown(e.Cluster, e.Op == "cluster_down")
 	case "coordinating_node":
 		n, err := strconv.Atoi(e.Key)
 		if err != nil {

@@ -19,6 +19,7 @@ const (
 const (
 	CauseNotConfigured      = "not_configured"       // alias unknown or not enabled
 	CauseUnreachable        = "unreachable"          // address reaches no simulated cluster
+	CauseRemoteDown         = "remote_down"          // the remote cluster is down (SetClusterDown)
 	CauseServerName         = "server_name_mismatch" // platform proxy cannot route the SNI
 	CauseWrongPort          = "wrong_port"           // port does not match the security model
 	CauseNoCredentials      = "no_credentials"       // 9443 without cluster.remote.<alias>.credentials
@@ -164,6 +165,10 @@ func (w *World) linkOf(c *cluster, n *node, alias string, a *aliasConfig) LinkSt
 		return st
 	}
 	st.Remote = x.Name
+	if x.down {
+		st.Cause, st.Reason = CauseRemoteDown, refusedReason(alias, a, addr)
+		return st
+	}
 	if x.isDeployment() {
 		if a.mode != "proxy" {
 			st.Cause = CauseSniffToCloud

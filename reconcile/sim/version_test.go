@@ -289,3 +289,47 @@ func TestReloadKeystoreDetailsByVersion(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// A remote that goes down drops the connections to it; once it is back,
+// nothing reconnects by itself: the next _resolve/cluster reconnects
+// first, except on 8.16.3–8.16.5 and 8.17.1–8.17.3, which fail fast on
+// the dropped connection and reconnect behind the answer (PR #119516 and
+// its revert #124241).
+func TestDroppedConnectionByVersion(t *testing.T) {
+	for v, failFast := range map[string]bool{"8.14.0": false, "8.16.4": true, "8.17.0": false, "8.17.3": true, "8.17.4": false, "9.4.2": false} {
+		t.Run(v, func(t *testing.T) {
+			srv, _, _ := versionLink(t, v)
+			info := func() map[string]any {
+				return es(t, srv, "a", "GET", "/_remote/info", nil).json(t)["b"].(map[string]any)
+			}
+			if err := srv.World.SetClusterDown("b", true); err != nil {
+				t.Fatal(err)
+			}
+			if e := info(); e["connected"] != false {
+				t.Errorf("remote down on %s: %v", v, e)
+			}
+			if st := srv.World.LinkStatus("a", "b"); st.Cause != CauseRemoteDown || !strings.Contains(st.Reason, "Connection refused: b.sim:9443") {
+				t.Errorf("remote down on %s: %+v", v, st)
+			}
+			if e := resolveEntry(t, srv, "a", "b:logs-1", "b"); e["connected"] != false || e["error"] != nil {
+				t.Errorf("resolve while down on %s: %v", v, e)
+			}
+			if err := srv.World.SetClusterDown("b", false); err != nil {
+				t.Fatal(err)
+			}
+			if e := info(); e["connected"] != false {
+				t.Errorf("reconnected by itself on %s: %v", v, e)
+			}
+			e := resolveEntry(t, srv, "a", "b:logs-1", "b")
+			if failFast {
+				if e["connected"] != false || e["error"] != nil {
+					t.Errorf("first resolve after the outage on %s: %v; want it to fail fast", v, e)
+				}
+				e = resolveEntry(t, srv, "a", "b:logs-1", "b")
+			}
+			if e["connected"] != true || e["matching_indices"] != true {
+				t.Errorf("resolve after the outage on %s: %v", v, e)
+			}
+		})
+	}
+}

@@ -158,6 +158,8 @@ type cluster struct {
 	users      map[string]user
 	adminKeyID string
 	docs       map[string]*docIndex // the document API (docs.go); nil until the first write
+	// down: the cluster refuses transport connections (SetClusterDown).
+	down bool
 	// nodes hold what each node loaded and its connections (node.go);
 	// pinned is the node SetCoordinatingNode chose, -1 for a draw.
 	nodes  []*node
