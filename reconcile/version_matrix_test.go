@@ -14,16 +14,31 @@ import (
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
+// versionMatrix is a release of each behaviour the sim distinguishes (its
+// version rules, docs/sim.md "Versions"), oldest to newest: the API key
+// model's GA (8.14.0); skip_unavailable true and remote_cluster (8.15);
+// the last release reporting a refusal as connected:true (8.16.2); a
+// fail-fast one (8.16.4); 8.17.0 (connected:true again, no fail fast);
+// 8.17.2 (fail fast); 8.17.4 (the revert); 8.18.0 (?timeout=, the form
+// without an expression); 8.19.3 (the default); 9.0.0; 9.3.0 (reload
+// keystore details) and the newest, 9.4.2.
+var versionMatrix = []string{"8.14.0", "8.15.5", "8.16.2", "8.16.4", "8.17.0", "8.17.2", "8.17.4", "8.18.0", "8.19.3", "9.0.0", "9.3.0", "9.4.2"}
+
+// failsFast are the matrix's releases whose _resolve/cluster fails fast on
+// a connection that is down (sim: resolveFailFast).
+var failsFast = map[string]bool{"8.16.4": true, "8.17.2": true}
+
+// refusalConnected are the matrix's releases whose _resolve/cluster reports
+// a refusal as connected:true (sim: resolveRefusalConnected).
+var refusalConnected = map[string]bool{"8.14.0": true, "8.15.5": true, "8.16.2": true, "8.17.0": true}
+
 // The flagship scenario's first apply (a managed cross-cluster key from
 // an ECE deployment to an ECH deployment, its keystore entry, the alias
-// and a role with remote_indices) against worlds whose clusters run the
-// oldest version the sim models (8.14.0), the newest (9.4.2), and the two
-// releases whose _resolve/cluster differs most (8.16.2 reports a refusal
-// as connected:true; 8.17.2 fails fast on a connection that is down):
-// the link comes up, with the writes it needs, and a second plan finds
-// nothing to do.
+// and a role with remote_indices) against worlds whose clusters run each
+// release of versionMatrix, 8.14.0 to 9.4.2: the link comes up, with the
+// writes it needs, and a second plan finds nothing to do.
 func TestFlagshipFirstApplyAcrossVersions(t *testing.T) {
-	for _, v := range []string{"8.14.0", "8.16.2", "8.17.2", "9.4.2"} {
+	for _, v := range versionMatrix {
 		t.Run(v, func(t *testing.T) {
 			w, err := sim.NewWorld(sim.WorldSpec{
 				ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
@@ -89,10 +104,10 @@ func flagshipWorld(t *testing.T, v string) (*testWorld, *clockOffset) {
 }
 
 // External drift (skip_unavailable and the role edited by hand) and a
-// rotation due by expiry, on each version: the drift is corrected and the
+// rotation due by expiry, on each release of versionMatrix: the drift is corrected and the
 // rotation replaces the key, the link connected after each pass.
 func TestFlagshipDriftAndRotationAcrossVersions(t *testing.T) {
-	for _, v := range []string{"8.14.0", "8.16.2", "8.17.2", "9.4.2"} {
+	for _, v := range versionMatrix {
 		t.Run(v, func(t *testing.T) {
 			tw, clock := flagshipWorld(t, v)
 			pass := func(step string) drift.Connection {
@@ -132,14 +147,14 @@ func TestFlagshipDriftAndRotationAcrossVersions(t *testing.T) {
 	}
 }
 
-// The remote goes down and comes back, on each version: while it is down
+// The remote goes down and comes back, on each release of versionMatrix: while it is down
 // the link is reported disconnected and nothing is replaced; once it is
 // back, a pass finds it connected again with the same key.
 func TestFlagshipRemoteDownAcrossVersions(t *testing.T) {
-	for _, v := range []string{"8.14.0", "8.16.2", "8.17.2", "9.4.2"} {
+	for _, v := range versionMatrix {
 		t.Run(v, func(t *testing.T) {
-			if v == "8.17.2" {
-				t.Skip("issue 23: 8.17.2's _resolve/cluster fails fast on the connection the outage dropped and reconnects behind the answer; the engine asks once per pass and reports the link disconnected for a pass after the remote is back (version-aware judging comes after the pass redesign)")
+			if failsFast[v] {
+				t.Skip("issue 23: " + v + "'s _resolve/cluster fails fast on the connection the outage dropped and reconnects behind the answer; the engine asks once per pass and reports the link disconnected for a pass after the remote is back (version-aware judging comes after the pass redesign)")
 			}
 			tw, clock := flagshipWorld(t, v)
 			pass := func(mode Mode) drift.Connection {
@@ -187,10 +202,9 @@ func TestWrongKeyReportedUnauthorizedAcrossVersions(t *testing.T) {
 	// The engine still reads a connected:true entry as connected whatever
 	// its error says: on the releases that report a refusal that way it
 	// calls the wrong key connected.
-	misjudged := map[string]bool{"8.14.0": true, "8.16.2": true, "8.17.0": true}
-	for _, v := range []string{"8.14.0", "8.16.2", "8.17.0", "8.17.1", "9.4.2"} {
+	for _, v := range versionMatrix {
 		t.Run(v, func(t *testing.T) {
-			if misjudged[v] {
+			if refusalConnected[v] {
 				t.Skip("issue 23: on " + v + " _resolve/cluster reports a refusal as connected:true with the error, and the engine reads it as connected (version-aware judging comes after the pass redesign)")
 			}
 			w, err := sim.NewWorld(sim.WorldSpec{
