@@ -511,3 +511,36 @@ func TestInvalidateCrossClusterKeyNeedsManageSecurity(t *testing.T) {
 		t.Fatal("the key was invalidated")
 	}
 }
+
+// The {node} filter of POST /_nodes/{node}/reload_secure_settings
+// (DiscoveryNodes.resolveNodes): _local is the coordinating node, a node
+// id or a name (with * wildcards) selects that node, and _nodes counts
+// only the selected nodes.
+func TestReloadNodeFilter(t *testing.T) {
+	srv := startWorld(t, WorldSpec{Clusters: []ClusterSpec{{Name: "c", Version: "9.1.0", Nodes: 3}}})
+	srv.World.mu.Lock()
+	c := srv.World.clusters["c"]
+	id1, name2 := c.nodeID(1), c.nodeNameN(2)
+	srv.World.mu.Unlock()
+	srv.World.SetCoordinatingNode("c", 1)
+	for filter, want := range map[string][]string{
+		"_local":          {id1},
+		name2:             {c.nodeID(2)},
+		id1 + "," + name2: {id1, c.nodeID(2)},
+		"c-node-*":        {c.nodeID(0), id1, c.nodeID(2)},
+		"_all":            {c.nodeID(0), id1, c.nodeID(2)},
+		"no-such-node":    {},
+	} {
+		r := es(t, srv, "c", "POST", "/_nodes/"+filter+"/reload_secure_settings", nil)
+		nodes := nodeResults(t, r)
+		if len(nodes) != len(want) || r.json(t)["_nodes"].(map[string]any)["total"] != float64(len(want)) {
+			t.Errorf("%s: %s", filter, r.body)
+			continue
+		}
+		for _, id := range want {
+			if _, ok := nodes[id]; !ok {
+				t.Errorf("%s: node %s missing from %v", filter, id, nodes)
+			}
+		}
+	}
+}
