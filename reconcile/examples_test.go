@@ -114,8 +114,9 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"ech-analytics GET /",
 			"ech-analytics GET /_cluster/settings",
 			"ech-analytics GET /_remote/info",
-			"ech-analytics GET /_resolve/cluster/{expr}", // health by evidence
-			"ech-analytics GET /_security/role",          // the connection's role
+			"ech-analytics GET /_resolve/cluster/{expr}",    // health by evidence
+			"ech-analytics GET /_security/role",             // the connection's role
+			"ech-analytics GET /_security/user/_privileges", // may the credential ask the canary (DESIGN §5)
 		}},
 		{dir: "certificate", steady: []string{ // certificate link, trust both ways
 			"ece GET /api/v1/deployments/{id}",                                            // endpoint and trust, read once
@@ -149,6 +150,7 @@ func TestExamplesAgainstSim(t *testing.T) {
 			"onprem-search GET /_remote/info",
 			"onprem-search GET /_resolve/cluster/{expr}", // health by evidence
 			"onprem-search GET /_security/role",
+			"onprem-search GET /_security/user/_privileges", // may the credential make the evidence request
 		}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {

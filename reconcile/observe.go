@@ -71,6 +71,11 @@ type observation struct {
 	rolesErr  error
 	// early is the evidence request sent with the reads (askEarly).
 	early *earlyEvidence
+	// privs is the credential's GET /_security/user/_privileges, read with
+	// the other reads when the cluster has API-key links (wantPrivileges);
+	// nil when not read or when the read failed (the check then rests on
+	// the evidence alone).
+	privs *es.UserPrivileges
 }
 
 // observeAll reads every local cluster of the pass (bounded by
@@ -104,6 +109,13 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
 			}
 			rwg.Go(func() { out[i].early = ps.r.askEarly(ctx, client, local, byLocal[local]) })
+			if wantPrivileges(byLocal[local]) {
+				rwg.Go(func() {
+					if p, err := client.UserPrivileges(ctx); err == nil {
+						out[i].privs = &p
+					}
+				})
+			}
 			out[i].obs, out[i].err = observe(ctx, client, local, ps.snap)
 			if out[i].err == nil {
 				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)

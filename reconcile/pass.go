@@ -190,6 +190,9 @@ type clusterWork struct {
 	obs    *Observed
 	cp     *ClusterPlan
 	log    *slog.Logger
+	// privs is the local credential's privileges (observation.privs), for
+	// the canary check after verify.
+	privs *es.UserPrivileges
 }
 
 // decideCluster decides one local cluster from the pass's Snapshot: the
@@ -246,6 +249,7 @@ func (ps *passState) decideCluster(ctx context.Context, local string, conns []*s
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
 	r.gatherEvidence(ctx, client, cps, false, ob.early)
+	checkCanaryPrivileges(local, ob.privs, cps)
 	ps.observeKeyRemotes(ctx, cps, cl, obs)
 	for _, p := range cps {
 		if p.Conn.Policy != spec.PolicyDisabled {
@@ -277,7 +281,7 @@ func (ps *passState) decideCluster(ctx context.Context, local string, conns []*s
 	}
 	ps.planRemovedKeys(cp)
 	ps.planKeystoreRemovals(cp, all)
-	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log}
+	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: ob.privs}
 }
 
 // writeCluster writes one decided cluster (apply and run): credentials,
@@ -304,6 +308,7 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 		}
 		ps.apply(ctx, w.client, w.cl, cp, w.log)
 	}
+	checkCanaryPrivileges(cp.Local, w.privs, cp.Connections)
 	for _, p := range cp.Connections {
 		ps.rotating(p)
 		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {

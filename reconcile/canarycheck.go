@@ -1,0 +1,54 @@
+package reconcile
+
+import (
+	"slices"
+
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// wantPrivileges reports whether a local cluster's pass reads its
+// credential's privileges (GET /_security/user/_privileges, with the
+// other reads): when one of its connections is an API-key link esremote
+// looks after, whose evidence request the credential must be allowed to
+// make (canarypriv.go).
+func wantPrivileges(conns []*spec.Connection) bool {
+	return slices.ContainsFunc(conns, func(c *spec.Connection) bool {
+		return c.Security == spec.SecurityAPIKey && c.Policy != spec.PolicyDisabled
+	})
+}
+
+// checkCanaryPrivileges records decideCanaryPrivileges's verdicts on the
+// plans of one local cluster: the finding (replacing the one an earlier
+// call of this pass recorded), and a link whose refusal is the local
+// credential's is not unauthorized: its health is unknown, with the
+// evidence saying why. Called once the evidence is in, and again after
+// apply's verify replaced it.
+func checkCanaryPrivileges(local string, privs *es.UserPrivileges, cps []*ConnectionPlan) {
+	var links []canaryCheck
+	for _, p := range cps {
+		c := p.Conn
+		if c.Security != spec.SecurityAPIKey || c.Policy == spec.PolicyDisabled {
+			continue
+		}
+		links = append(links, canaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
+			Health: p.Health, Refusal: p.refusal})
+	}
+	verdicts := decideCanaryPrivileges(local, privs, links)
+	for _, p := range cps {
+		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeCanaryPrivilegeMissing })
+		v, ok := verdicts[p.Conn.Name]
+		if !ok {
+			continue
+		}
+		p.Findings = append(p.Findings, *v.Finding)
+		if v.LocalRefusal && p.Health == HealthUnauthorized {
+			p.Health = HealthUnknown
+			if p.Evidence != nil {
+				e := *p.Evidence
+				e.Answer = "not proven: " + local + " refused the request under its own credential's privileges, not the key: " + p.refusal
+				p.Evidence = &e
+			}
+		}
+	}
+}
