@@ -21,11 +21,12 @@ type ConnectionPage struct {
 	// History is the connection in past reports, newest first (see
 	// [ConnectionHistory]).
 	History []ConnectionPass
-	// Refresh, Now, Host and Kiosk are as in [StatusPage].
+	// Refresh, Now, Host, Kiosk and Stale are as in [StatusPage].
 	Refresh time.Duration
 	Now     time.Time
 	Host    string
 	Kiosk   bool
+	Stale   string
 }
 
 // ErrNoConnection is returned by [WriteConnectionPage] when the report has
@@ -119,13 +120,17 @@ func WriteConnectionPage(w io.Writer, p ConnectionPage) error {
 	if now.IsZero() {
 		now = r.GeneratedAt
 	}
-	v := connectionVerdict(*c)
+	v := connectionVerdict(*c).withStale(p.Stale)
 	var b bytes.Buffer
 	pf := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 
 	writeHead(pf, "esremote: "+c.Name+": "+v.String(), p.Refresh, v.Level)
-	pf("<header class=\"verdict\" id=\"verdict\" data-level=\"%s\">\n<div>\n<h1 id=\"verdict-health\">%s · %s</h1>\n<div class=\"sub\" id=\"connection-name\">%s</div>\n</div>\n<div class=\"where\">",
+	pf("<header class=\"verdict\" id=\"verdict\" data-level=\"%s\">\n<div>\n<h1 id=\"verdict-health\">%s · %s</h1>\n<div class=\"sub\" id=\"connection-name\">%s</div>\n",
 		v.Level, esc(v.Health), esc(v.Sync), esc(c.Name))
+	if v.Detail != "" {
+		pf("<div class=\"sub\" id=\"verdict-detail\">%s</div>\n", esc(v.Detail))
+	}
+	pf("</div>\n<div class=\"where\">")
 	writeWhere(pf, r, p.Host, now)
 	pf("<br>\n<a href=\"../\">all connections</a></div>\n</header>\n<main>\n")
 	if p.Kiosk {

@@ -177,6 +177,21 @@ func verdictOf(r *Report) verdict {
 	return v
 }
 
+// withStale is v with the reason the report may be out of date, which
+// makes it bad: an old report must not look green.
+func (v verdict) withStale(stale string) verdict {
+	if stale == "" {
+		return v
+	}
+	if v.Detail != "" {
+		v.Detail = stale + " · " + v.Detail
+	} else {
+		v.Detail = stale
+	}
+	v.Level = levelBad
+	return v
+}
+
 // connectionVerdict judges one connection the same way.
 func connectionVerdict(c Connection) verdict {
 	v := verdict{Health: healthWord(c.Health), Sync: syncWord(c.Sync), Level: levelOK}

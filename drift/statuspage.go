@@ -34,6 +34,11 @@ type StatusPage struct {
 	// Kiosk draws the read-only view for a request without the daemon's
 	// token (see [KioskView]): names, states, counts and times only.
 	Kiosk bool
+	// Stale, when set, says why the report may no longer be the truth
+	// ("the daemon is stuck: …", "no pass for 2h"): the header says it and
+	// takes the colour of trouble, so a wall screen never shows an old
+	// green.
+	Stale string
 }
 
 // WriteStatusPage writes p as one self-contained HTML page, made to be
@@ -65,7 +70,7 @@ func WriteStatusPage(w io.Writer, p StatusPage) error {
 	g.WithReport(r)
 	g.Sort()
 	svg := layoutGraph(g, reachability(g, r))
-	v := verdictOf(r)
+	v := verdictOf(r).withStale(p.Stale)
 	now := p.Now
 	if now.IsZero() {
 		now = r.GeneratedAt

@@ -323,3 +323,34 @@ func TestKindWord(t *testing.T) {
 		}
 	}
 }
+
+// A report that may be out of date turns both pages' headers to trouble
+// and says why, even when everything in it is green.
+func TestPagesStale(t *testing.T) {
+	r := inSyncReport()
+	var fresh, stale bytes.Buffer
+	if err := WriteStatusPage(&fresh, StatusPage{Report: r}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteStatusPage(&stale, StatusPage{Report: r, Stale: "no pass for 2h0m0s (resync every 5m0s)"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteConnectionPage(&stale, ConnectionPage{Report: r, Name: "link-a", Stale: "the daemon is stuck: a pass for 11m"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fresh.String(), `data-level="ok"`) || strings.Contains(fresh.String(), `id="verdict-detail"`) {
+		t.Error("a fresh, green report is not ok")
+	}
+	for _, want := range []string{
+		`<header class="verdict" id="verdict" data-level="bad">` + "\n<div>\n<h1 id=\"verdict-health\">All 3 connected</h1>",
+		`<div class="sub" id="verdict-detail">no pass for 2h0m0s (resync every 5m0s)</div>`,
+		`<div class="sub" id="verdict-detail">the daemon is stuck: a pass for 11m</div>`,
+	} {
+		if !strings.Contains(stale.String(), want) {
+			t.Errorf("the stale pages lack %s", want)
+		}
+	}
+	if n := strings.Count(stale.String(), `<body class="level-bad"`); n != 2 {
+		t.Errorf("%d of 2 stale pages wear the colour of trouble", n)
+	}
+}

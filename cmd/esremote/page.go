@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -81,7 +82,9 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 			http.Error(w, "no pass has finished yet", http.StatusServiceUnavailable)
 			return
 		}
-		page := drift.StatusPage{Report: st.Report, Refresh: statusPageRefresh, Graph: graph(), Now: pageNow(), Host: host, Kiosk: kiosk(r)}
+		now := pageNow()
+		page := drift.StatusPage{Report: st.Report, Refresh: statusPageRefresh, Graph: graph(), Now: now, Host: host, Kiosk: kiosk(r),
+			Stale: pageStale(st, now, x.Resync)}
 		if changes, n, err := lastChanges(hist); err == nil || n > 0 {
 			page.LastChange = changes
 		}
@@ -101,7 +104,9 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 			return
 		}
 		name := r.PathValue("name")
-		page := drift.ConnectionPage{Report: st.Report, Name: name, Refresh: statusPageRefresh, Graph: graph(), Now: pageNow(), Host: host, Kiosk: kiosk(r)}
+		now := pageNow()
+		page := drift.ConnectionPage{Report: st.Report, Name: name, Refresh: statusPageRefresh, Graph: graph(), Now: now, Host: host, Kiosk: kiosk(r),
+			Stale: pageStale(st, now, x.Resync)}
 		page.History = drift.ConnectionHistory(name, recentReports(hist))
 		var buf bytes.Buffer
 		err := drift.WriteConnectionPage(&buf, page)
@@ -117,6 +122,25 @@ func statusPageSetup(l *daemon.Loop, x *daemonExtras, log *slog.Logger) error {
 		writePage(w, http.StatusOK, buf.Bytes())
 	})
 	return nil
+}
+
+// pageStale says why the loop's last report may no longer be the truth:
+// the loop is stuck, or no pass finished for three resync intervals (and
+// at least one interval and the 10 minutes a pass may take): the resync is
+// jittered and a pass takes time, one late pass is not news. "" when the
+// report is fresh.
+func pageStale(st daemon.LoopStatus, now time.Time, resync time.Duration) string {
+	if st.Stuck != "" {
+		return "the daemon is stuck: " + st.Stuck
+	}
+	if st.Report == nil || resync <= 0 {
+		return ""
+	}
+	limit := max(3*resync, resync+10*time.Minute)
+	if age := now.Sub(st.Report.GeneratedAt); age > limit {
+		return fmt.Sprintf("no pass for %s (resync every %s)", age.Truncate(time.Minute), resync)
+	}
+	return ""
 }
 
 // writePage answers with a page and the headers that keep it

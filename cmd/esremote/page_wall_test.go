@@ -11,8 +11,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -352,6 +354,29 @@ func testStatusPageOnWall(t *testing.T, addr string, srv *sim.Server) {
 		m := measurePage(t, chromium, addr, "/connections/"+url.PathEscape(c.Name))
 		if !strings.HasPrefix(m.Verdict.Text, "Disconnected · ") || m.Verdict.FontSize < 48 || m.Border != "rgb(207, 34, 46)" {
 			t.Errorf("the page of %s: verdict %q at %v px, frame %q", c.Name, m.Verdict.Text, m.Verdict.FontSize, m.Border)
+		}
+	}
+}
+
+func TestPageStale(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	r := drift.New(drift.ModeRun, drift.TriggerResync, at)
+	for _, c := range []struct {
+		st     daemon.LoopStatus
+		age    time.Duration
+		resync time.Duration
+		want   string
+	}{
+		{daemon.LoopStatus{Report: r}, 4 * time.Minute, 5 * time.Minute, ""},
+		{daemon.LoopStatus{Report: r}, 14 * time.Minute, 5 * time.Minute, ""}, // a late pass (resync + the 10 min a pass may take)
+		{daemon.LoopStatus{Report: r}, 16 * time.Minute, 5 * time.Minute, "no pass for 16m0s (resync every 5m0s)"},
+		{daemon.LoopStatus{Report: r}, 89 * time.Minute, 30 * time.Minute, ""},
+		{daemon.LoopStatus{Report: r}, 91 * time.Minute, 30 * time.Minute, "no pass for 1h31m0s (resync every 30m0s)"},
+		{daemon.LoopStatus{Report: r, Stuck: "a pass for 11m0s"}, time.Minute, 5 * time.Minute, "the daemon is stuck: a pass for 11m0s"},
+		{daemon.LoopStatus{}, time.Hour, 5 * time.Minute, ""},
+	} {
+		if got := pageStale(c.st, at.Add(c.age), c.resync); got != c.want {
+			t.Errorf("pageStale(stuck %q, %v old, resync %v) = %q, want %q", c.st.Stuck, c.age, c.resync, got, c.want)
 		}
 	}
 }
