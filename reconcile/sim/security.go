@@ -233,7 +233,7 @@ func buildAccess(access map[string]any, version string) (rendered, descriptor ma
 		rendered["search"] = out
 		indices = append(indices, idx...)
 		cluster = append(cluster, "cross_cluster_search")
-		if versionAtLeast(version, 8, 15) {
+		if keyMonitorEnrich(parseVersion(version)) {
 			cluster = append(cluster, "monitor_enrich")
 		}
 	}

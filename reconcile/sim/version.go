@@ -120,6 +120,12 @@ func remoteClusterPrivileges(v esVersion) []string {
 	return nil
 }
 
+// keyMonitorEnrich: a cross-cluster API key with search access is given
+// monitor_enrich beside cross_cluster_search from 8.15
+// (CrossClusterApiKeyRoleDescriptorBuilder; es-api.md §12), so that
+// enrich policies run across clusters.
+func keyMonitorEnrich(v esVersion) bool { return v.atLeast(8, 15, 0) }
+
 // skipUnavailableDefault: cluster.remote.<alias>.skip_unavailable
 // defaults to true from 8.15 (RemoteClusterService
 // .REMOTE_CLUSTER_SKIP_UNAVAILABLE; es-api.md §12).

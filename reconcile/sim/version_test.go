@@ -333,3 +333,36 @@ func TestDroppedConnectionByVersion(t *testing.T) {
 		})
 	}
 }
+
+// A cross-cluster key with search access gets monitor_enrich from 8.15;
+// GET / names a Lucene 9 before 9.0 and a Lucene 10 from it.
+func TestKeyAndInfoByVersion(t *testing.T) {
+	for v, want := range map[string]struct {
+		cluster []any
+		lucene  string
+	}{
+		"8.14.3": {[]any{"cross_cluster_search"}, "9."},
+		"8.15.0": {[]any{"cross_cluster_search", "monitor_enrich"}, "9."},
+		"9.0.0":  {[]any{"cross_cluster_search", "monitor_enrich"}, "10."},
+	} {
+		w, err := NewWorld(WorldSpec{Clusters: []ClusterSpec{{Name: "a", Version: v}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := Start(context.Background(), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := esBasic(t, srv, "a", "POST", "/_security/cross_cluster/api_key", `{"name":"k","access":{"search":[{"names":["logs-*"]}]}}`).json(t)["id"].(string)
+		got := es(t, srv, "a", "GET", "/_security/api_key?id="+id, nil).json(t)["api_keys"].([]any)[0].(map[string]any)
+		rd := got["role_descriptors"].(map[string]any)["cross_cluster"].(map[string]any)
+		if !sameJSON(rd["cluster"], want.cluster) {
+			t.Errorf("%s: key cluster privileges %v, want %v", v, rd["cluster"], want.cluster)
+		}
+		info := es(t, srv, "a", "GET", "/", nil).json(t)["version"].(map[string]any)
+		if info["number"] != v || !strings.HasPrefix(info["lucene_version"].(string), want.lucene) {
+			t.Errorf("%s: GET / version %v", v, info)
+		}
+		srv.Close()
+	}
+}
