@@ -414,6 +414,12 @@ func (w *World) Apply(e Edit) error {
 		return w.BreakNodeKeystore(e.Cluster, n)
 	case "cluster_down", "cluster_up":
 		return w.SetClusterDown(e.Cluster, e.Op == "cluster_down")
+	case "set_version":
+		s, err := str()
+		if err != nil {
+			return err
+		}
+		return w.SetVersion(e.Cluster, s)
 	case "coordinating_node":
 		n, err := strconv.Atoi(e.Key)
 		if err != nil {

@@ -44,6 +44,23 @@ func versionAtLeast(v string, major, minor int) bool {
 	return parseVersion(v).atLeast(major, minor, 0)
 }
 
+// SetVersion changes a cluster's version, as an upgrade (or the plan of a
+// deployment PUT) does: every version rule follows it from the next
+// request on; open connections stay as they are.
+func (w *World) SetVersion(cluster, version string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, err := w.cluster(cluster)
+	if err != nil {
+		return err
+	}
+	if !semverRe.MatchString(version) {
+		return fmt.Errorf("%s: version %q is not x.y.z", cluster, version)
+	}
+	c.Version = version
+	return nil
+}
+
 // The version rules. Each names the upstream change it follows and the
 // releases that carry it (from the release notes, or from the backport
 // pull requests' merge dates against the release dates where the notes

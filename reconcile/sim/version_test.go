@@ -366,3 +366,24 @@ func TestKeyAndInfoByVersion(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// SetVersion (and the edit op set_version) moves a cluster to another
+// release: the rules follow from the next request.
+func TestSetVersion(t *testing.T) {
+	srv, _, _ := versionLink(t, "8.17.4")
+	if r := es(t, srv, "a", "GET", "/_resolve/cluster/b:logs-*?timeout=5s", nil); r.status != 400 {
+		t.Fatalf("timeout on 8.17.4: %d %s", r.status, r.body)
+	}
+	if err := srv.World.Apply(Edit{Op: "set_version", Cluster: "a", Value: []byte(`"8.18.0"`)}); err != nil {
+		t.Fatal(err)
+	}
+	if r := es(t, srv, "a", "GET", "/_resolve/cluster/b:logs-*?timeout=5s", nil); r.status != 200 {
+		t.Errorf("timeout after the upgrade to 8.18.0: %d %s", r.status, r.body)
+	}
+	if info, _ := srv.World.Cluster("a"); info.Version != "8.18.0" {
+		t.Errorf("Cluster says %s", info.Version)
+	}
+	if err := srv.World.SetVersion("a", "next"); err == nil {
+		t.Error("version next accepted")
+	}
+}
