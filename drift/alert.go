@@ -48,6 +48,11 @@ const (
 	// lease changes (a leader died, was cut off or stopped; a standby took
 	// over), and resolves with the next report: a change is an event.
 	AlertLeaderChanged = "EsremoteLeaderChanged"
+	// AlertSpecDiverged fires while this daemon's specs are neither the
+	// ones the shared state store's leader last applied nor a
+	// fast-forward of them (Leadership.SpecDiverged): it will not take the
+	// lease until they agree.
+	AlertSpecDiverged = "EsremoteSpecDiverged"
 	// AlertRotationStuck fires while a connection has a [CodeRotationStuck]
 	// finding: a key rotation not proven in use past the engine's bound
 	// (the old key stays valid meanwhile).
@@ -377,6 +382,13 @@ func (a *Alerter) Observe(r *Report) []Alert {
 		if prev, ok := want[al.key()]; ok { // several errors for one target: one alert
 			al.Annotations["description"] = prev.Annotations["description"] + "\n" + e.Message
 		}
+		want[al.key()] = al
+	}
+	if ld := r.Leadership; ld != nil && ld.SpecDiverged != "" {
+		al := newAlert(AlertSpecDiverged, AlertSeverityCritical, nil,
+			"this esremote's specs diverge from the ones the leader last applied: it will not lead",
+			ld.SpecDiverged,
+			"update this host's spec checkout (git pull) to the applied commit or a descendant; until then, if the leader stops, nobody corrects drift")
 		want[al.key()] = al
 	}
 	if ld := r.Leadership; ld != nil {

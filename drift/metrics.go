@@ -108,6 +108,9 @@ type Metrics struct {
 	// leaseTTLMismatch is 1 while this daemon's --lease-ttl differs from
 	// the lease holder's.
 	leaseTTLMismatch *prometheus.GaugeVec
+	// specDiverged is 1 while this daemon's specs diverge from the applied
+	// ones.
+	specDiverged *prometheus.GaugeVec
 	// leadership, when set, is read at every scrape (FollowLeadership).
 	leadership func() *Leadership
 	// keyAt and caAt remember expiries by connection, so Observe can drop
@@ -174,6 +177,8 @@ func NewMetrics() *Metrics {
 			"Always 1: the version, Go version and VCS revision of the running esremote.", "version", "goversion", "revision"),
 		leader: gauge("leader",
 			"1 while this daemon holds the shared state store's lease (it writes), 0 while it stands by; absent without --state-store."),
+		specDiverged: gauge("spec_diverged",
+			"1 while this standby's specs are neither the ones the leader last applied nor a fast-forward of them (it will not lead); absent without --state-store."),
 		leaseTTLMismatch: gauge("lease_ttl_mismatch",
 			"1 while this standby's --lease-ttl differs from the one the lease holder wrote (it waits the holder's); absent without --state-store."),
 		keyAt: map[string]time.Time{},
@@ -181,7 +186,7 @@ func NewMetrics() *Metrics {
 	}
 	m.reg.MustRegister(m.info, m.synced, m.connected, m.connections, m.unhealthy, m.changes, m.corrections,
 		m.connCorrections, m.unmanaged, m.errors, m.classes, m.duration, m.passes, m.lastPass, m.lastSuccess,
-		m.reloadOK, m.reloadTime, m.resync, m.buildInfo, m.keyExpiry, m.caExpiry, m.leader, m.leaseTTLMismatch)
+		m.reloadOK, m.reloadTime, m.resync, m.buildInfo, m.keyExpiry, m.caExpiry, m.leader, m.leaseTTLMismatch, m.specDiverged)
 	for _, r := range correctionResources {
 		for _, o := range correctionOrigins {
 			m.corrections.WithLabelValues(string(r), o)
@@ -297,6 +302,7 @@ func (m *Metrics) Observe(r *Report, duration time.Duration) {
 	if r.Leadership != nil {
 		m.leader.WithLabelValues().Set(boolFloat(r.Leadership.Role == RoleLeader))
 		m.leaseTTLMismatch.WithLabelValues().Set(boolFloat(r.Leadership.TTLMismatch != ""))
+		m.specDiverged.WithLabelValues().Set(boolFloat(r.Leadership.SpecDiverged != ""))
 	}
 	m.passes.WithLabelValues(result).Inc()
 	m.lastPass.Set(unixSeconds(r.GeneratedAt))
@@ -423,6 +429,7 @@ func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
 		if ld := f(); ld != nil {
 			m.leader.WithLabelValues().Set(boolFloat(ld.Role == RoleLeader))
 			m.leaseTTLMismatch.WithLabelValues().Set(boolFloat(ld.TTLMismatch != ""))
+			m.specDiverged.WithLabelValues().Set(boolFloat(ld.SpecDiverged != ""))
 		}
 	}
 	return m.reg.Gather()

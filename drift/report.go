@@ -163,6 +163,10 @@ type Leadership struct {
 	// TTLMismatch, on a standby whose --lease-ttl differs from the
 	// holder's, says so and what it means; absent otherwise.
 	TTLMismatch string `json:"ttl_mismatch,omitempty"`
+	// SpecDiverged, on a standby whose specs are neither the ones the
+	// leader last applied nor a fast-forward of them, names both
+	// revisions; such a standby never takes the lease. Absent otherwise.
+	SpecDiverged string `json:"spec_diverged,omitempty"`
 }
 
 // Summary counts connections by sync value and unhealthy connections; see

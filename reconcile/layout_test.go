@@ -24,7 +24,7 @@ const module = "github.com/esremote/esremote/"
 // fails the test: place a new package in the graph on purpose.
 var allowedImports = map[string][]string{
 	"cmd/esremote": {"spec", "drift", "reconcile", "reconcile/es", "reconcile/cloud", "reconcile/sim",
-		"reconcile/daemon", "reconcile/importer", "reconcile/doctor", "reconcile/state", "reconcile/statedir"},
+		"reconcile/daemon", "reconcile/importer", "reconcile/doctor", "reconcile/state", "reconcile/statedir", "reconcile/revision"},
 	"spec":               nil,
 	"drift":              nil,
 	"reconcile/sim":      nil,
@@ -40,6 +40,9 @@ var allowedImports = map[string][]string{
 	// lock, where it is): a leaf, so that drift's history gets them
 	// injected (drift.Files) instead of owning them.
 	"reconcile/statedir": nil,
+	// Whether two spec revisions agree (git ancestry, read with go-git): a
+	// leaf, used by cmd to keep a host on diverged specs from leading.
+	"reconcile/revision": nil,
 	// The test harness of the packages above (tests only).
 	"reconcile/internal/worldtest": {"spec", "reconcile", "reconcile/sim"},
 }

@@ -151,6 +151,11 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.errorf("%v", err)
 		return nil, nil, exitError
 	}
+	if mode == reconcile.ModeApply && pf.stateStore == "" {
+		// Not the specs last applied from this state dir, nor ahead of
+		// them: say so (a warning; the operator may mean to roll back).
+		c.warnDiverged(stateDir, dir, set.Digest)
+	}
 	res, err := rec.Pass(c.ctx, set, mode, pf.only)
 	if err != nil {
 		c.errorf("%v", err)
@@ -158,6 +163,9 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 			c.hintf("run esremote plan %s --out FILE again, review it, and apply that; nothing was changed", dir)
 		}
 		return nil, nil, exitError
+	}
+	if mode == reconcile.ModeApply && pf.stateStore == "" && pf.only == "" {
+		recordApplied(stateDir, dir, set.Digest, nil)
 	}
 	if pf.out != "" {
 		doc := res.Doc()

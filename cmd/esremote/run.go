@@ -231,7 +231,12 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 				c.errorf("%v", err)
 				return exitError
 			}
-			sh = &shared{lease: state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL}), client: client, log: log}
+			sh = &shared{client: client, log: log}
+			// A host whose specs diverge from the ones last applied never
+			// takes the lease (spec_diverged): as leader it would delete
+			// what newer specs created.
+			sh.guard = &specGuard{dir: dir, store: esApplied{sh}, log: log, digest: set.Digest}
+			sh.lease = state.NewLease(state.LeaseConfig{Client: client, TTL: rf.leaseTTL, MayLead: sh.guard.check})
 			// Every write path checks the lease: the engine's clients ask it
 			// before any request that writes.
 			writeGate = gates(lock.Check, sh.lease.Check)
@@ -250,6 +255,9 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			sh.newRec = newRec
 			engine, retryAfter, leadership = sh.engine, sh.retryAfter, sh.leadership
 		} else {
+			if set, _, err := spec.Load(dir); err == nil {
+				c.warnDiverged(stateDir, dir, set.Digest)
+			}
 			// The ledger file: every save re-reads it and keeps what another
 			// writer recorded (state.File).
 			rec, err := newRec(&state.File{Dir: stateDir, Guard: lock.Check}, false)
@@ -277,6 +285,22 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		hist := drift.NewHistory(stateDir, 0, statedir.Files{})
 		extras := &daemonExtras{Dir: dir, StateDir: stateDir, Handlers: map[string]http.Handler{}, Leadership: leadership,
 			Resync: rf.resync}
+		// The applied record: the state store's (by the leader) or the
+		// state dir's, after each writing pass.
+		var lastApplied string
+		extras.OnPass = append(extras.OnPass, func(_ *reconcile.Result, rep *drift.Report, _ time.Duration, err error) {
+			switch {
+			case rep == nil:
+			case sh != nil:
+				sh.guard.setDigest(rep.SpecDigest)
+				if err == nil {
+					sh.guard.record(ctx, func() bool { return sh.lease.Check() == nil }, rep)
+				}
+			case err == nil && rep.Mode == drift.ModeRun && rep.SpecDigest != lastApplied:
+				recordApplied(stateDir, dir, rep.SpecDigest, log)
+				lastApplied = rep.SpecDigest
+			}
+		})
 		cfg := daemon.LoopConfig{
 			Dir:         dir,
 			Load:        observedLoad(spec.Load, extras),

@@ -92,6 +92,7 @@ type shared struct {
 	client *es.Client
 	newRec func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error)
 	log    *slog.Logger
+	guard  *specGuard
 
 	mu     sync.Mutex
 	leader *reconcile.Reconciler // the leader's engine, nil while standing by
@@ -137,6 +138,9 @@ func (s *shared) retryAfter(local string) time.Duration {
 func (s *shared) leadership() *drift.Leadership {
 	ld := s.lease.Leadership()
 	out := &drift.Leadership{Role: ld.Role, Holder: ld.Holder, Expires: ld.Expires, Error: spec.Scrub(ld.Error), TTLMismatch: ld.TTLMismatch()}
+	if s.guard != nil && ld.Role != state.RoleLeader {
+		out.SpecDiverged = s.guard.divergence()
+	}
 	if ld.HolderTTL > 0 {
 		out.HolderTTL = ld.HolderTTL.String()
 	}
@@ -157,7 +161,14 @@ func (s *shared) run(ctx context.Context, passNow func()) {
 		if ld.Role == state.RoleLeader {
 			passNow()
 		}
-	}, func(err error) { errs.step(err, s.lease.Check() == nil) })
+	}, func(err error) {
+		leading := s.lease.Check() == nil
+		errs.step(err, leading)
+		if !leading && err == nil && s.guard != nil {
+			// Standing by: keep spec_diverged current for /status and alerts.
+			_ = s.guard.check(ctx)
+		}
+	})
 }
 
 // leaseErrorLog logs the lease's errors on change, not at every step

@@ -126,9 +126,15 @@ func freeAddr(t *testing.T) string {
 // start runs a daemon with its own state dir, sharing the store.
 func (w *sharedWorld) start(ttl, resync time.Duration) *daemonProc {
 	w.t.Helper()
+	return w.startIn(w.dir, ttl, resync)
+}
+
+// startIn runs a daemon on the spec dir dir.
+func (w *sharedWorld) startIn(dir string, ttl, resync time.Duration) *daemonProc {
+	w.t.Helper()
 	d := &daemonProc{addr: freeAddr(w.t), stateDir: w.t.TempDir(), out: &syncBuffer{}}
 	d.cmd = exec.Command(w.bin, "run", "--listen", d.addr, "--state-dir", d.stateDir, "--state-store", "onprem-search",
-		"--lease-ttl", ttl.String(), "--resync", resync.String(), "--debounce", "50ms:200ms", w.dir)
+		"--lease-ttl", ttl.String(), "--resync", resync.String(), "--debounce", "50ms:200ms", dir)
 	d.cmd.Env = w.env
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {

@@ -58,6 +58,9 @@ type Leadership struct {
 	HolderTTL time.Duration `json:"holder_ttl,omitempty"`
 	// TTL is this process's own --lease-ttl.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// Blocked is why this process did not take a free or expired lease
+	// (LeaseConfig.MayLead refused); "" when it was not refused.
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // TTLMismatch says, when the holder is another process whose TTL differs
@@ -102,11 +105,12 @@ type leaseDoc struct {
 // that run at about the same rate. A lost race is a 409 from
 // Elasticsearch, never two leaders.
 type Lease struct {
-	client *es.Client
-	index  string
-	ttl    time.Duration
-	now    func() time.Time
-	me     leaseDoc
+	client  *es.Client
+	index   string
+	ttl     time.Duration
+	now     func() time.Time
+	me      leaseDoc
+	mayLead func(ctx context.Context) error
 
 	mu       sync.Mutex
 	doc      es.Doc    // the lease document last seen (Found false: none)
@@ -115,6 +119,7 @@ type Lease struct {
 	leader   bool
 	validTil time.Time // leader: Check passes until then (local clock)
 	lastErr  error     // of the last Step; nil when it reached the store
+	blocked  error     // MayLead's refusal at the last create or takeover
 	// lastStart is when the last Step started (local clock).
 	lastStart time.Time
 }
@@ -131,6 +136,12 @@ type LeaseConfig struct {
 	TTL time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MayLead, when set, is asked before this process creates the lease
+	// or takes it over (never before a renewal): an error keeps it
+	// standing by, and Leadership.Blocked says why. Daemons sharing a
+	// store use it to refuse leading on specs that diverge from the ones
+	// last applied.
+	MayLead func(ctx context.Context) error
 }
 
 // NewLease prepares a lease; it sends nothing until Step.
@@ -149,7 +160,7 @@ func NewLease(cfg LeaseConfig) *Lease {
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &Lease{client: cfg.Client, index: cfg.Index, ttl: cfg.TTL, now: cfg.Now,
+	return &Lease{client: cfg.Client, index: cfg.Index, ttl: cfg.TTL, now: cfg.Now, mayLead: cfg.MayLead,
 		me: leaseDoc{Holder: cfg.Holder, ID: hex.EncodeToString(b), TTLMilli: cfg.TTL.Milliseconds()}}
 }
 
@@ -205,6 +216,9 @@ func (l *Lease) Leadership() Leadership {
 	}
 	if l.lastErr != nil {
 		ld.Error = l.lastErr.Error()
+	}
+	if l.blocked != nil {
+		ld.Blocked = l.blocked.Error()
 	}
 	return ld
 }
@@ -288,6 +302,16 @@ func (l *Lease) step(ctx context.Context) (bool, error) {
 	default:
 		l.lose()
 		return false, nil
+	}
+	if !mine && l.mayLead != nil {
+		err := l.mayLead(ctx)
+		l.mu.Lock()
+		l.blocked = err
+		l.mu.Unlock()
+		if err != nil {
+			l.lose()
+			return false, nil
+		}
 	}
 	next := l.me
 	next.Renewed, next.Expires = start.UTC(), start.Add(l.ttl).UTC()
