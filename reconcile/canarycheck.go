@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"slices"
 
 	"github.com/esremote/esremote/reconcile/es"
@@ -51,4 +52,25 @@ func checkCanaryPrivileges(local string, privs *es.UserPrivileges, cps []*Connec
 			}
 		}
 	}
+}
+
+// CanaryPrivileges checks, for esremote doctor, whether the credential
+// esremote uses on c's local cluster may make c's evidence request: one
+// GET /_security/user/_privileges, decided by decideCanaryPrivileges.
+func (r *Reconciler) CanaryPrivileges(ctx context.Context, local *es.Client, c *spec.Connection) (missing bool, evidence, fix string, err error) {
+	privs, err := local.UserPrivileges(ctx)
+	if err != nil {
+		return false, "", "", err
+	}
+	managed := c.APIKey != nil && c.APIKey.Managed
+	v := decideCanaryPrivileges(c.Local, &privs, []canaryCheck{{Conn: c.Name, Alias: c.Alias, Managed: managed, Health: HealthUnknown}})
+	if f := v[c.Name].Finding; f != nil {
+		return true, f.Message, f.Fix, nil
+	}
+	what := "remote_indices on alias " + c.Alias
+	if managed {
+		what += " covering " + canaryPrefix + "*"
+	}
+	return false, "the credential esremote uses on " + c.Local + " may make the evidence request (GET /_security/user/_privileges: an index privilege granting " +
+		canaryAction + ", and " + what + ")", "", nil
 }

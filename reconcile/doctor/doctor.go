@@ -38,6 +38,7 @@ const (
 	StepKeystore       = "keystore"
 	StepAPIKey         = "api_key"
 	StepTrust          = "trust"
+	StepPrivileges     = "privileges"
 	StepRemoteInfo     = "remote_info"
 	StepResolveCluster = "resolve_cluster"
 	StepCanary         = "canary"

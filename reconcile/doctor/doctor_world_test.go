@@ -180,3 +180,45 @@ func TestDoctorWrongPort(t *testing.T) {
 	wantStep(t, rep, doctor.StepResolveCluster, doctor.Problem, doctor.CauseWrongPort)
 	tw.golden(rep, "wrong-port.golden")
 }
+
+// A local admin with manage and manage_security only (what the README
+// asked before issue 23): the privileges step names what the canary
+// request lacks and the role to add, and comes before the refusal it
+// causes.
+func TestDoctorCanaryPrivilegeMissing(t *testing.T) {
+	w, err := sim.NewWorld(sim.WorldSpec{
+		ControlPlanes: map[string]sim.ControlPlaneSpec{sim.PlatformECH: {}, sim.PlatformECE: {}},
+		Clusters: []sim.ClusterSpec{
+			{Name: "ech-analytics", Version: "8.19.3", Platform: sim.PlatformECH, Username: "admin",
+				Roles:      map[string]any{"esremote_admin": map[string]any{"cluster": []any{"manage", "manage_security"}}},
+				AdminRoles: []string{"esremote_admin"}},
+			{Name: "ece-prod-logs", Version: "8.19.3", Platform: sim.PlatformECE, Indices: []string{"logs-app-2026.11.25"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := world{worldtest.New(t, w)}
+	tw.Write("conn.yaml", apiKeyConn)
+	if c := findConn(t, tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthUnknown {
+		t.Fatalf("setup: health %s, want unknown: %+v", c.Health, c)
+	}
+	rep := tw.doctor("analytics-to-ece-logs")
+	s := wantStep(t, rep, doctor.StepPrivileges, doctor.Problem, doctor.CauseCanaryPrivileges)
+	if rep.FirstProblem().Name != doctor.StepPrivileges ||
+		!strings.Contains(s.Fix, `PUT /_security/role/esremote_canary {"indices":[{"names":["esremote-canary-*"],"privileges":["view_index_metadata"]}],"remote_indices":[{"clusters":["ece-prod-logs"],"names":["esremote-canary-*"],"privileges":["view_index_metadata"]}]}`) {
+		t.Fatalf("privileges: %+v, first %s", s, rep.FirstProblem().Name)
+	}
+	tw.golden(rep, "canary-privilege-missing.golden")
+
+	// Granted what the step asks: the step passes and the link is healthy.
+	granted := `{"cluster":["manage","manage_security"],` + strings.TrimPrefix(s.Fix[strings.Index(s.Fix, "{"):strings.Index(s.Fix, "]}]}")+len("]}]}")], "{")
+	if err := tw.Srv.World.PutRole("ech-analytics", "esremote_admin", []byte(granted)); err != nil {
+		t.Fatalf("%s: %v", granted, err)
+	}
+	rep = tw.doctor("analytics-to-ece-logs")
+	wantStep(t, rep, doctor.StepPrivileges, doctor.OK, "")
+	if !rep.Healthy() {
+		t.Fatalf("granted: %+v", rep.FirstProblem())
+	}
+}

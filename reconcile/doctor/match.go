@@ -5,26 +5,29 @@ import "strings"
 // Cause codes: the likely reason a link is broken. Alerts and scripts
 // match on them.
 const (
-	CauseSpecInvalid         = "spec_invalid"
-	CauseLocalUnreachable    = "local_unreachable"
-	CauseVersion             = "version_too_old"
-	CauseNotConfigured       = "not_configured"
-	CauseSettingsDrift       = "settings_drift"
-	CauseWrongPort           = "wrong_port"
-	CauseSniffToCloud        = "sniff_to_cloud"
-	CauseServerName          = "server_name_mismatch"
-	CauseDNS                 = "dns"
-	CauseUnreachable         = "unreachable"
-	CauseTLSUntrusted        = "tls_untrusted"
-	CauseTLSHostname         = "tls_hostname_mismatch"
-	CauseTLSExpired          = "tls_expired"
-	CauseNotTrustedByRemote  = "not_trusted_by_remote"
-	CauseNoCredentials       = "no_credentials"
-	CauseKeyMissing          = "key_missing"
-	CauseWrongKeyType        = "wrong_key_type"
-	CauseKeyInvalid          = "key_invalid"
-	CausePrivileges          = "privileges"
-	CauseNoRemoteIndices     = "no_remote_indices"
+	CauseSpecInvalid        = "spec_invalid"
+	CauseLocalUnreachable   = "local_unreachable"
+	CauseVersion            = "version_too_old"
+	CauseNotConfigured      = "not_configured"
+	CauseSettingsDrift      = "settings_drift"
+	CauseWrongPort          = "wrong_port"
+	CauseSniffToCloud       = "sniff_to_cloud"
+	CauseServerName         = "server_name_mismatch"
+	CauseDNS                = "dns"
+	CauseUnreachable        = "unreachable"
+	CauseTLSUntrusted       = "tls_untrusted"
+	CauseTLSHostname        = "tls_hostname_mismatch"
+	CauseTLSExpired         = "tls_expired"
+	CauseNotTrustedByRemote = "not_trusted_by_remote"
+	CauseNoCredentials      = "no_credentials"
+	CauseKeyMissing         = "key_missing"
+	CauseWrongKeyType       = "wrong_key_type"
+	CauseKeyInvalid         = "key_invalid"
+	CausePrivileges         = "privileges"
+	CauseNoRemoteIndices    = "no_remote_indices"
+	// CauseCanaryPrivileges: the local credential may not make the link's
+	// evidence request (the privileges step).
+	CauseCanaryPrivileges    = "canary_privilege_missing"
 	CauseUnknownAlias        = "unknown_alias"
 	CauseTrust               = "trust_missing"
 	CauseUnreliable          = "unreliable_link"
@@ -88,6 +91,14 @@ var signatures = []signature{
 	{[]string{"no remote indices privileges apply for the target cluster"}, Known{CauseNoRemoteIndices,
 		"the local user has no remote_indices for this alias",
 		"grant remote_indices with a clusters pattern that matches the alias"}},
+	// The local cluster's own refusal of a request that names only remote
+	// indices, for want of the action on any local index
+	// (RemoteClusterSecurityRCS2ResolveClusterIT test case 3 pins the
+	// form "action [indices:admin/resolve/cluster] is unauthorized for
+	// user [u] with effective roles [r] on indices [...]").
+	{[]string{"action [indices:admin/resolve/cluster] is unauthorized for "}, Known{CauseCanaryPrivileges,
+		"the local cluster refuses the request itself: esremote's credential there grants indices:admin/resolve/cluster on no local index",
+		"see the privileges step: add the role it names to esremote's user on the local cluster"}},
 	{[]string{"no such remote cluster: ["}, Known{CauseUnknownAlias,
 		"the alias is not configured on the local cluster",
 		"run esremote apply, or fix the alias name (typo, deleted, or drift)"}},

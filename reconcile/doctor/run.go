@@ -30,6 +30,11 @@ type Engine interface {
 	// Getenv resolves secret references; Now is the clock.
 	Getenv(key string) string
 	Now() time.Time
+	// CanaryPrivileges checks whether the credential esremote uses on c's
+	// local cluster (local) may make c's evidence request: missing is
+	// false with what it has as evidence, or true with what it lacks and
+	// the role to add as fix.
+	CanaryPrivileges(ctx context.Context, local *es.Client, c *spec.Connection) (missing bool, evidence, fix string, err error)
 }
 
 // Options configure [Run].
@@ -131,6 +136,7 @@ func Run(ctx context.Context, r Engine, set *spec.Set, name string, opts Options
 	} else {
 		ck.trust(ctx)
 	}
+	ck.privileges(ctx, r)
 	ck.remoteInfo()
 	ck.resolve(ctx)
 	ck.canary(ctx)
@@ -164,7 +170,7 @@ func stepsAfter(step string, sec spec.Security) []string {
 	} else {
 		all = append(all, StepTrust)
 	}
-	all = append(all, StepRemoteInfo, StepResolveCluster, StepCanary)
+	all = append(all, StepPrivileges, StepRemoteInfo, StepResolveCluster, StepCanary)
 	i := slices.Index(all, step)
 	return all[i+1:]
 }
@@ -708,6 +714,13 @@ func (ck *Checkup) canary(ctx context.Context) {
 	}
 	index := ck.Conn.Alias + ":" + pattern
 	res, err := ck.Local.Search(ctx, index, nil)
+	if err != nil && strings.Contains(err.Error(), "action [indices:data/read/search] is unauthorized for ") {
+		// The local cluster's own refusal (RBACEngine: no local index
+		// privilege grants the search): the connection's roles are for
+		// other users, esremote's credential need not search.
+		ck.add(step, Skipped, "", "esremote's credential on "+ck.Conn.Local+" may not search "+index+" itself: "+err.Error(), "")
+		return
+	}
 	if err != nil {
 		ck.addMatched(step, err.Error())
 		return
@@ -722,4 +735,27 @@ func (ck *Checkup) canary(ctx context.Context) {
 		return
 	}
 	ck.add(step, OK, "", fmt.Sprintf("search %s (size 0): %d hits, %d shards", index, res.Hits.Total.Value, res.Shards.Total), "")
+}
+
+// privileges checks the local credential's own privileges for the link's
+// evidence request (DESIGN §5: the request is authorized on the local
+// cluster before it leaves). The engine reads and decides; a read that
+// fails (an API key with role descriptors of its own cannot list its
+// privileges) leaves the step skipped: the resolve_cluster step still
+// shows a refusal.
+func (ck *Checkup) privileges(ctx context.Context, r Engine) {
+	const step = StepPrivileges
+	if ck.Conn.Security != spec.SecurityAPIKey {
+		ck.add(step, Skipped, "", "the certificate model: the local cluster sends the request without checking remote_indices; the remote checks the user's roles by name", "")
+		return
+	}
+	missing, evidence, fix, err := r.CanaryPrivileges(ctx, ck.Local, ck.Conn)
+	switch {
+	case err != nil:
+		ck.add(step, Skipped, "", "GET /_security/user/_privileges: "+err.Error(), "")
+	case missing:
+		ck.add(step, Problem, CauseCanaryPrivileges, evidence, fix)
+	default:
+		ck.add(step, OK, "", evidence, "")
+	}
 }
