@@ -14,9 +14,10 @@ import (
 )
 
 // A daemon whose local cluster refuses its password: the engine classifies
-// the sim's 401 as terminal, /status carries the class, the loop logs it
-// once without scheduling a retry, and /metrics counts one terminal error
-// (the wiring of esremote_reconcile_errors_total). That no retry follows
+// the sim's 401 as terminal, /status carries the class, systemd's STATUS=
+// line says it is not retried, the loop logs it once without scheduling a
+// retry, and /metrics counts one terminal error (the wiring of
+// esremote_reconcile_errors_total). That no retry follows
 // before the resync is TestLoopTerminalNotRetriedBeforeResync's, on a fake
 // clock.
 func TestRunTerminalErrorCountedOnce(t *testing.T) {
@@ -45,7 +46,7 @@ func TestRunTerminalErrorCountedOnce(t *testing.T) {
 		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--resync", "1h"})
 	}()
 	next("READY=1")
-	if msg := next("STATUS="); !strings.Contains(msg, "0 in sync, 0 drifted, 1 failed") {
+	if msg := next("STATUS="); !strings.Contains(msg, "0 in sync, 0 drifted, 1 failed, 1 not retried (terminal error)") {
 		t.Fatalf("first pass: %q\n%s", msg, logs)
 	}
 	var addr string

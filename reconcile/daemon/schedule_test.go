@@ -170,8 +170,11 @@ func TestLoopTerminalNotRetriedBeforeResync(t *testing.T) {
 		if len(firstAlerts) == 0 || !slices.ContainsFunc(firstAlerts, func(s string) bool { return strings.Contains(s, "EsremoteTargetError a") }) {
 			t.Errorf("alerts = %v, want EsremoteTargetError for a", firstAlerts)
 		}
-		if st := l.Status(); st.Failing["a"] != 1 || st.Report.Errors[0].Class != drift.ClassTerminal {
-			t.Errorf("status: failing %v, errors %+v; want a failing once, terminal", st.Failing, st.Report.Errors)
+		if st := l.Status(); st.Failing["a"] != 1 || !slices.Equal(st.Terminal, []string{"a"}) || st.Report.Errors[0].Class != drift.ClassTerminal {
+			t.Errorf("status: failing %v, terminal %v, errors %+v; want a failing once, terminal", st.Failing, st.Terminal, st.Report.Errors)
+		}
+		if s := l.statusLine(); s != "1 in sync, 0 drifted, 1 failed, 1 not retried (terminal error)" {
+			t.Errorf("status line %q", s)
 		}
 		if got := errorSeries(t, metrics, drift.ClassTerminal); got != "1" {
 			t.Errorf("terminal errors counted: %s, want 1", got)
@@ -353,8 +356,8 @@ func TestLoopTerminalClearsOnSuccess(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(DefaultResync)
 		synctest.Wait()
-		if st := l.Status(); len(st.Failing) != 0 || st.Report.Summary.Failed != 0 {
-			t.Errorf("after the fix and a resync: failing %v, summary %+v", st.Failing, st.Report.Summary)
+		if st := l.Status(); len(st.Failing) != 0 || len(st.Terminal) != 0 || st.Report.Summary.Failed != 0 {
+			t.Errorf("after the fix and a resync: failing %v, terminal %v, summary %+v", st.Failing, st.Terminal, st.Report.Summary)
 		}
 		mu.Lock()
 		broken = true

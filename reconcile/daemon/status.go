@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -32,6 +33,9 @@ type LoopStatus struct {
 	ReloadErrors []string
 	// Failing maps each failing target to its consecutive failures.
 	Failing map[string]int
+	// Terminal lists, sorted, the failing targets whose error is terminal:
+	// not retried until their specs change, a reload or the resync.
+	Terminal []string
 }
 
 // Status returns a snapshot of the loop. It is safe to call at any time.
@@ -52,6 +56,7 @@ func (l *Loop) status() LoopStatus {
 	for t, n := range l.failures {
 		st.Failing[t] = n
 	}
+	st.Terminal = slices.Sorted(maps.Keys(l.terminal))
 	if l.report != nil {
 		st.Report = l.withReloadErrors(l.report)
 	}
@@ -155,6 +160,10 @@ func (l *Loop) statusLine() string {
 		}
 		if sum.Unhealthy > 0 {
 			s += fmt.Sprintf(", %d unhealthy", sum.Unhealthy)
+		}
+		if n := len(l.terminal); n > 0 {
+			// Those an operator must fix: the daemon waits for them.
+			s += fmt.Sprintf(", %d not retried (terminal error)", n)
 		}
 	case l.digest != "":
 		s = "first pass running"
