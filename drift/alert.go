@@ -379,8 +379,11 @@ func (a *Alerter) Observe(r *Report) []Alert {
 	for _, e := range r.Errors {
 		al := newAlert(AlertTargetError, AlertSeverityCritical, map[string]string{"target": e.Target},
 			"esremote could not read or write target "+e.Target, e.Message, "")
-		if prev, ok := want[al.key()]; ok { // several errors for one target: one alert
-			al.Annotations["description"] = prev.Annotations["description"] + "\n" + e.Message
+		if prev, ok := want[al.key()]; ok { // several errors for one target: one alert, each message once
+			al.Annotations["description"] = prev.Annotations["description"]
+			if !slices.Contains(strings.Split(prev.Annotations["description"], "\n"), e.Message) {
+				al.Annotations["description"] += "\n" + e.Message
+			}
 		}
 		want[al.key()] = al
 	}

@@ -284,6 +284,10 @@ type Unmanaged struct {
 type ReportError struct {
 	Target  string `json:"target"`
 	Message string `json:"message"`
+	// Local is set when Target is not the local cluster whose pass met the
+	// error but a cluster that pass reads (an unreachable remote): the
+	// local cluster to pass again. Empty when Target is that cluster.
+	Local string `json:"local,omitempty"`
 	// Class says how the daemon treats the error ([Classify]); empty in
 	// reports written before classes existed, which counts as retryable.
 	Class Class `json:"class,omitempty"`

@@ -136,3 +136,68 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestUnreachableRemoteIsATargetError: a remote that stops answering after
+// the first pass is a report error of its own, so esremote_report_errors
+// and EsremoteTargetError name it (not the local cluster that reads it),
+// and the daemon's warning names it with the error, and the local cluster
+// it passes again.
+func TestUnreachableRemoteIsATargetError(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv, err := sim.Start(ctx, sim.DefaultWorld())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	specs, env := simSpecs(t, srv, managedConnection)
+	state, secrets := t.TempDir(), t.TempDir()
+	hook := newWebhook(t)
+	hookFile := filepath.Join(secrets, "webhook-url")
+	writeFile(t, hookFile, hook.srv.URL+"/hook\n", 0o600)
+	next := notifySocket(t)
+	logs := &logWatch{addr: make(chan string, 1)}
+	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "JOURNAL_STREAM" {
+			return ""
+		}
+		return os.Getenv(k)
+	}}
+	code := make(chan int, 1)
+	go func() {
+		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
+			"--resync", "1s", "--webhook-url-file", hookFile})
+	}()
+	next("READY=1")
+	next("STATUS=")
+	addr := <-logs.addr
+
+	// The remote resets every connection from now on.
+	if _, err := srv.Fault(sim.Fault{Target: "ece-prod-logs", Kind: sim.FaultReset}); err != nil {
+		t.Fatal(err)
+	}
+	body := hook.wait(t, `"target":"ece-prod-logs"`)
+	if !strings.Contains(body, drift.AlertTargetError) || !strings.Contains(body, "get cluster info on ece-prod-logs") {
+		t.Errorf("target error alert: %s", body)
+	}
+	metrics := get(t, "http://"+addr+"/metrics")
+	if !strings.Contains(metrics, `esremote_report_errors{target="ece-prod-logs"} 1`+"\n") {
+		t.Errorf("/metrics lacks the unreachable remote's error:\n%s", metrics)
+	}
+	if strings.Contains(metrics, `esremote_report_errors{target="ech-analytics"}`) {
+		t.Errorf("/metrics blames the local cluster")
+	}
+	warn := regexp.MustCompile(`level=WARN msg="target failing; retrying later" target=ece-prod-logs local=ech-analytics class=retryable attempt=\d+ retry_in=\S+ err="get cluster info on ece-prod-logs: [^"]+"`)
+	if !warn.MatchString(logs.String()) {
+		t.Errorf("no warning naming the remote and its error:\n%s", logs)
+	}
+	cancel()
+	select {
+	case <-code:
+	case <-time.After(failsafe):
+		t.Fatalf("run did not stop:\n%s", logs)
+	}
+}

@@ -546,6 +546,7 @@ func enginePass(engine func() (*reconcile.Reconciler, reconcile.Mode, error), le
 		var rep *drift.Report
 		if err == nil {
 			rep = res.Report(req.Trigger, reconcile.SpecRevision(dir))
+			addRemoteErrors(rep, res)
 			if leadership != nil {
 				rep.Leadership = leadership()
 			}

@@ -492,10 +492,14 @@ func (l *Loop) finished(d passDone, dues map[string]due) {
 		// observed, failing as the pass did; its error's target (a state
 		// store, "esremote") is no local cluster to pass alone.
 		class, wait := drift.Classify(d.err)
+		cause := passTarget
+		if pe, ok := errors.AsType[*PassError](d.err); ok && pe.Target != "" {
+			cause = pe.Target
+		}
 		outs = map[string]*outcome{}
 		for t := range failing {
 			outs[t] = &outcome{}
-			outs[t].fail(class, retryAt(class, wait, d.report.GeneratedAt), firstErrLine(d.err))
+			outs[t].fail(class, retryAt(class, wait, d.report.GeneratedAt), cause, firstErrLine(d.err))
 		}
 	}
 	if d.report == nil {

@@ -118,7 +118,7 @@ func mergeReport(prev, part *drift.Report, targets []string) *drift.Report {
 	out.Unmanaged = append(out.Unmanaged, part.Unmanaged...)
 	for _, e := range prev.Errors {
 		// A pass ran since the one that could not: its error is over.
-		if !in(e.Target) && !strings.HasPrefix(e.Message, passFailed) {
+		if !in(e.Target) && !in(e.Local) && !strings.HasPrefix(e.Message, passFailed) {
 			out.Errors = append(out.Errors, e)
 		}
 	}

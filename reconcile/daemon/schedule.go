@@ -25,9 +25,12 @@ type outcome struct {
 	retryAt time.Time   // throttled: the earliest time the target accepts a request
 	requeue time.Time   // no failure: the earliest requeue_at of its connections
 	why     string      // the first error, for the log
+	// cause is the cluster the first error is about: the target itself,
+	// or a cluster its pass reads (an unreachable remote).
+	cause string
 }
 
-func (o *outcome) fail(class drift.Class, retryAt time.Time, why string) {
+func (o *outcome) fail(class drift.Class, retryAt time.Time, cause, why string) {
 	if class == "" {
 		// A report without classes (older, or a connection whose
 		// change failed without an error): what the daemon always did.
@@ -38,7 +41,7 @@ func (o *outcome) fail(class drift.Class, retryAt time.Time, why string) {
 		o.retryAt = retryAt
 	}
 	if o.why == "" {
-		o.why = why
+		o.why, o.cause = why, cause
 	}
 }
 
@@ -57,8 +60,11 @@ func outcomes(r *drift.Report, errors bool) map[string]*outcome {
 	}
 	if errors {
 		for _, e := range r.Errors {
-			if e.Target != "" {
-				get(e.Target).fail(e.Class, e.RetryAt, e.Message)
+			switch {
+			case e.Local != "": // a cluster the local one reads: retry the local one
+				get(e.Local).fail(e.Class, e.RetryAt, e.Target, e.Message)
+			case e.Target != "":
+				get(e.Target).fail(e.Class, e.RetryAt, e.Target, e.Message)
 			}
 		}
 	}
@@ -66,7 +72,7 @@ func outcomes(r *drift.Report, errors bool) map[string]*outcome {
 		o := get(c.Local)
 		switch {
 		case c.Sync == drift.SyncFailed:
-			o.fail(c.ErrorClass, c.RetryAt, c.Error)
+			o.fail(c.ErrorClass, c.RetryAt, c.Local, c.Error)
 		case c.Sync != drift.SyncDisabled && !c.RequeueAt.IsZero():
 			if o.requeue.IsZero() || c.RequeueAt.Before(o.requeue) {
 				o.requeue = c.RequeueAt
@@ -136,7 +142,7 @@ func (l *Loop) schedule(outs map[string]*outcome, scope []string, dues map[strin
 			delete(dues, t)
 			if l.terminal[t] != o.why {
 				l.log.Warn("target failing; not retried until its specs change, a reload or the resync",
-					"target", t, "class", string(o.class), "err", o.why)
+					failingAttrs(t, o, "class", string(o.class))...)
 			}
 			l.terminal[t] = o.why
 		case drift.ClassRetryable, drift.ClassThrottled:
@@ -150,8 +156,8 @@ func (l *Loop) schedule(outs map[string]*outcome, scope []string, dues map[strin
 				delay = max(delay, o.retryAt.Sub(now))
 			}
 			dues[t] = due{at: now.Add(delay), trigger: TriggerRetry}
-			l.log.Warn("target failing; retrying later", "target", t, "class", string(o.class),
-				"attempt", l.failures[t], "retry_in", delay.String())
+			l.log.Warn("target failing; retrying later", failingAttrs(t, o, "class", string(o.class),
+				"attempt", l.failures[t], "retry_in", delay.String())...)
 		default:
 			delete(l.failures, t)
 			delete(l.terminal, t)
@@ -171,6 +177,22 @@ func (l *Loop) schedule(outs map[string]*outcome, scope []string, dues map[strin
 		}
 	}
 	return failed
+}
+
+// failingAttrs are the log attributes of failing target t: the cluster
+// that failed as target (an unreachable remote rather than the local
+// cluster that reads it, which is then local: the one passed again),
+// then more, then the error (scrubbed: it comes from the report).
+func failingAttrs(t string, o *outcome, more ...any) []any {
+	attrs := []any{"target", t}
+	if o.cause != "" && o.cause != t {
+		attrs = []any{"target", o.cause, "local", t}
+	}
+	attrs = append(attrs, more...)
+	if o.why != "" {
+		attrs = append(attrs, "err", o.why)
+	}
+	return attrs
 }
 
 // resetRetry arms the timer for the earliest due target.
