@@ -127,6 +127,9 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 	if strings.Contains(out, "s3cret") {
 		t.Errorf("a webhook token is in the journal")
 	}
+	if strings.Contains(out, "alert links point to a loopback address") {
+		t.Errorf("the loopback hint despite --external-url")
+	}
 }
 
 func mapValues(m map[string]string) []string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -189,6 +190,9 @@ func (o *observeOptions) setup(_ *daemon.Loop, x *daemonExtras, log *slog.Logger
 		})
 		log.Info("alerting", "sinks", sinkNames(cfg), "resend_interval", cfg.ResendInterval.String(), "external_url", cfg.ExternalURL,
 			"host", cfg.Labels["host"])
+		if u, err := url.Parse(cfg.ExternalURL); err == nil && loopbackAddr(u.Host) {
+			log.Warn("alert links point to a loopback address, which opens only on this host; set --external-url", "external_url", cfg.ExternalURL)
+		}
 	}
 	if x.Leadership != nil {
 		obs.metrics.FollowLeadership(x.Leadership)

@@ -301,6 +301,10 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Errorf("the webhook token reached the log:\n%s", logs)
 	}
+	// No --external-url: the links are the listener's, and the log says so.
+	if !strings.Contains(logs.String(), `msg="alert links point to a loopback address, which opens only on this host; set --external-url" external_url=http://`+addr) {
+		t.Errorf("no hint about the loopback alert links:\n%s", logs)
+	}
 	// No secret the test used — the sim's passwords and API keys, the
 	// control planes' keys, the cross-cluster key delivered to the
 	// keystore, the webhook token — in the logs, /metrics, /status, the
