@@ -204,6 +204,12 @@ func simClustersYAML(addrs sim.Addresses, caFile string, ref func(name string) s
 		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: %s}}\n  ca_file: %s\n",
 			n, c.URL, c.Username, ref(es), caFile)
 		if c.DeploymentID == "" {
+			// No deployment tells esremote where its remote-cluster server
+			// listens: a Connection to it names the address itself.
+			fmt.Fprintf(&b, "# Self-managed: a Connection whose remote is %s also sets\n"+
+				"#   remote: {cluster: %s, proxy_address: \"%s:%d\", server_name: %s}\n"+
+				"# (port %d for security: certificate).\n",
+				n, n, c.Endpoint, sim.PortRemoteClusterServer, c.Endpoint, sim.PortProxyCertificate)
 			continue
 		}
 		cp := addrs.ControlPlanes[c.Platform]

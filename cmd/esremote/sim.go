@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/sim"
@@ -18,18 +21,23 @@ import (
 func init() {
 	register("sim", &command{
 		summary: "serve a simulated ECH + ECE world on loopback",
-		usage:   "sim [--world FILE] [--addr-file FILE] [--tls] [--specs DIR]",
+		usage:   "sim [--world FILE] [--addr-file FILE] [--tls] [--specs DIR] [--print-credentials]",
 		flags:   cmdSim,
 		exits:   "0 when stopped, 1 on an error",
 	})
 }
 
 // cmdSim serves a simulated world until the context ends (SIGINT or
-// SIGTERM). Once listening it prints one JSON object naming every
-// endpoint and credential, and writes it to --addr-file.
+// SIGTERM). Once listening it writes one JSON object naming every
+// endpoint and credential to a private file (--addr-file, else
+// SPECS/sim.json with --specs) and prints where the endpoints are and how
+// to stop it; the credentials reach a terminal only with
+// --print-credentials (a shared screen, a recorded session, a scrollback
+// must not show the admin token and every password).
 func cmdSim(fs *pflag.FlagSet) runFunc {
 	worldFile := fs.String("world", "", "world file (YAML); the built-in default world when empty")
-	addrFile := fs.String("addr-file", "", "also write the addresses JSON to this file")
+	addrFile := fs.String("addr-file", "", "write the addresses JSON, with every credential, to this file (mode 0600); default with --specs: DIR/sim.json")
+	printCreds := fs.Bool("print-credentials", false, "print the addresses JSON with every password, API key and the admin token to stdout, instead of the summary")
 	useTLS := fs.Bool("tls", false, "serve HTTPS with a generated CA written next to the addr file")
 	specsDir := fs.String("specs", "", "write DIR/clusters.yaml declaring every cluster of the world (secrets in DIR/secrets, the CA in DIR/sim-ca.pem; implies --tls), so Connection specs in DIR can be planned and applied at once")
 	return func(c *cli, pos []string) int {
@@ -101,7 +109,8 @@ func cmdSim(fs *pflag.FlagSet) runFunc {
 				c.errorf("write specs: %v", err)
 				return exitError
 			}
-			c.hintf("wrote %s: add Connection files there, then run 'esremote plan %s'", filepath.Join(*specsDir, "clusters.yaml"), *specsDir)
+			state := filepath.Clean(*specsDir) + "-state"
+			c.hintf("wrote %s: add Connection files there, then run 'esremote plan --state-dir %s %s'", filepath.Join(*specsDir, "clusters.yaml"), state, *specsDir)
 		}
 		out, err := json.MarshalIndent(addrs, "", "  ")
 		if err != nil {
@@ -109,16 +118,51 @@ func cmdSim(fs *pflag.FlagSet) runFunc {
 			return exitError
 		}
 		out = append(out, '\n')
-		if *addrFile != "" {
-			if err := simWriteFile(*addrFile, out); err != nil {
+		file := *addrFile
+		if file == "" && *specsDir != "" {
+			file = filepath.Join(*specsDir, "sim.json")
+		}
+		if file != "" {
+			if err := simWriteFile(file, out); err != nil {
 				c.errorf("write addr file: %v", err)
 				return exitError
 			}
 		}
-		c.stdout.Write(out)
+		if *printCreds {
+			c.stdout.Write(out)
+		} else {
+			simSummary(c.stdout, addrs, file)
+		}
 		<-c.ctx.Done()
 		return exitOK
 	}
+}
+
+// simSummary prints what a person needs from a running world, without a
+// credential: each endpoint, where the credentials are, how to stop it.
+func simSummary(w io.Writer, a sim.Addresses, file string) {
+	fmt.Fprintln(w, "simulated world on 127.0.0.1:")
+	for _, n := range slices.Sorted(maps.Keys(a.Clusters)) {
+		c := a.Clusters[n]
+		kind := map[string]string{sim.PlatformECH: "ECH deployment", sim.PlatformECE: "ECE deployment"}[c.Platform]
+		if kind == "" {
+			kind = "self-managed"
+		}
+		fmt.Fprintf(w, "  %-18s %-24s %s, Elasticsearch %s\n", n, c.URL, kind, c.Version)
+	}
+	for _, p := range slices.Sorted(maps.Keys(a.ControlPlanes)) {
+		fmt.Fprintf(w, "  %-18s %s\n", p+" control plane", a.ControlPlanes[p].URL)
+	}
+	fmt.Fprintf(w, "  %-18s %s\n", "admin API", a.Admin.URL)
+	if a.CAFile != "" {
+		fmt.Fprintf(w, "  %-18s %s\n", "CA", a.CAFile)
+	}
+	if file != "" {
+		fmt.Fprintf(w, "credentials and the admin token: %s (mode 0600; never printed unless --print-credentials)\n", file)
+	} else {
+		fmt.Fprintln(w, "credentials and the admin token: not printed; run with --addr-file FILE (mode 0600) or --print-credentials")
+	}
+	fmt.Fprintln(w, "stop it with Ctrl-C (kill %1 when started with &); a restart serves new ports and credentials and rewrites what --specs wrote")
 }
 
 // simWriteFile writes a private file via a temporary file and rename,
