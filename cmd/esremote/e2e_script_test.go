@@ -5,7 +5,7 @@ package main
 // from the test process, which the esremote binary (run by exec) reaches
 // over loopback, plus out-of-band edits and request-log assertions.
 //
-//	world-start                      start sim.DefaultWorld over TLS; write $SPECS/clusters.yaml
+//	world-start [WORLD-FILE]         start sim.DefaultWorld (or the world file) over TLS; write $SPECS/clusters.yaml
 //	                                 and $SPECS/sim-ca.pem; export SPECS, STATE_DIRECTORY and the
 //	                                 secrets (ES_<CLUSTER>, CLOUD_<PLATFORM>: ES_ECH_ANALYTICS, CLOUD_ECE)
 //	world-set CLUSTER KEY VALUE...   set a persistent setting behind esremote's back (several values: a list)
@@ -96,14 +96,20 @@ func noNeg(ts *testscript.TestScript, neg bool, name string) {
 
 func cmdWorldStart(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "world-start")
-	if len(args) != 0 {
-		ts.Fatalf("usage: world-start")
+	if len(args) > 1 {
+		ts.Fatalf("usage: world-start [WORLD-FILE]")
 	}
 	sw := ts.Value(worldKey{}).(*scriptWorld)
 	if sw.srv != nil {
 		ts.Fatalf("world-start: a world is already running")
 	}
-	srv, err := sim.Start(context.Background(), sim.DefaultWorld(), sim.WithTLS())
+	w := sim.DefaultWorld()
+	if len(args) == 1 {
+		var err error
+		w, err = sim.LoadWorld(ts.MkAbs(args[0]))
+		ts.Check(err)
+	}
+	srv, err := sim.Start(context.Background(), w, sim.WithTLS())
 	ts.Check(err)
 	sw.srv = srv
 
