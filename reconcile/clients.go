@@ -55,7 +55,7 @@ func (r *Reconciler) ESClient(set *spec.Set, cl *spec.Cluster) (*es.Client, erro
 	}
 	c, err := es.New(es.Config{Name: cl.Name, URL: cl.Elasticsearch.URL, APIKey: key, Username: user, Password: pass,
 		CACert: ca, InsecureSkipVerify: cl.Elasticsearch.InsecureSkipVerify, Timeout: r.opts.RequestTimeout,
-		WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity, Logger: r.opts.Logger})
+		WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity, Logger: r.opts.Logger, Wait: r.opts.Wait})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cl.Name, err)
 	}
@@ -92,7 +92,7 @@ func (r *Reconciler) CloudClient(set *spec.Set, cl *spec.Cluster) (*cloud.Client
 	}
 	c, err := cloud.New(cloud.Config{Name: cl.Name, Platform: cloud.Platform(d.Platform), URL: d.API,
 		APIKey: key, Username: user, Password: pass, CACert: ca, Timeout: r.opts.RequestTimeout,
-		Logger: r.opts.Logger, Limiter: lim, WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity})
+		Logger: r.opts.Logger, Limiter: lim, WriteGate: r.opts.WriteGate, OpaqueID: r.opts.Identity, Wait: r.opts.Wait})
 	if err != nil {
 		return nil, fmt.Errorf("deployment of %s: %w", cl.Name, err)
 	}

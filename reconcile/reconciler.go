@@ -52,6 +52,10 @@ type Options struct {
 	// (default 250ms).
 	VerifyTimeout  time.Duration
 	VerifyInterval time.Duration
+	// Wait, when set, is told of every request to a cluster or a control
+	// plane as it starts and returns the function called when it ends (see
+	// es.Config.Wait): the commands show what a long wait is for.
+	Wait func(target, op string) (done func())
 	// RequestTimeout bounds each HTTP request (default 30s).
 	RequestTimeout time.Duration
 	// CloudRate and CloudBurst pace the requests to each control-plane

@@ -110,7 +110,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		logger = slog.New(scrubHandler{slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	}
 	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout,
-		Identity: state.HolderName(), WriteGate: lockGate}
+		Identity: state.HolderName(), WriteGate: lockGate, Wait: terminalWaits(c.stderr, pf.timeout)}
 	if mode == reconcile.ModePlan {
 		// plan never writes, not even the ledger: it reads it to tell
 		// owned from unmanaged, and keeps any change in memory.

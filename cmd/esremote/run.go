@@ -244,7 +244,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
 			return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
 				ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow,
-				Identity: state.HolderName(), WriteGate: writeGate})
+				Identity: state.HolderName(), WriteGate: writeGate, Wait: journalWaits(log, es.DefaultTimeout)})
 		}
 		var (
 			engine     func() (*reconcile.Reconciler, reconcile.Mode, error)

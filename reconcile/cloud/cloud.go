@@ -117,6 +117,11 @@ type Config struct {
 	// OpaqueID, when set, is sent as X-Opaque-Id on every request: which
 	// esremote process ("HOST:PID") sent it, for the other side's logs.
 	OpaqueID string
+	// Wait, when set, is told of every request as it starts, retries and
+	// their waits included (the cluster's name and "METHOD /api/v1/path",
+	// never the query or a body), and returns the function to call when it
+	// ends: the command shows a request that takes long.
+	Wait func(target, op string) (done func())
 }
 
 // String describes the configuration without its secrets.
@@ -154,6 +159,7 @@ type Client struct {
 	limiter    *rate.Limiter
 	gate       func() error
 	opaqueID   string
+	wait       func(target, op string) (done func())
 }
 
 // New checks cfg and returns a Client. It does no I/O.
@@ -179,6 +185,7 @@ func New(cfg Config) (*Client, error) {
 		limiter:    cfg.Limiter,
 		gate:       cfg.WriteGate,
 		opaqueID:   cfg.OpaqueID,
+		wait:       cfg.Wait,
 	}
 	switch {
 	case cfg.APIKey != "" && (cfg.Username != "" || cfg.Password != ""):
@@ -290,6 +297,10 @@ func (c *Client) do(ctx context.Context, r request) (http.Header, error) {
 		if err := c.gate(); err != nil {
 			return nil, fmt.Errorf("%s on %s: not sent: %w", op, c.name, err)
 		}
+	}
+	if c.wait != nil {
+		done := c.wait(c.name, op)
+		defer done()
 	}
 	for attempt := 0; ; attempt++ {
 		hdr, err := c.once(ctx, op, target, r)

@@ -106,6 +106,11 @@ type Config struct {
 	// status (or error kind) and how long it took; never headers or
 	// bodies. Nil discards them.
 	Logger *slog.Logger
+	// Wait, when set, is told of every request as it starts (the cluster's
+	// name and "METHOD /path", never the query or a body) and returns the
+	// function to call when it ends: the command shows a request that
+	// takes long ("still waiting for …").
+	Wait func(target, op string) (done func())
 }
 
 // Client talks to one Elasticsearch cluster. It is safe for concurrent use.
@@ -201,6 +206,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.WriteGate != nil || cfg.OpaqueID != "" {
 		next = &gated{next: next, gate: cfg.WriteGate, opaqueID: cfg.OpaqueID}
 	}
+	if cfg.Wait != nil {
+		next = &waited{next: next, name: cfg.Name, wait: cfg.Wait}
+	}
 	c.es = esapi.New(next)
 	return c, nil
 }
@@ -241,6 +249,19 @@ func (g *gated) Perform(req *http.Request) (*http.Response, error) {
 		req.Header.Set("X-Opaque-Id", g.opaqueID)
 	}
 	return g.next.Perform(req)
+}
+
+// waited tells Config.Wait of each request while it is under way.
+type waited struct {
+	next esapi.Transport
+	name string
+	wait func(target, op string) (done func())
+}
+
+func (w *waited) Perform(req *http.Request) (*http.Response, error) {
+	done := w.wait(w.name, req.Method+" "+req.URL.Path)
+	defer done()
+	return w.next.Perform(req)
 }
 
 // userAgent names esremote and the library version it speaks through, as

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -244,5 +245,27 @@ func TestConcurrentCalls(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// Config.Wait hears of each request as it starts, by target and "METHOD
+// /path" (never the query), and its end.
+func TestWaitHook(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	var started, ended []string
+	c := mustNew(t, Config{Name: "ech-analytics", URL: srv.URL, Wait: func(target, op string) func() {
+		started = append(started, target+" "+op)
+		return func() { ended = append(ended, target+" "+op) }
+	}})
+	if _, err := c.RemoteInfo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ech-analytics GET /_remote/info"}
+	if !slices.Equal(started, want) || !slices.Equal(ended, want) {
+		t.Fatalf("started %q, ended %q; want %q", started, ended, want)
 	}
 }
