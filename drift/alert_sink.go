@@ -240,6 +240,7 @@ func (s *SlackSink) Send(ctx context.Context, alerts []Alert) error {
 //	> description line
 //	> fix: …
 //	> <https://esremote.example/connections/a|page of a>
+//	> host: admin-1
 func slackText(alerts []Alert) string {
 	var b strings.Builder
 	for i, a := range alerts {
@@ -262,6 +263,9 @@ func slackText(alerts []Alert) string {
 				what = "page of " + c
 			}
 			fmt.Fprintf(&b, "\n> <%s|%s>", slackLinkEscape(a.GeneratorURL), slackEscape(what))
+		}
+		if host := a.Labels["host"]; host != "" {
+			b.WriteString("\n> host: " + slackEscape(host))
 		}
 	}
 	return b.String()

@@ -73,6 +73,7 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 	}()
 	next("READY=1")
 	next("STATUS=")
+	addr := <-logs.addr
 
 	// The first pass's writes, one journal line each.
 	journal := logs.String()
@@ -102,6 +103,12 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 		if strings.Contains(body, "s3cret") {
 			t.Errorf("%s: a webhook token in the alert", name)
 		}
+	}
+	// The link's path is the connection's page on the daemon's listener
+	// (--external-url is the proxy in front of it).
+	const page = "/connections/analytics-to-ece-logs"
+	if body := get(t, "http://"+addr+page); !strings.Contains(body, "analytics-to-ece-logs") {
+		t.Errorf("GET %s does not show the connection:\n%s", page, body)
 	}
 	reverted := regexp.MustCompile(`level=WARN msg="hand edit reverted" connection=analytics-to-ece-logs resource=cluster_setting target=ech-analytics key=` +
 		regexp.QuoteMeta(key) + ` action=update origin=external old=evil.example new=\S+\n`)
