@@ -301,7 +301,8 @@ main { padding: 12px 32px 32px; }
 .columns { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .columns > .graph { flex: 1 1 560px; min-width: 0; }
 .columns > .list { flex: 1 1 720px; min-width: 0; overflow-x: auto; }
-#connections td:first-child { white-space: nowrap; }
+.columns.stacked > section { flex-basis: 100%; }
+#connections td:first-child { overflow-wrap: anywhere; min-width: 10em; }
 #facts { width: auto; min-width: 40%; }
 #facts th { width: 10em; }
 h2 { font-size: 22px; margin: 24px 0 8px; }

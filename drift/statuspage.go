@@ -96,7 +96,13 @@ func WriteStatusPage(w io.Writer, p StatusPage) error {
 	}
 
 	// The estate and the connections, side by side on a wide screen.
-	pf("<div class=\"columns\">\n<section class=\"graph\">\n<h2>Estate</h2>\n")
+	// A graph wider than half a wall screen takes the whole width, the
+	// table goes below it.
+	columns := "columns"
+	if svg.Width > stackWidth {
+		columns = "columns stacked"
+	}
+	pf("<div class=\"%s\">\n<section class=\"graph\">\n<h2>Estate</h2>\n", columns)
 	writeGraph(pf, svg)
 	pf("</section>\n<section class=\"list\">\n<h2>Connections</h2>\n<table id=\"connections\">\n<thead><tr><th>Connection</th><th>Local → alias</th><th>Security</th><th>Policy</th><th>Sync</th><th>Health</th><th>Last change</th><th>Last error</th></tr></thead>\n<tbody>\n")
 	for _, c := range r.Connections {
@@ -140,6 +146,10 @@ func WriteStatusPage(w io.Writer, p StatusPage) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
+
+// stackWidth is the widest graph drawn beside the table: about what half a
+// 1920-pixel screen shows at full size.
+const stackWidth = 1000
 
 // writeWhere writes which daemon this is and when it last looked: host,
 // last pass (relative), trigger and mode, spec revision, leadership.

@@ -139,6 +139,8 @@ const measureScript = `<script>
   var v = document.getElementById('verdict-health');
   out.verdict = {text: v.textContent, fontSize: parseFloat(getComputedStyle(v).fontSize), box: rect(v)};
   out.border = getComputedStyle(document.body).borderTopColor;
+  var list = document.querySelector('section.list');
+  if (list) { out.listOverflow = list.scrollWidth - list.clientWidth; }
   var svg = document.getElementById('graph');
   if (svg) {
     out.svg = rect(svg);
@@ -180,7 +182,10 @@ func (a rectJS) inside(b rectJS) bool {
 type measure struct {
 	Viewport    struct{ W, H float64 }
 	ScrollWidth float64
-	Verdict     struct {
+	// ListOverflow is how much wider the connections' table is than its
+	// column.
+	ListOverflow float64
+	Verdict      struct {
 		Text     string
 		FontSize float64
 		Box      rectJS
@@ -206,6 +211,15 @@ func measurePage(t *testing.T, chromium, addr, path string) measure {
 	if code != http.StatusOK || !strings.Contains(page, "</body>") || strings.Contains(page, "<script") {
 		t.Fatalf("GET %s = %d\n%s", path, code, page)
 	}
+	name := "wall" + strings.ReplaceAll(strings.TrimSuffix(path, "/"), "/", "-") + ".png"
+	return measureHTML(t, chromium, page, name)
+}
+
+// measureHTML measures a page in headless Chromium at 1920×1080 (see
+// measurePage); with ESREMOTE_SCREENSHOT_DIR set it also saves a
+// screenshot there under name.
+func measureHTML(t *testing.T, chromium, page, name string) measure {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "page.html")
 	writeFile(t, file, strings.Replace(page, "</body>", measureScript, 1), 0o644)
 	// Headless Chromium takes room for a window frame it does not draw
@@ -226,9 +240,10 @@ func measurePage(t *testing.T, chromium, addr, path string) measure {
 		}
 		if out.Viewport.W == 1920 && out.Viewport.H == 1080 {
 			if dir := os.Getenv("ESREMOTE_SCREENSHOT_DIR"); dir != "" { // to look at it
-				name := "wall" + strings.ReplaceAll(strings.TrimSuffix(path, "/"), "/", "-") + ".png"
 				// A screenshot's image is the window: 1920×1080 here.
-				runChromium(t, chromium, "--screenshot="+filepath.Join(dir, name), "--window-size=1920,1080", "--hide-scrollbars", "http://"+addr+path)
+				shot := filepath.Join(t.TempDir(), "shot.html")
+				writeFile(t, shot, page, 0o644)
+				runChromium(t, chromium, "--screenshot="+filepath.Join(dir, name), "--window-size=1920,1080", "--hide-scrollbars", "file://"+shot)
 			}
 			break
 		}
@@ -269,9 +284,6 @@ func testStatusPageOnWall(t *testing.T, addr string, srv *sim.Server) {
 	}
 	if m.Border != "rgb(207, 34, 46)" {
 		t.Errorf("the page's frame is %q, want the red of a link down", m.Border)
-	}
-	if m.ScrollWidth > m.Viewport.W {
-		t.Errorf("the page is %v px wide: it does not fit the screen's %v", m.ScrollWidth, m.Viewport.W)
 	}
 
 	// Node labels: the kind of each sim cluster, as the sim declares it.
@@ -315,7 +327,31 @@ func testStatusPageOnWall(t *testing.T, addr string, srv *sim.Server) {
 		}
 	}
 
-	// No two labels overlap; each is in its box, inside the drawing.
+	if n := checkGraphLabels(t, m); n < 2*len(kinds)+len(r.Connections) {
+		t.Errorf("%d labels measured for %d clusters and %d connections", n, len(kinds), len(r.Connections))
+	}
+
+	// The connection page's verdict, for the link that is down.
+	for _, c := range r.Connections {
+		if !c.Health.Unhealthy() {
+			continue
+		}
+		m := measurePage(t, chromium, addr, "/connections/"+url.PathEscape(c.Name))
+		if !strings.HasPrefix(m.Verdict.Text, "Disconnected · ") || m.Verdict.FontSize < 48 || m.Border != "rgb(207, 34, 46)" {
+			t.Errorf("the page of %s: verdict %q at %v px, frame %q", c.Name, m.Verdict.Text, m.Verdict.FontSize, m.Border)
+		}
+	}
+}
+
+// checkGraphLabels checks the graph as Chromium drew it: no two labels
+// (texts) overlap, nor two label boxes (clusters' and edge labels'); each
+// text lies in its box and each box inside the drawing. It returns how
+// many texts it measured.
+func checkGraphLabels(t *testing.T, m measure) int {
+	t.Helper()
+	if m.ScrollWidth > m.Viewport.W || m.ListOverflow > 0 {
+		t.Errorf("the page is %v px wide, its table %v px wider than its column: it does not fit the screen's %v", m.ScrollWidth, m.ListOverflow, m.Viewport.W)
+	}
 	type label struct {
 		what string
 		box  rectJS
@@ -333,9 +369,6 @@ func testStatusPageOnWall(t *testing.T, addr string, srv *sim.Server) {
 			t.Errorf("%s %s %+v is outside the graph %+v", g.Kind, g.Name, g.Box, m.SVG)
 		}
 	}
-	if len(texts) < 2*len(kinds)+len(r.Connections) {
-		t.Fatalf("%d labels measured for %d clusters and %d connections", len(texts), len(kinds), len(r.Connections))
-	}
 	for _, set := range [][]label{texts, boxes} {
 		for i := range set {
 			for j := i + 1; j < len(set); j++ {
@@ -345,16 +378,57 @@ func testStatusPageOnWall(t *testing.T, addr string, srv *sim.Server) {
 			}
 		}
 	}
+	return len(texts)
+}
 
-	// The connection page's verdict, for the link that is down.
-	for _, c := range r.Connections {
-		if !c.Health.Unhealthy() {
-			continue
+// TestStatusPageCrowdedInChromium draws a crowded estate (18 clusters,
+// long names, wide CJK and hidden characters, every cluster linked to the
+// next three, parallel and opposite links, a loop) and checks in Chromium
+// at 1920×1080 that no two of its labels overlap, whatever font Chromium
+// picks for the characters.
+func TestStatusPageCrowdedInChromium(t *testing.T) {
+	chromium := needChromium(t)
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	r := drift.New(drift.ModeRun, drift.TriggerResync, at)
+	var g drift.Graph
+	names := []string{"ech-analytics", "ece-prod-logs", "onprem-search", "ech-検索-本番", "x", "a-very-long-cluster-name-for-the-archive-tier",
+		"ech-‮evil", "metrics", "ece-eu-west-1-logs", "ech-us-east-2", "日本語クラスタ", "backup", "self-managed-42", "ece-apac",
+		"ech-siem", "ech-apm", "ece-audit", "ech-ml"}
+	platforms := []string{"ech", "ece", ""}
+	for i, n := range names {
+		p := platforms[i%3]
+		kind := drift.ClusterDeployment
+		if p == "" {
+			kind = drift.ClusterSelfManaged
 		}
-		m := measurePage(t, chromium, addr, "/connections/"+url.PathEscape(c.Name))
-		if !strings.HasPrefix(m.Verdict.Text, "Disconnected · ") || m.Verdict.FontSize < 48 || m.Border != "rgb(207, 34, 46)" {
-			t.Errorf("the page of %s: verdict %q at %v px, frame %q", c.Name, m.Verdict.Text, m.Verdict.FontSize, m.Border)
+		g.Clusters = append(g.Clusters, drift.GraphCluster{Name: n, Kind: kind, Platform: p})
+	}
+	healths := []drift.Health{drift.HealthConnected, drift.HealthDisconnected, drift.HealthUnknown, drift.HealthUnauthorized, drift.HealthRotating}
+	syncs := []drift.Sync{drift.SyncInSync, drift.SyncCorrected, drift.SyncDrifted, drift.SyncFailed}
+	link := func(from, to int, alias string) {
+		name := fmt.Sprintf("%s-to-%s-%d", names[from], names[to], len(g.Links))
+		h, s := healths[len(g.Links)%len(healths)], syncs[len(g.Links)%len(syncs)]
+		g.Links = append(g.Links, drift.GraphLink{Connection: name, From: names[from], To: names[to], Alias: alias, Security: "api_key"})
+		r.Connections = append(r.Connections, drift.Connection{Name: name, Local: names[from], Alias: alias, Security: "api_key",
+			Policy: "enforce", Sync: s, Health: h})
+	}
+	for i := range names {
+		for k := 1; k <= 3; k++ {
+			link(i, (i+k)%len(names), fmt.Sprintf("%s-%d", names[(i+k)%len(names)], k))
 		}
+	}
+	link(1, 0, "back")
+	link(0, 1, "again")
+	link(2, 2, "self")
+	r.Sort()
+	r.Tally()
+	var page strings.Builder
+	if err := drift.WriteStatusPage(&page, drift.StatusPage{Report: r, Graph: g, Now: at, Host: "admin-1"}); err != nil {
+		t.Fatal(err)
+	}
+	m := measureHTML(t, chromium, page.String(), "crowded.png")
+	if n := checkGraphLabels(t, m); n != 2*len(names)+len(g.Links) {
+		t.Errorf("%d labels measured, want %d", n, 2*len(names)+len(g.Links))
 	}
 }
 
