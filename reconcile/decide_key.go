@@ -17,7 +17,7 @@ import (
 // Snapshot's part: the alias in _remote/info, the evidence, the remote's
 // keys; the ledger's part: the key and keystore records, the installation
 // id) and adds the decision to p. It reads nothing live: the remote was
-// read by observeKeyRemotes.
+// read by the observe stage (prefetchRemotes).
 func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
 	c := p.Conn
 	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled {

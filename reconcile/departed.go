@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
 )
 
 // departed plans what esremote still owns on clusters that left the
@@ -20,17 +21,20 @@ import (
 //     next apply then deletes them) or its records are removed.
 //
 // Nothing owned is ever dropped silently.
-func (ps *passState) departed() []*ClusterPlan {
-	led := ps.r.ledger
+func (ps *passState) departed() []*ClusterPlan { return decideDeparted(ps.set, ps.r.ledger) }
+
+// decideDeparted is departed's decision: pure, from the specs and the
+// ledger alone.
+func decideDeparted(set *spec.Set, led *Ledger) []*ClusterPlan {
 	var out []*ClusterPlan
 	for _, name := range led.Names() {
-		if ps.set.Cluster(name) != nil {
+		if set.Cluster(name) != nil {
 			continue
 		}
 		cp := &ClusterPlan{Local: name}
 		for _, conn := range sortedKeys(toSet(led.KeyConnections())) {
 			rec := led.Key(conn)
-			if rec == nil || rec.Local != name || ps.set.Connection(conn) != nil {
+			if rec == nil || rec.Local != name || set.Connection(conn) != nil {
 				continue
 			}
 			d := deletionFor(cp, conn)

@@ -76,6 +76,10 @@ type observation struct {
 	// nil when not read or when the read failed (the check then rests on
 	// the evidence alone).
 	privs *es.UserPrivileges
+	// evidence is each link's evidence by connection name: early's
+	// answers, fresh cached evidence, and the second wave's request for
+	// the links neither settled (observeEvidence).
+	evidence map[string]linkEvidence
 }
 
 // observeAll reads every local cluster of the pass (bounded by
@@ -121,6 +125,9 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
 			}
 			rwg.Wait()
+			if out[i].err == nil {
+				out[i].evidence = ps.observeEvidence(ctx, client, byLocal[local], out[i].obs, out[i].early)
+			}
 		})
 	}
 	wg.Wait()
@@ -251,6 +258,25 @@ func flatRemote(m map[string]es.Value) map[string]string {
 			continue
 		}
 		out[k] = v.String()
+	}
+	return out
+}
+
+// observeEvidence is a local cluster's second wave: the evidence of its
+// links, from the early request, the cache (evidence taken in the same
+// state under a minute ago), or one _resolve/cluster request for the
+// rest, which needs the first wave's _remote/info to know which aliases
+// exist. By connection name.
+func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []*spec.Connection, obs *Observed, early *earlyEvidence) map[string]linkEvidence {
+	plans := make([]*ConnectionPlan, 0, len(conns))
+	for _, conn := range conns {
+		p := &ConnectionPlan{Conn: conn}
+		p.observed, p.observedOK = obs.Remote[conn.Alias]
+		plans = append(plans, p)
+	}
+	out := map[string]linkEvidence{}
+	for p, ev := range ps.r.evidenceOf(ctx, c, plans, false, early) {
+		out[p.Conn.Name] = ev
 	}
 	return out
 }

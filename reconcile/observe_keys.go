@@ -14,8 +14,11 @@ import (
 // remoteState is one remote cluster as a pass sees it: its client,
 // version and the keys esremote made there, read once per pass.
 type remoteState struct {
-	name   string
-	once   sync.Once
+	name string
+	once sync.Once
+	// done is closed once the slot is read (Snapshot.readRemote waits
+	// for it).
+	done   chan struct{}
 	client *es.Client
 	info   es.Info
 	keys   []es.APIKey
@@ -26,6 +29,7 @@ type remoteState struct {
 func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState {
 	rs := ps.snap.remote(cl.Name)
 	rs.once.Do(func() {
+		defer close(rs.done)
 		rs.client, rs.err = ps.r.ESClient(ps.set, cl)
 		if rs.err != nil {
 			return
@@ -82,6 +86,9 @@ func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, c
 		if _, err := Desire(c, ep.Endpoint); err != nil {
 			continue
 		}
+		// The slot is made now, the read runs on: a decision that looks
+		// for the remote waits for this read (Snapshot.readRemote).
+		ps.snap.remote(rcl.Name)
 		ps.reads.Go(func() { ps.remote(ctx, rcl) })
 	}
 }
@@ -100,15 +107,4 @@ func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Obser
 		return nil
 	}
 	return set.Cluster(c.Remote.Cluster)
-}
-
-// observeKeyRemotes reads, once per pass, each remote cluster a managed
-// key of these connections lives on (GET / and its esremote-* keys), so
-// that planKey decides from the Snapshot alone.
-func (ps *passState) observeKeyRemotes(ctx context.Context, cps []*ConnectionPlan, local *spec.Cluster, obs *Observed) {
-	for _, p := range cps {
-		if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
-			ps.remote(ctx, rcl)
-		}
-	}
 }

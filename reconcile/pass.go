@@ -33,6 +33,16 @@ type passState struct {
 	// trust is the certificate model's trust work (trust.go).
 	trust *trustPlan
 
+	// byLocal are the connections of each local cluster of the pass,
+	// locals its local clusters sorted, all every alias the specs declare
+	// on each (also those --only filters out: never deleted). departing:
+	// the pass also looks at clusters that left the specs (a complete,
+	// unscoped pass).
+	byLocal   map[string][]*spec.Connection
+	locals    []string
+	all       map[string]map[string]bool
+	departing bool
+
 	// reads are the reads started ahead of need (prefetchRemotes); the
 	// pass waits for them before it returns.
 	reads sync.WaitGroup
@@ -65,67 +75,9 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	if only != "" && findConnection(set, only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
-	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot()}
-
-	// Group connections by local cluster; every cluster with a connection
-	// (or, for deletions, something in the ledger) gets a pass.
-	byLocal := map[string][]*spec.Connection{}
-	all := map[string]map[string]bool{}
-	for _, c := range set.Connections {
-		if all[c.Local] == nil {
-			all[c.Local] = map[string]bool{}
-		}
-		all[c.Local][c.Alias] = true
-		if only != "" && c.Name != only {
-			continue
-		}
-		byLocal[c.Local] = append(byLocal[c.Local], c)
-	}
-	if only == "" {
-		for _, cl := range set.Clusters {
-			if _, ok := byLocal[cl.Name]; !ok && r.ledger.ownsOn(cl.Name) {
-				byLocal[cl.Name] = nil
-			}
-		}
-	}
-	if targets != nil {
-		for local := range byLocal {
-			if !slices.Contains(targets, local) {
-				delete(byLocal, local)
-			}
-		}
-	}
-	locals := sortedKeys(byLocal)
-
-	// Observe: the remotes' endpoints first (the reads of the managed
-	// keys' remotes start from them), then the trust facts and the
-	// clusters at once, each target read once. Identities are compared
-	// across clusters (two Cluster documents for one cluster get no
-	// writes), so every local is observed before any is decided.
-	ps.endpoints = r.resolveEndpointsWith(ctx, set, only, ps.deployment)
-	var trustRead sync.WaitGroup
-	trustRead.Go(func() { ps.planTrust(ctx) })
-	ps.observeAll(ctx, locals, byLocal)
-	trustRead.Wait()
-
-	// Decide every cluster before anything is written: a connection
-	// refused as a conflict keeps its trust unwritten too, and a saved
-	// plan that is stale anywhere is written nowhere.
-	work := make([]*clusterWork, len(locals))
-	sem := make(chan struct{}, r.opts.Concurrency)
-	var wg sync.WaitGroup
-	for i, local := range locals {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			work[i] = ps.decideCluster(ctx, local, byLocal[local], all[local])
-		})
-	}
-	wg.Wait()
-	var departed []*ClusterPlan
-	if only == "" && targets == nil {
-		departed = ps.departed()
-	}
+	ps := r.newPass(set, mode, only, targets)
+	ps.observe(ctx)
+	work, departed := ps.decide()
 	if mode != ModePlan && r.opts.Expect != nil {
 		if why := ps.stale(work, departed); len(why) > 0 {
 			ps.reads.Wait()
@@ -140,7 +92,9 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		ps.holdRefusedTrust(work)
 		ps.applyTrust(ctx)
 	}
-	plans := make([]*ClusterPlan, len(locals))
+	plans := make([]*ClusterPlan, len(work))
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
 	for i, w := range work {
 		sem <- struct{}{}
 		wg.Go(func() {
@@ -162,6 +116,79 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	res.Detached = ps.trustDetached()
 	res.Finished = r.opts.Now()
 	return res, nil
+}
+
+// newPass groups the connections by local cluster: every cluster with a
+// connection (or, for deletions, something in the ledger) gets a pass.
+func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []string) *passState {
+	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(),
+		departing: only == "" && targets == nil,
+		byLocal:   map[string][]*spec.Connection{}, all: map[string]map[string]bool{}}
+	for _, c := range set.Connections {
+		if ps.all[c.Local] == nil {
+			ps.all[c.Local] = map[string]bool{}
+		}
+		ps.all[c.Local][c.Alias] = true
+		if only != "" && c.Name != only {
+			continue
+		}
+		ps.byLocal[c.Local] = append(ps.byLocal[c.Local], c)
+	}
+	if only == "" {
+		for _, cl := range set.Clusters {
+			if _, ok := ps.byLocal[cl.Name]; !ok && r.ledger.ownsOn(cl.Name) {
+				ps.byLocal[cl.Name] = nil
+			}
+		}
+	}
+	if targets != nil {
+		for local := range ps.byLocal {
+			if !slices.Contains(targets, local) {
+				delete(ps.byLocal, local)
+			}
+		}
+	}
+	ps.locals = sortedKeys(ps.byLocal)
+	return ps
+}
+
+// observe reads what the pass needs into its Snapshot: the remotes'
+// endpoints first (the reads of the managed keys' remotes start from
+// them), then the trust facts and the clusters at once, each target read
+// once, each cluster in two waves (its fixed reads, then the evidence
+// they leave open, and its managed keys' remotes). Identities are
+// compared across clusters (two Cluster documents for one cluster get no
+// writes), so every local is observed before any is decided.
+func (ps *passState) observe(ctx context.Context) {
+	ps.endpoints = ps.r.resolveEndpointsWith(ctx, ps.set, ps.only, ps.deployment)
+	var trustRead sync.WaitGroup
+	trustRead.Go(func() { ps.planTrust(ctx) })
+	ps.observeAll(ctx, ps.locals, ps.byLocal)
+	trustRead.Wait()
+}
+
+// decide decides every local cluster from the Snapshot, before anything is
+// written (a connection refused as a conflict keeps its trust unwritten
+// too, and a saved plan that is stale anywhere is written nowhere), and
+// what the ledger still owns on clusters that left the specs. It reads
+// nothing: the same Snapshot and ledger give the same plans.
+func (ps *passState) decide() ([]*clusterWork, []*ClusterPlan) {
+	work := make([]*clusterWork, len(ps.locals))
+	sem := make(chan struct{}, ps.r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, local := range ps.locals {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			work[i] = ps.decideCluster(local, ps.byLocal[local], ps.all[local])
+		})
+	}
+	wg.Wait()
+	var departed []*ClusterPlan
+	if ps.departing {
+		departed = ps.departed()
+	}
+	return work, departed
 }
 
 // stale compares everything the pass decided with the saved plan
@@ -198,7 +225,7 @@ type clusterWork struct {
 // decideCluster decides one local cluster from the pass's Snapshot: the
 // desired aliases, the links' evidence, keys, trust, settings and roles.
 // It writes nothing.
-func (ps *passState) decideCluster(ctx context.Context, local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
+func (ps *passState) decideCluster(local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
 	r := ps.r
 	log := r.opts.Logger.With("target", local)
 	fail := func(err error) *clusterWork {
@@ -248,9 +275,12 @@ func (ps *passState) decideCluster(ctx context.Context, local string, conns []*s
 	}
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
-	r.gatherEvidence(ctx, client, cps, false, ob.early)
+	for _, p := range cps {
+		if ev, ok := ob.evidence[p.Conn.Name]; ok {
+			p.setEvidence(ev)
+		}
+	}
 	checkCanaryPrivileges(local, ob.privs, cps)
-	ps.observeKeyRemotes(ctx, cps, cl, obs)
 	for _, p := range cps {
 		if p.Conn.Policy != spec.PolicyDisabled {
 			ps.planKey(p, cl, obs)
@@ -266,17 +296,7 @@ func (ps *passState) decideCluster(ctx context.Context, local string, conns []*s
 		}
 	}
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
-	if ps.mode != ModePlan {
-		for _, p := range cp.Connections {
-			if p.Enforced() {
-				if contested, held := r.contests.check(local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
-					holdContested(cp, p, contested, held)
-					log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
-				}
-			}
-		}
-	}
-	if err := ps.planRoles(ctx, client, cl, cp, obs, ob); err != nil {
+	if err := ps.planRoles(cl, cp, obs, ob); err != nil {
 		return fail(err)
 	}
 	ps.planRemovedKeys(cp)
@@ -294,6 +314,18 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 	}
 	ps.reattachTrust(cp)
 	if ps.mode != ModePlan {
+		// The daemon's memory of keys flipping back (contest.go) is
+		// consulted and updated here, as the writes start: deciding
+		// leaves it alone.
+		r := ps.r
+		for _, p := range cp.Connections {
+			if p.Enforced() {
+				if contested, held := r.contests.check(cp.Local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
+					holdContested(cp, p, contested, held)
+					w.log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
+				}
+			}
+		}
 		ps.commitLanded(cp, w.obs)
 		// Name the cluster in the ledger before the first write: every
 		// record under this name is then about this cluster_uuid.

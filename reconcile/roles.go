@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -127,9 +128,12 @@ func covered(name string, patterns []string) bool {
 	return false
 }
 
-// planRoles reads the live roles of a cluster once (GET /_security/role),
-// only when there is a role to manage, and diffs them (diffRoles).
-func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, obs *Observed, ob observation) error {
+// planRoles diffs the live roles of a cluster (GET /_security/role, read
+// by the observe stage when there is a role to manage) with the specs and
+// the ledger (diffRoles). It reads nothing: the observe stage asked
+// wantRoles with every connection of the cluster, a superset of those
+// that prepared, so a cluster whose roles are planned had them read.
+func (ps *passState) planRoles(cl *spec.Cluster, cp *ClusterPlan, obs *Observed, ob observation) error {
 	var conns []*spec.Connection
 	for _, p := range cp.Connections {
 		if p.Err == nil {
@@ -141,7 +145,7 @@ func (ps *passState) planRoles(ctx context.Context, c *es.Client, cl *spec.Clust
 	}
 	live, err := ob.roles, ob.rolesErr
 	if !ob.rolesRead {
-		live, err = c.Roles(ctx)
+		err = errors.New("not observed in this pass")
 	}
 	if err != nil {
 		return fmt.Errorf("read roles: %w", err)

@@ -13,7 +13,9 @@ import (
 //     cluster.remote.* settings and GET /_remote/info (observeAll, before
 //     any decision, so identities are compared across the whole pass);
 //   - per remote with a managed key: GET / and its esremote-* keys
-//     (observeKeyRemotes, before the keys are decided);
+//     (prefetchRemotes, as soon as the local naming it is observed);
+//   - per local cluster, second wave: the evidence request of the links
+//     whose evidence the first wave did not settle (observeEvidence);
 //   - per deployment: its GET, shared by the endpoint resolution and the
 //     trust plan (passState.deployment);
 //   - the trust facts of the certificate model (trustObservation: control
@@ -66,17 +68,24 @@ func (s *Snapshot) remote(name string) *remoteState {
 	defer s.mu.Unlock()
 	rs := s.remotes[name]
 	if rs == nil {
-		rs = &remoteState{name: name}
+		rs = &remoteState{name: name, done: make(chan struct{})}
 		s.remotes[name] = rs
 	}
 	return rs
 }
 
-// readRemote returns a remote's slot when the pass read it, else nil.
+// readRemote returns a remote's slot when the pass read it (waiting for
+// a read under way to end), else nil. It never reads: the observe stage
+// started every read the decisions need (prefetchRemotes).
 func (s *Snapshot) readRemote(name string) *remoteState {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.remotes[name]
+	rs := s.remotes[name]
+	s.mu.Unlock()
+	if rs == nil {
+		return nil
+	}
+	<-rs.done
+	return rs
 }
 
 // deployment returns the read-once slot of a deployment, creating it.

@@ -1,0 +1,136 @@
+package reconcile
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/spec"
+)
+
+// Deciding reads nothing and depends on nothing but the Snapshot, the
+// ledger and the clock: decided twice from one Snapshot, a pass gets equal
+// plans, and the world sees no request while it decides (issue 22 point
+// 2). The world has managed keys both ways, a certificate link, roles and
+// drift, so every family decides something.
+func TestDecideTwiceFromOneSnapshot(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("links.yaml", bothWays)
+	tw.write("conn.yaml", apiKeyConn)
+	tw.pass(ModeApply)
+	// Drift for the decisions to find: a setting changed by hand, a role
+	// of a connection that left the specs.
+	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.logs.skip_unavailable", "true"); err != nil {
+		t.Fatal(err)
+	}
+	tw.remove("conn.yaml")
+
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	changes := 0
+	// A daemon's pass (ModeRun) decides as plan does, and leaves the
+	// daemon's memory (contests) alone.
+	for _, mode := range []Mode{ModePlan, ModeRun} {
+		r := tw.reconciler(mode == ModePlan)
+		r.opts.Now = func() time.Time { return at }
+		ps := r.newPass(tw.load(), mode, "", nil)
+		ps.observe(t.Context())
+		ps.reads.Wait()
+		tw.srv.World.ResetLog()
+		w1, d1 := ps.decide()
+		w2, d2 := ps.decide()
+		if log := tw.srv.Log(); len(log) != 0 {
+			t.Fatalf("%s: deciding sent %d requests, the first %s %s %s", mode, len(log), log[0].Target, log[0].Method, log[0].Path)
+		}
+		if len(w1) == 0 || len(w1) != len(w2) || len(d1) != len(d2) {
+			t.Fatalf("%s: %d and %d clusters, %d and %d departed", mode, len(w1), len(w2), len(d1), len(d2))
+		}
+		for i := range w1 {
+			a, b := w1[i].cp, w2[i].cp
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, a.doc(), b.doc())
+			}
+			for _, c := range a.Connections {
+				changes += len(c.Changes)
+			}
+			for _, d := range a.Deletions {
+				changes += len(d.Changes)
+			}
+		}
+		if !reflect.DeepEqual(d1, d2) {
+			t.Errorf("%s: the departed clusters' plans differ: %+v, %+v", mode, d1, d2)
+		}
+		if n := len(r.contests.m); n != 0 {
+			t.Errorf("%s: deciding recorded %d contests in the daemon's memory", mode, n)
+		}
+	}
+	if changes == 0 {
+		t.Fatal("nothing was decided: the test proves nothing")
+	}
+}
+
+// TestDecideDeparted is the departed family's table: what the ledger still
+// owns on a cluster that left the specs is named (unreachable_owned) or,
+// for a managed key whose connection and local both left, invalidated on
+// its remote; a cluster still declared, or owning nothing, gets nothing.
+func TestDecideDeparted(t *testing.T) {
+	key := &KeyRecord{Local: "gone", Alias: "a", Remote: "r", ID: "k1", Name: "esremote-c"}
+	for _, tc := range []struct {
+		name     string
+		clusters []string // declared
+		conns    []string // declared
+		ledger   func(*Ledger) error
+		want     []string
+	}{
+		{"nothing owned", []string{"r"}, nil, func(*Ledger) error { return nil }, nil},
+		{"still declared", []string{"gone", "r"}, nil, func(l *Ledger) error {
+			return l.SetAlias("gone", "a", "c", map[string]string{"cluster.remote.a.mode": "x"}, false, time.Unix(0, 0))
+		}, nil},
+		{"alias and role left behind", []string{"r"}, nil, func(l *Ledger) error {
+			if err := l.SetAlias("gone", "a", "c", map[string]string{"cluster.remote.a.mode": "x"}, false, time.Unix(0, 0)); err != nil {
+				return err
+			}
+			return l.SetRole("gone", "reader", &Record{Fingerprint: "sha256:x", Connection: "c"})
+		}, []string{"gone: error unreachable_owned: cluster gone left the specs, but esremote still owns 1 alias (a), 1 role (reader)"}},
+		{"key of a removed connection", []string{"r"}, nil, func(l *Ledger) error { return l.SetKey("c", key) },
+			[]string{"gone: api_key delete r esremote-c (k1)"}},
+		{"key of a connection still declared", []string{"r"}, []string{"c"}, func(l *Ledger) error { return l.SetKey("c", key) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			led, err := OpenLedgerStore(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.ledger(led); err != nil {
+				t.Fatal(err)
+			}
+			set := &spec.Set{}
+			for _, c := range tc.clusters {
+				set.Clusters = append(set.Clusters, &spec.Cluster{Name: c})
+			}
+			for _, c := range tc.conns {
+				set.Connections = append(set.Connections, &spec.Connection{Name: c, Local: "gone"})
+			}
+			var got []string
+			for _, cp := range decideDeparted(set, led) {
+				if cp.Err != nil {
+					msg, _, _ := strings.Cut(cp.Err.Error(), " there and")
+					got = append(got, cp.Local+": error "+msg)
+				}
+				for _, d := range cp.Deletions {
+					for _, ch := range d.Changes {
+						got = append(got, fmt.Sprintf("%s: %s %s %s %s", cp.Local, ch.Resource, ch.Action, ch.Target, ch.Key))
+					}
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("%q\nwant %q", got, tc.want)
+			}
+			if again := decideDeparted(set, led); !reflect.DeepEqual(again, decideDeparted(set, led)) {
+				t.Fatal("decideDeparted is not deterministic")
+			}
+		})
+	}
+}
