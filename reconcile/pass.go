@@ -206,6 +206,18 @@ func (ps *passState) stale(work []*clusterWork, departed []*ClusterPlan) []strin
 	for _, cp := range departed {
 		why = append(why, exp.staleCluster(cp)...)
 	}
+	now := map[string]bool{}
+	for _, w := range work {
+		now[w.cp.Local] = true
+	}
+	for _, cp := range departed {
+		now[cp.Local] = true
+	}
+	for _, c := range exp.Clusters {
+		if !now[c.Local] {
+			why = append(why, c.Local+": no longer part of the pass")
+		}
+	}
 	return why
 }
 

@@ -157,11 +157,15 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.warnDiverged(stateDir, dir, set.Digest)
 	}
 	res, err := rec.Pass(c.ctx, set, mode, pf.only)
+	if stale, ok := errors.AsType[*reconcile.StaleError](err); ok {
+		for _, why := range stale.Reasons {
+			c.errorf("plan is stale: %s", why)
+		}
+		c.hintf("run esremote plan %s --out %s again, review it, and apply that; nothing was changed", dir, pf.planFile)
+		return nil, nil, exitError
+	}
 	if err != nil {
 		c.errorf("%v", err)
-		if errors.As(err, new(*reconcile.StaleError)) {
-			c.hintf("run esremote plan %s --out FILE again, review it, and apply that; nothing was changed", dir)
-		}
 		return nil, nil, exitError
 	}
 	if mode == reconcile.ModeApply && pf.stateStore == "" && pf.only == "" {
@@ -236,10 +240,11 @@ func firstLine(err error) string {
 const maxPlanSize = 64 << 20
 
 // checkSavedPlan reads the plan apply --plan names and refuses it, with
-// exit 1 and "plan is stale: …" naming what changed, when the specs or
-// anything the plan observed differ now: it runs a read-only plan pass
-// and compares. The apply pass then checks again, cluster by cluster,
-// right before writing (reconcile.Options.Expect).
+// exit 1 and the reason, when its seal does not hold (edited, or saved
+// with another state dir) or the specs changed since. The apply pass then
+// compares everything else the plan observed and decided, after observing
+// and before its first write (reconcile.Options.Expect): one observation,
+// and a plan stale anywhere is written nowhere.
 func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*reconcile.PlanDoc, int, bool) {
 	// A saved plan is read as spec files are (spec.ReadFile): a FIFO or a
 	// device given as --plan is refused, not waited on or read forever.
@@ -280,21 +285,6 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 	}
 	if saved.SpecDigest != set.Digest {
 		return stale([]string{fmt.Sprintf("the specs changed (digest %s when planned, %s now)", saved.SpecDigest, set.Digest)})
-	}
-	ro := opts
-	ro.ReadOnly = true
-	rec, err := reconcile.New(ro)
-	if err != nil {
-		c.errorf("%v", err)
-		return nil, exitError, false
-	}
-	res, err := rec.Pass(c.ctx, set, reconcile.ModePlan, saved.Only)
-	if err != nil {
-		c.errorf("%v", err)
-		return nil, exitError, false
-	}
-	if why := saved.Stale(res.Doc()); len(why) > 0 {
-		return stale(why)
 	}
 	return saved, exitOK, true
 }
