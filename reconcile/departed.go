@@ -90,7 +90,7 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 			continue
 		}
 		ch.Applied = true
-		_ = led.SetKey(d.Connection, nil)
+		ps.commit("invalidation of key "+d.key.ID, func() error { return led.SetKey(d.Connection, nil) }, ch)
 	}
 }
 

@@ -6,6 +6,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -98,9 +99,14 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 					commit[d.Alias] = nil
 				}
 			}
-			if err := r.ledger.SetAliases(cp.Local, commit); err != nil {
-				log.Error("save ledger", "err", err)
+			var applied []*Change
+			for _, p := range written {
+				applied = append(applied, settingChanges(p.Changes)...)
 			}
+			for _, d := range cp.Deletions {
+				applied = append(applied, settingChanges(d.Changes)...)
+			}
+			ps.commit("cluster settings of "+cp.Local, func() error { return r.ledger.SetAliases(cp.Local, commit) }, applied...)
 		}
 	}
 	ps.applyRoles(ctx, c, cp, log)
@@ -206,6 +212,40 @@ func toValues(m map[string]*string) map[string]es.Value {
 			out[k] = es.List(strings.Split(*v, ",")...)
 		default:
 			out[k] = es.String(*v)
+		}
+	}
+	return out
+}
+
+// commit saves the ledger's record of a write that landed (the commit
+// after the intent) and reports a save that failed on the write's
+// changes: the object is written but its record stays as the intent left
+// it (pending, or the record of what was removed), so the report must not
+// claim a clean write. The next pass commits a pending record whose value
+// is live (commitLanded) and finds a removed object gone. It returns
+// whether the commit was saved. Every commit of the execute stage goes
+// through it.
+func (ps *passState) commit(what string, save func() error, changes ...*Change) bool {
+	err := save()
+	if err == nil {
+		return true
+	}
+	err = fmt.Errorf("%s: written, but the ledger could not record it: %w", what, err)
+	for _, ch := range changes {
+		if ch != nil {
+			ch.Err = err
+		}
+	}
+	ps.r.opts.Logger.Error("save ledger", "what", what, "err", err)
+	return false
+}
+
+// settingChanges are the cluster-setting changes among chs.
+func settingChanges(chs []*Change) []*Change {
+	var out []*Change
+	for _, ch := range chs {
+		if ch.Resource == ResourceClusterSetting {
+			out = append(out, ch)
 		}
 	}
 	return out

@@ -47,7 +47,10 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 			return fail(w.changes["keystore"], fmt.Errorf("write keystore of %s: %w", c.Local, err))
 		}
 		w.changes["keystore"].Applied = true
-		return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, WrittenAt: now})
+		ps.commit("keystore entry "+w.keystoreKey+" of "+c.Local, func() error {
+			return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: w.secret.Fingerprint(), Connection: c.Name, WrittenAt: now})
+		}, w.changes["keystore"])
+		return nil
 	}
 	rs := ps.snap.remote(w.remote)
 	rc := rs.client
@@ -73,7 +76,8 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		ch.Applied = true
 		rec := led.Key(c.Name)
 		rec.AccessHash = w.accessHash
-		return led.SetKey(c.Name, rec)
+		ps.commit("key "+name+" on "+w.remote, func() error { return led.SetKey(c.Name, rec) }, ch)
+		return nil
 	case keyCreate, keyRotate:
 		ch := w.changes["key"]
 		// Ledger first: the key's ID only exists once it is created, so
@@ -136,8 +140,10 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		}
 		kch.Applied = true
 		kch.Desired = drift.Redacted(rec.Fingerprint)
-		if err := led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, WrittenAt: now}); err != nil {
-			return err
+		if !ps.commit("keystore entry "+w.keystoreKey+" of "+c.Local, func() error {
+			return led.SetKeystore(c.Local, w.keystoreKey, &Record{Fingerprint: rec.Fingerprint, Connection: c.Name, WrittenAt: now})
+		}, kch) {
+			return kch.Err
 		}
 		rec.Pending, rec.Delivered = false, ""
 		p.KeyExpiration = created.Expiration
@@ -146,7 +152,8 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote, Key: name + " (" + w.previous.ID + ")",
 				Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
 		}
-		return led.SetKey(c.Name, rec)
+		ps.commit("key "+name+" on "+w.remote, func() error { return led.SetKey(c.Name, rec) }, ch, kch)
+		return nil
 	}
 	return nil
 }
@@ -193,7 +200,7 @@ func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 	}
 	if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil {
 		rec.Previous = nil
-		_ = ps.r.ledger.SetKey(p.Conn.Name, rec)
+		ps.commit("invalidation of key "+w.previous.ID, func() error { return ps.r.ledger.SetKey(p.Conn.Name, rec) }, ch)
 	}
 }
 

@@ -60,9 +60,7 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 		var puts []*trustOp
 		for _, op := range writes {
 			if op.remove && op.action == "" {
-				if err := led.SetTrust(d.id(), op.key, nil); err != nil {
-					log.Error("save ledger", "err", err)
-				}
+				tb.ps.commit("removal of trust entry "+op.key+" of "+d.cl.Name, func() error { return led.SetTrust(d.id(), op.key, nil) }, d.changes[op.key])
 				continue
 			}
 			puts = append(puts, op)
@@ -97,9 +95,7 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 				if !op.remove {
 					rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn, WrittenAt: now}
 				}
-				if err := led.SetTrust(d.id(), op.key, rec); err != nil {
-					log.Error("save ledger", "err", err)
-				}
+				tb.ps.commit("trust entry "+op.key+" of "+d.cl.Name, func() error { return led.SetTrust(d.id(), op.key, rec) }, d.changes[op.key])
 			}
 			d.final = next
 			log.Info("wrote trust", "entries", len(puts), "attempt", attempt)

@@ -103,7 +103,9 @@ func syncOf(chs []drift.Change, mode Mode, enforced bool, err error) drift.Sync 
 		return drift.SyncDrifted
 	}
 	for _, ch := range chs {
-		if !ch.Applied {
+		// A change written but not recorded in the ledger (a failed
+		// commit) failed too: esremote no longer proves it owns it.
+		if !ch.Applied || ch.Error != "" {
 			return drift.SyncFailed
 		}
 	}

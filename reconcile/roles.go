@@ -313,7 +313,7 @@ func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPl
 	for _, name := range cp.RoleForgets {
 		// The role is gone from the cluster: its record has nothing left
 		// to prove.
-		_ = led.SetRole(cp.Local, name, nil)
+		ps.commit("role "+name+" gone from "+cp.Local, func() error { return led.SetRole(cp.Local, name, nil) })
 	}
 	if len(cp.RoleWrites) > 0 {
 		intent, done := map[string]*Record{}, map[string]*Record{}
@@ -340,7 +340,11 @@ func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPl
 			done[name] = &Record{Fingerprint: w.fp, Connection: w.conn.Conn.Name, WrittenAt: now}
 		}
 		if len(done) > 0 {
-			_ = led.SetRoles(cp.Local, done)
+			var applied []*Change
+			for name := range done {
+				applied = append(applied, cp.RoleWrites[name].change)
+			}
+			ps.commit("roles "+strings.Join(sortedKeys(done), ", ")+" on "+cp.Local, func() error { return led.SetRoles(cp.Local, done) }, applied...)
 		}
 	}
 	for _, d := range cp.RoleDeletes {
@@ -349,7 +353,7 @@ func (ps *passState) applyRoles(ctx context.Context, c *es.Client, cp *ClusterPl
 			continue
 		}
 		d.change.Applied = true
-		_ = led.SetRole(cp.Local, d.name, nil)
+		ps.commit("deletion of role "+d.name+" on "+cp.Local, func() error { return led.SetRole(cp.Local, d.name, nil) }, d.change)
 	}
 }
 
@@ -495,7 +499,7 @@ func (ps *passState) applyKeystoreRemovals(ctx context.Context, cl *spec.Cluster
 				continue
 			}
 			kr.change.Applied = true
-			_ = led.SetKeystore(cp.Local, kr.setting, nil)
+			ps.commit("removal of keystore entry "+kr.setting+" of "+cp.Local, func() error { return led.SetKeystore(cp.Local, kr.setting, nil) }, kr.change)
 		}
 	}
 }
@@ -549,8 +553,10 @@ func (ps *passState) applyRemovedKeys(ctx context.Context, cl *spec.Cluster, cp 
 				continue
 			}
 			ksCh.Applied = true
-			_ = led.SetKeystore(cp.Local, CredentialsKey(d.key.Alias), nil)
+			ps.commit("removal of keystore entry "+CredentialsKey(d.key.Alias)+" of "+cp.Local, func() error {
+				return led.SetKeystore(cp.Local, CredentialsKey(d.key.Alias), nil)
+			}, ksCh)
 		}
-		_ = led.SetKey(d.Connection, nil)
+		ps.commit("invalidation of key "+d.key.ID, func() error { return led.SetKey(d.Connection, nil) }, keyCh)
 	}
 }
