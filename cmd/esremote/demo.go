@@ -453,8 +453,9 @@ func (d *demo) removeConnection() error {
 	return nil
 }
 
-// pass runs one pass as the plan and apply commands do: a fresh
-// Reconciler over the state dir, the specs loaded from disk.
+// pass runs one pass through the plan and apply commands' pipeline
+// (operate): a fresh Reconciler over the state dir, the specs loaded from
+// disk, the report scrubbed and, for an apply, saved in the history.
 func (d *demo) pass(mode reconcile.Mode) (*drift.Report, error) {
 	set, problems, err := spec.Load(d.specs)
 	if err != nil {
@@ -464,28 +465,24 @@ func (d *demo) pass(mode reconcile.Mode) (*drift.Report, error) {
 		}
 		return nil, fmt.Errorf("load specs: %v%s", err, b.String())
 	}
-	rec, err := reconcile.New(reconcile.Options{
+	opts := reconcile.Options{
 		StateDir:      d.state,
 		ReadOnly:      mode == reconcile.ModePlan,
 		VerifyTimeout: d.verify,
 		// Only the files of the spec dir hold secrets; the environment is
 		// not consulted.
 		Getenv: func(string) string { return "" },
-	})
+	}
+	_, rep, err := operate(d.ctx, opts, set, mode, "", d.specs, func(err error) { d.printf("    (cannot save the report: %v)\n", err) })
 	if err != nil {
 		return nil, err
 	}
-	res, err := rec.Pass(d.ctx, set, mode, "")
-	if err != nil {
-		return nil, err
-	}
-	trigger := drift.TriggerPlan
 	cmd := "plan"
 	if mode == reconcile.ModeApply {
-		trigger, cmd = drift.TriggerApply, "apply"
+		cmd = "apply"
 	}
 	d.printf("$ esremote %s %s\n\n", cmd, d.specs)
-	return res.Report(trigger, ""), nil
+	return rep, nil
 }
 
 // report prints a report's text form, indented.

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
+	"github.com/esremote/esremote/reconcile/statedir"
 )
 
 func runDemo(t *testing.T, edit func(*demo)) (string, error) {
@@ -76,9 +78,16 @@ func demoSecrets(t *testing.T, srv *sim.Server) []string {
 // TestDemo runs the whole tour in-process: every step behaves as narrated
 // and no secret reaches the output.
 func TestDemo(t *testing.T) {
-	out, err := runDemo(t, nil)
+	var state string
+	out, err := runDemo(t, func(d *demo) { state = d.state })
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	// The demo runs the commands' pipeline (operate): its applies are in
+	// the state dir's history, as apply's are (issue 22: the demo had its
+	// own pipeline, without scrub, history or request timeout).
+	if entries, err := drift.NewHistory(state, 0, statedir.Files{}).List(); err != nil || len(entries) == 0 {
+		t.Errorf("the demo's applies are not in its history: %d entries, %v", len(entries), err)
 	}
 	for _, want := range []string{
 		"── Step 1: plan: what would esremote change? ──",

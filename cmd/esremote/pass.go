@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -146,17 +147,12 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		}
 		opts.Expect = saved
 	}
-	rec, err := reconcile.New(opts)
-	if err != nil {
-		c.errorf("%v", err)
-		return nil, nil, exitError
-	}
 	if mode == reconcile.ModeApply && pf.stateStore == "" {
 		// Not the specs last applied from this state dir, nor ahead of
 		// them: say so (a warning; the operator may mean to roll back).
 		c.warnDiverged(stateDir, dir, set.Digest)
 	}
-	res, err := rec.Pass(c.ctx, set, mode, pf.only)
+	res, report, err := operate(c.ctx, opts, set, mode, pf.only, dir, func(err error) { c.warnf("save report: %v", err) })
 	if stale, ok := errors.AsType[*reconcile.StaleError](err); ok {
 		for _, why := range stale.Reasons {
 			c.errorf("plan is stale: %s", why)
@@ -189,17 +185,6 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 			return nil, nil, exitError
 		}
 	}
-	trigger := drift.TriggerPlan
-	if mode == reconcile.ModeApply {
-		trigger = drift.TriggerApply
-	}
-	report := res.Report(trigger, reconcile.SpecRevision(dir))
-	spec.ScrubAll(report) // before it is printed or saved: see scrub.go
-	if mode == reconcile.ModeApply {
-		if _, err := drift.NewHistory(stateDir, 0, statedir.Files{}).Save(report); err != nil {
-			c.warnf("save report: %v", err)
-		}
-	}
 	if err := writeReport(c.stdout, report, pf.format, set); err != nil {
 		c.errorf("write report: %v", err)
 		return nil, nil, exitError
@@ -209,6 +194,34 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	}
 	c.forgotStateDir(pf, stateDir, emptyLedger, report)
 	return res, report, exitOK
+}
+
+// operate is the one pipeline of plan, apply and the demo: a Reconciler
+// over opts, one pass of set (observe, decide, and for an apply execute),
+// the report built from it and scrubbed of every secret the pass met, and
+// for an apply saved to the state dir's history (a failed save is passed
+// to warn: the pass happened). Commands only pick what to show.
+func operate(ctx context.Context, opts reconcile.Options, set *spec.Set, mode reconcile.Mode, only, dir string, warn func(error)) (*reconcile.Result, *drift.Report, error) {
+	rec, err := reconcile.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := rec.Pass(ctx, set, mode, only)
+	if err != nil {
+		return nil, nil, err
+	}
+	trigger := drift.TriggerPlan
+	if mode == reconcile.ModeApply {
+		trigger = drift.TriggerApply
+	}
+	report := res.Report(trigger, reconcile.SpecRevision(dir))
+	spec.ScrubAll(report) // before it is printed or saved: see scrub.go
+	if mode == reconcile.ModeApply && opts.StateDir != "" {
+		if _, err := drift.NewHistory(opts.StateDir, 0, statedir.Files{}).Save(report); err != nil {
+			warn(err)
+		}
+	}
+	return res, report, nil
 }
 
 // specsInvalid says why the specs in dir did not load, after their
