@@ -76,7 +76,11 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 			ch.Err = fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.key.Remote, d.key.ID)
 			continue
 		}
-		rs := ps.remote(ctx, rcl)
+		rs := ps.snap.readRemote(rcl.Name)
+		if rs == nil {
+			ch.Err = fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.key.ID, rcl.Name)
+			continue
+		}
 		if rs.err != nil {
 			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.err)
 			continue
@@ -99,4 +103,25 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// observeDeparted starts the reads of the remotes holding managed keys
+// whose connection and local cluster both left the specs (what departed
+// invalidates), with the pass's other observations: the invalidation then
+// reads nothing after the pass's first write.
+func (ps *passState) observeDeparted(ctx context.Context) {
+	if !ps.departing {
+		return
+	}
+	led := ps.r.ledger
+	for _, conn := range led.KeyConnections() {
+		rec := led.Key(conn)
+		if rec == nil || ps.set.Cluster(rec.Local) != nil || ps.set.Connection(conn) != nil {
+			continue
+		}
+		if rcl := ps.set.Cluster(rec.Remote); rcl != nil {
+			ps.snap.remote(rcl.Name)
+			ps.reads.Go(func() { ps.remote(ctx, rcl) })
+		}
+	}
 }

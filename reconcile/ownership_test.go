@@ -385,7 +385,30 @@ func TestRemovedWithLocalClusterInvalidatesKey(t *testing.T) {
 	i := strings.Index(clusters, "---\napiVersion: esremote/v1\nkind: Cluster\nname: ech-analytics\n")
 	j := strings.Index(clusters[i+4:], "---\n")
 	tw.write("clusters.yaml", clusters[:i]+clusters[i+4+j:])
+	// Another cluster gets a write in the same pass, before the key's
+	// invalidation.
+	tw.write("onprem.yaml", `apiVersion: esremote/v1
+kind: Connection
+name: onprem-to-partner
+local: onprem-search
+alias: partner
+remote: {proxy_address: "partner.example.com:9300", server_name: partner.example.com}
+security: certificate
+`)
+	tw.srv.World.ResetLog()
 	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
+	// The remote was read with the pass's observations, not after its
+	// first write (issue 22 point 3).
+	log := tw.srv.Log()
+	if first := slices.IndexFunc(log, func(r sim.Request) bool { return r.Method != "GET" }); first < 0 {
+		t.Error("the key was not invalidated")
+	} else {
+		for _, r := range log[first:] {
+			if r.Method == "GET" && !verification(r) {
+				t.Errorf("an observation read after the first write: %s %s", r.Target, r.Endpoint)
+			}
+		}
+	}
 	for _, k := range tw.srv.World.State()["ece-prod-logs"].APIKeys {
 		if k.ID == id && k.Active {
 			t.Errorf("key %s of the removed connection is still active", id)

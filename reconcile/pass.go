@@ -161,6 +161,7 @@ func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []st
 // writes), so every local is observed before any is decided.
 func (ps *passState) observe(ctx context.Context) {
 	ps.endpoints = ps.r.resolveEndpointsWith(ctx, ps.set, ps.only, ps.deployment)
+	ps.observeDeparted(ctx)
 	var trustRead sync.WaitGroup
 	trustRead.Go(func() { ps.planTrust(ctx) })
 	ps.observeAll(ctx, ps.locals, ps.byLocal)
