@@ -3,6 +3,24 @@
 // clusters and their control planes hold, computes a Plan, applies it and
 // verifies the links.
 //
+// A pass is one trip down (DESIGN §4), and the files follow it (pass.go):
+//
+//   - observe (observe*.go, snapshot.go): every read of the pass, each
+//     target once, into the pass's Snapshot; per cluster two waves (the
+//     fixed reads, then the evidence and remotes the first wave asks for).
+//     A cluster that is both a local and a remote is read once.
+//   - decide (decide*.go, plan.go's Diff, roles.go's diffRoles,
+//     departed.go's decideDeparted): pure functions of the Snapshot, the
+//     ledger and the clock; nothing is read or written, and the daemon's
+//     memory (contests) is not touched.
+//   - a saved plan (plandoc.go, sealed by seal.go) is compared with the
+//     whole decision before the first write: stale anywhere, written
+//     nowhere.
+//   - execute (execute*.go): trust first, then each cluster in the order
+//     of DESIGN §5; the ledger's intent before each write, its commit after
+//     through one helper that reports a failed commit; then verify
+//     (verify.go, evidence.go).
+//
 // The daemon (reconcile/daemon), the importer (reconcile/importer) and
 // the doctor (reconcile/doctor) are built on this package's exported API;
 // the engine imports only the doctor's request-free checks.
