@@ -197,15 +197,15 @@ func (ps *passState) decide() ([]*clusterWork, []*ClusterPlan) {
 // that differs, none when the plan still holds.
 func (ps *passState) stale(work []*clusterWork, departed []*ClusterPlan) []string {
 	exp := ps.r.opts.Expect
-	why := exp.staleTrust(ps)
+	why := staleTrust(exp, ps)
 	for _, w := range work {
 		if w.cp.Err != nil && w.client == nil {
 			continue // not observed: nothing is written there anyway
 		}
-		why = append(why, exp.staleCluster(w.cp)...)
+		why = append(why, staleCluster(exp, w.cp)...)
 	}
 	for _, cp := range departed {
-		why = append(why, exp.staleCluster(cp)...)
+		why = append(why, staleCluster(exp, cp)...)
 	}
 	now := map[string]bool{}
 	for _, w := range work {

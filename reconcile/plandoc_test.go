@@ -9,6 +9,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -28,7 +29,7 @@ func TestSavedPlan(t *testing.T) {
 			t.Fatal("the saved plan holds a secret")
 		}
 	}
-	schema, err := jsonschema.UnmarshalJSON(bytes.NewReader(PlanJSONSchema()))
+	schema, err := jsonschema.UnmarshalJSON(bytes.NewReader(plan.JSONSchema()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func TestSavedPlan(t *testing.T) {
 	if err := sch.Validate(inst); err != nil {
 		t.Fatalf("the saved plan does not validate against esremote schema --plan: %v", err)
 	}
-	saved, err := ParsePlanDoc(b)
+	saved, err := plan.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +87,11 @@ alias: partner
 remote: {proxy_address: "partner.example.com:9300", server_name: partner.example.com}
 security: certificate
 `)
-	saved, err := ParsePlanDoc(mustJSON(t, tw.pass(ModePlan).Doc()))
+	saved, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).Doc()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := saved.trustChanges(); n == 0 {
+	if n := savedTrustChanges(saved); n == 0 {
 		t.Fatal("the plan has no trust work: the test proves nothing")
 	}
 	// Someone writes the other cluster's alias after the plan was made.
@@ -119,8 +120,8 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-// trustChanges counts the saved plan's trust changes.
-func (d *PlanDoc) trustChanges() (n int) {
+// savedTrustChanges counts the saved plan's trust changes.
+func savedTrustChanges(d *plan.Doc) (n int) {
 	for _, c := range d.Clusters {
 		for _, cd := range c.Connections {
 			for _, ch := range cd.Changes {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -72,7 +73,7 @@ type Options struct {
 	// each part of the pass (trust, each local cluster) is compared with
 	// it before its writes, and a part that differs is not written and
 	// fails with a StaleError.
-	Expect *PlanDoc
+	Expect *plan.Doc
 	// ContestThreshold is how many times within ContestWindow a key must
 	// flip back to the same foreign value before it is reported contested
 	// and no longer rewritten (default DefaultContestThreshold, window

@@ -15,6 +15,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/state"
 	"github.com/esremote/esremote/reconcile/statedir"
 	"github.com/esremote/esremote/spec"
@@ -258,7 +259,7 @@ const maxPlanSize = 64 << 20
 // compares everything else the plan observed and decided, after observing
 // and before its first write (reconcile.Options.Expect): one observation,
 // and a plan stale anywhere is written nowhere.
-func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*reconcile.PlanDoc, int, bool) {
+func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*plan.Doc, int, bool) {
 	// A saved plan is read as spec files are (spec.ReadFile): a FIFO or a
 	// device given as --plan is refused, not waited on or read forever.
 	b, err := spec.ReadFile(file, maxPlanSize)
@@ -269,7 +270,7 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 		c.errorf("read saved plan %s: %v", file, err)
 		return nil, exitError, false
 	}
-	saved, err := reconcile.ParsePlanDoc(b)
+	saved, err := plan.Parse(b)
 	if err != nil {
 		c.errorf("%s: %v", file, err)
 		return nil, exitError, false
@@ -289,7 +290,7 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 		return nil, exitError, false
 	}
 	pf.only = saved.Only
-	stale := func(why []string) (*reconcile.PlanDoc, int, bool) {
+	stale := func(why []string) (*plan.Doc, int, bool) {
 		for _, w := range why {
 			c.errorf("plan is stale: %s", w)
 		}

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/pflag"
 
-	"github.com/esremote/esremote/reconcile"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -17,15 +17,15 @@ func init() {
 }
 
 func cmdSchema(fs *pflag.FlagSet) runFunc {
-	plan := fs.Bool("plan", false, "print the schema of a saved plan (esremote plan --out) instead")
+	planSchema := fs.Bool("plan", false, "print the schema of a saved plan (esremote plan --out) instead")
 	return func(c *cli, pos []string) int {
 		if len(pos) != 0 {
 			c.errorf("schema takes no arguments")
 			return exitError
 		}
 		out := spec.Schema()
-		if *plan {
-			out = reconcile.PlanJSONSchema()
+		if *planSchema {
+			out = plan.JSONSchema()
 		}
 		if _, err := c.stdout.Write(out); err != nil {
 			c.errorf("write schema: %v", err)

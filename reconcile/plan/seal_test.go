@@ -1,4 +1,4 @@
-package reconcile
+package plan
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/esremote/esremote/drift"
 )
 
 // A sealed plan opens only with the key it was sealed with and only as it
@@ -13,16 +15,16 @@ import (
 func TestPlanSeal(t *testing.T) {
 	key := bytes.Repeat([]byte{1}, 32)
 	other := bytes.Repeat([]byte{2}, 32)
-	doc := &PlanDoc{Schema: PlanSchema, CreatedAt: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), SpecDigest: "sha256:ab",
-		Clusters: []ClusterDoc{{Local: "a", Observed: map[string]string{"cluster.remote.x.mode": "proxy"},
-			Connections: []ConnectionDoc{{Name: "c", Changes: []ChangeDoc{{Resource: ResourceClusterSetting, Target: "a", Key: "cluster.remote.x.mode", Action: ActionCreate, Desired: "proxy"}}}}}}}
+	doc := &Doc{Schema: Schema, CreatedAt: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), SpecDigest: "sha256:ab",
+		Clusters: []Cluster{{Local: "a", Observed: map[string]string{"cluster.remote.x.mode": "proxy"},
+			Connections: []Connection{{Name: "c", Changes: []Change{{Resource: drift.ResourceClusterSetting, Target: "a", Key: "cluster.remote.x.mode", Action: drift.ActionCreate, Desired: "proxy"}}}}}}}
 	b, err := doc.Sealed(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	open := func(b []byte, key []byte) error {
 		t.Helper()
-		d, err := ParsePlanDoc(b)
+		d, err := Parse(b)
 		if err != nil {
 			t.Fatal(err)
 		}

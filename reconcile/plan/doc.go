@@ -1,0 +1,288 @@
+// Package plan is a pass's plan as data: the document esremote plan --out
+// saves, sealed with the state directory's plan key (Sealed, CheckSeal),
+// and esremote apply --plan checks before its pass compares it with a
+// fresh decision (Doc.Stale, Cluster.Stale). It imports no engine package:
+// the engine (package reconcile) makes a Doc from its Plan.
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/esremote/esremote/drift"
+)
+
+// Schema names the format of a saved plan (Doc).
+const Schema = "esremote/plan/v1"
+
+// Doc is a pass's Plan as data: what `esremote plan --out` saves and
+// `esremote apply --plan` applies. It holds no client, no secret (secret
+// values show as fingerprints, as in the report) and no workflow state:
+// the spec digest it was made from, and per local cluster the identity
+// and the remote-cluster settings it observed, and every change, finding
+// and error of every connection. A saved plan is applied only while all
+// of that still holds (Stale).
+type Doc struct {
+	Schema     string    `json:"schema" jsonschema:"required"`
+	CreatedAt  time.Time `json:"created_at" jsonschema:"required"`
+	SpecDigest string    `json:"spec_digest" jsonschema:"required"`
+	// Only is the --only filter the plan was made with.
+	Only     string    `json:"only,omitempty"`
+	Clusters []Cluster `json:"clusters" jsonschema:"required"`
+	// Detached is trust work of no single connection.
+	Detached []Change `json:"detached,omitempty"`
+	// Seal is "hmac-sha256:<key id>:<mac>" over the rest (Sealed): apply
+	// --plan refuses a plan whose seal does not hold under its state
+	// directory's plan key.
+	Seal string `json:"seal,omitempty"`
+}
+
+// Cluster is one local cluster of a Doc.
+type Cluster struct {
+	Local string `json:"local" jsonschema:"required"`
+	// UUID is the cluster_uuid that answered when the plan was made.
+	UUID    string `json:"cluster_uuid,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Observed is every flat cluster.remote.* setting the cluster held
+	// (transient ones with a " (transient)" suffix): the values the
+	// plan's decisions rest on.
+	Observed    map[string]string `json:"observed,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	Connections []Connection      `json:"connections"`
+	Unmanaged   []Unmanaged       `json:"unmanaged,omitempty"`
+}
+
+// Connection is one connection's part of a plan; Removed marks the
+// deletion of what a connection that left the specs owned.
+type Connection struct {
+	Name     string    `json:"name" jsonschema:"required"`
+	Alias    string    `json:"alias,omitempty"`
+	Policy   string    `json:"policy,omitempty"`
+	Removed  bool      `json:"removed,omitempty"`
+	Changes  []Change  `json:"changes"`
+	Findings []Finding `json:"findings,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Change is one Change as data.
+type Change struct {
+	Resource drift.Resource `json:"resource" jsonschema:"required,enum=cluster_setting,enum=role,enum=api_key,enum=keystore,enum=trust"`
+	Target   string         `json:"target"`
+	Key      string         `json:"key"`
+	Action   drift.Action   `json:"action" jsonschema:"required,enum=create,enum=update,enum=delete"`
+	Actual   string         `json:"actual,omitempty"`
+	Desired  string         `json:"desired,omitempty"`
+	Origin   drift.Origin   `json:"origin,omitempty"`
+	// Error is set when the plan already knows the change will not be
+	// made (a conflict, a contested key).
+	Error string `json:"error,omitempty"`
+}
+
+// Finding is one Finding as data.
+type Finding struct {
+	Severity drift.Severity `json:"severity"`
+	Code     string         `json:"code"`
+	Message  string         `json:"message"`
+	Fix      string         `json:"fix,omitempty"`
+}
+
+// Unmanaged is a live object the plan leaves alone.
+type Unmanaged struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// Doc returns the pass's plan as data. For an apply it is the plan with
+// what apply did recorded in the changes' errors; saved plans are made
+// by plan passes.
+func Parse(b []byte) (*Doc, error) {
+	var d Doc
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("not a saved plan: %w", err)
+	}
+	if d.Schema != Schema {
+		return nil, fmt.Errorf("not a saved plan of this esremote: schema %q, want %q", d.Schema, Schema)
+	}
+	return &d, nil
+}
+
+// Stale compares a saved plan with a fresh one made now from the same
+// specs and says, one line each, what changed; nil means the saved plan
+// is still exactly what apply would do.
+func (d *Doc) Stale(now *Doc) []string {
+	var out []string
+	if d.SpecDigest != now.SpecDigest {
+		out = append(out, fmt.Sprintf("the specs changed (digest %s when planned, %s now)", short(d.SpecDigest), short(now.SpecDigest)))
+	}
+	if d.Only != now.Only {
+		out = append(out, fmt.Sprintf("the plan was made with --only %q, not %q", d.Only, now.Only))
+	}
+	saved, fresh := map[string]Cluster{}, map[string]Cluster{}
+	for _, c := range d.Clusters {
+		saved[c.Local] = c
+	}
+	for _, c := range now.Clusters {
+		fresh[c.Local] = c
+	}
+	for _, name := range slices.Sorted(maps.Keys(saved)) {
+		if _, ok := fresh[name]; !ok {
+			out = append(out, name+": no longer part of the pass")
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(fresh)) {
+		s, ok := saved[name]
+		if !ok {
+			out = append(out, name+": not part of the saved plan")
+			continue
+		}
+		out = append(out, s.Stale(fresh[name])...)
+	}
+	if a, b := fmt.Sprint(d.Detached), fmt.Sprint(now.Detached); a != b {
+		out = append(out, "the trust changes of no single connection differ")
+	}
+	return out
+}
+
+// stale says what differs between a cluster's saved and fresh plans.
+func (s Cluster) Stale(f Cluster) []string {
+	var out []string
+	if s.UUID != f.UUID {
+		out = append(out, fmt.Sprintf("%s: cluster_uuid %s when planned, %s now", s.Local, orNone(s.UUID), orNone(f.UUID)))
+	}
+	if s.Error != f.Error {
+		out = append(out, fmt.Sprintf("%s: %s when planned, %s now", s.Local, orNone(s.Error), orNone(f.Error)))
+	}
+	keys := map[string]bool{}
+	for k := range s.Observed {
+		keys[k] = true
+	}
+	for k := range f.Observed {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		a, aok := s.Observed[k]
+		b, bok := f.Observed[k]
+		switch {
+		case aok && !bok:
+			out = append(out, fmt.Sprintf("%s: %s was %q when planned and is gone now", s.Local, k, a))
+		case !aok && bok:
+			out = append(out, fmt.Sprintf("%s: %s is %q now and was unset when planned", s.Local, k, b))
+		case a != b:
+			out = append(out, fmt.Sprintf("%s: %s is %q now, %q when planned", s.Local, k, b, a))
+		}
+	}
+	sc, fc := map[string]Connection{}, map[string]Connection{}
+	for _, c := range s.Connections {
+		sc[connKey(c)] = c
+	}
+	for _, c := range f.Connections {
+		fc[connKey(c)] = c
+	}
+	for _, k := range slices.Sorted(maps.Keys(sc)) {
+		if _, ok := fc[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: %s is no longer in the plan", s.Local, k))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(fc)) {
+		a, ok := sc[k]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s: %s was not in the saved plan", s.Local, k))
+			continue
+		}
+		if why := a.Differs(fc[k]); why != "" {
+			out = append(out, fmt.Sprintf("%s: %s: %s", s.Local, k, why))
+		}
+	}
+	return out
+}
+
+func connKey(c Connection) string {
+	if c.Removed {
+		return "removal of connection " + c.Name
+	}
+	return "connection " + c.Name
+}
+
+// differs names the first difference between two plans of a connection
+// that would change what apply does ("" when none).
+func (a Connection) Differs(b Connection) string {
+	if a.Error != b.Error {
+		return fmt.Sprintf("error %s when planned, %s now", orNone(a.Error), orNone(b.Error))
+	}
+	render := func(c Change) string {
+		s := string(c.Action) + " " + string(c.Resource) + " " + c.Key
+		if c.Actual != "" {
+			s += " (from " + c.Actual + ")"
+		}
+		if c.Desired != "" {
+			s += " to " + c.Desired
+		}
+		if c.Error != "" {
+			s += " [" + c.Error + "]"
+		}
+		return s
+	}
+	as, bs := []string{}, []string{}
+	for _, c := range a.Changes {
+		as = append(as, render(c))
+	}
+	for _, c := range b.Changes {
+		bs = append(bs, render(c))
+	}
+	for _, c := range as {
+		if !slices.Contains(bs, c) {
+			return "planned change no longer applies: " + c
+		}
+	}
+	for _, c := range bs {
+		if !slices.Contains(as, c) {
+			return "new change not in the saved plan: " + c
+		}
+	}
+	return ""
+}
+
+func short(digest string) string {
+	if i := strings.IndexByte(digest, ':'); i >= 0 && len(digest) > i+13 {
+		return digest[:i+13]
+	}
+	return digest
+}
+
+// JSONSchemaExtend pins the schema field to Schema.
+func (Doc) JSONSchemaExtend(s *jsonschema.Schema) {
+	if p, ok := s.Properties.Get("schema"); ok {
+		p.Const = Schema
+	}
+}
+
+// JSONSchema returns the JSON Schema (draft 2020-12) of a saved plan.
+func JSONSchema() []byte {
+	r := &jsonschema.Reflector{RequiredFromJSONSchemaTags: true}
+	s := r.Reflect(&Doc{})
+	s.ID = "https://github.com/esremote/esremote/reconcile/plan-v1.schema.json"
+	s.Title = "esremote saved plan (" + Schema + ")"
+	s.Description = "What esremote plan --out writes and esremote apply --plan applies: the spec digest, each local cluster's identity and observed remote-cluster settings, and every change, finding and error of every connection. Secret values appear only as fingerprints."
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		panic("plan: marshal plan schema: " + err.Error())
+	}
+	return append(b, '\n')
+}
+
+// StaleError is why a saved plan was not applied: what changed since it
+// was made, one reason per line.
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
