@@ -89,7 +89,11 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 		if d.key.Previous != nil {
 			ids = append(ids, d.key.Previous.ID)
 		}
-		if _, err := rs.client.InvalidateAPIKeys(ctx, ids...); err != nil && !es.IsNotFound(err) {
+		rc, err := ps.r.ESClient(ps.set, rcl)
+		if err == nil {
+			_, err = rc.InvalidateAPIKeys(ctx, ids...)
+		}
+		if err != nil && !es.IsNotFound(err) {
 			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, err)
 			continue
 		}

@@ -52,8 +52,14 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		}, w.changes["keystore"])
 		return nil
 	}
-	rs := ps.snap.remote(w.remote)
-	rc := rs.client
+	rs, rcl := ps.snap.readRemote(w.remote), ps.set.Cluster(w.remote)
+	if rs == nil || rcl == nil {
+		return fail(w.changes["key"], fmt.Errorf("remote %s was not observed in this pass", w.remote))
+	}
+	rc, err := ps.r.ESClient(ps.set, rcl)
+	if err != nil {
+		return fail(w.changes["key"], err)
+	}
 	name := keyName(c)
 	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
 	for _, k := range w.orphans {
@@ -189,7 +195,14 @@ func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 		}
 		return
 	}
-	if _, err := ps.snap.remote(w.remote).client.InvalidateAPIKeys(ctx, w.previous.ID); err != nil && !es.IsNotFound(err) {
+	err := fmt.Errorf("remote cluster %s is not declared", w.remote)
+	if rcl := ps.set.Cluster(w.remote); rcl != nil {
+		var rc *es.Client
+		if rc, err = ps.r.ESClient(ps.set, rcl); err == nil {
+			_, err = rc.InvalidateAPIKeys(ctx, w.previous.ID)
+		}
+	}
+	if err != nil && !es.IsNotFound(err) {
 		if ch != nil {
 			ch.Err = fmt.Errorf("invalidate rotated-out key %s: %w", w.previous.ID, err)
 		}

@@ -11,18 +11,18 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
-// remoteState is one remote cluster as a pass sees it: its client,
-// version and the keys esremote made there, read once per pass.
+// remoteState is one remote cluster as a pass sees it: its version and
+// the keys esremote made there, read once per pass. It holds data only:
+// the execute stage gets its own client (Reconciler.ESClient).
 type remoteState struct {
 	name string
 	once sync.Once
 	// done is closed once the slot is read (Snapshot.readRemote waits
 	// for it).
-	done   chan struct{}
-	client *es.Client
-	info   es.Info
-	keys   []es.APIKey
-	err    error
+	done chan struct{}
+	info es.Info
+	keys []es.APIKey
+	err  error
 }
 
 // remote returns the pass's view of a remote cluster, reading it once.
@@ -30,8 +30,9 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 	rs := ps.snap.remote(cl.Name)
 	rs.once.Do(func() {
 		defer close(rs.done)
-		rs.client, rs.err = ps.r.ESClient(ps.set, cl)
-		if rs.err != nil {
+		client, err := ps.r.ESClient(ps.set, cl)
+		if err != nil {
+			rs.err = err
 			return
 		}
 		// GET / and the key list at once: one round trip. The keys are
@@ -41,8 +42,8 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 			keys    []es.APIKey
 			keysErr error
 		)
-		wg.Go(func() { keys, keysErr = rs.client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
-		rs.info, rs.err = ps.snap.info(ctx, cl.Name, rs.client)
+		wg.Go(func() { keys, keysErr = client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
+		rs.info, rs.err = ps.snap.info(ctx, cl.Name, client)
 		wg.Wait()
 		if rs.err != nil {
 			return

@@ -22,6 +22,9 @@ import (
 //     plane organizations and trust relationships, CAs, ca_files),
 //     observed by demand in planTrust before trust is decided.
 //
+// The Snapshot holds data only, no client: the execute stage makes its
+// own requests through the Reconciler's clients.
+//
 // Each target is read at most once per pass: the first part of the pass
 // that needs it reads it, the others wait for that read and use it. A
 // re-read after a write (the verify step, a trust write's 409) is a new
