@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,30 +131,63 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
+// Every page is headed with its own name (ESREMOTE-PLAN(1), not
+// ESREMOTE(1) for all of them, as cobra/doc made them) and has the
+// sections a man page has: EXIT STATUS, ENVIRONMENT, FILES and EXAMPLES
+// (issue 25: the pages were thin).
 func TestManPages(t *testing.T) {
 	dir := t.TempDir()
 	c, _, errb := testCLI()
 	if code := c.main([]string{"__man", dir}); code != exitOK {
 		t.Fatalf("__man: exit %d: %s", code, errb)
 	}
-	for _, name := range append(commandNames(), "") {
-		file := "esremote.1"
+	for _, name := range append(commandNames(), "completion", "") {
+		file, title := "esremote.1", "ESREMOTE"
 		if name != "" {
-			file = "esremote-" + name + ".1"
+			file, title = "esremote-"+name+".1", "ESREMOTE-"+strings.ToUpper(name)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			t.Error(err)
 			continue
 		}
-		if !strings.Contains(string(b), ".TH \"ESREMOTE\" \"1\"") {
-			t.Errorf("%s is not a man page:\n%s", file, b)
+		if !strings.Contains(string(b), ".TH \""+title+"\" \"1\"") {
+			t.Errorf("%s is not headed %s(1):\n%s", file, title, b)
+		}
+		for _, section := range []string{"NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"} {
+			if !strings.Contains(string(b), "\n.SH "+section+"\n") {
+				t.Errorf("%s has no %s section", file, section)
+			}
 		}
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "esremote-plan.1"))
-	for _, want := range []string{`\fB--format\fP`, `\fB--only\fP`, "exit codes: 0 in sync, 2 changes pending, 1 error"} {
+	for _, want := range []string{`\fB--format\fP`, `\fB--only\fP`, "0 in sync, 2 changes pending, 1 error", `\fBSTATE_DIRECTORY\fP`, "/var/lib/esremote/ledger.json",
+		"esremote plan connections/ --only analytics-to-ece-logs --format markdown"} {
 		if !strings.Contains(string(b), want) {
-			t.Errorf("esremote-plan.1 lacks %q", want)
+			t.Errorf("esremote-plan.1 lacks %q:\n%s", want, b)
+		}
+	}
+	// Rendered by man, when it is installed: no warning from groff.
+	if _, err := exec.LookPath("man"); err == nil {
+		cmd := exec.Command("man", "--warnings", "-l", filepath.Join(dir, "esremote-run.1"))
+		cmd.Env = append(os.Environ(), "MANPAGER=cat", "MANWIDTH=80")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "EXIT STATUS") || strings.Contains(string(out), "warning") {
+			t.Errorf("man -l esremote-run.1: %v\n%s", err, out)
+		}
+	}
+}
+
+// Every command's help ends with examples, and every command has some.
+func TestHelpHasExamples(t *testing.T) {
+	for _, name := range append(commandNames(), "completion") {
+		c, out, errb := testCLI()
+		if code := c.main([]string{"help", name}); code != exitOK {
+			t.Fatalf("help %s: exit %d: %s", name, code, errb)
+		}
+		_, ex, ok := strings.Cut(out.String(), "\nexamples:\n")
+		if !ok || !strings.Contains(ex, "esremote "+name) {
+			t.Errorf("help %s has no examples of esremote %s:\n%s", name, name, out)
 		}
 	}
 }

@@ -20,7 +20,7 @@ func init() {
 		flags:    cmdDoctor,
 		exits:    "0 healthy, 1 problems found",
 		values:   map[string][]string{"format": {"text", "json"}},
-		complete: dirArgs(1),
+		complete: dirThenConnection,
 	})
 }
 

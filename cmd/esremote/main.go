@@ -117,8 +117,7 @@ func (c *cli) main(args []string) int {
 	case "help", "-h", "-help", "--help", "completion", "__man", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 	default:
 		if _, ok := commands[name]; !ok {
-			c.errorf("unknown command %q", name)
-			c.hintf("run 'esremote help' for the list of commands")
+			c.unknownCommand(name)
 			return exitError
 		}
 	}

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 	"github.com/spf13/pflag"
 )
 
@@ -73,7 +71,7 @@ func (c *cli) newRoot(code *int) *cobra.Command {
 			}
 			sub, _, err := root.Find(args)
 			if err != nil || sub == root {
-				c.errorf("unknown command %q", args[0])
+				c.unknownCommand(args[0])
 				*code = exitError
 				return
 			}
@@ -99,6 +97,9 @@ func (c *cli) newRoot(code *int) *cobra.Command {
 		for flag, values := range def.values {
 			_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
 		}
+		if cmd.Flags().Lookup("only") != nil {
+			_ = cmd.RegisterFlagCompletionFunc("only", completeOnly)
+		}
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
 			*code = run(c, args)
 			return nil
@@ -109,11 +110,28 @@ func (c *cli) newRoot(code *int) *cobra.Command {
 	return root
 }
 
-// commandHelp prints a command's usage line, summary and every flag.
+// commandHelp prints a command's usage line, summary, every flag and its
+// examples.
 func (c *cli) commandHelp(w io.Writer, cmd *cobra.Command) {
 	fmt.Fprintln(w, cmd.Long)
 	if cmd.HasAvailableFlags() {
 		fmt.Fprintf(w, "\nflags:\n%s", cmd.Flags().FlagUsages())
+	}
+	ex := commandExamples[cmd.Name()]
+	if cmd.Name() == "completion" {
+		ex = completionExamples
+	}
+	writeExamples(w, ex)
+}
+
+// writeExamples prints a command's examples, indented, after "examples:".
+func writeExamples(w io.Writer, ex string) {
+	if ex == "" {
+		return
+	}
+	fmt.Fprintln(w, "\nexamples:")
+	for l := range strings.SplitSeq(ex, "\n") {
+		fmt.Fprintln(w, "  "+l)
 	}
 }
 
@@ -129,6 +147,7 @@ func (c *cli) usageOf(name string) {
 			fmt.Fprintf(c.stderr, "\nflags:\n%s", fs.FlagUsages())
 		}
 	}
+	writeExamples(c.stderr, commandExamples[name])
 }
 
 func commandNames() []string {
@@ -217,7 +236,7 @@ func (c *cli) completionCommand(root *cobra.Command) *cobra.Command {
 }
 
 // manCommand is the hidden `esremote __man DIR`: one man page per command
-// into DIR, made at build time by `make package` (cobra/doc).
+// into DIR, made at build time by `make package` (manual.go).
 func (c *cli) manCommand(root *cobra.Command) *cobra.Command {
 	return &cobra.Command{
 		Use:    "__man DIR",
@@ -225,17 +244,7 @@ func (c *cli) manCommand(root *cobra.Command) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := os.MkdirAll(args[0], 0o755); err != nil {
-				return err
-			}
-			root.DisableAutoGenTag = true
-			for _, sub := range root.Commands() {
-				// The man page's description is the usage line and summary
-				// the command prints itself.
-				sub.Long = strings.Replace(sub.Long, "usage: ", "Usage: ", 1)
-			}
-			return doc.GenManTree(root, &doc.GenManHeader{Title: "ESREMOTE", Section: "1", Source: "esremote " + version,
-				Manual: "esremote manual"}, args[0])
+			return writeManPages(root, args[0])
 		},
 	}
 }
