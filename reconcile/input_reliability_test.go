@@ -34,6 +34,8 @@ var badWorlds = []string{
 	strings.Repeat("[", 10000),
 	"a: &a [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
 	"clusters: [{name: \"\", version: 8.19.3, platform: self-managed}]",
+	"clusters: [{name: a, admin_roles: [nobody]}]",
+	"clusters: [{name: a, roles: {r: {remote_indices: [{names: [x], privileges: [read]}]}}}]",
 }
 
 // FuzzLoadWorld: no world file makes LoadWorld panic, and every file it
@@ -44,6 +46,8 @@ func FuzzLoadWorld(f *testing.F) {
 	}
 	f.Add([]byte("clusters: [{name: a, version: 8.19.3, platform: self-managed}]"))
 	f.Add([]byte("clusters: [{name: a}]"))
+	f.Add([]byte("clusters: [{name: a, admin_roles: [r], roles: {r: {cluster: [manage], remote_indices: [{clusters: ['*'], names: [x], privileges: [read]}]}}}]"))
+	f.Add([]byte("clusters: [{name: a, roles: {r: {indices: [{1: x}]}}}]"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := filepath.Join(t.TempDir(), "world.yaml")
 		if err := os.WriteFile(p, b, 0o600); err != nil {
