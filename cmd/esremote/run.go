@@ -381,7 +381,14 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		done := make(chan error, 1)
 		go func() { done <- loop.Run(ctx) }()
 		lockLost := make(chan error, 1)
-		go watchLock(ctx, lock, log, func(err error) { lockLost <- err })
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			watchLock(ctx, lock, log, func(err error) { lockLost <- err })
+		}()
+		// The watcher reads the lock: it must be gone before the deferred
+		// Release (registered earlier, so run later) writes it.
+		defer func() { cancel(); <-watched }()
 		stopping, lostLock := false, false
 		for {
 			select {
