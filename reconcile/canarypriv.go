@@ -138,9 +138,15 @@ func decideCanaryPrivileges(local string, privs *es.UserPrivileges, links []cana
 		if m.fromRefusal {
 			msg += " (" + local + " answered: " + m.link.Refusal + ")"
 		}
+		// The refusal is the credential's when its own cluster made it, or
+		// when it is an authorization denial on the remote while the
+		// credential's remote_indices lack the name. An authentication
+		// failure (a key unknown, expired or invalidated) is the key's,
+		// whatever the privileges: it is replaced as before.
+		excused := m.fromRefusal || (m.remote && strings.Contains(m.link.Refusal, "towards remote cluster is unauthorized for "))
 		out[m.link.Conn] = canaryVerdict{
 			Finding:      &Finding{Severity: drift.SeverityError, Code: CodeCanaryPrivilegeMissing, Message: msg, Fix: fix},
-			LocalRefusal: m.link.Health == HealthUnauthorized,
+			LocalRefusal: m.link.Health == HealthUnauthorized && excused,
 		}
 	}
 	return out

@@ -152,3 +152,43 @@ func TestCanaryPrivilegeGranted(t *testing.T) {
 		t.Errorf("plan after: %s %+v", c.Health, c.Findings)
 	}
 }
+
+// remote_indices on the alias that miss the canary: the remote's denial
+// names the key but is the credential's (unknown, no new key); a key that
+// is then invalidated is still replaced: the finding holds back nothing
+// the key itself is at fault for (the refusal's side of it is
+// TestDecideCanaryPrivileges's authentication-failure case).
+func TestCanaryPrivilegeDoesNotExcuseABadKey(t *testing.T) {
+	clock := &clockOffset{}
+	role := map[string]any{"cluster": []any{"manage", "manage_security"},
+		"indices":        []any{map[string]any{"names": []any{"esremote-canary-*"}, "privileges": []any{"view_index_metadata"}}},
+		"remote_indices": []any{map[string]any{"clusters": []any{"ece-prod-logs"}, "names": []any{"logs-*"}, "privileges": []any{"read", "view_index_metadata"}}}}
+	tw := privilegeWorld(t, role, clock)
+	rec := clock.rec(tw)
+	rec.opts.VerifyTimeout = 300 * time.Millisecond
+	apply := func() drift.Connection {
+		t.Helper()
+		res, err := rec.Pass(context.Background(), tw.load(), ModeApply, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	}
+	for i := range 2 {
+		if c := apply(); c.Health != drift.HealthUnknown || canaryFinding(c) == nil {
+			t.Fatalf("apply %d: %s %+v", i, c.Health, c.Findings)
+		}
+		clock.Add(2 * rec.opts.KeystoreLoadGrace)
+	}
+	if n := tw.srv.World.CountRequests("ece-prod-logs", "POST /_security/cross_cluster/api_key"); n != 1 {
+		t.Fatalf("%d keys made before the invalidation", n)
+	}
+	if err := tw.srv.World.InvalidateKey("ece-prod-logs", rec.Ledger().Key("analytics-to-ece-logs").ID); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(EvidenceFresh)
+	apply()
+	if n := tw.srv.World.CountRequests("ece-prod-logs", "POST /_security/cross_cluster/api_key"); n != 2 {
+		t.Errorf("%d keys made: an invalidated key is replaced whatever the privileges", n)
+	}
+}
