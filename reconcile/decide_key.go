@@ -131,7 +131,7 @@ func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, same
 	d.findings = append(d.findings, Finding{Severity: "error", Code: CodeConflict,
 		Message: fmt.Sprintf("the keystore entry %s on %s holds %s, and this installation's ledger has no record of it; a new key would overwrite it, so nothing of this connection is written",
 			CredentialsKey(c.Alias), c.Local, whose),
-		Fix: fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s", specDirPlaceholder, c.Local, c.Alias)})
+		Fix: fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s; if this host's ledger was lost (moved aside, the package purged), rebuild it from what is live: esremote state recover %s", specDirPlaceholder, c.Local, c.Alias, specDirPlaceholder)})
 	return *d
 }
 
@@ -245,12 +245,12 @@ func diffKey(in keyInput) keyDiff {
 			d.findings = append(d.findings, Finding{Severity: "error", Code: CodeContestedByOther,
 				Message: fmt.Sprintf("key %s (%s) on %s was made for this same link (%s → %s) by another esremote installation (%s): two writers with their own ledgers manage it",
 					name, k.ID, rs.name, c.Local, c.Alias, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
-				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups"})
+				Fix: "run one writer: share one state store (--state-store) between the admin hosts, or remove the connection from one of the setups; if that installation is this host's own and its ledger was lost (moved aside, the package purged), rebuild the ledger from what is live: esremote state recover " + specDirPlaceholder})
 			continue
 		case keyOtherInstallation:
 			d.findings = append(d.findings, Finding{Severity: "info", Code: CodeForeignKey,
 				Message: fmt.Sprintf("key %s (%s) on %s was made by another esremote installation (%s); it is left alone", name, k.ID, rs.name, orNone(fmt.Sprint(k.Metadata[MetaInstallation]))),
-				Fix:     "nothing to do if another setup manages a link of the same name; otherwise invalidate the key by hand"})
+				Fix:     "nothing to do if another setup manages a link of the same name; if the installation was this host's own and its ledger was lost, rebuild it: esremote state recover " + specDirPlaceholder + "; otherwise invalidate the key by hand"})
 			continue
 		}
 		w.orphans = append(w.orphans, k)

@@ -61,7 +61,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		return fail(w.changes["key"], err)
 	}
 	name := keyName(c)
-	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), "connection": c.Name, "local": c.Local, "alias": c.Alias, "access_hash": w.accessHash}
+	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), MetaConnection: c.Name, MetaLocal: c.Local, MetaAlias: c.Alias, MetaAccessHash: w.accessHash}
 	for _, k := range w.orphans {
 		ch := w.changes["orphan:"+k.ID]
 		if _, err := rc.InvalidateAPIKeys(ctx, k.ID); err != nil {

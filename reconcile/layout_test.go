@@ -24,7 +24,7 @@ const module = "github.com/esremote/esremote/"
 // fails the test: place a new package in the graph on purpose.
 var allowedImports = map[string][]string{
 	"cmd/esremote": {"spec", "drift", "reconcile", "reconcile/plan", "reconcile/es", "reconcile/cloud", "reconcile/sim",
-		"reconcile/daemon", "reconcile/importer", "reconcile/doctor", "reconcile/state", "reconcile/statedir", "reconcile/revision"},
+		"reconcile/daemon", "reconcile/importer", "reconcile/recovery", "reconcile/doctor", "reconcile/state", "reconcile/statedir", "reconcile/revision"},
 	"spec":            nil,
 	"drift":           nil,
 	"reconcile/sim":   nil,
@@ -37,6 +37,9 @@ var allowedImports = map[string][]string{
 	"reconcile/doctor":   {"spec", "reconcile/es", "reconcile/cloud"},
 	"reconcile/daemon":   {"spec", "drift"},
 	"reconcile/importer": {"spec", "drift", "reconcile", "reconcile/es", "reconcile/cloud", "reconcile/statedir"},
+	// Rebuilding a lost ledger from live metadata (esremote state
+	// recover): on the engine's exported API, like the importer.
+	"reconcile/recovery": {"spec", "reconcile", "reconcile/es", "reconcile/cloud"},
 	// Where the ledger lives (file, Elasticsearch + lease): no engine.
 	"reconcile/state": {"reconcile/es", "reconcile/statedir"},
 	// The state directory's file primitives (atomic writes, the writer

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -140,7 +141,13 @@ func OpenLedgerStore(store Store) (*Ledger, error) {
 		return l.init()
 	}
 	if err := json.Unmarshal(b, &l.data); err != nil {
-		return nil, fmt.Errorf("read ledger %s: %w (the file is corrupt; move it aside to start over, esremote then treats every existing object as unmanaged)", store, err)
+		return nil, fmt.Errorf("read ledger %s: %w (the ledger is corrupt; rebuild it from what is live with: esremote state recover SPECDIR --force, which keeps a copy of this one)", store, err)
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] != '{' {
+		// "null", "[]" or a bare value unmarshal without error into
+		// nothing: a ledger that lost its records and would get a new
+		// installation id, making esremote's own keys another's.
+		return nil, fmt.Errorf("read ledger %s: not a ledger (a JSON object is expected, the file holds %.20q); rebuild it from what is live with: esremote state recover SPECDIR --force", store, t)
 	}
 	if l.data.Version > ledgerVersion {
 		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", store, l.data.Version, ledgerVersion)

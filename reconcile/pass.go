@@ -303,8 +303,9 @@ func (ps *passState) decideCluster(local string, conns []*spec.Connection, all m
 	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
 	for _, p := range cp.Connections {
 		for i, f := range p.Findings {
-			if f.Code == CodeConflict && ps.set.Dir != "" {
-				p.Findings[i].Fix = strings.Replace(f.Fix, "esremote import "+specDirPlaceholder+" ", "esremote import "+ps.set.Dir+" ", 1)
+			if (f.Code == CodeConflict || f.Code == CodeContestedByOther || f.Code == CodeForeignKey) && ps.set.Dir != "" {
+				fix := strings.Replace(f.Fix, "esremote import "+specDirPlaceholder+" ", "esremote import "+ps.set.Dir+" ", 1)
+				p.Findings[i].Fix = strings.Replace(fix, "esremote state recover "+specDirPlaceholder, "esremote state recover "+ps.set.Dir, 1)
 			}
 		}
 	}

@@ -1,0 +1,57 @@
+package reconcile
+
+// What `esremote state recover` (package reconcile/recovery) needs of the
+// engine to rebuild a lost ledger: a ledger with a chosen installation id,
+// its document, and the names and fingerprints the engine records.
+
+import (
+	"encoding/json"
+
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// Metadata fields of the cross-cluster API keys esremote creates (besides
+// managed_by and MetaInstallation): the connection, its local cluster and
+// alias, and the hash of the access it was created with.
+const (
+	MetaConnection = "connection"
+	MetaLocal      = "local"
+	MetaAlias      = "alias"
+	MetaAccessHash = "access_hash"
+)
+
+// NewLedger returns an empty in-memory ledger whose installation id is
+// installation, or a new random one when installation is "". Recovery
+// fills it with the Set* methods and saves its Document once.
+func NewLedger(installation string) (*Ledger, error) {
+	l := &Ledger{data: ledgerData{Version: ledgerVersion, Installation: installation}}
+	return l.init()
+}
+
+// Document is the ledger as a store saves it.
+func (l *Ledger) Document() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, err := json.MarshalIndent(&l.data, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// RoleFingerprint is the fingerprint the ledger records for a role body:
+// the parts esremote manages, in a form that does not depend on order or
+// on what Elasticsearch adds on GET.
+func RoleFingerprint(r es.Role) string { return Fingerprint(canonicalRole(r)) }
+
+// ManagedKeyName is the name of a connection's managed cross-cluster API
+// key: "esremote-<connection>".
+func ManagedKeyName(c *spec.Connection) string { return keyName(c) }
+
+// SettingFingerprint is the fingerprint the ledger records for a value
+// esremote wrote under cluster.remote.<alias>.<suffix>.
+func SettingFingerprint(key, value string) string {
+	_, suffix, _ := es.SplitRemoteKey(key)
+	return Fingerprint(es.Normalize(suffix, value))
+}
