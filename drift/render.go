@@ -94,7 +94,15 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 			}
 		}
 		if c.Error != "" {
-			p.line("    " + p.paint(ansiRed, "! error") + ": " + safe(c.Error))
+			if t := errorTarget(r, c.Error); t != "" {
+				// Said once, under Errors, with its fix.
+				p.line("    " + p.paint(ansiRed, "! error") + ": " + safe(t) + " failed (see Errors below)")
+			} else {
+				p.line("    " + p.paint(ansiRed, "! error") + ": " + safe(c.Error))
+				if c.ErrorFix != "" {
+					p.line("      fix: " + safe(c.ErrorFix))
+				}
+			}
 		}
 	}
 	if len(r.Unmanaged) > 0 {
@@ -113,6 +121,9 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 		p.line("Errors:")
 		for _, e := range r.Errors {
 			p.line("  " + p.paint(ansiRed, "!") + " " + safe(e.Target) + ": " + safe(e.Message))
+			if e.Fix != "" {
+				p.line("    fix: " + safe(e.Fix))
+			}
 		}
 	}
 	sep()
@@ -484,4 +495,15 @@ func printable(s string) string {
 		}
 		return '\uFFFD'
 	}, s)
+}
+
+// errorTarget is the target of r's error whose message is msg ("" when
+// none): a connection that failed because its cluster did is shown once.
+func errorTarget(r *Report, msg string) string {
+	for _, e := range r.Errors {
+		if e.Message == msg {
+			return e.Target
+		}
+	}
+	return ""
 }

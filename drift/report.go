@@ -200,6 +200,9 @@ type Connection struct {
 	Findings []Finding `json:"findings"`
 	// Error says why the connection could not be observed or corrected.
 	Error string `json:"error,omitempty"`
+	// ErrorFix says what to do about Error, naming the spec line that
+	// configures what failed, when the command knows it.
+	ErrorFix string `json:"error_fix,omitempty"`
 	// ErrorClass is the class of Error and of the changes' errors
 	// together ([Merge]); empty when nothing failed.
 	ErrorClass Class `json:"error_class,omitempty"`
@@ -294,6 +297,10 @@ type ReportError struct {
 	// RetryAt is, for Class throttled, the earliest time the target
 	// accepts another request; zero otherwise.
 	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Fix says what to do, naming the spec line that configures what
+	// failed (the URL, the credential, the deployment id) when the command
+	// knows it; empty otherwise.
+	Fix string `json:"fix,omitempty"`
 }
 
 // New returns an empty report of the given mode and trigger, generated at at.

@@ -190,9 +190,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		c.errorf("write report: %v", err)
 		return nil, nil, exitError
 	}
-	for _, e := range report.Errors {
-		c.errorf("%s: %s", e.Target, e.Message)
-	}
+	c.reportErrors(report, pf.format)
 	c.forgotStateDir(pf, stateDir, emptyLedger, report)
 	return res, report, exitOK
 }
@@ -217,6 +215,7 @@ func operate(ctx context.Context, opts reconcile.Options, set *spec.Set, mode re
 	}
 	report := res.Report(trigger, reconcile.SpecRevision(dir))
 	spec.ScrubAll(report) // before it is printed or saved: see scrub.go
+	addFixes(set, report)
 	if mode == reconcile.ModeApply && opts.StateDir != "" {
 		if _, err := drift.NewHistory(opts.StateDir, 0, statedir.Files{}).Save(report); err != nil {
 			warn(err)
@@ -301,4 +300,29 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 		return stale([]string{fmt.Sprintf("the specs changed (digest %s when planned, %s now)", saved.SpecDigest, set.Digest)})
 	}
 	return saved, exitOK, true
+}
+
+// reportErrors ends a pass that met errors with one diagnostic each on
+// stderr. The text report on stdout already shows each error with its
+// fix, so stderr then names the failed targets only (the message was
+// printed three times: on the connection, under Errors and here); JSON
+// and Markdown go to programs, so stderr carries the message and the fix.
+func (c *cli) reportErrors(r *drift.Report, format string) {
+	if len(r.Errors) == 0 {
+		return
+	}
+	if format == "text" || format == "" {
+		names := make([]string, len(r.Errors))
+		for i, e := range r.Errors {
+			names[i] = e.Target
+		}
+		c.errorf("%s failed: %s (see Errors above)", plural(len(r.Errors), "target"), strings.Join(names, ", "))
+		return
+	}
+	for _, e := range r.Errors {
+		c.errorf("%s: %s", e.Target, e.Message)
+		if e.Fix != "" {
+			c.hintf("%s", e.Fix)
+		}
+	}
 }

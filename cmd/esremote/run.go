@@ -559,6 +559,7 @@ func enginePass(engine func() (*reconcile.Reconciler, reconcile.Mode, error), le
 			}
 			// Before history, /status, metrics and alerts see it: see scrub.go.
 			spec.ScrubAll(rep)
+			addFixes(req.Set, rep)
 		} else {
 			res = nil
 		}
