@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -97,6 +98,9 @@ func (e *HeldError) Error() string {
 // One process takes it once: flock locks are per open file, so a second
 // LockStateDir in the same process is refused like any other writer.
 type StateLock struct {
+	// mu orders Check (the write gate and the daemon's watch, from their
+	// goroutines) against Release.
+	mu     sync.Mutex
 	dirFD  int
 	f      *os.File
 	dir    string
@@ -245,7 +249,16 @@ func checkDirOwner(dir string) error {
 // the writer must stop writing, say so, and exit. Every write path asks it
 // before writing (the engine's write gate).
 func (l *StateLock) Check() error {
-	if l == nil || l.f == nil {
+	if l == nil {
+		return fmt.Errorf("%w: it was released", ErrLockLost)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.check()
+}
+
+func (l *StateLock) check() error {
+	if l.f == nil {
 		return fmt.Errorf("%w: it was released", ErrLockLost)
 	}
 	var st unix.Stat_t
@@ -283,13 +296,18 @@ func (l *StateLock) Dir() string { return l.dir }
 // Release gives the lock up. The holder record is emptied first, so a
 // refused writer never names a process that is gone. Safe to call twice.
 func (l *StateLock) Release() {
-	if l == nil || l.dirFD < 0 {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dirFD < 0 {
 		return
 	}
 	if l.f != nil {
 		// Empty the record only when the file is still ours: one put in
 		// its place by someone else is left alone.
-		if l.Check() == nil {
+		if l.check() == nil {
 			_ = l.f.Truncate(0)
 		}
 		_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
