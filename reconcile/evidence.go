@@ -114,8 +114,7 @@ func (r *Reconciler) stampPrefix(c *spec.Connection, target string) string {
 // target), and the answer.
 type earlyEvidence struct {
 	asked map[string]string
-	res   map[string]es.ResolvedCluster
-	err   error
+	ans   resolveAnswer
 	at    time.Time
 }
 
@@ -130,10 +129,13 @@ type earlyEvidence struct {
 // socket state), as before. It returns nil when nothing is asked early.
 // It looks at the cache before the ledger: a steady pass costs one map
 // lookup per link here.
-func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, conns []*spec.Connection) *earlyEvidence {
+//
+// version returns the cluster's version (the pass's GET /, read once):
+// the request is bounded by what that version has (resolveBounded).
+func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, version func() string, conns []*spec.Connection) *earlyEvidence {
 	now := r.opts.Now()
 	ev := &earlyEvidence{asked: map[string]string{}}
-	var expr []string
+	expr := map[string]string{}
 	for _, conn := range conns {
 		if conn.Policy == spec.PolicyDisabled {
 			continue
@@ -149,12 +151,12 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, c
 		}
 		target, _ := r.evidenceTarget(conn)
 		ev.asked[conn.Name] = target
-		expr = append(expr, conn.Alias+":"+target)
+		expr[conn.Alias] = conn.Alias + ":" + target
 	}
 	if len(expr) == 0 {
 		return nil
 	}
-	ev.res, ev.err = c.ResolveCluster(ctx, strings.Join(expr, ","))
+	ev.ans = r.resolveBounded(ctx, c, semanticsOf(version()), expr)
 	ev.at = r.opts.Now()
 	return ev
 }
@@ -167,16 +169,19 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, c
 // early, when not nil, is the request sent with the observation: the links
 // it answered are not asked again. It is not used when it failed (other
 // than for a version without _resolve/cluster): those links are asked now.
-func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool, early *earlyEvidence) {
-	for p, ev := range r.evidenceOf(ctx, c, plans, force, early) {
+func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, version string, plans []*ConnectionPlan, force bool, early *earlyEvidence) {
+	for p, ev := range r.evidenceOf(ctx, c, version, plans, force, early) {
 		p.setEvidence(ev)
 	}
 }
 
 // evidenceOf is gatherEvidence's reading: the evidence of each link asked
-// or found fresh in the cache.
-func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*ConnectionPlan, force bool, early *earlyEvidence) map[*ConnectionPlan]linkEvidence {
+// or found fresh in the cache. version is the local cluster's (GET /): it
+// selects how the answer is read and how the request is bounded
+// (evidence_version.go).
+func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, version string, plans []*ConnectionPlan, force bool, early *earlyEvidence) map[*ConnectionPlan]linkEvidence {
 	now := r.opts.Now()
+	sem := semanticsOf(version)
 	out := map[*ConnectionPlan]linkEvidence{}
 	var ask []*ConnectionPlan
 	targets := map[*ConnectionPlan]string{}
@@ -198,7 +203,7 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*Conn
 	if len(ask) == 0 {
 		return out
 	}
-	if early != nil && (early.err == nil || errors.Is(early.err, es.ErrUnsupported)) {
+	if early != nil && (early.ans.err == nil || errors.Is(early.ans.err, es.ErrUnsupported)) {
 		var later, answered []*ConnectionPlan
 		for _, p := range ask {
 			if t, ok := early.asked[p.Conn.Name]; ok && t == targets[p] {
@@ -207,25 +212,26 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, plans []*Conn
 				later = append(later, p)
 			}
 		}
-		r.judgeAll(out, answered, targets, keys, early.res, early.err, early.at)
+		r.judgeAll(out, answered, targets, keys, early.ans, early.at, sem)
 		ask = later
 		if len(ask) == 0 {
 			return out
 		}
 	}
-	var expr []string
+	expr := map[string]string{}
 	for _, p := range ask {
-		expr = append(expr, p.Conn.Alias+":"+targets[p])
+		expr[p.Conn.Alias] = p.Conn.Alias + ":" + targets[p]
 	}
-	res, err := c.ResolveCluster(ctx, strings.Join(expr, ","))
-	r.judgeAll(out, ask, targets, keys, res, err, r.opts.Now())
+	ans := r.resolveBounded(ctx, c, sem, expr)
+	r.judgeAll(out, ask, targets, keys, ans, r.opts.Now(), sem)
 	return out
 }
 
 // judgeAll turns one _resolve/cluster answer (or its error) into the
 // evidence of each link asked, recorded in out and in the cache.
-func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*ConnectionPlan, targets, keys map[*ConnectionPlan]string, res map[string]es.ResolvedCluster, err error, at time.Time) {
+func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*ConnectionPlan, targets, keys map[*ConnectionPlan]string, ans resolveAnswer, at time.Time, sem resolveSemantics) {
 	for _, p := range ask {
+		err := ans.errorOf(p.Conn.Alias)
 		ev := linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + p.Conn.Alias + ":" + targets[p], At: at},
 			stamp: r.evidenceStamp(p, targets[p])}
 		switch {
@@ -241,8 +247,11 @@ func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*Conne
 		case err != nil:
 			ev.health, ev.evidence.Answer = HealthUnknown, "no answer: "+err.Error()
 		default:
-			rc, listed := res[p.Conn.Alias]
-			ev = judge(ev, rc, listed, p.Conn.Alias, targets[p], keys[p])
+			rc, listed := ans.res[p.Conn.Alias]
+			ev = judge(ev, rc, listed, p.Conn.Alias, targets[p], keys[p], sem, ans.timeout)
+			if ans.retried[p.Conn.Alias] {
+				ev.evidence.Answer += " (asked twice: " + sem.v.String() + " fails fast on a connection that is down and reconnects behind the first answer)"
+			}
 		}
 		out[p] = ev
 		if ev.health != HealthUnknown {
@@ -267,7 +276,7 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 	pending := in.Links
 	for {
 		var still []*ConnectionPlan
-		for p, ev := range r.evidenceOf(ctx, in.Client, pending, true, nil) {
+		for p, ev := range r.evidenceOf(ctx, in.Client, in.Version, pending, true, nil) {
 			out[p.Conn.Name] = LinkHealth{Health: ev.health, Evidence: ev.evidence, Proven: ev.proven, Refusal: ev.refusal}
 			if _, keyID := r.evidenceTarget(p.Conn); ev.health != HealthConnected || (keyID != "" && ev.proven != keyID) {
 				still = append(still, p)
@@ -296,17 +305,26 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 // ExceptionsHelper.isRemoteUnavailableException), the security
 // exception's message for a refused request, and "no such index [x]" with
 // connected:true for a concrete name that was authorized but does not
-// exist: the canary's answer under its own key.
-func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, keyID string) linkEvidence {
+// exist: the canary's answer under its own key. The local cluster's
+// version (sem) says how a refusal comes: connected:true with its error
+// up to 8.16.2 and on 8.17.0, where the error decides; from 8.18 a remote
+// that did not answer within ?timeout= (timeout) is connected:false with
+// REMOTE_CONNECTION_TIMEOUT_ERROR, which says nothing about the key.
+func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, keyID string, sem resolveSemantics, timeout time.Duration) linkEvidence {
 	switch {
 	case !listed:
 		ev.health, ev.evidence.Answer = HealthDisconnected, "the alias is not listed"
 	case !rc.Connected && rc.Error == "":
 		ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false, no error: the local cluster cannot reach "+alias
+	case !rc.Connected && rc.Error == resolveTimedOut:
+		ev.health, ev.evidence.Answer = HealthUnknown, fmt.Sprintf("no answer from %s within ?timeout=%s: %s", alias, timeout, rc.Error)
 	case !rc.Connected:
 		ev.health, ev.refusal = HealthUnauthorized, rc.Error
 		ev.evidence.Answer = "connected: false, refused: " + rc.Error
-	case keyID != "" && (rc.Error == "" || strings.HasPrefix(rc.Error, "no such index [")):
+	case rc.Error != "" && !noSuchIndex(rc.Error) && sem.refusalConnected():
+		ev.health, ev.refusal = HealthUnauthorized, rc.Error
+		ev.evidence.Answer = "connected: true, refused (" + versionName(sem) + " reports a refusal as connected: true with its error, before 8.16.3 and on 8.17.0): " + rc.Error
+	case keyID != "" && (rc.Error == "" || noSuchIndex(rc.Error)):
 		ev.health, ev.proven = HealthConnected, keyID
 		ev.evidence.Answer = "connected: the request for " + target + " was authorized, so the local cluster uses key " + keyID
 	case rc.Error != "":
@@ -319,6 +337,18 @@ func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, k
 		}
 	}
 	return ev
+}
+
+// noSuchIndex reports whether an entry's error is IndexNotFoundException's
+// message: the name was authorized and does not exist.
+func noSuchIndex(e string) bool { return strings.HasPrefix(e, "no such index [") }
+
+// versionName is the local cluster's version as a user reads it.
+func versionName(sem resolveSemantics) string {
+	if !sem.known {
+		return "an unknown version"
+	}
+	return "Elasticsearch " + sem.v.String()
 }
 
 // setEvidence records a link's evidence on its plan.

@@ -112,7 +112,16 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 				out[i].rolesRead = true
 				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
 			}
-			rwg.Go(func() { out[i].early = ps.r.askEarly(ctx, client, local, byLocal[local]) })
+			rwg.Go(func() {
+				version := func() string {
+					info, err := ps.snap.info(ctx, local, client)
+					if err != nil {
+						return ""
+					}
+					return info.Version.String()
+				}
+				out[i].early = ps.r.askEarly(ctx, client, local, version, byLocal[local])
+			})
 			if wantPrivileges(byLocal[local]) {
 				rwg.Go(func() {
 					if p, err := client.UserPrivileges(ctx); err == nil {
@@ -275,7 +284,7 @@ func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []
 		plans = append(plans, p)
 	}
 	out := map[string]linkEvidence{}
-	for p, ev := range ps.r.evidenceOf(ctx, c, plans, false, early) {
+	for p, ev := range ps.r.evidenceOf(ctx, c, obs.Version, plans, false, early) {
 		out[p.Conn.Name] = ev
 	}
 	return out

@@ -99,6 +99,10 @@ type Options struct {
 	// the local cluster uses the new key before it is an error finding
 	// (default 30m); the old key stays valid meanwhile.
 	RotationStuckAfter time.Duration
+	// FailFastRetry is how long the evidence request waits before asking
+	// again the aliases a fail-fast release (8.16.3–8.16.5, 8.17.1–8.17.3)
+	// answered unavailable (default DefaultFailFastRetry; evidence_version.go).
+	FailFastRetry time.Duration
 }
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time
@@ -173,6 +177,9 @@ func New(opts Options) (*Reconciler, error) {
 	}
 	if opts.RotationStuckAfter == 0 {
 		opts.RotationStuckAfter = 30 * time.Minute
+	}
+	if opts.FailFastRetry <= 0 {
+		opts.FailFastRetry = DefaultFailFastRetry
 	}
 	store := opts.Store
 	if store == nil && opts.StateDir != "" {

@@ -21,6 +21,9 @@ type VerifyInput struct {
 	// Local is the local cluster's name; Client its Elasticsearch client.
 	Local  string
 	Client *es.Client
+	// Version is the local cluster's version (the pass's GET /): it
+	// selects how the evidence is asked and read.
+	Version string
 	// Links are the connections whose writes landed in this pass, with
 	// their plans (alias, security, remote, changes).
 	Links []*ConnectionPlan
@@ -109,6 +112,9 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 	for p := range touched {
 		in.Links = append(in.Links, p)
 		in.Local = p.Conn.Local
+	}
+	if ob := ps.snap.local(in.Local); ob.obs != nil {
+		in.Version = ob.obs.Version
 	}
 	got := ps.r.opts.Verify(ctx, in)
 	for p := range touched {

@@ -98,7 +98,7 @@ func (tw *testWorld) load() *spec.Set {
 func (tw *testWorld) reconciler(readOnly bool) *Reconciler {
 	tw.t.Helper()
 	r, err := New(Options{StateDir: tw.state, ReadOnly: readOnly, Getenv: func(k string) string { return tw.env[k] },
-		VerifyTimeout: 500 * time.Millisecond, VerifyInterval: 10 * time.Millisecond})
+		VerifyTimeout: 500 * time.Millisecond, VerifyInterval: 10 * time.Millisecond, FailFastRetry: 20 * time.Millisecond})
 	if err != nil {
 		tw.t.Fatal(err)
 	}

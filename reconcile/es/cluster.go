@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
@@ -279,11 +280,36 @@ type ResolvedCluster struct {
 // index expression such as "alias:*"; an empty expr asks for every remote
 // (8.18+). On a version without the endpoint the error is ErrUnsupported.
 func (c *Client) ResolveCluster(ctx context.Context, expr string) (map[string]ResolvedCluster, error) {
+	return c.ResolveClusterWith(ctx, expr, ResolveOptions{})
+}
+
+// ResolveOptions bound a _resolve/cluster request.
+type ResolveOptions struct {
+	// Timeout is sent as ?timeout= (Elasticsearch 8.18+ only: older
+	// versions refuse the parameter with a 400): a remote that has not
+	// answered by then is reported connected:false with
+	// "Request timed out before receiving a response from the remote
+	// cluster" (TransportResolveClusterAction, PR #120542). Zero sends none.
+	Timeout time.Duration
+	// Deadline bounds the request on the client side; zero means the
+	// client's request timeout.
+	Deadline time.Duration
+}
+
+// ResolveClusterWith is ResolveCluster bounded by o.
+func (c *Client) ResolveClusterWith(ctx context.Context, expr string, o ResolveOptions) (map[string]ResolvedCluster, error) {
 	const op = "resolve cluster"
-	r, err := c.send(ctx, op, func(ctx context.Context) (*esapi.Response, error) {
+	d := o.Deadline
+	if d <= 0 {
+		d = c.timeout
+	}
+	r, err := c.sendWithin(ctx, op, d, func(ctx context.Context) (*esapi.Response, error) {
 		opts := []func(*esapi.IndicesResolveClusterRequest){c.es.Indices.ResolveCluster.WithContext(ctx)}
 		if expr != "" {
 			opts = append(opts, c.es.Indices.ResolveCluster.WithName(expr))
+		}
+		if o.Timeout > 0 {
+			opts = append(opts, c.es.Indices.ResolveCluster.WithTimeout(o.Timeout))
 		}
 		return c.es.Indices.ResolveCluster(opts...)
 	})
