@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -36,31 +35,6 @@ func withCanary(a es.CrossClusterAccess, keyID string) es.CrossClusterAccess {
 	out := es.CrossClusterAccess{Search: append([]es.SearchAccess{}, a.Search...), Replication: a.Replication}
 	out.Search = append(out.Search, es.SearchAccess{Names: []string{canaryIndex(keyID)}})
 	return out
-}
-
-// canaryAmbiguous reports whether an access (the spec's) already grants
-// canary names: then every managed key authorizes every canary, and a
-// request proves nothing about which key is in use. Patterns are matched
-// as Elasticsearch's simple wildcards (* and ?); a /regex/ name is taken
-// as ambiguous.
-func canaryAmbiguous(a es.CrossClusterAccess) bool {
-	probe := canaryPrefix + "x0"
-	var names []string
-	for _, s := range a.Search {
-		names = append(names, s.Names...)
-	}
-	for _, r := range a.Replication {
-		names = append(names, r.Names...)
-	}
-	for _, n := range names {
-		if strings.HasPrefix(n, "/") {
-			return true
-		}
-		if ok, _ := path.Match(n, probe); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // EvidenceFresh is how long a pass reuses the last evidence of a link when
