@@ -50,7 +50,8 @@ install: build ## binary, systemd unit and an example spec dir (never overwritte
 
 # package: the binary (version from the git tag, packaging/version.sh), the unit
 # with the packaged paths, /etc/esremote/connections/README.md, docs and examples,
-# man pages and bash/zsh/fish completion made by the binary (packaging/nfpm.yaml). The maintainer scripts never enable or start the service.
+# man pages and bash/zsh/fish completion made by the binary, the copyright file
+# (DEP-5) and changelog.gz from the git history (packaging/nfpm.yaml). The maintainer scripts never enable or start the service.
 package: ## .deb and .rpm in bin/, with nfpm
 	rm -rf bin/pkg bin/esremote*.deb bin/esremote*.rpm && mkdir -p bin/pkg
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/pkg/esremote ./cmd/esremote
@@ -61,6 +62,7 @@ package: ## .deb and .rpm in bin/, with nfpm
 	bin/pkg/esremote completion bash > bin/pkg/completions/esremote.bash
 	bin/pkg/esremote completion zsh > bin/pkg/completions/_esremote
 	bin/pkg/esremote completion fish > bin/pkg/completions/esremote.fish
+	packaging/changelog.sh | gzip -9n > bin/pkg/changelog.gz
 	for p in deb rpm; do VERSION='$(VERSION)' ARCH='$(ARCH)' $(NFPM) package -f packaging/nfpm.yaml -p $$p -t bin/ || exit 1; done
 
 # The unit names /usr/local/bin/esremote; verify a copy pointing at the

@@ -48,6 +48,20 @@ test -s /usr/share/zsh/vendor-completions/_esremote || fail "no zsh completion"
 test -s /usr/share/fish/vendor_completions.d/esremote.fish || fail "no fish completion"
 test -f /usr/share/doc/esremote/examples/prometheus/esremote-rules.yml || fail "no example rules"
 
+# Debian policy 12.5 and 12.7: a machine-readable copyright file and the
+# changelog, compressed; bash-completion recommended (it loads the script).
+cr=/usr/share/doc/esremote/copyright
+test -f $cr || fail "no $cr"
+sed -n 1p $cr | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' || fail "$cr is not machine-readable (DEP-5 Format: line)"
+grep -qx 'Files: \*' $cr && grep -qx 'License: Apache-2.0' $cr || fail "$cr lacks the Files: * stanza or its License"
+grep -q '/usr/share/common-licenses/Apache-2.0' $cr || fail "$cr does not point at the license text"
+cl=/usr/share/doc/esremote/changelog.gz
+gzip -t $cl || fail "$cl is not gzip"
+# (sed reads it all: head would close the pipe on zcat, which pipefail counts as a failure)
+[ "$(zcat $cl | sed -n 1p)" = "esremote ${want%-*}" ] || fail "$cl does not start with this version (${want%-*})"
+[ "$(zcat $cl | grep -c '^  \* ')" -gt 0 ] || fail "$cl lists no change"
+dpkg-deb -f "$deb" Recommends | tr ',' '\n' | grep -qx ' *bash-completion' || fail "the package does not recommend bash-completion"
+
 trap - EXIT
 purge
 ! dpkg -s esremote >/dev/null 2>&1 || fail "still installed after purge"
