@@ -496,7 +496,7 @@ func nonNilStrings(v []string) []string {
 var clusterImplies = map[string][]string{
 	"all":             {"*"},
 	"manage":          {"monitor", "manage_ilm", "manage_ingest_pipelines", "manage_index_templates", "manage_pipeline", "manage_slm", "manage_transform", "manage_ccr", "read_ccr", "monitor_enrich", "manage_enrich"},
-	"manage_security": {"manage_api_key", "manage_own_api_key", "read_security", "manage_service_account", "manage_token", "read_security", "cross_cluster_search", "cross_cluster_replication"},
+	"manage_security": {"manage_api_key", "manage_own_api_key", "read_security", "manage_service_account", "manage_token"},
 	"manage_api_key":  {"manage_own_api_key"},
 }
 
@@ -518,8 +518,9 @@ func clusterGranted(have map[string]bool, want string) bool {
 // _has_privileges in any version up to the newest 9.x, and another field
 // is a 400 parse_exception "failed to parse privileges check
 // [<user>/has_privileges]. unexpected field [<f>]". A named user other
-// than the caller is 403 (RestHasPrivilegesAction: only the authenticated
-// user may be checked). The answer: username, has_all_requested, cluster
+// than the caller is 400 illegal_argument_exception "users may only check
+// the privileges of their own account" (TransportHasPrivilegesAction
+// .doExecute). The answer: username, has_all_requested, cluster
 // {privilege: bool}, index {name: {privilege: bool}}, application {}.
 // An index pattern is granted a privilege when one entry's names cover
 // it (a concrete name matched, or a pattern equal to or inside the
@@ -528,8 +529,7 @@ func clusterGranted(have map[string]bool, want string) bool {
 // superuser, refused otherwise).
 func (h *esHandler) hasPrivileges(rw http.ResponseWriter, r *http.Request, c *cluster, p principal) {
 	if u := r.PathValue("username"); u != "" && u != p.username {
-		writeESError(rw, &esError{status: 403, typ: "security_exception",
-			reason: "action [cluster:admin/xpack/security/user/has_privileges] is unauthorized for user [" + p.username + "]"})
+		writeESError(rw, &esError{status: 400, typ: "illegal_argument_exception", reason: "users may only check the privileges of their own account"})
 		return
 	}
 	desc := p.username + "/has_privileges"

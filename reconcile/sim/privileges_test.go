@@ -125,6 +125,13 @@ func TestHasPrivileges(t *testing.T) {
 		errorReason(t, r) != "failed to parse privileges check [admin/has_privileges]. unexpected field [remote_indices]" {
 		t.Errorf("remote_indices in _has_privileges: %d %s", r.status, r.body)
 	}
+	r = es(t, srv, "ech-analytics", "POST", "/_security/user/elastic/_has_privileges", `{"cluster":["manage"]}`)
+	if r.status != 400 || errorType(t, r) != "illegal_argument_exception" || errorReason(t, r) != "users may only check the privileges of their own account" {
+		t.Errorf("another user's privileges: %d %s", r.status, r.body)
+	}
+	if r := es(t, srv, "ech-analytics", "POST", "/_security/user/admin/_has_privileges", `{"cluster":["manage"]}`); r.status != 200 || r.json(t)["has_all_requested"] != true {
+		t.Errorf("own privileges by name: %d %s", r.status, r.body)
+	}
 	r = es(t, srv, "ech-analytics", "POST", "/_security/user/_has_privileges", `{}`)
 	if r.status != 400 || !strings.Contains(errorReason(t, r), "All privilege fields [cluster,index,applications] are missing") {
 		t.Errorf("empty check: %d %s", r.status, r.body)
