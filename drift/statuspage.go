@@ -299,7 +299,9 @@ const hiddenText = "(hidden in the read-only view)"
 
 // KioskView returns copies of r and g with everything left out that a
 // screen without the daemon's token may not see: error texts and finding
-// messages (they quote clusters and addresses) become hiddenText, changes
+// messages (they quote clusters and addresses) become hiddenText, the
+// target of an error that is not a declared cluster of g is "another
+// target", changes
 // lose their values, connections their evidence, the report its spec
 // digest and the lease holder, and a remote known only by its address is
 // renamed "external N". What stays is what /metrics shows anyone who can
@@ -335,8 +337,20 @@ func KioskView(r *Report, g Graph) (*Report, Graph) {
 		c.Findings = findings
 		out.Connections[i] = c
 	}
+	// An error's target is kept when it is a cluster of the graph; others
+	// (the spec directory's path, an address) are not names the specs
+	// bind.
+	clusters := map[string]bool{}
+	for _, c := range g.Clusters {
+		if c.Kind != ClusterExternal {
+			clusters[c.Name] = true
+		}
+	}
 	out.Errors = make([]ReportError, len(r.Errors))
 	for i, e := range r.Errors {
+		if !clusters[e.Target] {
+			e.Target = "another target"
+		}
 		out.Errors[i] = ReportError{Target: e.Target, Message: hiddenText}
 	}
 	out.Unmanaged = nil

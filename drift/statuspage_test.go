@@ -76,12 +76,15 @@ func TestConnectionPageGolden(t *testing.T) {
 // address or the spec digest; the full view shows them.
 func TestPagesKiosk(t *testing.T) {
 	r := withEvidence()
+	r.Errors = append(r.Errors, ReportError{Target: "/etc/esremote/connections", Message: "a.yaml:2:1: error: unknown field"},
+		ReportError{Target: "ech-search", Message: "get /: 503 Service Unavailable"})
 	secretish := []string{
 		"illegal_argument_exception", "503 Service Unavailable", // error texts
 		"a542ab.192.168.44.10.ip.es.io", "sha256:ab12cd34", "remote_indices", // values
 		"esremote-canary", "refused the connection", // evidence
 		"sha256:5f0c6e1d", `old &#34;proxy&#34;:9443`, // spec digest, an address
-		"the cross-cluster API key expires", // a finding's message
+		"the cross-cluster API key expires",        // a finding's message
+		"/etc/esremote/connections", "ece-staging", // targets that are no cluster of the graph
 	}
 	pages := func(kiosk bool) string {
 		var buf bytes.Buffer
@@ -106,7 +109,7 @@ func TestPagesKiosk(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`id="kiosk"`, "1 of 3 not connected", "analytics-to-ece-logs", "ECE · unreachable",
-		`data-cluster="external 1"`, "key_expires_soon", hiddenText, "admin-1"} {
+		`data-cluster="external 1"`, "key_expires_soon", hiddenText, "admin-1", "<b>ech-search</b>", "<b>another target</b>"} {
 		if !strings.Contains(kiosk, want) {
 			t.Errorf("the kiosk view lacks %q", want)
 		}
