@@ -241,21 +241,32 @@ func needChromium(t *testing.T) string {
 	return chromium
 }
 
-// runChromium runs headless chromium with args and returns its stdout.
+// runChromium runs headless chromium with args and returns its stdout. A
+// browser that crashes (killed by a signal, as Chromium 148 now and then
+// is on a loaded machine) is run again, twice at most: its crash is not
+// what the tests check, and it says nothing of the page.
 func runChromium(t *testing.T, chromium string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), args...)...)
-	out, err := cmd.Output()
-	if err != nil {
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+		cmd := exec.CommandContext(ctx, chromium, append(chromiumFlags(t), args...)...)
+		out, err := cmd.Output()
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil {
+			return out
+		}
 		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
+		ee, ok := err.(*exec.ExitError)
+		if ok {
 			stderr = ee.Stderr
+		}
+		if ok && ee.ExitCode() == -1 && !timedOut && try < 3 {
+			t.Logf("chromium crashed (%v); running it again", err)
+			continue
 		}
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr)
 	}
-	return out
 }
 
 // screenshotColours counts distinct colours and the pixels close to the
