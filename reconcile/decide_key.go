@@ -114,10 +114,21 @@ func (d *keyDiff) add(ch *Change) *Change {
 // belongs to someone else (another installation, or a credential put
 // there by hand): the key and keystore changes are shown as conflicts,
 // never written, and the connection's settings are held too (Diff).
-func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, sameLink []string) keyDiff {
+//
+// recorded is set when this installation's ledger does record a key and
+// keystore write for the link, but another installation holds a key for
+// it too: the ledger proves what this one wrote, not what the entry holds
+// since, so the entry is not this one's to overwrite.
+func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, sameLink []string, recorded bool) keyDiff {
 	whose := "a credential esremote did not write (Elasticsearch reports credentials for the alias)"
 	if len(sameLink) > 0 {
 		whose = "the key of another esremote installation (" + strings.Join(sameLink, ", ") + ")"
+	}
+	msg := fmt.Sprintf("the keystore entry %s on %s holds %s, and this installation's ledger has no record of it; a new key would overwrite it, so nothing of this connection is written",
+		CredentialsKey(c.Alias), c.Local, whose)
+	if recorded {
+		msg = fmt.Sprintf("the keystore entry %s on %s may hold %s, written after this installation's; this installation's ledger proves only what it wrote, and a new key would overwrite the other's entry, so nothing of this connection is written",
+			CredentialsKey(c.Alias), c.Local, whose)
 	}
 	// The other installation's key is not contested by this one: this
 	// one writes nothing, so the conflict (a failure) is what it reports.
@@ -129,9 +140,8 @@ func (d *keyDiff) conflictKeystore(c *spec.Connection, name, remote string, same
 		&Change{Resource: ResourceKeystore, Target: c.Local, Key: CredentialsKey(c.Alias), Action: ActionUpdate,
 			Actual: drift.RedactedPrefix + " (not written by esremote)", Origin: OriginSpec, Err: errConflict})
 	d.findings = append(d.findings, Finding{Severity: "error", Code: CodeConflict,
-		Message: fmt.Sprintf("the keystore entry %s on %s holds %s, and this installation's ledger has no record of it; a new key would overwrite it, so nothing of this connection is written",
-			CredentialsKey(c.Alias), c.Local, whose),
-		Fix: fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s; if this host's ledger was lost (moved aside, the package purged), rebuild it from what is live: esremote state recover %s", specDirPlaceholder, c.Local, c.Alias, specDirPlaceholder)})
+		Message: msg,
+		Fix:     fmt.Sprintf("run one writer: remove the connection from one installation's spec (or share one state store with --state-store), or adopt the alias with: esremote import %s --cluster %s --alias %s; if this host's ledger was lost (moved aside, the package purged), rebuild it from what is live: esremote state recover %s", specDirPlaceholder, c.Local, c.Alias, specDirPlaceholder)})
 	return *d
 }
 
@@ -263,7 +273,7 @@ func diffKey(in keyInput) keyDiff {
 		// reports it) or another installation made a key for this very
 		// link: the entry is someone else's. Creating a key would mean
 		// overwriting it, so nothing of the connection is written.
-		return d.conflictKeystore(c, name, rs.name, sameLink)
+		return d.conflictKeystore(c, name, rs.name, sameLink, false)
 	}
 	var live *es.APIKey
 	if rec != nil {
@@ -336,6 +346,16 @@ func diffKey(in keyInput) keyDiff {
 			origin = OriginExternal
 		}
 		keyChange(ActionUpdate, origin, actual, w.access.Summary())
+	}
+	if len(sameLink) > 0 && (w.kind == keyCreate || w.kind == keyRotate) {
+		// Another installation holds a key for this very link: it may
+		// have written the keystore entry after this one did (the
+		// canary refused, the entry "lost", this key gone are what its
+		// write looks like from here). A new key means overwriting an
+		// entry this installation cannot prove it wrote, so the
+		// contested round writes nothing, on either side.
+		d.changes = nil
+		return d.conflictKeystore(c, name, rs.name, sameLink, true)
 	}
 	if canaryAmbiguous(w.access) {
 		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,

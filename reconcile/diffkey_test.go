@@ -145,6 +145,16 @@ func TestDiffKey(t *testing.T) {
 		{"another installation's key for this very link: contested, untouched", base(func(in *keyInput) {
 			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID, k.Metadata = "k8", meta("other", "l", "a") }))
 		}), outcome{findings: []string{CodeContestedByOther}, contest: true}},
+		// Both installations hold keys for the link (issue 24): the other's
+		// write of the keystore entry looks like a refused canary or a lost
+		// key from here. The contested round writes nothing on either side.
+		{"both installations hold keys, the canary is refused: conflict, no new key, no keystore write", base(func(in *keyInput) {
+			in.health, in.refusal = HealthUnauthorized, "401"
+			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID, k.Metadata = "k8", meta("other", "l", "a") }))
+		}), outcome{changes: []string{"api_key create esremote-c spec", keystoreReplace}, findings: []string{CodeContestedByOther, CodeConflict}}},
+		{"both installations hold keys, this one's invalidated: conflict, no new key, no keystore write", base(func(in *keyInput) {
+			in.remote = remote(key(func(k *es.APIKey) { k.Invalidated = true }), key(func(k *es.APIKey) { k.ID, k.Metadata = "k8", meta("other", "l", "a") }))
+		}), outcome{changes: []string{"api_key create esremote-c spec", keystoreReplace}, findings: []string{CodeContestedByOther, CodeConflict}}},
 		{"a key not managed by esremote: not ours, not reported", base(func(in *keyInput) {
 			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID, k.Metadata = "k7", map[string]any{} }))
 		}), outcome{}},
