@@ -37,7 +37,8 @@
 //     [HealthDisconnected] the transport is down (a connection that is in
 //     sync but disconnected or unauthorized is "unhealthy", and its
 //     findings name the likely cause); [HealthRotating] a new key is
-//     written but not yet proven in use, and the old one stays valid;
+//     written and not yet proven in use over the rotation's window, and
+//     the old one stays valid;
 //     [HealthUnknown] it was not checked or could not be (a plan that
 //     stopped early, an unreachable cluster).
 //

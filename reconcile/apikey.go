@@ -23,6 +23,14 @@ const (
 	CodeDisconnected       = "link_disconnected"
 	CodeRotationStuck      = drift.CodeRotationStuck
 	CodeCanaryAmbiguous    = "canary_ambiguous"
+	// CodeKeystoreNotLoaded (warning): esremote wrote a key to the
+	// keystore past the grace ago and no request has shown it in use,
+	// with evidence naming no key; esremote waits rather than write
+	// again (a write restarts the platform's load).
+	CodeKeystoreNotLoaded = "keystore_not_loaded"
+	// CodeRotationWindow (info): a rotation's old key stays valid until
+	// the new one has been proven over the window (RotationOverlap).
+	CodeRotationWindow = "rotation_window"
 )
 
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
@@ -59,9 +67,14 @@ type keyWork struct {
 	keystore    bool
 	secret      spec.Secret // hand-made key
 	keystoreKey string      // cluster.remote.<alias>.credentials
-	// previous is an old key whose invalidation waits for a verified link.
+	// previous is an old key whose invalidation waits for a verified link;
+	// finish says this pass invalidates it (rotationFinish).
 	previous *KeyRecord
-	changes  map[string]*Change // by role in the flow: "key", "keystore", "orphan:<id>", "previous"
+	finish   bool
+	// displaced is the key id, not esremote's, that the keystore held
+	// when this pass decided to replace it (KeyRecord.Displaced).
+	displaced string
+	changes   map[string]*Change // by role in the flow: "key", "keystore", "orphan:<id>", "previous"
 }
 
 // accessOf converts a spec's access block into Elasticsearch's.

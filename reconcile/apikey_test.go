@@ -101,7 +101,8 @@ func TestAPIKeyLinkEndToEnd(t *testing.T) {
 	}
 
 	// Near expiry: rotated, the old key invalidated only after the link
-	// is verified with the new one.
+	// is verified with the new one over the proof window (rotating
+	// meanwhile, both keys valid).
 	future := time.Now().Add(80 * 24 * time.Hour)
 	tw.srv.World.Now = func() time.Time { return future }
 	r := tw.reconciler(false)
@@ -112,7 +113,17 @@ func TestAPIKeyLinkEndToEnd(t *testing.T) {
 	}
 	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	rotated := r.Ledger().Key("analytics-to-ece-logs")
-	if rotated.ID == newID || rotated.Previous != nil || c.Health != drift.HealthConnected {
+	if rotated.ID == newID || rotated.Previous == nil || rotated.Previous.ID != newID || c.Health != drift.HealthRotating {
 		t.Fatalf("rotation: id %s (was %s) previous %+v health %s changes %+v", rotated.ID, newID, rotated.Previous, c.Health, c.Changes)
+	}
+	future = future.Add(DefaultRotationOverlap + time.Minute)
+	r = tw.reconciler(false)
+	r.opts.Now = func() time.Time { return future }
+	if res, err = r.Pass(t.Context(), tw.load(), ModeApply, ""); err != nil {
+		t.Fatal(err)
+	}
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if done := r.Ledger().Key("analytics-to-ece-logs"); done.ID != rotated.ID || done.Previous != nil || c.Health != drift.HealthConnected {
+		t.Fatalf("after the proof window: id %s previous %+v health %s changes %+v", done.ID, done.Previous, c.Health, c.Changes)
 	}
 }

@@ -184,6 +184,10 @@ func (cw *crashWorld) recover(stateDir, conn string) drift.Connection {
 	for range 3 {
 		cw.pass(cw.t.Context(), stateDir, ModeApply)
 	}
+	// A rotation's old key goes once the new one has been proven over
+	// the window (DESIGN §5, proof is per node): one more pass after it.
+	cw.now = cw.now.Add(DefaultRotationOverlap + time.Minute)
+	cw.pass(cw.t.Context(), stateDir, ModeApply)
 	rep := cw.pass(cw.t.Context(), stateDir, ModePlan)
 	c := findConn(cw.t, rep, conn)
 	if rep.PendingChanges() != 0 || c.Health != drift.HealthConnected {

@@ -29,11 +29,15 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 		localVersion: obs.Version,
 		health:       p.Health,
 		refusal:      p.refusal,
+		refusedKey:   p.refusedKey,
+		proven:       p.proven,
 		keystore:     ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)),
 		key:          ps.r.ledger.Key(c.Name),
 		installation: ps.r.ledger.Installation(),
 		now:          ps.r.opts.Now(),
 		grace:        ps.r.opts.KeystoreLoadGrace,
+		stuckAfter:   ps.r.opts.RotationStuckAfter,
+		overlap:      ps.r.opts.RotationOverlap,
 	}
 	in.alias, in.aliasLive = obs.Remote[c.Alias]
 	if !c.APIKey.Managed && c.APIKey.Credentials != nil {
@@ -81,6 +85,8 @@ type keyInput struct {
 	aliasLive    bool
 	health       drift.Health // the link's evidence (evidence.go)
 	refusal      string
+	refusedKey   string      // the API key id the refusal names (refusalKeyID)
+	proven       string      // the managed key the evidence proved in use
 	remote       *remoteKeys // nil when the decision needs no remote (keyRemote)
 	// The hand-made key's credential, resolved (or why not).
 	secret    spec.Secret
@@ -91,6 +97,8 @@ type keyInput struct {
 	installation string
 	now          time.Time
 	grace        time.Duration // KeystoreLoadGrace
+	stuckAfter   time.Duration // RotationStuckAfter
+	overlap      time.Duration // RotationOverlap
 }
 
 // keyDiff is diffKey's decision: the work for apply, and the changes and
@@ -284,10 +292,11 @@ func diffKey(in keyInput) keyDiff {
 		}
 		w.previous = rec.Previous
 	}
-	// loading: esremote wrote the keystore so recently that the platform
-	// may not have loaded it yet (ECH/ECE reload on their own schedule):
-	// a credential the nodes do not show yet is not lost.
-	loading := keystoreRec != nil && now.Sub(keystoreRec.WrittenAt) < in.grace
+	// What the evidence says of the keystore, by the key it names (DESIGN
+	// §5, evidence names keys); a key the evidence does not name is lost
+	// only by the fallback (keystoreLost).
+	named := namedKey(in, rec)
+	lost := keystoreLost(in, rec, keystoreRec)
 	keyChange := func(action drift.Action, origin drift.Origin, actual, desired string) {
 		w.changes["key"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
@@ -318,18 +327,31 @@ func diffKey(in keyInput) keyDiff {
 	case live.Expired(now):
 		w.kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
-	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint || (in.aliasLive && !in.alias.HasCredentials && !loading):
+	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint:
 		// The keystore no longer holds this key's secret, and ES never
 		// shows a secret twice: a new key is the only way back.
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
-	case in.health == HealthUnauthorized && rec.Previous == nil && !loading && live.Access != nil &&
+	case named == keyNamedForeign:
+		// The remote refused a key this ledger does not hold for the
+		// link: someone wrote the keystore (a key pasted by hand). That
+		// is proof enough, whatever the time since esremote's own write:
+		// repair now, and remember the key, which nodes that have not
+		// loaded the repair yet still send.
+		w.kind, w.displaced = keyRotate, in.refusedKey
+		keyChange(ActionUpdate, OriginExternal, "the local cluster sends key "+in.refusedKey+", which esremote did not make for this link: "+in.refusal, "new key: "+desired)
+	case in.aliasLive && !in.alias.HasCredentials && lost:
+		w.kind = keyRotate
+		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
+	case in.health == HealthUnauthorized && named == keyNamedNone && rec.Previous == nil && lost && live.Access != nil &&
 		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.access, rec.ID)):
 		// The key is live and valid, but a request for its canary is
-		// refused: the keystore holds another key (or none the remote
-		// accepts), and _remote/info cannot tell. Its secret is not known
-		// any more, so the way back is a new key, proven before the old
-		// one is invalidated.
+		// refused with a refusal that names no key, long enough after
+		// the keystore write (keystoreLost): the fallback takes the
+		// keystore for lost. Its secret is not known any more, so the
+		// way back is a new key, proven before the old one is
+		// invalidated. A refusal naming the current key is about access
+		// (below, and canarypriv.go), never a new key.
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+in.refusal, "new key: "+desired)
 	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
@@ -360,7 +382,7 @@ func diffKey(in keyInput) keyDiff {
 	if canaryAmbiguous(w.access) {
 		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
 			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
-				name, canaryPrefix, in.grace),
+				name, canaryPrefix, es.FormatTimeValue(max(in.grace, in.overlap))),
 			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
 	}
 	if live != nil && w.kind != keyCreate {
@@ -382,11 +404,114 @@ func diffKey(in keyInput) keyDiff {
 		w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
 			Action: action, Desired: drift.RedactedPrefix + " (the new key)", Origin: OriginSpec})
 	}
-	if w.previous != nil {
-		w.changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + w.previous.ID + ")",
-			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+	if rec != nil && !rec.Pending && w.kind == keyNone && keystoreRec != nil && rec.ProvenAt.IsZero() && named == keyNamedNone && in.health != HealthConnected {
+		if since := now.Sub(keystoreRec.WrittenAt); since >= in.grace && rec.Previous == nil {
+			d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeystoreNotLoaded,
+				Message: fmt.Sprintf("key %s was written to the keystore of %s %s ago and no request has shown it in use yet; the platform loads keystore changes on its own schedule and a new write would start its wait again, so esremote waits (it takes the entry for lost only %s after the write)",
+					rec.ID, c.Local, since.Round(time.Second), es.FormatTimeValue(in.stuckAfter)),
+				Fix: "check that the platform applied the keystore change of " + c.Local + " (its deployment's activity and its nodes' secure settings)"})
+		}
+	}
+	if w.previous != nil && (w.kind == keyNone || w.kind == keyUpdate) {
+		d.rotationFinish(in, w, rec, keystoreRec, named, rs.name, name)
 	}
 	return d
+}
+
+// Which key the evidence names (DESIGN §5, evidence names keys).
+type keyNamed int
+
+const (
+	keyNamedNone    keyNamed = iota // no key: not refused, or a refusal naming none (the grace decides)
+	keyNamedProven                  // the canary of the ledger's key was authorized: proven in use
+	keyNamedCurrent                 // refused under the ledger's key: its access (or the local credential's), never a new key
+	keyNamedOld                     // refused under the key the current one replaced: not loaded yet, wait
+	keyNamedForeign                 // refused under a key this ledger does not hold for the link: someone wrote the keystore
+)
+
+// namedKey classifies the evidence by the key it names. The old key is
+// the rotated-out one (Previous) or the key esremote's last write
+// displaced (Displaced): a node that has not loaded the new value sends
+// it.
+func namedKey(in keyInput, rec *KeyRecord) keyNamed {
+	switch {
+	case rec == nil || rec.Pending:
+		return keyNamedNone
+	case in.proven != "" && in.proven == rec.ID:
+		return keyNamedProven
+	case in.health != HealthUnauthorized || in.refusedKey == "":
+		return keyNamedNone
+	case in.refusedKey == rec.ID:
+		return keyNamedCurrent
+	case rec.Previous != nil && in.refusedKey == rec.Previous.ID, rec.Displaced != "" && in.refusedKey == rec.Displaced:
+		return keyNamedOld
+	}
+	return keyNamedForeign
+}
+
+// keystoreLost is the fallback for evidence that names no key (a node
+// showing no credential, a refusal without a key id): the keystore entry
+// counts as lost once the key was proven in use since its write and the
+// grace has passed since that write (a node that has not loaded it yet
+// shows nothing within it), or, never proven since the write, once
+// RotationStuckAfter has passed: a platform that has not loaded a write
+// is waited for, since writing again restarts its wait (issue 23: a
+// 7-minute load and a 5-minute grace made a key a pass and never came up).
+func keystoreLost(in keyInput, rec *KeyRecord, ks *Record) bool {
+	if rec == nil || ks == nil {
+		return false
+	}
+	since := in.now.Sub(ks.WrittenAt)
+	if !rec.ProvenAt.IsZero() {
+		return since >= in.grace
+	}
+	return since >= max(in.grace, in.stuckAfter)
+}
+
+// rotationFinish decides whether the rotated-out key is invalidated in
+// this pass (DESIGN §5, proof is per node): once the new key was proven
+// in use, proven again now, and the window (RotationOverlap) has passed
+// since the first proof, so that every node has had the window to load
+// it. A key whose access covers the canary names cannot be proven: its
+// rotation waits for a working link the window (at least the grace)
+// after the keystore write. Until then the change is not planned, and an
+// info finding says when the old key goes.
+func (d *keyDiff) rotationFinish(in keyInput, w *keyWork, rec *KeyRecord, ks *Record, named keyNamed, remote, name string) {
+	now, prev := in.now, w.previous
+	var due time.Time
+	var why string
+	switch {
+	case canaryAmbiguous(w.access):
+		if ks != nil {
+			due = ks.WrittenAt.Add(max(in.grace, in.overlap))
+		}
+		why = "the key's access covers esremote's canary names, so no request can prove which key is in use: the old key goes once the link works " +
+			es.FormatTimeValue(max(in.grace, in.overlap)) + " after the keystore write"
+		if ks != nil && !now.Before(due) && in.health == HealthConnected {
+			due = time.Time{}
+			why = ""
+		}
+	case rec.ProvenAt.IsZero():
+		why = "the new key " + rec.ID + " is not proven in use yet"
+	case named != keyNamedProven:
+		due = rec.ProvenAt.Add(in.overlap)
+		why = "the new key " + rec.ID + " was proven in use at " + rec.ProvenAt.UTC().Format(time.RFC3339) + " but not by this pass's evidence"
+	case now.Before(rec.ProvenAt.Add(in.overlap)):
+		due = rec.ProvenAt.Add(in.overlap)
+		why = "the new key " + rec.ID + " is proven in use since " + rec.ProvenAt.UTC().Format(time.RFC3339) + "; a request proves it only on the node that coordinated it, so the old key stays valid for " +
+			es.FormatTimeValue(in.overlap) + " of proof, until every node has loaded the new one"
+	}
+	if why == "" {
+		w.finish = true
+		w.changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: remote, Key: name + " (" + prev.ID + ")",
+			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+		return
+	}
+	msg := "rotation of " + name + ": the old key " + prev.ID + " stays valid: " + why
+	if !due.IsZero() {
+		msg += "; it is invalidated at " + due.UTC().Format(time.RFC3339) + " at the earliest"
+	}
+	d.findings = append(d.findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow, Message: msg})
 }
 
 // selfManagedFinding tells the operator how to install a hand-made key on

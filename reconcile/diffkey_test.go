@@ -60,7 +60,8 @@ func TestDiffKey(t *testing.T) {
 	}
 	base := func(mod func(*keyInput)) keyInput {
 		in := keyInput{conn: managed(access), localVersion: "8.19.3", aliasLive: true, alias: RemoteStatus{Connected: true, HasCredentials: true},
-			health: HealthConnected, remote: remote(key(nil)), key: rec(nil), keystore: delivered, installation: "me", now: now, grace: grace}
+			health: HealthConnected, remote: remote(key(nil)), key: rec(nil), keystore: delivered, installation: "me", now: now, grace: grace,
+			stuckAfter: 30 * time.Minute, overlap: 15 * time.Minute}
 		if mod != nil {
 			mod(&in)
 		}
@@ -116,12 +117,41 @@ func TestDiffKey(t *testing.T) {
 			in.alias.HasCredentials = false
 			in.keystore = &Record{Fingerprint: "sha256:k1", WrittenAt: now.Add(-time.Minute)}
 		}), outcome{}},
-		{"the canary is refused (the local uses another key): rotate", base(func(in *keyInput) { in.health, in.refusal = HealthUnauthorized, "401" }),
+		{"the canary refused with no key named, long after the write (the fallback): rotate", base(func(in *keyInput) { in.health, in.refusal = HealthUnauthorized, "401" }),
 			outcome{kind: keyRotate, changes: []string{"api_key update esremote-c external", keystoreReplace}}},
-		{"canary refused within the grace: wait", base(func(in *keyInput) {
+		{"canary refused with no key named, within the grace: wait", base(func(in *keyInput) {
 			in.health = HealthUnauthorized
 			in.keystore = &Record{Fingerprint: "sha256:k1", WrittenAt: now.Add(-time.Minute)}
 		}), outcome{}},
+		{"no credentials, never proven, past the grace but not RotationStuckAfter (a slow platform): wait, said", base(func(in *keyInput) {
+			in.alias.HasCredentials, in.health = false, HealthDisconnected
+			in.keystore = &Record{Fingerprint: "sha256:k1", WrittenAt: now.Add(-(grace + 7*time.Minute))}
+		}), outcome{findings: []string{CodeKeystoreNotLoaded}}},
+		{"no credentials, proven in use since the write, past the grace: lost, rotate", base(func(in *keyInput) {
+			in.alias.HasCredentials, in.health = false, HealthDisconnected
+			in.keystore = &Record{Fingerprint: "sha256:k1", WrittenAt: now.Add(-(grace + time.Minute))}
+			in.key = rec(func(r *KeyRecord) { r.ProvenAt = now.Add(-grace) })
+		}), outcome{kind: keyRotate, changes: []string{"api_key update esremote-c external", keystoreReplace}}},
+		{"refused under a key esremote never made, within the grace of its own write: repaired now", base(func(in *keyInput) {
+			in.health, in.refusedKey = HealthUnauthorized, "k-by-hand"
+			in.keystore = &Record{Fingerprint: "sha256:k1", WrittenAt: now.Add(-time.Minute)}
+		}), outcome{kind: keyRotate, changes: []string{"api_key update esremote-c external", keystoreReplace}}},
+		{"refused under the key a repair displaced (a node not loaded yet): wait, never rewrite", base(func(in *keyInput) {
+			in.health, in.refusedKey = HealthUnauthorized, "k-by-hand"
+			in.key = rec(func(r *KeyRecord) { r.Displaced = "k-by-hand" })
+		}), outcome{}},
+		{"refused under the old key long after the write (a node not loaded yet): wait, never rewrite", base(func(in *keyInput) {
+			in.health, in.refusedKey = HealthUnauthorized, "k0"
+			in.key = rec(func(r *KeyRecord) { r.Previous = &KeyRecord{ID: "k0"} })
+			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID = "k0" }))
+		}), outcome{findings: []string{CodeRotationWindow}}},
+		{"refused under the current key, its access as desired: an access problem, no new key", base(func(in *keyInput) {
+			in.health, in.refusedKey = HealthUnauthorized, "k1"
+		}), outcome{}},
+		{"refused under the current key, its canary gone from its access: updated in place", base(func(in *keyInput) {
+			in.health, in.refusedKey = HealthUnauthorized, "k1"
+			in.remote = remote(key(func(k *es.APIKey) { a := want; k.Access = &a }))
+		}), outcome{kind: keyUpdate, changes: []string{"api_key update esremote-c external"}}},
 		{"near expiry: rotate by the spec", base(func(in *keyInput) {
 			in.remote = remote(key(func(k *es.APIKey) { k.Expiration = now.Add(24 * time.Hour) }))
 		}), outcome{kind: keyRotate, changes: []string{"api_key update esremote-c spec", keystoreReplace}}},
@@ -158,10 +188,20 @@ func TestDiffKey(t *testing.T) {
 		{"a key not managed by esremote: not ours, not reported", base(func(in *keyInput) {
 			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID, k.Metadata = "k7", map[string]any{} }))
 		}), outcome{}},
-		{"a rotated-out key: invalidated once proven (planned now)", base(func(in *keyInput) {
-			in.key = rec(func(r *KeyRecord) { r.Previous = &KeyRecord{ID: "k0"} })
+		{"a rotated-out key, the new one proven over the window and again now: invalidated (planned now)", base(func(in *keyInput) {
+			in.key = rec(func(r *KeyRecord) { r.Previous, r.ProvenAt = &KeyRecord{ID: "k0"}, now.Add(-16*time.Minute) })
 			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID = "k0" }))
+			in.proven = "k1"
 		}), outcome{changes: []string{"api_key delete esremote-c (k0) spec"}}},
+		{"a rotated-out key, the new one proven 5 minutes ago: kept for the window", base(func(in *keyInput) {
+			in.key = rec(func(r *KeyRecord) { r.Previous, r.ProvenAt = &KeyRecord{ID: "k0"}, now.Add(-5*time.Minute) })
+			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID = "k0" }))
+			in.proven = "k1"
+		}), outcome{findings: []string{CodeRotationWindow}}},
+		{"a rotated-out key, the window over but this pass's evidence not a proof: kept", base(func(in *keyInput) {
+			in.key = rec(func(r *KeyRecord) { r.Previous, r.ProvenAt = &KeyRecord{ID: "k0"}, now.Add(-16*time.Minute) })
+			in.remote = remote(key(nil), key(func(k *es.APIKey) { k.ID = "k0" }))
+		}), outcome{findings: []string{CodeRotationWindow}}},
 		{"access covering the canary names: warned", base(func(in *keyInput) {
 			in.conn = managed(spec.Access{Search: []spec.AccessEntry{{Names: []string{"*"}}}})
 		}), outcome{kind: keyUpdate, changes: []string{"api_key update esremote-c spec"}, findings: []string{CodeCanaryAmbiguous}}},

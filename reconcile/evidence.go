@@ -50,8 +50,10 @@ type linkEvidence struct {
 	// proven is the managed key the request was authorized under ("" when
 	// the request did not prove a key).
 	proven string
-	// refusal is the remote's error when it refused the request.
-	refusal string
+	// refusal is the remote's error when it refused the request, and
+	// refusedKey the API key id it names (refusalKeyID).
+	refusal    string
+	refusedKey string
 	// stamp says what the evidence was taken for (see evidenceStamp).
 	stamp string
 }
@@ -293,10 +295,10 @@ func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, k
 	case !rc.Connected && rc.Error == resolveTimedOut:
 		ev.health, ev.evidence.Answer = HealthUnknown, fmt.Sprintf("no answer from %s within ?timeout=%s: %s", alias, timeout, rc.Error)
 	case !rc.Connected:
-		ev.health, ev.refusal = HealthUnauthorized, rc.Error
+		ev.health, ev.refusal, ev.refusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
 		ev.evidence.Answer = "connected: false, refused: " + rc.Error
 	case rc.Error != "" && !noSuchIndex(rc.Error) && sem.refusalConnected():
-		ev.health, ev.refusal = HealthUnauthorized, rc.Error
+		ev.health, ev.refusal, ev.refusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
 		ev.evidence.Answer = "connected: true, refused (" + versionName(sem) + " reports a refusal as connected: true with its error, before 8.16.3 and on 8.17.0): " + rc.Error
 	case keyID != "" && (rc.Error == "" || noSuchIndex(rc.Error)):
 		ev.health, ev.proven = HealthConnected, keyID
@@ -325,9 +327,58 @@ func versionName(sem resolveSemantics) string {
 	return "Elasticsearch " + sem.v.String()
 }
 
+// refusalKeyID is the API key id a remote's refusal names: the
+// cross-cluster key the local cluster sent, which is evidence of what its
+// keystore holds (es-api.md §15). Elasticsearch names it in three refusals:
+//
+//   - authorization: "… towards remote cluster is unauthorized for …
+//     authenticated by API key id [<id>] of user [<owner>] on indices […]"
+//     (AuthorizationDenialMessages.actionDenied for the cross-cluster
+//     subject; RemoteClusterSecurityRCS2ResolveClusterIT);
+//   - authentication (an unknown, invalidated or expired key, or a wrong
+//     secret): "unable to authenticate user [<id>] for action […]"
+//     (AuthenticationService's failure for the credential's principal,
+//     which for an API key is its id: ApiKeyCredentials.principal;
+//     AuthenticationServiceTests);
+//   - type: "authentication expected API key type of [cross_cluster], but
+//     API key [<id>] has type [rest]" (ApiKeyService.validateApiKeyTypeAndExpiration;
+//     RemoteClusterSecurityRestIT).
+//
+// Any other refusal names no key (""): the local cluster's own refusal
+// ("… towards remote cluster [alias] is unauthorized for API key id […]
+// because no remote indices privileges apply …" names the local
+// credential, not the link's key), a node with no credential loaded
+// ("… require transport header [_cross_cluster_access_credentials] but
+// none found …").
+func refusalKeyID(refusal string) string {
+	if localRefusalText(refusal) {
+		return ""
+	}
+	for _, m := range []struct{ before, after string }{
+		{"authenticated by API key id [", "]"},
+		{"unable to authenticate user [", "] for action ["},
+		{"but API key [", "] has type ["},
+	} {
+		_, rest, ok := strings.Cut(refusal, m.before)
+		if !ok {
+			continue
+		}
+		if id, _, ok := strings.Cut(rest, m.after); ok && id != "" && !strings.ContainsAny(id, " []") {
+			return id
+		}
+	}
+	return ""
+}
+
+// localRefusalText reports whether a refusal is the local cluster's own
+// (AuthorizationDenialMessages.remoteActionDenied, whatever the alias).
+func localRefusalText(refusal string) bool {
+	return strings.Contains(refusal, "] is unauthorized for ") && strings.HasSuffix(refusal, "because no remote indices privileges apply for the target cluster")
+}
+
 // setEvidence records a link's evidence on its plan.
 func (p *ConnectionPlan) setEvidence(ev linkEvidence) {
-	p.Health, p.proven, p.refusal = ev.health, ev.proven, ev.refusal
+	p.Health, p.proven, p.refusal, p.refusedKey = ev.health, ev.proven, ev.refusal, ev.refusedKey
 	e := ev.evidence
 	p.Evidence = &e
 }
@@ -352,9 +403,10 @@ func (r *Reconciler) cacheEvidence(conn string, ev linkEvidence) {
 }
 
 // rotating finishes a link's health when a rotation is under way: until the
-// new key is proven in use, the link is rotating (the old key stays valid
-// and carries the requests), and a rotation stuck past RotationStuckAfter
-// since the keystore was written is an error finding.
+// old key is invalidated, the link is rotating (the old key stays valid
+// and may carry some nodes' requests), through the proof window too
+// (rotationFinish); a rotation whose new key is still not proven in use
+// RotationStuckAfter after the keystore write is an error finding.
 func (ps *passState) rotating(p *ConnectionPlan) {
 	c := p.Conn
 	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed {
@@ -364,14 +416,17 @@ func (ps *passState) rotating(p *ConnectionPlan) {
 	if rec == nil {
 		return
 	}
-	proven := p.proven == rec.ID
-	if p.key != nil && canaryAmbiguous(p.key.access) {
-		proven = false // any key passes the canary: only the grace period ends the rotation
-	}
-	if rec.Previous == nil || proven || p.Health == HealthUnknown || p.Health == HealthDisconnected {
+	if rec.Previous == nil || p.Health == HealthUnknown || p.Health == HealthDisconnected {
 		return
 	}
 	p.Health = HealthRotating
+	proven := p.proven == rec.ID || !rec.ProvenAt.IsZero()
+	if p.key != nil && canaryAmbiguous(p.key.access) {
+		proven = false // any key passes the canary: only the window ends the rotation
+	}
+	if proven {
+		return
+	}
 	if ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); ks != nil {
 		if since := ps.r.opts.Now().Sub(ks.WrittenAt); since > ps.r.opts.RotationStuckAfter {
 			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeRotationStuck,

@@ -124,6 +124,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 	}
 	settleActionRequired(ctx, c, reloaded)
 	for _, p := range cp.Connections {
+		ps.recordProof(p)
 		ps.finishRotation(ctx, p)
 	}
 }

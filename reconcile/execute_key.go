@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
@@ -116,7 +117,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		}
 		old := led.Key(c.Name)
 		rec := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote, ID: created.ID, Name: name, Fingerprint: Fingerprint(created.Encoded.Reveal()),
-			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID()}
+			AccessHash: w.accessHash, Expiration: created.Expiration, Pending: true, CreatedAt: now, Delivered: old.DeliveredKeyID(), Displaced: w.displaced}
 		if w.kind == keyRotate && old != nil {
 			// The old key keeps the link up until the new one is verified.
 			prev := *old
@@ -153,10 +154,13 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		}
 		rec.Pending, rec.Delivered = false, ""
 		p.KeyExpiration = created.Expiration
-		w.previous = rec.Previous
-		if w.previous != nil && w.changes["previous"] == nil {
-			w.changes["previous"] = p.add(&Change{Resource: ResourceAPIKey, Target: w.remote, Key: name + " (" + w.previous.ID + ")",
-				Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
+		w.previous, w.finish = rec.Previous, false
+		if w.previous != nil {
+			// The old key goes in a later pass, once the new one has been
+			// proven in use over the window (rotationFinish).
+			p.Findings = append(p.Findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow,
+				Message: "rotation of " + name + ": the old key " + w.previous.ID + " stays valid until the new key " + created.ID + " has been proven in use for " +
+					es.FormatTimeValue(ps.r.opts.RotationOverlap) + ", so that every node has loaded it"})
 		}
 		ps.commit("key "+name+" on "+w.remote, func() error { return led.SetKey(c.Name, rec) }, ch, kch)
 		return nil
@@ -164,34 +168,53 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 	return nil
 }
 
-// finishRotation invalidates the rotated-out key once a request through
-// the link was authorized under the new key (its canary, evidence.go):
-// there is never a moment when the key the local cluster uses is invalid.
+// recordProof keeps the proof window of a managed key in the ledger
+// (KeyRecord.ProvenAt), from the pass's last evidence (after verify when
+// apply wrote): the first request authorized under the key starts it, and
+// a request refused under the key it replaced (a node that has not loaded
+// it yet) starts it again. Only a record that changes is saved: a steady
+// link costs no ledger write.
+func (ps *passState) recordProof(p *ConnectionPlan) {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed || !p.Enforced() {
+		return
+	}
+	rec := ps.r.ledger.Key(c.Name)
+	if rec == nil || rec.Pending || (p.key != nil && canaryAmbiguous(p.key.access)) {
+		return
+	}
+	at := ps.r.opts.Now()
+	if p.Evidence != nil && !p.Evidence.At.IsZero() {
+		at = p.Evidence.At
+	}
+	switch {
+	case p.proven == rec.ID && rec.ProvenAt.IsZero():
+		rec.ProvenAt = at
+	case !rec.ProvenAt.IsZero() && p.Health == HealthUnauthorized && p.refusedKey != "" &&
+		(rec.Previous != nil && p.refusedKey == rec.Previous.ID || rec.Displaced != "" && p.refusedKey == rec.Displaced):
+		rec.ProvenAt = time.Time{}
+	default:
+		return
+	}
+	if err := ps.r.ledger.SetKey(c.Name, rec); err != nil {
+		ps.r.opts.Logger.Warn("record the proof of a key", "key", rec.ID, "err", err)
+	}
+}
+
+// finishRotation invalidates the rotated-out key when the decision said
+// so (rotationFinish: proven in use over the whole window): there is
+// never a moment when the key a node of the local cluster uses is invalid.
 func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
 	w := p.key
-	if w == nil || w.previous == nil || !p.writes() || w.remote == "" {
+	if w == nil || w.previous == nil || !w.finish || !p.writes() || w.remote == "" {
 		return
 	}
 	ch := w.changes["previous"]
-	if canaryAmbiguous(w.access) {
-		// The key's own access grants every canary, the old key's too: a
-		// request cannot tell which key is in use. The old key goes only
-		// once the link works and the platform has had the whole grace
-		// period to load the new one.
-		ks := ps.r.ledger.Keystore(p.Conn.Local, CredentialsKey(p.Conn.Alias))
-		if p.Health != HealthConnected || ks == nil || ps.r.opts.Now().Sub(ks.WrittenAt) < ps.r.opts.KeystoreLoadGrace {
-			if ch != nil {
-				ch.Err = fmt.Errorf("kept until %s after the keystore write: the key's access covers esremote's canary names, so no request can prove which key is in use", ps.r.opts.KeystoreLoadGrace)
-			}
-			return
-		}
-	} else if rec := ps.r.ledger.Key(p.Conn.Name); rec == nil || p.proven != rec.ID {
-		// No proof that the local cluster uses the new key: a keystore
-		// change loads on the platform's schedule, and the connection
-		// stays up on the old key meanwhile (a value change does not
-		// rebuild it). Invalidating the old key now could cut the link.
+	if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.access) && (rec == nil || p.proven != rec.ID) {
+		// The pass's last evidence (verify's, when apply wrote) no
+		// longer proves the new key: the decision's proof is not enough.
 		if ch != nil {
-			ch.Err = fmt.Errorf("kept until a request proves the local cluster uses the new key")
+			ch.Err = fmt.Errorf("kept: the last request through the link did not prove the new key in use")
 		}
 		return
 	}

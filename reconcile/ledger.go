@@ -107,6 +107,19 @@ type KeyRecord struct {
 	Delivered string    `json:"delivered,omitempty"`
 	Pending   bool      `json:"pending,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// ProvenAt is when a request first proved the local cluster uses
+	// this key (its canary authorized), in the current proof window: zero
+	// until then, and again when a later request shows a node still
+	// sending the key it replaced (the window starts over). A rotation
+	// invalidates the old key only once the new one has been proven
+	// again Options.RotationOverlap after ProvenAt (DESIGN §5, proof is
+	// per node).
+	ProvenAt time.Time `json:"proven_at,omitzero"`
+	// Displaced is a key esremote never made that the keystore held when
+	// this key was written to it (a refusal named it): a node that has
+	// not loaded this key yet still sends that one, which is "not loaded
+	// yet", not a new hand-made key.
+	Displaced string `json:"displaced,omitempty"`
 }
 
 // Fingerprint is the short, non-reversible fingerprint esremote records

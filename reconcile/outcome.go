@@ -71,8 +71,9 @@ func (ps *passState) schedule(cp *ClusterPlan) {
 // (key_expires_soon, 2 × rotate_before before the expiry) and rotation
 // window (rotate_before before it) open; the key or the CA expires; the
 // keystore load grace of the alias's last keystore write ends (a "not
-// loaded yet" verdict turns into a repair, an ambiguous rotation
-// finishes); a rotation not proven in use turns stuck. Zero when none is
+// loaded yet" verdict turns into a repair); a rotation's proof window
+// (RotationOverlap) ends and its old key can be invalidated; a rotation or
+// a keystore write not proven in use turns stuck. Zero when none is
 // ahead.
 func (ps *passState) due(p *ConnectionPlan, now time.Time) time.Time {
 	c := p.Conn
@@ -97,11 +98,19 @@ func (ps *passState) due(p *ConnectionPlan, now time.Time) time.Time {
 		consider(p.CAExpiration)
 	}
 	if c.Security == spec.SecurityAPIKey {
+		rec := ps.r.ledger.Key(c.Name)
 		if ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); ks != nil && !ks.WrittenAt.IsZero() {
 			consider(ks.WrittenAt.Add(ps.r.opts.KeystoreLoadGrace))
-			if p.Health == HealthRotating {
+			if p.Health == HealthRotating || rec != nil && rec.ProvenAt.IsZero() {
 				consider(ks.WrittenAt.Add(ps.r.opts.RotationStuckAfter))
 			}
+			if rec != nil && rec.Previous != nil && p.key != nil && canaryAmbiguous(p.key.access) {
+				consider(ks.WrittenAt.Add(max(ps.r.opts.KeystoreLoadGrace, ps.r.opts.RotationOverlap)))
+			}
+		}
+		if rec != nil && rec.Previous != nil && !rec.ProvenAt.IsZero() {
+			// The rotation's proof window ends: the old key can go.
+			consider(rec.ProvenAt.Add(ps.r.opts.RotationOverlap))
 		}
 	}
 	return first

@@ -38,7 +38,7 @@ const (
 	HealthConnected    = drift.HealthConnected
 	HealthDisconnected = drift.HealthDisconnected
 	HealthUnauthorized = drift.HealthUnauthorized // the remote refused a request with the link's credential
-	HealthRotating     = drift.HealthRotating     // a new key is written, not yet proven in use; the old one carries the link
+	HealthRotating     = drift.HealthRotating     // a new key is written, not yet proven in use over the window; the old one stays valid
 	HealthUnknown      = drift.HealthUnknown
 )
 
@@ -111,9 +111,11 @@ type ConnectionPlan struct {
 	refused bool
 
 	// proven is the managed key a request was authorized under, refusal
-	// the remote's error when it refused one (evidence.go).
-	proven  string
-	refusal string
+	// the remote's error when it refused one, refusedKey the API key id
+	// that refusal names (the key the local cluster sent; evidence.go).
+	proven     string
+	refusal    string
+	refusedKey string
 }
 
 // add appends a change and returns it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,8 +87,10 @@ func activeManagedKeys(t *testing.T, tw *testWorld) []string {
 // Rotation by proof, against a platform that loads a keystore change 3 s
 // after the Cloud API answered (keystore_reload_delay): a search through
 // the link every 100 ms from the start of the rotation to its end never
-// fails; the old key is invalidated only after a request through the link
-// was authorized under the new key; one valid managed key is left.
+// fails; the old key is invalidated only after requests through the link
+// were authorized under the new key over the proof window (the rotating
+// pass leaves both keys valid, a pass after the window finishes); one
+// valid managed key is left.
 func TestRotationByProofWithKeystoreReloadDelay(t *testing.T) {
 	const delay = 3 * time.Second // "several seconds" (issue 17); real time, the canary loop runs through it
 	clock := &clockOffset{}
@@ -113,18 +116,27 @@ func TestRotationByProofWithKeystoreReloadDelay(t *testing.T) {
 	searches, failures, done := canaryLoop(t, tw, stop)
 	started := time.Now()
 	res, err = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
-	// The rotation ends when the local cluster uses the new key: keep
-	// searching until the platform has surely loaded it.
+	// The local cluster uses the new key once the platform loaded it:
+	// keep searching until it surely has.
 	waitUntil(started.Add(delay + 300*time.Millisecond))
-	close(stop)
-	done.Wait()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	newID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
-	if newID == oldID || c.Health != drift.HealthConnected || c.Sync != drift.SyncCorrected {
-		t.Fatalf("rotation: key %s→%s, %s %s, evidence %+v, changes %+v", oldID, newID, c.Sync, c.Health, c.Evidence, c.Changes)
+	if newID == oldID || c.Health != drift.HealthRotating || c.Sync != drift.SyncCorrected || len(activeManagedKeys(t, tw)) != 2 {
+		t.Fatalf("rotation: key %s→%s, %s %s, valid keys %v, evidence %+v, changes %+v", oldID, newID, c.Sync, c.Health, activeManagedKeys(t, tw), c.Evidence, c.Changes)
+	}
+	clock.Add(DefaultRotationOverlap + time.Minute) // the proof window has passed
+	res, err = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	waitUntil(time.Now().Add(300 * time.Millisecond))
+	close(stop)
+	done.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected || c.Sync != drift.SyncCorrected {
+		t.Fatalf("after the window: %s %s, evidence %+v, changes %+v", c.Sync, c.Health, c.Evidence, c.Changes)
 	}
 	if searches.Load() < int64(delay/(100*time.Millisecond))-2 || failures.Load() != 0 {
 		t.Errorf("canary loop: %d searches, %d failed; want none failed", searches.Load(), failures.Load())
@@ -138,8 +150,8 @@ func TestRotationByProofWithKeystoreReloadDelay(t *testing.T) {
 			invalidated = r.Time
 		}
 	}
-	if patched.IsZero() || invalidated.IsZero() || invalidated.Sub(patched) < delay {
-		t.Errorf("the old key was invalidated %s after the keystore PATCH, before the platform loaded the new key (%s)", invalidated.Sub(patched), delay)
+	if patched.IsZero() || invalidated.IsZero() || invalidated.Sub(patched) < DefaultRotationOverlap {
+		t.Errorf("the old key was invalidated %s after the keystore PATCH, before the proof window (%s) ended", invalidated.Sub(patched), DefaultRotationOverlap)
 	}
 	if ids := activeManagedKeys(t, tw); len(ids) != 1 || ids[0] != newID {
 		t.Errorf("valid managed keys %v, want only the new %s", ids, newID)
@@ -192,15 +204,22 @@ func TestRotationUnprovenStaysRotating(t *testing.T) {
 	clock.Add(30 * time.Minute) // the platform loads the new key
 	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
 	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if ids := activeManagedKeys(t, tw); c.Health != drift.HealthRotating || len(ids) != 2 || slices.Contains(findingCodes(c), CodeRotationStuck) {
+		t.Fatalf("after the load: %s, valid keys %v, findings %v; want rotating over the proof window, not stuck", c.Health, ids, findingCodes(c))
+	}
+	clock.Add(DefaultRotationOverlap + time.Minute) // proven over the window
+	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	if ids := activeManagedKeys(t, tw); c.Health != drift.HealthConnected || len(ids) != 1 {
-		t.Fatalf("after the load: %s, valid keys %v, evidence %+v", c.Health, ids, c.Evidence)
+		t.Fatalf("after the window: %s, valid keys %v, evidence %+v", c.Health, ids, c.Evidence)
 	}
 }
 
 // The keystore holds a wrong key (an operator pasted another valid key):
 // _remote/info says connected, esremote reports the link unauthorized with
 // the remote's refusal, and apply repairs it with a new key, invalidating
-// the unused managed key only once a request proves the new one in use.
+// the unused managed key only once requests prove the new one in use over
+// the proof window.
 // The key the link actually used is never invalidated.
 func TestWrongKeyInKeystoreRepairedByProof(t *testing.T) {
 	const delay = time.Second
@@ -255,11 +274,22 @@ func TestWrongKeyInKeystoreRepairedByProof(t *testing.T) {
 	}
 	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	newID := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
-	if c.Health != drift.HealthConnected || newID == managed {
+	if c.Health != drift.HealthRotating || newID == managed || c.Evidence == nil || !strings.Contains(c.Evidence.Answer, "uses key "+newID) {
 		t.Fatalf("apply: %s %+v %+v", c.Health, c.Evidence, c.Changes)
 	}
 	if failures.Load() != 0 {
 		t.Errorf("%d canary searches failed during the repair", failures.Load())
+	}
+	if !contains(activeManagedKeys(t, tw), managed) {
+		t.Errorf("the unused key %s was invalidated before the proof window ended", managed)
+	}
+	clock.Add(DefaultRotationOverlap + time.Minute)
+	res, err = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
+		t.Fatalf("after the window: %s %+v %+v", c.Health, c.Evidence, c.Changes)
 	}
 	var patched, invalidated time.Time
 	for _, l := range tw.srv.Log() {
@@ -428,9 +458,10 @@ func TestKeystoreNotLoadedYetIsNotDrift(t *testing.T) {
 
 // A key whose access covers esremote's canary names (names: ["*"]) cannot
 // be proven by its canary: every key authorizes it. The rotation then keeps
-// the old key until the link works and the keystore grace has passed, says
-// so (canary_ambiguous), and stays rotating meanwhile.
-func TestRotationWithAmbiguousCanaryWaitsForTheGrace(t *testing.T) {
+// the old key until the link works and the proof window (at least the
+// keystore grace) has passed since the keystore write, says so
+// (canary_ambiguous), and stays rotating meanwhile.
+func TestRotationWithAmbiguousCanaryWaitsForTheWindow(t *testing.T) {
 	clock := &clockOffset{}
 	w := sim.DefaultWorld()
 	w.Now = clock.Now
@@ -452,7 +483,13 @@ func TestRotationWithAmbiguousCanaryWaitsForTheGrace(t *testing.T) {
 	if !ambiguous || c.Health != drift.HealthRotating || len(activeManagedKeys(t, tw)) != 2 {
 		t.Fatalf("rotation with an ambiguous canary: %s, %d valid keys, findings %+v", c.Health, len(activeManagedKeys(t, tw)), c.Findings)
 	}
-	clock.Add(6 * time.Minute) // past KeystoreLoadGrace
+	clock.Add(6 * time.Minute) // past KeystoreLoadGrace, not the proof window
+	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
+	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if ids := activeManagedKeys(t, tw); c.Health != drift.HealthRotating || len(ids) != 2 {
+		t.Fatalf("after the grace, within the window: %s, valid keys %v", c.Health, ids)
+	}
+	clock.Add(DefaultRotationOverlap) // past the window since the keystore write
 	res, _ = clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, "")
 	c = findConn(t, res.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 	if ids := activeManagedKeys(t, tw); c.Health != drift.HealthConnected || len(ids) != 1 {

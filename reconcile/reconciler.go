@@ -90,20 +90,40 @@ type Options struct {
 	// Identity ("HOST:PID") is sent as X-Opaque-Id on every request, so
 	// the clusters' logs say which admin host wrote.
 	Identity string
-	// KeystoreLoadGrace is how long after esremote wrote a deployment's
-	// keystore a credential the nodes do not show yet counts as "not
-	// loaded yet" rather than lost (default 5m): ECH and ECE load keystore
-	// changes on their own schedule, not documented to the second.
+	// KeystoreLoadGrace (--keystore-grace) is the fallback for evidence
+	// that names no key (DESIGN §5): how long after esremote wrote a
+	// deployment's keystore a credential the nodes do not show, or a
+	// refusal that names no key id, counts as "not loaded yet" rather
+	// than lost, for a key already proven in use since that write
+	// (default 5m). Evidence that names a key decides without it: the
+	// old key → not loaded yet, a key esremote never made → repaired at
+	// once, the current key → its access, never a new key.
 	KeystoreLoadGrace time.Duration
 	// RotationStuckAfter is how long a rotation may wait for proof that
 	// the local cluster uses the new key before it is an error finding
-	// (default 30m); the old key stays valid meanwhile.
+	// (default 30m); the old key stays valid meanwhile. A key never
+	// proven in use since its keystore write, whose evidence names no
+	// key, is taken for lost only after it too.
 	RotationStuckAfter time.Duration
 	// FailFastRetry is how long the evidence request waits before asking
 	// again the aliases a fail-fast release (8.16.3–8.16.5, 8.17.1–8.17.3)
 	// answered unavailable (default DefaultFailFastRetry; evidence_version.go).
 	FailFastRetry time.Duration
+	// RotationOverlap (--rotation-overlap) is how long a new key must
+	// have been proven in use before the key it replaces is invalidated
+	// (default 15m): a request proves the key only on the node that
+	// coordinated it, and every node loads the keystore in its own time
+	// (DESIGN §5, proof is per node). A request showing a node still on
+	// the old key starts the window again.
+	RotationOverlap time.Duration
 }
+
+// Defaults of the keystore and rotation windows (the flags
+// --keystore-grace and --rotation-overlap).
+const (
+	DefaultKeystoreLoadGrace = 5 * time.Minute
+	DefaultRotationOverlap   = 15 * time.Minute
+)
 
 // Reconciler runs passes over a spec.Set. It is safe for one pass at a time
 // per local cluster; the daemon serialises passes.
@@ -173,13 +193,16 @@ func New(opts Options) (*Reconciler, error) {
 		opts.RequestTimeout = 30 * time.Second
 	}
 	if opts.KeystoreLoadGrace == 0 {
-		opts.KeystoreLoadGrace = 5 * time.Minute
+		opts.KeystoreLoadGrace = DefaultKeystoreLoadGrace
 	}
 	if opts.RotationStuckAfter == 0 {
 		opts.RotationStuckAfter = 30 * time.Minute
 	}
 	if opts.FailFastRetry <= 0 {
 		opts.FailFastRetry = DefaultFailFastRetry
+	}
+	if opts.RotationOverlap == 0 {
+		opts.RotationOverlap = DefaultRotationOverlap
 	}
 	store := opts.Store
 	if store == nil && opts.StateDir != "" {

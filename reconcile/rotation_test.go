@@ -14,9 +14,10 @@ import (
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
-// Rotation has no gap: before and after every write of the rotating pass
-// (new key, its canary, keystore swap, old key invalidated) the sim says the
-// link is connected, and the old key is invalidated only at the end.
+// Rotation has no gap: before and after every write of the rotation (new
+// key, its canary, keystore swap; the old key invalidated by the first pass
+// after the proof window) the sim says the link is connected, and the old
+// key is invalidated only at the end.
 func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	now := time.Now()
@@ -63,8 +64,13 @@ func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	mu.Lock()
 	steps = nil
 	mu.Unlock()
-	if c := pass(); c.Health != drift.HealthConnected || c.Sync != drift.SyncCorrected {
+	if c := pass(); c.Health != drift.HealthRotating || c.Sync != drift.SyncCorrected {
 		t.Fatalf("rotation: %s %s %+v", c.Sync, c.Health, c.Changes)
+	}
+	// The old key goes in the first pass after the proof window.
+	now = now.Add(DefaultRotationOverlap + time.Minute)
+	if c := pass(); c.Health != drift.HealthConnected || c.Sync != drift.SyncCorrected {
+		t.Fatalf("after the proof window: %s %s %+v", c.Sync, c.Health, c.Changes)
 	}
 	mu.Lock()
 	defer mu.Unlock()
