@@ -38,6 +38,8 @@ type passFlags struct {
 	// stateStore names the Cluster holding a shared ledger and lease.
 	stateStore string
 	leaseTTL   time.Duration
+	// windows are --keystore-grace and --rotation-overlap.
+	windows keyWindows
 }
 
 // declare puts plan's or apply's flags (name) on fs.
@@ -56,6 +58,7 @@ func (pf *passFlags) declare(name string, fs *pflag.FlagSet) {
 		fs.StringVar(&pf.out, "out", "", "also save the plan to this `file`, for esremote apply --plan (schema: esremote schema --plan)")
 	}
 	fs.StringVar(&pf.stateStore, "state-store", "", stateStoreUsage)
+	pf.windows.declare(fs)
 }
 
 // runPass loads DIR, runs one pass and prints the report. It returns the
@@ -113,6 +116,10 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 	}
 	opts := reconcile.Options{StateDir: stateDir, Getenv: c.getenv, Logger: logger, VerifyTimeout: pf.verify, RequestTimeout: pf.timeout,
 		Identity: state.HolderName(), WriteGate: lockGate, Wait: terminalWaits(c.stderr, pf.timeout)}
+	if err := pf.windows.set(&opts); err != nil {
+		c.errorf("%v", err)
+		return nil, nil, exitError
+	}
 	if mode == reconcile.ModePlan {
 		// plan never writes, not even the ledger: it reads it to tell
 		// owned from unmanaged, and keeps any change in memory.

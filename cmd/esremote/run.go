@@ -137,6 +137,8 @@ type runFlags struct {
 	leaseTTL   time.Duration
 	// externalURL is --external-url.
 	externalURL string
+	// windows are --keystore-grace and --rotation-overlap.
+	windows keyWindows
 }
 
 // cmdRun is the daemon. It runs until SIGTERM or SIGINT, then stops
@@ -160,6 +162,7 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 	fs.StringVar(&rf.stateStore, "state-store", "", stateStoreUsage)
 	fs.DurationVar(&rf.leaseTTL, "lease-ttl", state.DefaultLeaseTTL, leaseTTLUsage)
 	fs.StringVar(&rf.externalURL, "external-url", "", "`URL` under which people reach this daemon's pages (behind a proxy, a DNS name), as Prometheus's --web.external-url; alerts link to URL/connections/NAME (default http:// and the --listen address)")
+	rf.windows.declare(fs)
 	setups := slices.Clone(daemonSetups)
 	for _, register := range daemonFlags {
 		setups = append(setups, register(fs))
@@ -185,6 +188,10 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 		}
 		if rf.contestThreshold < 1 || rf.contestWindow <= 0 {
 			c.errorf("--contest-threshold must be at least 1 and --contest-window positive")
+			return exitError
+		}
+		if err := rf.windows.set(&reconcile.Options{}); err != nil {
+			c.errorf("%v", err)
 			return exitError
 		}
 		log, err := newLogger(c.stderr, rf.logFormat, c.getenv)
@@ -242,9 +249,13 @@ func cmdRun(fs *pflag.FlagSet) runFunc {
 			writeGate = gates(lock.Check, sh.lease.Check)
 		}
 		newRec := func(store reconcile.Store, readOnly bool) (*reconcile.Reconciler, error) {
-			return reconcile.New(reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
+			opts := reconcile.Options{StateDir: stateDir, Store: store, ReadOnly: readOnly, Getenv: c.getenv, Logger: log,
 				ContestThreshold: rf.contestThreshold, ContestWindow: rf.contestWindow,
-				Identity: state.HolderName(), WriteGate: writeGate, Wait: journalWaits(log, es.DefaultTimeout)})
+				Identity: state.HolderName(), WriteGate: writeGate, Wait: journalWaits(log, es.DefaultTimeout)}
+			if err := rf.windows.set(&opts); err != nil {
+				return nil, err
+			}
+			return reconcile.New(opts)
 		}
 		var (
 			engine     func() (*reconcile.Reconciler, reconcile.Mode, error)
