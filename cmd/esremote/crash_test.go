@@ -112,8 +112,8 @@ func TestSIGKILLDuringRotation(t *testing.T) {
 	write("conn.yaml", rotatingConn)
 
 	var outputs bytes.Buffer
-	apply := func() *exec.Cmd {
-		cmd := exec.Command(bin, "apply", "--verify-timeout", "5s", "-v", dir)
+	apply := func(flags ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append(append([]string{"apply", "--verify-timeout", "5s", "-v"}, flags...), dir)...)
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = &outputs, &outputs
 		return cmd
@@ -166,10 +166,20 @@ func TestSIGKILLDuringRotation(t *testing.T) {
 		t.Fatalf("active keys after the kill: %v, want the old and the undelivered new one", got)
 	}
 
-	// Restart.
+	// Restart. The rotation's old key goes once the new one has been
+	// proven over --rotation-overlap (1s here, on the process's own
+	// clock): the restart proves it, an apply after the window ends it.
 	outputs.WriteString("\n== restart\n")
-	if err := apply().Run(); err != nil {
+	if err := apply("--rotation-overlap", "1s").Run(); err != nil {
 		t.Fatalf("apply after the kill: %v\n%s", err, outputs.String())
+	}
+	if rotating := led(); rotating.Pending || rotating.Previous == nil || rotating.Previous.ID != first.ID || rotating.ProvenAt.IsZero() {
+		t.Fatalf("ledger after the restart: %+v; want the first key kept as previous, the new one proven", rotating)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the window
+	outputs.WriteString("\n== after the window\n")
+	if err := apply("--rotation-overlap", "1s").Run(); err != nil {
+		t.Fatalf("apply after the window: %v\n%s", err, outputs.String())
 	}
 	final := led()
 	if final.Pending || final.Previous != nil || final.ID == first.ID || final.ID == dead.ID {
