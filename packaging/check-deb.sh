@@ -62,9 +62,29 @@ gzip -t $cl || fail "$cl is not gzip"
 [ "$(zcat $cl | grep -c '^  \* ')" -gt 0 ] || fail "$cl lists no change"
 dpkg-deb -f "$deb" Recommends | tr ',' '\n' | grep -qx ' *bash-completion' || fail "the package does not recommend bash-completion"
 
+# Purge keeps the ledger (issue 24): a state dir as the service leaves it
+# (DynamicUser=: /var/lib/esremote links to /var/lib/private/esremote)
+# loses its reports and lock but keeps ledger.json. Only when the host had
+# no state of its own before, which is then removed again.
+made_state=no
+if [ "$had_state" = no ] && [ ! -e /var/lib/private/esremote ]; then
+  made_state=yes
+  mkdir -p /var/lib/private/esremote/reports
+  echo '{"version":1,"installation":"0123456789abcdef"}' > /var/lib/private/esremote/ledger.json
+  echo '{}' > /var/lib/private/esremote/reports/last.json
+  : > /var/lib/private/esremote/lock
+  ln -s private/esremote /var/lib/esremote
+fi
+
 trap - EXIT
 purge
 ! dpkg -s esremote >/dev/null 2>&1 || fail "still installed after purge"
 [ ! -e /usr/bin/esremote ] || fail "/usr/bin/esremote left after purge"
 [ ! -e /etc/esremote/connections/README.md ] || fail "conffile left after purge"
+if [ "$made_state" = yes ]; then
+  grep -q 0123456789abcdef /var/lib/esremote/ledger.json || fail "purge deleted the ledger"
+  [ ! -e /var/lib/private/esremote/reports ] || fail "purge left the reports"
+  [ ! -e /var/lib/private/esremote/lock ] || fail "purge left the lock"
+  rm -rf /var/lib/private/esremote /var/lib/esremote
+fi
 echo "check-deb: installed, checked and purged $deb"
