@@ -152,6 +152,9 @@ func TestMatch(t *testing.T) {
 		{name: "several installations on the spec's connection", edit: func(l *recovery.Live) {
 			l.Keys["remote"] = append(l.Keys["remote"], keyOf("k2", "inst-b", "keyed", "local", "keyed"))
 		}, want: want{ok: false, not: []string{"installation:inst-a:picks none", "installation:inst-b:picks none"}}},
+		{name: "another setup's key for a connection of the same name elsewhere does not vote", edit: func(l *recovery.Live) {
+			l.Keys["remote"] = append(l.Keys["remote"], keyOf("k3", "inst-c", "keyed", "elsewhere", "keyed"))
+		}, want: want{installation: "inst-a", ok: true, recovered: []string{"key:k1", "alias:keyed"}, not: []string{"key:k3:another installation (inst-c)"}}},
 		{name: "the operator picks the installation", given: "inst-b", edit: func(l *recovery.Live) {
 			l.Keys["remote"] = append(l.Keys["remote"], keyOf("k2", "inst-b", "keyed", "local", "keyed"))
 		}, want: want{installation: "inst-b", ok: true, recovered: []string{"key:k2", "alias:keyed"},

@@ -158,8 +158,10 @@ func Match(set *spec.Set, live *Live, installation string, now time.Time) *Resul
 	for _, remote := range slices.Sorted(maps.Keys(live.Keys)) {
 		for _, k := range live.Keys[remote] {
 			c := conns[strings.TrimPrefix(k.Name, "esremote-")]
+			// Only a key made for the spec's very link votes: another
+			// setup may manage a connection of the same name elsewhere.
 			if id := meta(k.Metadata, reconcile.MetaInstallation); id != "" && meta(k.Metadata, "managed_by") == reconcile.ManagedBy &&
-				c != nil && k.Name == reconcile.ManagedKeyName(c) {
+				c != nil && k.Name == reconcile.ManagedKeyName(c) && meta(k.Metadata, reconcile.MetaLocal) == c.Local && meta(k.Metadata, reconcile.MetaAlias) == c.Alias {
 				votes[id] = append(votes[id], "key "+k.ID+" on "+remote)
 			}
 		}
