@@ -315,7 +315,11 @@ func diffKey(in keyInput) keyDiff {
 		w.kind = keyCreate
 		keyChange(ActionCreate, OriginSpec, "key "+rec.ID+" was never delivered", desired)
 		if live != nil && !live.Invalidated {
+			// Shown like any other change: the report says what apply
+			// invalidates.
 			w.orphans = append(w.orphans, *live)
+			w.changes["orphan:"+live.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + live.ID + ")",
+				Action: ActionDelete, Actual: "key never delivered", Origin: OriginSpec})
 		}
 		live = nil
 	case live == nil:

@@ -100,7 +100,7 @@ func TestDiffKey(t *testing.T) {
 			in.key, in.remote = nil, remote()
 		}), outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreReplace}}},
 		{"record pending (a crash before delivery): replace, the lost key is an orphan", base(func(in *keyInput) { in.key = rec(func(r *KeyRecord) { r.Pending = true }) }),
-			outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", keystoreReplace}, orphans: []string{"k1"}}},
+			outcome{kind: keyCreate, changes: []string{"api_key create esremote-c spec", "api_key delete esremote-c (k1) spec", keystoreReplace}, orphans: []string{"k1"}}},
 		{"recorded key deleted on the remote: replace", base(func(in *keyInput) { in.remote = remote() }),
 			outcome{kind: keyCreate, changes: []string{"api_key create esremote-c external", keystoreReplace}}},
 		{"recorded key invalidated by hand: replace", base(func(in *keyInput) { in.remote = remote(key(func(k *es.APIKey) { k.Invalidated = true })) }),
