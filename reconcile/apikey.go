@@ -26,7 +26,9 @@ const (
 	// CodeKeystoreNotLoaded (warning): esremote wrote a key to the
 	// keystore past the grace ago and no request has shown it in use,
 	// with evidence naming no key; esremote waits rather than write
-	// again (a write restarts the platform's load).
+	// again (a write restarts the platform's load). Within the grace it
+	// is an info finding of a disconnected link (diagnose): the value is
+	// loading, nothing is missing and apply has nothing to write.
 	CodeKeystoreNotLoaded = "keystore_not_loaded"
 	// CodeRotationWindow (info): a rotation's old key stays valid until
 	// the new one has been proven over the window (RotationOverlap).

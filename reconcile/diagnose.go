@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/esremote/esremote/reconcile/doctor"
 	"github.com/esremote/esremote/reconcile/es"
@@ -39,7 +40,18 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		}
 	}
 	ck.Parameters()
-	if c.Security == spec.SecurityAPIKey && p.observedOK && !keystoreWritten(p) {
+	// loading: esremote wrote the keystore entry so recently that the
+	// platform may not have loaded it (ECH/ECE reload on their own
+	// schedule): _remote/info showing no credentials yet is not a
+	// missing entry, and apply has nothing to write. A refusal is
+	// evidence about the credential in use, so only a link without one
+	// (disconnected) can be loading.
+	var loading *Record
+	if p.Health == HealthDisconnected {
+		loading = ps.loadingKeystore(p)
+	}
+	written := keystoreWritten(p)
+	if c.Security == spec.SecurityAPIKey && p.observedOK && !written && loading == nil {
 		// The pass's own _remote/info says whether the keystore holds the
 		// alias's credentials: no extra request.
 		if p.observed.HasCredentials {
@@ -47,10 +59,19 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		}
 		ck.Keystore()
 	}
-	if c.Security == spec.SecurityAPIKey {
+	if c.Security == spec.SecurityAPIKey && !written {
+		// A key written in this pass is newer than the pass's read of the
+		// remote's keys: not checked against it.
 		if ck.Cached = ps.cachedKey(c); ck.Cached != nil {
 			ck.APIKey(ctx)
 		}
+	}
+	if s := ck.Report.FirstProblem(); s == nil && loading != nil {
+		p.Findings = append(p.Findings, Finding{Severity: "info", Code: CodeKeystoreNotLoaded,
+			Message: fmt.Sprintf("%s of %s was written %s ago and may not be loaded yet; the platform loads keystore values on its own schedule (esremote waits %s)",
+				CredentialsKey(c.Alias), c.Local, ps.r.opts.Now().Sub(loading.WrittenAt).Round(time.Second), es.FormatTimeValue(ps.r.opts.KeystoreLoadGrace)),
+			Fix: "nothing to do: the link connects once the value is loaded, and a later pass checks again"})
+		return
 	}
 	s := ck.Report.FirstProblem()
 	if s == nil && p.Health == HealthUnauthorized {
@@ -134,6 +155,21 @@ func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 		}
 	}
 	return []es.APIKey{}
+}
+
+// loadingKeystore returns the ledger's record of an api_key connection's
+// keystore entry when esremote wrote it within KeystoreLoadGrace (nil
+// otherwise).
+func (ps *passState) loadingKeystore(p *ConnectionPlan) *Record {
+	c := p.Conn
+	if c.Security != spec.SecurityAPIKey || c.APIKey == nil {
+		return nil
+	}
+	ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias))
+	if ks == nil || ks.Pending || ps.r.opts.Now().Sub(ks.WrittenAt) >= ps.r.opts.KeystoreLoadGrace {
+		return nil
+	}
+	return ks
 }
 
 // keystoreWritten reports whether this pass wrote the connection's

@@ -456,6 +456,49 @@ func TestKeystoreNotLoadedYetIsNotDrift(t *testing.T) {
 	}
 }
 
+// During a slow keystore load the link is down, but nothing is missing:
+// the key exists and the entry is written. The finding says the value is
+// loading, not key_missing or no_credentials, and sends nobody to run
+// apply, which has nothing to write (issue 24).
+func TestKeystoreLoadingIsReportedAsLoading(t *testing.T) {
+	clock := &clockOffset{}
+	w := sim.DefaultWorld()
+	w.Now = clock.Now
+	if err := w.SetKeystoreReloadDelay("ech-analytics", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tw := newTestWorld(t, w)
+	tw.write("conn.yaml", apiKeyConn)
+	r := clock.rec(tw)
+	r.opts.VerifyTimeout = 100 * time.Millisecond
+	check := func(what string, res *Result, trigger drift.Trigger) {
+		t.Helper()
+		c := findConn(t, res.Report(trigger, ""), "analytics-to-ece-logs")
+		if !hasFinding(c, CodeKeystoreNotLoaded) {
+			t.Errorf("%s: findings %+v; want %s", what, c.Findings, CodeKeystoreNotLoaded)
+		}
+		for _, f := range c.Findings {
+			if strings.Contains(f.Message, "key_missing") || strings.Contains(f.Message, "no_credentials") || strings.Contains(f.Fix, "apply") {
+				t.Errorf("%s: finding %s %q, fix %q: the key exists, the entry is written and apply has nothing to write", what, f.Code, f.Message, f.Fix)
+			}
+		}
+	}
+	res, err := r.Pass(context.Background(), tw.load(), ModeApply, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("the apply that wrote the entry", res, drift.TriggerApply)
+	clock.Add(time.Minute)
+	res, err = clock.rec(tw).Pass(context.Background(), tw.load(), ModePlan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("a plan a minute later", res, drift.TriggerPlan)
+	if n := res.Report(drift.TriggerPlan, "").PendingChanges(); n != 0 {
+		t.Errorf("a plan during the load: %d changes; apply has nothing to write", n)
+	}
+}
+
 // A key whose access covers esremote's canary names (names: ["*"]) cannot
 // be proven by its canary: every key authorizes it. The rotation then keeps
 // the old key until the link works and the proof window (at least the
