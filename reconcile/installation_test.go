@@ -84,3 +84,68 @@ func TestSecondInstallationOnSameLinkIsContested(t *testing.T) {
 	// A different link of the same name elsewhere is not a fight (the
 	// foreign_installation case): covered by TestOtherInstallationKeysLeftAlone.
 }
+
+// Two installations that both hold keys for one link (A's was invalidated
+// and its keystore entry removed by hand, then B set the link up): the
+// link works with B's key, so A reports it connected, whatever the
+// contest; and A, whose ledger cannot prove it wrote the entry B holds,
+// writes nothing (issue 24).
+func TestBothInstallationsHoldKeysContestedLinkWorks(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("conn.yaml", apiKeyConn)
+	dirB, stateB := t.TempDir(), t.TempDir()
+	for _, f := range []string{"clusters.yaml", "conn.yaml"} {
+		if err := os.WriteFile(filepath.Join(dirB, f), []byte(mustRead(t, filepath.Join(tw.dir, f))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rB, err := New(Options{StateDir: stateB, Getenv: func(k string) string { return tw.env[k] }, VerifyTimeout: 500e6, VerifyInterval: 10e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const conn, local, remote = "analytics-to-ece-logs", "ech-analytics", "ece-prod-logs"
+	ksKey := CredentialsKey(remote)
+	tw.pass(ModeApply)
+	keyA := tw.reconciler(true).Ledger().Key(conn)
+	if keyA == nil {
+		t.Fatal("A recorded no key")
+	}
+	if err := tw.srv.World.InvalidateKey(remote, keyA.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.srv.World.RemoveKeystore(local, ksKey); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rB.Pass(t.Context(), loadDir(t, dirB), ModeApply, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := findConn(t, res.Report(drift.TriggerApply, ""), conn); c.Health != drift.HealthConnected {
+		t.Fatalf("B's apply: %s, %s, findings %v; want connected", c.Sync, c.Health, findingCodes(c))
+	}
+	ks, err := tw.srv.World.Keystore(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entryB := ks[ksKey]
+	for pass := range 2 {
+		from := len(tw.srv.Log())
+		c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), conn)
+		for _, r := range tw.srv.Log()[from:] {
+			keyWrite := strings.HasPrefix(r.Path, "/_security/cross_cluster/api_key") && r.Method != "GET"
+			if keyWrite || r.Method == "PATCH" || r.Path == "/_cluster/settings" && r.Method == "PUT" {
+				t.Errorf("A's pass %d wrote: %s %s %s", pass, r.Method, r.Target, r.Path)
+			}
+		}
+		if c.Health != drift.HealthConnected || !slices.Contains(findingCodes(c), CodeContestedByOther) {
+			t.Errorf("A's pass %d: %s, %s, findings %v, evidence %+v; want connected (B's key carries the link) and %s", pass, c.Sync, c.Health, findingCodes(c), c.Evidence, CodeContestedByOther)
+		}
+		ks, err := tw.srv.World.Keystore(local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ks[ksKey] != entryB {
+			t.Errorf("A's pass %d overwrote the keystore entry B wrote", pass)
+		}
+	}
+}

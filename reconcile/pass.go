@@ -356,6 +356,7 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 	}
 	checkCanaryPrivileges(cp.Local, w.privs, cp.Connections)
 	for _, p := range cp.Connections {
+		ps.contestedHealth(ctx, w.client, w.obs.Version, p)
 		ps.rotating(p)
 		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {
 			ps.diagnose(ctx, w.client, p)

@@ -1,0 +1,47 @@
+package reconcile
+
+import (
+	"context"
+	"slices"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/spec"
+)
+
+// contestedHealth judges a link contested by another installation by
+// whether it works, not by this installation's canary. The canary proves
+// which key the local cluster uses; refused, it says the local cluster
+// does not use this installation's key, which is what a contest looks
+// like when the other installation wrote the keystore entry last. Whether
+// the link works is then asked with any index ("*"), whatever key is in
+// use: one request, only for such links. The answer is not cached: the
+// next pass asks its canary again.
+func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version string, p *ConnectionPlan) {
+	if p.Health != HealthUnauthorized || p.proven != "" || p.Conn.Policy == spec.PolicyDisabled ||
+		!slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeContestedByOther }) {
+		return
+	}
+	if target, keyID := ps.r.evidenceTarget(p.Conn); keyID == "" || target == "*" {
+		return // the link was asked with any index already
+	}
+	alias := p.Conn.Alias
+	sem := semanticsOf(version)
+	ans := ps.r.resolveBounded(ctx, c, sem, map[string]string{alias: alias + ":*"})
+	if ans.errorOf(alias) != nil {
+		return
+	}
+	rc, listed := ans.res[alias]
+	ev := judge(linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + alias + ":*", At: ps.r.opts.Now()}},
+		rc, listed, alias, "*", "", sem, ans.timeout)
+	if ev.health != HealthConnected {
+		return
+	}
+	canary := ""
+	if p.Evidence != nil {
+		canary = p.Evidence.Answer
+	}
+	ev.evidence.Answer += "; this installation's canary was refused (" + canary + "): the local cluster uses another installation's key"
+	p.Health, p.refusal = ev.health, ""
+	p.Evidence = &ev.evidence
+}
