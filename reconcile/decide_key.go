@@ -183,6 +183,7 @@ func diffKey(in keyInput) keyDiff {
 	}
 	now := in.now
 	if v, err := es.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
+		d.findings = append(d.findings, apiKeyVersionFinding(c.Local, in.localVersion))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
 	}
 	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
@@ -233,6 +234,7 @@ func diffKey(in keyInput) keyDiff {
 		return d.fail(fmt.Errorf("remote %s: %w", rs.name, rs.err))
 	}
 	if !rs.info.Version.AtLeast(8, 14, 0) {
+		d.findings = append(d.findings, apiKeyVersionFinding(rs.name, rs.info.Version.String()))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rs.name, rs.info.Version))
 	}
 	w.remote = rs.name

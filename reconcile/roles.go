@@ -204,10 +204,8 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 			// roles written before it are not rewritten for it): a lost
 			// ledger's recovery tells this installation's roles apart.
 			body.Metadata[MetaInstallation] = led.Installation()
-			if len(body.RemoteCluster) > 0 && !version.AtLeast(8, 15, 0) {
-				p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeVersionTooOld,
-					Message: fmt.Sprintf("role %s uses remote_cluster privileges, which need Elasticsearch 8.15 on %s (it runs %s); the role is not written", sr.Name, cl.Name, liveVersion),
-					Fix:     "upgrade the cluster or remove remote_cluster from the role"})
+			if gates := roleVersionGates(body, version); len(gates) > 0 {
+				p.Findings = append(p.Findings, roleVersionFinding(sr.Name, cl.Name, liveVersion, gates))
 				continue
 			}
 			if keyPatterns != nil {
