@@ -101,7 +101,7 @@ func (ps *passState) due(p *ConnectionPlan, now time.Time) time.Time {
 		rec := ps.r.ledger.Key(c.Name)
 		if ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); ks != nil && !ks.WrittenAt.IsZero() {
 			consider(ks.WrittenAt.Add(ps.r.opts.KeystoreLoadGrace))
-			if p.Health == HealthRotating || rec != nil && rec.ProvenAt.IsZero() {
+			if rec != nil && rec.ProvenAt.IsZero() || rec == nil && p.Health == HealthRotating {
 				consider(ks.WrittenAt.Add(ps.r.opts.RotationStuckAfter))
 			}
 			if rec != nil && rec.Previous != nil && p.key != nil && canaryAmbiguous(p.key.access) {

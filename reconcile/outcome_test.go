@@ -105,7 +105,23 @@ func TestReportRequeueAtRotationWindow(t *testing.T) {
 		t.Fatalf("10 minutes before the window: %s, requeue_at %s; want in sync, %s", c.Sync, c.RequeueAt, window)
 	}
 	now = c.RequeueAt
-	if c := pass(ModeRun); c.Sync != drift.SyncCorrected || r.Ledger().Key("analytics-to-ece-logs").ID == oldID {
+	c = pass(ModeRun)
+	if c.Sync != drift.SyncCorrected || r.Ledger().Key("analytics-to-ece-logs").ID == oldID {
 		t.Fatalf("at the window: %s %+v; want the key rotated", c.Sync, c.Changes)
+	}
+	// The new key is proven in this pass; the old one stays over the proof
+	// window: the keystore grace ends first, then the window's end is the
+	// requeue time, and the pass at it invalidates the old key.
+	rotated := now
+	if c.Health != drift.HealthRotating || !c.RequeueAt.Equal(rotated.Add(5*time.Minute)) {
+		t.Fatalf("after the rotation: %s, requeue_at %s; want rotating, the grace's end %s", c.Health, c.RequeueAt, rotated.Add(5*time.Minute))
+	}
+	now = c.RequeueAt
+	if c = pass(ModeRun); c.Health != drift.HealthRotating || !c.RequeueAt.Equal(rotated.Add(DefaultRotationOverlap)) {
+		t.Fatalf("within the proof window: %s, requeue_at %s; want rotating, the window's end %s", c.Health, c.RequeueAt, rotated.Add(DefaultRotationOverlap))
+	}
+	now = c.RequeueAt
+	if c = pass(ModeRun); c.Health != drift.HealthConnected || r.Ledger().Key("analytics-to-ece-logs").Previous != nil {
+		t.Fatalf("at the window's end: %s, previous %+v; want the old key invalidated", c.Health, r.Ledger().Key("analytics-to-ece-logs").Previous)
 	}
 }
