@@ -153,14 +153,18 @@ func (s *shared) leadership() *drift.Leadership {
 // corrected now.
 func (s *shared) run(ctx context.Context, passNow func()) {
 	errs := leaseErrorLog{log: s.log}
+	prevRole := ""
 	s.lease.Run(ctx, func(ld state.Leadership) {
 		s.log.Info("leadership", "role", ld.Role, "holder", ld.Holder, "expires", ld.Expires, "holder_ttl", ld.HolderTTL)
 		if m := ld.TTLMismatch(); m != "" {
 			s.log.Warn("lease ttl differs from the holder's", "holder", ld.Holder, "holder_ttl", ld.HolderTTL, "ttl", ld.TTL, "detail", m)
 		}
-		if ld.Role == state.RoleLeader {
+		// A pass at once when this process becomes leader, not when only
+		// the holder's TTL or the holder's name changes under it.
+		if ld.Role == state.RoleLeader && prevRole != state.RoleLeader {
 			passNow()
 		}
+		prevRole = ld.Role
 	}, func(err error) {
 		leading := s.lease.Check() == nil
 		errs.step(err, leading)
