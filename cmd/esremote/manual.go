@@ -75,7 +75,10 @@ esremote schema > esremote.schema.json
 # the schema of a saved plan
 esremote schema --plan`,
 	"state": `# move the ledger from the state dir into the cluster ops-store
-sudo esremote state migrate --from /var/lib/esremote --to ops-store --specs /etc/esremote/connections`,
+sudo esremote state migrate --from /var/lib/esremote --to ops-store --specs /etc/esremote/connections
+# the ledger was lost (moved aside, the package purged): rebuild it from what is live, then plan
+sudo esremote state recover /etc/esremote/connections --state-dir /var/lib/esremote
+sudo esremote plan /etc/esremote/connections`,
 	"version": `# one line
 esremote version
 # the build info and every dependency, as JSON

@@ -22,9 +22,7 @@ func init() {
 	register("state", &command{
 		summary: "move the ownership ledger between the state dir and an Elasticsearch state store (and back), or rebuild a lost one from what is live",
 		usage: "state migrate --from DIR|CLUSTER --to CLUSTER|DIR --specs SPECDIR [--lock-timeout 0s] [--lease-ttl 30s]\n" +
-			"       esremote state recover SPECDIR [--state-dir DIR | --state-store CLUSTER] [--installation ID] [--force] [--format text|json]\n" +
-			"\nexample, the ledger lost (moved aside, the package purged): rebuild it from what is live, then apply:\n" +
-			"       esremote state recover /etc/esremote/connections --state-dir /var/lib/esremote",
+			"       esremote state recover SPECDIR [--state-dir DIR | --state-store CLUSTER] [--installation ID] [--force] [--format text|json]",
 		flags:  cmdState,
 		exits:  "migrate: 0 when moved, 1 on error; recover: 0 when the ledger was rebuilt and written, 1 otherwise (nothing written)",
 		values: map[string][]string{"format": {"text", "json"}},
