@@ -100,12 +100,14 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 }
 
 // managedKeyFix is the fix of a managed key the remote refuses: not a
-// step for the operator, esremote replaces it. Within KeystoreLoadGrace of
-// its last keystore write a refused key counts as not loaded yet, so the
-// replacement comes with the first pass after that.
+// step for the operator, esremote replaces it. A refusal that names a
+// key esremote did not make, or the ledger's key invalidated or deleted,
+// is repaired by the next apply; a refusal that names no key only once
+// the keystore grace (and, for a key never proven in use, the stuck
+// bound) has passed since the last keystore write (keystoreLost).
 func (ps *passState) managedKeyFix() string {
-	return fmt.Sprintf("nothing to do by hand: the key is managed (api_key.managed: true), so esremote replaces it itself: the first pass %s after its last keystore write creates a new key, swaps the keystore entry, verifies the link and invalidates the old key",
-		es.FormatTimeValue(ps.r.opts.KeystoreLoadGrace))
+	return fmt.Sprintf("nothing to do by hand: the key is managed (api_key.managed: true), so esremote replaces it itself: the next apply creates a new key, swaps the keystore entry and invalidates the old key once the new one has been proven in use for %s (a refusal that names no key waits %s after the last keystore write first)",
+		es.FormatTimeValue(ps.r.opts.RotationOverlap), es.FormatTimeValue(ps.r.opts.KeystoreLoadGrace))
 }
 
 // plannedLive reconstructs the alias's live remote-cluster settings from
