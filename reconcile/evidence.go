@@ -137,21 +137,7 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, v
 	return ev
 }
 
-// gatherEvidence asks every link of plans that has no fresh evidence, in
-// one _resolve/cluster request, and records the answers on the plans and
-// in the reconciler's cache. force asks even when the cache is fresh (a
-// link this pass wrote to).
-//
-// early, when not nil, is the request sent with the observation: the links
-// it answered are not asked again. It is not used when it failed (other
-// than for a version without _resolve/cluster): those links are asked now.
-func (r *Reconciler) gatherEvidence(ctx context.Context, c *es.Client, version string, plans []*ConnectionPlan, force bool, early *earlyEvidence) {
-	for p, ev := range r.evidenceOf(ctx, c, version, plans, force, early) {
-		p.setEvidence(ev)
-	}
-}
-
-// evidenceOf is gatherEvidence's reading: the evidence of each link asked
+// evidenceOf is the evidence pass's reading: the evidence of each link asked
 // or found fresh in the cache. version is the local cluster's (GET /): it
 // selects how the answer is read and how the request is bounded
 // (evidence_version.go).

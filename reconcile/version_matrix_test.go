@@ -28,10 +28,6 @@ var versionMatrix = []string{"8.14.0", "8.15.5", "8.16.2", "8.16.4", "8.17.0", "
 // a connection that is down (sim: resolveFailFast).
 var failsFast = map[string]bool{"8.16.4": true, "8.17.2": true}
 
-// refusalConnected are the matrix's releases whose _resolve/cluster reports
-// a refusal as connected:true (sim: resolveRefusalConnected).
-var refusalConnected = map[string]bool{"8.14.0": true, "8.15.5": true, "8.16.2": true, "8.17.0": true}
-
 // The flagship scenario's first apply (a managed cross-cluster key from
 // an ECE deployment to an ECH deployment, its keystore entry, the alias
 // and a role with remote_indices) against worlds whose clusters run each

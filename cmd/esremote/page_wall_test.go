@@ -392,7 +392,7 @@ func TestStatusPageCrowdedInChromium(t *testing.T) {
 	r := drift.New(drift.ModeRun, drift.TriggerResync, at)
 	var g drift.Graph
 	names := []string{"ech-analytics", "ece-prod-logs", "onprem-search", "ech-検索-本番", "x", "a-very-long-cluster-name-for-the-archive-tier",
-		"ech-‮evil", "metrics", "ece-eu-west-1-logs", "ech-us-east-2", "日本語クラスタ", "backup", "self-managed-42", "ece-apac",
+		"ech-\u202eevil", "metrics", "ece-eu-west-1-logs", "ech-us-east-2", "日本語クラスタ", "backup", "self-managed-42", "ece-apac",
 		"ech-siem", "ech-apm", "ece-audit", "ech-ml"}
 	platforms := []string{"ech", "ece", ""}
 	for i, n := range names {

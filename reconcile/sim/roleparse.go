@@ -433,7 +433,7 @@ func exceptOutsideGrant(grant, except []any) bool {
 			g, _ := gv.(string)
 			p, wild := strings.CutSuffix(g, "*")
 			return g == "*" || g == e || (wild && !strings.Contains(p, "*") && strings.HasPrefix(lit, p) &&
-				(strings.Contains(e, "*") == false || len(lit) >= len(p)))
+				(!strings.Contains(e, "*") || len(lit) >= len(p)))
 		})
 		if !covered {
 			return true
