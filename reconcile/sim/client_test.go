@@ -23,6 +23,7 @@ import (
 	elasticsearch "github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/elastic/go-elasticsearch/v8/typedapi/types"
+	"github.com/elastic/go-elasticsearch/v8/typedapi/types/enums/indexprivilege"
 )
 
 // TestGoElasticsearchClients drives every simulated endpoint with the
@@ -108,7 +109,7 @@ func TestGoElasticsearchClients(t *testing.T) {
 		t.Fatalf("resolve cluster: %v %+v", err, rc)
 	}
 	role, err := typed.Security.PutRole("logs-reader").
-		RemoteIndices(types.RemoteIndicesPrivileges{Clusters: []string{"logs"}, Names: []string{"logs-*"}}).
+		RemoteIndices(types.RemoteIndicesPrivileges{Clusters: []string{"logs"}, Names: []string{"logs-*"}, Privileges: []indexprivilege.IndexPrivilege{indexprivilege.Read}}).
 		Metadata(types.Metadata{"managed_by": json.RawMessage(`"esremote"`)}).Do(ctx)
 	if err != nil || !role.Role.Created {
 		t.Fatalf("put role: %v %+v", err, role)
