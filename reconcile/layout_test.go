@@ -127,6 +127,15 @@ func TestEngineFileSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths = append(paths, stage...)
+	// The doctor and the importer sit beside the engine; they keep the
+	// same bound, cut by what each part does.
+	for _, dir := range []string{"doctor", "importer"} {
+		more, err := filepath.Glob(dir + "/*.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, more...)
+	}
 	for _, p := range paths {
 		if strings.HasSuffix(p, "_test.go") {
 			continue

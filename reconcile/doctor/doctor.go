@@ -1,13 +1,24 @@
-// Package doctor holds the pure parts of `esremote doctor`: the step-by-step
-// report of one cross-cluster link (ok / problem / skipped, each with its
-// evidence and a one-sentence fix), its text and JSON renderers, the
-// table that maps the error strings Elasticsearch writes for broken links
-// (anchors.md §5.2) to their causes, the port rules of the security models
-// (es-api.md §10), and the network probes (DNS, TCP, TLS with SNI).
+// Package doctor is `esremote doctor`: the step-by-step report of one
+// cross-cluster link (ok / problem / skipped, each with its evidence and a
+// one-sentence fix) and the checks that fill it.
 //
-// It knows nothing of specs or of the engine: package reconcile runs the
-// checks that need the clusters and fills a Report with them; the probes
-// here take an address, a server name and a Network.
+//   - doctor.go: the Report, its steps and its text and JSON renderers;
+//   - run.go: Run, the order of the steps, and the Engine it reads through
+//     (it only reads: nothing is written, not even the ledger);
+//   - checkup.go: Checkup, the checks of one connection that need the
+//     clusters, and the parameters step; apikey.go the keystore and key
+//     steps of the API-key model, trust.go the trust step of the
+//     certificate model; link.go what the local cluster says of the link
+//     (remote_info, resolve_cluster, the canary search and the
+//     credential's privileges for it);
+//   - match.go: the table that maps the error strings Elasticsearch writes
+//     for broken links (anchors.md §5.2) to their causes;
+//   - network.go: the port rules of the security models (es-api.md §10)
+//     and the network probes (DNS, TCP, TLS with SNI), which take an
+//     address, a server name and a Network.
+//
+// The engine's pass runs the checks that send no network probes
+// (Parameters, Keystore, APIKey with Checkup.Cached) itself.
 package doctor
 
 import (
