@@ -92,6 +92,10 @@ type earlyEvidence struct {
 	asked map[string]string
 	ans   resolveAnswer
 	at    time.Time
+	// sem is the version the request was asked by (the one the last pass
+	// read, else this pass's GET /): evidenceOf uses the answer only when
+	// the version this pass read asks the same request (sameRequest).
+	sem resolveSemantics
 }
 
 // askEarly sends, at the same time as a local cluster's reads, the
@@ -106,8 +110,13 @@ type earlyEvidence struct {
 // It looks at the cache before the ledger: a steady pass costs one map
 // lookup per link here.
 //
-// version returns the cluster's version (the pass's GET /, read once):
-// the request is bounded by what that version has (resolveBounded).
+// The request is bounded by what the cluster's version has
+// (resolveBounded). The version the last pass of this Reconciler read
+// shapes it, so that the request leaves with the reads, not a round trip
+// after them; with none (the first pass of a process), version is waited
+// for (the pass's GET /, read once). Either way the answer is read by the
+// version this pass reads, and not used for a request that version asks
+// otherwise (evidenceOf asks again).
 func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, version func() string, conns []*spec.Connection) *earlyEvidence {
 	now := r.opts.Now()
 	ev := &earlyEvidence{asked: map[string]string{}}
@@ -132,7 +141,12 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, v
 	if len(expr) == 0 {
 		return nil
 	}
-	ev.ans = r.resolveBounded(ctx, c, semanticsOf(version()), expr)
+	v, ok := r.lastVersion(local)
+	if !ok {
+		v = version()
+	}
+	ev.sem = semanticsOf(v)
+	ev.ans = r.resolveBounded(ctx, c, ev.sem, expr)
 	ev.at = r.opts.Now()
 	return ev
 }
@@ -165,7 +179,7 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, version strin
 	if len(ask) == 0 {
 		return out
 	}
-	if early != nil && (early.ans.err == nil || errors.Is(early.ans.err, es.ErrUnsupported)) {
+	if early != nil && early.sem.sameRequest(sem) && (early.ans.err == nil || errors.Is(early.ans.err, es.ErrUnsupported)) {
 		var later, answered []*ConnectionPlan
 		for _, p := range ask {
 			if t, ok := early.asked[p.Conn.Name]; ok && t == targets[p] {

@@ -73,6 +73,33 @@ func (s resolveSemantics) failFast() bool {
 // refuse the unknown parameter with a 400.
 func (s resolveSemantics) hasTimeout() bool { return s.known && s.v.AtLeast(8, 18, 0) }
 
+// sameRequest reports whether a cluster of semantics o is asked the
+// request s asks: the same bounds (?timeout= or not) and the same
+// fail-fast retry. An early request asked by the version of the last pass
+// (askEarly) is used only when the version read now agrees.
+func (s resolveSemantics) sameRequest(o resolveSemantics) bool {
+	return s.hasTimeout() == o.hasTimeout() && s.failFast() == o.failFast()
+}
+
+// rememberVersion keeps local's version as this pass read it, for the
+// next pass's early evidence request.
+func (r *Reconciler) rememberVersion(local, version string) {
+	r.evidenceMu.Lock()
+	defer r.evidenceMu.Unlock()
+	if r.versions == nil {
+		r.versions = map[string]string{}
+	}
+	r.versions[local] = version
+}
+
+// lastVersion is local's version as the last pass read it.
+func (r *Reconciler) lastVersion(local string) (string, bool) {
+	r.evidenceMu.Lock()
+	defer r.evidenceMu.Unlock()
+	v, ok := r.versions[local]
+	return v, ok
+}
+
 // resolveTimedOut is the error of an entry whose remote did not answer
 // within ?timeout= (TransportResolveClusterAction
 // .REMOTE_CONNECTION_TIMEOUT_ERROR, 8.18+).

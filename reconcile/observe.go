@@ -131,6 +131,7 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 			}
 			out[i].obs, out[i].err = observe(ctx, client, local, ps.snap)
 			if out[i].err == nil {
+				ps.r.rememberVersion(local, out[i].obs.Version)
 				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
 			}
 			rwg.Wait()

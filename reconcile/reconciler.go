@@ -144,6 +144,10 @@ type Reconciler struct {
 
 	evidenceMu sync.Mutex
 	evidence   map[string]linkEvidence // by connection: the last evidence of its health
+	// versions is each local cluster's version as its last pass read it
+	// (GET /): how the next pass's early evidence request is asked
+	// (askEarly), never how its answer is read.
+	versions map[string]string
 }
 
 type esEntry struct {
