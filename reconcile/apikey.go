@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -60,10 +60,10 @@ type keyWork struct {
 	// remote names the remote cluster (its state is in the pass's
 	// Snapshot: the plan holds no client).
 	remote     string
-	access     es.CrossClusterAccess
+	access     world.CrossClusterAccess
 	accessHash string
-	live       *es.APIKey // the current key, when there is one
-	orphans    []es.APIKey
+	live       *world.APIKey // the current key, when there is one
+	orphans    []world.APIKey
 	// keystore says the keystore entry must be (re)written: with the new
 	// key's secret (managed) or with the credential (hand-made key).
 	keystore    bool
@@ -80,14 +80,14 @@ type keyWork struct {
 }
 
 // accessOf converts a spec's access block into Elasticsearch's.
-func accessOf(a spec.Access) es.CrossClusterAccess {
-	var out es.CrossClusterAccess
+func accessOf(a spec.Access) world.CrossClusterAccess {
+	var out world.CrossClusterAccess
 	for _, s := range a.Search {
-		out.Search = append(out.Search, es.SearchAccess{Names: slices.Clone(s.Names), Query: esQuery(s.Query),
+		out.Search = append(out.Search, world.SearchAccess{Names: slices.Clone(s.Names), Query: esQuery(s.Query),
 			FieldSecurity: esFieldSecurity(s.FieldSecurity), AllowRestrictedIndices: trueOrNil(s.AllowRestrictedIndices)})
 	}
 	for _, r := range a.Replication {
-		out.Replication = append(out.Replication, es.ReplicationAccess{Names: slices.Clone(r.Names),
+		out.Replication = append(out.Replication, world.ReplicationAccess{Names: slices.Clone(r.Names),
 			AllowRestrictedIndices: trueOrNil(r.AllowRestrictedIndices)})
 	}
 	return out
@@ -102,11 +102,11 @@ func esQuery(q string) json.RawMessage {
 	return json.RawMessage(q)
 }
 
-func esFieldSecurity(fs *spec.FieldSecurity) *es.FieldSecurity {
+func esFieldSecurity(fs *spec.FieldSecurity) *world.FieldSecurity {
 	if fs == nil {
 		return nil
 	}
-	return &es.FieldSecurity{Grant: fs.Grant, Except: fs.Except}
+	return &world.FieldSecurity{Grant: fs.Grant, Except: fs.Except}
 }
 
 // trueOrNil leaves allow_restricted_indices out unless it is true (ES's
@@ -139,7 +139,7 @@ func canonicalQuery(q json.RawMessage) string {
 // canonicalAccess renders access the same way whatever ES added to it
 // (allow_restricted_indices: false on every entry, names order, the DLS
 // query as a string or an object), so that live and desired compare.
-func canonicalAccess(a es.CrossClusterAccess) string {
+func canonicalAccess(a world.CrossClusterAccess) string {
 	type entry struct {
 		Names      []string `json:"n"`
 		Query      string   `json:"q,omitempty"`
@@ -147,7 +147,7 @@ func canonicalAccess(a es.CrossClusterAccess) string {
 		Except     []string `json:"e,omitempty"`
 		Restricted bool     `json:"r,omitempty"`
 	}
-	conv := func(names []string, q json.RawMessage, fs *es.FieldSecurity, r *bool) entry {
+	conv := func(names []string, q json.RawMessage, fs *world.FieldSecurity, r *bool) entry {
 		e := entry{Names: slices.Sorted(slices.Values(names)), Restricted: r != nil && *r, Query: canonicalQuery(q)}
 		if fs != nil {
 			e.Grant, e.Except = slices.Sorted(slices.Values(fs.Grant)), slices.Sorted(slices.Values(fs.Except))
@@ -168,7 +168,7 @@ func canonicalAccess(a es.CrossClusterAccess) string {
 	return string(b)
 }
 
-func accessHash(a es.CrossClusterAccess) string {
+func accessHash(a world.CrossClusterAccess) string {
 	sum := sha256.Sum256([]byte(canonicalAccess(a)))
 	return hex.EncodeToString(sum[:8])
 }
@@ -177,4 +177,4 @@ func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
 
 // CredentialsKey is the keystore setting holding an alias's cross-cluster
 // API key: cluster.remote.<alias>.credentials.
-func CredentialsKey(alias string) string { return es.RemoteKey(alias, "credentials") }
+func CredentialsKey(alias string) string { return world.RemoteKey(alias, "credentials") }

@@ -3,7 +3,7 @@ package reconcile
 import (
 	"strings"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // canaryAmbiguous reports whether an access (the spec's) already grants
@@ -28,7 +28,7 @@ import (
 // pattern's language and the canary set intersect, decided exactly
 // (canaryIntersects), not by trying sample names. A regular expression is
 // taken as ambiguous.
-func canaryAmbiguous(a es.CrossClusterAccess) bool {
+func canaryAmbiguous(a world.CrossClusterAccess) bool {
 	var names []string
 	for _, s := range a.Search {
 		names = append(names, s.Names...)

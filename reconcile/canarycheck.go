@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -25,7 +26,7 @@ func wantPrivileges(conns []*spec.Connection) bool {
 // credential's is not unauthorized: its health is unknown, with the
 // evidence saying why. Called once the evidence is in, and again after
 // apply's verify replaced it.
-func checkCanaryPrivileges(local string, privs *es.UserPrivileges, cps []*ConnectionPlan) {
+func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*ConnectionPlan) {
 	var links []canaryCheck
 	for _, p := range cps {
 		c := p.Conn

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // The canary's own privileges (DESIGN §5). The evidence request
@@ -81,7 +81,7 @@ type canaryVerdict struct {
 // credential counts). A link whose evidence proved it connected needs
 // nothing, whatever privs say. The fix is one role for every link of the
 // cluster that misses something. Pure: table-tested.
-func decideCanaryPrivileges(local string, privs *es.UserPrivileges, links []canaryCheck) map[string]canaryVerdict {
+func decideCanaryPrivileges(local string, privs *world.UserPrivileges, links []canaryCheck) map[string]canaryVerdict {
 	out := map[string]canaryVerdict{}
 	type miss struct {
 		link         canaryCheck
@@ -90,7 +90,7 @@ func decideCanaryPrivileges(local string, privs *es.UserPrivileges, links []cana
 		fromRefusal  bool
 	}
 	var misses []miss
-	localOK := privs == nil || slices.ContainsFunc(privs.Indices, func(g es.PrivilegesGroup) bool { return grantsResolve(g.Privileges) })
+	localOK := privs == nil || slices.ContainsFunc(privs.Indices, func(g world.PrivilegesGroup) bool { return grantsResolve(g.Privileges) })
 	for _, l := range links {
 		refusedHere := localRefusal(l.Alias, l.Refusal)
 		if l.Health == HealthConnected && !refusedHere {
@@ -163,12 +163,12 @@ func localRefusal(alias, refusal string) bool {
 // canaryFix is the role to add to the credential's user: the parts that
 // are missing, as the body of PUT /_security/role.
 func canaryFix(local string, needLocal bool, aliases []string) string {
-	role := es.Role{}
+	role := world.Role{}
 	if needLocal {
-		role.Indices = []es.IndicesPrivileges{{Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
+		role.Indices = []world.IndicesPrivileges{{Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
 	}
 	if len(aliases) > 0 {
-		role.RemoteIndices = []es.RemoteIndicesPrivileges{{Clusters: aliases, Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
+		role.RemoteIndices = []world.RemoteIndicesPrivileges{{Clusters: aliases, Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
 	}
 	b, _ := json.Marshal(role)
 	return fmt.Sprintf("on %s, create the role with PUT /_security/role/%s %s and add %s to the roles of the user esremote authenticates as there (Cluster.elasticsearch.auth; for an API key, its owner); view_index_metadata on esremote-canary-* reads no document",
@@ -191,7 +191,7 @@ func grantsResolve(privileges []string) bool {
 // remoteCovers reports whether remote index groups apply to alias and,
 // for a managed key's canary, cover every esremote-canary-* name with a
 // privilege that grants the action.
-func remoteCovers(groups []es.PrivilegesGroup, alias string, canary bool) bool {
+func remoteCovers(groups []world.PrivilegesGroup, alias string, canary bool) bool {
 	for _, g := range groups {
 		if !slices.ContainsFunc(g.Clusters, func(c string) bool { return wildcardCovers(c, alias, false) }) {
 			continue

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // DefaultContestThreshold is how many times within DefaultContestWindow a
@@ -109,7 +109,7 @@ func holdContested(cp *ClusterPlan, p *ConnectionPlan, contested, held []*Change
 		}
 	}
 	p.settings = false
-	prefix := es.RemoteKey(p.Conn.Alias, "")
+	prefix := world.RemoteKey(p.Conn.Alias, "")
 	for k := range cp.Put.Persistent {
 		if strings.HasPrefix(k, prefix) {
 			delete(cp.Put.Persistent, k)

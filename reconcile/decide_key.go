@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -70,8 +70,8 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 // cluster as observed (GET /, its esremote-* keys, or why not).
 type remoteKeys struct {
 	name string
-	info es.Info
-	keys []es.APIKey
+	info world.Info
+	keys []world.APIKey
 	err  error
 }
 
@@ -182,7 +182,7 @@ func diffKey(in keyInput) keyDiff {
 		return d
 	}
 	now := in.now
-	if v, err := es.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
+	if v, err := world.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
 		d.findings = append(d.findings, apiKeyVersionFinding(c.Local, in.localVersion))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
 	}
@@ -285,7 +285,7 @@ func diffKey(in keyInput) keyDiff {
 		// overwriting it, so nothing of the connection is written.
 		return d.conflictKeystore(c, name, rs.name, sameLink, false)
 	}
-	var live *es.APIKey
+	var live *world.APIKey
 	if rec != nil {
 		for i := range rs.keys {
 			if rs.keys[i].ID == rec.ID {
@@ -305,7 +305,7 @@ func diffKey(in keyInput) keyDiff {
 	}
 	desired := w.access.Summary()
 	if c.APIKey.Expiration > 0 {
-		desired += ", expires after " + es.FormatTimeValue(c.APIKey.Expiration.D())
+		desired += ", expires after " + world.FormatTimeValue(c.APIKey.Expiration.D())
 	}
 	switch {
 	case rec == nil:
@@ -388,7 +388,7 @@ func diffKey(in keyInput) keyDiff {
 	if canaryAmbiguous(w.access) {
 		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
 			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
-				name, canaryPrefix, es.FormatTimeValue(max(in.grace, in.overlap))),
+				name, canaryPrefix, world.FormatTimeValue(max(in.grace, in.overlap))),
 			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
 	}
 	if live != nil && w.kind != keyCreate {
@@ -397,7 +397,7 @@ func diffKey(in keyInput) keyDiff {
 		if !live.Expiration.IsZero() {
 			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
 				d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
-					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), es.FormatTimeValue(c.APIKey.RotateBefore.D()))})
+					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), world.FormatTimeValue(c.APIKey.RotateBefore.D()))})
 			}
 		}
 	}
@@ -414,7 +414,7 @@ func diffKey(in keyInput) keyDiff {
 		if since := now.Sub(keystoreRec.WrittenAt); since >= in.grace && rec.Previous == nil {
 			d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeystoreNotLoaded,
 				Message: fmt.Sprintf("key %s was written to the keystore of %s %s ago and no request has shown it in use yet; the platform loads keystore changes on its own schedule and a new write would start its wait again, so esremote waits (it takes the entry for lost only %s after the write)",
-					rec.ID, c.Local, since.Round(time.Second), es.FormatTimeValue(in.stuckAfter)),
+					rec.ID, c.Local, since.Round(time.Second), world.FormatTimeValue(in.stuckAfter)),
 				Fix: "check that the platform applied the keystore change of " + c.Local + " (its deployment's activity and its nodes' secure settings)"})
 		}
 	}
@@ -492,7 +492,7 @@ func (d *keyDiff) rotationFinish(in keyInput, w *keyWork, rec *KeyRecord, ks *Re
 			due = ks.WrittenAt.Add(max(in.grace, in.overlap))
 		}
 		why = "the key's access covers esremote's canary names, so no request can prove which key is in use: the old key goes once the link works " +
-			es.FormatTimeValue(max(in.grace, in.overlap)) + " after the keystore write"
+			world.FormatTimeValue(max(in.grace, in.overlap)) + " after the keystore write"
 		if ks != nil && !now.Before(due) && in.health == HealthConnected {
 			due = time.Time{}
 			why = ""
@@ -505,7 +505,7 @@ func (d *keyDiff) rotationFinish(in keyInput, w *keyWork, rec *KeyRecord, ks *Re
 	case now.Before(rec.ProvenAt.Add(in.overlap)):
 		due = rec.ProvenAt.Add(in.overlap)
 		why = "the new key " + rec.ID + " is proven in use since " + rec.ProvenAt.UTC().Format(time.RFC3339) + "; a request proves it only on the node that coordinated it, so the old key stays valid for " +
-			es.FormatTimeValue(in.overlap) + " of proof, until every node has loaded the new one"
+			world.FormatTimeValue(in.overlap) + " of proof, until every node has loaded the new one"
 	}
 	if why == "" {
 		w.finish = true
@@ -545,7 +545,7 @@ const (
 
 // classifyKey decides whose a live key is (ownership rule: only keys of
 // this installation can be orphans). It is pure.
-func classifyKey(k es.APIKey, name string, rec *KeyRecord, installation, local, alias string) keyClass {
+func classifyKey(k world.APIKey, name string, rec *KeyRecord, installation, local, alias string) keyClass {
 	switch {
 	case k.Name != name || k.Invalidated || k.Metadata["managed_by"] != ManagedBy:
 		return keyNotOurs

@@ -5,7 +5,7 @@ package reconcile
 
 import (
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // planRemovedKeys plans the invalidation of managed keys (and removal of
@@ -111,7 +111,7 @@ type keystoreEntry struct {
 func diffKeystoreRemovals(local string, entries []keystoreEntry, declared, handled map[string]bool) []keystoreEntry {
 	var out []keystoreEntry
 	for _, e := range entries {
-		alias, suffix, ok := es.SplitRemoteKey(e.setting)
+		alias, suffix, ok := world.SplitRemoteKey(e.setting)
 		if !ok || suffix != "credentials" || declared[alias] || handled[e.setting] {
 			continue
 		}

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -163,9 +163,9 @@ func (tb *trustBuilder) entryFor(d *trustDeployment, env envRef) (e *trustEntry,
 	dp := d.cl.Deployment.Platform
 	switch {
 	case dp == spec.PlatformECH && env.platform == spec.PlatformECE:
-		return &trustEntry{key: directKey(cloud.DirectECE, env.id), kind: trustDirect, typ: cloud.DirectECE, id: env.id}, false, nil
+		return &trustEntry{key: directKey(world.DirectECE, env.id), kind: trustDirect, typ: world.DirectECE, id: env.id}, false, nil
 	case dp == spec.PlatformECE && env.platform == spec.PlatformECH:
-		return &trustEntry{key: directKey(cloud.DirectESS, env.id), kind: trustDirect, typ: cloud.DirectESS, id: env.id}, false, nil
+		return &trustEntry{key: directKey(world.DirectESS, env.id), kind: trustDirect, typ: world.DirectESS, id: env.id}, false, nil
 	case dp == spec.PlatformECH:
 		return &trustEntry{key: accountKey(env.id), kind: trustAccounts, id: env.id}, false, nil
 	}
@@ -380,7 +380,7 @@ func splitPEM(b []byte) []string {
 // as the pass found it, or as the writes left it on a re-diff); note says whether
 // findings and unmanaged entries are recorded (the first diff of a pass)
 // or not (the re-diff after a conflict).
-func (tb *trustBuilder) diff(d *trustDeployment, live cloud.Trust, note bool) []*trustOp {
+func (tb *trustBuilder) diff(d *trustDeployment, live world.Trust, note bool) []*trustOp {
 	led := tb.in.ledger
 	var ops []*trustOp
 	keys := map[string]bool{}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -29,7 +30,7 @@ func (tb *trustBuilder) dep(cl *spec.Cluster) *trustDeployment {
 }
 
 // use takes a deployment the pass read (its read-once cache).
-func (d *trustDeployment) use(dep *cloud.Deployment, err error) error {
+func (d *trustDeployment) use(dep *world.Deployment, err error) error {
 	if err != nil {
 		return fmt.Errorf("read trust of %s: %w", d.cl.Name, err)
 	}
@@ -89,7 +90,7 @@ func (tb *trustBuilder) facts(cl *spec.Cluster) *apiFacts {
 
 // relations are an ECE control plane's trust relationships (for external
 // entries).
-func (tb *trustBuilder) relations(cl *spec.Cluster) ([]cloud.TrustRelationship, error) {
+func (tb *trustBuilder) relations(cl *spec.Cluster) ([]world.TrustRelationship, error) {
 	o := tb.in.obs.relations(cl, false)
 	return o.rels, o.err
 }

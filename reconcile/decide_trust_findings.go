@@ -11,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/cloud"
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -127,10 +126,10 @@ func (tb *trustBuilder) versionFindings(conns []*spec.Connection) {
 	}
 }
 
-// versionAtLeast parses a version with es.ParseVersion, the one parser;
+// versionAtLeast parses a version with world.ParseVersion, the one parser;
 // an unparsable one is not at least anything.
 func versionAtLeast(raw string, major, minor, patch int) bool {
-	v, err := es.ParseVersion(raw)
+	v, err := world.ParseVersion(raw)
 	return err == nil && v.AtLeast(major, minor, patch)
 }
 
@@ -183,13 +182,13 @@ func trusts(d *trustDeployment, env envRef, id string, certs []string, own envRe
 			}
 		}
 	}
-	want := cloud.DirectESS
+	want := world.DirectESS
 	if env.platform == spec.PlatformECE {
-		want = cloud.DirectECE
+		want = world.DirectECE
 	}
 	nc := normCerts(certs)
 	for _, e := range t.Direct {
-		if (e.Type != "" && e.Type != cloud.DirectGeneric && e.Type != want) || e.ScopeID != env.id || !admits(e.TrustAll, e.TrustAllowlist) {
+		if (e.Type != "" && e.Type != world.DirectGeneric && e.Type != want) || e.ScopeID != env.id || !admits(e.TrustAll, e.TrustAllowlist) {
 			continue
 		}
 		if len(nc) == 0 || slices.ContainsFunc(normCerts(e.PEMs()), func(c string) bool { return slices.Contains(nc, c) }) {

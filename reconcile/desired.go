@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -57,7 +57,7 @@ func (d *DesiredAlias) Mode() spec.Mode {
 // endpoint of its remote Cluster (zero when the spec gives the parameters).
 func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 	d := &DesiredAlias{Conn: c, Settings: map[string]string{}, Ignored: map[string]bool{}}
-	set := func(suffix, v string) { d.Settings[es.RemoteKey(c.Alias, suffix)] = v }
+	set := func(suffix, v string) { d.Settings[world.RemoteKey(c.Alias, suffix)] = v }
 	s := c.Settings
 	switch d.Mode() {
 	case spec.ModeProxy:
@@ -104,10 +104,10 @@ func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 		set("transport.compression_scheme", strings.ToLower(s.CompressionScheme))
 	}
 	if s.PingSchedule != nil {
-		set("transport.ping_schedule", es.FormatTimeValue(time.Duration(*s.PingSchedule)))
+		set("transport.ping_schedule", world.FormatTimeValue(time.Duration(*s.PingSchedule)))
 	}
 	for _, suffix := range c.Ignore {
-		k := es.RemoteKey(c.Alias, suffix)
+		k := world.RemoteKey(c.Alias, suffix)
 		d.Ignored[k] = true
 		delete(d.Settings, k)
 	}

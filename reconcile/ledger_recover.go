@@ -7,7 +7,7 @@ package reconcile
 import (
 	"encoding/json"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -43,7 +43,7 @@ func (l *Ledger) Document() ([]byte, error) {
 // RoleFingerprint is the fingerprint the ledger records for a role body:
 // the parts esremote manages, in a form that does not depend on order or
 // on what Elasticsearch adds on GET.
-func RoleFingerprint(r es.Role) string { return Fingerprint(canonicalRole(r)) }
+func RoleFingerprint(r world.Role) string { return Fingerprint(canonicalRole(r)) }
 
 // ManagedKeyName is the name of a connection's managed cross-cluster API
 // key: "esremote-<connection>".
@@ -52,6 +52,6 @@ func ManagedKeyName(c *spec.Connection) string { return keyName(c) }
 // SettingFingerprint is the fingerprint the ledger records for a value
 // esremote wrote under cluster.remote.<alias>.<suffix>.
 func SettingFingerprint(key, value string) string {
-	_, suffix, _ := es.SplitRemoteKey(key)
-	return Fingerprint(es.Normalize(suffix, value))
+	_, suffix, _ := world.SplitRemoteKey(key)
+	return Fingerprint(world.Normalize(suffix, value))
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -38,7 +38,7 @@ type RemoteStatus struct {
 
 type depRead struct {
 	once sync.Once
-	dep  *cloud.Deployment
+	dep  *world.Deployment
 	err  error
 }
 
@@ -46,7 +46,7 @@ type depRead struct {
 // resolution and the trust plan share the read, so no deployment is read
 // twice in a pass (a re-read after a trust write's 409 is the only
 // exception, and it is a new observation on purpose).
-func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*world.Deployment, error) {
 	d := ps.snap.deployment(cl.Name)
 	d.once.Do(func() {
 		cc, err := ps.r.CloudClient(ps.set, cl)
@@ -66,7 +66,7 @@ type observation struct {
 	// roles (wantRoles): read with the other reads, in the same round
 	// trip. rolesRead says it was read; rolesErr is its error, which
 	// fails the cluster only where the roles are planned (planRoles).
-	roles     map[string]es.Role
+	roles     map[string]world.Role
 	rolesRead bool
 	rolesErr  error
 	// early is the evidence request sent with the reads (askEarly).
@@ -75,7 +75,7 @@ type observation struct {
 	// the other reads when the cluster has API-key links (wantPrivileges);
 	// nil when not read or when the read failed (the check then rests on
 	// the evidence alone).
-	privs *es.UserPrivileges
+	privs *world.UserPrivileges
 	// evidence is each link's evidence by connection name: early's
 	// answers, fresh cached evidence, and the second wave's request for
 	// the links neither settled (observeEvidence).
@@ -154,9 +154,9 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 func observe(ctx context.Context, c *es.Client, local string, snap *Snapshot) (*Observed, error) {
 	var (
 		wg   sync.WaitGroup
-		info es.Info
-		st   es.Settings
-		ri   map[string]es.RemoteInfo
+		info world.Info
+		st   world.Settings
+		ri   map[string]world.RemoteInfo
 		errs [3]error
 	)
 	wg.Go(func() { info, errs[0] = snap.info(ctx, local, c) })
@@ -187,7 +187,7 @@ type endpointResult struct {
 // connections name: a deployment's metadata.endpoint through its control
 // plane, else the host of its Elasticsearch URL.
 func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only string) map[string]endpointResult {
-	return r.resolveEndpointsWith(ctx, set, only, func(ctx context.Context, cl *spec.Cluster) (*cloud.Deployment, error) {
+	return r.resolveEndpointsWith(ctx, set, only, func(ctx context.Context, cl *spec.Cluster) (*world.Deployment, error) {
 		cc, err := r.CloudClient(set, cl)
 		if err != nil {
 			return nil, err
@@ -198,7 +198,7 @@ func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only s
 
 // resolveEndpointsWith is resolveEndpoints reading deployments with read
 // (a pass's read-once cache).
-func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, only string, read func(context.Context, *spec.Cluster) (*cloud.Deployment, error)) map[string]endpointResult {
+func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, only string, read func(context.Context, *spec.Cluster) (*world.Deployment, error)) map[string]endpointResult {
 	out := map[string]endpointResult{}
 	for _, c := range set.Connections {
 		if only != "" && c.Name != only {
@@ -245,7 +245,7 @@ func (r *Reconciler) DeploymentEndpoint(ctx context.Context, set *spec.Set, cl *
 }
 
 // endpointOf is the Elasticsearch endpoint of a deployment as read.
-func endpointOf(d *cloud.Deployment, cl *spec.Cluster) (Endpoint, error) {
+func endpointOf(d *world.Deployment, cl *spec.Cluster) (Endpoint, error) {
 	res, err := d.ES(cl.Deployment.RefID)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("deployment of %s: %w", cl.Name, err)
@@ -258,13 +258,13 @@ func endpointOf(d *cloud.Deployment, cl *spec.Cluster) (Endpoint, error) {
 
 // flatRemote keeps the cluster.remote.* keys of flat settings, with lists
 // comma-joined.
-func flatRemote(m map[string]es.Value) map[string]string {
+func flatRemote(m map[string]world.Value) map[string]string {
 	out := map[string]string{}
 	for k, v := range m {
 		if !strings.HasPrefix(k, "cluster.remote.") {
 			continue
 		}
-		if _, _, ok := es.SplitRemoteKey(k); !ok {
+		if _, _, ok := world.SplitRemoteKey(k); !ok {
 			continue
 		}
 		out[k] = v.String()

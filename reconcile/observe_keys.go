@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -20,8 +21,8 @@ type remoteState struct {
 	// done is closed once the slot is read (Snapshot.readRemote waits
 	// for it).
 	done chan struct{}
-	info es.Info
-	keys []es.APIKey
+	info world.Info
+	keys []world.APIKey
 	err  error
 }
 
@@ -39,7 +40,7 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 		// only used once GET / proved which cluster answered.
 		var (
 			wg      sync.WaitGroup
-			keys    []es.APIKey
+			keys    []world.APIKey
 			keysErr error
 		)
 		wg.Go(func() { keys, keysErr = client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
@@ -69,7 +70,7 @@ func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, c
 	if local.Deployment == nil {
 		return
 	}
-	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
+	if v, err := world.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
 		return
 	}
 	for _, c := range conns {
@@ -104,7 +105,7 @@ func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Obser
 		!c.APIKey.Managed || local.Deployment == nil {
 		return nil
 	}
-	if v, err := es.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
+	if v, err := world.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
 		return nil
 	}
 	return set.Cluster(c.Remote.Cluster)

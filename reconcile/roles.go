@@ -7,14 +7,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
 // roleWrite is a role body to PUT on a local cluster.
 type roleWrite struct {
 	conn   *ConnectionPlan
-	body   es.Role
+	body   world.Role
 	fp     string
 	change *Change
 }
@@ -28,11 +28,11 @@ type roleDelete struct {
 // desiredRole builds a role of a connection as esremote writes it: the
 // spec's privileges, clusters defaulting to the alias, and metadata that
 // marks it as esremote's.
-func desiredRole(c *spec.Connection, r spec.Role) es.Role {
-	body := es.Role{Cluster: slices.Clone(r.Cluster), Description: r.Description,
+func desiredRole(c *spec.Connection, r spec.Role) world.Role {
+	body := world.Role{Cluster: slices.Clone(r.Cluster), Description: r.Description,
 		Metadata: map[string]any{"managed_by": ManagedBy, "connection": c.Name}}
 	for _, ri := range r.RemoteIndices {
-		e := es.RemoteIndicesPrivileges{Clusters: ri.Clusters, Names: ri.Names, Privileges: ri.Privileges,
+		e := world.RemoteIndicesPrivileges{Clusters: ri.Clusters, Names: ri.Names, Privileges: ri.Privileges,
 			Query: esQuery(ri.Query), FieldSecurity: esFieldSecurity(ri.FieldSecurity), AllowRestrictedIndices: trueOrNil(ri.AllowRestrictedIndices)}
 		if len(e.Clusters) == 0 {
 			e.Clusters = []string{c.Alias}
@@ -40,7 +40,7 @@ func desiredRole(c *spec.Connection, r spec.Role) es.Role {
 		body.RemoteIndices = append(body.RemoteIndices, e)
 	}
 	for _, rc := range r.RemoteCluster {
-		e := es.RemoteClusterPrivileges{Clusters: rc.Clusters, Privileges: rc.Privileges}
+		e := world.RemoteClusterPrivileges{Clusters: rc.Clusters, Privileges: rc.Privileges}
 		if len(e.Clusters) == 0 {
 			e.Clusters = []string{c.Alias}
 		}
@@ -52,7 +52,7 @@ func desiredRole(c *spec.Connection, r spec.Role) es.Role {
 // canonicalRole renders the parts of a role esremote manages in a form
 // that does not depend on order or on what Elasticsearch adds on GET
 // (allow_restricted_indices: false, transient_metadata, empty lists).
-func canonicalRole(r es.Role) string {
+func canonicalRole(r world.Role) string {
 	sorted := func(s []string) []string { return slices.Sorted(slices.Values(s)) }
 	type ri struct {
 		C, N, P    []string
@@ -94,7 +94,7 @@ func canonicalRole(r es.Role) string {
 }
 
 // roleSummary is how a role shows in a report.
-func roleSummary(r es.Role) string {
+func roleSummary(r world.Role) string {
 	var parts []string
 	if len(r.Cluster) > 0 {
 		parts = append(parts, "cluster="+strings.Join(r.Cluster, ","))
@@ -171,9 +171,9 @@ func (ps *passState) wantRoles(local string, conns []*spec.Connection) bool {
 // live roles and the ledger, and adds the writes, deletions, conflicts
 // and findings to cp. It is pure: the ledger is only read, and records of
 // owned roles that are gone are listed in cp.RoleForgets for apply.
-func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion string, live map[string]es.Role, led *Ledger, scoped bool) {
+func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion string, live map[string]world.Role, led *Ledger, scoped bool) {
 	owned := led.Roles(cl.Name)
-	version, _ := es.ParseVersion(liveVersion)
+	version, _ := world.ParseVersion(liveVersion)
 	// Every role a connection of this cluster declares is kept, whatever
 	// became of the connection in this pass: one that failed to prepare
 	// (a remote down, a control plane 503, a secret unset) is still

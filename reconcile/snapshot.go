@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // Snapshot is everything one pass read (DESIGN §5, "observe once"):
@@ -105,13 +106,13 @@ func (s *Snapshot) deployment(name string) *depRead {
 
 type infoRead struct {
 	once sync.Once
-	info es.Info
+	info world.Info
 	err  error
 }
 
 // info is cluster name's GET /, read once per pass through c (the
 // cluster's client: the pass keeps one per cluster).
-func (s *Snapshot) info(ctx context.Context, name string, c *es.Client) (es.Info, error) {
+func (s *Snapshot) info(ctx context.Context, name string, c *es.Client) (world.Info, error) {
 	s.mu.Lock()
 	ir := s.infos[name]
 	if ir == nil {

@@ -71,7 +71,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -134,8 +134,8 @@ type connTrust struct {
 // trustDeployment is one deployment whose trust the pass looks at.
 type trustDeployment struct {
 	cl  *spec.Cluster
-	dep *cloud.Deployment
-	res *cloud.ESResource
+	dep *world.Deployment
+	res *world.ESResource
 	err error
 	// entries are the entries sources want, by identity.
 	entries map[string]*trustEntry
@@ -143,7 +143,7 @@ type trustDeployment struct {
 	ops     []*trustOp
 	changes map[string]*Change
 	// final is the trust after this pass (live, or what apply wrote).
-	final cloud.Trust
+	final world.Trust
 	// locals: this deployment is the local of a certificate connection.
 	local bool
 }
@@ -294,7 +294,7 @@ func normIDs(in []string) []string {
 
 func directType(t string) string {
 	if t == "" {
-		return cloud.DirectGeneric
+		return world.DirectGeneric
 	}
 	return t
 }
@@ -304,7 +304,7 @@ func accountKey(id string) string        { return trustAccounts + " " + id }
 func externalKey(id string) string       { return trustExternal + " " + id }
 func directKey(typ, scope string) string { return trustDirect + " " + directType(typ) + " " + scope }
 
-func liveDirectKey(d cloud.DirectTrust) string {
+func liveDirectKey(d world.DirectTrust) string {
 	if d.ScopeID == "" {
 		return trustDirect + " " + directType(d.Type) + " uid:" + d.UID
 	}
@@ -313,7 +313,7 @@ func liveDirectKey(d cloud.DirectTrust) string {
 
 // findLive returns the view of the first live entry with the given
 // identity and its index, or -1.
-func findLive(t cloud.Trust, key string) (entryView, int) {
+func findLive(t world.Trust, key string) (entryView, int) {
 	kind, _, _ := strings.Cut(key, " ")
 	switch kind {
 	case trustAccounts:
@@ -393,7 +393,7 @@ func (e *trustEntry) name() string {
 		return "esremote: organization " + e.id
 	}
 	env := "ECE environment"
-	if e.typ == cloud.DirectESS {
+	if e.typ == world.DirectESS {
 		env = "ECH organization"
 	}
 	return "esremote: " + env + " " + e.id
@@ -419,7 +419,7 @@ func (e envRef) String() string {
 // apiFacts is what the observation says of one control plane.
 type apiFacts struct {
 	orgs  []string                 // ECH: organizations of the API key
-	local *cloud.TrustRelationship // ECE: this environment
+	local *world.TrustRelationship // ECE: this environment
 	err   error
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -29,7 +29,7 @@ type trustObservation struct {
 }
 
 type depObs struct {
-	dep       *cloud.Deployment
+	dep       *world.Deployment
 	clientErr error // no client for the control plane (credentials, ca_file)
 	err       error
 }
@@ -40,7 +40,7 @@ type idsObs struct {
 }
 
 type relObs struct {
-	rels []cloud.TrustRelationship
+	rels []world.TrustRelationship
 	err  error
 }
 
@@ -91,7 +91,7 @@ func (o *trustObservation) organizations(cl *spec.Cluster) idsObs {
 	var r idsObs
 	c, err := o.live.ps.r.CloudClient(o.live.ps.set, cl)
 	if err == nil {
-		var orgs []cloud.Organization
+		var orgs []world.Organization
 		orgs, err = c.Organizations(o.live.ctx)
 		for _, org := range orgs {
 			r.ids = append(r.ids, org.ID)
@@ -137,7 +137,7 @@ func (o *trustObservation) certificateAuthority(cl *spec.Cluster) idsObs {
 	var r idsObs
 	c, err := o.live.ps.r.CloudClient(o.live.ps.set, cl)
 	if err == nil {
-		var cas []cloud.CACert
+		var cas []world.CACert
 		cas, err = c.CertificateAuthority(o.live.ctx, id)
 		for _, ca := range cas {
 			r.ids = append(r.ids, ca.PEM)

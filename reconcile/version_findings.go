@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // roleGate is a part of a role the local cluster's version cannot take:
@@ -25,14 +25,14 @@ type roleGate struct {
 //   - description: 8.15 (SECURITY_ROLE_DESCRIPTION).
 //
 // An unreadable version lacks everything: the harsher reading.
-func roleVersionGates(body es.Role, v es.Version) []roleGate {
+func roleVersionGates(body world.Role, v world.Version) []roleGate {
 	var out []roleGate
 	if len(body.RemoteIndices) > 0 && !v.AtLeast(8, 14, 0) {
 		out = append(out, roleGate{"remote_indices privileges", "8.14"})
 	}
 	if len(body.RemoteCluster) > 0 && !v.AtLeast(8, 15, 0) {
 		out = append(out, roleGate{"remote_cluster privileges", "8.15"})
-	} else if !v.AtLeast(8, 17, 0) && slices.ContainsFunc(body.RemoteCluster, func(rc es.RemoteClusterPrivileges) bool {
+	} else if !v.AtLeast(8, 17, 0) && slices.ContainsFunc(body.RemoteCluster, func(rc world.RemoteClusterPrivileges) bool {
 		return slices.Contains(rc.Privileges, "monitor_stats")
 	}) {
 		out = append(out, roleGate{"the remote_cluster privilege monitor_stats", "8.17"})

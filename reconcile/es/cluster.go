@@ -7,69 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
-
-// Info is the answer of GET /.
-type Info struct {
-	Name        string // node name
-	ClusterName string
-	ClusterUUID string
-	Version     Version
-	BuildFlavor string // "default", or "serverless" (whose version is fixed and meaningless)
-}
-
-// Serverless reports whether the cluster is Elastic Cloud Serverless, whose
-// version number must not be used for version gates (es-api.md §8).
-func (i Info) Serverless() bool { return i.BuildFlavor == "serverless" }
-
-// Version is a parsed Elasticsearch version number such as "8.19.0" or
-// "8.15.0-SNAPSHOT".
-type Version struct {
-	Major, Minor, Patch int
-	Raw                 string // as the cluster reported it
-}
-
-// ParseVersion parses "major.minor.patch" with an optional "-suffix".
-func ParseVersion(s string) (Version, error) {
-	core, _, _ := strings.Cut(s, "-")
-	parts := strings.Split(core, ".")
-	if len(parts) != 3 {
-		return Version{}, fmt.Errorf("invalid version %q: want major.minor.patch", s)
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 {
-			return Version{}, fmt.Errorf("invalid version %q", s)
-		}
-		n[i] = v
-	}
-	return Version{Major: n[0], Minor: n[1], Patch: n[2], Raw: s}, nil
-}
-
-// AtLeast reports whether v is major.minor.patch or later.
-func (v Version) AtLeast(major, minor, patch int) bool {
-	if v.Major != major {
-		return v.Major > major
-	}
-	if v.Minor != minor {
-		return v.Minor > minor
-	}
-	return v.Patch >= patch
-}
-
-// String returns the version as the cluster reported it.
-func (v Version) String() string {
-	if v.Raw != "" {
-		return v.Raw
-	}
-	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
-}
 
 // Info reads GET / (privilege monitor).
 func (c *Client) Info(ctx context.Context) (Info, error) {
@@ -98,14 +40,6 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 	}
 	return Info{Name: body.Name, ClusterName: body.ClusterName, ClusterUUID: body.ClusterUUID,
 		Version: v, BuildFlavor: body.Version.BuildFlavor}, nil
-}
-
-// Settings are the cluster settings stored through the API, with flat keys
-// ("cluster.remote.a.seeds"). Settings from elasticsearch.yml and defaults
-// are not included.
-type Settings struct {
-	Persistent map[string]Value
-	Transient  map[string]Value
 }
 
 // Settings reads GET /_cluster/settings?flat_settings=true (privilege
@@ -214,37 +148,6 @@ func (c *Client) notAcknowledged(op string, status int) *Error {
 		Reason: "not acknowledged by all nodes within the timeout (the change may be committed)"}
 }
 
-// RemoteInfo is one alias of GET /_remote/info, as answered by the node
-// that received the request. Fields of the other mode are zero.
-type RemoteInfo struct {
-	Connected bool   `json:"connected"`
-	Mode      string `json:"mode"` // "sniff" or "proxy"
-
-	// Proxy mode.
-	ProxyAddress              string `json:"proxy_address,omitempty"`
-	ServerName                string `json:"server_name,omitempty"`
-	NumProxySocketsConnected  int    `json:"num_proxy_sockets_connected,omitempty"`
-	MaxProxySocketConnections int    `json:"max_proxy_socket_connections,omitempty"`
-
-	// Sniff mode.
-	Seeds                    []string `json:"seeds,omitempty"`
-	NumNodesConnected        int      `json:"num_nodes_connected,omitempty"`
-	MaxConnectionsPerCluster int      `json:"max_connections_per_cluster,omitempty"`
-
-	InitialConnectTimeout string `json:"initial_connect_timeout"` // e.g. "30s"
-	SkipUnavailable       bool   `json:"skip_unavailable"`
-
-	// ClusterCredentials is "::es_redacted::" when this node's keystore
-	// holds cluster.remote.<alias>.credentials (API-key model), and empty
-	// when it does not (certificate model). Read in both modes, unlike the
-	// typed client, which drops it for sniff.
-	ClusterCredentials string `json:"cluster_credentials,omitempty"`
-}
-
-// HasCredentials reports whether the alias has keystore credentials on the
-// answering node, i.e. uses the API-key security model.
-func (r RemoteInfo) HasCredentials() bool { return r.ClusterCredentials != "" }
-
 // RemoteInfo reads GET /_remote/info (privilege monitor): every enabled
 // alias, keyed by alias. The map is non-nil.
 func (c *Client) RemoteInfo(ctx context.Context) (map[string]RemoteInfo, error) {
@@ -260,19 +163,6 @@ func (c *Client) RemoteInfo(ctx context.Context) (map[string]RemoteInfo, error) 
 		return nil, err
 	}
 	return out, nil
-}
-
-// ResolvedCluster is one cluster of GET /_resolve/cluster. The local
-// cluster's key is "(local)".
-type ResolvedCluster struct {
-	Connected       bool   `json:"connected"`
-	SkipUnavailable bool   `json:"skip_unavailable"`
-	MatchingIndices *bool  `json:"matching_indices,omitempty"` // absent when the remote could not be asked
-	Error           string `json:"error,omitempty"`            // why a search there would fail
-	Version         *struct {
-		Number      string `json:"number"`
-		BuildFlavor string `json:"build_flavor"`
-	} `json:"version,omitempty"`
 }
 
 // ResolveCluster reads GET /_resolve/cluster/{expr} (Elasticsearch 8.13+),
