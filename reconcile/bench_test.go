@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,11 +209,12 @@ func BenchmarkPassSteady(b *testing.B) {
 			e.slow(benchRTT)
 			e.srv.World.ResetLog()
 			passes := 0
-			var wall time.Duration
+			var wall, cpu time.Duration
 			for b.Loop() {
-				start := time.Now()
+				start, cpu0 := time.Now(), processCPU()
 				res, err := r.Pass(b.Context(), set, ModeRun, "")
 				wall += time.Since(start)
+				cpu += processCPU() - cpu0
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -222,6 +224,7 @@ func BenchmarkPassSteady(b *testing.B) {
 				passes++
 			}
 			reportPass(b, e, wall, passes, lowerBound(1, n, r.opts.Concurrency)) // the three reads travel at once
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(passes), "cpu-ms/pass")
 		})
 	}
 }
@@ -435,6 +438,17 @@ func benchConvergence(b *testing.B, n int, disk bool) {
 	b.ReportMetric(ms(target), "target-ms")
 	b.ReportMetric(float64(len(lat)), "edits")
 	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is the CPU time (user + system) the benchmark's process has
+// used so far: the engine's and the in-process sim's together, on the
+// same CPUs. Per pass it says how much of a wave's time the CPUs take.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -89,7 +89,11 @@ type observation struct {
 // configured whose evidence is not fresh (askEarly), all sent at once. As soon as a local cluster
 // is observed, the remotes its managed keys live on are read too
 // (prefetchRemotes), so that no cluster waits for them later.
-func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection) {
+//
+// observed, when not nil, is called with each cluster's observation as soon
+// as it is complete, the cluster's slot given back: what it does (the
+// cluster's decision) overlaps the other clusters' reads.
+func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection, observed func(i int, ob observation)) {
 	out := make([]observation, len(locals))
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
 	var wg sync.WaitGroup
@@ -101,42 +105,10 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			client, err := ps.r.ESClient(ps.set, cl)
-			if err != nil {
-				out[i].err = err
-				return
-			}
-			var rwg sync.WaitGroup
-			if ps.wantRoles(local, byLocal[local]) {
-				out[i].rolesRead = true
-				rwg.Go(func() { out[i].roles, out[i].rolesErr = client.Roles(ctx) })
-			}
-			rwg.Go(func() {
-				version := func() string {
-					info, err := ps.snap.info(ctx, local, client)
-					if err != nil {
-						return ""
-					}
-					return info.Version.String()
-				}
-				out[i].early = ps.r.askEarly(ctx, client, local, version, byLocal[local])
-			})
-			if wantPrivileges(byLocal[local]) {
-				rwg.Go(func() {
-					if p, err := client.UserPrivileges(ctx); err == nil {
-						out[i].privs = &p
-					}
-				})
-			}
-			out[i].obs, out[i].err = observe(ctx, client, local, ps.snap)
-			if out[i].err == nil {
-				ps.r.rememberVersion(local, out[i].obs.Version)
-				ps.prefetchRemotes(ctx, cl, byLocal[local], out[i].obs)
-			}
-			rwg.Wait()
-			if out[i].err == nil {
-				out[i].evidence = ps.observeEvidence(ctx, client, byLocal[local], out[i].obs, out[i].early)
+			ps.observeLocal(ctx, cl, byLocal[local], &out[i])
+			<-sem
+			if observed != nil {
+				observed(i, out[i])
 			}
 		})
 	}
@@ -146,6 +118,47 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 		ps.snap.locals[local] = out[i]
 	}
 	ps.snap.mu.Unlock()
+}
+
+// observeLocal reads one local cluster into o (observeAll).
+func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns []*spec.Connection, o *observation) {
+	local := cl.Name
+	client, err := ps.r.ESClient(ps.set, cl)
+	if err != nil {
+		o.err = err
+		return
+	}
+	var rwg sync.WaitGroup
+	if ps.wantRoles(local, conns) {
+		o.rolesRead = true
+		rwg.Go(func() { o.roles, o.rolesErr = client.Roles(ctx) })
+	}
+	rwg.Go(func() {
+		version := func() string {
+			info, err := ps.snap.info(ctx, local, client)
+			if err != nil {
+				return ""
+			}
+			return info.Version.String()
+		}
+		o.early = ps.r.askEarly(ctx, client, local, version, conns)
+	})
+	if wantPrivileges(conns) {
+		rwg.Go(func() {
+			if p, err := client.UserPrivileges(ctx); err == nil {
+				o.privs = &p
+			}
+		})
+	}
+	o.obs, o.err = observe(ctx, client, local, ps.snap)
+	if o.err == nil {
+		ps.r.rememberVersion(local, o.obs.Version)
+		ps.prefetchRemotes(ctx, cl, conns, o.obs)
+	}
+	rwg.Wait()
+	if o.err == nil {
+		o.evidence = ps.observeEvidence(ctx, client, conns, o.obs, o.early)
+	}
 }
 
 // observe does the reads of DESIGN §5 on one cluster: GET /,

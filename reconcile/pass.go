@@ -50,6 +50,10 @@ type passState struct {
 	// uuids indexes the declared Clusters by cluster_uuid (namesOf).
 	uuidsOnce sync.Once
 	uuids     map[string][]string
+
+	// early is each local's decision (by index in locals), made as soon
+	// as it was observed, before the identity check (observe).
+	early []*clusterWork
 }
 
 // Pass observes every local cluster the set names, plans, and in ModeApply
@@ -77,7 +81,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	ps := r.newPass(set, mode, only, targets)
 	ps.observe(ctx)
-	work, departed := ps.decide()
+	work, departed := ps.decidePass()
 	if mode != ModePlan && r.opts.Expect != nil {
 		if why := ps.stale(work, departed); len(why) > 0 {
 			ps.reads.Wait()
@@ -156,16 +160,27 @@ func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []st
 // endpoints first (the reads of the managed keys' remotes start from
 // them), then the trust facts and the clusters at once, each target read
 // once, each cluster in two waves (its fixed reads, then the evidence
-// they leave open, and its managed keys' remotes). Identities are
-// compared across clusters (two Cluster documents for one cluster get no
-// writes), so every local is observed before any is decided.
+// they leave open, and its managed keys' remotes).
+//
+// A cluster is handed to decide as soon as its own reads are in and the
+// trust facts are decided, while the other clusters are still read
+// (ps.early, decideLocal); only the identity check, which compares every
+// cluster of the pass, waits for all of them (decidePass).
 func (ps *passState) observe(ctx context.Context) {
 	ps.endpoints = ps.r.resolveEndpointsWith(ctx, ps.set, ps.only, ps.deployment)
 	ps.observeDeparted(ctx)
-	var trustRead sync.WaitGroup
-	trustRead.Go(func() { ps.planTrust(ctx) })
-	ps.observeAll(ctx, ps.locals, ps.byLocal)
-	trustRead.Wait()
+	trusted := make(chan struct{})
+	go func() {
+		defer close(trusted)
+		ps.planTrust(ctx)
+	}()
+	ps.early = make([]*clusterWork, len(ps.locals))
+	ps.observeAll(ctx, ps.locals, ps.byLocal, func(i int, ob observation) {
+		<-trusted
+		local := ps.locals[i]
+		ps.early[i] = ps.decideLocal(local, ps.byLocal[local], ps.all[local], ob)
+	})
+	<-trusted
 }
 
 // decide decides every local cluster from the Snapshot, before anything is
@@ -174,10 +189,25 @@ func (ps *passState) observe(ctx context.Context) {
 // what the ledger still owns on clusters that left the specs. It reads
 // nothing: the same Snapshot and ledger give the same plans.
 func (ps *passState) decide() ([]*clusterWork, []*ClusterPlan) {
+	return ps.decideFrom(nil)
+}
+
+// decidePass is decide for the pass itself: each cluster's decision made
+// as soon as it was observed (ps.early, the same function of the same
+// Snapshot), with the identity check over every cluster of the pass.
+func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
+	return ps.decideFrom(ps.early)
+}
+
+func (ps *passState) decideFrom(early []*clusterWork) ([]*clusterWork, []*ClusterPlan) {
 	work := make([]*clusterWork, len(ps.locals))
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, local := range ps.locals {
+		if i < len(early) && early[i] != nil {
+			work[i] = ps.checkIdentity(early[i])
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -233,22 +263,51 @@ type clusterWork struct {
 	// privs is the local credential's privileges (observation.privs), for
 	// the canary check after verify.
 	privs *es.UserPrivileges
+	// seen is the observation the identity check is made on (nil when the
+	// decision failed before it or already made it); conns the cluster's
+	// connections, for a failure.
+	seen  *Observed
+	conns []*spec.Connection
 }
 
 // decideCluster decides one local cluster from the pass's Snapshot: the
 // desired aliases, the links' evidence, keys, trust, settings and roles.
 // It writes nothing.
 func (ps *passState) decideCluster(local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
+	return ps.checkIdentity(ps.decideLocal(local, conns, all, ps.snap.local(local)))
+}
+
+// checkIdentity is the part of a cluster's decision that spans clusters:
+// a cluster whose identity check fails (identity) gets no writes, whatever
+// the rest of its decision says.
+func (ps *passState) checkIdentity(w *clusterWork) *clusterWork {
+	if w.seen == nil {
+		return w
+	}
+	if err := ps.identity(w.cp.Local, w.seen); err != nil {
+		return failedWork(w.cp.Local, w.conns, err, w.log)
+	}
+	return w
+}
+
+// failedWork is the decision of a cluster that failed: every connection
+// fails with err, nothing is written.
+func failedWork(local string, conns []*spec.Connection, err error, log *slog.Logger) *clusterWork {
+	cp := &ClusterPlan{Local: local, Err: err}
+	for _, c := range conns {
+		cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
+	}
+	log.Warn("cluster failed", "err", err)
+	return &clusterWork{cp: cp, log: log, conns: conns}
+}
+
+// decideLocal is decideCluster from the cluster's observation ob, without
+// the identity check (checkIdentity): it needs nothing of the other
+// clusters, so the pass makes it as soon as ob is in.
+func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map[string]bool, ob observation) *clusterWork {
 	r := ps.r
 	log := r.opts.Logger.With("target", local)
-	fail := func(err error) *clusterWork {
-		cp := &ClusterPlan{Local: local, Err: err}
-		for _, c := range conns {
-			cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
-		}
-		log.Warn("cluster failed", "err", err)
-		return &clusterWork{cp: cp, log: log}
-	}
+	fail := func(err error) *clusterWork { return failedWork(local, conns, err, log) }
 	cl := ps.set.Cluster(local)
 	if cl == nil {
 		return fail(drift.Terminal(fmt.Errorf("cluster %q is not declared", local)))
@@ -257,14 +316,10 @@ func (ps *passState) decideCluster(local string, conns []*spec.Connection, all m
 	if err != nil {
 		return fail(err)
 	}
-	ob := ps.snap.local(local)
 	if ob.err != nil {
 		return fail(ob.err)
 	}
 	obs := ob.obs
-	if err := ps.identity(local, obs); err != nil {
-		return fail(err)
-	}
 	var cps []*ConnectionPlan
 	for _, c := range conns {
 		p := &ConnectionPlan{Conn: c}
@@ -311,11 +366,13 @@ func (ps *passState) decideCluster(local string, conns []*spec.Connection, all m
 	}
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
 	if err := ps.planRoles(cl, cp, obs, ob); err != nil {
-		return fail(err)
+		w := fail(err)
+		w.seen = obs // a failed identity check is the failure reported
+		return w
 	}
 	ps.planRemovedKeys(cp)
 	ps.planKeystoreRemovals(cp, all)
-	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: ob.privs}
+	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: ob.privs, seen: obs, conns: conns}
 }
 
 // writeCluster writes one decided cluster (apply and run): credentials,
