@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
@@ -39,41 +34,14 @@ const managedConnectionWithRole = managedConnection + `roles:
 //     origin external (Done-when 2 and 4);
 //   - no secret of the world is in the journal or the alerts.
 func TestDaemonJournalAndRevertNotification(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	srv, err := sim.Start(ctx, sim.DefaultWorld())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	specs, env := simSpecs(t, srv, managedConnectionWithRole)
-	state, secrets := t.TempDir(), t.TempDir()
+	w := newSimWorld(t, managedConnectionWithRole)
 	am, hook, slack := newWebhook(t), newWebhook(t), newWebhook(t)
-	hookFile, slackFile := filepath.Join(secrets, "webhook-url"), filepath.Join(secrets, "slack-url")
-	writeFile(t, hookFile, hook.srv.URL+"/hook?token=s3cret\n", 0o600)
-	writeFile(t, slackFile, slack.srv.URL+"/services/T0/B0/s3cret\n", 0o600)
-
-	next := notifySocket(t)
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		if k == "JOURNAL_STREAM" {
-			return ""
-		}
-		return os.Getenv(k)
-	}}
-	code := make(chan int, 1)
-	go func() {
-		// A short resync: the pass after the hand edit comes on its own.
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
-			"--resync", "1s", "--alertmanager-url", am.srv.URL, "--webhook-url-file", hookFile, "--slack-webhook-url-file", slackFile,
-			"--external-url", "https://esremote.example.com/"})
-	}()
-	next("READY=1")
-	next("STATUS=")
-	addr := <-logs.addr
+	// A short resync: the pass after the hand edit comes on its own.
+	d := w.start(t, "--debounce", "1h:1h", "--resync", "1s", "--alertmanager-url", am.srv.URL,
+		"--webhook-url-file", hook.urlFile(t, "/hook?token=s3cret"), "--slack-webhook-url-file", slack.urlFile(t, "/services/T0/B0/s3cret"),
+		"--external-url", "https://esremote.example.com/")
+	d.firstPass()
+	logs := d.logs
 
 	// The first pass's writes, one journal line each.
 	journal := logs.String()
@@ -90,7 +58,7 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 
 	// Someone sets server_name by hand, as in Kibana's dev tools.
 	const key = "cluster.remote.ece-prod-logs.server_name"
-	if err := srv.World.SetSetting("ech-analytics", "persistent", key, "evil.example"); err != nil {
+	if err := w.srv.World.SetSetting("ech-analytics", "persistent", key, "evil.example"); err != nil {
 		t.Fatal(err)
 	}
 	for name, sink := range map[string]*webhook{"alertmanager": am, "webhook": hook, "slack": slack} {
@@ -107,7 +75,7 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 	// The link's path is the connection's page on the daemon's listener
 	// (--external-url is the proxy in front of it).
 	const page = "/connections/analytics-to-ece-logs"
-	if body := get(t, "http://"+addr+page); !strings.Contains(body, "analytics-to-ece-logs") {
+	if body := get(t, d.url(page)); !strings.Contains(body, "analytics-to-ece-logs") {
 		t.Errorf("GET %s does not show the connection:\n%s", page, body)
 	}
 	reverted := regexp.MustCompile(`level=WARN msg="hand edit reverted" connection=analytics-to-ece-logs resource=cluster_setting target=ech-analytics key=` +
@@ -116,19 +84,11 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 		t.Errorf("journal lacks the revert of %s:\n%s", key, logs)
 	}
 
-	cancel()
-	select {
-	case <-code:
-	case <-time.After(failsafe):
-		t.Fatalf("run did not stop:\n%s", logs)
-	}
+	d.stop()
 	out := logs.String()
-	for name, cl := range srv.Addresses().Clusters {
-		ks, _ := srv.World.Keystore(name)
-		for _, sec := range append([]string{cl.Password, cl.APIKey}, mapValues(ks)...) {
-			if sec != "" && strings.Contains(out, sec) {
-				t.Errorf("a secret of %s (%d chars) is in the journal", name, len(sec))
-			}
+	for _, sec := range w.secrets() {
+		if sec != "" && strings.Contains(out, sec) {
+			t.Errorf("a secret of the world (%d chars) is in the journal", len(sec))
 		}
 	}
 	if strings.Contains(out, "s3cret") {
@@ -139,61 +99,27 @@ func TestDaemonJournalAndRevertNotification(t *testing.T) {
 	}
 }
 
-func mapValues(m map[string]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
 // TestUnreachableRemoteIsATargetError: a remote that stops answering after
 // the first pass is a report error of its own, so esremote_report_errors
 // and EsremoteTargetError name it (not the local cluster that reads it),
 // and the daemon's warning names it with the error, and the local cluster
 // it passes again.
 func TestUnreachableRemoteIsATargetError(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	srv, err := sim.Start(ctx, sim.DefaultWorld())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	specs, env := simSpecs(t, srv, managedConnection)
-	state, secrets := t.TempDir(), t.TempDir()
+	w := newSimWorld(t, managedConnection)
 	hook := newWebhook(t)
-	hookFile := filepath.Join(secrets, "webhook-url")
-	writeFile(t, hookFile, hook.srv.URL+"/hook\n", 0o600)
-	next := notifySocket(t)
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		if k == "JOURNAL_STREAM" {
-			return ""
-		}
-		return os.Getenv(k)
-	}}
-	code := make(chan int, 1)
-	go func() {
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
-			"--resync", "1s", "--webhook-url-file", hookFile})
-	}()
-	next("READY=1")
-	next("STATUS=")
-	addr := <-logs.addr
+	d := w.start(t, "--debounce", "1h:1h", "--resync", "1s", "--webhook-url-file", hook.urlFile(t, "/hook"))
+	d.firstPass()
+	logs := d.logs
 
 	// The remote resets every connection from now on.
-	if _, err := srv.Fault(sim.Fault{Target: "ece-prod-logs", Kind: sim.FaultReset}); err != nil {
+	if _, err := w.srv.Fault(sim.Fault{Target: "ece-prod-logs", Kind: sim.FaultReset}); err != nil {
 		t.Fatal(err)
 	}
 	body := hook.wait(t, `"target":"ece-prod-logs"`)
 	if !strings.Contains(body, drift.AlertTargetError) || !strings.Contains(body, "get cluster info on ece-prod-logs") {
 		t.Errorf("target error alert: %s", body)
 	}
-	metrics := get(t, "http://"+addr+"/metrics")
+	metrics := get(t, d.url("/metrics"))
 	if !strings.Contains(metrics, `esremote_report_errors{target="ece-prod-logs"} 1`+"\n") {
 		t.Errorf("/metrics lacks the unreachable remote's error:\n%s", metrics)
 	}
@@ -204,10 +130,5 @@ func TestUnreachableRemoteIsATargetError(t *testing.T) {
 	if !warn.MatchString(logs.String()) {
 		t.Errorf("no warning naming the remote and its error:\n%s", logs)
 	}
-	cancel()
-	select {
-	case <-code:
-	case <-time.After(failsafe):
-		t.Fatalf("run did not stop:\n%s", logs)
-	}
+	d.stop()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // The daemon's HTTP API beyond loopback (issue 18): refused unless asked
@@ -65,52 +63,16 @@ func TestRunRefusesRemoteListenWithoutToken(t *testing.T) {
 	}
 }
 
-// runDaemon starts cmdRun with args and returns its listen address, its
-// log, and a stop function that checks it exited 0.
-func runDaemon(t *testing.T, args ...string) (string, *logWatch, func()) {
-	return runDaemonEnv(t, os.Getenv, args...)
-}
-
-// runDaemonEnv is runDaemon with the environment getenv gives.
-func runDaemonEnv(t *testing.T, getenv func(string) string, args ...string) (string, *logWatch, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: getenv}
-	code := make(chan int, 1)
-	go func() { code <- runCommand("run", c, args) }()
-	var addr string
-	select {
-	case addr = <-logs.addr:
-	case got := <-code:
-		t.Fatalf("run exited %d:\n%s", got, logs)
-	case <-time.After(failsafe):
-		t.Fatalf("no listen address in the log:\n%s", logs)
-	}
-	return addr, logs, func() {
-		t.Helper()
-		cancel()
-		select {
-		case got := <-code:
-			if got != exitOK {
-				t.Errorf("run exited %d, want 0; log:\n%s", got, logs)
-			}
-		case <-time.After(failsafe):
-			t.Fatal("run did not stop")
-		}
-	}
-}
-
 func TestRunRemoteListenWithToken(t *testing.T) {
-	next := notifySocket(t)
 	dir := t.TempDir()
 	token := filepath.Join(dir, "token")
 	const secret = "0123456789abcdef0123456789abcdef"
 	if err := os.WriteFile(token, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr, logs, stop := runDaemon(t, t.TempDir(), "--listen", "0.0.0.0:0", "--listen-allow-remote", "--reload-token-file", token, "--state-dir", t.TempDir())
-	defer stop()
+	d := startDaemon(t, nil, t.TempDir(), "--listen", "0.0.0.0:0", "--listen-allow-remote", "--reload-token-file", token, "--state-dir", t.TempDir())
+	defer d.stopOK()
+	addr, logs, next := d.addr, d.logs, d.next
 	next("STATUS=0 in sync")
 
 	do := func(method, path, auth string) int {
@@ -163,7 +125,6 @@ func TestRunRemoteListenWithToken(t *testing.T) {
 // the link (ln -sfn) reloads the new one. Before, it loaded 0 files and a
 // swap read "spec unchanged".
 func TestRunReloadsOnSymlinkedRootSwap(t *testing.T) {
-	next := notifySocket(t)
 	base := t.TempDir()
 	for i, name := range []string{"r1", "r2"} {
 		d := filepath.Join(base, "releases", name)
@@ -179,8 +140,9 @@ func TestRunReloadsOnSymlinkedRootSwap(t *testing.T) {
 	if err := os.Symlink("releases/r1", live); err != nil {
 		t.Fatal(err)
 	}
-	_, logs, stop := runDaemon(t, live, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--debounce", "10ms:50ms")
-	defer stop()
+	d := startDaemon(t, nil, live, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--debounce", "10ms:50ms")
+	defer d.stopOK()
+	logs, next := d.logs, d.next
 	next("STATUS=0 in sync") // the first pass ended
 	loaded := regexp.MustCompile(`msg="spec loaded" digest=(\S+) files=(\d+)`)
 	first := loaded.FindAllStringSubmatch(logs.String(), -1)
@@ -207,11 +169,11 @@ func TestRunReloadsOnSymlinkedRootSwap(t *testing.T) {
 // /readyz says why it is not ready. Before, the loop froze on the open
 // while both kept answering 200.
 func TestRunWithFIFOSpecFile(t *testing.T) {
-	next := notifySocket(t)
 	specs := t.TempDir()
 	mkfifo(t, filepath.Join(specs, "fifo.yaml"))
-	addr, logs, stop := runDaemon(t, specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir())
-	defer stop()
+	d := startDaemon(t, nil, specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir())
+	defer d.stopOK()
+	addr, logs, next := d.addr, d.logs, d.next
 	next("READY=1")
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)

@@ -8,20 +8,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,7 +28,6 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/daemon"
-	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/reconcile/statedir"
 )
 
@@ -64,103 +59,6 @@ func cmdStatusDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("STATUS_ADDR", strings.TrimPrefix(srv.URL, "http://"))
 }
 
-// simSpecs writes a spec dir for the world of srv: every cluster, with its
-// secrets in environment variables of env, and the connections given.
-func simSpecs(t *testing.T, srv *sim.Server, connections string) (dir string, env map[string]string) {
-	t.Helper()
-	dir, env = t.TempDir(), map[string]string{}
-	addrs := srv.Addresses()
-	var b strings.Builder
-	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
-		c := addrs.Clusters[n]
-		pw := "ES_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))
-		env[pw] = c.Password
-		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
-			n, c.URL, c.Username, pw)
-		if c.DeploymentID != "" {
-			cp := addrs.ControlPlanes[c.Platform]
-			key := "CLOUD_KEY_" + strings.ToUpper(c.Platform)
-			env[key] = cp.APIKey
-			fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, cp.URL, key, c.DeploymentID)
-			if c.RefID != "" {
-				fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
-			}
-		}
-	}
-	writeFile(t, filepath.Join(dir, "clusters.yaml"), b.String(), 0o644)
-	writeFile(t, filepath.Join(dir, "connections.yaml"), connections, 0o644)
-	return dir, env
-}
-
-func writeFile(t *testing.T, path, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// managedConnection is a managed cross-cluster API key link of the default
-// world, so the engine knows its key's expiry.
-const managedConnection = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote: {cluster: ece-prod-logs}
-security: api_key
-api_key:
-  managed: true
-  access: {search: [{names: ["logs-*"]}]}
-  expiration: 90d
-  rotate_before: 14d
-`
-
-// webhook records the bodies POSTed to it.
-type webhook struct {
-	srv    *httptest.Server
-	bodies chan string
-}
-
-func newWebhook(t *testing.T) *webhook {
-	h := &webhook{bodies: make(chan string, 16)}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		h.bodies <- string(b)
-	}))
-	t.Cleanup(h.srv.Close)
-	return h
-}
-
-// wait returns the first body containing want.
-func (h *webhook) wait(t *testing.T, want string) string {
-	t.Helper()
-	timeout := time.After(failsafe)
-	for {
-		select {
-		case b := <-h.bodies:
-			if strings.Contains(b, want) {
-				return b
-			}
-		case <-timeout:
-			t.Fatalf("no webhook body with %q", want)
-		}
-	}
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s %v\n%s", url, resp.Status, err, b)
-	}
-	return string(b)
-}
-
 // TestRunMetricsAndAlerts runs the daemon in-process against a simulated
 // world: /metrics has the connection's series and passes promtool, the key
 // expiry reaches it, /status/last-change and the status table name the
@@ -168,44 +66,14 @@ func get(t *testing.T, url string) string {
 // EsremoteSpecInvalid at the webhook, and the resolved alert is delivered
 // before the daemon exits (the flush at stop).
 func TestRunMetricsAndAlerts(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	srv, err := sim.Start(ctx, sim.DefaultWorld())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	specs, env := simSpecs(t, srv, managedConnection)
-	state, secrets := t.TempDir(), t.TempDir()
+	w := newSimWorld(t, managedConnection)
+	specs, state := w.specs, w.state
 	hook := newWebhook(t)
-	hookFile := filepath.Join(secrets, "webhook-url")
-	writeFile(t, hookFile, hook.srv.URL+"/hook?token=s3cret\n", 0o600)
-
-	next := notifySocket(t)
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		if k == "JOURNAL_STREAM" {
-			return ""
-		}
-		return os.Getenv(k)
-	}}
-	code := make(chan int, 1)
-	go func() {
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h",
-			"--webhook-url-file", hookFile, "--alert-label", "env=test", "--alert-resend-interval", "30s"})
-	}()
-	next("READY=1")
-	if msg := next("STATUS="); !strings.Contains(msg, "STATUS=1 in sync, 0 drifted, 0 failed") {
+	d := w.start(t, "--debounce", "1h:1h", "--webhook-url-file", hook.urlFile(t, "/hook?token=s3cret"),
+		"--alert-label", "env=test", "--alert-resend-interval", "30s")
+	next, addr, logs := d.next, d.addr, d.logs
+	if msg := d.firstPass(); !strings.Contains(msg, "STATUS=1 in sync, 0 drifted, 0 failed") {
 		t.Fatalf("first pass: %q\n%s", msg, logs)
-	}
-	var addr string
-	select {
-	case addr = <-logs.addr:
-	case <-time.After(failsafe):
-		t.Fatalf("no listen address in the log:\n%s", logs)
 	}
 
 	// Everything the daemon lets out is kept for the secret scan at the end.
@@ -242,7 +110,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		t.Errorf("last change = %+v", lc)
 	}
 	var out, errb bytes.Buffer
-	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
+	sc := &cli{ctx: t.Context(), stdout: &out, stderr: &errb, getenv: os.Getenv}
 	if got := runCommand("status", sc, []string{"--listen", addr}); got != exitOK {
 		t.Fatalf("status = %d: %s", got, errb.String())
 	}
@@ -278,15 +146,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("READY=1")
-	cancel()
-	select {
-	case got := <-code:
-		if got != exitOK {
-			t.Fatalf("run exited %d:\n%s", got, logs)
-		}
-	case <-time.After(failsafe):
-		t.Fatalf("run did not stop:\n%s", logs)
-	}
+	d.stopOK()
 	var resolved bool
 	for len(hook.bodies) > 0 {
 		b := <-hook.bodies
@@ -311,7 +171,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	// status table, the alert bodies or any file of the state dir.
 	outputs.WriteString(logs.String())
 	outputs.WriteString(out.String())
-	err = filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -322,19 +182,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secretsUsed := []string{"s3cret"}
-	addrs := srv.Addresses()
-	for name, c := range addrs.Clusters {
-		secretsUsed = append(secretsUsed, c.Password, c.APIKey)
-		ks, _ := srv.World.Keystore(name)
-		for _, v := range ks {
-			secretsUsed = append(secretsUsed, v)
-		}
-	}
-	for _, cp := range addrs.ControlPlanes {
-		secretsUsed = append(secretsUsed, cp.APIKey)
-	}
-	for _, sec := range secretsUsed {
+	for _, sec := range append(w.secrets(), "s3cret") {
 		if sec != "" && strings.Contains(outputs.String(), sec) {
 			t.Errorf("a secret (%d chars) reached the daemon's outputs", len(sec))
 		}

@@ -39,49 +39,10 @@ const pageToken = "3f9c2a7e51d04b8c9e6f1a2b3c4d5e6f"
 // world once its first pass is done.
 func startPageDaemon(t *testing.T) (string, *sim.Server) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	t.Cleanup(cancel)
-	srv, err := sim.Start(ctx, sim.DefaultWorld())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	writeFile(t, tokenFile, pageToken+"\n", 0o600)
-	specs, env := simSpecs(t, srv, pageConnections)
-	next := notifySocket(t)
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		if k == "JOURNAL_STREAM" {
-			return ""
-		}
-		return os.Getenv(k)
-	}}
-	code := make(chan int, 1)
-	go func() {
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", t.TempDir(), "--debounce", "1h:1h",
-			"--reload-token-file", tokenFile})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-code:
-		case <-time.After(failsafe):
-			t.Errorf("the daemon did not stop:\n%s", logs)
-		}
-	})
-	next("READY=1")
-	next("STATUS=")
-	select {
-	case addr := <-logs.addr:
-		return addr, srv
-	case <-time.After(failsafe):
-		t.Fatalf("no listen address in the log:\n%s", logs)
-		return "", nil
-	}
+	w := newSimWorld(t, pageConnections)
+	d := w.start(t, "--debounce", "1h:1h", "--reload-token-file", secretFile(t, "token", pageToken+"\n"))
+	d.firstPass()
+	return d.addr, w.srv
 }
 
 // fetch GETs url, with the daemon's token when auth, and returns the

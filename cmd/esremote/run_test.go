@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,90 +15,11 @@ import (
 	"github.com/esremote/esremote/drift"
 )
 
-// failsafe bounds every wait on the daemon; the tests wait on events
-// (datagrams, log lines), never on time.
-const failsafe = 20 * time.Second
-
-// logWatch is the daemon's stderr: it keeps the log and hands over the
-// listen address from the "esremote started" line.
-type logWatch struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	addr chan string
-	sent bool
-}
-
-var listenRE = regexp.MustCompile(`listen=(\S+)`)
-
-func (w *logWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if m := listenRE.FindSubmatch(w.buf.Bytes()); m != nil && !w.sent {
-		w.sent = true
-		w.addr <- string(m[1])
-	}
-	return len(p), nil
-}
-
-func (w *logWatch) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// notifySocket listens where sd_notify sends and returns a function that
-// reads datagrams until one contains want, returning it.
-func notifySocket(t *testing.T) func(want string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "sd") // short: unix socket paths are limited to 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	var seen []string
-	return func(want string) string {
-		t.Helper()
-		conn.SetReadDeadline(time.Now().Add(failsafe))
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				t.Fatalf("waiting for %q after %q: %v", want, seen, err)
-			}
-			msg := string(buf[:n])
-			seen = append(seen, msg)
-			if strings.Contains(msg, want) {
-				return msg
-			}
-		}
-	}
-}
-
 func TestRunDaemonLifecycle(t *testing.T) {
-	next := notifySocket(t)
 	specs, state := t.TempDir(), t.TempDir()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	logs := &logWatch{addr: make(chan string, 1)}
-	c := &cli{ctx: ctx, stdout: io.Discard, stderr: logs, getenv: func(k string) string {
-		if k == "JOURNAL_STREAM" {
-			return ""
-		}
-		return os.Getenv(k)
-	}}
-	code := make(chan int, 1)
-	go func() {
-		// The file watch must not race the SIGHUP below: a long quiescence.
-		code <- runCommand("run", c, []string{specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h"})
-	}()
+	// The file watch must not race the SIGHUP below: a long quiescence.
+	d := startDaemon(t, nil, specs, "--listen", "127.0.0.1:0", "--state-dir", state, "--debounce", "1h:1h")
+	next, addr := d.next, d.addr
 
 	// READY, then the first pass's STATUS: sd_notify in order.
 	if msg := next("READY=1"); !strings.Contains(msg, "STATUS=") {
@@ -109,16 +28,10 @@ func TestRunDaemonLifecycle(t *testing.T) {
 	if msg := next("STATUS=0 in sync, 0 drifted, 0 failed"); strings.Contains(msg, "READY=1") {
 		t.Errorf("pass status came as READY: %q", msg)
 	}
-	var addr string
-	select {
-	case addr = <-logs.addr:
-	case <-time.After(failsafe):
-		t.Fatalf("no listen address in the log:\n%s", logs)
-	}
 
 	// esremote status reads the last report.
 	var out, errb bytes.Buffer
-	sc := &cli{ctx: ctx, stdout: &out, stderr: &errb, getenv: os.Getenv}
+	sc := &cli{ctx: t.Context(), stdout: &out, stderr: &errb, getenv: os.Getenv}
 	if got := runCommand("status", sc, []string{"--listen", addr, "--format", "json"}); got != exitOK {
 		t.Fatalf("status = %d: %s", got, errb.String())
 	}
@@ -143,19 +56,14 @@ func TestRunDaemonLifecycle(t *testing.T) {
 	next("READY=1")
 	next("STATUS=")
 
-	cancel()
+	d.cancel()
 	next("STOPPING=1")
-	select {
-	case got := <-code:
-		if got != exitOK {
-			t.Errorf("run exited %d, want 0; log:\n%s", got, logs)
-		}
-	case <-time.After(failsafe):
-		t.Fatal("run did not stop")
+	if got := d.wait(); got != exitOK {
+		t.Errorf("run exited %d, want 0; log:\n%s", got, d.logs)
 	}
 	for _, want := range []string{"spec loaded", "pass finished", "reload requested", "esremote stopped"} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, logs)
+		if !strings.Contains(d.logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, d.logs)
 		}
 	}
 

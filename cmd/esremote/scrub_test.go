@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/esremote/esremote/reconcile/sim"
 )
@@ -270,25 +269,12 @@ func checkScrubbed(t *testing.T, out string, secrets []string, echoes ...string)
 func TestEchoedCredentialsAreScrubbedInDaemon(t *testing.T) {
 	w := newEchoWorld(t)
 	w.es.echo(func(r *http.Request) bool { return r.URL.Path != "/" })
-	alerts := make(chan []byte, 16)
-	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		alerts <- body
-	}))
-	t.Cleanup(hook.Close)
-	hookFile := filepath.Join(t.TempDir(), "webhook-url")
-	if err := os.WriteFile(hookFile, []byte(hook.URL), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr, logs, stop := runDaemonEnv(t, func(k string) string { return w.env[k] }, w.dir,
-		"--listen", "127.0.0.1:0", "--state-dir", w.state, "--webhook-url-file", hookFile)
+	hook := newWebhook(t)
+	d := startDaemon(t, func(k string) string { return w.env[k] }, w.dir,
+		"--listen", "127.0.0.1:0", "--state-dir", w.state, "--webhook-url-file", hook.urlFile(t, ""))
+	addr, logs := d.addr, d.logs
 	var out bytes.Buffer
-	select {
-	case body := <-alerts:
-		out.Write(body)
-	case <-time.After(failsafe):
-		t.Fatalf("no alert delivered; log:\n%s", logs)
-	}
+	out.WriteString(hook.wait(t, "")) // the first alert
 	for _, path := range []string{"/status", "/metrics"} {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -298,7 +284,7 @@ func TestEchoedCredentialsAreScrubbedInDaemon(t *testing.T) {
 		resp.Body.Close()
 		out.Write(body)
 	}
-	stop()
+	d.stopOK()
 	out.WriteString(logs.String())
 	stateFiles(t, w.state, &out)
 	checkScrubbed(t, out.String(), w.secrets, "Authorization: Basic <redacted>")

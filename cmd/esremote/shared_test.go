@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,35 +90,13 @@ type daemonProc struct {
 	cmd      *exec.Cmd
 	addr     string
 	stateDir string
-	out      *syncBuffer
+	out      *logWatch
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // holder is the process's name in the lease and in X-Opaque-Id.
 func (d *daemonProc) holder() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s:%d", host, d.cmd.Process.Pid)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start runs a daemon with its own state dir, sharing the store.
@@ -132,8 +108,11 @@ func (w *sharedWorld) start(ttl, resync time.Duration) *daemonProc {
 // startIn runs a daemon on the spec dir dir.
 func (w *sharedWorld) startIn(dir string, ttl, resync time.Duration) *daemonProc {
 	w.t.Helper()
-	d := &daemonProc{addr: freeAddr(w.t), stateDir: w.t.TempDir(), out: &syncBuffer{}}
-	d.cmd = exec.Command(w.bin, "run", "--listen", d.addr, "--state-dir", d.stateDir, "--state-store", "onprem-search",
+	// The daemon picks its port and says which in its log: a port chosen
+	// here and closed before the daemon binds it could be taken meanwhile
+	// ("address already in use").
+	d := &daemonProc{stateDir: w.t.TempDir(), out: newLogWatch()}
+	d.cmd = exec.Command(w.bin, "run", "--listen", "127.0.0.1:0", "--state-dir", d.stateDir, "--state-store", "onprem-search",
 		"--lease-ttl", ttl.String(), "--resync", resync.String(), "--debounce", "50ms:200ms", dir)
 	d.cmd.Env = w.env
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
@@ -147,6 +126,11 @@ func (w *sharedWorld) startIn(dir string, ttl, resync time.Duration) *daemonProc
 			w.t.Logf("daemon %s output:\n%s", d.addr, d.out)
 		}
 	})
+	select {
+	case d.addr = <-d.out.addr:
+	case <-time.After(failsafe):
+		w.t.Fatalf("no listen address in the daemon's log:\n%s", d.out)
+	}
 	return d
 }
 
