@@ -36,10 +36,14 @@ var allowedImports = map[string][]string{
 	// values and keys, roles, API keys, deployments, trust): a leaf, so
 	// that decisions name it and never an adapter.
 	"reconcile/world": nil,
-	"reconcile":       {"spec", "drift", "reconcile/plan", "reconcile/world", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
+	"reconcile":       {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	// The plan as data (the saved, sealed document): like spec and drift,
 	// it imports no engine package (DESIGN §4).
-	"reconcile/plan":     {"drift"},
+	"reconcile/plan": {"drift"},
+	// Runs a plan's steps through the adapters; the ledger and the
+	// clients come in through its Env (DESIGN §4: execute → plan,
+	// adapters, ledger).
+	"reconcile/execute":  {"drift", "reconcile/plan", "reconcile/world", "reconcile/es", "reconcile/cloud"},
 	"reconcile/doctor":   {"spec", "reconcile/es", "reconcile/cloud"},
 	"reconcile/daemon":   {"spec", "drift"},
 	"reconcile/importer": {"spec", "drift", "reconcile", "reconcile/es", "reconcile/cloud", "reconcile/statedir"},
@@ -122,7 +126,7 @@ const engineMaxLines = 600
 
 // enginePackages are the engine's packages besides reconcile itself, by
 // directory relative to it: the stages and the data they pass down.
-var enginePackages = []string{"plan", "world"}
+var enginePackages = []string{"plan", "execute", "world"}
 
 // TestEngineFileSize fails on a non-test file of the engine (package
 // reconcile and its stage packages) or of the doctor and the importer

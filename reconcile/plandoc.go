@@ -9,8 +9,8 @@ import (
 	"github.com/esremote/esremote/reconcile/plan"
 )
 
-func (res *Result) Doc() *plan.Doc {
-	d := &plan.Doc{Schema: plan.Schema, CreatedAt: res.Started.UTC(), SpecDigest: res.Set.Digest, Only: res.Only,
+func (res *Result) SavedPlan() *plan.Plan {
+	d := &plan.Plan{Schema: plan.Schema, CreatedAt: res.Started.UTC(), SpecDigest: res.Set.Digest, Only: res.Only, Steps: []plan.Step{},
 		Clusters: []plan.Cluster{}}
 	for _, cp := range res.Plan.Clusters {
 		d.Clusters = append(d.Clusters, cp.doc())
@@ -76,7 +76,7 @@ func (e *StaleError) Error() string {
 
 // staleCluster compares a cluster's plan, made just now and not yet
 // written, with the saved plan's.
-func staleCluster(d *plan.Doc, cp *ClusterPlan) []string {
+func staleCluster(d *plan.Plan, cp *ClusterPlan) []string {
 	for _, c := range d.Clusters {
 		if c.Local == cp.Local {
 			return c.Stale(cp.doc())
@@ -87,7 +87,7 @@ func staleCluster(d *plan.Doc, cp *ClusterPlan) []string {
 
 // staleTrust compares the pass's trust changes, planned and not yet
 // written, with the saved plan's.
-func staleTrust(d *plan.Doc, ps *passState) []string {
+func staleTrust(d *plan.Plan, ps *passState) []string {
 	var out []string
 	saved := map[string][]plan.Change{}
 	for _, c := range d.Clusters {

@@ -19,7 +19,7 @@ import (
 func TestSavedPlan(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("conn.yaml", apiKeyConn)
-	doc := tw.pass(ModePlan).Doc()
+	doc := tw.pass(ModePlan).SavedPlan()
 	b, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestSavedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if why := saved.Stale(tw.pass(ModePlan).Doc()); len(why) != 0 {
+	if why := saved.Stale(tw.pass(ModePlan).SavedPlan()); len(why) != 0 {
 		t.Fatalf("a fresh plan of an unchanged world is stale: %v", why)
 	}
 
@@ -87,7 +87,7 @@ alias: partner
 remote: {proxy_address: "partner.example.com:9300", server_name: partner.example.com}
 security: certificate
 `)
-	saved, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).Doc()))
+	saved, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).SavedPlan()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // savedTrustChanges counts the saved plan's trust changes.
-func savedTrustChanges(d *plan.Doc) (n int) {
+func savedTrustChanges(d *plan.Plan) (n int) {
 	for _, c := range d.Clusters {
 		for _, cd := range c.Connections {
 			for _, ch := range cd.Changes {

@@ -73,7 +73,7 @@ type Options struct {
 	// each part of the pass (trust, each local cluster) is compared with
 	// it before its writes, and a part that differs is not written and
 	// fails with a StaleError.
-	Expect *plan.Doc
+	Expect *plan.Plan
 	// ContestThreshold is how many times within ContestWindow a key must
 	// flip back to the same foreign value before it is reported contested
 	// and no longer rewritten (default DefaultContestThreshold, window

@@ -176,7 +176,7 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		recordApplied(stateDir, dir, set.Digest, nil)
 	}
 	if pf.out != "" {
-		doc := res.Doc()
+		doc := res.SavedPlan()
 		spec.ScrubAll(doc) // its errors may quote what a server echoed: see scrub.go
 		// Sealed with the state dir's plan key (made on first use): apply
 		// --plan takes only a plan this state dir made, unchanged.
@@ -265,7 +265,7 @@ const maxPlanSize = 64 << 20
 // compares everything else the plan observed and decided, after observing
 // and before its first write (reconcile.Options.Expect): one observation,
 // and a plan stale anywhere is written nowhere.
-func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*plan.Doc, int, bool) {
+func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*plan.Plan, int, bool) {
 	// A saved plan is read as spec files are (spec.ReadFile): a FIFO or a
 	// device given as --plan is refused, not waited on or read forever.
 	b, err := spec.ReadFile(file, maxPlanSize)
@@ -296,7 +296,7 @@ func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Opt
 		return nil, exitError, false
 	}
 	pf.only = saved.Only
-	stale := func(why []string) (*plan.Doc, int, bool) {
+	stale := func(why []string) (*plan.Plan, int, bool) {
 		for _, w := range why {
 			c.errorf("plan is stale: %s", w)
 		}

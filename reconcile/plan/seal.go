@@ -39,7 +39,7 @@ func keyID(key []byte) string {
 
 // sealBody is the JSON the seal covers: the plan with an empty Seal, as
 // MarshalIndent writes it.
-func (d *Doc) sealBody() ([]byte, error) {
+func (d *Plan) sealBody() ([]byte, error) {
 	c := *d
 	c.Seal = ""
 	return json.MarshalIndent(&c, "", "  ")
@@ -52,7 +52,7 @@ func mac(key, body []byte) string {
 }
 
 // Sealed returns the plan file's bytes: the plan, sealed with key.
-func (d *Doc) Sealed(key []byte) ([]byte, error) {
+func (d *Plan) Sealed(key []byte) ([]byte, error) {
 	body, err := d.sealBody()
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func (d *Doc) Sealed(key []byte) ([]byte, error) {
 
 // CheckSeal verifies that d was sealed with key and not changed since: a
 // *SealError says why not.
-func (d *Doc) CheckSeal(key []byte) error {
+func (d *Plan) CheckSeal(key []byte) error {
 	scheme, rest, _ := strings.Cut(d.Seal, ":")
 	id, sum, _ := strings.Cut(rest, ":")
 	switch {

@@ -15,9 +15,11 @@ import (
 func TestPlanSeal(t *testing.T) {
 	key := bytes.Repeat([]byte{1}, 32)
 	other := bytes.Repeat([]byte{2}, 32)
-	doc := &Doc{Schema: Schema, CreatedAt: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), SpecDigest: "sha256:ab",
+	doc := &Plan{Schema: Schema, CreatedAt: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC), SpecDigest: "sha256:ab",
 		Clusters: []Cluster{{Local: "a", Observed: map[string]string{"cluster.remote.x.mode": "proxy"},
-			Connections: []Connection{{Name: "c", Changes: []Change{{Resource: drift.ResourceClusterSetting, Target: "a", Key: "cluster.remote.x.mode", Action: drift.ActionCreate, Desired: "proxy"}}}}}}}
+			Connections: []Connection{{Name: "c", Changes: []Change{{Resource: drift.ResourceClusterSetting, Target: "a", Key: "cluster.remote.x.mode", Action: drift.ActionCreate, Desired: "proxy", Step: "s1"}}}}}},
+		Steps: []Step{{ID: "s1", Target: "a", Kind: KindClusterSettings, Body: []byte(`{"persistent":{"cluster.remote.x.mode":"proxy"}}`),
+			Precondition: &Precondition{Read: ReadSettings, Digest: "sha256:00"}}}}
 	b, err := doc.Sealed(key)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +44,8 @@ func TestPlanSeal(t *testing.T) {
 		says    string
 	}{
 		{"edited", bytes.Replace(b, []byte(`"desired": "proxy"`), []byte(`"desired": "sniff"`), 1), key, false, "changed after esremote plan wrote it"},
+		{"edited step", bytes.Replace(b, []byte(`"target": "a"`), []byte(`"target": "b"`), 1), key, false, "changed after esremote plan wrote it"},
+		{"edited precondition", bytes.Replace(b, []byte(`"digest": "sha256:00"`), []byte(`"digest": "sha256:01"`), 1), key, false, "changed after esremote plan wrote it"},
 		{"edited seal", bytes.Replace(b, []byte(`"seal": "hmac-sha256:`), []byte(`"seal": "hmac-sha1:`), 1), key, false, "not one esremote makes"},
 		{"another state dir", b, other, true, "another state directory"},
 		{"a state dir without a key", b, nil, true, "this state directory has none"},

@@ -1,8 +1,10 @@
-// Package plan is a pass's plan as data: the document esremote plan --out
-// saves, sealed with the state directory's plan key (Sealed, CheckSeal),
-// and esremote apply --plan checks before its pass compares it with a
-// fresh decision (Doc.Stale, Cluster.Stale). It imports no engine package:
-// the engine (package reconcile) makes a Doc from its Plan.
+// Package plan is a pass's plan as data (DESIGN §4): the typed steps a
+// pass writes (Step: target, kind, precondition, body, secret reference,
+// the steps it depends on) and the rows, findings and unmanaged objects
+// the report shows. The file esremote plan --out saves is this value,
+// sealed with the state directory's plan key (Sealed, CheckSeal), and
+// esremote apply --plan executes its steps (package execute). It imports
+// no engine package.
 package plan
 
 import (
@@ -18,22 +20,28 @@ import (
 	"github.com/esremote/esremote/drift"
 )
 
-// Schema names the format of a saved plan (Doc).
-const Schema = "esremote/plan/v1"
+// Schema names the format of a saved plan (Plan).
+//
+// v2 (issue 22) added the steps: a v1 file held rows only and cannot be
+// executed.
+const Schema = "esremote/plan/v2"
 
-// Doc is a pass's Plan as data: what `esremote plan --out` saves and
-// `esremote apply --plan` applies. It holds no client, no secret (secret
-// values show as fingerprints, as in the report) and no workflow state:
-// the spec digest it was made from, and per local cluster the identity
-// and the remote-cluster settings it observed, and every change, finding
-// and error of every connection. A saved plan is applied only while all
-// of that still holds (Stale).
-type Doc struct {
+// Plan is a pass's plan as data: what `esremote plan --out` saves and
+// `esremote apply --plan` executes. It holds no client, no secret
+// (secret values show as fingerprints, as in the report; a step names
+// its secret with a SecretRef) and no workflow state: the spec digest it
+// was made from, the steps in the order they are sent, and per local
+// cluster the identity and the remote-cluster settings it observed, and
+// every change, finding and error of every connection. A saved plan's
+// steps are sent only while every one's precondition still holds.
+type Plan struct {
 	Schema     string    `json:"schema" jsonschema:"required"`
 	CreatedAt  time.Time `json:"created_at" jsonschema:"required"`
 	SpecDigest string    `json:"spec_digest" jsonschema:"required"`
 	// Only is the --only filter the plan was made with.
-	Only     string    `json:"only,omitempty"`
+	Only string `json:"only,omitempty"`
+	// Steps are the writes, in the order they are sent.
+	Steps    []Step    `json:"steps" jsonschema:"required"`
 	Clusters []Cluster `json:"clusters" jsonschema:"required"`
 	// Detached is trust work of no single connection.
 	Detached []Change `json:"detached,omitempty"`
@@ -43,7 +51,7 @@ type Doc struct {
 	Seal string `json:"seal,omitempty"`
 }
 
-// Cluster is one local cluster of a Doc.
+// Cluster is one local cluster of a Plan.
 type Cluster struct {
 	Local string `json:"local" jsonschema:"required"`
 	// UUID is the cluster_uuid that answered when the plan was made.
@@ -82,6 +90,9 @@ type Change struct {
 	// Error is set when the plan already knows the change will not be
 	// made (a conflict, a contested key).
 	Error string `json:"error,omitempty"`
+	// Step is the step that makes the change ("" when none does: the
+	// change is only reported).
+	Step string `json:"step,omitempty"`
 }
 
 // Finding is one Finding as data.
@@ -99,11 +110,9 @@ type Unmanaged struct {
 	Reason string `json:"reason"`
 }
 
-// Doc returns the pass's plan as data. For an apply it is the plan with
-// what apply did recorded in the changes' errors; saved plans are made
-// by plan passes.
-func Parse(b []byte) (*Doc, error) {
-	var d Doc
+// Parse reads a saved plan, refusing another schema.
+func Parse(b []byte) (*Plan, error) {
+	var d Plan
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("not a saved plan: %w", err)
 	}
@@ -116,7 +125,7 @@ func Parse(b []byte) (*Doc, error) {
 // Stale compares a saved plan with a fresh one made now from the same
 // specs and says, one line each, what changed; nil means the saved plan
 // is still exactly what apply would do.
-func (d *Doc) Stale(now *Doc) []string {
+func (d *Plan) Stale(now *Plan) []string {
 	var out []string
 	if d.SpecDigest != now.SpecDigest {
 		out = append(out, fmt.Sprintf("the specs changed (digest %s when planned, %s now)", short(d.SpecDigest), short(now.SpecDigest)))
@@ -257,7 +266,7 @@ func short(digest string) string {
 }
 
 // JSONSchemaExtend pins the schema field to Schema.
-func (Doc) JSONSchemaExtend(s *jsonschema.Schema) {
+func (Plan) JSONSchemaExtend(s *jsonschema.Schema) {
 	if p, ok := s.Properties.Get("schema"); ok {
 		p.Const = Schema
 	}
@@ -266,10 +275,10 @@ func (Doc) JSONSchemaExtend(s *jsonschema.Schema) {
 // JSONSchema returns the JSON Schema (draft 2020-12) of a saved plan.
 func JSONSchema() []byte {
 	r := &jsonschema.Reflector{RequiredFromJSONSchemaTags: true}
-	s := r.Reflect(&Doc{})
-	s.ID = "https://github.com/esremote/esremote/reconcile/plan-v1.schema.json"
+	s := r.Reflect(&Plan{})
+	s.ID = "https://github.com/esremote/esremote/reconcile/plan-v2.schema.json"
 	s.Title = "esremote saved plan (" + Schema + ")"
-	s.Description = "What esremote plan --out writes and esremote apply --plan applies: the spec digest, each local cluster's identity and observed remote-cluster settings, and every change, finding and error of every connection. Secret values appear only as fingerprints."
+	s.Description = "What esremote plan --out writes and esremote apply --plan executes: the spec digest, the steps (each with its target, kind, precondition, body, secret reference and the steps it depends on), each local cluster's identity and observed remote-cluster settings, and every change, finding and error of every connection. Secret values appear only as fingerprints; a step names its secret, never carries it."
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		panic("plan: marshal plan schema: " + err.Error())
