@@ -51,8 +51,15 @@ func credAliases(secure map[string]string) map[string]string {
 // waits for every node's ack: wait is the longest node's sum of
 // connectWait over the attempts that reach nothing.
 func (w *World) syncConns(c *cluster) (wait time.Duration) {
+	wait, _ = w.syncConnsAliases(c)
+	return wait
+}
+
+// syncConnsAliases is syncConns that also returns the effective aliases it
+// parsed (effectiveAliases), for a caller that needs them next.
+func (w *World) syncConnsAliases(c *cluster) (wait time.Duration, al map[string]*aliasConfig) {
 	w.settle(c)
-	al := effectiveAliases(c)
+	al = effectiveAliases(c)
 	for _, n := range c.nodes {
 		var nodeWait time.Duration
 		for alias := range n.conns {
@@ -76,7 +83,7 @@ func (w *World) syncConns(c *cluster) (wait time.Duration) {
 		}
 		wait = max(wait, nodeWait)
 	}
-	return wait
+	return wait, al
 }
 
 // build opens a connection from node n: the transport must reach a

@@ -287,8 +287,7 @@ func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
 // answers from the local RemoteClusterService.getRemoteConnectionInfos.
 func (w *World) remoteInfo(c *cluster, n *node) map[string]any {
 	out := map[string]any{}
-	w.syncConns(c)
-	al := effectiveAliases(c)
+	_, al := w.syncConnsAliases(c)
 	for _, alias := range slices.Sorted(maps.Keys(n.conns)) {
 		a, cn := al[alias], n.conns[alias]
 		st := LinkStatus{Connected: cn.open}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -56,21 +55,38 @@ var remoteSuffixes = []string{
 	"credentials",
 }
 
-var remoteKeyRe = regexp.MustCompile(`^cluster\.remote\.([-\w]+)\.(.+)$`)
-
 // remoteKey splits cluster.remote.<alias>.<suffix>[.…] as ES's AffixKey
-// pattern does; ok is false for keys no affix setting matches.
+// pattern does (^cluster\.remote\.([-\w]+)\.(.+)$: the alias is word
+// characters and dashes up to the first dot); ok is false for keys no
+// affix setting matches. Written by hand: every _remote/info and settings
+// request splits every key of the cluster, under the world's lock.
 func remoteKey(key string) (alias, suffix string, ok bool) {
-	m := remoteKeyRe.FindStringSubmatch(key)
-	if m == nil {
+	rest, ok := strings.CutPrefix(key, "cluster.remote.")
+	if !ok {
+		return "", "", false
+	}
+	alias, rest, ok = strings.Cut(rest, ".")
+	if !ok || alias == "" || rest == "" || !wordOrDash(alias) || strings.ContainsRune(rest, '\n') {
 		return "", "", false
 	}
 	for _, s := range remoteSuffixes {
-		if m[2] == s || strings.HasPrefix(m[2], s+".") {
-			return m[1], s, true
+		if rest == s || len(rest) > len(s) && rest[len(s)] == '.' && strings.HasPrefix(rest, s) {
+			return alias, s, true
 		}
 	}
 	return "", "", false
+}
+
+// wordOrDash reports whether s is made of [-0-9A-Za-z_] only (the regexp
+// class [-\w]).
+func wordOrDash(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '-' && c != '_' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Non-remote dynamic settings the simulation accepts (a small, realistic set).
