@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Value is one cluster setting value in the form Elasticsearch stores and
@@ -162,7 +163,19 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 }
 
 // scalarText returns the string form of a JSON string, number or boolean.
+// A plain string (no escape, valid UTF-8) and true/false, what a settings
+// answer is made of, are read without a decoder: a steady pass reads every
+// alias's settings of every cluster.
 func scalarText(data json.RawMessage) (string, error) {
+	if n := len(data); n >= 2 && data[0] == '"' && data[n-1] == '"' {
+		if in := data[1 : n-1]; bytes.IndexByte(in, '\\') < 0 && bytes.IndexByte(in, '"') < 0 && !hasControl(in) && utf8.Valid(in) {
+			return string(in), nil
+		}
+	}
+	switch string(data) {
+	case "true", "false":
+		return string(data), nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var x any
@@ -178,6 +191,17 @@ func scalarText(data json.RawMessage) (string, error) {
 		return strconv.FormatBool(t), nil
 	}
 	return "", fmt.Errorf("setting value must be a string, number, boolean or list, got %s", data)
+}
+
+// hasControl reports whether b holds a byte JSON forbids unescaped in a
+// string (below 0x20): the decoder then says why.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 // ValueOf converts a Go value into the Value Elasticsearch would store for

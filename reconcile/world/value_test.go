@@ -19,6 +19,12 @@ func TestValueJSON(t *testing.T) {
 		`["x", 9300, false]`:      List("x", "9300", "false"),
 		`"h1:9300,h2:9300"`:       String("h1:9300,h2:9300"),
 		` "spaced" `:              String("spaced"),
+		`"a\"b"`:                  String(`a"b`),
+		`"tab\tx\u00e9"`:          String("tab\txé"),
+		`"é"`:                     String("é"),
+		`""`:                      String(""),
+		`["\u0041", "b"]`:         List("A", "b"),
+		"\"\xff\"":                String("\ufffd"),
 		`12345678901234567890123`: String("12345678901234567890123"),
 	} {
 		var v Value
@@ -30,7 +36,7 @@ func TestValueJSON(t *testing.T) {
 			t.Errorf("Unmarshal(%s) = %v, want %v", in, v, want)
 		}
 	}
-	for _, bad := range []string{`{"a":1}`, `[{"a":1}]`, `[[1]]`} {
+	for _, bad := range []string{`{"a":1}`, `[{"a":1}]`, `[[1]]`, "\"a\x01b\""} {
 		var v Value
 		if err := json.Unmarshal([]byte(bad), &v); err == nil {
 			t.Errorf("Unmarshal(%s) accepted: %v", bad, v)
