@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/doctor"
 	"github.com/esremote/esremote/reconcile/internal/worldtest"
 	"github.com/esremote/esremote/reconcile/sim"
@@ -19,39 +18,6 @@ import (
 
 // world is the test harness's simulated world, with the doctor's helpers.
 type world struct{ *worldtest.World }
-
-// apiKeyConn is a managed-key link from ECH to ECE, with a role.
-const apiKeyConn = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-roles:
-  - name: logs-remote-reader
-    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
-`
-
-func findConn(t *testing.T, r *drift.Report, name string) drift.Connection {
-	t.Helper()
-	for _, c := range r.Connections {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no connection %s in report: %+v", name, r.Connections)
-	return drift.Connection{}
-}
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/doctor/*.golden")
 
@@ -114,8 +80,8 @@ func wantStep(t *testing.T, rep *doctor.Report, name string, st doctor.Status, c
 
 func connectedAPIKeyWorld(t *testing.T) world {
 	tw := world{worldtest.New(t, sim.DefaultWorld())}
-	tw.Write("conn.yaml", apiKeyConn)
-	if c := findConn(t, tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
+	tw.Write("conn.yaml", worldtest.APIKeyConn)
+	if c := worldtest.FindConn(t, tw.Apply(), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
 		t.Fatalf("setup: link not connected: %+v", c)
 	}
 	return tw
@@ -199,8 +165,8 @@ func TestDoctorCanaryPrivilegeMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tw := world{worldtest.New(t, w)}
-	tw.Write("conn.yaml", apiKeyConn)
-	if c := findConn(t, tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthUnknown {
+	tw.Write("conn.yaml", worldtest.APIKeyConn)
+	if c := worldtest.FindConn(t, tw.Apply(), "analytics-to-ece-logs"); c.Health != drift.HealthUnknown {
 		t.Fatalf("setup: health %s, want unknown: %+v", c.Health, c)
 	}
 	rep := tw.doctor("analytics-to-ece-logs")

@@ -14,37 +14,15 @@ import (
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
-// apiKeyConn is a managed-key link with a role, from the ECH deployment
-// to the ECE one.
-const apiKeyConn = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-roles:
-  - name: logs-remote-reader
-    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
-`
-
+// conn is worldtest.APIKeyConn's name.
 const conn = "analytics-to-ece-logs"
 
 // converged applies until the connection is in sync and connected, and
 // returns its key record.
 func converged(t *testing.T, tw *worldtest.World) *reconcile.KeyRecord {
 	t.Helper()
-	rep := tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, "")
-	c := findConn(t, rep, conn)
+	rep := tw.Apply()
+	c := worldtest.FindConn(t, rep, conn)
 	if c.Sync == drift.SyncFailed || c.Health != drift.HealthConnected {
 		t.Fatalf("first apply: %s, %s, findings %v", c.Sync, c.Health, c.Findings)
 	}
@@ -53,17 +31,6 @@ func converged(t *testing.T, tw *worldtest.World) *reconcile.KeyRecord {
 		t.Fatal("the first apply recorded no key")
 	}
 	return key
-}
-
-func findConn(t *testing.T, r *drift.Report, name string) drift.Connection {
-	t.Helper()
-	for _, c := range r.Connections {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no connection %s in the report", name)
-	return drift.Connection{}
 }
 
 // recoverInto runs recovery over the world's specs and saves the ledger in
@@ -120,8 +87,8 @@ func afterRecovery(t *testing.T, tw *worldtest.World, before *reconcile.KeyRecor
 		}
 	}
 	tw.Srv.World.ResetLog()
-	rep := tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, "")
-	c := findConn(t, rep, conn)
+	rep := tw.Apply()
+	c := worldtest.FindConn(t, rep, conn)
 	if c.Sync != drift.SyncInSync || c.Health != drift.HealthConnected || rep.Summary.Failed != 0 {
 		t.Errorf("apply after recovery: %s, %s, failed %d, findings %+v; want in_sync and connected", c.Sync, c.Health, rep.Summary.Failed, c.Findings)
 	}
@@ -147,7 +114,7 @@ func afterRecovery(t *testing.T, tw *worldtest.World, before *reconcile.KeyRecor
 // installation's and fails: the dead end issue 24 names.
 func TestRecoverLedgerMovedAside(t *testing.T) {
 	tw := worldtest.New(t, sim.DefaultWorld())
-	tw.Write("conn.yaml", apiKeyConn)
+	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	before := converged(t, tw)
 	installation := tw.Reconciler(true).Ledger().Installation()
 	ledger := filepath.Join(tw.State, reconcile.LedgerFile)
@@ -160,8 +127,8 @@ func TestRecoverLedgerMovedAside(t *testing.T) {
 	lost := *tw
 	lost.State = t.TempDir()
 	tw.Srv.World.ResetLog()
-	rep := lost.Pass(reconcile.ModeApply).Report(drift.TriggerApply, "")
-	if c := findConn(t, rep, conn); c.Sync != drift.SyncFailed || !hasFinding(c, reconcile.CodeContestedByOther) {
+	rep := lost.Apply()
+	if c := worldtest.FindConn(t, rep, conn); c.Sync != drift.SyncFailed || !hasFinding(c, reconcile.CodeContestedByOther) {
 		t.Fatalf("apply on a lost ledger: %s, findings %v; want failed and %s (the dead end recovery is for)", c.Sync, c.Findings, reconcile.CodeContestedByOther)
 	} else if !strings.Contains(fixOf(c, reconcile.CodeConflict), "esremote state recover "+tw.Dir) {
 		t.Errorf("conflict fix %q: want it to name esremote state recover %s", fixOf(c, reconcile.CodeConflict), tw.Dir)
@@ -182,7 +149,7 @@ func TestRecoverLedgerMovedAside(t *testing.T) {
 // state dir; recovery recreates it and apply converges with the same key.
 func TestRecoverAfterPurge(t *testing.T) {
 	tw := worldtest.New(t, sim.DefaultWorld())
-	tw.Write("conn.yaml", apiKeyConn)
+	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	before := converged(t, tw)
 	if err := os.RemoveAll(tw.State); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package worldtest is the test harness of the packages built on the
-// engine (reconcile/importer, reconcile/doctor): a simulated world
+// engine (reconcile/importer, reconcile/doctor, reconcile/recovery): a simulated world
 // (reconcile/sim) plus a spec directory declaring every one of its
 // clusters, secrets passed through a private environment, and a
 // Reconciler over a state directory of the test's own.
@@ -18,10 +18,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
 )
+
+// APIKeyConn is the flagship link of the default world: a managed
+// cross-cluster key from the ECH deployment ech-analytics to the ECE one,
+// ece-prod-logs, with a role that reads through it.
+const APIKeyConn = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-ece-logs
+local: ech-analytics
+alias: ece-prod-logs
+remote:
+  cluster: ece-prod-logs
+security: api_key
+api_key:
+  managed: true
+  access:
+    search: [{names: ["logs-*"]}]
+  expiration: 90d
+  rotate_before: 14d
+settings:
+  skip_unavailable: true
+roles:
+  - name: logs-remote-reader
+    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
+`
 
 // World is a started simulated world and its spec and state directories.
 type World struct {
@@ -126,6 +151,26 @@ func (tw *World) Pass(mode reconcile.Mode) *reconcile.Result {
 		tw.T.Fatal(err)
 	}
 	return res
+}
+
+// Apply runs one apply pass (Pass) and returns its report, as esremote
+// apply shows it.
+func (tw *World) Apply() *drift.Report {
+	tw.T.Helper()
+	return tw.Pass(reconcile.ModeApply).Report(drift.TriggerApply, "")
+}
+
+// FindConn returns the connection called name in r, failing the test when
+// r has none.
+func FindConn(t *testing.T, r *drift.Report, name string) drift.Connection {
+	t.Helper()
+	for _, c := range r.Connections {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no connection %s in the report: %+v", name, r.Connections)
+	return drift.Connection{}
 }
 
 // Writes lists the write requests the sim received since its log was
