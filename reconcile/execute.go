@@ -134,11 +134,17 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 // between the PUT and the commit). Such records already count as owned;
 // committing them keeps the ledger telling the plain truth.
 func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
-	live := groupByAlias(obs.Persistent)
+	var live map[string]map[string]string // grouped once, if some record is pending
 	landed := map[string]*AliasRecord{}
 	for _, alias := range ps.r.ledger.Aliases(cp.Local) {
 		rec := ps.r.ledger.Alias(cp.Local, alias)
-		if rec != nil && rec.Pending && matches(rec, live[alias]) {
+		if rec == nil || !rec.Pending {
+			continue
+		}
+		if live == nil {
+			live = groupByAlias(obs.Persistent)
+		}
+		if matches(rec, live[alias]) {
 			rec.Pending = false
 			landed[alias] = rec
 		}
