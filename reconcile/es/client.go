@@ -268,6 +268,20 @@ func (w *waited) Perform(req *http.Request) (*http.Response, error) {
 // go-elasticsearch's root client would ("go-elasticsearch/8.19.7").
 var userAgent = "esremote go-elasticsearch/" + esapi.Version
 
+// readBody reads at most limit+1 bytes of a response, into one buffer of
+// the announced length when there is one (Elasticsearch sends it,
+// DefaultRestChannel.sendResponse) instead of growing from 512 bytes.
+func readBody(body io.Reader, h http.Header, limit int64) ([]byte, error) {
+	r := io.LimitReader(body, limit+1)
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > 0 && n <= limit {
+		var buf bytes.Buffer
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom needs MinRead free to stop without growing
+		_, err := buf.ReadFrom(r)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(r)
+}
+
 // errNotElasticsearch is what productCheck returns; transportError turns
 // it into an *Error of kind ErrNotElasticsearch.
 var errNotElasticsearch = errors.New(`server is not Elasticsearch (no "X-Elastic-Product: Elasticsearch" header)`)
@@ -356,7 +370,7 @@ func (c *Client) sendWithin(ctx context.Context, op string, d time.Duration, cal
 	}
 	c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "status", res.StatusCode, "took", time.Since(start).Round(time.Millisecond))
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, c.maxBody+1))
+	body, err := readBody(res.Body, res.Header, c.maxBody)
 	if err != nil {
 		return response{}, c.transportError(ctx, op, d, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -108,6 +109,10 @@ func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 		if held.status == 0 {
 			held.status = 200
 		}
+		// Elasticsearch sends the length of a whole response
+		// (DefaultRestChannel.sendResponse: content-length unless the
+		// response is chunked), so a client can size its read.
+		rw.Header().Set("Content-Length", strconv.Itoa(held.body.Len()))
 		rw.WriteHeader(held.status)
 		_, _ = rw.Write(held.body.Bytes())
 	}
