@@ -41,7 +41,7 @@ func (s *commitFailingStore) Save(b []byte) error {
 // error was dropped).
 func TestFailedCommitIsReported(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
-	store := &commitFailingStore{FileStore: FileStore{tw.state}}
+	store := &commitFailingStore{FileStore: FileStore{Dir: tw.state}}
 	r, err := New(Options{Store: store, Getenv: func(k string) string { return tw.env[k] }, VerifyTimeout: 500e6, VerifyInterval: 10e6})
 	if err != nil {
 		t.Fatal(err)

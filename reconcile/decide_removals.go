@@ -15,7 +15,7 @@ func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
 	if ps.scoped {
 		return
 	}
-	led := ps.r.ledger
+	led := ps.ledger
 	var keys []removedKey
 	for _, name := range led.KeyConnections() {
 		rec := led.Key(name)
@@ -74,7 +74,7 @@ func (ps *passState) planKeystoreRemovals(cp *ClusterPlan, all map[string]bool) 
 	if ps.scoped {
 		return
 	}
-	led := ps.r.ledger
+	led := ps.ledger
 	handled := map[string]bool{}
 	for _, d := range cp.Deletions {
 		if d.keystore && d.key != nil {

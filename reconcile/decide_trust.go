@@ -21,7 +21,7 @@ import (
 // thing once) what they ask for; the record, frozen, is the Snapshot's
 // part of trust, and decideTrust decides from it and the ledger alone.
 func (ps *passState) planTrust(ctx context.Context) {
-	in := trustInput{set: ps.set, scoped: ps.scoped, only: ps.only, ledger: ps.r.ledger, now: ps.r.opts.Now(),
+	in := trustInput{set: ps.set, scoped: ps.scoped, only: ps.only, ledger: ps.ledger, now: ps.r.opts.Now(),
 		obs: newTrustObservation(&trustLive{ps: ps, ctx: ctx})}
 	decideTrust(in) // observe by demand
 	in.obs.live = nil

@@ -21,7 +21,7 @@ import (
 //     next apply then deletes them) or its records are removed.
 //
 // Nothing owned is ever dropped silently.
-func (ps *passState) departed() []*ClusterPlan { return decideDeparted(ps.set, ps.r.ledger) }
+func (ps *passState) departed() []*ClusterPlan { return decideDeparted(ps.set, ps.ledger) }
 
 // decideDeparted is departed's decision: pure, from the specs and the
 // ledger alone.
@@ -117,7 +117,7 @@ func (ps *passState) observeDeparted(ctx context.Context) {
 	if !ps.departing {
 		return
 	}
-	led := ps.r.ledger
+	led := ps.ledger
 	for _, conn := range led.KeyConnections() {
 		rec := led.Key(conn)
 		if rec == nil || ps.set.Cluster(rec.Local) != nil || ps.set.Connection(conn) != nil {

@@ -199,7 +199,7 @@ func TestIdentityRules(t *testing.T) {
 			for _, n := range tc.declared {
 				set.Clusters = append(set.Clusters, &spec.Cluster{Name: n})
 			}
-			ps := &passState{r: &Reconciler{ledger: led}, set: set, snap: newSnapshot()}
+			ps := &passState{r: &Reconciler{ledger: led}, ledger: led, set: set, snap: newSnapshot()}
 			for n, u := range tc.observed {
 				ps.snap.locals[n] = observation{obs: &Observed{Local: n, UUID: u}}
 			}

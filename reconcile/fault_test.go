@@ -66,7 +66,10 @@ func TestFailingClustersDoNotStopOthers(t *testing.T) {
 	}
 	// Nothing lost: the failed clusters' records are still those of the
 	// first apply, committed.
-	var old, now ledgerData
+	// The ledger's document, as far as this test reads it.
+	var old, now struct {
+		Settings map[string]map[string]*AliasRecord `json:"settings"`
+	}
 	after, _ := os.ReadFile(filepath.Join(tw.state, LedgerFile))
 	_ = json.Unmarshal(before, &old)
 	_ = json.Unmarshal(after, &now)

@@ -36,7 +36,7 @@ var allowedImports = map[string][]string{
 	// values and keys, roles, API keys, deployments, trust): a leaf, so
 	// that decisions name it and never an adapter.
 	"reconcile/world": nil,
-	"reconcile":       {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
+	"reconcile":       {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	// The plan as data (the saved, sealed document): like spec and drift,
 	// it imports no engine package (DESIGN §4).
 	"reconcile/plan": {"drift"},
@@ -50,6 +50,8 @@ var allowedImports = map[string][]string{
 	// Rebuilding a lost ledger from live metadata (esremote state
 	// recover): on the engine's exported API, like the importer.
 	"reconcile/recovery": {"spec", "reconcile", "reconcile/es", "reconcile/cloud"},
+	// The ownership ledger and its file store: no other stage.
+	"reconcile/ledger": {"reconcile/statedir"},
 	// Where the ledger lives (file, Elasticsearch + lease): no engine.
 	"reconcile/state": {"reconcile/es", "reconcile/statedir"},
 	// The state directory's file primitives (atomic writes, the writer
@@ -126,7 +128,7 @@ const engineMaxLines = 600
 
 // enginePackages are the engine's packages besides reconcile itself, by
 // directory relative to it: the stages and the data they pass down.
-var enginePackages = []string{"plan", "execute", "world"}
+var enginePackages = []string{"plan", "execute", "world", "ledger"}
 
 // TestEngineFileSize fails on a non-test file of the engine (package
 // reconcile and its stage packages) or of the doctor and the importer

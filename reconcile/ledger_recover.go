@@ -5,8 +5,6 @@ package reconcile
 // its document, and the names and fingerprints the engine records.
 
 import (
-	"encoding/json"
-
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -20,25 +18,6 @@ const (
 	MetaAlias      = "alias"
 	MetaAccessHash = "access_hash"
 )
-
-// NewLedger returns an empty in-memory ledger whose installation id is
-// installation, or a new random one when installation is "". Recovery
-// fills it with the Set* methods and saves its Document once.
-func NewLedger(installation string) (*Ledger, error) {
-	l := &Ledger{data: ledgerData{Version: ledgerVersion, Installation: installation}}
-	return l.init()
-}
-
-// Document is the ledger as a store saves it.
-func (l *Ledger) Document() ([]byte, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, err := json.MarshalIndent(&l.data, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
 
 // RoleFingerprint is the fingerprint the ledger records for a role body:
 // the parts esremote manages, in a form that does not depend on order or

@@ -49,7 +49,7 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 		if rs.err != nil {
 			return
 		}
-		if rec := ps.r.ledger.ClusterUUID(cl.Name); rec != "" && rs.info.ClusterUUID != "" && rec != rs.info.ClusterUUID {
+		if rec := ps.ledger.ClusterUUID(cl.Name); rec != "" && rs.info.ClusterUUID != "" && rec != rs.info.ClusterUUID {
 			rs.err = fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: no key is created or invalidated there",
 				CodeIdentityChanged, cl.Name, rs.info.ClusterUUID, rec)
 			return

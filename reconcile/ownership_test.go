@@ -472,7 +472,7 @@ func TestFullStateDirWritesNothing(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("conn.yaml", apiKeyConn)
 	full := &atomic.Bool{}
-	r, err := New(Options{Store: failingStore{FileStore{tw.state}, full}, Getenv: func(k string) string { return tw.env[k] },
+	r, err := New(Options{Store: failingStore{FileStore{Dir: tw.state}, full}, Getenv: func(k string) string { return tw.env[k] },
 		VerifyTimeout: 500e6, VerifyInterval: 10e6})
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,13 @@ import (
 // passState is what one pass shares between its cluster goroutines: the
 // remotes it has read (once each), the endpoints it resolved.
 type passState struct {
-	r         *Reconciler
+	r *Reconciler
+	// ledger is the copy of the ledger taken when the pass started
+	// (DESIGN §4): observe and decide read it, so no decision of the pass
+	// depends on what the pass has written so far; the writes go to
+	// r.ledger (execute*.go), and so do the reads after them (verify,
+	// diagnose).
+	ledger    *Ledger
 	set       *spec.Set
 	mode      Mode
 	scoped    bool
@@ -125,7 +131,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 // newPass groups the connections by local cluster: every cluster with a
 // connection (or, for deletions, something in the ledger) gets a pass.
 func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []string) *passState {
-	ps := &passState{r: r, set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(),
+	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(),
 		departing: only == "" && targets == nil,
 		byLocal:   map[string][]*spec.Connection{}, all: map[string]map[string]bool{}}
 	for _, c := range set.Connections {
@@ -140,7 +146,7 @@ func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []st
 	}
 	if only == "" {
 		for _, cl := range set.Clusters {
-			if _, ok := ps.byLocal[cl.Name]; !ok && r.ledger.ownsOn(cl.Name) {
+			if _, ok := ps.byLocal[cl.Name]; !ok && ps.ledger.Owns(cl.Name) {
 				ps.byLocal[cl.Name] = nil
 			}
 		}
@@ -355,7 +361,7 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 			ps.attachTrust(p)
 		}
 	}
-	cp := Diff(local, cps, all, obs, r.ledger, ps.scoped)
+	cp := Diff(local, cps, all, obs, ps.ledger, ps.scoped)
 	for _, p := range cp.Connections {
 		for i, f := range p.Findings {
 			if (f.Code == CodeConflict || f.Code == CodeContestedByOther || f.Code == CodeForeignKey) && ps.set.Dir != "" {
@@ -429,7 +435,7 @@ func (ps *passState) identity(local string, obs *Observed) error {
 	if obs.UUID == "" {
 		return nil // a cluster too old to say (or a test double): nothing to compare
 	}
-	if rec := ps.r.ledger.ClusterUUID(local); rec != "" && rec != obs.UUID {
+	if rec := ps.ledger.ClusterUUID(local); rec != "" && rec != obs.UUID {
 		return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: nothing is written there. Point elasticsearch.url of %s back at that cluster; if the cluster was rebuilt on purpose, remove the ledger's records of %s (state dir ledger.json) and adopt what is there with esremote import",
 			CodeIdentityChanged, local, obs.UUID, rec, local, local)
 	}
@@ -460,7 +466,7 @@ func (ps *passState) namesOf(uuid string) []string {
 				ps.uuids[o.obs.UUID] = append(ps.uuids[o.obs.UUID], name)
 			}
 		}
-		for name, u := range ps.r.ledger.clusterUUIDs() {
+		for name, u := range ps.ledger.ClusterUUIDs() {
 			if u != "" && ps.set.Cluster(name) != nil && !slices.Contains(ps.uuids[u], name) {
 				ps.uuids[u] = append(ps.uuids[u], name)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/ledger"
 	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
 )
@@ -213,7 +214,7 @@ func New(opts Options) (*Reconciler, error) {
 		store = FileStore{Dir: opts.StateDir}
 	}
 	if store != nil && opts.ReadOnly {
-		store = readOnly{store}
+		store = ledger.ReadOnly{Store: store}
 	}
 	led, err := OpenLedgerStore(store)
 	if err != nil {

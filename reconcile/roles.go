@@ -147,7 +147,7 @@ func (ps *passState) planRoles(cl *spec.Cluster, cp *ClusterPlan, obs *Observed,
 	if err != nil {
 		return fmt.Errorf("read roles: %w", err)
 	}
-	diffRoles(ps.set, cl, cp, obs.Version, live, ps.r.ledger, ps.scoped)
+	diffRoles(ps.set, cl, cp, obs.Version, live, ps.ledger, ps.scoped)
 	return nil
 }
 
@@ -164,7 +164,7 @@ func (ps *passState) wantRoles(local string, conns []*spec.Connection) bool {
 			return true
 		}
 	}
-	return len(ps.r.ledger.Roles(local)) > 0 && !ps.scoped
+	return len(ps.ledger.Roles(local)) > 0 && !ps.scoped
 }
 
 // diffRoles diffs the roles the connections of a cluster declare with the

@@ -1,4 +1,15 @@
-package reconcile
+// Package ledger is esremote's ownership ledger (DESIGN §5): for every
+// object esremote wrote (alias settings, keystore entries, API keys, trust
+// entries, roles), a fingerprint of the value it wrote, on the cluster
+// identified by its cluster_uuid, under an installation id. It is the only
+// memory the engine keeps between passes, and where it lives is a Store.
+//
+// A pass reads it twice over: the decide stage reads a Copy taken at the
+// start of the pass (DESIGN §4: "plus a copy of the ledger taken at pass
+// start"), so a decision never depends on what the pass has written so
+// far; the execute stage writes the live Ledger, pending before each
+// request and committed after it. The package imports no other stage.
+package ledger
 
 import (
 	"bytes"
@@ -7,15 +18,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
 
-// LedgerFile is the ledger's file name in the state directory.
-const LedgerFile = "ledger.json"
+// File is the ledger's file name in the state directory.
+const File = "ledger.json"
 
-// ledgerVersion is bumped when the file's meaning changes.
-const ledgerVersion = 1
+// formatVersion is bumped when the file's meaning changes.
+const formatVersion = 1
 
 // Ledger records every object esremote wrote, with a fingerprint of the
 // value it wrote. It is the only memory the engine keeps between passes.
@@ -33,7 +46,7 @@ const ledgerVersion = 1
 type Ledger struct {
 	mu    sync.Mutex
 	store Store // nil for an in-memory ledger (plan never persists)
-	data  ledgerData
+	data  document
 
 	// Saving is serialised by fileMu, outside mu, so that one cluster's
 	// fsync does not stall every other cluster's ledger reads. seq counts
@@ -44,7 +57,7 @@ type Ledger struct {
 	written uint64
 }
 
-type ledgerData struct {
+type document struct {
 	Version int `json:"version"`
 	// Installation is this ledger's random identity, created with it and
 	// written into the metadata of every API key esremote creates: only
@@ -129,20 +142,20 @@ func Fingerprint(v string) string {
 	return "sha256:" + hex.EncodeToString(sum[:8])
 }
 
-// OpenLedger reads the ledger in stateDir, or starts an empty one when
+// Open reads the ledger in stateDir, or starts an empty one when
 // there is none. stateDir "" gives an in-memory ledger that Save ignores.
-func OpenLedger(stateDir string) (*Ledger, error) {
+func Open(stateDir string) (*Ledger, error) {
 	if stateDir == "" {
-		return OpenLedgerStore(nil)
+		return OpenStore(nil)
 	}
-	return OpenLedgerStore(FileStore{Dir: stateDir})
+	return OpenStore(FileStore{Dir: stateDir})
 }
 
-// OpenLedgerStore reads the ledger from store, or starts an empty one
+// OpenStore reads the ledger from store, or starts an empty one
 // (with a new installation id) when the store holds none. A nil store
 // gives an in-memory ledger.
-func OpenLedgerStore(store Store) (*Ledger, error) {
-	l := &Ledger{store: store, data: ledgerData{Version: ledgerVersion}}
+func OpenStore(store Store) (*Ledger, error) {
+	l := &Ledger{store: store, data: document{Version: formatVersion}}
 	if store == nil {
 		return l.init()
 	}
@@ -162,8 +175,8 @@ func OpenLedgerStore(store Store) (*Ledger, error) {
 		// installation id, making esremote's own keys another's.
 		return nil, fmt.Errorf("read ledger %s: not a ledger (a JSON object is expected, the file holds %.20q); rebuild it from what is live with: esremote state recover SPECDIR --force", store, t)
 	}
-	if l.data.Version > ledgerVersion {
-		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", store, l.data.Version, ledgerVersion)
+	if l.data.Version > formatVersion {
+		return nil, fmt.Errorf("ledger %s has version %d; this esremote understands up to %d: upgrade esremote", store, l.data.Version, formatVersion)
 	}
 	return l.init()
 }
@@ -199,7 +212,7 @@ func (l *Ledger) init() (*Ledger, error) {
 		}
 		l.data.Installation = hex.EncodeToString(b)
 	}
-	l.data.Version = ledgerVersion
+	l.data.Version = formatVersion
 	return l, nil
 }
 
@@ -211,7 +224,7 @@ func (l *Ledger) Path() string {
 	return l.store.String()
 }
 
-// Installation is the ledger's installation id (see ledgerData).
+// Installation is the ledger's installation id (see document).
 func (l *Ledger) Installation() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -226,10 +239,11 @@ func (l *Ledger) ClusterUUID(name string) string {
 	return l.data.Clusters[name]
 }
 
-func (l *Ledger) clusterUUIDs() map[string]string {
+// ClusterUUIDs is every cluster name with the cluster_uuid recorded for it.
+func (l *Ledger) ClusterUUIDs() map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return cloneMap(l.data.Clusters)
+	return maps.Clone(l.data.Clusters)
 }
 
 // SetClusterUUID records which cluster a name designates and saves; it is
@@ -270,14 +284,14 @@ func (l *Ledger) Names() []string {
 	for _, k := range l.data.Keys {
 		seen[k.Local], seen[k.Remote] = true, true
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // KeystoreEntries lists the keystore settings recorded for a local cluster.
 func (l *Ledger) KeystoreEntries(local string) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return sortedKeys(l.data.Keystore[local])
+	return slices.Sorted(maps.Keys(l.data.Keystore[local]))
 }
 
 // SetKeyIntent records (or, with a zero time, clears) that esremote is
@@ -342,7 +356,7 @@ func (l *Ledger) Alias(local, alias string) *AliasRecord {
 		return nil
 	}
 	c := *r
-	c.Keys = cloneMap(r.Keys)
+	c.Keys = maps.Clone(r.Keys)
 	return &c
 }
 
@@ -357,13 +371,13 @@ func (l *Ledger) Aliases(local string) []string {
 	return out
 }
 
-// ownsOn reports whether the ledger records anything esremote owns on or
+// Owns reports whether the ledger records anything esremote owns on or
 // for the local cluster: an alias, a role, a keystore entry, or the
 // managed key of one of its connections. Such a cluster is visited by
 // every pass even when no connection declares it any more, so that what a
 // failed removal left (a key the remote refused to invalidate, the
 // keystore entry kept with it) is retried, never forgotten.
-func (l *Ledger) ownsOn(local string) bool {
+func (l *Ledger) Owns(local string) bool {
 	if len(l.Aliases(local)) > 0 || len(l.Roles(local)) > 0 || len(l.KeystoreEntries(local)) > 0 {
 		return true
 	}
@@ -399,7 +413,7 @@ func (l *Ledger) SetAliases(local string, recs map[string]*AliasRecord) error {
 			l.data.Settings[local] = map[string]*AliasRecord{}
 		}
 		c := *r
-		c.Keys = cloneMap(r.Keys)
+		c.Keys = maps.Clone(r.Keys)
 		c.WrittenAt = r.WrittenAt.UTC()
 		l.data.Settings[local][alias] = &c
 	}
@@ -561,13 +575,22 @@ func (l *Ledger) SetKey(conn string, r *KeyRecord) error {
 	return l.saveLocked()
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
+// New returns an empty in-memory ledger whose installation id is
+// installation, or a new random one when installation is "". Recovery
+// (esremote state recover) fills it with the Set* methods and saves its
+// Document once.
+func New(installation string) (*Ledger, error) {
+	l := &Ledger{data: document{Version: formatVersion, Installation: installation}}
+	return l.init()
+}
+
+// Document is the ledger as a store saves it.
+func (l *Ledger) Document() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, err := json.MarshalIndent(&l.data, "", "  ")
+	if err != nil {
+		return nil, err
 	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	return append(b, '\n'), nil
 }

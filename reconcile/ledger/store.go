@@ -1,4 +1,4 @@
-package reconcile
+package ledger
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ type FileStore struct {
 	Dir string
 }
 
-func (s FileStore) path() string { return filepath.Join(s.Dir, LedgerFile) }
+func (s FileStore) path() string { return filepath.Join(s.Dir, File) }
 
 // maxLedgerSize is state.MaxLedgerSize: the ledger is read by
 // statedir.ReadFile, so a FIFO or device in its place is refused, not
@@ -66,8 +66,9 @@ func (s FileStore) Save(doc []byte) error {
 
 func (s FileStore) String() string { return s.path() }
 
-// readOnly is a Store that loads from another and never saves: plan reads
+// ReadOnly is a Store that loads from another and never saves: plan reads
 // the ledger to tell owned from unmanaged and keeps changes in memory.
-type readOnly struct{ Store }
+type ReadOnly struct{ Store }
 
-func (readOnly) Save([]byte) error { return nil }
+// Save does nothing.
+func (ReadOnly) Save([]byte) error { return nil }

@@ -1,4 +1,4 @@
-package reconcile
+package ledger
 
 import (
 	"path/filepath"
@@ -11,7 +11,7 @@ import (
 // forever (FileStore is the ledger of the engine's own tests and tools).
 func TestFileStoreFIFORefused(t *testing.T) {
 	dir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(dir, LedgerFile), 0o600); err != nil {
+	if err := syscall.Mkfifo(filepath.Join(dir, File), 0o600); err != nil {
 		t.Skip("mkfifo:", err)
 	}
 	if _, err := (FileStore{Dir: dir}).Load(); err == nil || !strings.Contains(err.Error(), "not a regular file") {

@@ -1,0 +1,87 @@
+package ledger
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// countingStore counts the saves of a ledger.
+type countingStore struct {
+	doc   []byte
+	saves int
+}
+
+func (s *countingStore) Load() ([]byte, error) { return s.doc, nil }
+func (s *countingStore) Save(doc []byte) error { s.doc, s.saves = doc, s.saves+1; return nil }
+func (s *countingStore) String() string        { return "counting store" }
+
+// A pass decides from a Copy taken when it starts (DESIGN §4): what the
+// pass then writes to the ledger does not show in the copy, what is
+// changed in the copy does not show in the ledger, and the copy is never
+// saved.
+func TestCopyIsIndependent(t *testing.T) {
+	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	store := &countingStore{}
+	l, err := OpenStore(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(l.SetClusterUUID("local", "uuid-1"))
+	must(l.SetAlias("local", "hub", "link", map[string]string{"cluster.remote.hub.mode": "sha256:1"}, false, now))
+	must(l.SetRole("local", "reader", &Record{Fingerprint: "sha256:r"}))
+	must(l.SetKeystore("local", "cluster.remote.hub.credentials", &Record{Fingerprint: "sha256:k"}))
+	must(l.SetTrust("dep", "entry", &Record{Fingerprint: "sha256:t"}))
+	must(l.SetKey("link", &KeyRecord{Local: "local", Alias: "hub", Remote: "remote", ID: "new",
+		Previous: &KeyRecord{ID: "old"}}))
+	must(l.SetKeyIntent("other", now))
+	before, err := l.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := l.Copy()
+	if got, _ := c.Document(); string(got) != string(before) {
+		t.Fatalf("copy differs from the ledger:\n%s\nwant\n%s", got, before)
+	}
+	if c.Installation() != l.Installation() {
+		t.Errorf("copy's installation %q, want %q", c.Installation(), l.Installation())
+	}
+
+	// The pass writes the ledger: the copy keeps what it held.
+	must(l.SetClusterUUID("local", "uuid-2"))
+	must(l.SetAlias("local", "hub", "link", map[string]string{"cluster.remote.hub.mode": "sha256:2"}, true, now))
+	must(l.SetRole("local", "reader", nil))
+	must(l.SetKeystore("local", "cluster.remote.hub.credentials", &Record{Fingerprint: "sha256:k2"}))
+	must(l.SetTrust("dep", "entry", nil))
+	must(l.SetKey("link", nil))
+	must(l.SetKeyIntent("other", time.Time{}))
+	if got, _ := c.Document(); string(got) != string(before) {
+		t.Errorf("the ledger's writes show in the copy:\n%s\nwant\n%s", got, before)
+	}
+
+	// Changing the copy changes neither the ledger nor its store.
+	after, _ := l.Document()
+	saves := store.saves
+	must(c.SetAlias("local", "extra", "x", map[string]string{"k": "v"}, false, now))
+	must(c.SetKey("x", &KeyRecord{ID: "x"}))
+	if got, _ := l.Document(); string(got) != string(after) {
+		t.Errorf("a change of the copy shows in the ledger")
+	}
+	if store.saves != saves {
+		t.Errorf("the copy saved the ledger's store (%d saves, want %d)", store.saves, saves)
+	}
+
+	// Records handed out by the copy are its own.
+	if k := c.Key("link"); k == nil || k.Previous == nil || k.Previous.ID != "old" {
+		t.Errorf("copy's key record %+v, want the rotated-out key old", k)
+	}
+	if !reflect.DeepEqual(c.Alias("local", "hub").Keys, map[string]string{"cluster.remote.hub.mode": "sha256:1"}) {
+		t.Errorf("copy's alias record %+v", c.Alias("local", "hub"))
+	}
+}
