@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -15,7 +16,7 @@ import (
 const (
 	CodeKeyExpiresSoon     = "key_expires_soon"
 	CodeActionRequired     = "action_required"
-	CodeVersionTooOld      = "version_too_old"
+	CodeVersionTooOld      = decide.CodeVersionTooOld
 	CodeRoleNotCovered     = "role_not_covered_by_key"
 	CodeCertificateModel   = "certificate_model_deprecated"
 	CodeInsecureSkipVerify = "insecure_skip_verify"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
@@ -13,30 +14,30 @@ import (
 // credential's privileges (GET /_security/user/_privileges, with the
 // other reads): when one of its connections is an API-key link esremote
 // looks after, whose evidence request the credential must be allowed to
-// make (canarypriv.go).
+// make (decide.CanaryPrivileges).
 func wantPrivileges(conns []*spec.Connection) bool {
 	return slices.ContainsFunc(conns, func(c *spec.Connection) bool {
 		return c.Security == spec.SecurityAPIKey && c.Policy != spec.PolicyDisabled
 	})
 }
 
-// checkCanaryPrivileges records decideCanaryPrivileges's verdicts on the
+// checkCanaryPrivileges records decide.CanaryPrivileges's verdicts on the
 // plans of one local cluster: the finding (replacing the one an earlier
 // call of this pass recorded), and a link whose refusal is the local
 // credential's is not unauthorized: its health is unknown, with the
 // evidence saying why. Called once the evidence is in, and again after
 // apply's verify replaced it.
 func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*ConnectionPlan) {
-	var links []canaryCheck
+	var links []decide.CanaryCheck
 	for _, p := range cps {
 		c := p.Conn
 		if c.Security != spec.SecurityAPIKey || c.Policy == spec.PolicyDisabled {
 			continue
 		}
-		links = append(links, canaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
+		links = append(links, decide.CanaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
 			Health: p.Health, Refusal: p.refusal})
 	}
-	verdicts := decideCanaryPrivileges(local, privs, links)
+	verdicts := decide.CanaryPrivileges(local, privs, links)
 	for _, p := range cps {
 		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeCanaryPrivilegeMissing })
 		v, ok := verdicts[p.Conn.Name]
@@ -57,14 +58,14 @@ func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*Con
 
 // CanaryPrivileges checks, for esremote doctor, whether the credential
 // esremote uses on c's local cluster may make c's evidence request: one
-// GET /_security/user/_privileges, decided by decideCanaryPrivileges.
+// GET /_security/user/_privileges, decided by decide.CanaryPrivileges.
 func (r *Reconciler) CanaryPrivileges(ctx context.Context, local *es.Client, c *spec.Connection) (missing bool, evidence, fix string, err error) {
 	privs, err := local.UserPrivileges(ctx)
 	if err != nil {
 		return false, "", "", err
 	}
 	managed := c.APIKey != nil && c.APIKey.Managed
-	v := decideCanaryPrivileges(c.Local, &privs, []canaryCheck{{Conn: c.Name, Alias: c.Alias, Managed: managed, Health: HealthUnknown}})
+	v := decide.CanaryPrivileges(c.Local, &privs, []decide.CanaryCheck{{Conn: c.Name, Alias: c.Alias, Managed: managed, Health: HealthUnknown}})
 	if f := v[c.Name].Finding; f != nil {
 		return true, f.Message, f.Fix, nil
 	}
@@ -73,5 +74,5 @@ func (r *Reconciler) CanaryPrivileges(ctx context.Context, local *es.Client, c *
 		what += " covering " + canaryPrefix + "*"
 	}
 	return false, "the credential esremote uses on " + c.Local + " may make the evidence request (GET /_security/user/_privileges: an index privilege granting " +
-		canaryAction + ", and " + what + ")", "", nil
+		decide.CanaryAction + ", and " + what + ")", "", nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -183,7 +184,7 @@ func diffKey(in keyInput) keyDiff {
 	}
 	now := in.now
 	if v, err := world.ParseVersion(in.localVersion); err == nil && !v.AtLeast(8, 14, 0) {
-		d.findings = append(d.findings, apiKeyVersionFinding(c.Local, in.localVersion))
+		d.findings = append(d.findings, decide.APIKeyVersionFinding(c.Local, in.localVersion))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
 	}
 	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
@@ -234,7 +235,7 @@ func diffKey(in keyInput) keyDiff {
 		return d.fail(fmt.Errorf("remote %s: %w", rs.name, rs.err))
 	}
 	if !rs.info.Version.AtLeast(8, 14, 0) {
-		d.findings = append(d.findings, apiKeyVersionFinding(rs.name, rs.info.Version.String()))
+		d.findings = append(d.findings, decide.APIKeyVersionFinding(rs.name, rs.info.Version.String()))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rs.name, rs.info.Version))
 	}
 	w.remote = rs.name
@@ -357,7 +358,7 @@ func diffKey(in keyInput) keyDiff {
 		// keystore for lost. Its secret is not known any more, so the
 		// way back is a new key, proven before the old one is
 		// invalidated. A refusal naming the current key is about access
-		// (below, and canarypriv.go), never a new key.
+		// (below, and decide.CanaryPrivileges), never a new key.
 		w.kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+in.refusal, "new key: "+desired)
 	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():

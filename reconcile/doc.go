@@ -9,17 +9,23 @@
 //     target once, into the pass's Snapshot; per cluster two waves (the
 //     fixed reads, then the evidence and remotes the first wave asks for).
 //     A cluster that is both a local and a remote is read once.
-//   - decide (decide*.go, plan.go's Diff, roles.go's diffRoles,
-//     departed.go's decideDeparted): pure functions of the Snapshot, the
-//     ledger and the clock; nothing is read or written, and the daemon's
-//     memory (contests) is not touched.
+//   - decide (package decide's rules; here decide*.go, plan.go's Diff,
+//     roles.go's diffRoles, departed.go's decideDeparted): pure functions
+//     of the Snapshot, the copy of the ledger taken at pass start
+//     (passState.ledger) and the clock; nothing is read or written, and
+//     the daemon's memory (contests) is not touched.
 //   - a saved plan (plandoc.go, sealed by seal.go) is compared with the
 //     whole decision before the first write: stale anywhere, written
 //     nowhere.
 //   - execute (execute*.go): trust first, then each cluster in the order
 //     of DESIGN §5; the ledger's intent before each write, its commit after
-//     through one helper that reports a failed commit; then verify
+//     through one helper that reports a failed commit (the ledger itself,
+//     package ledger, never the pass's copy); then verify
 //     (verify.go, evidence.go).
+//
+// What the world holds is package world's plain data (the adapters
+// reconcile/es and reconcile/cloud keep its names as aliases); the
+// ownership ledger is package ledger.
 //
 // The daemon (reconcile/daemon), the importer (reconcile/importer) and
 // the doctor (reconcile/doctor) are built on this package's exported API;

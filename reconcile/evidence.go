@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -22,10 +23,9 @@ import (
 // it is authorized (then answered "no such index") only while the local
 // cluster uses that very key, which proves which key is in use.
 
-// canaryPrefix starts the canary name every managed key's access carries:
-// esremote-canary-<key id, lowercase>. No index has that name; it is only
-// ever asked for, never read.
-const canaryPrefix = "esremote-canary-"
+// canaryPrefix starts the canary name every managed key's access carries
+// (decide.CanaryPrefix).
+const canaryPrefix = decide.CanaryPrefix
 
 func canaryIndex(keyID string) string { return canaryPrefix + strings.ToLower(keyID) }
 

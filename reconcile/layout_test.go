@@ -36,7 +36,10 @@ var allowedImports = map[string][]string{
 	// values and keys, roles, API keys, deployments, trust): a leaf, so
 	// that decisions name it and never an adapter.
 	"reconcile/world": nil,
-	"reconcile":       {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
+	// The decide stage: pure functions of the specs, what the world holds
+	// and the ledger's copy; never an adapter (adapterFree).
+	"reconcile/decide": {"spec", "drift", "reconcile/world", "reconcile/ledger", "reconcile/plan"},
+	"reconcile":        {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/decide", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	// The plan as data (the saved, sealed document): like spec and drift,
 	// it imports no engine package (DESIGN §4).
 	"reconcile/plan": {"drift"},
@@ -63,6 +66,45 @@ var allowedImports = map[string][]string{
 	"reconcile/revision": nil,
 	// The test harness of the packages above (tests only).
 	"reconcile/internal/worldtest": {"spec", "drift", "reconcile", "reconcile/sim"},
+}
+
+// adapters are the packages that talk to the world (DESIGN §4).
+var adapters = []string{"reconcile/es", "reconcile/cloud"}
+
+// adapterFree are the packages that must never import an adapter, even if
+// someone adds the edge to allowedImports: the decide stage ("decide
+// imports no adapter", DESIGN §4), the data it decides over and the plan
+// it returns.
+var adapterFree = []string{"reconcile/decide", "reconcile/world", "reconcile/ledger", "reconcile/plan", "spec", "drift"}
+
+// TestDecideImportsNoAdapter fails when the import graph lets a package of
+// adapterFree import an adapter, directly or through the packages it may
+// import: decide's purity is a property of the graph, not of today's code
+// alone.
+func TestDecideImportsNoAdapter(t *testing.T) {
+	for _, pkg := range adapterFree {
+		if _, ok := allowedImports[pkg]; !ok {
+			t.Errorf("%s is not in the import graph", pkg)
+			continue
+		}
+		seen := map[string]bool{}
+		var walk func(p string, path []string)
+		walk = func(p string, path []string) {
+			if seen[p] {
+				return
+			}
+			seen[p] = true
+			for _, dep := range allowedImports[p] {
+				via := append(slices.Clone(path), dep)
+				if slices.Contains(adapters, dep) {
+					t.Errorf("%s may import the adapter %s (%s): DESIGN §4 says decide imports no adapter", pkg, dep, strings.Join(via, " → "))
+					continue
+				}
+				walk(dep, via)
+			}
+		}
+		walk(pkg, []string{pkg})
+	}
 }
 
 // TestImportGraph fails on any import between esremote packages that
@@ -128,7 +170,7 @@ const engineMaxLines = 600
 
 // enginePackages are the engine's packages besides reconcile itself, by
 // directory relative to it: the stages and the data they pass down.
-var enginePackages = []string{"plan", "execute", "world", "ledger"}
+var enginePackages = []string{"plan", "execute", "world", "ledger", "decide"}
 
 // TestEngineFileSize fails on a non-test file of the engine (package
 // reconcile and its stage packages) or of the doctor and the importer

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -42,30 +43,12 @@ const (
 	HealthUnknown      = drift.HealthUnknown
 )
 
-// Change is one difference between desired and live state, and what apply
-// does about it. Actual and Desired never hold secret values: secrets are
-// shown as drift.Redacted fingerprints.
-type Change struct {
-	Resource drift.Resource
-	Target   string // the cluster or deployment the change is made on
-	Key      string
-	Action   drift.Action
-	Actual   string
-	Desired  string
-	Origin   drift.Origin
-	// Applied and Err are filled by Apply.
-	Applied bool
-	Err     error
-}
-
-// Finding is something a pass noticed that is not a change: a warning, an
-// action the operator must take, the likely cause of a disconnected link.
-type Finding struct {
-	Severity drift.Severity
-	Code     string
-	Message  string
-	Fix      string
-}
+// Change, Finding and Unmanaged are the decide stage's (package decide).
+type (
+	Change    = decide.Change
+	Finding   = decide.Finding
+	Unmanaged = decide.Unmanaged
+)
 
 // ConnectionPlan is the plan for one Connection.
 type ConnectionPlan struct {
@@ -149,16 +132,6 @@ type AliasDeletion struct {
 type keystoreRemoval struct {
 	setting string
 	change  *Change
-}
-
-// Unmanaged is a live object esremote does not own and leaves alone.
-type Unmanaged struct {
-	Target string
-	Kind   string // alias | role | api_key | trust
-	Name   string
-	// Reason: "unmanaged" (never written by esremote) or "foreign"
-	// (written by esremote, then changed by someone else).
-	Reason string
 }
 
 // Put is the single PUT /_cluster/settings a cluster gets. A nil value

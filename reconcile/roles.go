@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -204,8 +205,8 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 			// roles written before it are not rewritten for it): a lost
 			// ledger's recovery tells this installation's roles apart.
 			body.Metadata[MetaInstallation] = led.Installation()
-			if gates := roleVersionGates(body, version); len(gates) > 0 {
-				p.Findings = append(p.Findings, roleVersionFinding(sr.Name, cl.Name, liveVersion, gates))
+			if gates := decide.RoleVersionGates(body, version); len(gates) > 0 {
+				p.Findings = append(p.Findings, decide.RoleVersionFinding(sr.Name, cl.Name, liveVersion, gates))
 				continue
 			}
 			if keyPatterns != nil {

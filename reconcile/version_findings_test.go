@@ -5,43 +5,8 @@ import (
 	"testing"
 
 	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/sim"
 )
-
-// What a role asks of the local cluster's version, at each rule's bound.
-func TestRoleVersionGates(t *testing.T) {
-	ri := []es.RemoteIndicesPrivileges{{Names: []string{"logs-*"}, Privileges: []string{"read"}}}
-	rc := func(p string) []es.RemoteClusterPrivileges {
-		return []es.RemoteClusterPrivileges{{Clusters: []string{"logs"}, Privileges: []string{p}}}
-	}
-	for _, tc := range []struct {
-		v    string
-		role es.Role
-		need []string
-	}{
-		{"8.13.4", es.Role{RemoteIndices: ri}, []string{"8.14"}},
-		{"8.14.0", es.Role{RemoteIndices: ri}, nil},
-		{"8.14.3", es.Role{RemoteCluster: rc("monitor_enrich")}, []string{"8.15"}},
-		{"8.15.0", es.Role{RemoteCluster: rc("monitor_enrich")}, nil},
-		{"8.16.2", es.Role{RemoteCluster: rc("monitor_stats")}, []string{"8.17"}},
-		{"8.17.0", es.Role{RemoteCluster: rc("monitor_stats")}, nil},
-		{"8.14.3", es.Role{Description: "reads logs"}, []string{"8.15"}},
-		{"8.13.0", es.Role{RemoteIndices: ri, RemoteCluster: rc("monitor_stats"), Description: "x"}, []string{"8.14", "8.15", "8.15"}},
-	} {
-		v, err := es.ParseVersion(tc.v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var need []string
-		for _, g := range roleVersionGates(tc.role, v) {
-			need = append(need, g.need)
-		}
-		if strings.Join(need, ",") != strings.Join(tc.need, ",") {
-			t.Errorf("%s %+v: needs %v, want %v", tc.v, tc.role, need, tc.need)
-		}
-	}
-}
 
 // Features a cluster's version lacks are findings naming the version
 // needed, decided before any write: a role with remote_indices on 8.13, a

@@ -1,4 +1,4 @@
-package reconcile
+package decide
 
 import (
 	"fmt"
@@ -7,13 +7,18 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 )
 
-// roleGate is a part of a role the local cluster's version cannot take:
+// CodeVersionTooOld (error): a cluster's version lacks what the spec asks
+// of it; the finding names the version needed, and nothing of it is
+// written (DESIGN §5: unsupported → a finding, never a failed write).
+const CodeVersionTooOld = "version_too_old"
+
+// RoleGate is a part of a role the local cluster's version cannot take:
 // what it is and the version it needs.
-type roleGate struct {
+type RoleGate struct {
 	what, need string
 }
 
-// roleVersionGates lists the parts of a role body the version v lacks
+// RoleVersionGates lists the parts of a role body the version v lacks
 // (docs/sim.md "Versions", es-api.md §12/§15), decided before any write,
 // so that the write never fails with Elasticsearch's 400:
 //
@@ -25,26 +30,26 @@ type roleGate struct {
 //   - description: 8.15 (SECURITY_ROLE_DESCRIPTION).
 //
 // An unreadable version lacks everything: the harsher reading.
-func roleVersionGates(body world.Role, v world.Version) []roleGate {
-	var out []roleGate
+func RoleVersionGates(body world.Role, v world.Version) []RoleGate {
+	var out []RoleGate
 	if len(body.RemoteIndices) > 0 && !v.AtLeast(8, 14, 0) {
-		out = append(out, roleGate{"remote_indices privileges", "8.14"})
+		out = append(out, RoleGate{"remote_indices privileges", "8.14"})
 	}
 	if len(body.RemoteCluster) > 0 && !v.AtLeast(8, 15, 0) {
-		out = append(out, roleGate{"remote_cluster privileges", "8.15"})
+		out = append(out, RoleGate{"remote_cluster privileges", "8.15"})
 	} else if !v.AtLeast(8, 17, 0) && slices.ContainsFunc(body.RemoteCluster, func(rc world.RemoteClusterPrivileges) bool {
 		return slices.Contains(rc.Privileges, "monitor_stats")
 	}) {
-		out = append(out, roleGate{"the remote_cluster privilege monitor_stats", "8.17"})
+		out = append(out, RoleGate{"the remote_cluster privilege monitor_stats", "8.17"})
 	}
 	if body.Description != "" && !v.AtLeast(8, 15, 0) {
-		out = append(out, roleGate{"a description", "8.15"})
+		out = append(out, RoleGate{"a description", "8.15"})
 	}
 	return out
 }
 
-// roleVersionFinding is the finding of a role the version cannot take.
-func roleVersionFinding(role, cluster, version string, gates []roleGate) Finding {
+// RoleVersionFinding is the finding of a role the version cannot take.
+func RoleVersionFinding(role, cluster, version string, gates []RoleGate) Finding {
 	f := Finding{Severity: "error", Code: CodeVersionTooOld}
 	g := gates[0]
 	f.Message = fmt.Sprintf("role %s uses %s, which need Elasticsearch %s on %s (it runs %s); the role is not written", role, g.what, g.need, cluster, version)
@@ -55,10 +60,10 @@ func roleVersionFinding(role, cluster, version string, gates []roleGate) Finding
 	return f
 }
 
-// apiKeyVersionFinding is the finding of an api_key link with a cluster
+// APIKeyVersionFinding is the finding of an api_key link with a cluster
 // older than 8.14 on either side: the API key security model is GA from
 // 8.14 (es-api.md §12; a beta from 8.10, which esremote does not use).
-func apiKeyVersionFinding(cluster, version string) Finding {
+func APIKeyVersionFinding(cluster, version string) Finding {
 	return Finding{Severity: "error", Code: CodeVersionTooOld,
 		Message: fmt.Sprintf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: nothing of the link is written", cluster, version),
 		Fix:     fmt.Sprintf("upgrade %s to 8.14 or later, or use certificate security", cluster)}

@@ -1,4 +1,4 @@
-package reconcile
+package decide
 
 import (
 	"encoding/json"
@@ -35,14 +35,19 @@ import (
 // view_index_metadata (IndexPrivilege.VIEW_METADATA_AUTOMATON; read,
 // read_cross_cluster, manage and all grant it too).
 
+// CanaryPrefix starts the canary name every managed key's access carries:
+// esremote-canary-<key id, lowercase>. No index has that name; it is only
+// ever asked for, never read.
+const CanaryPrefix = "esremote-canary-"
+
 // CodeCanaryPrivilegeMissing: the local credential lacks what the canary
 // request needs, so no link of it can be proven (and no rotation
 // finishes). Severity error: nothing esremote does fixes it, and until
 // it is fixed every managed link's health is unknown.
 const CodeCanaryPrivilegeMissing = "canary_privilege_missing"
 
-// canaryAction is the transport action of the canary request.
-const canaryAction = "indices:admin/resolve/cluster"
+// CanaryAction is the transport action of the canary request.
+const CanaryAction = "indices:admin/resolve/cluster"
 
 // canaryRoleName is the role the fix proposes.
 const canaryRoleName = "esremote_canary"
@@ -53,8 +58,8 @@ const canaryRoleName = "esremote_canary"
 // indices:admin/*, ALL_AUTOMATON).
 var resolveGrantedBy = []string{"all", "manage", "read", "read_cross_cluster", "view_index_metadata"}
 
-// canaryCheck is what the decision needs of one API-key link.
-type canaryCheck struct {
+// CanaryCheck is what the decision needs of one API-key link.
+type CanaryCheck struct {
 	Conn  string // connection name
 	Alias string
 	// Managed: the evidence asks the key's canary (a name); otherwise it
@@ -65,26 +70,26 @@ type canaryCheck struct {
 	Refusal string
 }
 
-// canaryVerdict is the decision for one link: the finding to report (nil
+// CanaryVerdict is the decision for one link: the finding to report (nil
 // when nothing is missing or nothing can be said), and whether the link's
 // refusal is the local credential's, not the key's: then the link is not
 // unauthorized (no key is at fault; planKey must not replace it).
-type canaryVerdict struct {
+type CanaryVerdict struct {
 	Finding      *Finding
 	LocalRefusal bool
 }
 
-// decideCanaryPrivileges decides, for the API-key links of one local
+// CanaryPrivileges decides, for the API-key links of one local
 // cluster, whether the local credential can make their evidence request.
 // privs is the credential's GET /_security/user/_privileges (nil when it
 // was not read or could not be: then only a refusal that names the local
 // credential counts). A link whose evidence proved it connected needs
 // nothing, whatever privs say. The fix is one role for every link of the
 // cluster that misses something. Pure: table-tested.
-func decideCanaryPrivileges(local string, privs *world.UserPrivileges, links []canaryCheck) map[string]canaryVerdict {
-	out := map[string]canaryVerdict{}
+func CanaryPrivileges(local string, privs *world.UserPrivileges, links []CanaryCheck) map[string]CanaryVerdict {
+	out := map[string]CanaryVerdict{}
 	type miss struct {
-		link         canaryCheck
+		link         CanaryCheck
 		localIndices bool
 		remote       bool
 		fromRefusal  bool
@@ -93,7 +98,7 @@ func decideCanaryPrivileges(local string, privs *world.UserPrivileges, links []c
 	localOK := privs == nil || slices.ContainsFunc(privs.Indices, func(g world.PrivilegesGroup) bool { return grantsResolve(g.Privileges) })
 	for _, l := range links {
 		refusedHere := localRefusal(l.Alias, l.Refusal)
-		if l.Health == HealthConnected && !refusedHere {
+		if l.Health == drift.HealthConnected && !refusedHere {
 			continue
 		}
 		m := miss{link: l, fromRefusal: refusedHere}
@@ -124,12 +129,12 @@ func decideCanaryPrivileges(local string, privs *world.UserPrivileges, links []c
 	for _, m := range misses {
 		var lacks []string
 		if m.localIndices {
-			lacks = append(lacks, "a local index privilege granting "+canaryAction+" (a request that names only remote indices is refused whole without one)")
+			lacks = append(lacks, "a local index privilege granting "+CanaryAction+" (a request that names only remote indices is refused whole without one)")
 		}
 		if m.remote {
 			what := "remote_indices on alias " + m.link.Alias
 			if m.link.Managed {
-				what += " covering esremote-canary-* with a privilege granting " + canaryAction
+				what += " covering esremote-canary-* with a privilege granting " + CanaryAction
 			}
 			lacks = append(lacks, what)
 		}
@@ -144,9 +149,9 @@ func decideCanaryPrivileges(local string, privs *world.UserPrivileges, links []c
 		// failure (a key unknown, expired or invalidated) is the key's,
 		// whatever the privileges: it is replaced as before.
 		excused := m.fromRefusal || (m.remote && strings.Contains(m.link.Refusal, "towards remote cluster is unauthorized for "))
-		out[m.link.Conn] = canaryVerdict{
+		out[m.link.Conn] = CanaryVerdict{
 			Finding:      &Finding{Severity: drift.SeverityError, Code: CodeCanaryPrivilegeMissing, Message: msg, Fix: fix},
-			LocalRefusal: m.link.Health == HealthUnauthorized && excused,
+			LocalRefusal: m.link.Health == drift.HealthUnauthorized && excused,
 		}
 	}
 	return out
@@ -165,10 +170,10 @@ func localRefusal(alias, refusal string) bool {
 func canaryFix(local string, needLocal bool, aliases []string) string {
 	role := world.Role{}
 	if needLocal {
-		role.Indices = []world.IndicesPrivileges{{Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
+		role.Indices = []world.IndicesPrivileges{{Names: []string{CanaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
 	}
 	if len(aliases) > 0 {
-		role.RemoteIndices = []world.RemoteIndicesPrivileges{{Clusters: aliases, Names: []string{canaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
+		role.RemoteIndices = []world.RemoteIndicesPrivileges{{Clusters: aliases, Names: []string{CanaryPrefix + "*"}, Privileges: []string{"view_index_metadata"}}}
 	}
 	b, _ := json.Marshal(role)
 	return fmt.Sprintf("on %s, create the role with PUT /_security/role/%s %s and add %s to the roles of the user esremote authenticates as there (Cluster.elasticsearch.auth; for an API key, its owner); view_index_metadata on esremote-canary-* reads no document",
@@ -181,7 +186,7 @@ func canaryFix(local string, needLocal bool, aliases []string) string {
 func grantsResolve(privileges []string) bool {
 	for _, p := range privileges {
 		p = strings.ToLower(p)
-		if slices.Contains(resolveGrantedBy, p) || (strings.Contains(p, ":") && wildcardCovers(p, canaryAction, false)) {
+		if slices.Contains(resolveGrantedBy, p) || (strings.Contains(p, ":") && wildcardCovers(p, CanaryAction, false)) {
 			return true
 		}
 	}
@@ -200,7 +205,7 @@ func remoteCovers(groups []world.PrivilegesGroup, alias string, canary bool) boo
 			return true
 		}
 		if grantsResolve(g.Privileges) && slices.ContainsFunc(g.Names, func(n string) bool {
-			return !strings.HasPrefix(n, "/") && wildcardCovers(n, canaryPrefix, true)
+			return !strings.HasPrefix(n, "/") && wildcardCovers(n, CanaryPrefix, true)
 		}) {
 			return true
 		}

@@ -1,4 +1,4 @@
-package reconcile
+package decide
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 )
 
-// canaryAmbiguous reports whether an access (the spec's) already grants
+// CanaryAmbiguous reports whether an access (the spec's) already grants
 // some canary name: then every managed key authorizes every canary, and a
 // request proves nothing about which key is in use.
 //
@@ -28,7 +28,7 @@ import (
 // pattern's language and the canary set intersect, decided exactly
 // (canaryIntersects), not by trying sample names. A regular expression is
 // taken as ambiguous.
-func canaryAmbiguous(a world.CrossClusterAccess) bool {
+func CanaryAmbiguous(a world.CrossClusterAccess) bool {
 	var names []string
 	for _, s := range a.Search {
 		names = append(names, s.Names...)
@@ -56,16 +56,16 @@ func canaryIDChar(c byte) bool {
 
 // canaryIntersects reports whether the wildcard pattern p matches some
 // canary name. It walks the product of p's positions and the canary
-// automaton's states: states 0..len(canaryPrefix)-1 expect the prefix's
-// next character, len(canaryPrefix) expects a first id character, and
-// len(canaryPrefix)+1 (accepting) has read at least one.
+// automaton's states: states 0..len(CanaryPrefix)-1 expect the prefix's
+// next character, len(CanaryPrefix) expects a first id character, and
+// len(CanaryPrefix)+1 (accepting) has read at least one.
 func canaryIntersects(p string) bool {
-	const idStart = len(canaryPrefix)
+	const idStart = len(CanaryPrefix)
 	const accept = idStart + 1
 	// step is the canary state after reading c in state q, or -1.
 	step := func(q int, c byte) int {
 		if q < idStart {
-			if c == canaryPrefix[q] {
+			if c == CanaryPrefix[q] {
 				return q + 1
 			}
 			return -1

@@ -1,9 +1,9 @@
-package reconcile
+package decide
 
 import (
 	"testing"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 )
 
 // Whether a pattern of a key's access can match some key's canary
@@ -41,12 +41,12 @@ func TestCanaryAmbiguousByIntersection(t *testing.T) {
 		{"esremote-canary-*x*!", false},
 		{"", false},
 	} {
-		a := es.CrossClusterAccess{Search: []es.SearchAccess{{Names: []string{tc.pattern}}}}
-		if got := canaryAmbiguous(a); got != tc.ambiguous {
+		a := world.CrossClusterAccess{Search: []world.SearchAccess{{Names: []string{tc.pattern}}}}
+		if got := CanaryAmbiguous(a); got != tc.ambiguous {
 			t.Errorf("%q: ambiguous %t, want %t", tc.pattern, got, tc.ambiguous)
 		}
-		r := es.CrossClusterAccess{Replication: []es.ReplicationAccess{{Names: []string{tc.pattern}}}}
-		if got := canaryAmbiguous(r); got != tc.ambiguous {
+		r := world.CrossClusterAccess{Replication: []world.ReplicationAccess{{Names: []string{tc.pattern}}}}
+		if got := CanaryAmbiguous(r); got != tc.ambiguous {
 			t.Errorf("%q as replication: ambiguous %t, want %t", tc.pattern, got, tc.ambiguous)
 		}
 	}
@@ -61,7 +61,7 @@ func TestCanaryIntersectsAgreesWithMatching(t *testing.T) {
 	for _, p := range patterns {
 		brute := false
 		for _, id := range ids {
-			brute = brute || wildcardMatch(p, canaryIndex(id))
+			brute = brute || wildcardMatch(p, CanaryPrefix+id) // the ids are lowercase already
 		}
 		if brute && !canaryIntersects(p) {
 			t.Errorf("%q matches a canary but canaryIntersects says no", p)
