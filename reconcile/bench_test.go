@@ -22,6 +22,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/daemon"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
 )
@@ -323,7 +324,7 @@ func BenchmarkObserve(b *testing.B) {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if _, err := observe(b.Context(), c, benchLocal(i), newSnapshot()); err != nil {
+				if _, err := observe.Read(b.Context(), c, benchLocal(i)); err != nil {
 					b.Error(err)
 				}
 			})

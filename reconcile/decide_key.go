@@ -47,7 +47,7 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 	if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
 		in.remote = &remoteKeys{name: rcl.Name, err: fmt.Errorf("not observed in this pass")}
 		if rs := ps.snap.readRemote(rcl.Name); rs != nil {
-			in.remote = &remoteKeys{name: rs.name, info: rs.info, keys: rs.keys, err: rs.err}
+			in.remote = &remoteKeys{name: rs.Name, info: rs.Info, keys: rs.Keys, err: rs.Err}
 		}
 	}
 	d := diffKey(in)

@@ -81,8 +81,8 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 			ch.Err = fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.key.ID, rcl.Name)
 			continue
 		}
-		if rs.err != nil {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.err)
+		if rs.Err != nil {
+			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.Err)
 			continue
 		}
 		ids := []string{d.key.ID}

@@ -148,10 +148,10 @@ func (ps *passState) cachedKey(c *spec.Connection) []es.APIKey {
 		return nil
 	}
 	rs := ps.snap.readRemote(rcl.Name)
-	if rs == nil || rs.err != nil {
+	if rs == nil || rs.Err != nil {
 		return nil
 	}
-	for _, k := range rs.keys {
+	for _, k := range rs.Keys {
 		if k.ID == id {
 			return []es.APIKey{k}
 		}

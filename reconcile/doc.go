@@ -5,8 +5,9 @@
 //
 // A pass is one trip down (DESIGN §4), and the files follow it (pass.go):
 //
-//   - observe (observe*.go, snapshot.go): every read of the pass, each
-//     target once, into the pass's Snapshot; per cluster two waves (the
+//   - observe (package observe's read-once store, driven by observe*.go
+//     and snapshot.go): every read of the pass, each target once, into the
+//     pass's Snapshot; per cluster two waves (the
 //     fixed reads, then the evidence and remotes the first wave asks for).
 //     A cluster that is both a local and a remote is read once.
 //   - decide (package decide's rules; here decide*.go, plan.go's Diff,

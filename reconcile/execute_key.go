@@ -91,7 +91,7 @@ func (ps *passState) applyKey(ctx context.Context, p *ConnectionPlan, local *spe
 		// the intent and the remote's identity are saved before the
 		// request; a key created but never recorded is then an orphan of
 		// this installation, invalidated by the next pass.
-		if err := led.SetClusterUUID(w.remote, rs.info.ClusterUUID); err != nil {
+		if err := led.SetClusterUUID(w.remote, rs.Info.ClusterUUID); err != nil {
 			return fail(ch, fmt.Errorf("not created: %w", err))
 		}
 		if err := led.SetKeyIntent(c.Name, now); err != nil {

@@ -36,10 +36,12 @@ var allowedImports = map[string][]string{
 	// values and keys, roles, API keys, deployments, trust): a leaf, so
 	// that decisions name it and never an adapter.
 	"reconcile/world": nil,
+	// The observe stage: the world's reads, each target once per pass.
+	"reconcile/observe": {"reconcile/es", "reconcile/world"},
 	// The decide stage: pure functions of the specs, what the world holds
 	// and the ledger's copy; never an adapter (adapterFree).
 	"reconcile/decide": {"spec", "drift", "reconcile/world", "reconcile/ledger", "reconcile/plan"},
-	"reconcile":        {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/decide", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
+	"reconcile":        {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/observe", "reconcile/decide", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	// The plan as data (the saved, sealed document): like spec and drift,
 	// it imports no engine package (DESIGN §4).
 	"reconcile/plan": {"drift"},
@@ -170,7 +172,7 @@ const engineMaxLines = 600
 
 // enginePackages are the engine's packages besides reconcile itself, by
 // directory relative to it: the stages and the data they pass down.
-var enginePackages = []string{"plan", "execute", "world", "ledger", "decide"}
+var enginePackages = []string{"plan", "execute", "world", "ledger", "observe", "decide"}
 
 // TestEngineFileSize fails on a non-test file of the engine (package
 // reconcile and its stage packages) or of the doctor and the importer

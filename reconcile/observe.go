@@ -6,57 +6,32 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
-// Observed is what one pass read from a local cluster: every read of
-// DESIGN §5, done once per cluster per pass.
-type Observed struct {
-	Local   string
-	Version string // GET / version.number
-	// UUID is GET / cluster_uuid: which cluster answered.
-	UUID string
-	// Persistent and Transient hold the flat cluster.remote.* keys of
-	// GET /_cluster/settings?flat_settings=true; lists are comma-joined.
-	Persistent map[string]string
-	Transient  map[string]string
-	// Remote is GET /_remote/info by alias; nil when it could not be read.
-	Remote map[string]RemoteStatus
-}
-
-// RemoteStatus is one alias of GET /_remote/info.
-type RemoteStatus struct {
-	Connected      bool
-	Mode           string
-	HasCredentials bool // cluster_credentials is "::es_redacted::"
-}
-
-type depRead struct {
-	once sync.Once
-	dep  *world.Deployment
-	err  error
-}
+// Observed and RemoteStatus are the observe stage's (package observe).
+type (
+	Observed     = observe.Observed
+	RemoteStatus = observe.RemoteStatus
+)
 
 // deployment reads a Cluster's deployment once per pass: the endpoint
 // resolution and the trust plan share the read, so no deployment is read
 // twice in a pass (a re-read after a trust write's 409 is the only
 // exception, and it is a new observation on purpose).
 func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*world.Deployment, error) {
-	d := ps.snap.deployment(cl.Name)
-	d.once.Do(func() {
+	return ps.snap.reads.Deployment(cl.Name, func() (*world.Deployment, error) {
 		cc, err := ps.r.CloudClient(ps.set, cl)
 		if err != nil {
-			d.err = err
-			return
+			return nil, err
 		}
-		d.dep, d.err = cc.Deployment(ctx, cl.Deployment.ID)
+		return cc.Deployment(ctx, cl.Deployment.ID)
 	})
-	return d.dep, d.err
 }
 
 type observation struct {
@@ -120,7 +95,9 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 	ps.snap.mu.Unlock()
 }
 
-// observeLocal reads one local cluster into o (observeAll).
+// observeLocal reads one local cluster into o (observeAll): its reads of
+// DESIGN §5 and the evidence request of its links, sent at once
+// (observe.Reads.StartLocal, askEarly), then the second wave.
 func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns []*spec.Connection, o *observation) {
 	local := cl.Name
 	client, err := ps.r.ESClient(ps.set, cl)
@@ -128,14 +105,12 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 		o.err = err
 		return
 	}
-	var rwg sync.WaitGroup
-	if ps.wantRoles(local, conns) {
-		o.rolesRead = true
-		rwg.Go(func() { o.roles, o.rolesErr = client.Roles(ctx) })
-	}
-	rwg.Go(func() {
+	o.rolesRead = ps.wantRoles(local, conns)
+	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.rolesRead, Privileges: wantPrivileges(conns)})
+	var early sync.WaitGroup
+	early.Go(func() {
 		version := func() string {
-			info, err := ps.snap.info(ctx, local, client)
+			info, err := ps.snap.reads.Info(ctx, local, client)
 			if err != nil {
 				return ""
 			}
@@ -143,51 +118,17 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 		}
 		o.early = ps.r.askEarly(ctx, client, local, version, conns)
 	})
-	if wantPrivileges(conns) {
-		rwg.Go(func() {
-			if p, err := client.UserPrivileges(ctx); err == nil {
-				o.privs = &p
-			}
-		})
-	}
-	o.obs, o.err = observe(ctx, client, local, ps.snap)
+	o.obs, o.err = lr.Observed()
 	if o.err == nil {
 		ps.r.rememberVersion(local, o.obs.Version)
 		ps.prefetchRemotes(ctx, cl, conns, o.obs)
 	}
-	rwg.Wait()
+	o.roles, o.rolesErr = lr.Roles()
+	o.privs = lr.Privileges()
+	early.Wait()
 	if o.err == nil {
 		o.evidence = ps.observeEvidence(ctx, client, conns, o.obs, o.early)
 	}
-}
-
-// observe does the reads of DESIGN §5 on one cluster: GET /,
-// GET /_cluster/settings and GET /_remote/info, sent at once so that a
-// cluster costs one round trip, not three.
-func observe(ctx context.Context, c *es.Client, local string, snap *Snapshot) (*Observed, error) {
-	var (
-		wg   sync.WaitGroup
-		info world.Info
-		st   world.Settings
-		ri   map[string]world.RemoteInfo
-		errs [3]error
-	)
-	wg.Go(func() { info, errs[0] = snap.info(ctx, local, c) })
-	wg.Go(func() { st, errs[1] = c.Settings(ctx) })
-	wg.Go(func() { ri, errs[2] = c.RemoteInfo(ctx) })
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	obs := &Observed{Local: local, Version: info.Version.String(), UUID: info.ClusterUUID,
-		Persistent: flatRemote(st.Persistent), Transient: flatRemote(st.Transient),
-		Remote: map[string]RemoteStatus{}}
-	for alias, ri := range ri {
-		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.HasCredentials()}
-	}
-	return obs, nil
 }
 
 // endpointResult is a remote cluster's endpoint, or why it is unknown.
@@ -269,22 +210,6 @@ func endpointOf(d *world.Deployment, cl *spec.Cluster) (Endpoint, error) {
 	return Endpoint{Host: res.Endpoint, ServerName: res.Endpoint}, nil
 }
 
-// flatRemote keeps the cluster.remote.* keys of flat settings, with lists
-// comma-joined.
-func flatRemote(m map[string]world.Value) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		if !strings.HasPrefix(k, "cluster.remote.") {
-			continue
-		}
-		if _, _, ok := world.SplitRemoteKey(k); !ok {
-			continue
-		}
-		out[k] = v.String()
-	}
-	return out
-}
-
 // observeEvidence is a local cluster's second wave: the evidence of its
 // links, from the early request, the cache (evidence taken in the same
 // state under a minute ago), or one _resolve/cluster request for the
@@ -303,3 +228,6 @@ func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []
 	}
 	return out
 }
+
+// flatRemote is observe.FlatRemote.
+func flatRemote(m map[string]world.Value) map[string]string { return observe.FlatRemote(m) }

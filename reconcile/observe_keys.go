@@ -5,58 +5,34 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
 // remoteState is one remote cluster as a pass sees it: its version and
-// the keys esremote made there, read once per pass. It holds data only:
-// the execute stage gets its own client (Reconciler.ESClient).
-type remoteState struct {
-	name string
-	once sync.Once
-	// done is closed once the slot is read (Snapshot.readRemote waits
-	// for it).
-	done chan struct{}
-	info world.Info
-	keys []world.APIKey
-	err  error
-}
+// the keys esremote made there, read once per pass (observe.Remote). It
+// holds data only: the execute stage gets its own client
+// (Reconciler.ESClient).
+type remoteState = observe.Remote
 
-// remote returns the pass's view of a remote cluster, reading it once.
+// remote returns the pass's view of a remote cluster, reading it once:
+// GET / and the managed keys at once, the keys kept only when GET / shows
+// the cluster the ledger's records are about.
 func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState {
-	rs := ps.snap.remote(cl.Name)
-	rs.once.Do(func() {
-		defer close(rs.done)
-		client, err := ps.r.ESClient(ps.set, cl)
-		if err != nil {
-			rs.err = err
-			return
-		}
-		// GET / and the key list at once: one round trip. The keys are
-		// only used once GET / proved which cluster answered.
-		var (
-			wg      sync.WaitGroup
-			keys    []world.APIKey
-			keysErr error
-		)
-		wg.Go(func() { keys, keysErr = client.APIKeys(ctx, es.KeyQuery{Name: keyPrefix + "*"}) })
-		rs.info, rs.err = ps.snap.info(ctx, cl.Name, client)
-		wg.Wait()
-		if rs.err != nil {
-			return
-		}
-		if rec := ps.ledger.ClusterUUID(cl.Name); rec != "" && rs.info.ClusterUUID != "" && rec != rs.info.ClusterUUID {
-			rs.err = fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: no key is created or invalidated there",
-				CodeIdentityChanged, cl.Name, rs.info.ClusterUUID, rec)
-			return
-		}
-		rs.keys, rs.err = keys, keysErr
+	return ps.snap.reads.Remote(ctx, cl.Name, observe.RemoteQuery{
+		Client: func() (*es.Client, error) { return ps.r.ESClient(ps.set, cl) },
+		Keys:   es.KeyQuery{Name: keyPrefix + "*"},
+		Check: func(info world.Info) error {
+			if rec := ps.ledger.ClusterUUID(cl.Name); rec != "" && info.ClusterUUID != "" && rec != info.ClusterUUID {
+				return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: no key is created or invalidated there",
+					CodeIdentityChanged, cl.Name, info.ClusterUUID, rec)
+			}
+			return nil
+		},
 	})
-	return rs
 }
 
 // prefetchRemotes starts the reads of the remotes the managed keys of a

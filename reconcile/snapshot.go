@@ -1,11 +1,9 @@
 package reconcile
 
 import (
-	"context"
 	"sync"
 
-	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/reconcile/observe"
 )
 
 // Snapshot is everything one pass read (DESIGN §5, "observe once"):
@@ -31,21 +29,17 @@ import (
 // re-read after a write (the verify step, a trust write's 409) is a new
 // observation on purpose, not part of the snapshot.
 type Snapshot struct {
-	mu          sync.Mutex
-	locals      map[string]observation
-	remotes     map[string]*remoteState
-	deployments map[string]*depRead
-	// infos are the GET / of each cluster, whatever its role: a cluster
-	// that is the local of one link and the remote of a managed key of
-	// another is asked once.
-	infos map[string]*infoRead
+	// reads are the world's reads, each target once (package observe).
+	reads *observe.Reads
+
+	mu     sync.Mutex
+	locals map[string]observation
 	// trust is what the trust rules observed (planTrust), frozen.
 	trust *trustObservation
 }
 
 func newSnapshot() *Snapshot {
-	return &Snapshot{locals: map[string]observation{}, remotes: map[string]*remoteState{}, deployments: map[string]*depRead{},
-		infos: map[string]*infoRead{}}
+	return &Snapshot{reads: observe.NewReads(), locals: map[string]observation{}}
 }
 
 // local is a local cluster's observation (zero when it was not observed).
@@ -67,59 +61,9 @@ func (s *Snapshot) allLocals() map[string]observation {
 }
 
 // remote returns the read-once slot of a remote cluster, creating it.
-func (s *Snapshot) remote(name string) *remoteState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rs := s.remotes[name]
-	if rs == nil {
-		rs = &remoteState{name: name, done: make(chan struct{})}
-		s.remotes[name] = rs
-	}
-	return rs
-}
+func (s *Snapshot) remote(name string) *remoteState { return s.reads.RemoteSlot(name) }
 
 // readRemote returns a remote's slot when the pass read it (waiting for
 // a read under way to end), else nil. It never reads: the observe stage
 // started every read the decisions need (prefetchRemotes).
-func (s *Snapshot) readRemote(name string) *remoteState {
-	s.mu.Lock()
-	rs := s.remotes[name]
-	s.mu.Unlock()
-	if rs == nil {
-		return nil
-	}
-	<-rs.done
-	return rs
-}
-
-// deployment returns the read-once slot of a deployment, creating it.
-func (s *Snapshot) deployment(name string) *depRead {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.deployments[name]
-	if d == nil {
-		d = &depRead{}
-		s.deployments[name] = d
-	}
-	return d
-}
-
-type infoRead struct {
-	once sync.Once
-	info world.Info
-	err  error
-}
-
-// info is cluster name's GET /, read once per pass through c (the
-// cluster's client: the pass keeps one per cluster).
-func (s *Snapshot) info(ctx context.Context, name string, c *es.Client) (world.Info, error) {
-	s.mu.Lock()
-	ir := s.infos[name]
-	if ir == nil {
-		ir = &infoRead{}
-		s.infos[name] = ir
-	}
-	s.mu.Unlock()
-	ir.once.Do(func() { ir.info, ir.err = c.Info(ctx) })
-	return ir.info, ir.err
-}
+func (s *Snapshot) readRemote(name string) *remoteState { return s.reads.ReadRemote(name) }

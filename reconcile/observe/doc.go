@@ -1,0 +1,18 @@
+// Package observe is the observe stage of a pass (DESIGN §4): the reads of
+// the world, each target once per pass, into plain data a decision can
+// use without a client.
+//
+// Reads is one pass's read-once store. A cluster's GET / is asked once
+// whatever its role (Info: a cluster that is the local of one link and
+// the remote of a managed key of another is not asked twice); a local
+// cluster's fixed reads of DESIGN §5 leave at once, one round trip
+// (StartLocal); a managed key's remote is read once, GET / and its keys
+// together (Remote); a deployment is read once (Deployment). What it
+// hands out (Observed, LocalRead's results, Remote once done) is plain
+// data: no client, and nothing a decision could use to read again.
+//
+// Still in package reconcile, driven from there: the scheduling of the
+// reads (observeAll, one slot per cluster), the evidence requests of the
+// second wave (evidence.go, with the cache the daemon keeps between
+// passes) and the trust facts read by demand (trustobs.go).
+package observe
