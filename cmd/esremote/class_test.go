@@ -17,7 +17,7 @@ import (
 // clock.
 func TestRunTerminalErrorCountedOnce(t *testing.T) {
 	w := newSimWorld(t, managedConnection)
-	w.env["ES_PASSWORD_ECH_ANALYTICS"] = "not-the-password"
+	w.env[envName("es-ech-analytics")] = "not-the-password"
 	d := w.start(t, "--resync", "1h")
 	logs := d.logs
 	if msg := d.firstPass(); !strings.Contains(msg, "0 in sync, 0 drifted, 1 failed, 1 not retried (terminal error)") {

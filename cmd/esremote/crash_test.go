@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -79,36 +78,18 @@ func TestSIGKILLDuringRotation(t *testing.T) {
 
 	dir, state := t.TempDir(), t.TempDir()
 	env := append(os.Environ(), "STATE_DIRECTORY="+state)
+	clusters, secretEnv := simClusters(srv.Addresses(), map[string]string{"cloud-" + sim.PlatformECH: proxy.URL})
 	var secrets []string
-	var b strings.Builder
-	addrs := srv.Addresses()
-	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
-		c := addrs.Clusters[n]
-		env = append(env, envName("es-"+n)+"="+c.Password)
-		secrets = append(secrets, c.Password)
-		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
-			n, c.URL, c.Username, envName("es-"+n))
-		if c.DeploymentID == "" {
-			continue
-		}
-		cp := addrs.ControlPlanes[c.Platform]
-		api := cp.URL
-		if c.Platform == sim.PlatformECH {
-			api = proxy.URL
-		}
-		env = append(env, envName("cloud-"+c.Platform)+"="+cp.APIKey)
-		secrets = append(secrets, cp.APIKey)
-		fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, api, envName("cloud-"+c.Platform), c.DeploymentID)
-		if c.RefID != "" {
-			fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
-		}
+	for _, name := range slices.Sorted(maps.Keys(secretEnv)) {
+		env = append(env, name+"="+secretEnv[name])
+		secrets = append(secrets, secretEnv[name])
 	}
 	write := func(name, s string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("clusters.yaml", b.String())
+	write("clusters.yaml", clusters)
 	write("conn.yaml", rotatingConn)
 
 	var outputs bytes.Buffer

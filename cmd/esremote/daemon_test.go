@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -284,28 +285,41 @@ func (w *simWorld) secrets() []string {
 // secrets in environment variables of env, and the connections given.
 func simSpecs(t *testing.T, srv *sim.Server, connections string) (dir string, env map[string]string) {
 	t.Helper()
-	dir, env = t.TempDir(), map[string]string{}
-	addrs := srv.Addresses()
-	var b strings.Builder
-	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
-		c := addrs.Clusters[n]
-		pw := "ES_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))
-		env[pw] = c.Password
-		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
-			n, c.URL, c.Username, pw)
-		if c.DeploymentID != "" {
-			cp := addrs.ControlPlanes[c.Platform]
-			key := "CLOUD_KEY_" + strings.ToUpper(c.Platform)
-			env[key] = cp.APIKey
-			fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, cp.URL, key, c.DeploymentID)
-			if c.RefID != "" {
-				fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
-			}
-		}
-	}
-	writeFile(t, filepath.Join(dir, "clusters.yaml"), b.String(), 0o644)
+	dir = t.TempDir()
+	clusters, env := simClusters(srv.Addresses(), nil)
+	writeFile(t, filepath.Join(dir, "clusters.yaml"), clusters, 0o644)
 	writeFile(t, filepath.Join(dir, "connections.yaml"), connections, 0o644)
 	return dir, env
+}
+
+// simClusters declares every cluster of the world at addrs for a spec dir,
+// each secret read from an environment variable: env holds their values
+// by name (envName of "es-<cluster>" or "cloud-<platform>"). via sends a
+// cluster's Elasticsearch (keyed by the cluster's name) or a platform's
+// control plane (keyed by "cloud-<platform>") through another URL, a
+// proxy of the test's.
+func simClusters(addrs sim.Addresses, via map[string]string) (yaml string, env map[string]string) {
+	var b strings.Builder
+	env = map[string]string{}
+	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
+		c := addrs.Clusters[n]
+		es := envName("es-" + n)
+		env[es] = c.Password
+		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
+			n, cmp.Or(via[n], c.URL), c.Username, es)
+		if c.DeploymentID == "" {
+			continue
+		}
+		cp := addrs.ControlPlanes[c.Platform]
+		cloud := envName("cloud-" + c.Platform)
+		env[cloud] = cp.APIKey
+		fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n",
+			c.Platform, cmp.Or(via["cloud-"+c.Platform], cp.URL), cloud, c.DeploymentID)
+		if c.RefID != "" {
+			fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
+		}
+	}
+	return b.String(), env
 }
 
 func writeFile(t *testing.T, path, content string, mode os.FileMode) {

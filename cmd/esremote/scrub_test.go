@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -193,33 +191,15 @@ func newEchoWorld(t *testing.T) *echoWorld {
 		es:    newEchoProxy(t, addrs.Clusters["ech-analytics"].URL, false),
 		cloud: newEchoProxy(t, addrs.ControlPlanes[sim.PlatformECH].URL, true)}
 	w.env = map[string]string{"STATE_DIRECTORY": w.state}
-	var b strings.Builder
-	for _, n := range slices.Sorted(maps.Keys(addrs.Clusters)) {
-		c := addrs.Clusters[n]
-		u := c.URL
-		if n == "ech-analytics" {
-			u = w.es.URL
-		}
-		w.env[envName("es-"+n)] = c.Password
-		w.secrets = append(w.secrets, c.Password, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
-		fmt.Fprintf(&b, "---\napiVersion: esremote/v1\nkind: Cluster\nname: %s\nelasticsearch:\n  url: %s\n  auth: {basic: {username: %s, password: {env: %s}}}\n",
-			n, u, c.Username, envName("es-"+n))
-		if c.DeploymentID == "" {
-			continue
-		}
-		cp := addrs.ControlPlanes[c.Platform]
-		api := cp.URL
-		if c.Platform == sim.PlatformECH {
-			api = w.cloud.URL
-		}
-		w.env[envName("cloud-"+c.Platform)] = cp.APIKey
-		w.secrets = append(w.secrets, cp.APIKey)
-		fmt.Fprintf(&b, "deployment:\n  platform: %s\n  api: %s\n  auth: {api_key: {env: %s}}\n  id: %s\n", c.Platform, api, envName("cloud-"+c.Platform), c.DeploymentID)
-		if c.RefID != "" {
-			fmt.Fprintf(&b, "  ref_id: %s\n", c.RefID)
-		}
+	clusters, secretEnv := simClusters(addrs, map[string]string{"ech-analytics": w.es.URL, "cloud-" + sim.PlatformECH: w.cloud.URL})
+	for name, v := range secretEnv {
+		w.env[name] = v
+		w.secrets = append(w.secrets, v)
 	}
-	for name, content := range map[string]string{"clusters.yaml": b.String(), "conn.yaml": rotatingConn} {
+	for _, c := range addrs.Clusters {
+		w.secrets = append(w.secrets, base64.StdEncoding.EncodeToString([]byte(c.Username+":"+c.Password)))
+	}
+	for name, content := range map[string]string{"clusters.yaml": clusters, "conn.yaml": rotatingConn} {
 		if err := os.WriteFile(filepath.Join(w.dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -24,27 +24,6 @@ import (
 	"github.com/esremote/esremote/reconcile/state"
 )
 
-// sharedConn is the flagship api_key link; the state store is
-// onprem-search, which no connection touches.
-const sharedConn = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-  proxy_socket_connections: 18
-`
-
 const skipKey = "cluster.remote.ece-prod-logs.skip_unavailable"
 
 // sharedWorld is a simulated world and a spec dir for daemons sharing
@@ -77,7 +56,9 @@ func newSharedWorld(t *testing.T) *sharedWorld {
 	for n, v := range values {
 		env = append(env, envName(n)+"="+v)
 	}
-	for name, body := range map[string]string{"clusters.yaml": yaml, "conn.yaml": sharedConn} {
+	// The demo's flagship api_key link; the state store is onprem-search,
+	// which no connection touches.
+	for name, body := range map[string]string{"clusters.yaml": yaml, "conn.yaml": demoMainConn} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
