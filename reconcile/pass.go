@@ -88,11 +88,10 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	ps := r.newPass(set, mode, only, targets)
 	ps.observe(ctx)
 	work, departed := ps.decidePass()
-	if mode != ModePlan && r.opts.Expect != nil {
-		if why := ps.stale(work, departed); len(why) > 0 {
-			ps.reads.Wait()
-			return nil, &StaleError{Reasons: why}
-		}
+	if mode == ModePlan {
+		// The decision as typed steps, before anything else happens to
+		// it: what plan --out saves and apply --plan executes.
+		res.steps, res.stepOf = ps.steps(work, departed)
 	}
 
 	// Execute: trust first (a certificate link needs it on both
@@ -226,36 +225,6 @@ func (ps *passState) decideFrom(early []*clusterWork) ([]*clusterWork, []*Cluste
 		departed = ps.departed()
 	}
 	return work, departed
-}
-
-// stale compares everything the pass decided with the saved plan
-// (Options.Expect) before anything is written: the reasons of every part
-// that differs, none when the plan still holds.
-func (ps *passState) stale(work []*clusterWork, departed []*ClusterPlan) []string {
-	exp := ps.r.opts.Expect
-	why := staleTrust(exp, ps)
-	for _, w := range work {
-		if w.cp.Err != nil && w.client == nil {
-			continue // not observed: nothing is written there anyway
-		}
-		why = append(why, staleCluster(exp, w.cp)...)
-	}
-	for _, cp := range departed {
-		why = append(why, staleCluster(exp, cp)...)
-	}
-	now := map[string]bool{}
-	for _, w := range work {
-		now[w.cp.Local] = true
-	}
-	for _, cp := range departed {
-		now[cp.Local] = true
-	}
-	for _, c := range exp.Clusters {
-		if !now[c.Local] {
-			why = append(why, c.Local+": no longer part of the pass")
-		}
-	}
-	return why
 }
 
 // clusterWork is one local cluster's decision, waiting for the pass's

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 )
@@ -49,20 +51,19 @@ func TestSavedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if why := saved.Stale(tw.pass(ModePlan).SavedPlan()); len(why) != 0 {
-		t.Fatalf("a fresh plan of an unchanged world is stale: %v", why)
+	if len(saved.Steps) == 0 {
+		t.Fatal("the saved plan has no steps: the test proves nothing")
 	}
 
-	// The world changes after the check: the apply pass refuses the
-	// plan and writes nothing (issue 22: a plan stale anywhere is written
+	// The world changes after the plan: executing it is refused and
+	// writes nothing (issue 22: a plan stale anywhere is written
 	// nowhere; it used to refuse the cluster alone and write the others).
 	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.mode", "sniff"); err != nil {
 		t.Fatal(err)
 	}
 	r := tw.reconciler(false)
-	r.opts.Expect = saved
 	tw.srv.World.ResetLog()
-	_, err = r.Pass(t.Context(), tw.load(), ModeApply, "")
+	_, err = r.ApplyPlan(t.Context(), tw.load(), saved)
 	var stale *StaleError
 	if !errors.As(err, &stale) || !strings.Contains(stale.Error(), "cluster.remote.ece-prod-logs.mode") {
 		t.Fatalf("apply of a stale plan: %v", err)
@@ -74,8 +75,9 @@ func TestSavedPlan(t *testing.T) {
 
 // A saved plan with trust work (a certificate link between two
 // deployments) whose other local cluster went stale writes nothing
-// anywhere: the trust was written before the other cluster was even
-// observed (issue 22 point 4).
+// anywhere: the trust used to be written before the other cluster was
+// even observed (issue 22 point 4). Its steps are executed, and every
+// precondition is read before the first write.
 func TestSavedPlanStaleElsewhereWritesNoTrust(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("cert.yaml", certConn)
@@ -91,7 +93,7 @@ security: certificate
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := savedTrustChanges(saved); n == 0 {
+	if n := savedTrustChanges(saved); n == 0 || !slices.ContainsFunc(saved.Steps, func(s plan.Step) bool { return s.Kind == plan.KindPutTrust }) {
 		t.Fatal("the plan has no trust work: the test proves nothing")
 	}
 	// Someone writes the other cluster's alias after the plan was made.
@@ -99,9 +101,8 @@ security: certificate
 		t.Fatal(err)
 	}
 	r := tw.reconciler(false)
-	r.opts.Expect = saved
 	tw.srv.World.ResetLog()
-	_, err = r.Pass(t.Context(), tw.load(), ModeApply, "")
+	_, err = r.ApplyPlan(t.Context(), tw.load(), saved)
 	var stale *StaleError
 	if !errors.As(err, &stale) || !strings.Contains(stale.Error(), "onprem-search") {
 		t.Fatalf("apply of a plan stale on onprem-search: %v", err)
@@ -132,4 +133,134 @@ func savedTrustChanges(d *plan.Plan) (n int) {
 		}
 	}
 	return n
+}
+
+// Executing a saved plan does what the pass that planned it would have
+// done: after apply --plan, a fresh plan has nothing left to change, for
+// each kind of step (a managed key, its keystore entry, settings and a
+// role; trust on two deployments; the removal of all of it).
+func TestApplyPlanConverges(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	run := func(what string, kinds ...plan.Kind) {
+		t.Helper()
+		saved, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).SavedPlan()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range kinds {
+			if !slices.ContainsFunc(saved.Steps, func(s plan.Step) bool { return s.Kind == k }) {
+				t.Fatalf("%s: the plan has no %s step: %+v", what, k, saved.Steps)
+			}
+		}
+		res, err := tw.reconciler(false).ApplyPlan(t.Context(), tw.load(), saved)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, cp := range res.Plan.Clusters {
+			for _, p := range cp.Connections {
+				for _, ch := range p.Changes {
+					if ch.Err != nil || !ch.Applied {
+						t.Errorf("%s: %s %s %s: applied %v, %v", what, ch.Action, ch.Resource, ch.Key, ch.Applied, ch.Err)
+					}
+				}
+			}
+		}
+		after := tw.pass(ModePlan)
+		if n := after.Plan.Changes(); n != 0 {
+			for _, cp := range after.Plan.Clusters {
+				for _, p := range cp.Connections {
+					for _, ch := range p.Changes {
+						t.Logf("left: %s %s %s on %s", ch.Action, ch.Resource, ch.Key, ch.Target)
+					}
+				}
+			}
+			t.Fatalf("%s: after apply --plan, a fresh plan still has %d changes", what, n)
+		}
+	}
+	tw.write("conn.yaml", apiKeyConn)
+	run("api key", plan.KindCreateKey, plan.KindSetKeystore, plan.KindClusterSettings, plan.KindPutRole)
+	tw.write("cert.yaml", strings.Replace(certConn, "alias: ece-prod-logs", "alias: logs-cert", 1))
+	run("certificate", plan.KindPutTrust, plan.KindClusterSettings)
+	tw.remove("conn.yaml")
+	tw.remove("cert.yaml")
+	run("removal", plan.KindClusterSettings, plan.KindDeleteRole, plan.KindInvalidateKeys, plan.KindRemoveKeystore, plan.KindPutTrust)
+}
+
+// apply --plan reads only what its steps' preconditions name, all of it
+// before its first write, each once: no observation (no _remote/info, no
+// evidence, no role list, no privileges), and after the first write only
+// verification (issue 22 point 4). The topology has managed keys in both
+// directions, a certificate link (trust on two deployments) and a role.
+func TestApplyPlanReadsOnlyPreconditions(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("links.yaml", bothWays+`roles:
+  - name: metrics-reader
+    remote_indices: [{names: ["metrics-*"], privileges: [read, read_cross_cluster]}]
+`)
+	saved, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).SavedPlan()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the preconditions name, as the sim's routes.
+	named := map[string]bool{}
+	for _, s := range saved.Steps {
+		p := s.Precondition
+		if p == nil {
+			continue
+		}
+		switch p.Read {
+		case plan.ReadSettings:
+			named[s.Target+" GET /"], named[s.Target+" GET /_cluster/settings"] = true, true
+		case plan.ReadKeys:
+			named[s.Target+" GET /"], named[s.Target+" GET /_security/api_key"] = true, true
+		case plan.ReadCluster:
+			named[s.Target+" GET /"] = true
+		case plan.ReadRole:
+			named[s.Target+" GET /_security/role/{name}"] = true
+		case plan.ReadDeployment:
+			named["deployment "+p.Name] = true
+		}
+	}
+	for _, k := range []plan.Kind{plan.KindPutTrust, plan.KindCreateKey, plan.KindSetKeystore, plan.KindClusterSettings, plan.KindPutRole} {
+		if !slices.ContainsFunc(saved.Steps, func(s plan.Step) bool { return s.Kind == k }) {
+			t.Fatalf("the plan has no %s step: the test proves less than it says", k)
+		}
+	}
+	tw.srv.World.ResetLog()
+	res, err := tw.reconciler(false).ApplyPlan(t.Context(), tw.load(), saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := res.Report(drift.TriggerApply, ""); len(rep.Errors) > 0 {
+		t.Fatalf("errors: %+v", rep.Errors)
+	}
+	log := tw.srv.Log()
+	first := slices.IndexFunc(log, func(r sim.Request) bool { return r.Method != "GET" && r.Method != "HEAD" })
+	if first < 0 {
+		t.Fatal("apply --plan wrote nothing")
+	}
+	seen := map[string]int{}
+	for _, r := range log[:first] {
+		k := r.Target + " " + r.Endpoint
+		if r.Endpoint == "GET /api/v1/deployments/{id}" {
+			k = "deployment " + strings.TrimPrefix(r.Path, "/api/v1/deployments/")
+		}
+		seen[k]++
+		if !named[k] {
+			t.Errorf("before the first write, a read no precondition names: %s %s", r.Target, r.Path)
+		}
+	}
+	for k, n := range seen {
+		if n > 1 && !strings.HasSuffix(k, "GET /_security/role/{name}") && !strings.HasSuffix(k, "GET /_security/api_key") {
+			t.Errorf("%s read %d times before the first write", k, n)
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal("no precondition was read before the first write")
+	}
+	for _, r := range log[first:] {
+		if r.Method == "GET" && !verification(r) {
+			t.Errorf("a read after the first write that is not verification: %s %s", r.Target, r.Endpoint)
+		}
+	}
 }

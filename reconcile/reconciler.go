@@ -70,11 +70,6 @@ type Options struct {
 	// Verify checks the links a pass wrote (default the reconciler's
 	// EvidenceVerify: a request that carries each link's credential).
 	Verify VerifyFunc
-	// Expect, for apply --plan, is the saved plan the pass must execute:
-	// each part of the pass (trust, each local cluster) is compared with
-	// it before its writes, and a part that differs is not written and
-	// fails with a StaleError.
-	Expect *plan.Plan
 	// ContestThreshold is how many times within ContestWindow a key must
 	// flip back to the same foreign value before it is reported contested
 	// and no longer rewritten (default DefaultContestThreshold, window
@@ -276,6 +271,11 @@ type Result struct {
 	// TrustedEnvironment on a deployment that is no connection's local,
 	// removals whose connection left the specs).
 	Detached Detached
+
+	// steps are a plan pass's decision as typed steps, stepOf the step
+	// that makes each change (SavedPlan).
+	steps  []plan.Step
+	stepOf map[*Change]string
 }
 
 // KeyExpirations maps each connection with a known cross-cluster API key

@@ -473,7 +473,7 @@ func (d *demo) pass(mode reconcile.Mode) (*drift.Report, error) {
 		// not consulted.
 		Getenv: func(string) string { return "" },
 	}
-	_, rep, err := operate(d.ctx, opts, set, mode, "", d.specs, func(err error) { d.printf("    (cannot save the report: %v)\n", err) })
+	_, rep, err := operate(d.ctx, opts, set, mode, "", d.specs, nil, func(err error) { d.printf("    (cannot save the report: %v)\n", err) })
 	if err != nil {
 		return nil, err
 	}

@@ -148,19 +148,20 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 		}
 		opts.Store = store
 	}
+	var saved *plan.Plan
 	if pf.planFile != "" {
-		saved, code, ok := c.checkSavedPlan(pf.planFile, dir, set, opts, &pf)
-		if !ok {
+		var code int
+		var ok bool
+		if saved, code, ok = c.checkSavedPlan(pf.planFile, dir, set, opts, &pf); !ok {
 			return nil, nil, code
 		}
-		opts.Expect = saved
 	}
 	if mode == reconcile.ModeApply && pf.stateStore == "" {
 		// Not the specs last applied from this state dir, nor ahead of
 		// them: say so (a warning; the operator may mean to roll back).
 		c.warnDiverged(stateDir, dir, set.Digest)
 	}
-	res, report, err := operate(c.ctx, opts, set, mode, pf.only, dir, func(err error) { c.warnf("save report: %v", err) })
+	res, report, err := operate(c.ctx, opts, set, mode, pf.only, dir, saved, func(err error) { c.warnf("save report: %v", err) })
 	if stale, ok := errors.AsType[*reconcile.StaleError](err); ok {
 		for _, why := range stale.Reasons {
 			c.errorf("plan is stale: %s", why)
@@ -203,16 +204,22 @@ func (c *cli) runPass(name string, pf passFlags, args []string, mode reconcile.M
 }
 
 // operate is the one pipeline of plan, apply and the demo: a Reconciler
-// over opts, one pass of set (observe, decide, and for an apply execute),
-// the report built from it and scrubbed of every secret the pass met, and
-// for an apply saved to the state dir's history (a failed save is passed
-// to warn: the pass happened). Commands only pick what to show.
-func operate(ctx context.Context, opts reconcile.Options, set *spec.Set, mode reconcile.Mode, only, dir string, warn func(error)) (*reconcile.Result, *drift.Report, error) {
+// over opts, one pass of set (observe, decide, and for an apply execute;
+// for apply --plan, the saved plan's steps executed), the report built
+// from it and scrubbed of every secret the pass met, and for an apply
+// saved to the state dir's history (a failed save is passed to warn: the
+// pass happened). Commands only pick what to show.
+func operate(ctx context.Context, opts reconcile.Options, set *spec.Set, mode reconcile.Mode, only, dir string, saved *plan.Plan, warn func(error)) (*reconcile.Result, *drift.Report, error) {
 	rec, err := reconcile.New(opts)
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := rec.Pass(ctx, set, mode, only)
+	var res *reconcile.Result
+	if saved != nil {
+		res, err = rec.ApplyPlan(ctx, set, saved)
+	} else {
+		res, err = rec.Pass(ctx, set, mode, only)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -261,10 +268,9 @@ const maxPlanSize = 64 << 20
 
 // checkSavedPlan reads the plan apply --plan names and refuses it, with
 // exit 1 and the reason, when its seal does not hold (edited, or saved
-// with another state dir) or the specs changed since. The apply pass then
-// compares everything else the plan observed and decided, after observing
-// and before its first write (reconcile.Options.Expect): one observation,
-// and a plan stale anywhere is written nowhere.
+// with another state dir) or the specs changed since. Its steps are then
+// executed (reconcile.Reconciler.ApplyPlan): every precondition read
+// before the first write, and a plan stale anywhere is written nowhere.
 func (c *cli) checkSavedPlan(file, dir string, set *spec.Set, opts reconcile.Options, pf *passFlags) (*plan.Plan, int, bool) {
 	// A saved plan is read as spec files are (spec.ReadFile): a FIFO or a
 	// device given as --plan is refused, not waited on or read forever.

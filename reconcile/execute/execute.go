@@ -70,9 +70,11 @@ type Result struct {
 // (plan.Step.Ledger), completed with the Result.
 type Ledger interface {
 	// Intent records that s is about to be sent (pending), before the
-	// request: no record, no request. undo gives back what the intent
-	// replaced, for a request that did not land.
-	Intent(s *plan.Step) (undo func() error, err error)
+	// request: no record, no request. ref is the result of the step its
+	// SecretRef names (a created key: its fingerprint), if any. undo
+	// gives back what the intent replaced, for a request that did not
+	// land.
+	Intent(s *plan.Step, ref Result) (undo func() error, err error)
 	// Commit records s as written, with what its request returned.
 	Commit(s *plan.Step, r Result) error
 	// Digest is the digest of the ledger's record for a ReadLedger
@@ -86,8 +88,9 @@ type Env struct {
 	ES     func(target string) (*es.Client, error)
 	Cloud  func(target string) (*cloud.Client, error)
 	Ledger Ledger
-	// Secret resolves a connection's hand-made key (SecretRef.Connection).
-	Secret func(connection string) (string, error)
+	// Secret resolves a connection's hand-made key (SecretRef.Connection):
+	// its value and the fingerprint the plan shows of it.
+	Secret func(connection string) (value, fingerprint string, err error)
 	// Sent is told every secret a step sends (a created key on its way
 	// to the keystore), so that an echo of it is scrubbed from output.
 	Sent func(secret string)
@@ -203,7 +206,13 @@ func (r *run) targetOf(i int) string  { return r.steps[i].Target }
 // esremote just wrote would lose it).
 func (r *run) write(ctx context.Context, s *plan.Step) Outcome {
 	now := r.env.Now()
-	undo, err := r.env.Ledger.Intent(s)
+	var ref Result
+	if s.SecretRef != nil && s.SecretRef.Step != "" {
+		if i, ok := r.index[s.SecretRef.Step]; ok {
+			ref = r.outcomes[i].Result
+		}
+	}
+	undo, err := r.env.Ledger.Intent(s, ref)
 	if err != nil {
 		return outcome(s.ID, Failed, fmt.Errorf("%s on %s: not sent: %w", s.Kind, s.Target, err), now)
 	}

@@ -24,7 +24,7 @@ type fakeLedger struct {
 	digest map[string]string
 }
 
-func (l *fakeLedger) Intent(s *plan.Step) (func() error, error) {
+func (l *fakeLedger) Intent(s *plan.Step, _ Result) (func() error, error) {
 	if l.fail["intent:"+s.ID] {
 		return nil, errors.New("disk full")
 	}
@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 		},
 		Cloud:       func(target string) (*cloud.Client, error) { return nil, errors.New("no control plane in this test") },
 		Ledger:      w.led,
-		Secret:      func(string) (string, error) { return "", errors.New("no secret") },
+		Secret:      func(string) (string, string, error) { return "", "", errors.New("no secret") },
 		Canary:      func(a es.CrossClusterAccess, _ string) es.CrossClusterAccess { return a },
 		Fingerprint: func(v string) string { return Digest(v) },
 		Now:         func() time.Time { return time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC) },

@@ -130,11 +130,11 @@ func (rd *reads) check(ctx context.Context, s *plan.Step) error {
 		return &StaleError{Reasons: []string{s.Target + ": " + fmt.Sprintf(format, a...)}}
 	}
 	if ref := s.SecretRef; ref != nil && ref.Connection != "" && ref.Fingerprint != "" {
-		v, err := rd.env.Secret(ref.Connection)
+		_, fp, err := rd.env.Secret(ref.Connection)
 		if err != nil {
 			return stale("the credential of connection %s: %v", ref.Connection, err)
 		}
-		if fp := rd.env.Fingerprint(v); fp != ref.Fingerprint {
+		if fp != ref.Fingerprint {
 			return stale("the credential of connection %s changed since the plan was made (%s then, %s now)", ref.Connection, ref.Fingerprint, fp)
 		}
 	}

@@ -163,7 +163,8 @@ func (r *run) secret(s *plan.Step) (string, error) {
 		}
 		return v, nil
 	case ref.Connection != "":
-		return r.env.Secret(ref.Connection)
+		v, _, err := r.env.Secret(ref.Connection)
+		return v, err
 	}
 	return "", fmt.Errorf("step %s: an empty secret reference", s.ID)
 }

@@ -10,9 +10,6 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -69,13 +66,15 @@ type Cluster struct {
 // Connection is one connection's part of a plan; Removed marks the
 // deletion of what a connection that left the specs owned.
 type Connection struct {
-	Name     string    `json:"name" jsonschema:"required"`
-	Alias    string    `json:"alias,omitempty"`
-	Policy   string    `json:"policy,omitempty"`
-	Removed  bool      `json:"removed,omitempty"`
-	Changes  []Change  `json:"changes"`
-	Findings []Finding `json:"findings,omitempty"`
-	Error    string    `json:"error,omitempty"`
+	Name    string `json:"name" jsonschema:"required"`
+	Alias   string `json:"alias,omitempty"`
+	Policy  string `json:"policy,omitempty"`
+	Removed bool   `json:"removed,omitempty"`
+	// Health is the link's health when planned.
+	Health   drift.Health `json:"health,omitempty"`
+	Changes  []Change     `json:"changes"`
+	Findings []Finding    `json:"findings,omitempty"`
+	Error    string       `json:"error,omitempty"`
 }
 
 // Change is one Change as data.
@@ -122,149 +121,6 @@ func Parse(b []byte) (*Plan, error) {
 	return &d, nil
 }
 
-// Stale compares a saved plan with a fresh one made now from the same
-// specs and says, one line each, what changed; nil means the saved plan
-// is still exactly what apply would do.
-func (d *Plan) Stale(now *Plan) []string {
-	var out []string
-	if d.SpecDigest != now.SpecDigest {
-		out = append(out, fmt.Sprintf("the specs changed (digest %s when planned, %s now)", short(d.SpecDigest), short(now.SpecDigest)))
-	}
-	if d.Only != now.Only {
-		out = append(out, fmt.Sprintf("the plan was made with --only %q, not %q", d.Only, now.Only))
-	}
-	saved, fresh := map[string]Cluster{}, map[string]Cluster{}
-	for _, c := range d.Clusters {
-		saved[c.Local] = c
-	}
-	for _, c := range now.Clusters {
-		fresh[c.Local] = c
-	}
-	for _, name := range slices.Sorted(maps.Keys(saved)) {
-		if _, ok := fresh[name]; !ok {
-			out = append(out, name+": no longer part of the pass")
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(fresh)) {
-		s, ok := saved[name]
-		if !ok {
-			out = append(out, name+": not part of the saved plan")
-			continue
-		}
-		out = append(out, s.Stale(fresh[name])...)
-	}
-	if a, b := fmt.Sprint(d.Detached), fmt.Sprint(now.Detached); a != b {
-		out = append(out, "the trust changes of no single connection differ")
-	}
-	return out
-}
-
-// stale says what differs between a cluster's saved and fresh plans.
-func (s Cluster) Stale(f Cluster) []string {
-	var out []string
-	if s.UUID != f.UUID {
-		out = append(out, fmt.Sprintf("%s: cluster_uuid %s when planned, %s now", s.Local, orNone(s.UUID), orNone(f.UUID)))
-	}
-	if s.Error != f.Error {
-		out = append(out, fmt.Sprintf("%s: %s when planned, %s now", s.Local, orNone(s.Error), orNone(f.Error)))
-	}
-	keys := map[string]bool{}
-	for k := range s.Observed {
-		keys[k] = true
-	}
-	for k := range f.Observed {
-		keys[k] = true
-	}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		a, aok := s.Observed[k]
-		b, bok := f.Observed[k]
-		switch {
-		case aok && !bok:
-			out = append(out, fmt.Sprintf("%s: %s was %q when planned and is gone now", s.Local, k, a))
-		case !aok && bok:
-			out = append(out, fmt.Sprintf("%s: %s is %q now and was unset when planned", s.Local, k, b))
-		case a != b:
-			out = append(out, fmt.Sprintf("%s: %s is %q now, %q when planned", s.Local, k, b, a))
-		}
-	}
-	sc, fc := map[string]Connection{}, map[string]Connection{}
-	for _, c := range s.Connections {
-		sc[connKey(c)] = c
-	}
-	for _, c := range f.Connections {
-		fc[connKey(c)] = c
-	}
-	for _, k := range slices.Sorted(maps.Keys(sc)) {
-		if _, ok := fc[k]; !ok {
-			out = append(out, fmt.Sprintf("%s: %s is no longer in the plan", s.Local, k))
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(fc)) {
-		a, ok := sc[k]
-		if !ok {
-			out = append(out, fmt.Sprintf("%s: %s was not in the saved plan", s.Local, k))
-			continue
-		}
-		if why := a.Differs(fc[k]); why != "" {
-			out = append(out, fmt.Sprintf("%s: %s: %s", s.Local, k, why))
-		}
-	}
-	return out
-}
-
-func connKey(c Connection) string {
-	if c.Removed {
-		return "removal of connection " + c.Name
-	}
-	return "connection " + c.Name
-}
-
-// differs names the first difference between two plans of a connection
-// that would change what apply does ("" when none).
-func (a Connection) Differs(b Connection) string {
-	if a.Error != b.Error {
-		return fmt.Sprintf("error %s when planned, %s now", orNone(a.Error), orNone(b.Error))
-	}
-	render := func(c Change) string {
-		s := string(c.Action) + " " + string(c.Resource) + " " + c.Key
-		if c.Actual != "" {
-			s += " (from " + c.Actual + ")"
-		}
-		if c.Desired != "" {
-			s += " to " + c.Desired
-		}
-		if c.Error != "" {
-			s += " [" + c.Error + "]"
-		}
-		return s
-	}
-	as, bs := []string{}, []string{}
-	for _, c := range a.Changes {
-		as = append(as, render(c))
-	}
-	for _, c := range b.Changes {
-		bs = append(bs, render(c))
-	}
-	for _, c := range as {
-		if !slices.Contains(bs, c) {
-			return "planned change no longer applies: " + c
-		}
-	}
-	for _, c := range bs {
-		if !slices.Contains(as, c) {
-			return "new change not in the saved plan: " + c
-		}
-	}
-	return ""
-}
-
-func short(digest string) string {
-	if i := strings.IndexByte(digest, ':'); i >= 0 && len(digest) > i+13 {
-		return digest[:i+13]
-	}
-	return digest
-}
-
 // JSONSchemaExtend pins the schema field to Schema.
 func (Plan) JSONSchemaExtend(s *jsonschema.Schema) {
 	if p, ok := s.Properties.Get("schema"); ok {
@@ -284,14 +140,4 @@ func JSONSchema() []byte {
 		panic("plan: marshal plan schema: " + err.Error())
 	}
 	return append(b, '\n')
-}
-
-// StaleError is why a saved plan was not applied: what changed since it
-// was made, one reason per line.
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }

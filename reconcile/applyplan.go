@@ -1,0 +1,190 @@
+package reconcile
+
+// esremote apply --plan: the saved plan's steps are executed as they are
+// (package execute), never planned again. Every step's precondition is
+// read before the first write, and only what the preconditions name is
+// read; one stale step anywhere and nothing is written anywhere. The
+// report is the plan's rows with what became of each step, and the
+// health of the links written, verified.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
+	"github.com/esremote/esremote/spec"
+)
+
+// ApplyPlan executes a saved plan made from set (same spec digest) with
+// this reconciler's ledger. It returns a *StaleError, and writes
+// nothing, when a step's precondition no longer holds; otherwise the
+// pass's Result, built from the plan's rows and each step's outcome.
+func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan) (*Result, error) {
+	if p.SpecDigest != set.Digest {
+		return nil, &StaleError{Reasons: []string{fmt.Sprintf("the specs changed (digest %s when planned, %s now)", p.SpecDigest, set.Digest)}}
+	}
+	res := &Result{Mode: ModeApply, Set: set, Only: p.Only, Started: r.opts.Now(), Plan: &Plan{}}
+	outs := execute.Run(ctx, p.Steps, r.stepEnv(set), execute.Options{CheckFirst: true})
+	if why := execute.StaleReasons(outs); len(why) > 0 {
+		return nil, &StaleError{Reasons: why}
+	}
+	byStep := map[string]execute.Outcome{}
+	for _, o := range outs {
+		byStep[o.Step] = o
+	}
+	changes := func(in []plan.Change) ([]*Change, bool) {
+		var out []*Change
+		touched := false
+		for _, c := range in {
+			ch := &Change{Resource: c.Resource, Target: c.Target, Key: c.Key, Action: c.Action, Actual: c.Actual, Desired: c.Desired, Origin: c.Origin}
+			switch o, ok := byStep[c.Step]; {
+			case c.Error != "":
+				ch.Err = errors.New(c.Error)
+			case c.Step == "":
+			case !ok:
+				ch.Err = fmt.Errorf("step %s is not in the plan", c.Step)
+			case o.Status == execute.Done:
+				ch.Applied, ch.Err, touched = true, o.Err, true
+			default:
+				ch.Err = o.Err
+			}
+			out = append(out, ch)
+		}
+		return out, touched
+	}
+	for _, c := range p.Clusters {
+		cp := &ClusterPlan{Local: c.Local, Version: c.Version, UUID: c.UUID, Observed: c.Observed}
+		if c.Error != "" {
+			cp.Err = errors.New(c.Error)
+		}
+		var touched []*ConnectionPlan
+		for _, row := range c.Connections {
+			chs, wrote := changes(row.Changes)
+			if row.Removed {
+				cp.Deletions = append(cp.Deletions, &AliasDeletion{Alias: row.Alias, Connection: row.Name, Changes: chs})
+				continue
+			}
+			conn := set.Connection(row.Name)
+			if conn == nil {
+				conn = &spec.Connection{Name: row.Name, Local: c.Local, Alias: row.Alias, Policy: spec.Policy(row.Policy)}
+			}
+			cp2 := &ConnectionPlan{Conn: conn, Changes: chs, Health: row.Health}
+			for _, f := range row.Findings {
+				cp2.Findings = append(cp2.Findings, Finding(f))
+			}
+			if row.Error != "" {
+				cp2.Err = errors.New(row.Error)
+			}
+			if wrote {
+				touched = append(touched, cp2)
+			}
+			cp.Connections = append(cp.Connections, cp2)
+		}
+		for _, u := range c.Unmanaged {
+			cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: c.Local, Kind: u.Kind, Name: u.Name, Reason: u.Reason})
+		}
+		res.Plan.Clusters = append(res.Plan.Clusters, cp)
+		if len(touched) > 0 {
+			r.verifyWritten(ctx, set, cp, touched)
+		}
+	}
+	res.Detached.Changes, _ = changes(p.Detached)
+	res.Finished = r.opts.Now()
+	return res, nil
+}
+
+// verifyWritten asks the verifier about the links a saved plan wrote on
+// one local cluster (after every write of the plan: verification reads
+// only what it verifies).
+func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *ClusterPlan, links []*ConnectionPlan) {
+	cl := set.Cluster(cp.Local)
+	if cl == nil {
+		return
+	}
+	c, err := r.ESClient(set, cl)
+	if err != nil {
+		return
+	}
+	in := VerifyInput{Local: cp.Local, Client: c, Version: cp.Version, Links: links, Timeout: r.opts.VerifyTimeout,
+		Interval: r.opts.VerifyInterval, Logger: r.opts.Logger,
+		Remote: func(name string) (*es.Client, error) {
+			rcl := set.Cluster(name)
+			if rcl == nil {
+				return nil, errNotDeclared(name)
+			}
+			return r.ESClient(set, rcl)
+		}}
+	got := r.opts.Verify(ctx, in)
+	for _, p := range links {
+		if h, ok := got[p.Conn.Name]; ok {
+			e := h.Evidence
+			p.Health, p.Evidence, p.proven, p.refusal, p.refusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
+		}
+	}
+}
+
+// stepEnv is what the executor sends through: the spec set's clusters'
+// clients (one per target for the run), the ledger, the specs' secrets.
+func (r *Reconciler) stepEnv(set *spec.Set) execute.Env {
+	var mu sync.Mutex
+	esc, cc := map[string]*es.Client{}, map[string]*cloud.Client{}
+	return execute.Env{
+		ES: func(target string) (*es.Client, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if c := esc[target]; c != nil {
+				return c, nil
+			}
+			cl := set.Cluster(target)
+			if cl == nil {
+				return nil, errNotDeclared(target)
+			}
+			c, err := r.ESClient(set, cl)
+			if err == nil {
+				esc[target] = c
+			}
+			return c, err
+		},
+		Cloud: func(target string) (*cloud.Client, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if c := cc[target]; c != nil {
+				return c, nil
+			}
+			cl := set.Cluster(target)
+			switch {
+			case cl == nil:
+				return nil, errNotDeclared(target)
+			case cl.Deployment == nil:
+				return nil, fmt.Errorf("cluster %s has no deployment: its keystore and trust are not written through a control plane", target)
+			}
+			c, err := r.CloudClient(set, cl)
+			if err == nil {
+				cc[target] = c
+			}
+			return c, err
+		},
+		Ledger: stepLedger{led: r.ledger, now: r.opts.Now},
+		Secret: func(name string) (string, string, error) {
+			c := set.Connection(name)
+			if c == nil || c.APIKey == nil || c.APIKey.Credentials == nil {
+				return "", "", fmt.Errorf("connection %s names no credentials", name)
+			}
+			s, err := c.APIKey.Credentials.Resolve(r.opts.Getenv)
+			if err != nil {
+				return "", "", err
+			}
+			return s.Reveal(), s.Fingerprint(), nil
+		},
+		Sent:        func(v string) { spec.Remember(v) },
+		Canary:      withCanary,
+		Fingerprint: Fingerprint,
+		Now:         r.opts.Now,
+		Logger:      r.opts.Logger,
+	}
+}

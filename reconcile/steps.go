@@ -1,0 +1,343 @@
+package reconcile
+
+// The decision as typed steps (plan.Step): what a saved plan carries and
+// esremote apply --plan executes (package execute). Each step is built
+// from the same decision the pass's own writes follow, in the same order
+// (DESIGN §5): trust, then per local cluster the credentials (orphans,
+// key, keystore), a self-managed reload, the one settings PUT, roles,
+// the keys and keystore entries of removed connections, the end of a
+// rotation; then the keys of departed clusters. Each step's
+// precondition is what it was decided against, read by the Snapshot.
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
+	"github.com/esremote/esremote/spec"
+)
+
+// stepBuilder numbers the steps and ties each change to its step.
+type stepBuilder struct {
+	ps     *passState
+	steps  []plan.Step
+	stepOf map[*Change]string
+}
+
+// add appends a step, numbering it, and ties changes to it.
+func (b *stepBuilder) add(s plan.Step, changes ...*Change) string {
+	s.ID = fmt.Sprintf("s%d", len(b.steps)+1)
+	b.steps = append(b.steps, s)
+	for _, ch := range changes {
+		if ch != nil && ch.Err == nil {
+			b.stepOf[ch] = s.ID
+		}
+	}
+	return s.ID
+}
+
+func body(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("reconcile: marshal a step's body: " + err.Error())
+	}
+	return b
+}
+
+func record(kind, group, name string, rec any) plan.LedgerRecord {
+	r := plan.LedgerRecord{Kind: kind, Group: group, Name: name}
+	if rec != nil {
+		r.Record = body(rec)
+	}
+	return r
+}
+
+// steps turns the pass's decision into steps (a plan pass: nothing of it
+// is written yet).
+func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan.Step, map[*Change]string) {
+	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+	refused := map[string]bool{}
+	for _, w := range work {
+		for _, p := range w.cp.Connections {
+			if p.refused {
+				refused[p.Conn.Name] = true
+			}
+		}
+	}
+	b.trust(refused)
+	for _, w := range work {
+		if w.client == nil || w.cp.Err != nil {
+			continue
+		}
+		b.cluster(w)
+	}
+	for _, cp := range departed {
+		for _, d := range cp.Deletions {
+			if d.key != nil && len(d.Changes) > 0 {
+				b.invalidateRemoved(d, d.Changes[0])
+			}
+		}
+	}
+	return b.steps, b.stepOf
+}
+
+// trust: one PUT per deployment carrying its whole trust, locals first;
+// entries that are already gone only leave the ledger. An entry wanted
+// only by connections refused as conflicts is not written.
+func (b *stepBuilder) trust(refused map[string]bool) {
+	tp := b.ps.trust
+	if tp == nil {
+		return
+	}
+	for _, name := range tp.order {
+		d := tp.deps[name]
+		if d.err != nil || d.dep == nil || d.res == nil {
+			continue
+		}
+		var puts []*trustOp
+		for _, op := range d.ops {
+			if !op.enforced || len(op.conns) > 0 && !slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
+				continue
+			}
+			if op.remove && op.action == "" {
+				b.add(plan.Step{Target: d.cl.Name, Kind: plan.KindForget, Name: op.key,
+					Ledger: []plan.LedgerRecord{record(ledgerTrust, d.id(), op.key, nil)}}, d.changes[op.key])
+				continue
+			}
+			puts = append(puts, op)
+		}
+		if len(puts) == 0 {
+			continue
+		}
+		next, err := buildTrust(d.res.Trust, puts)
+		if err != nil {
+			continue // apply reports it on the changes: nothing to send
+		}
+		t, err := next.MarshalJSON()
+		if err != nil {
+			continue
+		}
+		s := plan.Step{Target: d.cl.Name, Kind: plan.KindPutTrust,
+			Body: body(plan.TrustBody{Deployment: d.dep.ID, RefID: d.res.RefID, Trust: t}),
+			Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.dep.ID, Version: d.dep.ResourceVersion,
+				Shows: "deployment " + d.dep.ID}}
+		var chs []*Change
+		for _, op := range puts {
+			var rec *Record
+			if !op.remove {
+				rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn}
+			}
+			s.Ledger = append(s.Ledger, record(ledgerTrust, d.id(), op.key, rec))
+			chs = append(chs, d.changes[op.key])
+		}
+		b.add(s, chs...)
+	}
+}
+
+// cluster: one local cluster's steps, in the order apply writes them.
+func (b *stepBuilder) cluster(w *clusterWork) {
+	cp, cl := w.cp, w.cl
+	for _, p := range cp.Connections {
+		if p.key != nil && p.writes() {
+			b.key(p, cl)
+		}
+	}
+	if cl.Deployment == nil && slices.ContainsFunc(cp.Connections, func(p *ConnectionPlan) bool {
+		return p.writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+	}) {
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindReload})
+	}
+	if !cp.Put.Empty() {
+		s := plan.Step{Target: cp.Local, Kind: plan.KindClusterSettings,
+			Body:         body(plan.SettingsBody{Persistent: cp.Put.Persistent, Transient: cp.Put.Transient}),
+			Precondition: &plan.Precondition{Read: plan.ReadSettings, UUID: w.obs.UUID, Values: cp.Observed}}
+		var chs []*Change
+		for _, p := range cp.Connections {
+			if p.settings && p.Enforced() {
+				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, p.Conn.Alias, &AliasRecord{Connection: p.Conn.Name, Keys: fingerprints(p.Desired)}))
+				chs = append(chs, settingChanges(p.Changes)...)
+			}
+		}
+		for _, d := range cp.Deletions {
+			if d.Alias != "" && len(settingChanges(d.Changes)) > 0 {
+				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, d.Alias, nil))
+			}
+			chs = append(chs, settingChanges(d.Changes)...)
+		}
+		b.add(s, chs...)
+	}
+	b.roles(w)
+	for _, d := range cp.Deletions {
+		if d.key == nil {
+			continue
+		}
+		var keyCh, ksCh *Change
+		for _, ch := range d.Changes {
+			switch ch.Resource {
+			case ResourceAPIKey:
+				keyCh = ch
+			case ResourceKeystore:
+				ksCh = ch
+			}
+		}
+		inv := b.invalidateRemoved(d, keyCh)
+		if d.keystore && cl.Deployment != nil {
+			b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: CredentialsKey(d.key.Alias), Connection: d.Connection,
+				Body: body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}), After: []string{inv},
+				Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, CredentialsKey(d.key.Alias), nil)}}, ksCh)
+		}
+	}
+	if cl.Deployment != nil {
+		for _, d := range cp.Deletions {
+			for _, kr := range d.keystoreRemovals {
+				b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: kr.setting, Connection: d.Connection,
+					Body:   body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}),
+					Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, kr.setting, nil)}}, kr.change)
+			}
+		}
+	}
+	for _, p := range cp.Connections {
+		if k := p.key; k != nil && k.previous != nil && k.finish && p.writes() && k.remote != "" {
+			b.add(plan.Step{Target: k.remote, Kind: plan.KindInvalidateKeys, Name: keyName(p.Conn), Connection: p.Conn.Name,
+				Body:         body(plan.InvalidateBody{IDs: []string{k.previous.ID}}),
+				Precondition: b.keysRead(k.remote, keyName(p.Conn)),
+				Ledger:       []plan.LedgerRecord{record(ledgerKeyRotated, "", p.Conn.Name, nil)}}, k.changes["previous"])
+		}
+	}
+}
+
+// keysRead is the precondition of a step on a remote's keys named name:
+// the remote's identity and those keys as the Snapshot read them.
+func (b *stepBuilder) keysRead(remote, name string) *plan.Precondition {
+	rs := b.ps.snap.readRemote(remote)
+	if rs == nil || rs.Err != nil {
+		uuid := b.ps.ledger.ClusterUUID(remote)
+		if uuid == "" {
+			return nil
+		}
+		return &plan.Precondition{Read: plan.ReadCluster, UUID: uuid, Value: uuid}
+	}
+	return &plan.Precondition{Read: plan.ReadKeys, Name: name, UUID: rs.Info.ClusterUUID, Digest: execute.KeysDigest(rs.Keys, name),
+		Shows: "the keys named " + name}
+}
+
+// invalidateRemoved invalidates the key (and the key it rotated out) of
+// a connection that left the specs, and drops its record.
+func (b *stepBuilder) invalidateRemoved(d *AliasDeletion, ch *Change) string {
+	ids := []string{d.key.ID}
+	if d.key.Previous != nil {
+		ids = append(ids, d.key.Previous.ID)
+	}
+	return b.add(plan.Step{Target: d.key.Remote, Kind: plan.KindInvalidateKeys, Name: d.key.Name, Connection: d.Connection,
+		Body:         body(plan.InvalidateBody{IDs: ids}),
+		Precondition: b.keysRead(d.key.Remote, d.key.Name),
+		Ledger:       []plan.LedgerRecord{record(ledgerKey, "", d.Connection, nil)}}, ch)
+}
+
+// key: a connection's credentials. A hand-made key is written to the
+// keystore from its spec; a managed key's orphans are invalidated, the
+// key updated in place or created, and a created key written to the
+// keystore (its secret named by the create step, never carried).
+func (b *stepBuilder) key(p *ConnectionPlan, local *spec.Cluster) {
+	w, c := p.key, p.Conn
+	led := b.ps.ledger
+	keystore := func(ref *plan.SecretRef, after []string, recs ...plan.LedgerRecord) {
+		if local.Deployment == nil {
+			return
+		}
+		name := "keystore/" + c.Local + "/" + w.keystoreKey
+		b.add(plan.Step{Target: c.Local, Kind: plan.KindSetKeystore, Name: w.keystoreKey, Connection: c.Name,
+			Body:      body(execute.KeystoreBody{Deployment: local.Deployment.ID, RefID: local.Deployment.RefID}),
+			SecretRef: ref, After: after,
+			Precondition: &plan.Precondition{Read: plan.ReadLedger, Name: name, Digest: ledgerDigest(led, name),
+				Shows: "keystore entry " + w.keystoreKey + " of " + c.Local},
+			Ledger: recs}, w.changes["keystore"])
+	}
+	if !c.APIKey.Managed {
+		if w.keystore {
+			fp := w.secret.Fingerprint()
+			keystore(&plan.SecretRef{Connection: c.Name, Fingerprint: fp}, nil,
+				record(ledgerKeystore, c.Local, w.keystoreKey, &Record{Fingerprint: fp, Connection: c.Name}))
+		}
+		return
+	}
+	name := keyName(c)
+	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), MetaConnection: c.Name, MetaLocal: c.Local, MetaAlias: c.Alias, MetaAccessHash: w.accessHash}
+	pre := b.keysRead(w.remote, name)
+	for _, k := range w.orphans {
+		b.add(plan.Step{Target: w.remote, Kind: plan.KindInvalidateKeys, Name: name, Connection: c.Name,
+			Body: body(plan.InvalidateBody{IDs: []string{k.ID}}), Precondition: pre}, w.changes["orphan:"+k.ID])
+	}
+	switch w.kind {
+	case keyUpdate:
+		rec := led.Key(c.Name)
+		if rec == nil {
+			return
+		}
+		upd := *rec
+		upd.AccessHash = w.accessHash
+		b.add(plan.Step{Target: w.remote, Kind: plan.KindUpdateKey, Name: name, Connection: c.Name,
+			Body:         body(plan.KeyBody{ID: w.live.ID, Name: name, Access: body(withCanary(w.access, w.live.ID)), Metadata: meta}),
+			Precondition: pre, Ledger: []plan.LedgerRecord{record(ledgerKey, "", c.Name, &upd)}}, w.changes["key"])
+	case keyCreate, keyRotate:
+		kb := plan.KeyBody{Name: name, Access: body(w.access), Metadata: meta}
+		if c.APIKey.Expiration > 0 {
+			kb.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
+		}
+		old := led.Key(c.Name)
+		tmpl := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote, Name: name, AccessHash: w.accessHash,
+			Delivered: old.DeliveredKeyID(), Displaced: w.displaced}
+		if w.kind == keyRotate && old != nil {
+			prev := *old
+			prev.Previous, prev.Pending = nil, false
+			tmpl.Previous = &prev
+		} else if old != nil && old.Previous != nil {
+			tmpl.Previous = old.Previous
+		}
+		uuid := ""
+		if pre != nil {
+			uuid = pre.UUID
+		}
+		create := b.add(plan.Step{Target: w.remote, Kind: plan.KindCreateKey, Name: name, Connection: c.Name,
+			Body: body(kb), Precondition: pre,
+			Ledger: []plan.LedgerRecord{record(ledgerCluster, "", w.remote, uuid), record(ledgerKeyIntent, "", c.Name, nil),
+				record(ledgerKey, "", c.Name, tmpl)}}, w.changes["key"])
+		keystore(&plan.SecretRef{Step: create}, []string{create},
+			record(ledgerKeystore, c.Local, w.keystoreKey, &Record{Connection: c.Name}), record(ledgerKeyDelivered, "", c.Name, nil))
+	}
+}
+
+// roles: owned roles gone from the cluster leave the ledger; each role
+// to write is PUT; each owned role no connection declares is deleted.
+func (b *stepBuilder) roles(w *clusterWork) {
+	cp := w.cp
+	live := b.ps.snap.local(cp.Local).roles
+	read := func(name string) *plan.Precondition {
+		var r any
+		if role, ok := live[name]; ok {
+			r = &role
+		}
+		d := plan.Absent
+		if r != nil {
+			d = execute.Digest(r)
+		}
+		return &plan.Precondition{Read: plan.ReadRole, Name: name, Digest: d, Shows: "role " + name}
+	}
+	for _, name := range cp.RoleForgets {
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindForget, Name: name, Precondition: read(name),
+			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, nil)}})
+	}
+	for _, name := range sortedKeys(cp.RoleWrites) {
+		rw := cp.RoleWrites[name]
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindPutRole, Name: name, Connection: rw.conn.Conn.Name,
+			Body: body(rw.body), Precondition: read(name),
+			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, &Record{Fingerprint: rw.fp, Connection: rw.conn.Conn.Name})}}, rw.change)
+	}
+	for _, d := range cp.RoleDeletes {
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindDeleteRole, Name: d.name, Precondition: read(d.name),
+			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, d.name, nil)}}, d.change)
+	}
+}
