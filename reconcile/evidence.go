@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +73,29 @@ func (r *Reconciler) evidenceTarget(c *spec.Connection) (target, keyID string) {
 // evidenceStamp names the state evidence was taken in; evidence taken in
 // another state is not reused.
 func (r *Reconciler) evidenceStamp(p *ConnectionPlan, target string) string {
-	return r.stampPrefix(p.Conn, target) + fmt.Sprintf("%t|%t", p.observed.Connected, p.observed.HasCredentials)
+	return r.stampOf(p.Conn, target, p.observed)
+}
+
+func (r *Reconciler) stampOf(c *spec.Connection, target string, st RemoteStatus) string {
+	return r.stampPrefix(c, target) + strconv.FormatBool(st.Connected) + "|" + strconv.FormatBool(st.HasCredentials)
+}
+
+// freshEvidence is a link's evidence from the cache when evidenceOf would
+// reuse it without a request (a link observed in _remote/info, not
+// disabled, its evidence fresh and taken in the same state); a steady
+// pass finds every link there, without building its plan.
+func (r *Reconciler) freshEvidence(c *spec.Connection, st RemoteStatus, observed bool, now time.Time) (linkEvidence, bool) {
+	if c.Policy == spec.PolicyDisabled || !observed {
+		return linkEvidence{}, false
+	}
+	r.evidenceMu.Lock()
+	_, cached := r.evidence[c.Name]
+	r.evidenceMu.Unlock()
+	if !cached {
+		return linkEvidence{}, false
+	}
+	target, _ := r.evidenceTarget(c)
+	return r.cachedEvidence(c.Name, r.stampOf(c, target, st), now)
 }
 
 // stampPrefix is the part of a stamp known before the cluster is observed:

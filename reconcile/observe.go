@@ -216,13 +216,20 @@ func endpointOf(d *world.Deployment, cl *spec.Cluster) (Endpoint, error) {
 // rest, which needs the first wave's _remote/info to know which aliases
 // exist. By connection name.
 func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []*spec.Connection, obs *Observed, early *earlyEvidence) map[string]linkEvidence {
-	plans := make([]*ConnectionPlan, 0, len(conns))
+	out := make(map[string]linkEvidence, len(conns))
+	var plans []*ConnectionPlan
+	now := ps.r.opts.Now()
 	for _, conn := range conns {
-		p := &ConnectionPlan{Conn: conn}
-		p.observed, p.observedOK = obs.Remote[conn.Alias]
-		plans = append(plans, p)
+		st, ok := obs.Remote[conn.Alias]
+		if ev, fresh := ps.r.freshEvidence(conn, st, ok, now); fresh {
+			out[conn.Name] = ev // what evidenceOf would find in the cache
+			continue
+		}
+		plans = append(plans, &ConnectionPlan{Conn: conn, observed: st, observedOK: ok})
 	}
-	out := map[string]linkEvidence{}
+	if len(plans) == 0 {
+		return out
+	}
 	for p, ev := range ps.r.evidenceOf(ctx, c, obs.Version, plans, false, early) {
 		out[p.Conn.Name] = ev
 	}
