@@ -112,9 +112,10 @@ func (w *World) status(c *cluster, n *node, alias string, a *aliasConfig) LinkSt
 
 // effectiveAliases merges persistent with transient (transient wins).
 func effectiveAliases(c *cluster) map[string]*aliasConfig {
-	merged := maps.Clone(c.persistent)
-	maps.Copy(merged, c.transient)
-	return aliases(merged)
+	out := map[string]*aliasConfig{}
+	addAliases(out, c.persistent)
+	addAliases(out, c.transient)
+	return out
 }
 
 // resolveHost finds the simulated cluster that host:port names.

@@ -48,7 +48,7 @@ func (e *esError) body() map[string]any {
 }
 
 // Per-alias setting suffixes, in the order of es-api.md §1.2.
-var remoteSuffixes = []string{
+var remoteSuffixes = [...]string{
 	"mode", "seeds", "node_connections", "proxy", "proxy_address",
 	"proxy_socket_connections", "server_name", "skip_unavailable",
 	"transport.ping_schedule", "transport.compress", "transport.compression_scheme",
@@ -335,9 +335,19 @@ type aliasConfig struct {
 	nodeConnections int
 	sniffProxy      string // cluster.remote.<alias>.proxy (sniff)
 	skip            *bool
-	present         map[string]bool   // suffixes present
-	raw             map[string]string // every value as stored, lists joined by ","
+	present         [len(remoteSuffixes)]bool   // suffixes present, by index in remoteSuffixes
+	raw             [len(remoteSuffixes)]string // every value as stored, lists joined by ","
 }
+
+// suffixIndex is each suffix's index in remoteSuffixes (aliasConfig's
+// present and raw).
+var suffixIndex = func() map[string]int {
+	m := map[string]int{}
+	for i, s := range remoteSuffixes {
+		m[s] = i
+	}
+	return m
+}()
 
 // connKey is what a connection is built from: a change of any of these
 // rebuilds it, anything else (skip_unavailable) leaves it up.
@@ -352,7 +362,7 @@ func (a aliasConfig) connKey() string {
 	b.WriteString(a.mode)
 	for _, s := range []string{"seeds", "proxy", "node_connections", "proxy_address", "proxy_socket_connections",
 		"server_name", "transport.compress", "transport.compression_scheme", "transport.ping_schedule"} {
-		b.WriteString("|" + a.raw[s])
+		b.WriteString("|" + a.raw[suffixIndex[s]])
 	}
 	return b.String()
 }
@@ -367,6 +377,13 @@ func (a aliasConfig) enabled() bool {
 // aliases groups flat settings by alias.
 func aliases(settings map[string]any) map[string]*aliasConfig {
 	out := map[string]*aliasConfig{}
+	addAliases(out, settings)
+	return out
+}
+
+// addAliases adds flat settings to the aliases of out, a key already there
+// replaced (effectiveAliases adds the transient scope last).
+func addAliases(out map[string]*aliasConfig, settings map[string]any) {
 	for key, v := range settings {
 		alias, suffix, ok := remoteKey(key)
 		if !ok {
@@ -374,12 +391,13 @@ func aliases(settings map[string]any) map[string]*aliasConfig {
 		}
 		a := out[alias]
 		if a == nil {
-			a = &aliasConfig{mode: "sniff", sockets: 18, nodeConnections: 3, present: map[string]bool{}, raw: map[string]string{}}
+			a = &aliasConfig{mode: "sniff", sockets: 18, nodeConnections: 3}
 			out[alias] = a
 		}
-		a.present[suffix] = true
+		i := suffixIndex[suffix]
+		a.present[i] = true
 		str, _ := v.(string)
-		a.raw[suffix] = strings.Join(listValue(v), ",")
+		a.raw[i] = strings.Join(listValue(v), ",")
 		switch suffix {
 		case "mode":
 			a.mode = strings.ToLower(str)
@@ -400,7 +418,6 @@ func aliases(settings map[string]any) map[string]*aliasConfig {
 			a.skip = &b
 		}
 	}
-	return out
 }
 
 var sniffOnly = map[string]bool{"seeds": true, "node_connections": true, "proxy": true}
@@ -432,7 +449,7 @@ func validateScope(settings map[string]any) *esError {
 		case needsEnabled[suffix] && !a.enabled():
 			msgs = append(msgs, fmt.Sprintf("Cannot configure setting [%s] if remote cluster is not enabled.", key))
 		}
-		if suffix == "proxy" && !a.present["seeds"] {
+		if suffix == "proxy" && !a.present[suffixIndex["seeds"]] {
 			msgs = append(msgs, fmt.Sprintf("missing required setting [cluster.remote.%s.seeds] for setting [%s]", alias, key))
 		}
 	}
