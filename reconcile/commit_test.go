@@ -63,7 +63,7 @@ func TestFailedCommitIsReported(t *testing.T) {
 	}
 	// The connection's entry and the entry of what its old role left.
 	want := map[string]string{
-		"logs-remote-reader": "roles logs-remote-reader on ech-analytics: written, but the ledger could not record it: save ledger: write ledger.json: no space left on device",
+		"logs-remote-reader": "role logs-remote-reader on ech-analytics: written, but the ledger could not record it: save ledger: write ledger.json: no space left on device",
 		"other-reader":       "deletion of role other-reader on ech-analytics: written, but the ledger could not record it: save ledger: write ledger.json: no space left on device",
 	}
 	for _, c := range res.Report(drift.TriggerApply, "").Connections {

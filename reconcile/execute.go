@@ -7,19 +7,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/spec"
 )
 
 // apply writes one cluster's plan in the order of DESIGN §5: credentials
 // (key on the remote, keystore on the local), the single settings PUT,
 // roles; then verifies the links it touched and finishes rotations.
-func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, cp *ClusterPlan, log *slog.Logger) {
+func (ps *passState) apply(ctx context.Context, w *clusterWork) {
+	c, cl, cp, log := w.client, w.cl, w.cp, w.log
 	r := ps.r
 	now := r.opts.Now()
+	steps, stepOf := ps.clusterSteps(w)
 	touched := map[*ConnectionPlan]bool{}
 	for _, p := range cp.Connections {
 		if p.key == nil || !p.writes() {
@@ -109,7 +109,7 @@ func (ps *passState) apply(ctx context.Context, c *es.Client, cl *spec.Cluster, 
 			ps.commit("cluster settings of "+cp.Local, func() error { return r.ledger.SetAliases(cp.Local, commit) }, applied...)
 		}
 	}
-	ps.applyRoles(ctx, c, cp, log)
+	ps.run(ctx, steps, stepOf)
 	ps.applyRemovedKeys(ctx, cl, cp, log)
 	ps.applyKeystoreRemovals(ctx, cl, cp)
 	for _, p := range cp.Connections {

@@ -20,6 +20,7 @@ import (
 // passState is what one pass shares between its cluster goroutines: the
 // remotes it has read (once each), the endpoints it resolved.
 type passState struct {
+	envState
 	r *Reconciler
 	// ledger is the copy of the ledger taken when the pass started
 	// (DESIGN §4): observe and decide read it, so no decision of the pass
@@ -384,7 +385,7 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 			}
 			return out
 		}
-		ps.apply(ctx, w.client, w.cl, cp, w.log)
+		ps.apply(ctx, w)
 	}
 	checkCanaryPrivileges(cp.Local, w.privs, cp.Connections)
 	for _, p := range cp.Connections {

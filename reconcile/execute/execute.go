@@ -108,6 +108,9 @@ type Options struct {
 	// CheckFirst checks every step's precondition before the first write
 	// (a saved plan): one stale step anywhere, and nothing is sent.
 	CheckFirst bool
+	// Identity, when set, gives the cluster_uuid of a target the caller
+	// read already (a live pass's GET /), so that it is not read again.
+	Identity func(target string) (uuid string, ok bool)
 }
 
 // StaleError is why a step's precondition no longer holds: what changed
@@ -125,7 +128,7 @@ func (e *StaleError) Error() string { return "stale: " + strings.Join(e.Reasons,
 // stale no step is sent: the outcomes say which were stale and mark the
 // rest skipped.
 func Run(ctx context.Context, steps []plan.Step, env Env, o Options) []Outcome {
-	r := &run{env: env, steps: steps, reads: newReads(env), outcomes: make([]Outcome, len(steps)), index: map[string]int{}, secrets: map[string]string{}}
+	r := &run{env: env, steps: steps, reads: newReads(env, o), outcomes: make([]Outcome, len(steps)), index: map[string]int{}, secrets: map[string]string{}}
 	for i, s := range steps {
 		r.index[s.ID] = i
 	}
@@ -185,7 +188,7 @@ func (r *run) step(ctx context.Context, s *plan.Step) Outcome {
 			return outcome(s.ID, Skipped, fmt.Errorf("not sent: it depends on step %s, which is not in the plan", dep), now)
 		}
 		if d := r.outcomes[i]; d.Status != Done {
-			return outcome(s.ID, Skipped, fmt.Errorf("not sent: step %s (%s on %s) did not succeed", dep, r.kindOf(i), r.targetOf(i)), now)
+			return outcome(s.ID, Skipped, fmt.Errorf("not sent: step %s (%s) did not succeed", dep, What(&r.steps[i])), now)
 		}
 	}
 	if !r.reads.checked {
@@ -196,8 +199,32 @@ func (r *run) step(ctx context.Context, s *plan.Step) Outcome {
 	return r.write(ctx, s)
 }
 
-func (r *run) kindOf(i int) plan.Kind { return r.steps[i].Kind }
-func (r *run) targetOf(i int) string  { return r.steps[i].Target }
+// What names what a step writes, as messages say it.
+func What(s *plan.Step) string {
+	switch s.Kind {
+	case plan.KindClusterSettings:
+		return "cluster settings of " + s.Target
+	case plan.KindPutRole:
+		return "role " + s.Name + " on " + s.Target
+	case plan.KindDeleteRole:
+		return "deletion of role " + s.Name + " on " + s.Target
+	case plan.KindForget:
+		return s.Name + " gone from " + s.Target
+	case plan.KindCreateKey, plan.KindUpdateKey:
+		return "key " + s.Name + " on " + s.Target
+	case plan.KindInvalidateKeys:
+		return "invalidation of key " + s.Name + " on " + s.Target
+	case plan.KindSetKeystore:
+		return "keystore entry " + s.Name + " of " + s.Target
+	case plan.KindRemoveKeystore:
+		return "removal of keystore entry " + s.Name + " of " + s.Target
+	case plan.KindPutTrust:
+		return "trust of " + s.Target
+	case plan.KindReload:
+		return "keystore reload of " + s.Target
+	}
+	return string(s.Kind) + " on " + s.Target
+}
 
 // write is the one path every request of a step takes: the ledger's
 // intent (no record, no request), the request, then the commit; a
@@ -214,7 +241,7 @@ func (r *run) write(ctx context.Context, s *plan.Step) Outcome {
 	}
 	undo, err := r.env.Ledger.Intent(s, ref)
 	if err != nil {
-		return outcome(s.ID, Failed, fmt.Errorf("%s on %s: not sent: %w", s.Kind, s.Target, err), now)
+		return outcome(s.ID, Failed, fmt.Errorf("%s: not sent: %w", What(s), err), now)
 	}
 	res, err := r.send(ctx, s)
 	if err != nil {
@@ -247,7 +274,7 @@ func (r *run) write(ctx context.Context, s *plan.Step) Outcome {
 // record whose value is live and finds a removed object gone.
 func (r *run) commit(s *plan.Step, res Result) error {
 	if err := r.env.Ledger.Commit(s, res); err != nil {
-		err = fmt.Errorf("%s on %s: written, but the ledger could not record it: %w", s.Kind, s.Target, err)
+		err = fmt.Errorf("%s: written, but the ledger could not record it: %w", What(s), err)
 		r.env.Logger.Error("save ledger", "step", s.ID, "err", err)
 		return err
 	}

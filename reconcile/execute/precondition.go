@@ -41,18 +41,20 @@ func RoleDigest(r *es.Role) string {
 }
 
 // KeysDigest is the digest of the API keys named name among keys: their
-// ids, states, expiry and metadata, in id order (plan.Absent for none).
+// ids, expiry and metadata, in id order (plan.Absent for none). Whether
+// a key is invalidated is left out: a pass invalidates the orphans of a
+// name before it creates or updates the key of that name, and a key
+// invalidated by someone else since is refused by the write itself.
 func KeysDigest(keys []es.APIKey, name string) string {
 	type key struct {
-		ID          string
-		Invalidated bool
-		Expiration  string
-		Metadata    map[string]any
+		ID         string
+		Expiration string
+		Metadata   map[string]any
 	}
 	var ks []key
 	for _, k := range keys {
 		if k.Name == name {
-			ks = append(ks, key{k.ID, k.Invalidated, k.Expiration.UTC().Format("2006-01-02T15:04:05Z"), k.Metadata})
+			ks = append(ks, key{k.ID, k.Expiration.UTC().Format("2006-01-02T15:04:05Z"), k.Metadata})
 		}
 	}
 	if len(ks) == 0 {
@@ -84,34 +86,41 @@ func RemoteSettings(st es.Settings) map[string]string {
 // were all made before the first write, and the trust writes use the
 // deployments read then (their ?version= is the compare-and-set).
 type reads struct {
-	env     Env
-	checked bool
-	mu      sync.Mutex
-	infos   map[string]es.Info
-	deps    map[string]*cloud.Deployment
+	env      Env
+	checked  bool
+	identity func(target string) (uuid string, ok bool)
+	mu       sync.Mutex
+	uuids    map[string]string
+	deps     map[string]*cloud.Deployment
 }
 
-func newReads(env Env) *reads {
-	return &reads{env: env, infos: map[string]es.Info{}, deps: map[string]*cloud.Deployment{}}
+func newReads(env Env, o Options) *reads {
+	return &reads{env: env, identity: o.Identity, uuids: map[string]string{}, deps: map[string]*cloud.Deployment{}}
 }
 
-// info is GET / of target, read once per run: a cluster_uuid does not
-// change with writes.
-func (rd *reads) info(ctx context.Context, c *es.Client, target string) (es.Info, error) {
+// uuid is target's cluster_uuid (GET /), read once per run, or taken
+// from the pass that read it already (Options.Identity): a cluster_uuid
+// does not change with writes.
+func (rd *reads) uuid(ctx context.Context, c *es.Client, target string) (string, error) {
+	if rd.identity != nil {
+		if u, ok := rd.identity(target); ok {
+			return u, nil
+		}
+	}
 	rd.mu.Lock()
-	in, ok := rd.infos[target]
+	u, ok := rd.uuids[target]
 	rd.mu.Unlock()
 	if ok {
-		return in, nil
+		return u, nil
 	}
 	in, err := c.Info(ctx)
 	if err != nil {
-		return es.Info{}, err
+		return "", err
 	}
 	rd.mu.Lock()
-	rd.infos[target] = in
+	rd.uuids[target] = in.ClusterUUID
 	rd.mu.Unlock()
-	return in, nil
+	return in.ClusterUUID, nil
 }
 
 // deployment is the deployment a trust write sends back: the one its
@@ -174,12 +183,12 @@ func (rd *reads) check(ctx context.Context, s *plan.Step) error {
 		return stale("%v", err)
 	}
 	if p.UUID != "" || p.Read == plan.ReadCluster || p.Read == plan.ReadSettings || p.Read == plan.ReadKeys {
-		in, err := rd.info(ctx, c, s.Target)
+		uuid, err := rd.uuid(ctx, c, s.Target)
 		if err != nil {
 			return stale("%v", err)
 		}
-		if in.ClusterUUID != p.UUID {
-			return stale("cluster_uuid %s when planned, %s now", orNone(p.UUID), orNone(in.ClusterUUID))
+		if uuid != p.UUID {
+			return stale("cluster_uuid %s when planned, %s now", orNone(p.UUID), orNone(uuid))
 		}
 	}
 	switch p.Read {
