@@ -79,11 +79,11 @@ func TestSharedStoreDivergedSpecs(t *testing.T) {
 
 	const ttl, resync = 1500 * time.Millisecond, time.Second
 	a := w.startIn(older, ttl, resync)
-	waitFor(t, 20*time.Second, "a (older specs) leads and has applied", func() bool {
+	waitFor(t, "a (older specs) leads and has applied", func() bool {
 		return role(a.status()) == drift.RoleLeader && w.setting(skipKey) == "true"
 	})
 	b := w.startIn(newer, ttl, resync)
-	waitFor(t, 20*time.Second, "b (newer specs) stands by behind a", func() bool {
+	waitFor(t, "b (newer specs) stands by behind a", func() bool {
 		r := b.status()
 		return role(r) == drift.RoleStandby && r.Leadership.Holder == a.holder()
 	})
@@ -95,13 +95,13 @@ func TestSharedStoreDivergedSpecs(t *testing.T) {
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "b leads and creates ece-archive", func() bool {
+	waitFor(t, "b leads and creates ece-archive", func() bool {
 		return role(b.status()) == drift.RoleLeader && w.setting(archiveKey) == "proxy"
 	})
 
 	// a comes back on its stuck checkout: it stands by and says why.
 	a2 := w.startIn(older, ttl, resync)
-	waitFor(t, 20*time.Second, "a reports spec_diverged", func() bool {
+	waitFor(t, "a reports spec_diverged", func() bool {
 		r := a2.status()
 		return role(r) == drift.RoleStandby && r.Leadership.SpecDiverged != ""
 	})

@@ -88,7 +88,7 @@ func TestSharedLeaseErrorsLoggedOnChange(t *testing.T) {
 	waitSteps := func(n int) {
 		t.Helper()
 		want := steps() + n
-		waitFor(t, 10*time.Second, "lease steps", func() bool { return steps() >= want })
+		waitFor(t, "lease steps", func() bool { return steps() >= want })
 	}
 	fault := func(status int) int {
 		t.Helper()
@@ -103,7 +103,7 @@ func TestSharedLeaseErrorsLoggedOnChange(t *testing.T) {
 	}
 	msgs := []string{"state store lease", "state store lease recovered"}
 
-	waitFor(t, 10*time.Second, "leads", func() bool { return sh.lease.Check() == nil })
+	waitFor(t, "leads", func() bool { return sh.lease.Check() == nil })
 	id := fault(503)
 	waitSteps(4)
 	// The 500 goes in before the 503 goes out: no step between them

@@ -170,13 +170,15 @@ func (d *daemonProc) reports(t *testing.T, since time.Time) []*drift.Report {
 	return out
 }
 
-// waitFor polls cond every 20ms until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
+// waitFor polls cond every 20ms until it holds and returns how long that
+// took, for the log: no test asserts it. failsafe turns a hang into a
+// failure.
+func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {
-		if time.Since(start) > within {
-			t.Fatalf("%s: not within %s", what, within)
+		if time.Since(start) > failsafe {
+			t.Fatalf("%s: not within the failsafe (%s)", what, failsafe)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -228,8 +230,8 @@ func (w *sharedWorld) setting(key string) string {
 
 // Two `esremote run` sharing a store: exactly one leads and writes; the
 // standby writes nothing (the sim's log, by X-Opaque-Id) and reports the
-// drift it sees; kill -9 of the leader → the standby leads within the
-// lease TTL and one resync and corrects a drift made meanwhile.
+// drift it sees; kill -9 of the leader → the standby leads, and its pass
+// at takeover corrects a drift made meanwhile.
 func TestSharedStoreFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two daemons")
@@ -237,11 +239,11 @@ func TestSharedStoreFailover(t *testing.T) {
 	w := newSharedWorld(t)
 	const ttl, resync = 1500 * time.Millisecond, 1 * time.Second
 	a := w.start(ttl, resync)
-	waitFor(t, 20*time.Second, "a leads and has applied", func() bool {
+	waitFor(t, "a leads and has applied", func() bool {
 		return role(a.status()) == drift.RoleLeader && w.setting(skipKey) == "true"
 	})
 	b := w.start(ttl, resync)
-	waitFor(t, 20*time.Second, "b stands by behind a", func() bool {
+	waitFor(t, "b stands by behind a", func() bool {
 		r := b.status()
 		return role(r) == drift.RoleStandby && r.Leadership.Holder == a.holder()
 	})
@@ -252,7 +254,7 @@ func TestSharedStoreFailover(t *testing.T) {
 	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the leader corrects the drift", func() bool { return w.setting(skipKey) == "true" })
+	waitFor(t, "the leader corrects the drift", func() bool { return w.setting(skipKey) == "true" })
 	for range 5 {
 		ra, rb := a.status(), b.status()
 		if role(ra) == role(rb) {
@@ -275,19 +277,17 @@ func TestSharedStoreFailover(t *testing.T) {
 	if err := w.srv.World.SetSetting("ech-analytics", "persistent", skipKey, "false"); err != nil {
 		t.Fatal(err)
 	}
-	// The standby leads within TTL + one resync of the kill, measured
-	// from outside (its /status, which follows the lease): no slack. It
-	// steps again when the lease it last saw is a TTL old, so it takes
-	// over at most a third of a TTL (how late it may have seen a's last
-	// renewal) + a TTL after the kill.
-	led := waitFor(t, 3*(ttl+resync), "b leads", func() bool { return role(b.status()) == drift.RoleLeader })
-	if led > ttl+resync {
-		t.Errorf("b leads %s after the kill; want within TTL + one resync (%s)", led, ttl+resync)
-	}
+	// The standby leads. How soon (a TTL after it last saw the lease
+	// change, so within TTL + one retry period of a's last renewal) is
+	// proven on a fake clock by reconcile/state's
+	// TestLeaseElectsOneAndFailsOver and TestLeaseNextStepTakesOverAtExpiry;
+	// here it is only logged, since a wall-clock bound on two processes
+	// measures the machine's load as much as the lease.
+	led := waitFor(t, "b leads", func() bool { return role(b.status()) == drift.RoleLeader })
 	// … and its next pass corrects the drift: the first pass b ran as
 	// leader (mode run, in its history) found it and wrote it back.
 	var first *drift.Report
-	waitFor(t, 10*time.Second, "b saves a report of a pass as leader", func() bool {
+	waitFor(t, "b saves a report of a pass as leader", func() bool {
 		for _, r := range b.reports(t, killed) {
 			if r.Mode == drift.ModeRun {
 				first = r
@@ -334,7 +334,7 @@ func TestSharedStoreLeaderCutOff(t *testing.T) {
 	w := newSharedWorld(t)
 	const ttl, resync = 1500 * time.Millisecond, 300 * time.Millisecond
 	a := w.start(ttl, resync)
-	waitFor(t, 20*time.Second, "a leads and has applied", func() bool {
+	waitFor(t, "a leads and has applied", func() bool {
 		return role(a.status()) == drift.RoleLeader && w.setting(skipKey) == "true"
 	})
 	// The store cluster goes away (for everyone: b would not reach it either).
@@ -421,7 +421,7 @@ func TestSharedStoreWriteGateFencesMidPass(t *testing.T) {
 	a := w.start(ttl, resync)
 	// Steady state: a leader's pass found nothing to do, so no ledger save
 	// of the first apply is still under way.
-	waitFor(t, 20*time.Second, "a leads and its passes find nothing to do", func() bool {
+	waitFor(t, "a leads and its passes find nothing to do", func() bool {
 		r := a.status()
 		return role(r) == drift.RoleLeader && r.Mode == drift.ModeRun && len(r.Connections) == 1 && r.Connections[0].Sync == drift.SyncInSync
 	})
@@ -442,7 +442,7 @@ func TestSharedStoreWriteGateFencesMidPass(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fenced *drift.Report
-	waitFor(t, 10*time.Second, "a's pass with the settings write refused", func() bool {
+	waitFor(t, "a's pass with the settings write refused", func() bool {
 		for _, r := range a.reports(t, cut) {
 			for _, c := range r.Connections {
 				for _, ch := range c.Changes {
@@ -499,7 +499,7 @@ func TestReloadAppliesNow(t *testing.T) {
 	// drift below is the reload's pass's to correct. (Waiting for a report
 	// that says corrected raced the takeover pass, which replaced it with
 	// in sync within milliseconds.)
-	waitFor(t, 20*time.Second, "a leads, its takeover pass has run and the spec is applied", func() bool {
+	waitFor(t, "a leads, its takeover pass has run and the spec is applied", func() bool {
 		r := a.status()
 		return role(r) == drift.RoleLeader && r.Mode == drift.ModeRun && r.Trigger == daemon.TriggerLeader && w.setting(skipKey) == "true"
 	})
@@ -518,7 +518,7 @@ func TestReloadAppliesNow(t *testing.T) {
 	// pass ends: wait for the report of the reload's pass, which must be
 	// the one that wrote the correction (asserting on the status as soon
 	// as the world changed raced the end of the pass).
-	waitFor(t, 10*time.Second, "the reload's pass corrects the drift and is reported", func() bool {
+	waitFor(t, "the reload's pass corrects the drift and is reported", func() bool {
 		r := a.status()
 		return w.setting(skipKey) == "true" && r != nil && r.Trigger == daemon.TriggerReload &&
 			len(r.Connections) == 1 && applied(r.Connections[0], skipKey)
@@ -538,9 +538,9 @@ func TestSharedStoreDifferentTTLs(t *testing.T) {
 	}
 	w := newSharedWorld(t)
 	a := w.start(3*time.Second, time.Second)
-	waitFor(t, 20*time.Second, "a leads", func() bool { return role(a.status()) == drift.RoleLeader })
+	waitFor(t, "a leads", func() bool { return role(a.status()) == drift.RoleLeader })
 	b := w.start(300*time.Millisecond, time.Second)
-	waitFor(t, 20*time.Second, "b stands by behind a", func() bool {
+	waitFor(t, "b stands by behind a", func() bool {
 		r := b.status()
 		return role(r) == drift.RoleStandby && r.Leadership.Holder == a.holder()
 	})
