@@ -5,11 +5,10 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
-	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
 )
 
 // apply writes one cluster's plan in the order of DESIGN §5: credentials
@@ -17,8 +16,6 @@ import (
 // roles; then verifies the links it touched and finishes rotations.
 func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	c, cl, cp, log := w.client, w.cl, w.cp, w.log
-	r := ps.r
-	now := r.opts.Now()
 	steps, stepOf := ps.clusterSteps(w)
 	touched := map[*ConnectionPlan]bool{}
 	for _, p := range cp.Connections {
@@ -39,77 +36,21 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 		touched[p] = true
 	}
 
-	if !cp.Put.Empty() {
-		// Record intent first (pending), so a crash after the PUT keeps
-		// ownership; see Ledger. One ledger save before the PUT and one
-		// after, whatever the number of aliases.
-		var written []*ConnectionPlan
-		prev, intent := map[string]*AliasRecord{}, map[string]*AliasRecord{}
-		for _, p := range cp.Connections {
-			if p.settings && p.Enforced() {
-				written = append(written, p)
-				if rec := r.ledger.Alias(cp.Local, p.Conn.Alias); rec != nil {
-					prev[p.Conn.Alias] = rec
-				}
-				intent[p.Conn.Alias] = &AliasRecord{Connection: p.Conn.Name, Keys: fingerprints(p.Desired), Pending: true, WrittenAt: now}
+	// The one settings PUT and the roles, through the executor: the
+	// ledger's intent before the PUT (one save, whatever the number of
+	// aliases) and its commit after; an unacknowledged PUT or a timeout
+	// that may have committed is read back (es-api.md §3.6), and kept
+	// (committed) when it landed, so an alias esremote just wrote is
+	// never disowned.
+	for id, o := range ps.run(ctx, steps, stepOf) {
+		if s := stepByID(steps, id); s != nil && s.Kind == plan.KindClusterSettings {
+			if o.Status == execute.Done {
+				log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
+			} else {
+				log.Warn("put cluster settings failed", "err", o.Err)
 			}
-		}
-		if err := r.ledger.SetAliases(cp.Local, intent); err != nil {
-			failSettings(cp, err)
-		} else if err := c.PutScopedSettings(ctx, toValues(cp.Put.Persistent), toValues(cp.Put.Transient)); err != nil {
-			log.Warn("put cluster settings failed", "err", err)
-			failSettings(cp, err)
-			// The write did not land, or we cannot know: an unacknowledged
-			// PUT or a timeout may have committed (es-api.md §3.6). Read
-			// the settings back once: an alias whose live value is what
-			// was sent keeps the new record (committed), any other gets
-			// back the record it replaced, so ownership of what was there
-			// before is not lost. Giving back the old record of a write
-			// that landed would disown the alias esremote just wrote.
-			restore := prev
-			if maybeCommitted(err) {
-				restore = landedOrPrev(ctx, c, intent, prev)
-			}
-			if len(restore) > 0 {
-				if err := r.ledger.SetAliases(cp.Local, restore); err != nil {
-					log.Error("save ledger", "err", err)
-				}
-			}
-		} else {
-			log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
-			commit := map[string]*AliasRecord{}
-			for _, p := range written {
-				for _, ch := range p.Changes {
-					if ch.Resource == ResourceClusterSetting {
-						ch.Applied = true
-					}
-				}
-				touched[p] = true
-				rec := *intent[p.Conn.Alias]
-				rec.Pending = false
-				commit[p.Conn.Alias] = &rec
-			}
-			for _, d := range cp.Deletions {
-				for _, ch := range d.Changes {
-					if ch.Resource == ResourceClusterSetting {
-						ch.Applied = true
-					}
-				}
-				if d.Alias != "" {
-					commit[d.Alias] = nil
-				}
-			}
-			var applied []*Change
-			for _, p := range written {
-				applied = append(applied, settingChanges(p.Changes)...)
-			}
-			for _, d := range cp.Deletions {
-				applied = append(applied, settingChanges(d.Changes)...)
-			}
-			ps.commit("cluster settings of "+cp.Local, func() error { return r.ledger.SetAliases(cp.Local, commit) }, applied...)
 		}
 	}
-	ps.run(ctx, steps, stepOf)
 	ps.applyRemovedKeys(ctx, cl, cp, log)
 	ps.applyKeystoreRemovals(ctx, cl, cp)
 	for _, p := range cp.Connections {
@@ -152,76 +93,6 @@ func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
 	if len(landed) > 0 {
 		_ = ps.r.ledger.SetAliases(cp.Local, landed)
 	}
-}
-
-// maybeCommitted reports whether a failed write may have been applied:
-// "acknowledged": false, a timeout or a network error after sending.
-func maybeCommitted(err error) bool {
-	return errors.Is(err, es.ErrNotAcknowledged) || errors.Is(err, es.ErrTimeout) || errors.Is(err, es.ErrNetwork)
-}
-
-// landedOrPrev reads the settings back after a PUT that may have
-// committed and returns, per alias of the PUT, the new (committed) record
-// when its value is live, else the record it replaced. When the read
-// fails too, the replaced records: the next pass's commitLanded cannot
-// recognise a write whose pending record was given back, but it never
-// claims what it cannot see.
-func landedOrPrev(ctx context.Context, c *es.Client, intent, prev map[string]*AliasRecord) map[string]*AliasRecord {
-	st, err := c.Settings(ctx)
-	if err != nil {
-		return prev
-	}
-	live := groupByAlias(flatRemote(st.Persistent))
-	out := map[string]*AliasRecord{}
-	for alias, rec := range intent {
-		if matches(rec, live[alias]) {
-			c := *rec
-			c.Pending = false
-			out[alias] = &c
-		} else if p := prev[alias]; p != nil {
-			out[alias] = p
-		}
-	}
-	return out
-}
-
-func failSettings(cp *ClusterPlan, err error) {
-	for _, p := range cp.Connections {
-		if p.Enforced() && p.settings {
-			for _, ch := range p.Changes {
-				if ch.Resource == ResourceClusterSetting {
-					ch.Err = err
-				}
-			}
-		}
-	}
-	for _, d := range cp.Deletions {
-		for _, ch := range d.Changes {
-			if ch.Resource == ResourceClusterSetting {
-				ch.Err = err
-			}
-		}
-	}
-}
-
-// toValues turns a Put map into es values: nil removes, seeds are lists.
-func toValues(m map[string]*string) map[string]es.Value {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]es.Value, len(m))
-	for k, v := range m {
-		_, suffix, _ := es.SplitRemoteKey(k)
-		switch {
-		case v == nil:
-			out[k] = es.Null
-		case es.IsListSuffix(suffix):
-			out[k] = es.List(strings.Split(*v, ",")...)
-		default:
-			out[k] = es.String(*v)
-		}
-	}
-	return out
 }
 
 // commit saves the ledger's record of a write that landed (the commit

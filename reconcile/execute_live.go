@@ -18,9 +18,10 @@ import (
 // liveKinds are the kinds of step the live pass sends through the
 // executor; the others are still written by execute*.go.
 var liveKinds = map[plan.Kind]bool{
-	plan.KindPutRole:    true,
-	plan.KindDeleteRole: true,
-	plan.KindForget:     true,
+	plan.KindClusterSettings: true,
+	plan.KindPutRole:         true,
+	plan.KindDeleteRole:      true,
+	plan.KindForget:          true,
 }
 
 // stepEnv is the pass's executor environment, made once.
@@ -80,6 +81,15 @@ func (ps *passState) clusterSteps(w *clusterWork) ([]plan.Step, map[*Change]stri
 	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
 	b.cluster(w)
 	return b.steps, b.stepOf
+}
+
+func stepByID(steps []plan.Step, id string) *plan.Step {
+	for i := range steps {
+		if steps[i].ID == id {
+			return &steps[i]
+		}
+	}
+	return nil
 }
 
 // envState is the executor environment a pass makes once.

@@ -162,7 +162,7 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 			}
 		}
 		for _, d := range cp.Deletions {
-			if d.Alias != "" && len(settingChanges(d.Changes)) > 0 {
+			if d.Alias != "" {
 				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, d.Alias, nil))
 			}
 			chs = append(chs, settingChanges(d.Changes)...)
