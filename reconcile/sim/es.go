@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +31,21 @@ type principal struct {
 
 func writeES(rw http.ResponseWriter, status int, v any) {
 	writeJSON(rw, status, v)
+}
+
+// writeESFresh is writeES for an answer built for this request alone: no
+// map or slice in it is one the world changes later (settings values are
+// replaced, never changed in place). Under auth it is encoded after the
+// world is unlocked, so that encoding one cluster's answer does not hold
+// up the requests of every other cluster of the world; a real estate's
+// clusters answer independently.
+func writeESFresh(rw http.ResponseWriter, status int, v any) {
+	if held, ok := rw.(*heldResponse); ok && held.status == 0 && held.body.Len() == 0 {
+		held.header.Set("Content-Type", "application/json")
+		held.status, held.value, held.deferred = status, v, true
+		return
+	}
+	writeES(rw, status, v)
 }
 
 func writeESError(rw http.ResponseWriter, e *esError) {
@@ -96,6 +112,9 @@ func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 			fn(held, r, c, p)
 		}
 		h.w.mu.Unlock()
+		if held.deferred {
+			_ = json.NewEncoder(&held.body).Encode(held.value)
+		}
 		if held.delay > 0 {
 			t := time.NewTimer(held.delay)
 			select {
@@ -125,6 +144,10 @@ type heldResponse struct {
 	status int
 	body   bytes.Buffer
 	delay  time.Duration
+	// value is the answer to encode once the world is unlocked, when
+	// deferred is set (writeESFresh).
+	value    any
+	deferred bool
 }
 
 type heldKey struct{}
@@ -214,7 +237,7 @@ func (c *cluster) esClusterName() string {
 }
 
 func (h *esHandler) info(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
-	writeES(rw, 200, map[string]any{
+	writeESFresh(rw, 200, map[string]any{
 		"name": c.nodeNameN(coordIndex(r, c)), "cluster_name": c.esClusterName(), "cluster_uuid": c.uuid,
 		"version": versionInfo(c), "tagline": "You Know, for Search",
 	})
@@ -237,7 +260,7 @@ func (h *esHandler) getSettings(rw http.ResponseWriter, r *http.Request, c *clus
 		}
 		out["defaults"] = renderSettings(defaults, flat)
 	}
-	writeES(rw, 200, out)
+	writeESFresh(rw, 200, out)
 }
 
 func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
@@ -306,7 +329,7 @@ func (h *esHandler) putSettings(rw http.ResponseWriter, r *http.Request, c *clus
 }
 
 func (h *esHandler) remoteInfo(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
-	writeES(rw, 200, h.w.remoteInfo(c, coord(r, c)))
+	writeESFresh(rw, 200, h.w.remoteInfo(c, coord(r, c)))
 }
 
 // resolveCluster answers GET /_resolve/cluster/{expr} (8.13+) and, from
