@@ -34,7 +34,7 @@ func (tw world) masked(s string) string {
 func (tw world) doctor(name string) *doctor.Report {
 	tw.T.Helper()
 	ece, _ := tw.Srv.World.Cluster("ece-prod-logs")
-	rep, err := doctor.Run(context.Background(), tw.Reconciler(true), tw.Load(), name, doctor.Options{Network: remoteNetwork(tw.T, ece.Endpoint)})
+	rep, err := doctor.Run(context.Background(), tw.Reconciler(true), tw.Load(), name, doctor.Options{Network: doctor.RemoteNetwork(tw.T, ece.Endpoint)})
 	if err != nil {
 		tw.T.Fatal(err)
 	}

@@ -25,12 +25,18 @@ type ca struct {
 
 func newCA(t *testing.T, cn string) *ca {
 	t.Helper()
+	return newCAAt(t, cn, now)
+}
+
+// newCAAt makes a CA valid for a year either side of at.
+func newCAAt(t *testing.T, cn string, at time.Time) *ca {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
-		NotBefore: now.Add(-365 * 24 * time.Hour), NotAfter: now.Add(365 * 24 * time.Hour),
+		NotBefore: at.Add(-365 * 24 * time.Hour), NotAfter: at.Add(365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
