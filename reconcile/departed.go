@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -63,9 +62,10 @@ func decideDeparted(set *spec.Set, led *Ledger) []*ClusterPlan {
 	return out
 }
 
-// applyDeparted invalidates the keys departed planned, on their remotes.
+// applyDeparted invalidates the keys departed planned, on their remotes
+// (steps run by package execute); a key whose remote cannot take the
+// request says why on its change.
 func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
-	led := ps.r.ledger
 	for _, d := range cp.Deletions {
 		if d.key == nil || len(d.Changes) == 0 {
 			continue
@@ -83,23 +83,11 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 		}
 		if rs.Err != nil {
 			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.Err)
-			continue
 		}
-		ids := []string{d.key.ID}
-		if d.key.Previous != nil {
-			ids = append(ids, d.key.Previous.ID)
-		}
-		rc, err := ps.r.ESClient(ps.set, rcl)
-		if err == nil {
-			_, err = rc.InvalidateAPIKeys(ctx, ids...)
-		}
-		if err != nil && !es.IsNotFound(err) {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, err)
-			continue
-		}
-		ch.Applied = true
-		ps.commit("invalidation of key "+d.key.ID, func() error { return led.SetKey(d.Connection, nil) }, ch)
 	}
+	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+	b.departed(cp)
+	ps.run(ctx, b, "")
 }
 
 func plural(n int, one, many string) string {

@@ -16,7 +16,7 @@ import (
 // roles; then verifies the links it touched and finishes rotations.
 func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	c, cl, cp, log := w.client, w.cl, w.cp, w.log
-	steps, stepOf := ps.clusterSteps(w)
+	steps := ps.clusterSteps(w)
 	touched := map[*ConnectionPlan]bool{}
 	for _, p := range cp.Connections {
 		if p.key == nil || !p.writes() {
@@ -42,8 +42,9 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	// that may have committed is read back (es-api.md §3.6), and kept
 	// (committed) when it landed, so an alias esremote just wrote is
 	// never disowned.
-	for id, o := range ps.run(ctx, steps, stepOf) {
-		if s := stepByID(steps, id); s != nil && s.Kind == plan.KindClusterSettings {
+	ps.unremovable(cl, cp)
+	for id, o := range ps.run(ctx, steps, "") {
+		if s := stepByID(steps.steps, id); s != nil && s.Kind == plan.KindClusterSettings {
 			if o.Status == execute.Done {
 				log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
 			} else {
@@ -51,8 +52,6 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 			}
 		}
 	}
-	ps.applyRemovedKeys(ctx, cl, cp, log)
-	ps.applyKeystoreRemovals(ctx, cl, cp)
 	for _, p := range cp.Connections {
 		for _, ch := range p.Changes {
 			if ch.Applied {

@@ -22,6 +22,8 @@ var liveKinds = map[plan.Kind]bool{
 	plan.KindPutRole:         true,
 	plan.KindDeleteRole:      true,
 	plan.KindForget:          true,
+	plan.KindInvalidateKeys:  true,
+	plan.KindRemoveKeystore:  true,
 }
 
 // stepEnv is the pass's executor environment, made once.
@@ -46,10 +48,11 @@ func (ps *passState) knownUUID(target string) (string, bool) {
 // changes its step makes: applied, or the step's error (a failed commit
 // on an applied change, a failure, a stale precondition, a dependency
 // that did not succeed).
-func (ps *passState) run(ctx context.Context, steps []plan.Step, stepOf map[*Change]string) map[string]execute.Outcome {
+func (ps *passState) run(ctx context.Context, b *stepBuilder, phase string) map[string]execute.Outcome {
+	steps, stepOf := b.steps, b.stepOf
 	var live []plan.Step
 	for _, s := range steps {
-		if liveKinds[s.Kind] {
+		if liveKinds[s.Kind] && b.phase[s.ID] == phase {
 			live = append(live, s)
 		}
 	}
@@ -77,10 +80,10 @@ func (ps *passState) run(ctx context.Context, steps []plan.Step, stepOf map[*Cha
 
 // clusterSteps are one decided cluster's steps, after the daemon's
 // contests held what they hold.
-func (ps *passState) clusterSteps(w *clusterWork) ([]plan.Step, map[*Change]string) {
+func (ps *passState) clusterSteps(w *clusterWork) *stepBuilder {
 	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
 	b.cluster(w)
-	return b.steps, b.stepOf
+	return b
 }
 
 func stepByID(steps []plan.Step, id string) *plan.Step {

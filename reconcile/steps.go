@@ -25,12 +25,27 @@ type stepBuilder struct {
 	ps     *passState
 	steps  []plan.Step
 	stepOf map[*Change]string
+	// phase is when the live pass runs a step ("" with the settings
+	// PUT): phaseKeys before it, phaseFinish after verification.
+	phase map[string]string
+	in    string // the phase of the steps being added
 }
+
+const (
+	phaseKeys   = "keys"
+	phaseFinish = "finish"
+)
 
 // add appends a step, numbering it, and ties changes to it.
 func (b *stepBuilder) add(s plan.Step, changes ...*Change) string {
 	s.ID = fmt.Sprintf("s%d", len(b.steps)+1)
 	b.steps = append(b.steps, s)
+	if b.in != "" {
+		if b.phase == nil {
+			b.phase = map[string]string{}
+		}
+		b.phase[s.ID] = b.in
+	}
 	for _, ch := range changes {
 		if ch != nil && ch.Err == nil {
 			b.stepOf[ch] = s.ID
@@ -75,13 +90,23 @@ func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan
 		b.cluster(w)
 	}
 	for _, cp := range departed {
-		for _, d := range cp.Deletions {
-			if d.key != nil && len(d.Changes) > 0 {
-				b.invalidateRemoved(d, d.Changes[0])
-			}
-		}
+		b.departed(cp)
 	}
 	return b.steps, b.stepOf
+}
+
+// departed: the keys of connections whose local cluster left the specs,
+// invalidated on their remotes (still declared and observed).
+func (b *stepBuilder) departed(cp *ClusterPlan) {
+	for _, d := range cp.Deletions {
+		if d.key == nil || len(d.Changes) == 0 || b.ps.set.Cluster(d.key.Remote) == nil {
+			continue
+		}
+		if rs := b.ps.snap.readRemote(d.key.Remote); rs == nil || rs.Err != nil {
+			continue
+		}
+		b.invalidateRemoved(d, d.Changes[0])
+	}
 }
 
 // trust: one PUT per deployment carrying its whole trust, locals first;
@@ -140,11 +165,13 @@ func (b *stepBuilder) trust(refused map[string]bool) {
 // cluster: one local cluster's steps, in the order apply writes them.
 func (b *stepBuilder) cluster(w *clusterWork) {
 	cp, cl := w.cp, w.cl
+	b.in = phaseKeys
 	for _, p := range cp.Connections {
 		if p.key != nil && p.writes() {
 			b.key(p, cl)
 		}
 	}
+	b.in = ""
 	if cl.Deployment == nil && slices.ContainsFunc(cp.Connections, func(p *ConnectionPlan) bool {
 		return p.writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
 	}) {
@@ -171,8 +198,8 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 	}
 	b.roles(w)
 	for _, d := range cp.Deletions {
-		if d.key == nil {
-			continue
+		if d.key == nil || b.ps.set.Cluster(d.key.Remote) == nil {
+			continue // no cluster to send it to (unremovable)
 		}
 		var keyCh, ksCh *Change
 		for _, ch := range d.Changes {
@@ -199,6 +226,8 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 			}
 		}
 	}
+	b.in = phaseFinish
+	defer func() { b.in = "" }()
 	for _, p := range cp.Connections {
 		if k := p.key; k != nil && k.previous != nil && k.finish && p.writes() && k.remote != "" {
 			b.add(plan.Step{Target: k.remote, Kind: plan.KindInvalidateKeys, Name: keyName(p.Conn), Connection: p.Conn.Name,
