@@ -226,6 +226,23 @@ func (d *testDaemon) stopOK() {
 // url is the daemon's address for path.
 func (d *testDaemon) url(path string) string { return "http://" + d.addr + path }
 
+// stateFiles appends every file of the state dir (last.json, the
+// history) to out.
+func stateFiles(t *testing.T, state string, out *bytes.Buffer) {
+	t.Helper()
+	err := filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // simWorld is the simulated default world and a spec dir for it: every
 // cluster, with its secrets in env, and the connections given.
 type simWorld struct {

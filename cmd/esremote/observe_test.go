@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -77,7 +76,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	}
 
 	// Everything the daemon lets out is kept for the secret scan at the end.
-	var outputs strings.Builder
+	var outputs bytes.Buffer
 	metrics := get(t, "http://"+addr+"/metrics")
 	outputs.WriteString(metrics)
 	outputs.WriteString(get(t, "http://"+addr+"/status"))
@@ -171,17 +170,7 @@ func TestRunMetricsAndAlerts(t *testing.T) {
 	// status table, the alert bodies or any file of the state dir.
 	outputs.WriteString(logs.String())
 	outputs.WriteString(out.String())
-	err := filepath.WalkDir(state, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		outputs.Write(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	stateFiles(t, state, &outputs)
 	for _, sec := range append(w.secrets(), "s3cret") {
 		if sec != "" && strings.Contains(outputs.String(), sec) {
 			t.Errorf("a secret (%d chars) reached the daemon's outputs", len(sec))

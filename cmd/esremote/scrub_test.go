@@ -207,23 +207,6 @@ func newEchoWorld(t *testing.T) *echoWorld {
 	return w
 }
 
-// stateFiles appends every file of the state dir (last.json, the
-// history) to out.
-func stateFiles(t *testing.T, state string, out *bytes.Buffer) {
-	t.Helper()
-	err := filepath.WalkDir(state, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		out.Write(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // checkScrubbed fails when a secret appears in out, or when no echo shows
 // as <redacted> (then the echo never reached the outputs and the check
 // proves nothing).
