@@ -233,8 +233,12 @@ func BenchmarkPassSteady(b *testing.B) {
 
 // BenchmarkPassFirst is the first pass over an estate with nothing
 // configured: per local cluster the three reads, one PUT
-// /_cluster/settings with all 25 aliases, one verify read of
-// /_remote/info. Bound: 5 round trips × ceil(clusters / concurrency).
+// /_cluster/settings with all 25 aliases, one verify read (the evidence
+// request). Bound: 3 round trips × ceil(clusters / concurrency), as
+// since 344d4aa. Since 32785a9 the PUT's precondition (the settings and
+// the cluster's identity) is read again right before it (DESIGN §4,
+// execute), a fourth round trip on the critical path: BENCHMARKS.md gives
+// the ratio to both.
 // Each iteration builds a fresh world, outside the timer.
 //
 // ledger=disk is the daemon as shipped; ledger=memory takes the ledger's
