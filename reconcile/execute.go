@@ -18,11 +18,14 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	c, cl, cp, log := w.client, w.cl, w.cp, w.log
 	steps := ps.clusterSteps(w)
 	touched := map[*ConnectionPlan]bool{}
+	// Credentials first: orphans invalidated, the key updated or created
+	// on the remote, then written to the local keystore.
+	keys := ps.run(ctx, steps, phaseKeys)
 	for _, p := range cp.Connections {
 		if p.key == nil || !p.writes() {
 			continue
 		}
-		if err := ps.applyKey(ctx, p, cl); err != nil {
+		if err := ps.settleKey(p, steps, keys); err != nil {
 			log.Warn("credentials failed", "alias", p.Conn.Alias, "err", err)
 		}
 		for _, ch := range p.Changes {

@@ -11,6 +11,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
 )
@@ -24,6 +26,9 @@ var liveKinds = map[plan.Kind]bool{
 	plan.KindForget:          true,
 	plan.KindInvalidateKeys:  true,
 	plan.KindRemoveKeystore:  true,
+	plan.KindCreateKey:       true,
+	plan.KindUpdateKey:       true,
+	plan.KindSetKeystore:     true,
 }
 
 // stepEnv is the pass's executor environment, made once.
@@ -93,6 +98,56 @@ func stepByID(steps []plan.Step, id string) *plan.Step {
 		}
 	}
 	return nil
+}
+
+// settleKey brings a connection's plan up to date after its credential
+// steps ran: a created key is named on its change, its keystore entry
+// shows the new key's fingerprint, and a rotation keeps the old key
+// valid until the new one is proven (finishRotation, a later pass). It
+// returns the first error of the connection's credential steps.
+func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[string]execute.Outcome) error {
+	w := p.key
+	var first error
+	var created *execute.Outcome
+	delivered := false
+	for _, s := range b.steps {
+		o, ok := outs[s.ID]
+		if !ok || s.Connection != p.Conn.Name || b.phase[s.ID] != phaseKeys {
+			continue
+		}
+		if o.Err != nil && first == nil {
+			first = o.Err
+		}
+		switch {
+		case s.Kind == plan.KindCreateKey && o.Status == execute.Done:
+			created = &o
+			if ch := w.changes["key"]; ch != nil {
+				ch.Desired = "key " + o.Result.KeyID + " (" + ch.Desired + ")"
+			}
+		case s.Kind == plan.KindSetKeystore && o.Status == execute.Done && o.Err == nil && s.SecretRef != nil && s.SecretRef.Step != "":
+			delivered = true
+		}
+	}
+	if created == nil || !delivered {
+		return first
+	}
+	if kch := w.changes["keystore"]; kch != nil {
+		kch.Desired = drift.Redacted(created.Result.Fingerprint)
+	}
+	p.KeyExpiration = created.Result.KeyExpiration
+	rec := ps.r.ledger.Key(p.Conn.Name)
+	w.previous, w.finish = nil, false
+	if rec != nil {
+		w.previous = rec.Previous
+	}
+	if w.previous != nil {
+		// The old key goes in a later pass, once the new one has been
+		// proven in use over the window (rotationFinish).
+		p.Findings = append(p.Findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow,
+			Message: "rotation of " + keyName(p.Conn) + ": the old key " + w.previous.ID + " stays valid until the new key " + created.Result.KeyID + " has been proven in use for " +
+				es.FormatTimeValue(ps.r.opts.RotationOverlap) + ", so that every node has loaded it"})
+	}
+	return first
 }
 
 // envState is the executor environment a pass makes once.
