@@ -34,26 +34,28 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 			}
 		}
 	}
-	reloaded := ps.reloadSelfManaged(ctx, c, cl, cp)
-	for _, p := range reloaded {
-		touched[p] = true
-	}
-
-	// The one settings PUT and the roles, through the executor: the
+	// A self-managed cluster's keystore reload, the one settings PUT and
+	// the roles, through the executor: the
 	// ledger's intent before the PUT (one save, whatever the number of
 	// aliases) and its commit after; an unacknowledged PUT or a timeout
 	// that may have committed is read back (es-api.md §3.6), and kept
 	// (committed) when it landed, so an alias esremote just wrote is
 	// never disowned.
 	ps.unremovable(cl, cp)
+	var reloaded []*ConnectionPlan
 	for id, o := range ps.run(ctx, steps, "") {
-		if s := stepByID(steps.steps, id); s != nil && s.Kind == plan.KindClusterSettings {
-			if o.Status == execute.Done {
-				log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
-			} else {
-				log.Warn("put cluster settings failed", "err", o.Err)
-			}
+		switch s := stepByID(steps.steps, id); {
+		case s == nil:
+		case s.Kind == plan.KindClusterSettings && o.Status == execute.Done:
+			log.Info("put cluster settings", "keys", len(cp.Put.Persistent)+len(cp.Put.Transient))
+		case s.Kind == plan.KindClusterSettings:
+			log.Warn("put cluster settings failed", "err", o.Err)
+		case s.Kind == plan.KindReload:
+			reloaded = reloadOutcome(cp, o)
 		}
+	}
+	for _, p := range reloaded {
+		touched[p] = true
 	}
 	for _, p := range cp.Connections {
 		for _, ch := range p.Changes {
@@ -68,8 +70,8 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	settleActionRequired(ctx, c, reloaded)
 	for _, p := range cp.Connections {
 		ps.recordProof(p)
-		ps.finishRotation(ctx, p)
 	}
+	ps.finishRotations(ctx, cp, steps)
 }
 
 // commitLanded commits pending ledger records whose values are live: the

@@ -7,10 +7,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -47,82 +47,52 @@ func (ps *passState) recordProof(p *ConnectionPlan) {
 	}
 }
 
-// finishRotation invalidates the rotated-out key when the decision said
-// so (rotationFinish: proven in use over the whole window): there is
-// never a moment when the key a node of the local cluster uses is invalid.
-func (ps *passState) finishRotation(ctx context.Context, p *ConnectionPlan) {
-	w := p.key
-	if w == nil || w.previous == nil || !w.finish || !p.writes() || w.remote == "" {
-		return
-	}
-	ch := w.changes["previous"]
-	if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.access) && (rec == nil || p.proven != rec.ID) {
-		// The pass's last evidence (verify's, when apply wrote) no
-		// longer proves the new key: the decision's proof is not enough.
-		if ch != nil {
-			ch.Err = fmt.Errorf("kept: the last request through the link did not prove the new key in use")
+// finishRotations invalidates the rotated-out keys the decision said to
+// (rotationFinish: proven in use over the whole window), through their
+// steps, once the pass's last evidence (verify's, when apply wrote)
+// still proves the new key in use: there is never a moment when the key
+// a node of the local cluster uses is invalid.
+func (ps *passState) finishRotations(ctx context.Context, cp *ClusterPlan, b *stepBuilder) {
+	for _, s := range b.steps {
+		if b.phase[s.ID] != phaseFinish {
+			continue
 		}
-		return
-	}
-	err := fmt.Errorf("remote cluster %s is not declared", w.remote)
-	if rcl := ps.set.Cluster(w.remote); rcl != nil {
-		var rc *es.Client
-		if rc, err = ps.r.ESClient(ps.set, rcl); err == nil {
-			_, err = rc.InvalidateAPIKeys(ctx, w.previous.ID)
+		i := slices.IndexFunc(cp.Connections, func(p *ConnectionPlan) bool { return p.Conn.Name == s.Connection })
+		if i < 0 {
+			continue
+		}
+		p := cp.Connections[i]
+		w := p.key
+		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.access) && (rec == nil || p.proven != rec.ID) {
+			// The decision's proof is not enough: the last request
+			// through the link no longer proves the new key.
+			if ch := w.changes["previous"]; ch != nil {
+				ch.Err = fmt.Errorf("kept: the last request through the link did not prove the new key in use")
+			}
+			if b.skip == nil {
+				b.skip = map[string]bool{}
+			}
+			b.skip[s.ID] = true
 		}
 	}
-	if err != nil && !es.IsNotFound(err) {
-		if ch != nil {
-			ch.Err = fmt.Errorf("invalidate rotated-out key %s: %w", w.previous.ID, err)
-		}
-		return
-	}
-	if ch != nil {
-		ch.Applied = true
-	}
-	if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil {
-		rec.Previous = nil
-		ps.commit("invalidation of key "+w.previous.ID, func() error { return ps.r.ledger.SetKey(p.Conn.Name, rec) }, ch)
-	}
+	ps.run(ctx, b, phaseFinish)
 }
 
-// reloadSelfManaged asks a self-managed cluster to reload its keystore
-// when an api_key alias has no credentials yet: the operator may have
-// added them with elasticsearch-keystore since the last pass. It returns
-// the connections the reload was for, so apply verifies them.
-func (ps *passState) reloadSelfManaged(ctx context.Context, client *es.Client, local *spec.Cluster, cp *ClusterPlan) []*ConnectionPlan {
-	if local.Deployment != nil {
-		return nil
-	}
+// reloadOutcome is what a self-managed cluster's keystore reload
+// (KindReload) leaves: the connections it was for, to verify, when every
+// node reloaded; otherwise a reload_failed finding on each of them.
+func reloadOutcome(cp *ClusterPlan, o execute.Outcome) []*ConnectionPlan {
 	var waiting []*ConnectionPlan
 	for _, p := range cp.Connections {
-		for _, f := range p.Findings {
-			if f.Code == CodeActionRequired && p.writes() {
-				waiting = append(waiting, p)
-				break
-			}
+		if p.writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired }) {
+			waiting = append(waiting, p)
 		}
 	}
-	if len(waiting) == 0 {
-		return nil
-	}
-	failures, err := client.ReloadSecureSettings(ctx)
-	msg := ""
-	switch {
-	case err != nil:
-		msg = err.Error()
-	case len(failures) > 0:
-		var names []string
-		for _, f := range failures {
-			names = append(names, f.String())
-		}
-		msg = "nodes failed to reload secure settings: " + strings.Join(names, "; ")
-	}
-	if msg == "" {
+	if o.Status == execute.Done {
 		return waiting
 	}
 	for _, p := range waiting {
-		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: msg,
+		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: o.Err.Error(),
 			Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
 	}
 	return nil

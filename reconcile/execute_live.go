@@ -29,6 +29,7 @@ var liveKinds = map[plan.Kind]bool{
 	plan.KindCreateKey:       true,
 	plan.KindUpdateKey:       true,
 	plan.KindSetKeystore:     true,
+	plan.KindReload:          true,
 }
 
 // stepEnv is the pass's executor environment, made once.
@@ -57,7 +58,7 @@ func (ps *passState) run(ctx context.Context, b *stepBuilder, phase string) map[
 	steps, stepOf := b.steps, b.stepOf
 	var live []plan.Step
 	for _, s := range steps {
-		if liveKinds[s.Kind] && b.phase[s.ID] == phase {
+		if liveKinds[s.Kind] && b.phase[s.ID] == phase && !b.skip[s.ID] {
 			live = append(live, s)
 		}
 	}

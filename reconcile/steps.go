@@ -29,6 +29,9 @@ type stepBuilder struct {
 	// PUT): phaseKeys before it, phaseFinish after verification.
 	phase map[string]string
 	in    string // the phase of the steps being added
+	// skip are steps the live pass does not send after all (a rotation
+	// whose proof the last evidence no longer shows).
+	skip map[string]bool
 }
 
 const (
