@@ -5,10 +5,13 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -32,17 +35,21 @@ func (ps *passState) applyTrust(ctx context.Context) {
 	tp.oneSided()
 }
 
-// write brings one deployment's trust to what is desired: build the
-// complete trust from the live one, record the intent, PUT, commit. A 409
-// re-reads and re-diffs; a plan in progress waits for the next pass.
+// write brings one deployment's trust to what is desired: its step (the
+// complete trust built from the live one, sent with the version read as
+// compare-and-set, the ledger's intent before and commit after) run by
+// package execute. A 409 re-reads and re-decides; a plan in progress
+// waits for the next pass.
 func (tb *trustBuilder) write(d *trustDeployment) {
-	r := tb.ps.r
-	log := r.opts.Logger.With("target", d.cl.Name)
-	led := r.ledger
-	now := r.opts.Now()
-	ops := d.ops
+	ps := tb.ps
+	log := ps.r.opts.Logger.With("target", d.cl.Name)
+	// After a re-read, the steps are built from the new decision (d.ops);
+	// the report keeps every change of the first one too (markApplied:
+	// written, or no longer needed).
+	all := d.ops
+	defer func() { d.ops = all }()
 	fail := func(err error) {
-		for _, op := range d.ops {
+		for _, op := range all {
 			if ch := d.changes[op.key]; ch != nil && op.enforced {
 				ch.Err = err
 			}
@@ -50,84 +57,77 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 		log.Warn("write trust failed", "err", err)
 	}
 	for attempt := 1; ; attempt++ {
-		var writes []*trustOp
-		for _, op := range ops {
-			if op.enforced {
-				writes = append(writes, op)
-			}
-		}
-		// Entries that are already gone only leave the ledger.
-		var puts []*trustOp
-		for _, op := range writes {
-			if op.remove && op.action == "" {
-				tb.ps.commit("removal of trust entry "+op.key+" of "+d.cl.Name, func() error { return led.SetTrust(d.id(), op.key, nil) }, d.changes[op.key])
-				continue
-			}
-			puts = append(puts, op)
-		}
-		if len(puts) == 0 {
-			tb.markApplied(d)
-			return
-		}
-		next, err := buildTrust(d.res.Trust, puts)
-		if err != nil {
+		b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+		if err := b.trustDeployment(d, nil); err != nil {
 			fail(err)
 			return
 		}
-		// Intent first: a crash after the PUT keeps ownership.
-		prev := map[string]*Record{}
-		for _, op := range puts {
-			prev[op.key] = led.Trust(d.id(), op.key)
-			if !op.remove {
-				if err := led.SetTrust(d.id(), op.key, &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn, Pending: true, WrittenAt: now}); err != nil {
-					fail(err)
-					return
-				}
+		var put *plan.Step
+		for i := range b.steps {
+			if b.steps[i].Kind == plan.KindPutTrust {
+				put = &b.steps[i]
 			}
 		}
-		var client *cloud.Client
-		if client, err = r.CloudClient(tb.ps.set, d.cl); err == nil {
-			err = client.UpdateTrust(tb.ctx, d.dep, d.res.RefID, next)
-		}
-		if err == nil {
-			for _, op := range puts {
-				rec := (*Record)(nil)
-				if !op.remove {
-					rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn, WrittenAt: now}
-				}
-				tb.ps.commit("trust entry "+op.key+" of "+d.cl.Name, func() error { return led.SetTrust(d.id(), op.key, rec) }, d.changes[op.key])
+		var o execute.Outcome
+		var body plan.TrustBody
+		outs := execute.Run(tb.ctx, b.steps, ps.stepEnv(), execute.Options{Identity: ps.knownUUID,
+			Deployment: func(string) (*cloud.Deployment, bool) { return d.dep, true }})
+		for _, out := range outs {
+			if put != nil && out.Step == put.ID {
+				o = out
 			}
-			d.final = next
-			log.Info("wrote trust", "entries", len(puts), "attempt", attempt)
+		}
+		if put == nil || o.Status == execute.Done {
+			if put != nil {
+				_ = json.Unmarshal(put.Body, &body)
+				var t cloud.Trust
+				if json.Unmarshal(body.Trust, &t) == nil {
+					d.final = t
+				}
+				log.Info("wrote trust", "entries", len(put.Ledger), "attempt", attempt)
+			}
+			d.ops = all
 			tb.markApplied(d)
+			for _, out := range outs {
+				if out.Err != nil {
+					for ch, id := range b.stepOf {
+						if id == out.Step {
+							ch.Err = out.Err
+						}
+					}
+				}
+			}
 			return
 		}
-		for key, rec := range prev {
-			if err := led.SetTrust(d.id(), key, rec); err != nil {
-				log.Error("save ledger", "err", err)
-			}
-		}
+		err := o.Err
 		switch {
 		case cloud.IsPlanPending(err):
 			fail(fmt.Errorf("a plan change is in progress on deployment %s: trust is written on the next pass", d.cl.Name))
 			f := Finding{Severity: "info", Code: CodeTrustPending,
 				Message: "deployment " + d.cl.Name + " is applying a plan; its trust is written on the next pass"}
-			for _, op := range puts {
-				tb.attach(op.conns, func(ct *connTrust) { ct.findings = append(ct.findings, f) }, func() {})
+			for _, op := range d.ops {
+				if op.enforced && !(op.remove && op.action == "") {
+					tb.attach(op.conns, func(ct *connTrust) { ct.findings = append(ct.findings, f) }, func() {})
+				}
 			}
 			return
 		case cloud.IsConflict(err) && attempt < trustWriteAttempts:
 			log.Info("deployment changed since read, reading again", "attempt", attempt)
+			client, cerr := ps.r.CloudClient(ps.set, d.cl)
+			if cerr != nil {
+				fail(cerr)
+				return
+			}
 			if rerr := d.read(tb.ctx, client); rerr != nil {
 				fail(rerr)
 				return
 			}
 			d.final = d.res.Trust
-			ops = tb.diff(d, d.res.Trust, false)
-			for _, op := range ops {
+			d.ops = tb.diff(d, d.res.Trust, false)
+			for _, op := range d.ops {
 				if d.changes[op.key] == nil {
 					tb.report(d, op)
-					d.ops = append(d.ops, op)
+					all = append(all, op)
 				}
 			}
 			continue

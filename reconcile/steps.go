@@ -121,48 +121,55 @@ func (b *stepBuilder) trust(refused map[string]bool) {
 		return
 	}
 	for _, name := range tp.order {
-		d := tp.deps[name]
-		if d.err != nil || d.dep == nil || d.res == nil {
-			continue
-		}
-		var puts []*trustOp
-		for _, op := range d.ops {
-			if !op.enforced || len(op.conns) > 0 && !slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
-				continue
-			}
-			if op.remove && op.action == "" {
-				b.add(plan.Step{Target: d.cl.Name, Kind: plan.KindForget, Name: op.key,
-					Ledger: []plan.LedgerRecord{record(ledgerTrust, d.id(), op.key, nil)}}, d.changes[op.key])
-				continue
-			}
-			puts = append(puts, op)
-		}
-		if len(puts) == 0 {
-			continue
-		}
-		next, err := buildTrust(d.res.Trust, puts)
-		if err != nil {
-			continue // apply reports it on the changes: nothing to send
-		}
-		t, err := next.MarshalJSON()
-		if err != nil {
-			continue
-		}
-		s := plan.Step{Target: d.cl.Name, Kind: plan.KindPutTrust,
-			Body: body(plan.TrustBody{Deployment: d.dep.ID, RefID: d.res.RefID, Trust: t}),
-			Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.dep.ID, Version: d.dep.ResourceVersion,
-				Shows: "deployment " + d.dep.ID}}
-		var chs []*Change
-		for _, op := range puts {
-			var rec *Record
-			if !op.remove {
-				rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn}
-			}
-			s.Ledger = append(s.Ledger, record(ledgerTrust, d.id(), op.key, rec))
-			chs = append(chs, d.changes[op.key])
-		}
-		b.add(s, chs...)
+		_ = b.trustDeployment(tp.deps[name], refused) // a trust that cannot be built is not sent; apply reports why
 	}
+}
+
+// trustDeployment: one deployment's trust, as its live trust (read by the
+// pass) with the enforced changes made; refused names the connections
+// whose trust is not written.
+func (b *stepBuilder) trustDeployment(d *trustDeployment, refused map[string]bool) error {
+	if d.err != nil || d.dep == nil || d.res == nil {
+		return nil
+	}
+	var puts []*trustOp
+	for _, op := range d.ops {
+		if !op.enforced || len(op.conns) > 0 && !slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
+			continue
+		}
+		if op.remove && op.action == "" {
+			b.add(plan.Step{Target: d.cl.Name, Kind: plan.KindForget, Name: op.key,
+				Ledger: []plan.LedgerRecord{record(ledgerTrust, d.id(), op.key, nil)}}, d.changes[op.key])
+			continue
+		}
+		puts = append(puts, op)
+	}
+	if len(puts) == 0 {
+		return nil
+	}
+	next, err := buildTrust(d.res.Trust, puts)
+	if err != nil {
+		return err
+	}
+	t, err := next.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	s := plan.Step{Target: d.cl.Name, Kind: plan.KindPutTrust,
+		Body: body(plan.TrustBody{Deployment: d.dep.ID, RefID: d.res.RefID, Trust: t}),
+		Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.dep.ID, Version: d.dep.ResourceVersion,
+			Shows: "deployment " + d.dep.ID}}
+	var chs []*Change
+	for _, op := range puts {
+		var rec *Record
+		if !op.remove {
+			rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn}
+		}
+		s.Ledger = append(s.Ledger, record(ledgerTrust, d.id(), op.key, rec))
+		chs = append(chs, d.changes[op.key])
+	}
+	b.add(s, chs...)
+	return nil
 }
 
 // cluster: one local cluster's steps, in the order apply writes them.

@@ -111,6 +111,11 @@ type Options struct {
 	// Identity, when set, gives the cluster_uuid of a target the caller
 	// read already (a live pass's GET /), so that it is not read again.
 	Identity func(target string) (uuid string, ok bool)
+	// Deployment, when set, gives the deployment of a target the caller
+	// read already (a live pass's GET /deployments/{id}): a trust step's
+	// precondition is then that read's version, and the write's
+	// ?version= is the compare-and-set that checks it.
+	Deployment func(target string) (*cloud.Deployment, bool)
 }
 
 // StaleError is why a step's precondition no longer holds: what changed

@@ -89,13 +89,14 @@ type reads struct {
 	env      Env
 	checked  bool
 	identity func(target string) (uuid string, ok bool)
+	known    func(target string) (*cloud.Deployment, bool)
 	mu       sync.Mutex
 	uuids    map[string]string
 	deps     map[string]*cloud.Deployment
 }
 
 func newReads(env Env, o Options) *reads {
-	return &reads{env: env, identity: o.Identity, uuids: map[string]string{}, deps: map[string]*cloud.Deployment{}}
+	return &reads{env: env, identity: o.Identity, known: o.Deployment, uuids: map[string]string{}, deps: map[string]*cloud.Deployment{}}
 }
 
 // uuid is target's cluster_uuid (GET /), read once per run, or taken
@@ -166,9 +167,14 @@ func (rd *reads) check(ctx context.Context, s *plan.Step) error {
 		if err := json.Unmarshal(s.Body, &body); err != nil {
 			return stale("the step's body: %v", err)
 		}
-		d, err := cc.Deployment(ctx, body.Deployment)
-		if err != nil {
-			return stale("read deployment: %v", err)
+		d, ok := (*cloud.Deployment)(nil), false
+		if rd.known != nil {
+			d, ok = rd.known(s.Target)
+		}
+		if !ok {
+			if d, err = cc.Deployment(ctx, body.Deployment); err != nil {
+				return stale("read deployment: %v", err)
+			}
 		}
 		if d.ResourceVersion != p.Version {
 			return stale("deployment %s changed since the plan was made (version %s then, %s now)", body.Deployment, p.Version, d.ResourceVersion)
