@@ -1,11 +1,14 @@
 package reconcile
 
-// The execute stage for a local cluster: credentials, the one settings PUT,
-// roles, verification; ledger intent before each write, commit after.
+// The execute stage for a local cluster: its decision as steps
+// (steps.go), run by package execute in the order of DESIGN §5
+// (credentials, a self-managed reload, the one settings PUT, roles, what
+// removed connections leave), verification, then the end of rotations.
+// Every write of a pass goes through package execute, as apply --plan's
+// do: the precondition, the ledger's intent, the request, its commit.
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
@@ -97,29 +100,6 @@ func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
 	if len(landed) > 0 {
 		_ = ps.r.ledger.SetAliases(cp.Local, landed)
 	}
-}
-
-// commit saves the ledger's record of a write that landed (the commit
-// after the intent) and reports a save that failed on the write's
-// changes: the object is written but its record stays as the intent left
-// it (pending, or the record of what was removed), so the report must not
-// claim a clean write. The next pass commits a pending record whose value
-// is live (commitLanded) and finds a removed object gone. It returns
-// whether the commit was saved. Every commit of the execute stage goes
-// through it.
-func (ps *passState) commit(what string, save func() error, changes ...*Change) bool {
-	err := save()
-	if err == nil {
-		return true
-	}
-	err = fmt.Errorf("%s: written, but the ledger could not record it: %w", what, err)
-	for _, ch := range changes {
-		if ch != nil {
-			ch.Err = err
-		}
-	}
-	ps.r.opts.Logger.Error("save ledger", "what", what, "err", err)
-	return false
 }
 
 // settingChanges are the cluster-setting changes among chs.

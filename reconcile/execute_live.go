@@ -17,21 +17,6 @@ import (
 	"github.com/esremote/esremote/reconcile/plan"
 )
 
-// liveKinds are the kinds of step the live pass sends through the
-// executor; the others are still written by execute*.go.
-var liveKinds = map[plan.Kind]bool{
-	plan.KindClusterSettings: true,
-	plan.KindPutRole:         true,
-	plan.KindDeleteRole:      true,
-	plan.KindForget:          true,
-	plan.KindInvalidateKeys:  true,
-	plan.KindRemoveKeystore:  true,
-	plan.KindCreateKey:       true,
-	plan.KindUpdateKey:       true,
-	plan.KindSetKeystore:     true,
-	plan.KindReload:          true,
-}
-
 // stepEnv is the pass's executor environment, made once.
 func (ps *passState) stepEnv() execute.Env {
 	ps.envOnce.Do(func() { ps.env = ps.r.stepEnv(ps.set) })
@@ -58,7 +43,7 @@ func (ps *passState) run(ctx context.Context, b *stepBuilder, phase string) map[
 	steps, stepOf := b.steps, b.stepOf
 	var live []plan.Step
 	for _, s := range steps {
-		if liveKinds[s.Kind] && b.phase[s.ID] == phase && !b.skip[s.ID] {
+		if b.phase[s.ID] == phase && !b.skip[s.ID] {
 			live = append(live, s)
 		}
 	}
