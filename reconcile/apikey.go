@@ -55,31 +55,6 @@ const (
 	keyRotate = "rotate" // near expiry: create a new key, swap, verify, invalidate the old one
 )
 
-// keyWork is what a connection needs done about its credentials.
-type keyWork struct {
-	kind string
-	// remote names the remote cluster (its state is in the pass's
-	// Snapshot: the plan holds no client).
-	remote     string
-	access     world.CrossClusterAccess
-	accessHash string
-	live       *world.APIKey // the current key, when there is one
-	orphans    []world.APIKey
-	// keystore says the keystore entry must be (re)written: with the new
-	// key's secret (managed) or with the credential (hand-made key).
-	keystore    bool
-	secret      spec.Secret // hand-made key
-	keystoreKey string      // cluster.remote.<alias>.credentials
-	// previous is an old key whose invalidation waits for a verified link;
-	// finish says this pass invalidates it (rotationFinish).
-	previous *KeyRecord
-	finish   bool
-	// displaced is the key id, not esremote's, that the keystore held
-	// when this pass decided to replace it (KeyRecord.Displaced).
-	displaced string
-	changes   map[string]*Change // by role in the flow: "key", "keystore", "orphan:<id>", "previous"
-}
-
 // accessOf converts a spec's access block into Elasticsearch's.
 func accessOf(a spec.Access) world.CrossClusterAccess {
 	var out world.CrossClusterAccess

@@ -123,7 +123,7 @@ func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *Clust
 	for _, p := range links {
 		if h, ok := got[p.Conn.Name]; ok {
 			e := h.Evidence
-			p.Health, p.Evidence, p.proven, p.refusal, p.refusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
+			p.Health, p.Evidence, p.Proven, p.Refusal, p.RefusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
 		}
 	}
 }

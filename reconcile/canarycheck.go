@@ -35,7 +35,7 @@ func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*Con
 			continue
 		}
 		links = append(links, decide.CanaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
-			Health: p.Health, Refusal: p.refusal})
+			Health: p.Health, Refusal: p.Refusal})
 	}
 	verdicts := decide.CanaryPrivileges(local, privs, links)
 	for _, p := range cps {
@@ -49,7 +49,7 @@ func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*Con
 			p.Health = HealthUnknown
 			if p.Evidence != nil {
 				e := *p.Evidence
-				e.Answer = "not proven: " + local + " refused the request under its own credential's privileges, not the key: " + p.refusal
+				e.Answer = "not proven: " + local + " refused the request under its own credential's privileges, not the key: " + p.Refusal
 				p.Evidence = &e
 			}
 		}

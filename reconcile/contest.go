@@ -108,7 +108,7 @@ func holdContested(cp *ClusterPlan, p *ConnectionPlan, contested, held []*Change
 			return // other keys still need correcting: the alias is written without the contested ones
 		}
 	}
-	p.settings = false
+	p.SettingsChanged = false
 	prefix := world.RemoteKey(p.Conn.Alias, "")
 	for k := range cp.Put.Persistent {
 		if strings.HasPrefix(k, prefix) {

@@ -18,7 +18,7 @@ import (
 // use: one request, only for such links. The answer is not cached: the
 // next pass asks its canary again.
 func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version string, p *ConnectionPlan) {
-	if p.Health != HealthUnauthorized || p.proven != "" || p.Conn.Policy == spec.PolicyDisabled ||
+	if p.Health != HealthUnauthorized || p.Proven != "" || p.Conn.Policy == spec.PolicyDisabled ||
 		!slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeContestedByOther }) {
 		return
 	}
@@ -42,6 +42,6 @@ func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version 
 		canary = p.Evidence.Answer
 	}
 	ev.evidence.Answer += "; this installation's canary was refused (" + canary + "): the local cluster uses another installation's key"
-	p.Health, p.refusal = ev.health, ""
+	p.Health, p.Refusal = ev.health, ""
 	p.Evidence = &ev.evidence
 }

@@ -29,9 +29,9 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 		selfManaged:  local.Deployment == nil,
 		localVersion: obs.Version,
 		health:       p.Health,
-		refusal:      p.refusal,
-		refusedKey:   p.refusedKey,
-		proven:       p.proven,
+		refusal:      p.Refusal,
+		refusedKey:   p.RefusedKey,
+		proven:       p.Proven,
 		keystore:     ps.ledger.Keystore(c.Local, CredentialsKey(c.Alias)),
 		key:          ps.ledger.Key(c.Name),
 		installation: ps.ledger.Installation(),
@@ -56,7 +56,7 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 	if d.contested {
 		p.Contested = true
 	}
-	p.keyConflict = d.conflict
+	p.KeyConflict = d.conflict
 	if !d.expiration.IsZero() {
 		p.KeyExpiration = d.expiration
 	}
@@ -64,7 +64,7 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 		p.Err = d.err
 		return
 	}
-	p.key = d.work
+	p.Key = d.work
 }
 
 // remoteKeys is the Snapshot's part of a key decision: the remote
@@ -105,7 +105,7 @@ type keyInput struct {
 // keyDiff is diffKey's decision: the work for apply, and the changes and
 // findings it shows (changes are in work.changes too, by role).
 type keyDiff struct {
-	work       *keyWork
+	work       *decide.KeyWork
 	changes    []*Change
 	findings   []Finding
 	err        error // the connection cannot have its key (changes and work are then empty)
@@ -187,7 +187,7 @@ func diffKey(in keyInput) keyDiff {
 		d.findings = append(d.findings, decide.APIKeyVersionFinding(c.Local, in.localVersion))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s: upgrade it or use certificate security", c.Local, in.localVersion))
 	}
-	w := &keyWork{keystoreKey: CredentialsKey(c.Alias), changes: map[string]*Change{}}
+	w := &decide.KeyWork{KeystoreKey: CredentialsKey(c.Alias), Changes: map[string]*Change{}}
 	d.work = w
 
 	if !c.APIKey.Managed {
@@ -199,7 +199,7 @@ func diffKey(in keyInput) keyDiff {
 			return d.fail(drift.Terminal(fmt.Errorf("api_key.credentials: %w", in.secretErr)))
 		}
 		sec := in.secret
-		w.secret = sec
+		w.Secret = sec
 		if in.selfManaged {
 			if f, ok := selfManagedFinding(c, in.aliasLive && in.alias.HasCredentials); ok {
 				d.findings = append(d.findings, f)
@@ -216,8 +216,8 @@ func diffKey(in keyInput) keyDiff {
 					origin = OriginExternal
 				}
 			}
-			w.keystore = true
-			w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+			w.Keystore = true
+			w.Changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.KeystoreKey,
 				Action: action, Actual: actual, Desired: drift.Redacted(sec.Fingerprint()), Origin: origin})
 		}
 		return d
@@ -238,9 +238,9 @@ func diffKey(in keyInput) keyDiff {
 		d.findings = append(d.findings, decide.APIKeyVersionFinding(rs.name, rs.info.Version.String()))
 		return d.fail(fmt.Errorf("api_key security needs Elasticsearch 8.14 or later on both clusters; %s runs %s", rs.name, rs.info.Version))
 	}
-	w.remote = rs.name
-	w.access = accessOf(c.APIKey.Access)
-	w.accessHash = accessHash(w.access)
+	w.Remote = rs.name
+	w.Access = accessOf(c.APIKey.Access)
+	w.AccessHash = accessHash(w.Access)
 	name := keyName(c)
 	rec := in.key
 
@@ -274,8 +274,8 @@ func diffKey(in keyInput) keyDiff {
 				Fix:     "nothing to do if another setup manages a link of the same name; if the installation was this host's own and its ledger was lost, rebuild it: esremote state recover " + specDirPlaceholder + "; otherwise invalidate the key by hand"})
 			continue
 		}
-		w.orphans = append(w.orphans, k)
-		w.changes["orphan:"+k.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + k.ID + ")",
+		w.Orphans = append(w.Orphans, k)
+		w.Changes["orphan:"+k.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + k.ID + ")",
 			Action: ActionDelete, Actual: "orphan key not in the ledger", Origin: OriginSpec})
 	}
 	if rec == nil && keystoreRec == nil && (len(sameLink) > 0 || (in.aliasLive && in.alias.HasCredentials)) {
@@ -293,7 +293,7 @@ func diffKey(in keyInput) keyDiff {
 				live = &rs.keys[i]
 			}
 		}
-		w.previous = rec.Previous
+		w.Previous = rec.Previous
 	}
 	// What the evidence says of the keystore, by the key it names (DESIGN
 	// §5, evidence names keys); a key the evidence does not name is lost
@@ -301,43 +301,43 @@ func diffKey(in keyInput) keyDiff {
 	named := namedKey(in, rec)
 	lost := keystoreLost(in, rec, keystoreRec)
 	keyChange := func(action drift.Action, origin drift.Origin, actual, desired string) {
-		w.changes["key"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name,
+		w.Changes["key"] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name,
 			Action: action, Actual: actual, Desired: desired, Origin: origin})
 	}
-	desired := w.access.Summary()
+	desired := w.Access.Summary()
 	if c.APIKey.Expiration > 0 {
 		desired += ", expires after " + world.FormatTimeValue(c.APIKey.Expiration.D())
 	}
 	switch {
 	case rec == nil:
-		w.kind = keyCreate
+		w.Kind = keyCreate
 		keyChange(ActionCreate, OriginSpec, "", desired)
 	case rec.Pending:
 		// Created, but the crash came before the keystore held it: its
 		// secret is lost. Replace it, and invalidate the lost one.
-		w.kind = keyCreate
+		w.Kind = keyCreate
 		keyChange(ActionCreate, OriginSpec, "key "+rec.ID+" was never delivered", desired)
 		if live != nil && !live.Invalidated {
 			// Shown like any other change: the report says what apply
 			// invalidates.
-			w.orphans = append(w.orphans, *live)
-			w.changes["orphan:"+live.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + live.ID + ")",
+			w.Orphans = append(w.Orphans, *live)
+			w.Changes["orphan:"+live.ID] = d.add(&Change{Resource: ResourceAPIKey, Target: rs.name, Key: name + " (" + live.ID + ")",
 				Action: ActionDelete, Actual: "key never delivered", Origin: OriginSpec})
 		}
 		live = nil
 	case live == nil:
-		w.kind = keyCreate
+		w.Kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" deleted", desired)
 	case live.Invalidated:
-		w.kind = keyCreate
+		w.Kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" invalidated", desired)
 	case live.Expired(now):
-		w.kind = keyCreate
+		w.Kind = keyCreate
 		keyChange(ActionCreate, OriginExternal, "key "+rec.ID+" expired "+live.Expiration.UTC().Format(time.DateOnly), desired)
 	case keystoreRec == nil || keystoreRec.Pending || keystoreRec.Fingerprint != rec.Fingerprint:
 		// The keystore no longer holds this key's secret, and ES never
 		// shows a secret twice: a new key is the only way back.
-		w.kind = keyRotate
+		w.Kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
 	case named == keyNamedForeign:
 		// The remote refused a key this ledger does not hold for the
@@ -345,13 +345,13 @@ func diffKey(in keyInput) keyDiff {
 		// is proof enough, whatever the time since esremote's own write:
 		// repair now, and remember the key, which nodes that have not
 		// loaded the repair yet still send.
-		w.kind, w.displaced = keyRotate, in.refusedKey
+		w.Kind, w.Displaced = keyRotate, in.refusedKey
 		keyChange(ActionUpdate, OriginExternal, "the local cluster sends key "+in.refusedKey+", which esremote did not make for this link: "+in.refusal, "new key: "+desired)
 	case in.aliasLive && !in.alias.HasCredentials && lost:
-		w.kind = keyRotate
+		w.Kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "keystore entry lost", "new key: "+desired)
 	case in.health == HealthUnauthorized && named == keyNamedNone && rec.Previous == nil && lost && live.Access != nil &&
-		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.access, rec.ID)):
+		canonicalAccess(*live.Access) == canonicalAccess(withCanary(w.Access, rec.ID)):
 		// The key is live and valid, but a request for its canary is
 		// refused with a refusal that names no key, long enough after
 		// the keystore write (keystoreLost): the fallback takes the
@@ -359,24 +359,24 @@ func diffKey(in keyInput) keyDiff {
 		// way back is a new key, proven before the old one is
 		// invalidated. A refusal naming the current key is about access
 		// (below, and decide.CanaryPrivileges), never a new key.
-		w.kind = keyRotate
+		w.Kind = keyRotate
 		keyChange(ActionUpdate, OriginExternal, "the local cluster does not use key "+rec.ID+": "+in.refusal, "new key: "+desired)
 	case !live.Expiration.IsZero() && live.Expiration.Sub(now) <= c.APIKey.RotateBefore.D():
-		w.kind = keyRotate
+		w.Kind = keyRotate
 		keyChange(ActionUpdate, OriginSpec, "key "+rec.ID+" expires "+live.Expiration.UTC().Format(time.DateOnly), "new key: "+desired)
-	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(withCanary(w.access, rec.ID)):
-		w.kind = keyUpdate
+	case live.Access == nil || canonicalAccess(*live.Access) != canonicalAccess(withCanary(w.Access, rec.ID)):
+		w.Kind = keyUpdate
 		actual := ""
 		if live.Access != nil {
 			actual = live.Access.Summary()
 		}
 		origin := OriginSpec
-		if rec.AccessHash == w.accessHash {
+		if rec.AccessHash == w.AccessHash {
 			origin = OriginExternal
 		}
-		keyChange(ActionUpdate, origin, actual, w.access.Summary())
+		keyChange(ActionUpdate, origin, actual, w.Access.Summary())
 	}
-	if len(sameLink) > 0 && (w.kind == keyCreate || w.kind == keyRotate) {
+	if len(sameLink) > 0 && (w.Kind == keyCreate || w.Kind == keyRotate) {
 		// Another installation holds a key for this very link: it may
 		// have written the keystore entry after this one did (the
 		// canary refused, the entry "lost", this key gone are what its
@@ -386,32 +386,32 @@ func diffKey(in keyInput) keyDiff {
 		d.changes = nil
 		return d.conflictKeystore(c, name, rs.name, sameLink, true)
 	}
-	if canaryAmbiguous(w.access) {
+	if canaryAmbiguous(w.Access) {
 		d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeCanaryAmbiguous,
 			Message: fmt.Sprintf("the access of key %s covers esremote's canary names (%s*): no request can prove which key the local cluster uses, so a rotation keeps the old key %s after the keystore write, and a wrong key in the keystore goes unnoticed while it has the same reach",
 				name, canaryPrefix, world.FormatTimeValue(max(in.grace, in.overlap))),
 			Fix: "name the indices the key needs (e.g. logs-*) instead of a pattern such as * that also matches " + canaryPrefix + "*"})
 	}
-	if live != nil && w.kind != keyCreate {
-		w.live = live
+	if live != nil && w.Kind != keyCreate {
+		w.Live = live
 		d.expiration = live.Expiration
 		if !live.Expiration.IsZero() {
-			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.kind != keyRotate {
+			if left := live.Expiration.Sub(now); left <= 2*c.APIKey.RotateBefore.D() && w.Kind != keyRotate {
 				d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeyExpiresSoon,
 					Message: fmt.Sprintf("cross-cluster API key %s expires on %s; esremote rotates it %s before", name, live.Expiration.UTC().Format(time.RFC3339), world.FormatTimeValue(c.APIKey.RotateBefore.D()))})
 			}
 		}
 	}
-	if w.kind == keyCreate || w.kind == keyRotate {
-		w.keystore = true
+	if w.Kind == keyCreate || w.Kind == keyRotate {
+		w.Keystore = true
 		action := ActionCreate
 		if keystoreRec != nil {
 			action = ActionUpdate
 		}
-		w.changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.keystoreKey,
+		w.Changes["keystore"] = d.add(&Change{Resource: ResourceKeystore, Target: c.Local, Key: w.KeystoreKey,
 			Action: action, Desired: drift.RedactedPrefix + " (the new key)", Origin: OriginSpec})
 	}
-	if rec != nil && !rec.Pending && w.kind == keyNone && keystoreRec != nil && rec.ProvenAt.IsZero() && named == keyNamedNone && in.health != HealthConnected {
+	if rec != nil && !rec.Pending && w.Kind == keyNone && keystoreRec != nil && rec.ProvenAt.IsZero() && named == keyNamedNone && in.health != HealthConnected {
 		if since := now.Sub(keystoreRec.WrittenAt); since >= in.grace && rec.Previous == nil {
 			d.findings = append(d.findings, Finding{Severity: "warning", Code: CodeKeystoreNotLoaded,
 				Message: fmt.Sprintf("key %s was written to the keystore of %s %s ago and no request has shown it in use yet; the platform loads keystore changes on its own schedule and a new write would start its wait again, so esremote waits (it takes the entry for lost only %s after the write)",
@@ -419,7 +419,7 @@ func diffKey(in keyInput) keyDiff {
 				Fix: "check that the platform applied the keystore change of " + c.Local + " (its deployment's activity and its nodes' secure settings)"})
 		}
 	}
-	if w.previous != nil && (w.kind == keyNone || w.kind == keyUpdate) {
+	if w.Previous != nil && (w.Kind == keyNone || w.Kind == keyUpdate) {
 		d.rotationFinish(in, w, rec, keystoreRec, named, rs.name, name)
 	}
 	return d
@@ -483,12 +483,12 @@ func keystoreLost(in keyInput, rec *KeyRecord, ks *Record) bool {
 // rotation waits for a working link the window (at least the grace)
 // after the keystore write. Until then the change is not planned, and an
 // info finding says when the old key goes.
-func (d *keyDiff) rotationFinish(in keyInput, w *keyWork, rec *KeyRecord, ks *Record, named keyNamed, remote, name string) {
-	now, prev := in.now, w.previous
+func (d *keyDiff) rotationFinish(in keyInput, w *decide.KeyWork, rec *KeyRecord, ks *Record, named keyNamed, remote, name string) {
+	now, prev := in.now, w.Previous
 	var due time.Time
 	var why string
 	switch {
-	case canaryAmbiguous(w.access):
+	case canaryAmbiguous(w.Access):
 		if ks != nil {
 			due = ks.WrittenAt.Add(max(in.grace, in.overlap))
 		}
@@ -509,8 +509,8 @@ func (d *keyDiff) rotationFinish(in keyInput, w *keyWork, rec *KeyRecord, ks *Re
 			world.FormatTimeValue(in.overlap) + " of proof, until every node has loaded the new one"
 	}
 	if why == "" {
-		w.finish = true
-		w.changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: remote, Key: name + " (" + prev.ID + ")",
+		w.Finish = true
+		w.Changes["previous"] = d.add(&Change{Resource: ResourceAPIKey, Target: remote, Key: name + " (" + prev.ID + ")",
 			Action: ActionDelete, Actual: "rotated out", Origin: OriginSpec})
 		return
 	}

@@ -5,6 +5,7 @@ package reconcile
 
 import (
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 )
 
@@ -29,9 +30,9 @@ func (ps *passState) planRemovedKeys(cp *ClusterPlan) {
 		if d.Alias == "" {
 			d.Alias = rk.key.Alias
 		}
-		d.key = rk.key
+		d.Key = rk.key
 		if rk.keystore != nil {
-			d.keystore = true
+			d.Keystore = true
 		}
 		d.Changes = append(d.Changes, rk.changes...)
 	}
@@ -77,8 +78,8 @@ func (ps *passState) planKeystoreRemovals(cp *ClusterPlan, all map[string]bool) 
 	led := ps.ledger
 	handled := map[string]bool{}
 	for _, d := range cp.Deletions {
-		if d.keystore && d.key != nil {
-			handled[CredentialsKey(d.key.Alias)] = true
+		if d.Keystore && d.Key != nil {
+			handled[CredentialsKey(d.Key.Alias)] = true
 		}
 	}
 	var entries []keystoreEntry
@@ -91,7 +92,7 @@ func (ps *passState) planKeystoreRemovals(cp *ClusterPlan, all map[string]bool) 
 			d.Alias = e.alias
 		}
 		d.Changes = append(d.Changes, e.change)
-		d.keystoreRemovals = append(d.keystoreRemovals, keystoreRemoval{setting: e.setting, change: e.change})
+		d.KeystoreRemovals = append(d.KeystoreRemovals, decide.KeystoreRemoval{Setting: e.setting, Change: e.change})
 	}
 }
 

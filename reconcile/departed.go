@@ -37,7 +37,7 @@ func decideDeparted(set *spec.Set, led *Ledger) []*ClusterPlan {
 				continue
 			}
 			d := deletionFor(cp, conn)
-			d.Alias, d.key = rec.Alias, rec
+			d.Alias, d.Key = rec.Alias, rec
 			d.Changes = append(d.Changes, &Change{Resource: ResourceAPIKey, Target: rec.Remote, Key: rec.Name + " (" + rec.ID + ")",
 				Action: ActionDelete, Actual: "key of a removed connection", Origin: OriginSpec})
 		}
@@ -67,22 +67,22 @@ func decideDeparted(set *spec.Set, led *Ledger) []*ClusterPlan {
 // request says why on its change.
 func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 	for _, d := range cp.Deletions {
-		if d.key == nil || len(d.Changes) == 0 {
+		if d.Key == nil || len(d.Changes) == 0 {
 			continue
 		}
 		ch := d.Changes[0]
-		rcl := ps.set.Cluster(d.key.Remote)
+		rcl := ps.set.Cluster(d.Key.Remote)
 		if rcl == nil {
-			ch.Err = fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.key.Remote, d.key.ID)
+			ch.Err = fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.Key.Remote, d.Key.ID)
 			continue
 		}
 		rs := ps.snap.readRemote(rcl.Name)
 		if rs == nil {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.key.ID, rcl.Name)
+			ch.Err = fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)
 			continue
 		}
 		if rs.Err != nil {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.key.ID, rcl.Name, rs.Err)
+			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.Key.ID, rcl.Name, rs.Err)
 		}
 	}
 	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}

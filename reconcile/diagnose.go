@@ -51,10 +51,10 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		loading = ps.loadingKeystore(p)
 	}
 	written := keystoreWritten(p)
-	if c.Security == spec.SecurityAPIKey && p.observedOK && !written && loading == nil {
+	if c.Security == spec.SecurityAPIKey && p.ObservedOK && !written && loading == nil {
 		// The pass's own _remote/info says whether the keystore holds the
 		// alias's credentials: no extra request.
-		if p.observed.HasCredentials {
+		if p.Observed.HasCredentials {
 			ck.Live.ClusterCredentials = "::es_redacted::"
 		}
 		ck.Keystore()
@@ -77,14 +77,14 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 	if s == nil && p.Health == HealthUnauthorized {
 		// No check found why; the remote's own refusal is the cause.
 		cause, fix := "refused", "run esremote doctor on the spec directory and "+c.Name
-		if k, ok := doctor.Match(p.refusal); ok {
+		if k, ok := doctor.Match(p.Refusal); ok {
 			cause, fix = k.Cause, k.Fix
 		}
 		if cause == doctor.CauseKeyInvalid && c.APIKey != nil && c.APIKey.Managed && p.Enforced() {
 			fix = ps.managedKeyFix()
 		}
 		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeDisconnected,
-			Message: fmt.Sprintf("%s refuses requests with the link's credential; likely cause %s: %s", c.Alias, cause, p.refusal), Fix: fix})
+			Message: fmt.Sprintf("%s refuses requests with the link's credential; likely cause %s: %s", c.Alias, cause, p.Refusal), Fix: fix})
 		return
 	}
 	if s == nil {

@@ -309,7 +309,7 @@ func TestDiffRolesOwnershipRules(t *testing.T) {
 				got.writes = append(got.writes, name)
 			}
 			for _, d := range cp.RoleDeletes {
-				got.deletes = append(got.deletes, d.name)
+				got.deletes = append(got.deletes, d.Name)
 			}
 			for _, p := range cp.Connections {
 				for _, ch := range p.Changes {

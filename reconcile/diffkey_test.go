@@ -249,13 +249,13 @@ func TestDiffKey(t *testing.T) {
 				t.Fatalf("no error, want %q", tc.want.err)
 			}
 			if d.work != nil {
-				got.kind = d.work.kind
-				for _, k := range d.work.orphans {
+				got.kind = d.work.Kind
+				for _, k := range d.work.Orphans {
 					got.orphans = append(got.orphans, k.ID)
 				}
 				// Every change shown is one apply will find by its role.
 				for _, ch := range d.changes {
-					if !slices.ContainsFunc(mapValues(d.work.changes), func(c *Change) bool { return c == ch }) {
+					if !slices.ContainsFunc(mapValues(d.work.Changes), func(c *Change) bool { return c == ch }) {
 						t.Errorf("change %+v has no role in the key work", ch)
 					}
 				}
@@ -299,7 +299,7 @@ func TestDiffKeyIsPure(t *testing.T) {
 		t.Fatalf("diffKey changed its input:\n%s\n%s", before, after)
 	}
 	show := func(d keyDiff) string {
-		s := fmt.Sprint(d.work.kind, len(d.work.orphans), d.findings, d.err)
+		s := fmt.Sprint(d.work.Kind, len(d.work.Orphans), d.findings, d.err)
 		for _, ch := range d.changes {
 			s += fmt.Sprintf(" %+v", *ch)
 		}
@@ -308,7 +308,7 @@ func TestDiffKeyIsPure(t *testing.T) {
 	if show(a) != show(b) {
 		t.Fatalf("two decisions from one input differ:\n%s\n%s", show(a), show(b))
 	}
-	if a.work.kind != keyCreate || drift.Action(a.changes[0].Action) != ActionCreate {
+	if a.work.Kind != keyCreate || drift.Action(a.changes[0].Action) != ActionCreate {
 		t.Fatalf("a pending record is replaced: %s", show(a))
 	}
 }

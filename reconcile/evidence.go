@@ -73,7 +73,7 @@ func (r *Reconciler) evidenceTarget(c *spec.Connection) (target, keyID string) {
 // evidenceStamp names the state evidence was taken in; evidence taken in
 // another state is not reused.
 func (r *Reconciler) evidenceStamp(p *ConnectionPlan, target string) string {
-	return r.stampOf(p.Conn, target, p.observed)
+	return r.stampOf(p.Conn, target, p.Observed)
 }
 
 func (r *Reconciler) stampOf(c *spec.Connection, target string, st RemoteStatus) string {
@@ -186,7 +186,7 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, version strin
 	targets := map[*ConnectionPlan]string{}
 	keys := map[*ConnectionPlan]string{}
 	for _, p := range plans {
-		if p.Conn.Policy == spec.PolicyDisabled || !p.observedOK && !force {
+		if p.Conn.Policy == spec.PolicyDisabled || !p.ObservedOK && !force {
 			continue
 		}
 		target, keyID := r.evidenceTarget(p.Conn)
@@ -238,7 +238,7 @@ func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*Conne
 			// Before 8.13 there is no _resolve/cluster: socket state is all
 			// there is, and the report says so.
 			ev.evidence.Request = "GET /_remote/info"
-			if p.observedOK && p.observed.Connected {
+			if p.ObservedOK && p.Observed.Connected {
 				ev.health, ev.evidence.Answer = HealthConnected, "connected: true (socket state only: _resolve/cluster needs Elasticsearch 8.13+)"
 			} else {
 				ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false"
@@ -400,8 +400,8 @@ func localRefusalText(refusal string) bool {
 }
 
 // setEvidence records a link's evidence on its plan.
-func (p *ConnectionPlan) setEvidence(ev linkEvidence) {
-	p.Health, p.proven, p.refusal, p.refusedKey = ev.health, ev.proven, ev.refusal, ev.refusedKey
+func setEvidence(p *ConnectionPlan, ev linkEvidence) {
+	p.Health, p.Proven, p.Refusal, p.RefusedKey = ev.health, ev.proven, ev.refusal, ev.refusedKey
 	e := ev.evidence
 	p.Evidence = &e
 }
@@ -443,8 +443,8 @@ func (ps *passState) rotating(p *ConnectionPlan) {
 		return
 	}
 	p.Health = HealthRotating
-	proven := p.proven == rec.ID || !rec.ProvenAt.IsZero()
-	if p.key != nil && canaryAmbiguous(p.key.access) {
+	proven := p.Proven == rec.ID || !rec.ProvenAt.IsZero()
+	if p.Key != nil && canaryAmbiguous(p.Key.Access) {
 		proven = false // any key passes the canary: only the window ends the rotation
 	}
 	if proven {

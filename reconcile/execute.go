@@ -25,7 +25,7 @@ func (ps *passState) apply(ctx context.Context, w *clusterWork) {
 	// on the remote, then written to the local keystore.
 	keys := ps.run(ctx, steps, phaseKeys)
 	for _, p := range cp.Connections {
-		if p.key == nil || !p.writes() {
+		if p.Key == nil || !p.Writes() {
 			continue
 		}
 		if err := ps.settleKey(p, steps, keys); err != nil {

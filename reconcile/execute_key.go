@@ -26,7 +26,7 @@ func (ps *passState) recordProof(p *ConnectionPlan) {
 		return
 	}
 	rec := ps.r.ledger.Key(c.Name)
-	if rec == nil || rec.Pending || (p.key != nil && canaryAmbiguous(p.key.access)) {
+	if rec == nil || rec.Pending || (p.Key != nil && canaryAmbiguous(p.Key.Access)) {
 		return
 	}
 	at := ps.r.opts.Now()
@@ -34,10 +34,10 @@ func (ps *passState) recordProof(p *ConnectionPlan) {
 		at = p.Evidence.At
 	}
 	switch {
-	case p.proven == rec.ID && rec.ProvenAt.IsZero():
+	case p.Proven == rec.ID && rec.ProvenAt.IsZero():
 		rec.ProvenAt = at
-	case !rec.ProvenAt.IsZero() && p.Health == HealthUnauthorized && p.refusedKey != "" &&
-		(rec.Previous != nil && p.refusedKey == rec.Previous.ID || rec.Displaced != "" && p.refusedKey == rec.Displaced):
+	case !rec.ProvenAt.IsZero() && p.Health == HealthUnauthorized && p.RefusedKey != "" &&
+		(rec.Previous != nil && p.RefusedKey == rec.Previous.ID || rec.Displaced != "" && p.RefusedKey == rec.Displaced):
 		rec.ProvenAt = time.Time{}
 	default:
 		return
@@ -62,11 +62,11 @@ func (ps *passState) finishRotations(ctx context.Context, cp *ClusterPlan, b *st
 			continue
 		}
 		p := cp.Connections[i]
-		w := p.key
-		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.access) && (rec == nil || p.proven != rec.ID) {
+		w := p.Key
+		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.Access) && (rec == nil || p.Proven != rec.ID) {
 			// The decision's proof is not enough: the last request
 			// through the link no longer proves the new key.
-			if ch := w.changes["previous"]; ch != nil {
+			if ch := w.Changes["previous"]; ch != nil {
 				ch.Err = fmt.Errorf("kept: the last request through the link did not prove the new key in use")
 			}
 			if b.skip == nil {
@@ -84,7 +84,7 @@ func (ps *passState) finishRotations(ctx context.Context, cp *ClusterPlan, b *st
 func reloadOutcome(cp *ClusterPlan, o execute.Outcome) []*ConnectionPlan {
 	var waiting []*ConnectionPlan
 	for _, p := range cp.Connections {
-		if p.writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired }) {
+		if p.Writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired }) {
 			waiting = append(waiting, p)
 		}
 	}

@@ -92,7 +92,7 @@ func stepByID(steps []plan.Step, id string) *plan.Step {
 // valid until the new one is proven (finishRotation, a later pass). It
 // returns the first error of the connection's credential steps.
 func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[string]execute.Outcome) error {
-	w := p.key
+	w := p.Key
 	var first error
 	var created *execute.Outcome
 	delivered := false
@@ -107,7 +107,7 @@ func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[strin
 		switch {
 		case s.Kind == plan.KindCreateKey && o.Status == execute.Done:
 			created = &o
-			if ch := w.changes["key"]; ch != nil {
+			if ch := w.Changes["key"]; ch != nil {
 				ch.Desired = "key " + o.Result.KeyID + " (" + ch.Desired + ")"
 			}
 		case s.Kind == plan.KindSetKeystore && o.Status == execute.Done && o.Err == nil && s.SecretRef != nil && s.SecretRef.Step != "":
@@ -117,20 +117,20 @@ func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[strin
 	if created == nil || !delivered {
 		return first
 	}
-	if kch := w.changes["keystore"]; kch != nil {
+	if kch := w.Changes["keystore"]; kch != nil {
 		kch.Desired = drift.Redacted(created.Result.Fingerprint)
 	}
 	p.KeyExpiration = created.Result.KeyExpiration
 	rec := ps.r.ledger.Key(p.Conn.Name)
-	w.previous, w.finish = nil, false
+	w.Previous, w.Finish = nil, false
 	if rec != nil {
-		w.previous = rec.Previous
+		w.Previous = rec.Previous
 	}
-	if w.previous != nil {
+	if w.Previous != nil {
 		// The old key goes in a later pass, once the new one has been
 		// proven in use over the window (rotationFinish).
 		p.Findings = append(p.Findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow,
-			Message: "rotation of " + keyName(p.Conn) + ": the old key " + w.previous.ID + " stays valid until the new key " + created.Result.KeyID + " has been proven in use for " +
+			Message: "rotation of " + keyName(p.Conn) + ": the old key " + w.Previous.ID + " stays valid until the new key " + created.Result.KeyID + " has been proven in use for " +
 				es.FormatTimeValue(ps.r.opts.RotationOverlap) + ", so that every node has loaded it"})
 	}
 	return first

@@ -16,16 +16,16 @@ import (
 // operator gets the command).
 func (ps *passState) unremovable(cl *spec.Cluster, cp *ClusterPlan) {
 	for _, d := range cp.Deletions {
-		if d.key != nil && ps.set.Cluster(d.key.Remote) == nil {
+		if d.Key != nil && ps.set.Cluster(d.Key.Remote) == nil {
 			for _, ch := range d.Changes {
 				if ch.Resource == ResourceAPIKey {
-					ch.Err = fmt.Errorf("remote cluster %s is no longer declared: invalidate key %s there by hand", d.key.Remote, d.key.ID)
+					ch.Err = fmt.Errorf("remote cluster %s is no longer declared: invalidate key %s there by hand", d.Key.Remote, d.Key.ID)
 				}
 			}
 		}
 		if cl.Deployment == nil {
-			for _, kr := range d.keystoreRemovals {
-				kr.change.Err = fmt.Errorf("self-managed keystore: on every node of %s run bin/elasticsearch-keystore remove %s", cl.Name, kr.setting)
+			for _, kr := range d.KeystoreRemovals {
+				kr.Change.Err = fmt.Errorf("self-managed keystore: on every node of %s run bin/elasticsearch-keystore remove %s", cl.Name, kr.Setting)
 			}
 		}
 	}

@@ -226,7 +226,7 @@ func (ps *passState) holdRefusedTrust(work []*clusterWork) {
 	refused := map[string]bool{}
 	for _, w := range work {
 		for _, p := range w.cp.Connections {
-			if p.refused {
+			if p.Refused {
 				refused[p.Conn.Name] = true
 			}
 		}

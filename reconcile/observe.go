@@ -14,10 +14,11 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
-// Observed and RemoteStatus are the observe stage's (package observe).
+// Observed and RemoteStatus are what the observe stage read of a local
+// cluster (package world's).
 type (
-	Observed     = observe.Observed
-	RemoteStatus = observe.RemoteStatus
+	Observed     = world.Observed
+	RemoteStatus = world.RemoteStatus
 )
 
 // deployment reads a Cluster's deployment once per pass: the endpoint
@@ -225,7 +226,7 @@ func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []
 			out[conn.Name] = ev // what evidenceOf would find in the cache
 			continue
 		}
-		plans = append(plans, &ConnectionPlan{Conn: conn, observed: st, observedOK: ok})
+		plans = append(plans, &ConnectionPlan{Conn: conn, Observed: st, ObservedOK: ok})
 	}
 	if len(plans) == 0 {
 		return out

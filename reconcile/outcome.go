@@ -104,7 +104,7 @@ func (ps *passState) due(p *ConnectionPlan, now time.Time) time.Time {
 			if rec != nil && rec.ProvenAt.IsZero() || rec == nil && p.Health == HealthRotating {
 				consider(ks.WrittenAt.Add(ps.r.opts.RotationStuckAfter))
 			}
-			if rec != nil && rec.Previous != nil && p.key != nil && canaryAmbiguous(p.key.access) {
+			if rec != nil && rec.Previous != nil && p.Key != nil && canaryAmbiguous(p.Key.Access) {
 				consider(ks.WrittenAt.Add(max(ps.r.opts.KeystoreLoadGrace, ps.r.opts.RotationOverlap)))
 			}
 		}

@@ -314,14 +314,14 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
 			}
 		}
-		p.observed, p.observedOK = obs.Remote[c.Alias]
+		p.Observed, p.ObservedOK = obs.Remote[c.Alias]
 		cps = append(cps, p)
 	}
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
 	for _, p := range cps {
 		if ev, ok := ob.evidence[p.Conn.Name]; ok {
-			p.setEvidence(ev)
+			setEvidence(p, ev)
 		}
 	}
 	checkCanaryPrivileges(local, ob.privs, cps)

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/decide"
@@ -43,148 +42,17 @@ const (
 	HealthUnknown      = drift.HealthUnknown
 )
 
-// Change, Finding and Unmanaged are the decide stage's (package decide).
+// The plan's types are the decide stage's (package decide).
 type (
-	Change    = decide.Change
-	Finding   = decide.Finding
-	Unmanaged = decide.Unmanaged
+	Change         = decide.Change
+	Finding        = decide.Finding
+	Unmanaged      = decide.Unmanaged
+	ConnectionPlan = decide.ConnectionPlan
+	AliasDeletion  = decide.AliasDeletion
+	Put            = decide.Put
+	ClusterPlan    = decide.ClusterPlan
+	Plan           = decide.Plan
 )
-
-// ConnectionPlan is the plan for one Connection.
-type ConnectionPlan struct {
-	Conn     *spec.Connection
-	Desired  *DesiredAlias // nil when the desired state could not be computed
-	Changes  []*Change
-	Findings []Finding
-	Health   drift.Health
-	// Evidence is what Health rests on: the request that carried the
-	// link's credential and its answer (nil when nothing was asked).
-	Evidence *drift.Evidence
-	// Err is why this connection cannot be planned or applied (its local
-	// cluster failed to answer, a secret is missing, …).
-	Err error
-	// Contested is set when the daemon stopped rewriting a flipping key.
-	Contested bool
-
-	// KeyExpiration is when the connection's cross-cluster API key
-	// expires (zero when it never does or is not known): for metrics.
-	KeyExpiration time.Time
-	// CAExpiration is when the first CA the connection's trust relies on
-	// expires (certificate model; zero when unknown): for metrics.
-	CAExpiration time.Time
-	// RequeueAt is the earliest time after the pass that something of the
-	// connection falls due (schedule); zero when nothing does.
-	RequeueAt time.Time
-
-	// observed is the alias in the pass's GET /_remote/info (before any
-	// write of this pass); observedOK is false when it was not listed.
-	observed   RemoteStatus
-	observedOK bool
-
-	// settings is set by Diff when the alias's cluster settings change.
-	settings bool
-	// key is the credential work of an api_key connection (diffKey).
-	key *keyWork
-	// keyConflict is set by diffKey when the alias's keystore entry is
-	// someone else's: Diff then writes none of the alias's settings.
-	keyConflict bool
-	// refused is set by Diff when the connection is a conflict (its alias
-	// or keystore entry is not esremote's): nothing of it is written,
-	// not its key, keystore, settings, roles, reload or trust.
-	refused bool
-
-	// proven is the managed key a request was authorized under, refusal
-	// the remote's error when it refused one, refusedKey the API key id
-	// that refusal names (the key the local cluster sent; evidence.go).
-	proven     string
-	refusal    string
-	refusedKey string
-}
-
-// add appends a change and returns it.
-func (c *ConnectionPlan) add(ch *Change) *Change {
-	c.Changes = append(c.Changes, ch)
-	return ch
-}
-
-// Enforced reports whether apply writes this connection's changes.
-func (c *ConnectionPlan) Enforced() bool {
-	return c.Err == nil && c.Conn.Policy != spec.PolicyReport && c.Conn.Policy != spec.PolicyDisabled
-}
-
-// writes reports whether apply sends anything for this connection: it is
-// enforced and not refused as a conflict.
-func (c *ConnectionPlan) writes() bool { return c.Enforced() && !c.refused }
-
-// AliasDeletion is an owned alias whose Connection left the specs.
-type AliasDeletion struct {
-	Alias      string
-	Connection string // the connection that created it, from the ledger
-	Changes    []*Change
-	// key is the connection's managed key, invalidated with the alias.
-	key *KeyRecord
-	// keystore is the keystore entry esremote wrote for the alias.
-	keystore bool
-	// keystoreRemovals are entries of aliases no longer declared.
-	keystoreRemovals []keystoreRemoval
-}
-
-type keystoreRemoval struct {
-	setting string
-	change  *Change
-}
-
-// Put is the single PUT /_cluster/settings a cluster gets. A nil value
-// removes the key.
-type Put struct {
-	Persistent map[string]*string
-	Transient  map[string]*string
-}
-
-// Empty reports whether the Put has nothing to send.
-func (p *Put) Empty() bool { return len(p.Persistent) == 0 && len(p.Transient) == 0 }
-
-// ClusterPlan is the plan for one local cluster.
-type ClusterPlan struct {
-	Local   string
-	Version string
-	// UUID and Observed are the cluster_uuid and the remote-cluster
-	// settings the plan was made from (see ClusterDoc).
-	UUID        string
-	Observed    map[string]string
-	Connections []*ConnectionPlan
-	Deletions   []*AliasDeletion
-	Unmanaged   []Unmanaged
-	Put         Put
-	// RoleWrites are role bodies to PUT (name → body), RoleDeletes the
-	// owned roles to delete; both filled by the role planner.
-	RoleWrites  map[string]*roleWrite
-	RoleDeletes []roleDelete
-	// RoleForgets are owned roles that are gone from the cluster: apply
-	// drops their records.
-	RoleForgets []string
-	// Err is an observation error: nothing was planned for this cluster.
-	Err error
-}
-
-// Plan is everything one pass would do, cluster by cluster, sorted.
-type Plan struct {
-	Clusters []*ClusterPlan
-}
-
-// Changes counts the changes apply would make (enforced connections and
-// deletions), not those only reported.
-func (p *Plan) Changes() (n int) {
-	for _, cp := range p.Clusters {
-		for _, c := range cp.Connections {
-			n += len(c.Changes)
-		}
-		for _, d := range cp.Deletions {
-			n += len(d.Changes)
-		}
-	}
-	return n
-}
 
 // Diff compares one local cluster's desired aliases with what it holds,
 // using the ledger for ownership and drift origin. It is pure: no I/O, and
@@ -210,7 +78,7 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 		if c.Evidence == nil {
 			c.Health = healthOf(obs, alias)
 		}
-		c.observed, c.observedOK = obs.Remote[alias]
+		c.Observed, c.ObservedOK = obs.Remote[alias]
 		before := len(c.Changes)
 		rec := liveRecord(led.Alias(local, alias), persistent[alias])
 		live := persistent[alias]
@@ -266,23 +134,23 @@ func Diff(local string, conns []*ConnectionPlan, all map[string]bool, obs *Obser
 			for _, ch := range c.Changes {
 				ch.Err = errConflict
 			}
-			c.key, c.refused = nil, true
+			c.Key, c.Refused = nil, true
 			c.Findings = append(c.Findings, Finding{Severity: "error", Code: CodeConflict,
 				Message: fmt.Sprintf("alias %s exists on %s but esremote did not create it (no ledger record); the spec would change %d of its settings, so nothing of this connection is written", alias, local, len(c.Changes)-before),
 				Fix:     fmt.Sprintf("adopt the alias with: esremote import %s --cluster %s --alias %s (then plan again), or choose another alias", specDirPlaceholder, local, alias)})
 			continue
 		}
-		if c.keyConflict {
+		if c.KeyConflict {
 			// The keystore entry is another writer's (diffKey): the
 			// alias is not this installation's to change either.
 			for _, ch := range c.Changes[before:] {
 				ch.Err = errConflict
 			}
-			c.refused = true
+			c.Refused = true
 			continue
 		}
-		c.settings = len(c.Changes) > before
-		if !c.settings || !c.Enforced() {
+		c.SettingsChanged = len(c.Changes) > before
+		if !c.SettingsChanged || !c.Enforced() {
 			continue
 		}
 		// The alias gets its complete desired key set, and every live key

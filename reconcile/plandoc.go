@@ -18,13 +18,13 @@ func (res *Result) SavedPlan() *plan.Plan {
 		d.Steps = []plan.Step{}
 	}
 	for _, cp := range res.Plan.Clusters {
-		d.Clusters = append(d.Clusters, cp.doc(res.stepOf))
+		d.Clusters = append(d.Clusters, clusterDoc(cp, res.stepOf))
 	}
 	d.Detached = changeDocs(res.Detached.Changes, res.stepOf)
 	return d
 }
 
-func (cp *ClusterPlan) doc(stepOf map[*Change]string) plan.Cluster {
+func clusterDoc(cp *ClusterPlan, stepOf map[*Change]string) plan.Cluster {
 	c := plan.Cluster{Local: cp.Local, UUID: cp.UUID, Version: cp.Version, Observed: cp.Observed, Connections: []plan.Connection{}}
 	if cp.Err != nil {
 		c.Error = cp.Err.Error()

@@ -12,20 +12,6 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
-// roleWrite is a role body to PUT on a local cluster.
-type roleWrite struct {
-	conn   *ConnectionPlan
-	body   world.Role
-	fp     string
-	change *Change
-}
-
-// roleDelete is an owned role whose connection left the specs.
-type roleDelete struct {
-	name   string
-	change *Change
-}
-
 // desiredRole builds a role of a connection as esremote writes it: the
 // spec's privileges, clusters defaulting to the alias, and metadata that
 // marks it as esremote's.
@@ -230,7 +216,7 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 				// A role esremote never wrote: the spec would overwrite it.
 				ch.Action, ch.Actual = ActionUpdate, roleSummary(cur)
 				ch.Err = errConflict
-				p.add(ch)
+				p.Add(ch)
 				p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeConflict,
 					Message: fmt.Sprintf("role %s exists on %s but esremote did not create it; the spec would change it, so it is left alone", sr.Name, cl.Name),
 					Fix:     "rename the role in the spec, or delete the hand-made role if it is no longer used"})
@@ -247,8 +233,8 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 					ch.Origin = OriginExternal
 				}
 			}
-			p.add(ch)
-			if p.refused {
+			p.Add(ch)
+			if p.Refused {
 				// The connection is a conflict: its role is shown, never
 				// written (DESIGN §5, "nothing of the connection").
 				ch.Err = errRefused
@@ -256,9 +242,9 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 			}
 			if p.Enforced() {
 				if cp.RoleWrites == nil {
-					cp.RoleWrites = map[string]*roleWrite{}
+					cp.RoleWrites = map[string]*decide.RoleWrite{}
 				}
-				cp.RoleWrites[sr.Name] = &roleWrite{conn: p, body: body, fp: fp, change: ch}
+				cp.RoleWrites[sr.Name] = &decide.RoleWrite{Conn: p, Body: body, Fingerprint: fp, Change: ch}
 			}
 		}
 	}
@@ -281,7 +267,7 @@ func diffRoles(set *spec.Set, cl *spec.Cluster, cp *ClusterPlan, liveVersion str
 			d := deletionFor(cp, rec.Connection)
 			ch := &Change{Resource: ResourceRole, Target: cl.Name, Key: name, Action: ActionDelete, Actual: roleSummary(cur), Origin: OriginSpec}
 			d.Changes = append(d.Changes, ch)
-			cp.RoleDeletes = append(cp.RoleDeletes, roleDelete{name: name, change: ch})
+			cp.RoleDeletes = append(cp.RoleDeletes, decide.RoleDelete{Name: name, Change: ch})
 		}
 	}
 }

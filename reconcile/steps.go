@@ -80,7 +80,7 @@ func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan
 	refused := map[string]bool{}
 	for _, w := range work {
 		for _, p := range w.cp.Connections {
-			if p.refused {
+			if p.Refused {
 				refused[p.Conn.Name] = true
 			}
 		}
@@ -102,10 +102,10 @@ func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan
 // invalidated on their remotes (still declared and observed).
 func (b *stepBuilder) departed(cp *ClusterPlan) {
 	for _, d := range cp.Deletions {
-		if d.key == nil || len(d.Changes) == 0 || b.ps.set.Cluster(d.key.Remote) == nil {
+		if d.Key == nil || len(d.Changes) == 0 || b.ps.set.Cluster(d.Key.Remote) == nil {
 			continue
 		}
-		if rs := b.ps.snap.readRemote(d.key.Remote); rs == nil || rs.Err != nil {
+		if rs := b.ps.snap.readRemote(d.Key.Remote); rs == nil || rs.Err != nil {
 			continue
 		}
 		b.invalidateRemoved(d, d.Changes[0])
@@ -177,13 +177,13 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 	cp, cl := w.cp, w.cl
 	b.in = phaseKeys
 	for _, p := range cp.Connections {
-		if p.key != nil && p.writes() {
+		if p.Key != nil && p.Writes() {
 			b.key(p, cl)
 		}
 	}
 	b.in = ""
 	if cl.Deployment == nil && slices.ContainsFunc(cp.Connections, func(p *ConnectionPlan) bool {
-		return p.writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+		return p.Writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
 	}) {
 		b.add(plan.Step{Target: cp.Local, Kind: plan.KindReload})
 	}
@@ -193,7 +193,7 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 			Precondition: &plan.Precondition{Read: plan.ReadSettings, UUID: w.obs.UUID, Values: cp.Observed}}
 		var chs []*Change
 		for _, p := range cp.Connections {
-			if p.settings && p.Enforced() {
+			if p.SettingsChanged && p.Enforced() {
 				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, p.Conn.Alias, &AliasRecord{Connection: p.Conn.Name, Keys: fingerprints(p.Desired)}))
 				chs = append(chs, settingChanges(p.Changes)...)
 			}
@@ -208,7 +208,7 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 	}
 	b.roles(w)
 	for _, d := range cp.Deletions {
-		if d.key == nil || b.ps.set.Cluster(d.key.Remote) == nil {
+		if d.Key == nil || b.ps.set.Cluster(d.Key.Remote) == nil {
 			continue // no cluster to send it to (unremovable)
 		}
 		var keyCh, ksCh *Change
@@ -221,29 +221,29 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 			}
 		}
 		inv := b.invalidateRemoved(d, keyCh)
-		if d.keystore && cl.Deployment != nil {
-			b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: CredentialsKey(d.key.Alias), Connection: d.Connection,
+		if d.Keystore && cl.Deployment != nil {
+			b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: CredentialsKey(d.Key.Alias), Connection: d.Connection,
 				Body: body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}), After: []string{inv},
-				Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, CredentialsKey(d.key.Alias), nil)}}, ksCh)
+				Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, CredentialsKey(d.Key.Alias), nil)}}, ksCh)
 		}
 	}
 	if cl.Deployment != nil {
 		for _, d := range cp.Deletions {
-			for _, kr := range d.keystoreRemovals {
-				b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: kr.setting, Connection: d.Connection,
+			for _, kr := range d.KeystoreRemovals {
+				b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: kr.Setting, Connection: d.Connection,
 					Body:   body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}),
-					Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, kr.setting, nil)}}, kr.change)
+					Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, kr.Setting, nil)}}, kr.Change)
 			}
 		}
 	}
 	b.in = phaseFinish
 	defer func() { b.in = "" }()
 	for _, p := range cp.Connections {
-		if k := p.key; k != nil && k.previous != nil && k.finish && p.writes() && k.remote != "" {
-			b.add(plan.Step{Target: k.remote, Kind: plan.KindInvalidateKeys, Name: keyName(p.Conn), Connection: p.Conn.Name,
-				Body:         body(plan.InvalidateBody{IDs: []string{k.previous.ID}}),
-				Precondition: b.keysRead(k.remote, keyName(p.Conn)),
-				Ledger:       []plan.LedgerRecord{record(ledgerKeyRotated, "", p.Conn.Name, nil)}}, k.changes["previous"])
+		if k := p.Key; k != nil && k.Previous != nil && k.Finish && p.Writes() && k.Remote != "" {
+			b.add(plan.Step{Target: k.Remote, Kind: plan.KindInvalidateKeys, Name: keyName(p.Conn), Connection: p.Conn.Name,
+				Body:         body(plan.InvalidateBody{IDs: []string{k.Previous.ID}}),
+				Precondition: b.keysRead(k.Remote, keyName(p.Conn)),
+				Ledger:       []plan.LedgerRecord{record(ledgerKeyRotated, "", p.Conn.Name, nil)}}, k.Changes["previous"])
 		}
 	}
 }
@@ -266,13 +266,13 @@ func (b *stepBuilder) keysRead(remote, name string) *plan.Precondition {
 // invalidateRemoved invalidates the key (and the key it rotated out) of
 // a connection that left the specs, and drops its record.
 func (b *stepBuilder) invalidateRemoved(d *AliasDeletion, ch *Change) string {
-	ids := []string{d.key.ID}
-	if d.key.Previous != nil {
-		ids = append(ids, d.key.Previous.ID)
+	ids := []string{d.Key.ID}
+	if d.Key.Previous != nil {
+		ids = append(ids, d.Key.Previous.ID)
 	}
-	return b.add(plan.Step{Target: d.key.Remote, Kind: plan.KindInvalidateKeys, Name: d.key.Name, Connection: d.Connection,
+	return b.add(plan.Step{Target: d.Key.Remote, Kind: plan.KindInvalidateKeys, Name: d.Key.Name, Connection: d.Connection,
 		Body:         body(plan.InvalidateBody{IDs: ids}),
-		Precondition: b.keysRead(d.key.Remote, d.key.Name),
+		Precondition: b.keysRead(d.Key.Remote, d.Key.Name),
 		Ledger:       []plan.LedgerRecord{record(ledgerKey, "", d.Connection, nil)}}, ch)
 }
 
@@ -281,55 +281,55 @@ func (b *stepBuilder) invalidateRemoved(d *AliasDeletion, ch *Change) string {
 // key updated in place or created, and a created key written to the
 // keystore (its secret named by the create step, never carried).
 func (b *stepBuilder) key(p *ConnectionPlan, local *spec.Cluster) {
-	w, c := p.key, p.Conn
+	w, c := p.Key, p.Conn
 	led := b.ps.ledger
 	keystore := func(ref *plan.SecretRef, after []string, recs ...plan.LedgerRecord) {
 		if local.Deployment == nil {
 			return
 		}
-		name := "keystore/" + c.Local + "/" + w.keystoreKey
-		b.add(plan.Step{Target: c.Local, Kind: plan.KindSetKeystore, Name: w.keystoreKey, Connection: c.Name,
+		name := "keystore/" + c.Local + "/" + w.KeystoreKey
+		b.add(plan.Step{Target: c.Local, Kind: plan.KindSetKeystore, Name: w.KeystoreKey, Connection: c.Name,
 			Body:      body(execute.KeystoreBody{Deployment: local.Deployment.ID, RefID: local.Deployment.RefID}),
 			SecretRef: ref, After: after,
 			Precondition: &plan.Precondition{Read: plan.ReadLedger, Name: name, Digest: ledgerDigest(led, name),
-				Shows: "keystore entry " + w.keystoreKey + " of " + c.Local},
-			Ledger: recs}, w.changes["keystore"])
+				Shows: "keystore entry " + w.KeystoreKey + " of " + c.Local},
+			Ledger: recs}, w.Changes["keystore"])
 	}
 	if !c.APIKey.Managed {
-		if w.keystore {
-			fp := w.secret.Fingerprint()
+		if w.Keystore {
+			fp := w.Secret.Fingerprint()
 			keystore(&plan.SecretRef{Connection: c.Name, Fingerprint: fp}, nil,
-				record(ledgerKeystore, c.Local, w.keystoreKey, &Record{Fingerprint: fp, Connection: c.Name}))
+				record(ledgerKeystore, c.Local, w.KeystoreKey, &Record{Fingerprint: fp, Connection: c.Name}))
 		}
 		return
 	}
 	name := keyName(c)
-	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), MetaConnection: c.Name, MetaLocal: c.Local, MetaAlias: c.Alias, MetaAccessHash: w.accessHash}
-	pre := b.keysRead(w.remote, name)
-	for _, k := range w.orphans {
-		b.add(plan.Step{Target: w.remote, Kind: plan.KindInvalidateKeys, Name: name, Connection: c.Name,
-			Body: body(plan.InvalidateBody{IDs: []string{k.ID}}), Precondition: pre}, w.changes["orphan:"+k.ID])
+	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), MetaConnection: c.Name, MetaLocal: c.Local, MetaAlias: c.Alias, MetaAccessHash: w.AccessHash}
+	pre := b.keysRead(w.Remote, name)
+	for _, k := range w.Orphans {
+		b.add(plan.Step{Target: w.Remote, Kind: plan.KindInvalidateKeys, Name: name, Connection: c.Name,
+			Body: body(plan.InvalidateBody{IDs: []string{k.ID}}), Precondition: pre}, w.Changes["orphan:"+k.ID])
 	}
-	switch w.kind {
+	switch w.Kind {
 	case keyUpdate:
 		rec := led.Key(c.Name)
 		if rec == nil {
 			return
 		}
 		upd := *rec
-		upd.AccessHash = w.accessHash
-		b.add(plan.Step{Target: w.remote, Kind: plan.KindUpdateKey, Name: name, Connection: c.Name,
-			Body:         body(plan.KeyBody{ID: w.live.ID, Name: name, Access: body(withCanary(w.access, w.live.ID)), Metadata: meta}),
-			Precondition: pre, Ledger: []plan.LedgerRecord{record(ledgerKey, "", c.Name, &upd)}}, w.changes["key"])
+		upd.AccessHash = w.AccessHash
+		b.add(plan.Step{Target: w.Remote, Kind: plan.KindUpdateKey, Name: name, Connection: c.Name,
+			Body:         body(plan.KeyBody{ID: w.Live.ID, Name: name, Access: body(withCanary(w.Access, w.Live.ID)), Metadata: meta}),
+			Precondition: pre, Ledger: []plan.LedgerRecord{record(ledgerKey, "", c.Name, &upd)}}, w.Changes["key"])
 	case keyCreate, keyRotate:
-		kb := plan.KeyBody{Name: name, Access: body(w.access), Metadata: meta}
+		kb := plan.KeyBody{Name: name, Access: body(w.Access), Metadata: meta}
 		if c.APIKey.Expiration > 0 {
 			kb.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
 		}
 		old := led.Key(c.Name)
-		tmpl := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.remote, Name: name, AccessHash: w.accessHash,
-			Delivered: old.DeliveredKeyID(), Displaced: w.displaced}
-		if w.kind == keyRotate && old != nil {
+		tmpl := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.Remote, Name: name, AccessHash: w.AccessHash,
+			Delivered: old.DeliveredKeyID(), Displaced: w.Displaced}
+		if w.Kind == keyRotate && old != nil {
 			prev := *old
 			prev.Previous, prev.Pending = nil, false
 			tmpl.Previous = &prev
@@ -340,12 +340,12 @@ func (b *stepBuilder) key(p *ConnectionPlan, local *spec.Cluster) {
 		if pre != nil {
 			uuid = pre.UUID
 		}
-		create := b.add(plan.Step{Target: w.remote, Kind: plan.KindCreateKey, Name: name, Connection: c.Name,
+		create := b.add(plan.Step{Target: w.Remote, Kind: plan.KindCreateKey, Name: name, Connection: c.Name,
 			Body: body(kb), Precondition: pre,
-			Ledger: []plan.LedgerRecord{record(ledgerCluster, "", w.remote, uuid), record(ledgerKeyIntent, "", c.Name, nil),
-				record(ledgerKey, "", c.Name, tmpl)}}, w.changes["key"])
+			Ledger: []plan.LedgerRecord{record(ledgerCluster, "", w.Remote, uuid), record(ledgerKeyIntent, "", c.Name, nil),
+				record(ledgerKey, "", c.Name, tmpl)}}, w.Changes["key"])
 		keystore(&plan.SecretRef{Step: create}, []string{create},
-			record(ledgerKeystore, c.Local, w.keystoreKey, &Record{Connection: c.Name}), record(ledgerKeyDelivered, "", c.Name, nil))
+			record(ledgerKeystore, c.Local, w.KeystoreKey, &Record{Connection: c.Name}), record(ledgerKeyDelivered, "", c.Name, nil))
 	}
 }
 
@@ -371,12 +371,12 @@ func (b *stepBuilder) roles(w *clusterWork) {
 	}
 	for _, name := range sortedKeys(cp.RoleWrites) {
 		rw := cp.RoleWrites[name]
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindPutRole, Name: name, Connection: rw.conn.Conn.Name,
-			Body: body(rw.body), Precondition: read(name),
-			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, &Record{Fingerprint: rw.fp, Connection: rw.conn.Conn.Name})}}, rw.change)
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindPutRole, Name: name, Connection: rw.Conn.Conn.Name,
+			Body: body(rw.Body), Precondition: read(name),
+			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, &Record{Fingerprint: rw.Fingerprint, Connection: rw.Conn.Conn.Name})}}, rw.Change)
 	}
 	for _, d := range cp.RoleDeletes {
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindDeleteRole, Name: d.name, Precondition: read(d.name),
-			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, d.name, nil)}}, d.change)
+		b.add(plan.Step{Target: cp.Local, Kind: plan.KindDeleteRole, Name: d.Name, Precondition: read(d.Name),
+			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, d.Name, nil)}}, d.Change)
 	}
 }

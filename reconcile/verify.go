@@ -120,7 +120,7 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 	for p := range touched {
 		if h, ok := got[p.Conn.Name]; ok {
 			e := h.Evidence
-			p.Health, p.Evidence, p.proven, p.refusal, p.refusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
+			p.Health, p.Evidence, p.Proven, p.Refusal, p.RefusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
 		}
 	}
 }

@@ -17,10 +17,13 @@
 //     canary name, so that a canary proves nothing (CanaryAmbiguous);
 //   - version.go: what a role or an api_key link asks of a cluster's
 //     version, and the version_too_old findings naming the version needed;
-//   - change.go: the rows a decision produces (Change, Finding, Unmanaged).
+//   - change.go: the rows a decision produces (Change, Finding, Unmanaged);
+//   - plan.go: what a decision is, per local cluster (ClusterPlan) and per
+//     connection (ConnectionPlan), with the work the execute stage carries
+//     out (KeyWork, RoleWrite, RoleDelete, AliasDeletion, Put).
 //
 // The decisions that fill a cluster's whole plan (settings Diff, keys,
-// roles, trust, departed clusters) still run in package reconcile over its
-// ClusterPlan, whose execution fields the execute stage reads; they move
-// here with the plan types (docs/decisions.md, "The engine's packages").
+// roles, trust, departed clusters) still run in package reconcile over
+// these types; they move here family by family (docs/decisions.md, "The
+// engine's packages").
 package decide

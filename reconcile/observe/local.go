@@ -9,28 +9,6 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 )
 
-// Observed is what one pass read from a local cluster: every read of
-// DESIGN §5, done once per cluster per pass.
-type Observed struct {
-	Local   string
-	Version string // GET / version.number
-	// UUID is GET / cluster_uuid: which cluster answered.
-	UUID string
-	// Persistent and Transient hold the flat cluster.remote.* keys of
-	// GET /_cluster/settings?flat_settings=true; lists are comma-joined.
-	Persistent map[string]string
-	Transient  map[string]string
-	// Remote is GET /_remote/info by alias; nil when it could not be read.
-	Remote map[string]RemoteStatus
-}
-
-// RemoteStatus is one alias of GET /_remote/info.
-type RemoteStatus struct {
-	Connected      bool
-	Mode           string
-	HasCredentials bool // cluster_credentials is "::es_redacted::"
-}
-
 // Want says which reads a local cluster's pass needs besides the fixed
 // three: its roles (a connection declares roles, or the ledger owns some
 // there), its credential's privileges (it has API-key links whose
@@ -44,7 +22,7 @@ type Want struct {
 type LocalRead struct {
 	core  chan struct{}
 	rest  sync.WaitGroup
-	obs   *Observed
+	obs   *world.Observed
 	err   error
 	roles map[string]world.Role
 	// rolesErr fails the cluster only where its roles are planned.
@@ -77,7 +55,7 @@ func (r *Reads) StartLocal(ctx context.Context, name string, c *es.Client, want 
 
 // Observed waits for the fixed reads (GET /, settings, remote info) and
 // returns them, or the first error.
-func (lr *LocalRead) Observed() (*Observed, error) {
+func (lr *LocalRead) Observed() (*world.Observed, error) {
 	<-lr.core
 	return lr.obs, lr.err
 }
@@ -100,7 +78,7 @@ func (lr *LocalRead) Privileges() *world.UserPrivileges {
 // read does the fixed reads of DESIGN §5 on one cluster: GET /,
 // GET /_cluster/settings and GET /_remote/info, sent at once so that a
 // cluster costs one round trip, not three.
-func (r *Reads) read(ctx context.Context, c *es.Client, local string) (*Observed, error) {
+func (r *Reads) read(ctx context.Context, c *es.Client, local string) (*world.Observed, error) {
 	var (
 		wg   sync.WaitGroup
 		info world.Info
@@ -117,18 +95,18 @@ func (r *Reads) read(ctx context.Context, c *es.Client, local string) (*Observed
 			return nil, err
 		}
 	}
-	obs := &Observed{Local: local, Version: info.Version.String(), UUID: info.ClusterUUID,
+	obs := &world.Observed{Local: local, Version: info.Version.String(), UUID: info.ClusterUUID,
 		Persistent: FlatRemote(st.Persistent), Transient: FlatRemote(st.Transient),
-		Remote: map[string]RemoteStatus{}}
+		Remote: map[string]world.RemoteStatus{}}
 	for alias, ri := range ri {
-		obs.Remote[alias] = RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.HasCredentials()}
+		obs.Remote[alias] = world.RemoteStatus{Connected: ri.Connected, Mode: ri.Mode, HasCredentials: ri.HasCredentials()}
 	}
 	return obs, nil
 }
 
 // Read is a local cluster's fixed reads alone, with a store of its own
 // (a benchmark's or a test's single cluster).
-func Read(ctx context.Context, c *es.Client, local string) (*Observed, error) {
+func Read(ctx context.Context, c *es.Client, local string) (*world.Observed, error) {
 	return NewReads().read(ctx, c, local)
 }
 
