@@ -29,3 +29,40 @@ const CodeCanaryPrivilegeMissing = decide.CodeCanaryPrivilegeMissing
 
 // canaryAmbiguous is decide.CanaryAmbiguous.
 func canaryAmbiguous(a world.CrossClusterAccess) bool { return decide.CanaryAmbiguous(a) }
+
+// ManagedBy is the metadata value marking API keys and roles esremote owns
+// (decide.ManagedBy).
+const ManagedBy = decide.ManagedBy
+
+// MetaInstallation is decide.MetaInstallation.
+const MetaInstallation = decide.MetaInstallation
+
+// CredentialsKey is decide.CredentialsKey.
+func CredentialsKey(alias string) string { return decide.CredentialsKey(alias) }
+
+// The decide stage's names the rest of the engine uses.
+const (
+	keyPrefix          = decide.KeyPrefix
+	keyNone            = decide.KeyNone
+	keyCreate          = decide.KeyCreate
+	keyUpdate          = decide.KeyUpdate
+	keyRotate          = decide.KeyRotate
+	specDirPlaceholder = decide.SpecDirPlaceholder
+)
+
+var (
+	errConflict = decide.ErrConflict
+	errRefused  = decide.ErrRefused
+)
+
+func keyName(c *spec.Connection) string                     { return decide.KeyName(c) }
+func accessOf(a spec.Access) world.CrossClusterAccess       { return decide.AccessOf(a) }
+func accessHash(a world.CrossClusterAccess) string          { return decide.AccessHash(a) }
+func canonicalAccess(a world.CrossClusterAccess) string     { return decide.CanonicalAccess(a) }
+func matches(rec *AliasRecord, live map[string]string) bool { return decide.Matches(rec, live) }
+func fingerprints(d *DesiredAlias) map[string]string        { return decide.Fingerprints(d) }
+func groupByAlias(flat map[string]string) map[string]map[string]string {
+	return decide.GroupByAlias(flat)
+}
+func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion { return decide.DeletionFor(cp, conn) }
+func canonicalRole(r world.Role) string                       { return decide.CanonicalRole(r) }

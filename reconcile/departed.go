@@ -3,9 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"strings"
 
-	"github.com/esremote/esremote/spec"
+	"github.com/esremote/esremote/reconcile/decide"
 )
 
 // departed plans what esremote still owns on clusters that left the
@@ -20,47 +19,7 @@ import (
 //     next apply then deletes them) or its records are removed.
 //
 // Nothing owned is ever dropped silently.
-func (ps *passState) departed() []*ClusterPlan { return decideDeparted(ps.set, ps.ledger) }
-
-// decideDeparted is departed's decision: pure, from the specs and the
-// ledger alone.
-func decideDeparted(set *spec.Set, led *Ledger) []*ClusterPlan {
-	var out []*ClusterPlan
-	for _, name := range led.Names() {
-		if set.Cluster(name) != nil {
-			continue
-		}
-		cp := &ClusterPlan{Local: name}
-		for _, conn := range sortedKeys(toSet(led.KeyConnections())) {
-			rec := led.Key(conn)
-			if rec == nil || rec.Local != name || set.Connection(conn) != nil {
-				continue
-			}
-			d := deletionFor(cp, conn)
-			d.Alias, d.Key = rec.Alias, rec
-			d.Changes = append(d.Changes, &Change{Resource: ResourceAPIKey, Target: rec.Remote, Key: rec.Name + " (" + rec.ID + ")",
-				Action: ActionDelete, Actual: "key of a removed connection", Origin: OriginSpec})
-		}
-		var owned []string
-		if n := len(led.Aliases(name)); n > 0 {
-			owned = append(owned, plural(n, "alias", "aliases")+" ("+strings.Join(sortedKeys(toSet(led.Aliases(name))), ", ")+")")
-		}
-		if n := len(led.Roles(name)); n > 0 {
-			owned = append(owned, plural(n, "role", "roles")+" ("+strings.Join(sortedKeys(toSet(led.Roles(name))), ", ")+")")
-		}
-		if n := len(led.KeystoreEntries(name)); n > 0 {
-			owned = append(owned, plural(n, "keystore entry", "keystore entries"))
-		}
-		if len(owned) > 0 {
-			cp.Err = fmt.Errorf("%s: cluster %s left the specs, but esremote still owns %s there and cannot reach it to delete them: declare the Cluster again and run apply (esremote deletes them), or delete them by hand and remove %q from the ledger",
-				CodeUnreachableOwned, name, strings.Join(owned, ", "), name)
-		}
-		if cp.Err != nil || len(cp.Deletions) > 0 {
-			out = append(out, cp)
-		}
-	}
-	return out
-}
+func (ps *passState) departed() []*ClusterPlan { return decide.Departed(ps.set, ps.ledger) }
 
 // applyDeparted invalidates the keys departed planned, on their remotes
 // (steps run by package execute); a key whose remote cannot take the
@@ -88,13 +47,6 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
 	b.departed(cp)
 	ps.run(ctx, b, "")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // observeDeparted starts the reads of the remotes holding managed keys

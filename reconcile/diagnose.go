@@ -104,7 +104,7 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 // key esremote did not make, or the ledger's key invalidated or deleted,
 // is repaired by the next apply; a refusal that names no key only once
 // the keystore grace (and, for a key never proven in use, the stuck
-// bound) has passed since the last keystore write (keystoreLost).
+// bound) has passed since the last keystore write (decide.KeystoreLost).
 func (ps *passState) managedKeyFix() string {
 	return fmt.Sprintf("nothing to do by hand: the key is managed (api_key.managed: true), so esremote replaces it itself: the next apply creates a new key, swaps the keystore entry and invalidates the old key once the new one has been proven in use for %s (a refusal that names no key waits %s after the last keystore write first)",
 		es.FormatTimeValue(ps.r.opts.RotationOverlap), es.FormatTimeValue(ps.r.opts.KeystoreLoadGrace))

@@ -10,11 +10,13 @@
 //     pass's Snapshot; per cluster two waves (the
 //     fixed reads, then the evidence and remotes the first wave asks for).
 //     A cluster that is both a local and a remote is read once.
-//   - decide (package decide's rules; here decide*.go, plan.go's Diff,
-//     roles.go's diffRoles, departed.go's decideDeparted): pure functions
-//     of the Snapshot, the copy of the ledger taken at pass start
-//     (passState.ledger) and the clock; nothing is read or written, and
-//     the daemon's memory (contests) is not touched.
+//   - decide (package decide: the settings Diff, Key, Roles, Departed,
+//     RemovedKeys and KeystoreRemovals and their rules, one file per
+//     family; here decide*.go gathers their inputs from the Snapshot, and
+//     the trust decision, decide_trust*.go, is still this package's): pure
+//     functions of the Snapshot, the copy of the ledger taken at pass
+//     start (passState.ledger) and the clock; nothing is read or written,
+//     and the daemon's memory (contests) is not touched.
 //   - a saved plan (plandoc.go, sealed by seal.go) is compared with the
 //     whole decision before the first write: stale anywhere, written
 //     nowhere.

@@ -28,14 +28,12 @@ import (
 // (decide.CanaryPrefix).
 const canaryPrefix = decide.CanaryPrefix
 
-func canaryIndex(keyID string) string { return canaryPrefix + strings.ToLower(keyID) }
+func canaryIndex(keyID string) string { return decide.CanaryIndex(keyID) }
 
 // withCanary adds the key's canary to an access (a search entry of its
 // own, without document or field security).
 func withCanary(a es.CrossClusterAccess, keyID string) es.CrossClusterAccess {
-	out := es.CrossClusterAccess{Search: append([]es.SearchAccess{}, a.Search...), Replication: a.Replication}
-	out.Search = append(out.Search, es.SearchAccess{Names: []string{canaryIndex(keyID)}})
-	return out
+	return decide.WithCanary(a, keyID)
 }
 
 // EvidenceFresh is how long a pass reuses the last evidence of a link when

@@ -74,7 +74,7 @@ func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, c
 // keyRemote is the remote cluster whose keys a connection's key decision
 // needs read, or nil when the decision reads none (not a managed key, a
 // local too old for api_key security, a self-managed local, no
-// remote.cluster: diffKey then decides without it).
+// remote.cluster: decide.Key then decides without it).
 func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Observed) *spec.Cluster {
 	c := p.Conn
 	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled ||

@@ -1,9 +1,5 @@
 package reconcile
 
-// One pass, as one trip down: observe everything the pass needs (observe*.go),
-// decide every local cluster (decide*.go, Diff, diffRoles), compare a saved
-// plan, then write: trust first, then each cluster (execute*.go).
-
 import (
 	"context"
 	"fmt"
@@ -13,9 +9,14 @@ import (
 	"sync"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
+
+// One pass, as one trip down: observe everything the pass needs (observe*.go),
+// decide every local cluster (package decide, through decide*.go), compare a saved
+// plan, then write: trust first, then each cluster (execute*.go).
 
 // passState is what one pass shares between its cluster goroutines: the
 // remotes it has read (once each), the endpoints it resolved.
@@ -331,7 +332,7 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 			ps.attachTrust(p)
 		}
 	}
-	cp := Diff(local, cps, all, obs, ps.ledger, ps.scoped)
+	cp := decide.Diff(local, cps, all, obs, ps.ledger, ps.scoped)
 	for _, p := range cp.Connections {
 		for i, f := range p.Findings {
 			if (f.Code == CodeConflict || f.Code == CodeContestedByOther || f.Code == CodeForeignKey) && ps.set.Dir != "" {

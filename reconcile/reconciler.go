@@ -348,20 +348,6 @@ func (res *Result) CAExpirations() map[string]time.Time {
 	return out
 }
 
-// CodeIdentityChanged and CodeDuplicateCluster prefix the errors of a
-// cluster esremote refuses to write because it cannot prove which cluster
-// it is talking to.
-const (
-	CodeIdentityChanged  = "cluster_identity_changed"
-	CodeDuplicateCluster = "duplicate_cluster"
-	CodeConflict         = "conflict"
-	CodeUnreachableOwned = "unreachable_owned"
-	CodeForeignKey       = "foreign_installation"
-	// CodeContestedByOther: another installation's key for the same link
-	// (same local cluster and alias) is live on the remote.
-	CodeContestedByOther = "contested_by_other_installation"
-)
-
 func findConnection(set *spec.Set, name string) *spec.Connection {
 	for _, c := range set.Connections {
 		if c.Name == name {

@@ -117,3 +117,16 @@ func canaryIntersects(p string) bool {
 	}
 	return false
 }
+
+// CanaryIndex is a managed key's canary name: esremote-canary-<key id,
+// lowercase>, a name only that key's access grants.
+func CanaryIndex(keyID string) string { return CanaryPrefix + strings.ToLower(keyID) }
+
+// WithCanary is a key's access with its canary name added, so that a
+// request for the canary is authorized only while the local cluster sends
+// that very key.
+func WithCanary(a world.CrossClusterAccess, keyID string) world.CrossClusterAccess {
+	out := world.CrossClusterAccess{Search: append([]world.SearchAccess{}, a.Search...), Replication: a.Replication}
+	out.Search = append(out.Search, world.SearchAccess{Names: []string{CanaryIndex(keyID)}})
+	return out
+}

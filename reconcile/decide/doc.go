@@ -6,24 +6,34 @@
 // path from here to one. The daemon's memory (contests, backoff) is passed
 // in, never changed here.
 //
-// What it holds, one file per family of rules, each table-tested over
-// plain data:
+// What it holds, one file per family, each table-tested over plain data:
 //
-//   - desired.go: the cluster settings a connection wants for its alias
-//     (Desire), and where a remote cluster is dialled (Endpoint);
-//   - canary_privileges.go: whether the local credential may make a link's
-//     evidence request (CanaryPrivileges), and the role that fixes it;
-//   - canary_ambiguity.go: whether a key's access already grants some
-//     canary name, so that a canary proves nothing (CanaryAmbiguous);
-//   - version.go: what a role or an api_key link asks of a cluster's
-//     version, and the version_too_old findings naming the version needed;
-//   - change.go: the rows a decision produces (Change, Finding, Unmanaged);
-//   - plan.go: what a decision is, per local cluster (ClusterPlan) and per
-//     connection (ConnectionPlan), with the work the execute stage carries
-//     out (KeyWork, RoleWrite, RoleDelete, AliasDeletion, Put).
+//   - settings.go: a local cluster's aliases against what it holds and
+//     what the ledger records (Diff: ownership, conflicts, drift origin,
+//     the one settings PUT) (TestDiffOwnershipRules);
+//   - key.go: an api_key link's key and keystore work, rotation included
+//     (Key) (TestDiffKey, TestDiffKeyIsPure, TestClassifyKey); access.go:
+//     the key's access, name and fingerprints;
+//   - removals.go: the keys and keystore entries of connections that left
+//     (RemovedKeys, KeystoreRemovals) (TestDiffRemovedKeys,
+//     TestDiffKeystoreRemovals);
+//   - roles.go: the roles connections declare against the live ones
+//     (Roles) (TestDiffRolesOwnershipRules);
+//   - departed.go: what the ledger still owns on clusters that left the
+//     specs (Departed) (TestDecideDeparted);
+//   - desired.go: the settings a connection wants for its alias (Desire)
+//     and where a remote is dialled (Endpoint) (TestDesireServerName);
+//   - canary_privileges.go, canary_ambiguity.go: whether the local
+//     credential may make a link's evidence request, and whether a key's
+//     access makes its canary prove nothing;
+//   - version.go: what a role or an api_key link asks of a version;
+//   - change.go, plan.go, codes.go: what a decision is (ClusterPlan,
+//     ConnectionPlan, Change, Finding, the work the execute stage carries
+//     out) and the finding codes it uses.
 //
-// The decisions that fill a cluster's whole plan (settings Diff, keys,
-// roles, trust, departed clusters) still run in package reconcile over
-// these types; they move here family by family (docs/decisions.md, "The
-// engine's packages").
+// Package reconcile gathers each decision's input from the pass's
+// Snapshot and the ledger's copy (decide*.go there) and runs them; the
+// trust decision of the certificate model (reconcile's decide_trust*.go,
+// trust.go) has not moved here yet. TestDecideTwiceFromOneSnapshot runs a
+// whole decision twice on one Snapshot and compares the plans.
 package decide

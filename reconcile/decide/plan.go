@@ -42,9 +42,9 @@ type ConnectionPlan struct {
 
 	// settings is set by Diff when the alias's cluster settings change.
 	SettingsChanged bool
-	// key is the credential work of an api_key connection (diffKey).
+	// key is the credential work of an api_key connection (Key).
 	Key *KeyWork
-	// keyConflict is set by diffKey when the alias's keystore entry is
+	// keyConflict is set by Key when the alias's keystore entry is
 	// someone else's: Diff then writes none of the alias's settings.
 	KeyConflict bool
 	// refused is set by Diff when the connection is a conflict (its alias

@@ -1,4 +1,4 @@
-package reconcile
+package decide
 
 import (
 	"crypto/sha256"
@@ -6,34 +6,8 @@ import (
 	"encoding/json"
 	"slices"
 
-	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
-)
-
-// Finding codes the engine emits (alerts and scripts match on them).
-const (
-	CodeKeyExpiresSoon     = "key_expires_soon"
-	CodeActionRequired     = "action_required"
-	CodeVersionTooOld      = decide.CodeVersionTooOld
-	CodeRoleNotCovered     = "role_not_covered_by_key"
-	CodeCertificateModel   = "certificate_model_deprecated"
-	CodeInsecureSkipVerify = "insecure_skip_verify"
-	CodeReloadFailed       = "reload_failed"
-	CodeDisconnected       = "link_disconnected"
-	CodeRotationStuck      = drift.CodeRotationStuck
-	CodeCanaryAmbiguous    = "canary_ambiguous"
-	// CodeKeystoreNotLoaded (warning): esremote wrote a key to the
-	// keystore past the grace ago and no request has shown it in use,
-	// with evidence naming no key; esremote waits rather than write
-	// again (a write restarts the platform's load). Within the grace it
-	// is an info finding of a disconnected link (diagnose): the value is
-	// loading, nothing is missing and apply has nothing to write.
-	CodeKeystoreNotLoaded = "keystore_not_loaded"
-	// CodeRotationWindow (info): a rotation's old key stays valid until
-	// the new one has been proven over the window (RotationOverlap).
-	CodeRotationWindow = "rotation_window"
 )
 
 // ManagedBy is the metadata value marking API keys and roles esremote owns.
@@ -43,20 +17,20 @@ const ManagedBy = "esremote"
 // the installation id of the ledger that created them.
 const MetaInstallation = "installation"
 
-// keyPrefix names every cross-cluster API key esremote creates:
+// KeyPrefix names every cross-cluster API key esremote creates:
 // "esremote-<connection>".
-const keyPrefix = "esremote-"
+const KeyPrefix = "esremote-"
 
-// Key kinds of work, decided by diffKey.
+// Key kinds of work, decided by Key.
 const (
-	keyNone   = ""
-	keyCreate = "create" // no usable key: create one (first time, deleted, invalidated, secret lost)
-	keyUpdate = "update" // access changed: update in place
-	keyRotate = "rotate" // near expiry: create a new key, swap, verify, invalidate the old one
+	KeyNone   = ""
+	KeyCreate = "create" // no usable key: create one (first time, deleted, invalidated, secret lost)
+	KeyUpdate = "update" // access changed: update in place
+	KeyRotate = "rotate" // near expiry: create a new key, swap, verify, invalidate the old one
 )
 
-// accessOf converts a spec's access block into Elasticsearch's.
-func accessOf(a spec.Access) world.CrossClusterAccess {
+// AccessOf converts a spec's access block into Elasticsearch's.
+func AccessOf(a spec.Access) world.CrossClusterAccess {
 	var out world.CrossClusterAccess
 	for _, s := range a.Search {
 		out.Search = append(out.Search, world.SearchAccess{Names: slices.Clone(s.Names), Query: esQuery(s.Query),
@@ -112,10 +86,10 @@ func canonicalQuery(q json.RawMessage) string {
 	return s
 }
 
-// canonicalAccess renders access the same way whatever ES added to it
+// CanonicalAccess renders access the same way whatever ES added to it
 // (allow_restricted_indices: false on every entry, names order, the DLS
 // query as a string or an object), so that live and desired compare.
-func canonicalAccess(a world.CrossClusterAccess) string {
+func CanonicalAccess(a world.CrossClusterAccess) string {
 	type entry struct {
 		Names      []string `json:"n"`
 		Query      string   `json:"q,omitempty"`
@@ -144,12 +118,12 @@ func canonicalAccess(a world.CrossClusterAccess) string {
 	return string(b)
 }
 
-func accessHash(a world.CrossClusterAccess) string {
-	sum := sha256.Sum256([]byte(canonicalAccess(a)))
+func AccessHash(a world.CrossClusterAccess) string {
+	sum := sha256.Sum256([]byte(CanonicalAccess(a)))
 	return hex.EncodeToString(sum[:8])
 }
 
-func keyName(c *spec.Connection) string { return keyPrefix + c.Name }
+func KeyName(c *spec.Connection) string { return KeyPrefix + c.Name }
 
 // CredentialsKey is the keystore setting holding an alias's cross-cluster
 // API key: cluster.remote.<alias>.credentials.
