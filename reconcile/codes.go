@@ -23,4 +23,9 @@ const (
 	CodeForeignKey         = decide.CodeForeignKey
 	CodeContestedByOther   = decide.CodeContestedByOther
 	CodeVersionTooOld      = decide.CodeVersionTooOld
+	CodeCAExpiresSoon      = decide.CodeCAExpiresSoon
+	CodeTrustOneSided      = decide.CodeTrustOneSided
+	CodeTrustNotOwned      = decide.CodeTrustNotOwned
+	CodeTrustPending       = decide.CodeTrustPending
+	CodeTrustUnplanned     = decide.CodeTrustUnplanned
 )

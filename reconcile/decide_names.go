@@ -66,3 +66,6 @@ func groupByAlias(flat map[string]string) map[string]map[string]string {
 }
 func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion { return decide.DeletionFor(cp, conn) }
 func canonicalRole(r world.Role) string                       { return decide.CanonicalRole(r) }
+
+// Detached is decide.Detached: trust work and findings of no connection.
+type Detached = decide.Detached

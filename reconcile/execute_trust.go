@@ -1,8 +1,5 @@
 package reconcile
 
-// The execute stage for trust: one PUT per deployment carrying its whole
-// trust, local deployments first, retried on a 409 from a fresh read.
-
 import (
 	"context"
 	"encoding/json"
@@ -10,10 +7,14 @@ import (
 	"slices"
 
 	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
 )
+
+// The execute stage for trust: one PUT per deployment carrying its whole
+// trust, local deployments first, retried on a 409 from a fresh read.
 
 // applyTrust writes the trust changes, local deployments first, before any
 // cluster settings are written.
@@ -23,16 +24,16 @@ func (ps *passState) applyTrust(ctx context.Context) {
 		return
 	}
 	// The re-diff after a 409 reads the ledger as the writes left it.
-	tb := &trustBuilder{ps: ps, ctx: ctx, tp: tp,
-		in: trustInput{set: ps.set, scoped: ps.scoped, only: ps.only, ledger: ps.r.ledger, now: ps.r.opts.Now()}}
-	for _, name := range tp.order {
-		d := tp.deps[name]
-		if d.err != nil || !slices.ContainsFunc(d.ops, func(op *trustOp) bool { return op.enforced }) {
+	tb := &trustWriter{ps: ps, ctx: ctx, TrustBuilder: &decide.TrustBuilder{Plan: tp,
+		Input: decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.r.ledger, Now: ps.r.opts.Now()}}}
+	for _, name := range tp.Order {
+		d := tp.Deps[name]
+		if d.Err != nil || !slices.ContainsFunc(d.Ops, func(op *decide.TrustOp) bool { return op.Enforced }) {
 			continue
 		}
 		tb.write(d)
 	}
-	tp.oneSided()
+	tp.OneSided()
 }
 
 // write brings one deployment's trust to what is desired: its step (the
@@ -40,17 +41,25 @@ func (ps *passState) applyTrust(ctx context.Context) {
 // compare-and-set, the ledger's intent before and commit after) run by
 // package execute. A 409 re-reads and re-decides; a plan in progress
 // waits for the next pass.
-func (tb *trustBuilder) write(d *trustDeployment) {
+// trustWriter writes a pass's trust plan: the trust rules
+// (decide.TrustBuilder) with the pass, to write and to re-read after a 409.
+type trustWriter struct {
+	*decide.TrustBuilder
+	ps  *passState
+	ctx context.Context
+}
+
+func (tb *trustWriter) write(d *decide.TrustDeployment) {
 	ps := tb.ps
-	log := ps.r.opts.Logger.With("target", d.cl.Name)
+	log := ps.r.opts.Logger.With("target", d.Cluster.Name)
 	// After a re-read, the steps are built from the new decision (d.ops);
 	// the report keeps every change of the first one too (markApplied:
 	// written, or no longer needed).
-	all := d.ops
-	defer func() { d.ops = all }()
+	all := d.Ops
+	defer func() { d.Ops = all }()
 	fail := func(err error) {
 		for _, op := range all {
-			if ch := d.changes[op.key]; ch != nil && op.enforced {
+			if ch := d.Changes[op.Key]; ch != nil && op.Enforced {
 				ch.Err = err
 			}
 		}
@@ -71,7 +80,7 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 		var o execute.Outcome
 		var body plan.TrustBody
 		outs := execute.Run(tb.ctx, b.steps, ps.stepEnv(), execute.Options{Identity: ps.knownUUID,
-			Deployment: func(string) (*cloud.Deployment, bool) { return d.dep, true }})
+			Deployment: func(string) (*cloud.Deployment, bool) { return d.Dep, true }})
 		for _, out := range outs {
 			if put != nil && out.Step == put.ID {
 				o = out
@@ -82,11 +91,11 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 				_ = json.Unmarshal(put.Body, &body)
 				var t cloud.Trust
 				if json.Unmarshal(body.Trust, &t) == nil {
-					d.final = t
+					d.Final = t
 				}
 				log.Info("wrote trust", "entries", len(put.Ledger), "attempt", attempt)
 			}
-			d.ops = all
+			d.Ops = all
 			tb.markApplied(d)
 			for _, out := range outs {
 				if out.Err != nil {
@@ -102,31 +111,31 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 		err := o.Err
 		switch {
 		case cloud.IsPlanPending(err):
-			fail(fmt.Errorf("a plan change is in progress on deployment %s: trust is written on the next pass", d.cl.Name))
+			fail(fmt.Errorf("a plan change is in progress on deployment %s: trust is written on the next pass", d.Cluster.Name))
 			f := Finding{Severity: "info", Code: CodeTrustPending,
-				Message: "deployment " + d.cl.Name + " is applying a plan; its trust is written on the next pass"}
-			for _, op := range d.ops {
-				if op.enforced && !(op.remove && op.action == "") {
-					tb.attach(op.conns, func(ct *connTrust) { ct.findings = append(ct.findings, f) }, func() {})
+				Message: "deployment " + d.Cluster.Name + " is applying a plan; its trust is written on the next pass"}
+			for _, op := range d.Ops {
+				if op.Enforced && !(op.Remove && op.Action == "") {
+					tb.Attach(op.Conns, func(ct *decide.ConnTrust) { ct.Findings = append(ct.Findings, f) }, func() {})
 				}
 			}
 			return
-		case cloud.IsConflict(err) && attempt < trustWriteAttempts:
+		case cloud.IsConflict(err) && attempt < decide.TrustWriteAttempts:
 			log.Info("deployment changed since read, reading again", "attempt", attempt)
-			client, cerr := ps.r.CloudClient(ps.set, d.cl)
+			client, cerr := ps.r.CloudClient(ps.set, d.Cluster)
 			if cerr != nil {
 				fail(cerr)
 				return
 			}
-			if rerr := d.read(tb.ctx, client); rerr != nil {
+			if rerr := readTrust(tb.ctx, d, client); rerr != nil {
 				fail(rerr)
 				return
 			}
-			d.final = d.res.Trust
-			d.ops = tb.diff(d, d.res.Trust, false)
-			for _, op := range d.ops {
-				if d.changes[op.key] == nil {
-					tb.report(d, op)
+			d.Final = d.Res.Trust
+			d.Ops = tb.Diff(d, d.Res.Trust, false)
+			for _, op := range d.Ops {
+				if d.Changes[op.Key] == nil {
+					tb.Report(d, op)
 					all = append(all, op)
 				}
 			}
@@ -140,9 +149,9 @@ func (tb *trustBuilder) write(d *trustDeployment) {
 
 // markApplied marks the deployment's enforced changes applied: written,
 // or (after a re-read) no longer needed.
-func (tb *trustBuilder) markApplied(d *trustDeployment) {
-	for _, op := range d.ops {
-		if ch := d.changes[op.key]; ch != nil && op.enforced {
+func (tb *trustWriter) markApplied(d *decide.TrustDeployment) {
+	for _, op := range d.Ops {
+		if ch := d.Changes[op.Key]; ch != nil && op.Enforced {
 			ch.Applied = true
 		}
 	}
@@ -150,43 +159,43 @@ func (tb *trustBuilder) markApplied(d *trustDeployment) {
 
 // buildTrust returns live with the ops made on a copy: every other entry,
 // and every field esremote does not set, is kept as read.
-func buildTrust(live cloud.Trust, ops []*trustOp) (cloud.Trust, error) {
+func buildTrust(live cloud.Trust, ops []*decide.TrustOp) (cloud.Trust, error) {
 	t := live.Clone()
 	for _, op := range ops {
-		_, idx := findLive(t, op.key)
-		v := op.write
-		switch op.kind {
-		case trustAccounts:
+		_, idx := decide.FindLive(t, op.Key)
+		v := op.Write
+		switch op.Kind {
+		case decide.TrustAccounts:
 			switch {
-			case op.remove && idx >= 0:
+			case op.Remove && idx >= 0:
 				t.Accounts = slices.Delete(t.Accounts, idx, idx+1)
-			case op.remove:
+			case op.Remove:
 			case idx >= 0:
 				a := &t.Accounts[idx]
 				a.Name, a.TrustAll, a.TrustAllowlist = v.Name, v.All, slices.Clone(v.IDs)
 			default:
 				t.Accounts = append(t.Accounts, cloud.AccountTrust{AccountID: v.ID, Name: v.Name, TrustAll: v.All, TrustAllowlist: slices.Clone(v.IDs)})
 			}
-		case trustExternal:
+		case decide.TrustExternal:
 			switch {
-			case op.remove && idx >= 0:
+			case op.Remove && idx >= 0:
 				t.External = slices.Delete(t.External, idx, idx+1)
-			case op.remove:
+			case op.Remove:
 			case idx >= 0:
 				x := &t.External[idx]
 				x.TrustAll, x.TrustAllowlist = v.All, slices.Clone(v.IDs)
 			default:
 				t.External = append(t.External, cloud.ExternalTrust{TrustRelationshipID: v.ID, TrustAll: v.All, TrustAllowlist: slices.Clone(v.IDs)})
 			}
-		case trustDirect:
+		case decide.TrustDirect:
 			switch {
-			case op.remove && idx >= 0:
+			case op.Remove && idx >= 0:
 				t.Direct = slices.Delete(t.Direct, idx, idx+1)
-			case op.remove:
+			case op.Remove:
 			case idx >= 0:
 				e := &t.Direct[idx]
 				e.Name, e.TrustAll, e.TrustAllowlist = v.Name, v.All, slices.Clone(v.IDs)
-				if !slices.Equal(normCerts(e.PEMs()), v.Certs) {
+				if !slices.Equal(decide.NormCerts(e.PEMs()), v.Certs) {
 					e.Certificates = certificates(e.Certificates, v.Certs)
 				}
 			default:
@@ -194,7 +203,7 @@ func buildTrust(live cloud.Trust, ops []*trustOp) (cloud.Trust, error) {
 					TrustAll: v.All, TrustAllowlist: slices.Clone(v.IDs), Certificates: certificates(nil, v.Certs)})
 			}
 		default:
-			return cloud.Trust{}, fmt.Errorf("trust entry %s: unknown kind", op.key)
+			return cloud.Trust{}, fmt.Errorf("trust entry %s: unknown kind", op.Key)
 		}
 	}
 	return t, nil
@@ -205,7 +214,7 @@ func buildTrust(live cloud.Trust, ops []*trustOp) (cloud.Trust, error) {
 func certificates(live []cloud.TrustedCertificate, pems []string) []cloud.TrustedCertificate {
 	out := make([]cloud.TrustedCertificate, 0, len(pems))
 	for _, p := range pems {
-		i := slices.IndexFunc(live, func(c cloud.TrustedCertificate) bool { return normPEM(c.PEM) == p })
+		i := slices.IndexFunc(live, func(c cloud.TrustedCertificate) bool { return decide.NormPEM(c.PEM) == p })
 		if i >= 0 {
 			out = append(out, live[i])
 			continue
@@ -234,13 +243,13 @@ func (ps *passState) holdRefusedTrust(work []*clusterWork) {
 	if len(refused) == 0 {
 		return
 	}
-	for _, d := range ps.trust.deps {
-		for _, op := range d.ops {
-			if !op.enforced || len(op.conns) == 0 || slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
+	for _, d := range ps.trust.Deps {
+		for _, op := range d.Ops {
+			if !op.Enforced || len(op.Conns) == 0 || slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
 				continue
 			}
-			op.enforced = false
-			if ch := d.changes[op.key]; ch != nil {
+			op.Enforced = false
+			if ch := d.Changes[op.Key]; ch != nil {
 				ch.Err = errRefused
 			}
 		}
@@ -256,17 +265,17 @@ func (ps *passState) reattachTrust(cp *ClusterPlan) {
 		return
 	}
 	for _, p := range cp.Connections {
-		ct := ps.trust.byConn[p.Conn.Name]
+		ct := ps.trust.ByConn[p.Conn.Name]
 		if ct == nil || p.Conn.Policy == spec.PolicyDisabled {
 			continue
 		}
 		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeTrustOneSided })
-		for _, f := range ct.findings {
+		for _, f := range ct.Findings {
 			if !slices.Contains(p.Findings, f) {
 				p.Findings = append(p.Findings, f)
 			}
 		}
-		for _, ch := range ct.changes {
+		for _, ch := range ct.Changes {
 			if !slices.Contains(p.Changes, ch) {
 				p.Changes = append(p.Changes, ch)
 			}

@@ -39,7 +39,7 @@ type passState struct {
 	snap *Snapshot
 
 	// trust is the certificate model's trust work (trust.go).
-	trust *trustPlan
+	trust *decide.TrustPlan
 
 	// byLocal are the connections of each local cluster of the pass,
 	// locals its local clusters sorted, all every alias the specs declare

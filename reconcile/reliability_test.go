@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
 )
@@ -342,8 +343,8 @@ func TestFaultControlPlaneConflictForever(t *testing.T) {
 	if text := strings.ToLower(errorText(rep, "ech-analytics")); !containsAny(text, []string{"409", "conflict"}) {
 		t.Errorf("failure does not name the conflict: %s", text)
 	}
-	if n := tw.srv.World.CountRequests("ech", "PUT /api/v1/deployments/{id}"); n != trustWriteAttempts {
-		t.Errorf("%d trust PUTs under endless 409s, want exactly %d (bounded retries)", n, trustWriteAttempts)
+	if n := tw.srv.World.CountRequests("ech", "PUT /api/v1/deployments/{id}"); n != decide.TrustWriteAttempts {
+		t.Errorf("%d trust PUTs under endless 409s, want exactly %d (bounded retries)", n, decide.TrustWriteAttempts)
 	}
 	if o := findConn(t, rep, "onprem-to-logs"); o.Sync != drift.SyncCorrected {
 		t.Errorf("the other connection was affected: %s %q", o.Sync, o.Error)

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"sync"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/observe"
 )
 
@@ -35,7 +36,7 @@ type Snapshot struct {
 	mu     sync.Mutex
 	locals map[string]observation
 	// trust is what the trust rules observed (planTrust), frozen.
-	trust *trustObservation
+	trust *decide.TrustObservation
 }
 
 func newSnapshot() *Snapshot {

@@ -1,5 +1,17 @@
 package reconcile
 
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
+	"github.com/esremote/esremote/spec"
+)
+
 // The decision as typed steps (plan.Step): what a saved plan carries and
 // esremote apply --plan executes (package execute). Each step is built
 // from the same decision the pass's own writes follow, in the same order
@@ -8,17 +20,6 @@ package reconcile
 // the keys and keystore entries of removed connections, the end of a
 // rotation; then the keys of departed clusters. Each step's
 // precondition is what it was decided against, read by the Snapshot.
-
-import (
-	"encoding/json"
-	"fmt"
-	"slices"
-
-	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/reconcile/execute"
-	"github.com/esremote/esremote/reconcile/plan"
-	"github.com/esremote/esremote/spec"
-)
 
 // stepBuilder numbers the steps and ties each change to its step.
 type stepBuilder struct {
@@ -120,26 +121,26 @@ func (b *stepBuilder) trust(refused map[string]bool) {
 	if tp == nil {
 		return
 	}
-	for _, name := range tp.order {
-		_ = b.trustDeployment(tp.deps[name], refused) // a trust that cannot be built is not sent; apply reports why
+	for _, name := range tp.Order {
+		_ = b.trustDeployment(tp.Deps[name], refused) // a trust that cannot be built is not sent; apply reports why
 	}
 }
 
 // trustDeployment: one deployment's trust, as its live trust (read by the
 // pass) with the enforced changes made; refused names the connections
 // whose trust is not written.
-func (b *stepBuilder) trustDeployment(d *trustDeployment, refused map[string]bool) error {
-	if d.err != nil || d.dep == nil || d.res == nil {
+func (b *stepBuilder) trustDeployment(d *decide.TrustDeployment, refused map[string]bool) error {
+	if d.Err != nil || d.Dep == nil || d.Res == nil {
 		return nil
 	}
-	var puts []*trustOp
-	for _, op := range d.ops {
-		if !op.enforced || len(op.conns) > 0 && !slices.ContainsFunc(op.conns, func(c string) bool { return !refused[c] }) {
+	var puts []*decide.TrustOp
+	for _, op := range d.Ops {
+		if !op.Enforced || len(op.Conns) > 0 && !slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
 			continue
 		}
-		if op.remove && op.action == "" {
-			b.add(plan.Step{Target: d.cl.Name, Kind: plan.KindForget, Name: op.key,
-				Ledger: []plan.LedgerRecord{record(ledgerTrust, d.id(), op.key, nil)}}, d.changes[op.key])
+		if op.Remove && op.Action == "" {
+			b.add(plan.Step{Target: d.Cluster.Name, Kind: plan.KindForget, Name: op.Key,
+				Ledger: []plan.LedgerRecord{record(ledgerTrust, d.ID(), op.Key, nil)}}, d.Changes[op.Key])
 			continue
 		}
 		puts = append(puts, op)
@@ -147,7 +148,7 @@ func (b *stepBuilder) trustDeployment(d *trustDeployment, refused map[string]boo
 	if len(puts) == 0 {
 		return nil
 	}
-	next, err := buildTrust(d.res.Trust, puts)
+	next, err := buildTrust(d.Res.Trust, puts)
 	if err != nil {
 		return err
 	}
@@ -155,18 +156,18 @@ func (b *stepBuilder) trustDeployment(d *trustDeployment, refused map[string]boo
 	if err != nil {
 		return err
 	}
-	s := plan.Step{Target: d.cl.Name, Kind: plan.KindPutTrust,
-		Body: body(plan.TrustBody{Deployment: d.dep.ID, RefID: d.res.RefID, Trust: t}),
-		Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.dep.ID, Version: d.dep.ResourceVersion,
-			Shows: "deployment " + d.dep.ID}}
+	s := plan.Step{Target: d.Cluster.Name, Kind: plan.KindPutTrust,
+		Body: body(plan.TrustBody{Deployment: d.Dep.ID, RefID: d.Res.RefID, Trust: t}),
+		Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.Dep.ID, Version: d.Dep.ResourceVersion,
+			Shows: "deployment " + d.Dep.ID}}
 	var chs []*Change
 	for _, op := range puts {
 		var rec *Record
-		if !op.remove {
-			rec = &Record{Fingerprint: op.write.fingerprint(), Connection: op.conn}
+		if !op.Remove {
+			rec = &Record{Fingerprint: op.Write.Fingerprint(), Connection: op.Conn}
 		}
-		s.Ledger = append(s.Ledger, record(ledgerTrust, d.id(), op.key, rec))
-		chs = append(chs, d.changes[op.key])
+		s.Ledger = append(s.Ledger, record(ledgerTrust, d.ID(), op.Key, rec))
+		chs = append(chs, d.Changes[op.Key])
 	}
 	b.add(s, chs...)
 	return nil

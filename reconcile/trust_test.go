@@ -17,6 +17,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -323,7 +324,7 @@ func TestCertificateTrustConcurrentEdit(t *testing.T) {
 	if n := w.CountRequests("ech", "PUT /api/v1/deployments/{id}"); n != 2 {
 		t.Fatalf("ech deployment PUTs: %d, want 2", n)
 	}
-	for _, ch := range ps.trust.byConn["analytics-to-logs-cert"].changes {
+	for _, ch := range ps.trust.ByConn["analytics-to-logs-cert"].Changes {
 		if !ch.Applied || ch.Err != nil {
 			t.Fatalf("change not applied: %+v", ch)
 		}
@@ -401,7 +402,7 @@ trust: ["0123456789abcdef0123456789abcdef"]
 	}
 	tr := trustOf(t, w, "ech-analytics")
 	e := directOf(tr, "ECE", env)
-	if e == nil || !e.TrustAll || e.Name != "ece-prod" || normPEM(e.Certificates[0].PEM) != normPEM(eceCA) {
+	if e == nil || !e.TrustAll || e.Name != "ece-prod" || decide.NormPEM(e.Certificates[0].PEM) != decide.NormPEM(eceCA) {
 		t.Fatalf("merged entry: %+v", e)
 	}
 	if o := directOf(tr, "ECE", "2000000002"); o == nil || o.Name != "ece-other" || len(o.TrustAllowlist) != 1 {
@@ -440,10 +441,10 @@ func TestBuildTrustKeepsRawEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &trustEntry{key: directKey("ECE", "1053523734"), kind: trustDirect, typ: "ECE", id: "1053523734",
-		sources: []trustSource{{enforced: true, ids: []string{"a", "b"}, certs: []string{"P"}}}}
-	op := &trustOp{key: e.key, kind: trustDirect, write: e.view(nil, true)}
-	got, err := buildTrust(live, []*trustOp{op})
+	e := &decide.TrustEntry{Key: decide.DirectKey("ECE", "1053523734"), Kind: decide.TrustDirect, Type: "ECE", ID: "1053523734",
+		Sources: []decide.TrustSource{{Enforced: true, IDs: []string{"a", "b"}, Certs: []string{"P"}}}}
+	op := &decide.TrustOp{Key: e.Key, Kind: decide.TrustDirect, Write: e.View(nil, true)}
+	got, err := buildTrust(live, []*decide.TrustOp{op})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,24 +35,24 @@ type ConnectionPlan struct {
 	// connection falls due (schedule); zero when nothing does.
 	RequeueAt time.Time
 
-	// observed is the alias in the pass's GET /_remote/info (before any
+	// Observed is the alias in the pass's GET /_remote/info (before any
 	// write of this pass); observedOK is false when it was not listed.
 	Observed   world.RemoteStatus
 	ObservedOK bool
 
 	// settings is set by Diff when the alias's cluster settings change.
 	SettingsChanged bool
-	// key is the credential work of an api_key connection (Key).
+	// Key is the credential work of an api_key connection (Key).
 	Key *KeyWork
-	// keyConflict is set by Key when the alias's keystore entry is
+	// KeyConflict is set by Key when the alias's keystore entry is
 	// someone else's: Diff then writes none of the alias's settings.
 	KeyConflict bool
-	// refused is set by Diff when the connection is a conflict (its alias
+	// Refused is set by Diff when the connection is a conflict (its alias
 	// or keystore entry is not esremote's): nothing of it is written,
 	// not its key, keystore, settings, roles, reload or trust.
 	Refused bool
 
-	// proven is the managed key a request was authorized under, refusal
+	// Proven is the managed key a request was authorized under, refusal
 	// the remote's error when it refused one, refusedKey the API key id
 	// that refusal names (the key the local cluster sent; evidence.go).
 	Proven     string
@@ -80,11 +80,11 @@ type AliasDeletion struct {
 	Alias      string
 	Connection string // the connection that created it, from the ledger
 	Changes    []*Change
-	// key is the connection's managed key, invalidated with the alias.
+	// Key is the connection's managed key, invalidated with the alias.
 	Key *ledger.KeyRecord
-	// keystore is the keystore entry esremote wrote for the alias.
+	// Keystore is the keystore entry esremote wrote for the alias.
 	Keystore bool
-	// keystoreRemovals are entries of aliases no longer declared.
+	// KeystoreRemovals are entries of aliases no longer declared.
 	KeystoreRemovals []KeystoreRemoval
 }
 
@@ -131,23 +131,23 @@ type ClusterPlan struct {
 // KeyWork is what a connection needs done about its credentials.
 type KeyWork struct {
 	Kind string
-	// remote names the remote cluster (its state is in the pass's
+	// Remote names the remote cluster (its state is in the pass's
 	// Snapshot: the plan holds no client).
 	Remote     string
 	Access     world.CrossClusterAccess
 	AccessHash string
 	Live       *world.APIKey // the current key, when there is one
 	Orphans    []world.APIKey
-	// keystore says the keystore entry must be (re)written: with the new
+	// Keystore says the keystore entry must be (re)written: with the new
 	// key's secret (managed) or with the credential (hand-made key).
 	Keystore    bool
 	Secret      spec.Secret // hand-made key
 	KeystoreKey string      // cluster.remote.<alias>.credentials
-	// previous is an old key whose invalidation waits for a verified link;
+	// Previous is an old key whose invalidation waits for a verified link;
 	// finish says this pass invalidates it (rotationFinish).
 	Previous *ledger.KeyRecord
 	Finish   bool
-	// displaced is the key id, not esremote's, that the keystore held
+	// Displaced is the key id, not esremote's, that the keystore held
 	// when this pass decided to replace it (KeyRecord.Displaced).
 	Displaced string
 	Changes   map[string]*Change // by role in the flow: "key", "keystore", "orphan:<id>", "previous"

@@ -6,7 +6,7 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 )
 
-// removedKey is a managed key whose connection left the specs, with the
+// RemovedKey is a managed key whose connection left the specs, with the
 // keystore entry esremote delivered it to (nil when none is recorded),
 // and, once decided, the changes that remove them.
 type RemovedKey struct {
@@ -34,7 +34,7 @@ func RemovedKeys(local string, keys []RemovedKey) []RemovedKey {
 	return out
 }
 
-// keystoreEntry is a keystore setting esremote recorded writing.
+// KeystoreEntry is a keystore setting esremote recorded writing.
 type KeystoreEntry struct {
 	Setting string
 	Rec     *ledger.Record
@@ -67,12 +67,4 @@ func KeystoreRemovals(local string, entries []KeystoreEntry, declared, handled m
 		out = append(out, e)
 	}
 	return out
-}
-
-// recConn is the connection a record was written for ("" without one).
-func recConn(r *ledger.Record) string {
-	if r == nil {
-		return ""
-	}
-	return r.Connection
 }

@@ -1,7 +1,4 @@
-package reconcile
-
-// The decide stage for trust, continued: findings (CA expiry, versions,
-// one-sided trust) and what the trust plan adds to each connection.
+package decide
 
 import (
 	"crypto/x509"
@@ -11,19 +8,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/ledger"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
-func recConn(r *Record) string {
+// The decide stage for trust, continued: findings (CA expiry, versions,
+// one-sided trust) and what the trust plan adds to each connection.
+
+func recConn(r *ledger.Record) string {
 	if r == nil {
 		return ""
 	}
 	return r.Connection
 }
 
-func firstConn(e *trustEntry) string {
-	for _, s := range e.sources {
+func firstConn(e *TrustEntry) string {
+	for _, s := range e.Sources {
 		if n := s.connName(); n != "" {
 			return n
 		}
@@ -34,46 +35,46 @@ func firstConn(e *trustEntry) string {
 // unprepared reports whether name is a connection of the spec set whose
 // trust could not be computed this pass: the entries it owns are kept,
 // since a connection that failed to prepare is still declared.
-func (tb *trustBuilder) unprepared(name string) bool {
-	if name == "" || tb.in.set.Connection(name) == nil {
+func (tb *TrustBuilder) unprepared(name string) bool {
+	if name == "" || tb.Input.Set.Connection(name) == nil {
 		return false
 	}
-	ct := tb.tp.byConn[name]
-	return ct != nil && ct.err != nil
+	ct := tb.Plan.ByConn[name]
+	return ct != nil && ct.Err != nil
 }
 
 // existing keeps a connection name when it is still a certificate
 // connection of the specs.
-func (tb *trustBuilder) existing(name string) []string {
-	if c := findConnection(tb.in.set, name); name != "" && c != nil && c.Security == spec.SecurityCertificate && c.Policy != spec.PolicyDisabled {
+func (tb *TrustBuilder) existing(name string) []string {
+	if c := findConnection(tb.Input.Set, name); name != "" && c != nil && c.Security == spec.SecurityCertificate && c.Policy != spec.PolicyDisabled {
 		return []string{name}
 	}
 	return nil
 }
 
 // expiryFindings warns about every desired CA that expires within 30 days.
-func (tb *trustBuilder) expiryFindings() {
-	now := tb.in.now
+func (tb *TrustBuilder) expiryFindings() {
+	now := tb.Input.Now
 	seen := map[string]bool{}
-	for _, name := range sortedKeys(tb.tp.deps) {
-		d := tb.tp.deps[name]
+	for _, name := range sortedKeys(tb.Plan.Deps) {
+		d := tb.Plan.Deps[name]
 		for _, key := range sortedKeys(d.entries) {
 			e := d.entries[key]
-			for _, s := range e.sources {
-				for _, p := range s.certs {
+			for _, s := range e.Sources {
+				for _, p := range s.Certs {
 					na, ok := certNotAfter(p)
 					if !ok {
 						continue
 					}
 					for _, n := range e.conns {
-						if ct := tb.tp.conn(n); ct.caExpiry.IsZero() || na.Before(ct.caExpiry) {
-							ct.caExpiry = na
+						if ct := tb.Plan.conn(n); ct.CAExpiry.IsZero() || na.Before(ct.CAExpiry) {
+							ct.CAExpiry = na
 						}
 					}
 					if na.Sub(now) > caWarnBefore {
 						continue
 					}
-					id := d.cl.Name + key + p
+					id := d.Cluster.Name + key + p
 					if seen[id] {
 						continue
 					}
@@ -83,10 +84,10 @@ func (tb *trustBuilder) expiryFindings() {
 						verb = "expired"
 					}
 					f := Finding{Severity: "warning", Code: CodeCAExpiresSoon,
-						Message: fmt.Sprintf("a CA that %s trusts through %s %s on %s", d.cl.Name, key, verb, na.UTC().Format(time.RFC3339)),
+						Message: fmt.Sprintf("a CA that %s trusts through %s %s on %s", d.Cluster.Name, key, verb, na.UTC().Format(time.RFC3339)),
 						Fix:     "add the new CA next to the old one before it expires (ca_file, or the environment's API), then remove the old one"}
-					tb.attach(e.conns, func(ct *connTrust) { ct.findings = append(ct.findings, f) }, func() {
-						tb.tp.detached.Findings = append(tb.tp.detached.Findings, f)
+					tb.Attach(e.conns, func(ct *ConnTrust) { ct.Findings = append(ct.Findings, f) }, func() {
+						tb.Plan.Detached.Findings = append(tb.Plan.Detached.Findings, f)
 					})
 				}
 			}
@@ -108,19 +109,19 @@ func certNotAfter(p string) (time.Time, bool) {
 
 // versionFindings flags certificate connections on 9.x, where the model
 // is deprecated.
-func (tb *trustBuilder) versionFindings(conns []*spec.Connection) {
+func (tb *TrustBuilder) versionFindings(conns []*spec.Connection) {
 	for _, c := range conns {
 		var v9 []string
 		for _, n := range []string{c.Local, c.Remote.Cluster} {
-			if d := tb.tp.deps[n]; d != nil && d.err == nil && versionAtLeast(d.res.Version, 9, 0, 0) {
-				v9 = append(v9, n+" runs "+d.res.Version)
+			if d := tb.Plan.Deps[n]; d != nil && d.Err == nil && versionAtLeast(d.Res.Version, 9, 0, 0) {
+				v9 = append(v9, n+" runs "+d.Res.Version)
 			}
 		}
 		if len(v9) == 0 {
 			continue
 		}
-		ct := tb.tp.conn(c.Name)
-		ct.findings = append(ct.findings, Finding{Severity: "warning", Code: CodeCertificateModel,
+		ct := tb.Plan.conn(c.Name)
+		ct.Findings = append(ct.Findings, Finding{Severity: "warning", Code: CodeCertificateModel,
 			Message: "the certificate security model is deprecated since 9.0 (" + strings.Join(v9, ", ") + ")",
 			Fix:     "move the connection to security: api_key (cross-cluster API keys, port 9443)"})
 	}
@@ -133,23 +134,23 @@ func versionAtLeast(raw string, major, minor, patch int) bool {
 	return err == nil && v.AtLeast(major, minor, patch)
 }
 
-// oneSided reports certificate links where one deployment trusts the
+// OneSided reports certificate links where one deployment trusts the
 // other but not the other way round, judged on each deployment's final
 // trust (live in plan, written in apply).
-func (tp *trustPlan) oneSided() {
+func (tp *TrustPlan) OneSided() {
 	for _, l := range tp.links {
 		ct := tp.conn(l.conn.Name)
-		ct.findings = slices.DeleteFunc(ct.findings, func(f Finding) bool { return f.Code == CodeTrustOneSided })
-		lr := trusts(l.local, l.remoteEnv, l.rem.res.ClusterID, l.remoteCerts, l.localEnv)
-		rl := trusts(l.rem, l.localEnv, l.local.res.ClusterID, l.localCerts, l.remoteEnv)
+		ct.Findings = slices.DeleteFunc(ct.Findings, func(f Finding) bool { return f.Code == CodeTrustOneSided })
+		lr := trusts(l.local, l.remoteEnv, l.rem.Res.ClusterID, l.remoteCerts, l.localEnv)
+		rl := trusts(l.rem, l.localEnv, l.local.Res.ClusterID, l.localCerts, l.remoteEnv)
 		if lr == rl {
 			continue
 		}
-		a, b := l.local.cl.Name, l.rem.cl.Name
+		a, b := l.local.Cluster.Name, l.rem.Cluster.Name
 		if rl {
 			a, b = b, a
 		}
-		ct.findings = append(ct.findings, Finding{Severity: "warning", Code: CodeTrustOneSided,
+		ct.Findings = append(ct.Findings, Finding{Severity: "warning", Code: CodeTrustOneSided,
 			Message: fmt.Sprintf("%s trusts %s, but %s does not trust %s back: the certificate link cannot connect", a, b, b, a),
 			Fix:     "apply with policy enforce, or add the missing trust on " + b})
 	}
@@ -159,10 +160,10 @@ func (tp *trustPlan) oneSided() {
 // environment env, signed by one of certs. own is d's environment. Within
 // one ECE environment any account entry that admits the cluster counts
 // (the account ID is not known to esremote there).
-func trusts(d *trustDeployment, env envRef, id string, certs []string, own envRef) bool {
-	t := d.final
+func trusts(d *TrustDeployment, env envRef, id string, certs []string, own envRef) bool {
+	t := d.Final
 	admits := func(all bool, list []string) bool { return all || slices.Contains(list, id) }
-	dp := d.cl.Deployment.Platform
+	dp := d.Cluster.Deployment.Platform
 	if dp == env.platform {
 		for _, a := range t.Accounts {
 			if ((dp == spec.PlatformECE && own.id == env.id) || a.AccountID == env.id) && admits(a.TrustAll, a.TrustAllowlist) {
@@ -173,10 +174,10 @@ func trusts(d *trustDeployment, env envRef, id string, certs []string, own envRe
 			// External entries are judged by the relationship they name,
 			// which the pass resolved when it wanted one.
 			for key := range d.entries {
-				if !strings.HasPrefix(key, trustExternal+" ") {
+				if !strings.HasPrefix(key, TrustExternal+" ") {
 					continue
 				}
-				if v, i := findLive(t, key); i >= 0 && (v.All || slices.Contains(v.IDs, id)) {
+				if v, i := FindLive(t, key); i >= 0 && (v.All || slices.Contains(v.IDs, id)) {
 					return true
 				}
 			}
@@ -186,42 +187,14 @@ func trusts(d *trustDeployment, env envRef, id string, certs []string, own envRe
 	if env.platform == spec.PlatformECE {
 		want = world.DirectECE
 	}
-	nc := normCerts(certs)
+	nc := NormCerts(certs)
 	for _, e := range t.Direct {
 		if (e.Type != "" && e.Type != world.DirectGeneric && e.Type != want) || e.ScopeID != env.id || !admits(e.TrustAll, e.TrustAllowlist) {
 			continue
 		}
-		if len(nc) == 0 || slices.ContainsFunc(normCerts(e.PEMs()), func(c string) bool { return slices.Contains(nc, c) }) {
+		if len(nc) == 0 || slices.ContainsFunc(NormCerts(e.PEMs()), func(c string) bool { return slices.Contains(nc, c) }) {
 			return true
 		}
 	}
 	return false
-}
-
-// attachTrust adds the trust changes and findings that concern a
-// connection to its plan, so the report shows them with the connection.
-// It only reads the trust plan (it runs in the cluster goroutines).
-func (ps *passState) attachTrust(p *ConnectionPlan) {
-	if ps.trust == nil {
-		return
-	}
-	ct := ps.trust.byConn[p.Conn.Name]
-	if ct == nil {
-		return
-	}
-	if ct.err != nil && p.Err == nil {
-		p.Err = fmt.Errorf("trust: %w", ct.err)
-	}
-	p.Changes = append(p.Changes, ct.changes...)
-	p.Findings = append(p.Findings, ct.findings...)
-	p.CAExpiration = ct.caExpiry
-}
-
-// trustDetached is the pass's trust work and findings that concern no
-// connection (see the package comment on trust), for the report.
-func (ps *passState) trustDetached() Detached {
-	if ps.trust == nil {
-		return Detached{}
-	}
-	return ps.trust.detached
 }

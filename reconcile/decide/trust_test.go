@@ -1,4 +1,4 @@
-package reconcile
+package decide
 
 import (
 	"encoding/json"
@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/ledger"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -28,17 +29,17 @@ func TestDecideTrust(t *testing.T) {
 	conn := func(policy spec.Policy) *spec.Connection {
 		return &spec.Connection{Name: "c", Local: "l", Alias: "r", Remote: spec.Remote{Cluster: "r"}, Security: spec.SecurityCertificate, Policy: policy}
 	}
-	account := func(ids ...string) cloud.Trust {
-		return cloud.Trust{Accounts: []cloud.AccountTrust{{AccountID: "o1", Name: "esremote: organization o1", TrustAllowlist: ids}}}
+	account := func(ids ...string) world.Trust {
+		return world.Trust{Accounts: []world.AccountTrust{{AccountID: "o1", Name: "esremote: organization o1", TrustAllowlist: ids}}}
 	}
-	handMade := cloud.Trust{Accounts: []cloud.AccountTrust{{AccountID: "o1", Name: "by hand", TrustAllowlist: []string{"someone-else"}}}}
-	fp := func(tr cloud.Trust) string {
-		v, _ := findLive(tr, key)
-		return v.fingerprint()
+	handMade := world.Trust{Accounts: []world.AccountTrust{{AccountID: "o1", Name: "by hand", TrustAllowlist: []string{"someone-else"}}}}
+	fp := func(tr world.Trust) string {
+		v, _ := FindLive(tr, key)
+		return v.Fingerprint()
 	}
-	dep := func(id, clusterID string, live cloud.Trust) depObs {
-		return depObs{dep: &cloud.Deployment{ID: id, OrganizationID: "o1",
-			Elasticsearch: []cloud.ESResource{{RefID: "main", ClusterID: clusterID, Trust: live, TrustRaw: json.RawMessage(`{}`)}}}}
+	dep := func(id, clusterID string, live world.Trust) DepObs {
+		return DepObs{Dep: &world.Deployment{ID: id, OrganizationID: "o1",
+			Elasticsearch: []world.ESResource{{RefID: "main", ClusterID: clusterID, Trust: live, TrustRaw: json.RawMessage(`{}`)}}}}
 	}
 	type outcome struct {
 		ops       []string // "cluster action origin" of the ops apply makes (enforced)
@@ -51,9 +52,9 @@ func TestDecideTrust(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		conns    []*spec.Connection
-		liveL    cloud.Trust
-		liveR    cloud.Trust
-		ownedL   *cloud.Trust // the ledger's record of l's entry (fingerprint of this)
+		liveL    world.Trust
+		liveR    world.Trust
+		ownedL   *world.Trust // the ledger's record of l's entry (fingerprint of this)
 		pendingL bool
 		depErrR  error
 		forget   bool // the observation lacks r's deployment
@@ -71,7 +72,7 @@ func TestDecideTrust(t *testing.T) {
 		{name: "wanted, not owned, does not grant it: trust_not_owned, never written", conns: []*spec.Connection{conn(spec.PolicyEnforce)},
 			liveL: handMade, liveR: account("cl-l"), want: outcome{findings: []string{"c " + CodeTrustNotOwned, "c " + CodeTrustOneSided}}},
 		{name: "wanted, not owned, already grants it: left alone", conns: []*spec.Connection{conn(spec.PolicyEnforce)},
-			liveL: cloud.Trust{Accounts: []cloud.AccountTrust{{AccountID: "o1", Name: "default", TrustAll: true}}}, liveR: account("cl-l"), want: outcome{}},
+			liveL: world.Trust{Accounts: []world.AccountTrust{{AccountID: "o1", Name: "default", TrustAll: true}}}, liveR: account("cl-l"), want: outcome{}},
 		{name: "wanted, record pending, entry absent: created (spec)", conns: []*spec.Connection{conn(spec.PolicyEnforce)},
 			liveR: account("cl-l"), ownedL: trustPtr(account("cl-r")), pendingL: true, want: outcome{ops: []string{"l create spec"}, findings: []string{"c " + CodeTrustOneSided}}},
 		{name: "wanted, owned, deleted by hand: created again (external)", conns: []*spec.Connection{conn(spec.PolicyEnforce)},
@@ -94,79 +95,79 @@ func TestDecideTrust(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			set := &spec.Set{Clusters: []*spec.Cluster{cluster("l", "dl"), cluster("r", "dr")}, Connections: tc.conns}
-			obs := newTrustObservation(nil)
-			obs.deps["l"] = dep("dl", "cl-l", tc.liveL)
-			obs.deps["r"] = dep("dr", "cl-r", tc.liveR)
+			obs := NewTrustObservation(nil)
+			obs.Deps["l"] = dep("dl", "cl-l", tc.liveL)
+			obs.Deps["r"] = dep("dr", "cl-r", tc.liveR)
 			if tc.depErrR != nil {
-				obs.deps["r"] = depObs{err: tc.depErrR}
+				obs.Deps["r"] = DepObs{Err: tc.depErrR}
 			}
 			if tc.forget {
-				delete(obs.deps, "r")
+				delete(obs.Deps, "r")
 			}
-			led, _ := OpenLedger("")
+			led, _ := ledger.Open("")
 			if tc.ownedL != nil {
-				_ = led.SetTrust("dl", key, &Record{Fingerprint: fp(*tc.ownedL), Connection: "c", Pending: tc.pendingL})
+				_ = led.SetTrust("dl", key, &ledger.Record{Fingerprint: fp(*tc.ownedL), Connection: "c", Pending: tc.pendingL})
 			}
-			tp := decideTrust(trustInput{set: set, scoped: tc.scoped, obs: obs, ledger: led, now: now})
+			tp := DecideTrust(TrustInput{Set: set, Scoped: tc.scoped, Obs: obs, Ledger: led, Now: now})
 			var got outcome
-			for _, name := range sortedKeys(tp.deps) {
-				for _, op := range tp.deps[name].ops {
-					s := fmt.Sprintf("%s %s %s", name, op.action, op.origin)
+			for _, name := range sortedKeys(tp.Deps) {
+				for _, op := range tp.Deps[name].Ops {
+					s := fmt.Sprintf("%s %s %s", name, op.Action, op.Origin)
 					switch {
-					case op.action == "":
-						got.forget = append(got.forget, name+" "+op.key)
-					case op.enforced:
+					case op.Action == "":
+						got.forget = append(got.forget, name+" "+op.Key)
+					case op.Enforced:
 						got.ops = append(got.ops, s)
 					default:
 						got.report = append(got.report, s)
 					}
 				}
 			}
-			for _, n := range sortedKeys(tp.byConn) {
-				ct := tp.byConn[n]
-				for _, f := range ct.findings {
+			for _, n := range sortedKeys(tp.ByConn) {
+				ct := tp.ByConn[n]
+				for _, f := range ct.Findings {
 					got.findings = append(got.findings, n+" "+f.Code)
 				}
-				if ct.err != nil {
-					got.errs = append(got.errs, n+" "+ct.err.Error())
+				if ct.Err != nil {
+					got.errs = append(got.errs, n+" "+ct.Err.Error())
 				}
 			}
-			for _, u := range tp.detached.Unmanaged {
+			for _, u := range tp.Detached.Unmanaged {
 				got.unmanaged = append(got.unmanaged, u.Target+" "+u.Name+" "+u.Reason)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Fatalf("got  %+v\nwant %+v", got, tc.want)
 			}
 			// Locals of certificate connections are written first.
-			if slices.Contains(tp.order, "r") && slices.Contains(tp.order, "l") && tp.order[0] != "l" {
-				t.Errorf("write order %v: the local first", tp.order)
+			if slices.Contains(tp.Order, "r") && slices.Contains(tp.Order, "l") && tp.Order[0] != "l" {
+				t.Errorf("write order %v: the local first", tp.Order)
 			}
 		})
 	}
 }
 
-func trustPtr(v cloud.Trust) *cloud.Trust { return &v }
+func trustPtr(v world.Trust) *world.Trust { return &v }
 
 // A frozen observation answers only what it recorded: a question it has no
 // answer for is an error naming what was not observed, for every kind of
 // fact, and never a request (it has no reader).
 func TestTrustObservationFrozen(t *testing.T) {
-	obs := newTrustObservation(nil)
+	obs := NewTrustObservation(nil)
 	ech := &spec.Cluster{Name: "l", Deployment: &spec.Deployment{Platform: spec.PlatformECH, API: "https://api.example", ID: "dl"}}
 	te := &spec.TrustedEnvironment{Name: "te", CAFile: "ca.pem"}
 	for what, err := range map[string]error{
-		"deployment":    obs.deployment(ech).err,
-		"organizations": obs.organizations(ech).err,
-		"relations":     obs.relations(ech, true).err,
-		"CA":            obs.certificateAuthority(ech).err,
-		"ca_file":       func() error { _, err := obs.caFile(te); return err }(),
+		"deployment":    obs.Deployment(ech).Err,
+		"organizations": obs.Organizations(ech).Err,
+		"relations":     obs.Relations(ech, true).Err,
+		"CA":            obs.CertificateAuthority(ech).Err,
+		"ca_file":       func() error { _, err := obs.CAFile(te); return err }(),
 	} {
 		if err == nil || !strings.Contains(err.Error(), "not observed this pass") {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	obs.orgs[controlPlane(ech)] = idsObs{ids: []string{"o1"}}
-	if got := obs.organizations(ech); got.err != nil || !slices.Equal(got.ids, []string{"o1"}) {
+	obs.Orgs[ControlPlane(ech)] = IDsObs{IDs: []string{"o1"}}
+	if got := obs.Organizations(ech); got.Err != nil || !slices.Equal(got.IDs, []string{"o1"}) {
 		t.Errorf("a recorded answer: %+v", got)
 	}
 }
@@ -182,35 +183,35 @@ func TestDecideTrustAcrossPlatforms(t *testing.T) {
 	r := &spec.Cluster{Name: "r", Deployment: &spec.Deployment{Platform: spec.PlatformECE, API: "https://ece.example", ID: "dr"}}
 	c := &spec.Connection{Name: "c", Local: "l", Alias: "r", Remote: spec.Remote{Cluster: "r"}, Security: spec.SecurityCertificate, Policy: spec.PolicyEnforce}
 	set := &spec.Set{Clusters: []*spec.Cluster{l, r}, Connections: []*spec.Connection{c}}
-	observe := func() *trustObservation {
-		obs := newTrustObservation(nil)
+	observe := func() *TrustObservation {
+		obs := NewTrustObservation(nil)
 		raw := json.RawMessage(`{}`)
-		obs.deps["l"] = depObs{dep: &cloud.Deployment{ID: "dl", OrganizationID: "o1", Elasticsearch: []cloud.ESResource{{ClusterID: "cl-l", TrustRaw: raw}}}}
-		obs.deps["r"] = depObs{dep: &cloud.Deployment{ID: "dr", Elasticsearch: []cloud.ESResource{{ClusterID: "cl-r", TrustRaw: raw}}}}
-		obs.localRels[controlPlane(r)] = relObs{rels: []cloud.TrustRelationship{{Local: true, InstallationID: "env1", PublicCACert: pem("ECE")}}}
-		obs.cas["dl"] = idsObs{ids: []string{pem("ECH")}}
+		obs.Deps["l"] = DepObs{Dep: &world.Deployment{ID: "dl", OrganizationID: "o1", Elasticsearch: []world.ESResource{{ClusterID: "cl-l", TrustRaw: raw}}}}
+		obs.Deps["r"] = DepObs{Dep: &world.Deployment{ID: "dr", Elasticsearch: []world.ESResource{{ClusterID: "cl-r", TrustRaw: raw}}}}
+		obs.LocalRels[ControlPlane(r)] = RelObs{Rels: []world.TrustRelationship{{Local: true, InstallationID: "env1", PublicCACert: pem("ECE")}}}
+		obs.CAs["dl"] = IDsObs{IDs: []string{pem("ECH")}}
 		return obs
 	}
-	led, _ := OpenLedger("")
-	tp := decideTrust(trustInput{set: set, obs: observe(), ledger: led})
+	led, _ := ledger.Open("")
+	tp := DecideTrust(TrustInput{Set: set, Obs: observe(), Ledger: led})
 	var got []string
-	for _, name := range sortedKeys(tp.deps) {
-		for _, op := range tp.deps[name].ops {
-			got = append(got, fmt.Sprintf("%s %s %s ids=%v certs=%d", name, op.action, op.key, op.write.IDs, len(op.write.Certs)))
+	for _, name := range sortedKeys(tp.Deps) {
+		for _, op := range tp.Deps[name].Ops {
+			got = append(got, fmt.Sprintf("%s %s %s ids=%v certs=%d", name, op.Action, op.Key, op.Write.IDs, len(op.Write.Certs)))
 		}
 	}
 	want := []string{"l create direct ECE env1 ids=[cl-r] certs=1", "r create direct ESS o1 ids=[cl-l] certs=1"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	if ct := tp.byConn["c"]; ct != nil && ct.err != nil {
-		t.Fatalf("connection error: %v", ct.err)
+	if ct := tp.ByConn["c"]; ct != nil && ct.Err != nil {
+		t.Fatalf("connection error: %v", ct.Err)
 	}
 
 	obs := observe()
-	obs.cas["dl"] = idsObs{err: errors.New("403")}
-	tp = decideTrust(trustInput{set: set, obs: obs, ledger: led})
-	if ct := tp.byConn["c"]; ct == nil || ct.err == nil || ct.err.Error() != "CA of l: 403" {
-		t.Fatalf("an unreadable CA: %+v", tp.byConn["c"])
+	obs.CAs["dl"] = IDsObs{Err: errors.New("403")}
+	tp = DecideTrust(TrustInput{Set: set, Obs: obs, Ledger: led})
+	if ct := tp.ByConn["c"]; ct == nil || ct.Err == nil || ct.Err.Error() != "CA of l: 403" {
+		t.Fatalf("an unreadable CA: %+v", tp.ByConn["c"])
 	}
 }

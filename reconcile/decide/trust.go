@@ -1,4 +1,17 @@
-package reconcile
+package decide
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/ledger"
+	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/spec"
+)
 
 // The certificate security model: trust on both deployments of a link,
 // kept without clobbering what others set (DESIGN §3, §5; cloud-api.md
@@ -62,19 +75,6 @@ package reconcile
 // and retries up to trustWriteAttempts times; a plan in progress is
 // reported and retried on the next pass.
 
-import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"slices"
-	"strings"
-	"time"
-
-	"github.com/esremote/esremote/drift"
-	"github.com/esremote/esremote/reconcile/world"
-	"github.com/esremote/esremote/spec"
-)
-
 // Finding codes of the certificate model.
 const (
 	CodeCAExpiresSoon  = "ca_expires_soon"
@@ -87,30 +87,30 @@ const (
 // caWarnBefore is how long before a trusted CA expires esremote warns.
 const caWarnBefore = 30 * 24 * time.Hour
 
-// trustWriteAttempts bounds the PUTs of one deployment's trust in a pass
+// TrustWriteAttempts bounds the PUTs of one deployment's trust in a pass
 // when the deployment keeps changing under us (409).
-const trustWriteAttempts = 4
+const TrustWriteAttempts = 4
 
 // Trust entry kinds (the lists of settings.trust).
 const (
-	trustAccounts = "accounts"
-	trustExternal = "external"
-	trustDirect   = "direct"
+	TrustAccounts = "accounts"
+	TrustExternal = "external"
+	TrustDirect   = "direct"
 )
 
-// trustPlan is the certificate model's trust work of one pass: desired vs
+// TrustPlan is the certificate model's trust work of one pass: desired vs
 // live trust of every deployment involved, the writes apply makes, and
 // what the pass found, by connection.
-type trustPlan struct {
-	deps  map[string]*trustDeployment // by cluster name
-	order []string                    // write order: locals of certificate connections first
+type TrustPlan struct {
+	Deps  map[string]*TrustDeployment // by cluster name
+	Order []string                    // write order: locals of certificate connections first
 	// links are the certificate connections between two declared
 	// deployments, for the one-sided check.
 	links []*trustLink
-	// byConn is what concerns each connection, by connection name.
-	byConn map[string]*connTrust
-	// detached concerns no connection.
-	detached Detached
+	// ByConn is what concerns each connection, by connection name.
+	ByConn map[string]*ConnTrust
+	// Detached concerns no connection.
+	Detached Detached
 }
 
 // Detached is trust work and findings of a pass that concern no
@@ -121,58 +121,58 @@ type Detached struct {
 	Unmanaged []Unmanaged
 }
 
-// connTrust is what the trust plan adds to one connection.
-type connTrust struct {
-	changes  []*Change
-	findings []Finding
-	err      error
+// ConnTrust is what the trust plan adds to one connection.
+type ConnTrust struct {
+	Changes  []*Change
+	Findings []Finding
+	Err      error
 	// caExpiry is when the first CA the connection's trust relies on
 	// expires (zero when unknown), for metrics.
-	caExpiry time.Time
+	CAExpiry time.Time
 }
 
-// trustDeployment is one deployment whose trust the pass looks at.
-type trustDeployment struct {
-	cl  *spec.Cluster
-	dep *world.Deployment
-	res *world.ESResource
-	err error
+// TrustDeployment is one deployment whose trust the pass looks at.
+type TrustDeployment struct {
+	Cluster *spec.Cluster
+	Dep     *world.Deployment
+	Res     *world.ESResource
+	Err     error
 	// entries are the entries sources want, by identity.
-	entries map[string]*trustEntry
-	// ops are the differences diff found; changes their report, by key.
-	ops     []*trustOp
-	changes map[string]*Change
-	// final is the trust after this pass (live, or what apply wrote).
-	final world.Trust
+	entries map[string]*TrustEntry
+	// Ops are the differences diff found; changes their report, by key.
+	Ops     []*TrustOp
+	Changes map[string]*Change
+	// Final is the trust after this pass (live, or what apply wrote).
+	Final world.Trust
 	// locals: this deployment is the local of a certificate connection.
 	local bool
 }
 
-func (d *trustDeployment) id() string { return d.cl.Deployment.ID }
+func (d *TrustDeployment) ID() string { return d.Cluster.Deployment.ID }
 
-// trustEntry is one desired entry and the sources that want it.
-type trustEntry struct {
-	key     string
-	kind    string
-	typ     string // direct: ECE or ESS
-	id      string // scope_id, account_id or trust_relationship_id
-	sources []trustSource
+// TrustEntry is one desired entry and the sources that want it.
+type TrustEntry struct {
+	Key     string
+	Kind    string
+	Type    string // direct: ECE or ESS
+	ID      string // scope_id, account_id or trust_relationship_id
+	Sources []TrustSource
 	// conns are the connections the entry concerns (report attachment).
 	conns []string
 }
 
-// trustSource is one spec object that wants an entry.
-type trustSource struct {
+// TrustSource is one spec object that wants an entry.
+type TrustSource struct {
 	conn     *spec.Connection
 	te       *spec.TrustedEnvironment
-	enforced bool
+	Enforced bool
 	all      bool
-	ids      []string
-	certs    []string
+	IDs      []string
+	Certs    []string
 	name     string
 }
 
-func (s trustSource) connName() string {
+func (s TrustSource) connName() string {
 	if s.conn != nil {
 		return s.conn.Name
 	}
@@ -182,7 +182,7 @@ func (s trustSource) connName() string {
 // trustLink is one direction-pair of a certificate connection.
 type trustLink struct {
 	conn        *spec.Connection
-	local, rem  *trustDeployment
+	local, rem  *TrustDeployment
 	localEnv    envRef
 	remoteEnv   envRef
 	localCerts  []string
@@ -201,9 +201,9 @@ type entryView struct {
 	Certs []string `json:"certs,omitempty"`
 }
 
-func (v entryView) fingerprint() string {
+func (v entryView) Fingerprint() string {
 	b, _ := json.Marshal(v)
-	return Fingerprint(string(b))
+	return ledger.Fingerprint(string(b))
 }
 
 func (v entryView) equal(o entryView) bool {
@@ -243,36 +243,36 @@ func (v entryView) summary() string {
 		parts = append(parts, "clusters ["+strings.Join(v.IDs, ", ")+"]")
 	}
 	if len(v.Certs) > 0 {
-		parts = append(parts, fmt.Sprintf("%d CA %s", len(v.Certs), Fingerprint(strings.Join(v.Certs, "\n"))))
+		parts = append(parts, fmt.Sprintf("%d CA %s", len(v.Certs), ledger.Fingerprint(strings.Join(v.Certs, "\n"))))
 	}
 	return strings.Join(parts, ", ")
 }
 
-// trustOp is one difference between a deployment's desired and live
+// TrustOp is one difference between a deployment's desired and live
 // trust: a write (create or update) or a removal.
-type trustOp struct {
-	key    string
-	kind   string
-	entry  *trustEntry // nil for a removal
-	action drift.Action
-	origin drift.Origin
+type TrustOp struct {
+	Key    string
+	Kind   string
+	entry  *TrustEntry // nil for a removal
+	Action drift.Action
+	Origin drift.Origin
 	actual string
 	want   entryView // the full desired value (report)
-	write  entryView // what apply writes: enforced sources only
-	remove bool
-	// enforced: apply makes this change.
-	enforced bool
-	conns    []string
-	conn     string // the connection recorded in the ledger
+	Write  entryView // what apply writes: enforced sources only
+	Remove bool
+	// Enforced: apply makes this change.
+	Enforced bool
+	Conns    []string
+	Conn     string // the connection recorded in the ledger
 }
 
-// normPEM is the comparable form of a PEM certificate.
-func normPEM(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+// NormPEM is the comparable form of a PEM certificate.
+func NormPEM(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
 
-func normCerts(in []string) []string {
+func NormCerts(in []string) []string {
 	out := make([]string, 0, len(in))
 	for _, c := range in {
-		if c = normPEM(c); c != "" && !slices.Contains(out, c) {
+		if c = NormPEM(c); c != "" && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
 	}
@@ -300,65 +300,65 @@ func directType(t string) string {
 }
 
 // Identity of live entries.
-func accountKey(id string) string        { return trustAccounts + " " + id }
-func externalKey(id string) string       { return trustExternal + " " + id }
-func directKey(typ, scope string) string { return trustDirect + " " + directType(typ) + " " + scope }
+func accountKey(id string) string        { return TrustAccounts + " " + id }
+func externalKey(id string) string       { return TrustExternal + " " + id }
+func DirectKey(typ, scope string) string { return TrustDirect + " " + directType(typ) + " " + scope }
 
 func liveDirectKey(d world.DirectTrust) string {
 	if d.ScopeID == "" {
-		return trustDirect + " " + directType(d.Type) + " uid:" + d.UID
+		return TrustDirect + " " + directType(d.Type) + " uid:" + d.UID
 	}
-	return directKey(d.Type, d.ScopeID)
+	return DirectKey(d.Type, d.ScopeID)
 }
 
-// findLive returns the view of the first live entry with the given
+// FindLive returns the view of the first live entry with the given
 // identity and its index, or -1.
-func findLive(t world.Trust, key string) (entryView, int) {
+func FindLive(t world.Trust, key string) (entryView, int) {
 	kind, _, _ := strings.Cut(key, " ")
 	switch kind {
-	case trustAccounts:
+	case TrustAccounts:
 		for i, a := range t.Accounts {
 			if accountKey(a.AccountID) == key {
 				return entryView{Name: a.Name, ID: a.AccountID, All: a.TrustAll, IDs: normIDs(a.TrustAllowlist)}, i
 			}
 		}
-	case trustExternal:
+	case TrustExternal:
 		for i, x := range t.External {
 			if externalKey(x.TrustRelationshipID) == key {
 				return entryView{ID: x.TrustRelationshipID, All: x.TrustAll, IDs: normIDs(x.TrustAllowlist)}, i
 			}
 		}
-	case trustDirect:
+	case TrustDirect:
 		for i, d := range t.Direct {
 			if liveDirectKey(d) == key {
 				return entryView{Name: d.Name, Type: directType(d.Type), ID: d.ScopeID, All: d.TrustAll,
-					IDs: normIDs(d.TrustAllowlist), Certs: normCerts(d.PEMs())}, i
+					IDs: normIDs(d.TrustAllowlist), Certs: NormCerts(d.PEMs())}, i
 			}
 		}
 	}
 	return entryView{}, -1
 }
 
-// view merges the sources of an entry. writing keeps only what enforced
+// View merges the sources of an entry. writing keeps only what enforced
 // sources want, plus what report-only sources want and is already live.
-func (e *trustEntry) view(live *entryView, writing bool) entryView {
-	v := entryView{ID: e.id}
-	if e.kind == trustDirect {
-		v.Type = e.typ
+func (e *TrustEntry) View(live *entryView, writing bool) entryView {
+	v := entryView{ID: e.ID}
+	if e.Kind == TrustDirect {
+		v.Type = e.Type
 	}
 	var ids, certs []string
-	for _, s := range e.sources {
-		if writing && !s.enforced {
+	for _, s := range e.Sources {
+		if writing && !s.Enforced {
 			if live == nil {
 				continue
 			}
 			v.All = v.All || (s.all && live.All)
-			for _, id := range s.ids {
+			for _, id := range s.IDs {
 				if slices.Contains(live.IDs, id) {
 					ids = append(ids, id)
 				}
 			}
-			for _, c := range normCerts(s.certs) {
+			for _, c := range NormCerts(s.Certs) {
 				if slices.Contains(live.Certs, c) {
 					certs = append(certs, c)
 				}
@@ -366,16 +366,16 @@ func (e *trustEntry) view(live *entryView, writing bool) entryView {
 			continue
 		}
 		v.All = v.All || s.all
-		ids = append(ids, s.ids...)
-		certs = append(certs, s.certs...)
+		ids = append(ids, s.IDs...)
+		certs = append(certs, s.Certs...)
 	}
 	if !v.All {
 		v.IDs = normIDs(ids)
 	}
-	if e.kind == trustDirect {
-		v.Certs = normCerts(certs)
+	if e.Kind == TrustDirect {
+		v.Certs = NormCerts(certs)
 	}
-	if e.kind != trustExternal {
+	if e.Kind != TrustExternal {
 		v.Name = e.name()
 	}
 	return v
@@ -383,24 +383,24 @@ func (e *trustEntry) view(live *entryView, writing bool) entryView {
 
 // name is the entry's name: the first TrustedEnvironment's, else one
 // saying who made it.
-func (e *trustEntry) name() string {
-	for _, s := range e.sources {
+func (e *TrustEntry) name() string {
+	for _, s := range e.Sources {
 		if s.te != nil {
 			return s.te.Name
 		}
 	}
-	if e.kind == trustAccounts {
-		return "esremote: organization " + e.id
+	if e.Kind == TrustAccounts {
+		return "esremote: organization " + e.ID
 	}
 	env := "ECE environment"
-	if e.typ == world.DirectESS {
+	if e.Type == world.DirectESS {
 		env = "ECH organization"
 	}
-	return "esremote: " + env + " " + e.id
+	return "esremote: " + env + " " + e.ID
 }
 
-func (e *trustEntry) enforced() bool {
-	return slices.ContainsFunc(e.sources, func(s trustSource) bool { return s.enforced })
+func (e *TrustEntry) enforced() bool {
+	return slices.ContainsFunc(e.Sources, func(s TrustSource) bool { return s.Enforced })
 }
 
 // envRef names an environment: an ECH organization or an ECE installation.
@@ -423,11 +423,9 @@ type apiFacts struct {
 	err   error
 }
 
-// trustBuilder applies the trust rules to a trustInput. The apply step
-// (write) also sets ps and ctx, to write and to re-read after a 409.
-type trustBuilder struct {
-	in  trustInput
-	tp  *trustPlan
-	ps  *passState
-	ctx context.Context
+// TrustBuilder applies the trust rules to a trustInput (the apply step
+// wraps it in a trustWriter).
+type TrustBuilder struct {
+	Input TrustInput
+	Plan  *TrustPlan
 }

@@ -1,0 +1,144 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/esremote/esremote/reconcile/cloud"
+	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/spec"
+)
+
+// The trust decision's live reads (the observe stage's part of trust): the
+// facts a certificate link's trust depends on, read by demand while the
+// rules first run, each once (trustObservation records them).
+
+// trustLive reads for a trustObservation that is not frozen, through the
+// pass's clients and read-once store.
+type trustLive struct {
+	ps  *passState
+	ctx context.Context
+}
+
+func (l *trustLive) ReadDeployment(cl *spec.Cluster) decide.DepObs {
+	var r decide.DepObs
+	if _, r.ClientErr = l.ps.r.CloudClient(l.ps.set, cl); r.ClientErr == nil {
+		r.Dep, r.Err = l.ps.deployment(l.ctx, cl)
+	}
+	return r
+}
+
+func (l *trustLive) ReadOrganizations(cl *spec.Cluster) decide.IDsObs {
+	var r decide.IDsObs
+	c, err := l.ps.r.CloudClient(l.ps.set, cl)
+	if err == nil {
+		var orgs []world.Organization
+		orgs, err = c.Organizations(l.ctx)
+		for _, org := range orgs {
+			r.IDs = append(r.IDs, org.ID)
+		}
+	}
+	r.Err = err
+	return r
+}
+
+func (l *trustLive) ReadRelations(cl *spec.Cluster, local bool) decide.RelObs {
+	var r decide.RelObs
+	c, err := l.ps.r.CloudClient(l.ps.set, cl)
+	if err == nil {
+		r.Rels, err = c.TrustRelationships(l.ctx, local, local)
+	}
+	r.Err = err
+	return r
+}
+
+func (l *trustLive) ReadCertificateAuthority(cl *spec.Cluster) decide.IDsObs {
+	var r decide.IDsObs
+	c, err := l.ps.r.CloudClient(l.ps.set, cl)
+	if err == nil {
+		var cas []world.CACert
+		cas, err = c.CertificateAuthority(l.ctx, cl.Deployment.ID)
+		for _, ca := range cas {
+			r.IDs = append(r.IDs, ca.PEM)
+		}
+	}
+	r.Err = err
+	return r
+}
+
+func (l *trustLive) ReadCAFile(te *spec.TrustedEnvironment) decide.IDsObs {
+	b, err := readCA(l.ps.set, te, te.CAFile)
+	return decide.IDsObs{IDs: []string{string(b)}, Err: err}
+}
+
+// planTrust observes the trust of every deployment that certificate
+// connections and TrustedEnvironments involve, and decides it. It only
+// reads: first the rules run against a live reader, which observes (each
+// thing once) what they ask for; the record, frozen, is the Snapshot's
+// part of trust, and decideTrust decides from it and the ledger alone.
+func (ps *passState) planTrust(ctx context.Context) {
+	in := decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.ledger, Now: ps.r.opts.Now(),
+		Obs: decide.NewTrustObservation(&trustLive{ps: ps, ctx: ctx})}
+	decide.DecideTrust(in) // observe by demand
+	in.Obs.Live = nil
+	ps.snap.trust = in.Obs
+	tp := decide.DecideTrust(in)
+	ps.trust = tp
+	log := ps.r.opts.Logger
+	for _, ch := range tp.Detached.Changes {
+		log.Info("trust change of no connection", "target", ch.Target, "key", ch.Key, "action", ch.Action)
+	}
+	for _, f := range tp.Detached.Findings {
+		log.Warn("trust finding of no connection", "code", f.Code, "message", f.Message)
+	}
+	for _, u := range tp.Detached.Unmanaged {
+		log.Info("trust entry left alone", "target", u.Target, "key", u.Name, "reason", u.Reason)
+	}
+}
+
+// attachTrust adds the trust changes and findings that concern a
+// connection to its plan, so the report shows them with the connection.
+// It only reads the trust plan (it runs in the cluster goroutines).
+func (ps *passState) attachTrust(p *ConnectionPlan) {
+	if ps.trust == nil {
+		return
+	}
+	ct := ps.trust.ByConn[p.Conn.Name]
+	if ct == nil {
+		return
+	}
+	if ct.Err != nil && p.Err == nil {
+		p.Err = fmt.Errorf("trust: %w", ct.Err)
+	}
+	p.Changes = append(p.Changes, ct.Changes...)
+	p.Findings = append(p.Findings, ct.Findings...)
+	p.CAExpiration = ct.CAExpiry
+}
+
+// trustDetached is the pass's trust work and findings that concern no
+// connection (see the package comment on trust), for the report.
+func (ps *passState) trustDetached() Detached {
+	if ps.trust == nil {
+		return Detached{}
+	}
+	return ps.trust.Detached
+}
+
+// readTrust re-reads the deployment and its Elasticsearch resource (after a
+// 409: a new observation on purpose).
+func readTrust(ctx context.Context, d *decide.TrustDeployment, client *cloud.Client) error {
+	dep, err := client.Deployment(ctx, d.ID())
+	if err != nil {
+		return fmt.Errorf("read trust of %s: %w", d.Cluster.Name, err)
+	}
+	res, err := dep.ES(d.Cluster.Deployment.RefID)
+	if err != nil {
+		return fmt.Errorf("read trust of %s: %w", d.Cluster.Name, err)
+	}
+	if res.TrustRaw == nil {
+		return fmt.Errorf("read trust of %s: the deployment came back without settings", d.Cluster.Name)
+	}
+	d.Dep, d.Res = dep, res
+	return nil
+}
