@@ -37,7 +37,7 @@ var allowedImports = map[string][]string{
 	// that decisions name it and never an adapter.
 	"reconcile/world": nil,
 	// The observe stage: the world's reads, each target once per pass.
-	"reconcile/observe": {"reconcile/es", "reconcile/world"},
+	"reconcile/observe": {"spec", "reconcile/es", "reconcile/world"},
 	// The decide stage: pure functions of the specs, what the world holds
 	// and the ledger's copy; never an adapter (adapterFree).
 	"reconcile/decide": {"spec", "drift", "reconcile/world", "reconcile/ledger", "reconcile/plan"},

@@ -1,7 +1,5 @@
 package reconcile
 
-// The observe stage's part for managed keys: the remotes their keys live on.
-
 import (
 	"context"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
+
+// The observe stage's part for managed keys: the remotes their keys live on.
 
 // remoteState is one remote cluster as a pass sees it: its version and
 // the keys esremote made there, read once per pass (observe.Remote). It
@@ -37,23 +37,15 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 
 // prefetchRemotes starts the reads of the remotes the managed keys of a
 // local cluster's connections live on, as soon as that cluster is
-// observed, under the conditions keyRemote names (a managed key, a
-// deployment-backed local on 8.14 or later, a declared remote, an endpoint
-// and settings that could be prepared): the remote's reads then travel
-// while the other local clusters are observed, instead of after them on
-// every link's path. Each remote is still read once (remoteState).
+// observed: the second wave's part that observe.KeyRemote names (a managed
+// key, a deployment-backed local on 8.14 or later, a declared remote) for
+// the connections whose endpoint and settings could be prepared. The
+// remote's reads then travel while the other local clusters are observed,
+// instead of after them on every link's path. Each remote is still read
+// once (remoteState).
 func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, conns []*spec.Connection, obs *Observed) {
-	if local.Deployment == nil {
-		return
-	}
-	if v, err := world.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
-		return
-	}
 	for _, c := range conns {
-		if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed || c.Policy == spec.PolicyDisabled {
-			continue
-		}
-		rcl := ps.set.Cluster(c.Remote.Cluster)
+		rcl := observe.KeyRemote(ps.set, c, local, obs.Version)
 		if rcl == nil {
 			continue
 		}
@@ -72,17 +64,12 @@ func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, c
 }
 
 // keyRemote is the remote cluster whose keys a connection's key decision
-// needs read, or nil when the decision reads none (not a managed key, a
-// local too old for api_key security, a self-managed local, no
-// remote.cluster: decide.Key then decides without it).
+// needs read (observe.KeyRemote, for a connection that could be
+// prepared), or nil when the decision reads none: decide.Key then
+// decides without it.
 func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Observed) *spec.Cluster {
-	c := p.Conn
-	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled ||
-		!c.APIKey.Managed || local.Deployment == nil {
+	if p.Err != nil {
 		return nil
 	}
-	if v, err := world.ParseVersion(obs.Version); err == nil && !v.AtLeast(8, 14, 0) {
-		return nil
-	}
-	return set.Cluster(c.Remote.Cluster)
+	return observe.KeyRemote(set, p.Conn, local, obs.Version)
 }

@@ -11,6 +11,11 @@
 // hands out (Observed, LocalRead's results, Remote once done) is plain
 // data: no client, and nothing a decision could use to read again.
 //
+// What the second wave reads follows from the first by pure functions:
+// KeyRemote names the remote a managed key's decision needs, given the
+// local's observed version, so that the pass reads it as soon as the local
+// is observed and the decision finds it read (TestKeyRemote).
+//
 // Still in package reconcile, driven from there: the scheduling of the
 // reads (observeAll, one slot per cluster), the evidence requests of the
 // second wave (evidence.go, with the cache the daemon keeps between
