@@ -14,11 +14,30 @@ import (
 // facts a certificate link's trust depends on, read by demand while the
 // rules first run, each once (trustObservation records them).
 
-// trustLive reads for a trustObservation that is not frozen, through the
+// trustLive reads the facts the trust decision names Missing, through the
 // pass's clients and read-once store.
 type trustLive struct {
 	ps  *passState
 	ctx context.Context
+}
+
+// read answers one question of the trust decision.
+func (l *trustLive) read(q decide.TrustQuestion) decide.TrustAnswer {
+	switch q.Fact {
+	case decide.FactDeployment:
+		return decide.TrustAnswer{Dep: l.ReadDeployment(q.Cluster)}
+	case decide.FactOrganizations:
+		return decide.TrustAnswer{IDs: l.ReadOrganizations(q.Cluster)}
+	case decide.FactLocalRelations:
+		return decide.TrustAnswer{Rels: l.ReadRelations(q.Cluster, true)}
+	case decide.FactRelations:
+		return decide.TrustAnswer{Rels: l.ReadRelations(q.Cluster, false)}
+	case decide.FactCertificateAuthority:
+		return decide.TrustAnswer{IDs: l.ReadCertificateAuthority(q.Cluster)}
+	case decide.FactCAFile:
+		return decide.TrustAnswer{IDs: l.ReadCAFile(q.Env)}
+	}
+	return decide.TrustAnswer{}
 }
 
 func (l *trustLive) ReadDeployment(cl *spec.Cluster) decide.DepObs {
@@ -73,17 +92,24 @@ func (l *trustLive) ReadCAFile(te *spec.TrustedEnvironment) decide.IDsObs {
 }
 
 // planTrust observes the trust of every deployment that certificate
-// connections and TrustedEnvironments involve, and decides it. It only
-// reads: first the rules run against a live reader, which observes (each
-// thing once) what they ask for; the record, frozen, is the Snapshot's
-// part of trust, and decideTrust decides from it and the ledger alone.
+// connections and TrustedEnvironments involve, and decides it. The facts
+// the rules need depend on what earlier facts said, so it reads in
+// rounds: decide.DecideTrust decides from what the observation holds
+// (pure: it never reads) and names what is Missing; those facts are read,
+// each once, and recorded; until nothing is missing. The observation is
+// then the Snapshot's part of trust, and the last decision the pass's.
 func (ps *passState) planTrust(ctx context.Context) {
 	in := decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.ledger, Now: ps.r.opts.Now(),
-		Obs: decide.NewTrustObservation(&trustLive{ps: ps, ctx: ctx})}
-	decide.DecideTrust(in) // observe by demand
-	in.Obs.Live = nil
-	ps.snap.trust = in.Obs
+		Obs: decide.NewTrustObservation()}
+	live := &trustLive{ps: ps, ctx: ctx}
 	tp := decide.DecideTrust(in)
+	for len(tp.Missing) > 0 {
+		for _, q := range tp.Missing {
+			in.Obs.Record(q, live.read(q))
+		}
+		tp = decide.DecideTrust(in)
+	}
+	ps.snap.trust = in.Obs
 	ps.trust = tp
 	log := ps.r.opts.Logger
 	for _, ch := range tp.Detached.Changes {

@@ -111,6 +111,10 @@ type TrustPlan struct {
 	ByConn map[string]*ConnTrust
 	// Detached concerns no connection.
 	Detached Detached
+	// Missing are the facts the decision asked for and the observation
+	// did not hold, in the order asked: the observe stage reads them and
+	// decides again. A plan with Missing facts is not the pass's decision.
+	Missing []TrustQuestion
 }
 
 // Detached is trust work and findings of a pass that concern no
@@ -428,4 +432,6 @@ type apiFacts struct {
 type TrustBuilder struct {
 	Input TrustInput
 	Plan  *TrustPlan
+	// asked are the questions noted Missing (ask).
+	asked map[string]bool
 }

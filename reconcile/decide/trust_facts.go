@@ -18,6 +18,7 @@ func (tb *TrustBuilder) dep(cl *spec.Cluster) *TrustDeployment {
 	}
 	d := &TrustDeployment{Cluster: cl, entries: map[string]*TrustEntry{}}
 	tb.Plan.Deps[cl.Name] = d
+	tb.ask(TrustQuestion{Fact: FactDeployment, Cluster: cl})
 	o := tb.Input.Obs.Deployment(cl)
 	if o.ClientErr != nil {
 		d.Err = o.ClientErr
@@ -48,9 +49,11 @@ func (tb *TrustBuilder) facts(cl *spec.Cluster) *apiFacts {
 	f := &apiFacts{}
 	switch cl.Deployment.Platform {
 	case spec.PlatformECH:
+		tb.ask(TrustQuestion{Fact: FactOrganizations, Cluster: cl})
 		o := tb.Input.Obs.Organizations(cl)
 		f.orgs, f.err = o.IDs, o.Err
 	case spec.PlatformECE:
+		tb.ask(TrustQuestion{Fact: FactLocalRelations, Cluster: cl})
 		o := tb.Input.Obs.Relations(cl, true)
 		if o.Err != nil {
 			f.err = o.Err
@@ -71,6 +74,7 @@ func (tb *TrustBuilder) facts(cl *spec.Cluster) *apiFacts {
 // relations are an ECE control plane's trust relationships (for external
 // entries).
 func (tb *TrustBuilder) relations(cl *spec.Cluster) ([]world.TrustRelationship, error) {
+	tb.ask(TrustQuestion{Fact: FactRelations, Cluster: cl})
 	o := tb.Input.Obs.Relations(cl, false)
 	return o.Rels, o.Err
 }
@@ -125,6 +129,7 @@ func (tb *TrustBuilder) certsOf(cl *spec.Cluster) ([]string, error) {
 		}
 		return []string{f.local.PublicCACert}, nil
 	}
+	tb.ask(TrustQuestion{Fact: FactCertificateAuthority, Cluster: cl})
 	o := tb.Input.Obs.CertificateAuthority(cl)
 	if o.Err == nil && len(o.IDs) == 0 {
 		return nil, fmt.Errorf("deployment of %s lists no CA", cl.Name)

@@ -10,53 +10,127 @@ import (
 )
 
 // TrustObservation is the Snapshot's part of the trust decision: every
-// read the trust rules rely on, by what was read. What the rules need
-// depends on what earlier reads returned (a deployment's organization, an
-// environment's installation id), so it is observed by demand: planTrust
-// first runs the rules against a live reader, which reads each thing once
-// and records it, then freezes the record and decides from it alone
-// (decideTrust). A frozen observation never reads: a question it has no
-// answer for is an error, never a request.
+// fact the trust rules rely on, by what was read. It is plain data, and
+// DecideTrust never reads: a question it has no answer for is an error in
+// the decision and a TrustQuestion in the plan's Missing. What the rules
+// need depends on what earlier facts said (a deployment's organization, an
+// environment's installation id), so the observe stage reads in rounds: it
+// decides from what it has, reads what the plan says is Missing, records
+// the answers (Record) and decides again, until nothing is missing.
 type TrustObservation struct {
-	Live TrustReader // nil when frozen
-
 	Deps      map[string]DepObs // deployment GET, by cluster name
 	Orgs      map[string]IDsObs // ECH: organizations of the API key, by control plane
 	LocalRels map[string]RelObs // ECE: trust relationships with the local one's CA, by control plane
-	rels      map[string]RelObs // ECE: every trust relationship, by control plane
+	Rels      map[string]RelObs // ECE: every trust relationship, by control plane
 	CAs       map[string]IDsObs // ECH: CA PEMs of a deployment, by deployment ID
-	caFiles   map[string]IDsObs // a TrustedEnvironment's ca_file (one element: its bytes), by name and path
+	CAFiles   map[string]IDsObs // a TrustedEnvironment's ca_file (one element: its bytes), by name and path
 }
 
+// DepObs is a deployment as read, or why it could not be.
 type DepObs struct {
 	Dep       *world.Deployment
 	ClientErr error // no client for the control plane (credentials, ca_file)
 	Err       error
 }
 
+// IDsObs is a list of identifiers or PEMs as read, or why it could not be.
 type IDsObs struct {
 	IDs []string
 	Err error
 }
 
+// RelObs is an ECE control plane's trust relationships as read.
 type RelObs struct {
 	Rels []world.TrustRelationship
 	Err  error
 }
 
-// TrustReader reads for a trustObservation that is not frozen: each
-// question once, the observation records the answer.
-type TrustReader interface {
-	ReadDeployment(cl *spec.Cluster) DepObs
-	ReadOrganizations(cl *spec.Cluster) IDsObs
-	ReadRelations(cl *spec.Cluster, local bool) RelObs
-	ReadCertificateAuthority(cl *spec.Cluster) IDsObs
-	ReadCAFile(te *spec.TrustedEnvironment) IDsObs
+// TrustFact is what a TrustQuestion asks.
+type TrustFact string
+
+// The facts the trust rules ask for.
+const (
+	FactDeployment           TrustFact = "deployment"            // GET /deployments/{id} of Cluster
+	FactOrganizations        TrustFact = "organizations"         // ECH: GET /organizations of Cluster's control plane
+	FactLocalRelations       TrustFact = "local_relations"       // ECE: this environment's trust relationship, with its CA
+	FactRelations            TrustFact = "relations"             // ECE: every trust relationship
+	FactCertificateAuthority TrustFact = "certificate_authority" // ECH: the deployment's CAs
+	FactCAFile               TrustFact = "ca_file"               // a TrustedEnvironment's ca_file (Env)
+)
+
+// TrustQuestion is a fact the trust decision asked for and the
+// observation did not hold.
+type TrustQuestion struct {
+	Fact    TrustFact
+	Cluster *spec.Cluster            // every fact but FactCAFile
+	Env     *spec.TrustedEnvironment // FactCAFile
 }
 
-func NewTrustObservation(live TrustReader) *TrustObservation {
-	return &TrustObservation{Live: live, Deps: map[string]DepObs{}, Orgs: map[string]IDsObs{}, LocalRels: map[string]RelObs{},
-		rels: map[string]RelObs{}, CAs: map[string]IDsObs{}, caFiles: map[string]IDsObs{}}
+// key is where the answer to q is kept.
+func (q TrustQuestion) key() string {
+	switch q.Fact {
+	case FactDeployment:
+		return q.Cluster.Name
+	case FactCertificateAuthority:
+		return q.Cluster.Deployment.ID
+	case FactCAFile:
+		return q.Env.Name + "\x00" + q.Env.CAFile
+	}
+	return ControlPlane(q.Cluster)
+}
+
+// TrustAnswer is what reading a TrustQuestion gave: Dep for
+// FactDeployment, Rels for the relations, IDs for the others.
+type TrustAnswer struct {
+	Dep  DepObs
+	IDs  IDsObs
+	Rels RelObs
+}
+
+// NewTrustObservation returns an observation that holds nothing yet.
+func NewTrustObservation() *TrustObservation {
+	return &TrustObservation{Deps: map[string]DepObs{}, Orgs: map[string]IDsObs{}, LocalRels: map[string]RelObs{},
+		Rels: map[string]RelObs{}, CAs: map[string]IDsObs{}, CAFiles: map[string]IDsObs{}}
+}
+
+// Record keeps the answer to q.
+func (o *TrustObservation) Record(q TrustQuestion, a TrustAnswer) {
+	k := q.key()
+	switch q.Fact {
+	case FactDeployment:
+		o.Deps[k] = a.Dep
+	case FactOrganizations:
+		o.Orgs[k] = a.IDs
+	case FactLocalRelations:
+		o.LocalRels[k] = a.Rels
+	case FactRelations:
+		o.Rels[k] = a.Rels
+	case FactCertificateAuthority:
+		o.CAs[k] = a.IDs
+	case FactCAFile:
+		o.CAFiles[k] = a.IDs
+	}
+}
+
+// holds reports whether the observation answers q.
+func (o *TrustObservation) holds(q TrustQuestion) bool {
+	var ok bool
+	k := q.key()
+	switch q.Fact {
+	case FactDeployment:
+		_, ok = o.Deps[k]
+	case FactOrganizations:
+		_, ok = o.Orgs[k]
+	case FactLocalRelations:
+		_, ok = o.LocalRels[k]
+	case FactRelations:
+		_, ok = o.Rels[k]
+	case FactCertificateAuthority:
+		_, ok = o.CAs[k]
+	case FactCAFile:
+		_, ok = o.CAFiles[k]
+	}
+	return ok
 }
 
 // ControlPlane is the key of a control plane's reads.
@@ -64,33 +138,27 @@ func ControlPlane(cl *spec.Cluster) string {
 	return string(cl.Deployment.Platform) + " " + cl.Deployment.API
 }
 
-// notObserved is the answer of a frozen observation to a new question.
+// notObserved is the answer of the observation to a question it holds no
+// answer for.
 func notObserved(what string) error {
 	return fmt.Errorf("%s was not observed this pass", what)
 }
 
+// Deployment is the deployment of cl as read.
 func (o *TrustObservation) Deployment(cl *spec.Cluster) DepObs {
-	if r, ok := o.Deps[cl.Name]; ok || o.Live == nil {
-		if !ok {
-			r.Err = notObserved("deployment of " + cl.Name)
-		}
-		return r
+	r, ok := o.Deps[cl.Name]
+	if !ok {
+		r.Err = notObserved("deployment of " + cl.Name)
 	}
-	r := o.Live.ReadDeployment(cl)
-	o.Deps[cl.Name] = r
 	return r
 }
 
+// Organizations are the organizations of cl's control plane (ECH).
 func (o *TrustObservation) Organizations(cl *spec.Cluster) IDsObs {
-	key := ControlPlane(cl)
-	if r, ok := o.Orgs[key]; ok || o.Live == nil {
-		if !ok {
-			r.Err = notObserved("organizations of " + cl.Name)
-		}
-		return r
+	r, ok := o.Orgs[ControlPlane(cl)]
+	if !ok {
+		r.Err = notObserved("organizations of " + cl.Name)
 	}
-	r := o.Live.ReadOrganizations(cl)
-	o.Orgs[key] = r
 	return r
 }
 
@@ -98,48 +166,53 @@ func (o *TrustObservation) Organizations(cl *spec.Cluster) IDsObs {
 // local, the list that carries the local one's CA (read for the
 // environment's identity), else the plain list (for external entries).
 func (o *TrustObservation) Relations(cl *spec.Cluster, local bool) RelObs {
-	key, m := ControlPlane(cl), o.rels
+	m := o.Rels
 	if local {
 		m = o.LocalRels
 	}
-	if r, ok := m[key]; ok || o.Live == nil {
-		if !ok {
-			r.Err = notObserved("trust relationships of " + cl.Name)
-		}
-		return r
-	}
-	r := o.Live.ReadRelations(cl, local)
-	m[key] = r
-	return r
-}
-
-func (o *TrustObservation) CertificateAuthority(cl *spec.Cluster) IDsObs {
-	id := cl.Deployment.ID
-	if r, ok := o.CAs[id]; ok || o.Live == nil {
-		if !ok {
-			r.Err = notObserved("certificate authority of " + cl.Name)
-		}
-		return r
-	}
-	r := o.Live.ReadCertificateAuthority(cl)
-	o.CAs[id] = r
-	return r
-}
-
-func (o *TrustObservation) CAFile(te *spec.TrustedEnvironment) ([]byte, error) {
-	key := te.Name + "\x00" + te.CAFile
-	r, ok := o.caFiles[key]
-	if !ok && o.Live == nil {
-		return nil, notObserved("ca_file " + te.CAFile)
-	}
+	r, ok := m[ControlPlane(cl)]
 	if !ok {
-		r = o.Live.ReadCAFile(te)
-		o.caFiles[key] = r
+		r.Err = notObserved("trust relationships of " + cl.Name)
+	}
+	return r
+}
+
+// CertificateAuthority are the CA PEMs of cl's deployment (ECH).
+func (o *TrustObservation) CertificateAuthority(cl *spec.Cluster) IDsObs {
+	r, ok := o.CAs[cl.Deployment.ID]
+	if !ok {
+		r.Err = notObserved("certificate authority of " + cl.Name)
+	}
+	return r
+}
+
+// CAFile is the content of a TrustedEnvironment's ca_file.
+func (o *TrustObservation) CAFile(te *spec.TrustedEnvironment) ([]byte, error) {
+	r, ok := o.CAFiles[te.Name+"\x00"+te.CAFile]
+	if !ok {
+		return nil, notObserved("ca_file " + te.CAFile)
 	}
 	if r.Err != nil {
 		return nil, r.Err
 	}
 	return []byte(r.IDs[0]), nil
+}
+
+// ask notes q as Missing when the observation does not hold it: what the
+// observe stage reads next.
+func (tb *TrustBuilder) ask(q TrustQuestion) {
+	if tb.Input.Obs.holds(q) {
+		return
+	}
+	k := string(q.Fact) + " " + q.key()
+	if tb.asked[k] {
+		return
+	}
+	if tb.asked == nil {
+		tb.asked = map[string]bool{}
+	}
+	tb.asked[k] = true
+	tb.Plan.Missing = append(tb.Plan.Missing, q)
 }
 
 // trustLedger is the ledger's part of the trust decision.

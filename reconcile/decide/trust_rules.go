@@ -319,6 +319,7 @@ func (tb *TrustBuilder) environmentCerts(te *spec.TrustedEnvironment, env envRef
 		return fromAPI, nil
 	}
 	if te.CAFile != "" {
+		tb.ask(TrustQuestion{Fact: FactCAFile, Env: te})
 		b, err := tb.Input.Obs.CAFile(te)
 		if err != nil {
 			return nil, err

@@ -95,7 +95,7 @@ func TestDecideTrust(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			set := &spec.Set{Clusters: []*spec.Cluster{cluster("l", "dl"), cluster("r", "dr")}, Connections: tc.conns}
-			obs := NewTrustObservation(nil)
+			obs := NewTrustObservation()
 			obs.Deps["l"] = dep("dl", "cl-l", tc.liveL)
 			obs.Deps["r"] = dep("dr", "cl-r", tc.liveR)
 			if tc.depErrR != nil {
@@ -152,7 +152,7 @@ func trustPtr(v world.Trust) *world.Trust { return &v }
 // answer for is an error naming what was not observed, for every kind of
 // fact, and never a request (it has no reader).
 func TestTrustObservationFrozen(t *testing.T) {
-	obs := NewTrustObservation(nil)
+	obs := NewTrustObservation()
 	ech := &spec.Cluster{Name: "l", Deployment: &spec.Deployment{Platform: spec.PlatformECH, API: "https://api.example", ID: "dl"}}
 	te := &spec.TrustedEnvironment{Name: "te", CAFile: "ca.pem"}
 	for what, err := range map[string]error{
@@ -184,7 +184,7 @@ func TestDecideTrustAcrossPlatforms(t *testing.T) {
 	c := &spec.Connection{Name: "c", Local: "l", Alias: "r", Remote: spec.Remote{Cluster: "r"}, Security: spec.SecurityCertificate, Policy: spec.PolicyEnforce}
 	set := &spec.Set{Clusters: []*spec.Cluster{l, r}, Connections: []*spec.Connection{c}}
 	observe := func() *TrustObservation {
-		obs := NewTrustObservation(nil)
+		obs := NewTrustObservation()
 		raw := json.RawMessage(`{}`)
 		obs.Deps["l"] = DepObs{Dep: &world.Deployment{ID: "dl", OrganizationID: "o1", Elasticsearch: []world.ESResource{{ClusterID: "cl-l", TrustRaw: raw}}}}
 		obs.Deps["r"] = DepObs{Dep: &world.Deployment{ID: "dr", Elasticsearch: []world.ESResource{{ClusterID: "cl-r", TrustRaw: raw}}}}
