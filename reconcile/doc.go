@@ -12,8 +12,8 @@
 //     A cluster that is both a local and a remote is read once.
 //   - decide (package decide: the settings Diff, Key, Roles, Departed,
 //     RemovedKeys and KeystoreRemovals and their rules, one file per
-//     family; here decide*.go gathers their inputs from the Snapshot, and
-//     the trust decision, decide_trust*.go, is still this package's): pure
+//     family, trust included; here decide*.go gathers their inputs from
+//     the Snapshot, and trust_pass.go reads the trust facts in rounds): pure
 //     functions of the Snapshot, the copy of the ledger taken at pass
 //     start (passState.ledger) and the clock; nothing is read or written,
 //     and the daemon's memory (contests) is not touched.

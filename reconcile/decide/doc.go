@@ -11,29 +11,43 @@
 //   - settings.go: a local cluster's aliases against what it holds and
 //     what the ledger records (Diff: ownership, conflicts, drift origin,
 //     the one settings PUT) (TestDiffOwnershipRules);
+//
 //   - key.go: an api_key link's key and keystore work, rotation included
 //     (Key) (TestDiffKey, TestDiffKeyIsPure, TestClassifyKey); access.go:
 //     the key's access, name and fingerprints;
+//
 //   - removals.go: the keys and keystore entries of connections that left
 //     (RemovedKeys, KeystoreRemovals) (TestDiffRemovedKeys,
 //     TestDiffKeystoreRemovals);
+//
 //   - roles.go: the roles connections declare against the live ones
 //     (Roles) (TestDiffRolesOwnershipRules);
+//
 //   - departed.go: what the ledger still owns on clusters that left the
 //     specs (Departed) (TestDecideDeparted);
+//
 //   - desired.go: the settings a connection wants for its alias (Desire)
 //     and where a remote is dialled (Endpoint) (TestDesireServerName);
+//
 //   - canary_privileges.go, canary_ambiguity.go: whether the local
 //     credential may make a link's evidence request, and whether a key's
 //     access makes its canary prove nothing;
+//
 //   - version.go: what a role or an api_key link asks of a version;
+//
 //   - change.go, plan.go, codes.go: what a decision is (ClusterPlan,
 //     ConnectionPlan, Change, Finding, the work the execute stage carries
 //     out) and the finding codes it uses.
 //
+//   - trust.go, trust_rules.go, trust_facts.go, trust_findings.go,
+//     trust_observation.go: the certificate model's trust (DecideTrust),
+//     from the trust facts the observation holds; it reads nothing and
+//     names the facts it lacked (TrustPlan.Missing), which the observe
+//     part of the pass reads before deciding again (TestDecideTrust,
+//     TestDecideTrustAcrossPlatforms, TestTrustObservationFrozen).
+//
 // Package reconcile gathers each decision's input from the pass's
-// Snapshot and the ledger's copy (decide*.go there) and runs them; the
-// trust decision of the certificate model (reconcile's decide_trust*.go,
-// trust.go) has not moved here yet. TestDecideTwiceFromOneSnapshot runs a
-// whole decision twice on one Snapshot and compares the plans.
+// Snapshot and the ledger's copy (decide*.go there) and runs them.
+// TestDecideTwiceFromOneSnapshot runs a whole decision twice on one
+// Snapshot and compares the plans.
 package decide

@@ -19,5 +19,6 @@
 // Still in package reconcile, driven from there: the scheduling of the
 // reads (observeAll, one slot per cluster), the evidence requests of the
 // second wave (evidence.go, with the cache the daemon keeps between
-// passes) and the trust facts read by demand (trustobs.go).
+// passes) and the trust facts, read in rounds until the trust decision
+// lacks none (trust_pass.go, decide.TrustPlan.Missing).
 package observe
