@@ -215,3 +215,65 @@ func TestDecideTrustAcrossPlatforms(t *testing.T) {
 		t.Fatalf("an unreadable CA: %+v", tp.ByConn["c"])
 	}
 }
+
+// The trust decision reads nothing: from an empty observation it names
+// the facts it lacks (TrustPlan.Missing); the observe stage reads those
+// and decides again, and the rounds end with the decision a complete
+// observation gives, each fact asked for once.
+func TestDecideTrustNamesWhatItLacks(t *testing.T) {
+	pem := func(s string) string { return "-----BEGIN CERTIFICATE-----\n" + s + "\n-----END CERTIFICATE-----" }
+	l := &spec.Cluster{Name: "l", Deployment: &spec.Deployment{Platform: spec.PlatformECH, API: "https://api.example", ID: "dl"}}
+	r := &spec.Cluster{Name: "r", Deployment: &spec.Deployment{Platform: spec.PlatformECE, API: "https://ece.example", ID: "dr"}}
+	c := &spec.Connection{Name: "c", Local: "l", Alias: "r", Remote: spec.Remote{Cluster: "r"}, Security: spec.SecurityCertificate, Policy: spec.PolicyEnforce}
+	set := &spec.Set{Clusters: []*spec.Cluster{l, r}, Connections: []*spec.Connection{c}}
+	raw := json.RawMessage(`{}`)
+	// The world the observe stage would read, by question.
+	answer := func(q TrustQuestion) TrustAnswer {
+		switch {
+		case q.Fact == FactDeployment && q.Cluster.Name == "l":
+			return TrustAnswer{Dep: DepObs{Dep: &world.Deployment{ID: "dl", OrganizationID: "o1", Elasticsearch: []world.ESResource{{ClusterID: "cl-l", TrustRaw: raw}}}}}
+		case q.Fact == FactDeployment && q.Cluster.Name == "r":
+			return TrustAnswer{Dep: DepObs{Dep: &world.Deployment{ID: "dr", Elasticsearch: []world.ESResource{{ClusterID: "cl-r", TrustRaw: raw}}}}}
+		case q.Fact == FactLocalRelations:
+			return TrustAnswer{Rels: RelObs{Rels: []world.TrustRelationship{{Local: true, InstallationID: "env1", PublicCACert: pem("ECE")}}}}
+		case q.Fact == FactCertificateAuthority:
+			return TrustAnswer{IDs: IDsObs{IDs: []string{pem("ECH")}}}
+		case q.Fact == FactOrganizations:
+			return TrustAnswer{IDs: IDsObs{IDs: []string{"o1"}}}
+		}
+		return TrustAnswer{IDs: IDsObs{Err: errors.New("no such fact in this world")}}
+	}
+	led, _ := ledger.Open("")
+	in := TrustInput{Set: set, Obs: NewTrustObservation(), Ledger: led}
+	asked := map[string]int{}
+	tp := DecideTrust(in)
+	rounds := 0
+	for ; len(tp.Missing) > 0; rounds++ {
+		if rounds > 10 {
+			t.Fatalf("still missing after %d rounds: %+v", rounds, tp.Missing)
+		}
+		for _, q := range tp.Missing {
+			asked[string(q.Fact)+" "+q.key()]++
+			in.Obs.Record(q, answer(q))
+		}
+		tp = DecideTrust(in)
+	}
+	if rounds == 0 {
+		t.Fatal("an empty observation gave a decision without asking for a fact")
+	}
+	for q, n := range asked {
+		if n != 1 {
+			t.Errorf("%s asked for %d times", q, n)
+		}
+	}
+	var got []string
+	for _, name := range sortedKeys(tp.Deps) {
+		for _, op := range tp.Deps[name].Ops {
+			got = append(got, fmt.Sprintf("%s %s %s ids=%v certs=%d", name, op.Action, op.Key, op.Write.IDs, len(op.Write.Certs)))
+		}
+	}
+	want := []string{"l create direct ECE env1 ids=[cl-r] certs=1", "r create direct ESS o1 ids=[cl-l] certs=1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after %d rounds (%v): got %q\nwant %q", rounds, asked, got, want)
+	}
+}
