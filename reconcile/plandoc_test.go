@@ -16,15 +16,37 @@ import (
 )
 
 // A saved plan round-trips through JSON, validates against its schema,
-// holds no secret, and applies only while the world is the one it saw:
-// the apply pass itself re-checks each cluster right before writing.
+// holds no secret (a step names the secret it sends: the key a create
+// step returns, a hand-made key's credential by its connection), and
+// applies only while the world is the one it saw.
 func TestSavedPlan(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("conn.yaml", apiKeyConn)
+	tw.env["ONPREM_KEY"] = "b25wcmVtLWhhbmQtbWFkZTpzM2NyM3Q="
+	tw.write("onprem.yaml", `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-onprem
+local: ech-analytics
+alias: onprem
+remote: {proxy_address: "onprem-search.sim:9443", server_name: onprem-search.sim}
+security: api_key
+api_key:
+  managed: false
+  credentials: {env: ONPREM_KEY}
+`)
 	doc := tw.pass(ModePlan).SavedPlan()
 	b, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
+	}
+	refs := map[string]bool{}
+	for _, s := range doc.Steps {
+		if s.Kind == plan.KindSetKeystore && s.SecretRef != nil {
+			refs[s.Connection+" step:"+s.SecretRef.Step+" conn:"+s.SecretRef.Connection] = true
+		}
+	}
+	if len(refs) != 2 || !refs["analytics-to-onprem step: conn:analytics-to-onprem"] {
+		t.Fatalf("the keystore steps name their secrets as %v, want the created key's step and the hand-made key's connection", refs)
 	}
 	for _, secret := range tw.env {
 		if strings.Contains(string(b), secret) {
