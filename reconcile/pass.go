@@ -399,29 +399,15 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 	return cp
 }
 
-// identity checks that the cluster answering for local is the one the
-// ledger's records are about (same cluster_uuid), and that no other
-// declared Cluster of this pass is the same cluster.
+// identity is decide.Identity for local, given the ledger copy's record of
+// the name and the pass's other names of the same cluster: the cluster
+// answering for local must be the one the ledger's records are about, and
+// no other declared Cluster of this pass the same cluster.
 func (ps *passState) identity(local string, obs *Observed) error {
 	if obs.UUID == "" {
-		return nil // a cluster too old to say (or a test double): nothing to compare
+		return nil
 	}
-	if rec := ps.ledger.ClusterUUID(local); rec != "" && rec != obs.UUID {
-		return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: nothing is written there. Point elasticsearch.url of %s back at that cluster; if the cluster was rebuilt on purpose, remove the ledger's records of %s (state dir ledger.json) and adopt what is there with esremote import",
-			CodeIdentityChanged, local, obs.UUID, rec, local, local)
-	}
-	var same []string
-	for _, name := range ps.namesOf(obs.UUID) {
-		if name != local {
-			same = append(same, name)
-		}
-	}
-	if len(same) > 0 {
-		slices.Sort(same)
-		return fmt.Errorf("%s: clusters %s and %s are the same cluster (cluster_uuid %s): nothing is written there until one Cluster document remains",
-			CodeDuplicateCluster, local, strings.Join(same, ", "), obs.UUID)
-	}
-	return nil
+	return decide.Identity(local, obs, ps.ledger.ClusterUUID(local), ps.namesOf(obs.UUID))
 }
 
 // namesOf lists the declared Clusters that are the cluster with uuid: the

@@ -35,6 +35,10 @@
 //
 //   - version.go: what a role or an api_key link asks of a version;
 //
+//   - identity.go: whether the cluster answering for a name is the one
+//     the ledger's records are about and no other declared Cluster
+//     (Identity) (TestIdentity);
+//
 //   - change.go, plan.go, codes.go: what a decision is (ClusterPlan,
 //     ConnectionPlan, Change, Finding, the work the execute stage carries
 //     out) and the finding codes it uses.
