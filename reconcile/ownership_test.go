@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/sim"
@@ -395,6 +396,13 @@ alias: partner
 remote: {proxy_address: "partner.example.com:9300", server_name: partner.example.com}
 security: certificate
 `)
+	// The key's remote answers its identity read slowly: the pass still
+	// writes nothing before that observation is in (it was started with
+	// the others and not waited for, so under load it was answered after
+	// the other cluster's PUT).
+	if _, err := tw.srv.Fault(sim.Fault{Target: "ece-prod-logs", Method: "GET", Path: "/", Kind: sim.FaultLatency, Latency: 300 * time.Millisecond, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
 	tw.srv.World.ResetLog()
 	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")
 	// The remote was read with the pass's observations, not after its

@@ -51,8 +51,9 @@ type passState struct {
 	all       map[string]map[string]bool
 	departing bool
 
-	// reads are the reads started ahead of need (prefetchRemotes); the
-	// pass waits for them before it returns.
+	// reads are the reads started ahead of need (prefetchRemotes,
+	// observeDeparted): observations, so observe waits for them before
+	// it returns, and none is answered after the pass's first write.
 	reads sync.WaitGroup
 
 	// uuids indexes the declared Clusters by cluster_uuid (namesOf).
@@ -122,7 +123,6 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		}
 		plans = append(plans, cp)
 	}
-	ps.reads.Wait()
 	res.Plan.Clusters = plans
 	res.Detached = ps.trustDetached()
 	res.Finished = r.opts.Now()
@@ -188,6 +188,9 @@ func (ps *passState) observe(ctx context.Context) {
 		ps.early[i] = ps.decideLocal(local, ps.byLocal[local], ps.all[local], ob)
 	})
 	<-trusted
+	// The remotes read ahead of need: no decision waits for a departed
+	// key's remote (applyDeparted does, after the other clusters' writes).
+	ps.reads.Wait()
 }
 
 // decide decides every local cluster from the Snapshot, before anything is
