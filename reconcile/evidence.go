@@ -132,12 +132,13 @@ type earlyEvidence struct {
 // lookup per link here.
 //
 // The request is bounded by what the cluster's version has
-// (resolveBounded). The version the last pass of this Reconciler read
-// shapes it, so that the request leaves with the reads, not a round trip
-// after them; with none (the first pass of a process), version is waited
-// for (the pass's GET /, read once). Either way the answer is read by the
-// version this pass reads, and not used for a request that version asks
-// otherwise (evidenceOf asks again).
+// (resolveBounded), and version says which: the version the last pass of
+// this Reconciler read, taken before this pass's reads started (so that
+// the request leaves with the reads, not a round trip after them), or,
+// with none (the first pass of a process), the pass's GET / (read once),
+// waited for. Either way the answer is read by the version this pass
+// reads, and not used for a request that version asks otherwise
+// (evidenceOf asks again).
 func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, version func() string, conns []*spec.Connection) *earlyEvidence {
 	now := r.opts.Now()
 	ev := &earlyEvidence{asked: map[string]string{}}
@@ -162,11 +163,7 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, v
 	if len(expr) == 0 {
 		return nil
 	}
-	v, ok := r.lastVersion(local)
-	if !ok {
-		v = version()
-	}
-	ev.sem = semanticsOf(v)
+	ev.sem = semanticsOf(version())
 	ev.ans = r.resolveBounded(ctx, c, ev.sem, expr)
 	ev.at = r.opts.Now()
 	return ev

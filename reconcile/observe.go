@@ -107,10 +107,17 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 		return
 	}
 	o.rolesRead = ps.wantRoles(local, conns)
+	// The version the last pass read, taken before this pass's reads
+	// start: rememberVersion below replaces it as soon as they are in,
+	// which may be before askEarly's goroutine has run.
+	last, known := ps.r.lastVersion(local)
 	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.rolesRead, Privileges: wantPrivileges(conns)})
 	var early sync.WaitGroup
 	early.Go(func() {
 		version := func() string {
+			if known {
+				return last
+			}
 			info, err := ps.snap.reads.Info(ctx, local, client)
 			if err != nil {
 				return ""
