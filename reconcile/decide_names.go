@@ -50,15 +50,9 @@ const (
 	specDirPlaceholder = decide.SpecDirPlaceholder
 )
 
-var (
-	errConflict = decide.ErrConflict
-	errRefused  = decide.ErrRefused
-)
+var errRefused = decide.ErrRefused
 
 func keyName(c *spec.Connection) string                     { return decide.KeyName(c) }
-func accessOf(a spec.Access) world.CrossClusterAccess       { return decide.AccessOf(a) }
-func accessHash(a world.CrossClusterAccess) string          { return decide.AccessHash(a) }
-func canonicalAccess(a world.CrossClusterAccess) string     { return decide.CanonicalAccess(a) }
 func matches(rec *AliasRecord, live map[string]string) bool { return decide.Matches(rec, live) }
 func fingerprints(d *DesiredAlias) map[string]string        { return decide.Fingerprints(d) }
 func groupByAlias(flat map[string]string) map[string]map[string]string {

@@ -1,8 +1,5 @@
 package reconcile
 
-// The observe stage: the reads of a pass (DESIGN §5), each target once,
-// into the pass's Snapshot. Nothing here decides or writes.
-
 import (
 	"context"
 	"fmt"
@@ -13,6 +10,9 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
+
+// The observe stage: the reads of a pass (DESIGN §5), each target once,
+// into the pass's Snapshot. Nothing here decides or writes.
 
 // Observed and RemoteStatus are what the observe stage read of a local
 // cluster (package world's).
@@ -243,6 +243,3 @@ func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []
 	}
 	return out
 }
-
-// flatRemote is observe.FlatRemote.
-func flatRemote(m map[string]world.Value) map[string]string { return observe.FlatRemote(m) }
