@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -83,5 +84,29 @@ func TestCopyIsIndependent(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c.Alias("local", "hub").Keys, map[string]string{"cluster.remote.hub.mode": "sha256:1"}) {
 		t.Errorf("copy's alias record %+v", c.Alias("local", "hub"))
+	}
+}
+
+// A pass takes its Copy before its first read: the copy does not copy
+// every alias record (one per alias esremote wrote), only the maps that
+// hold them; the records are never changed in place, and what is read
+// from the copy is still its own (TestCopyIsIndependent).
+func TestCopySharesTheAliasRecords(t *testing.T) {
+	l, err := New("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const locals, aliases = 10, 100
+	for i := range locals {
+		recs := map[string]*AliasRecord{}
+		for a := range aliases {
+			recs[fmt.Sprintf("a%03d", a)] = &AliasRecord{Connection: "c", Keys: map[string]string{"k1": "v", "k2": "v"}}
+		}
+		if err := l.SetAliases(fmt.Sprintf("l%02d", i), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := testing.AllocsPerRun(5, func() { _ = l.Copy() }); n >= locals*aliases {
+		t.Errorf("Copy made %.0f allocations for %d alias records: it copies each record", n, locals*aliases)
 	}
 }
