@@ -94,6 +94,9 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 		}
 	}
 	res.Detached.Changes, _ = changes(p.Detached)
+	for _, f := range p.DetachedFindings {
+		res.Detached.Findings = append(res.Detached.Findings, Finding(f))
+	}
 	res.Finished = r.opts.Now()
 	return res, nil
 }

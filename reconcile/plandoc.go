@@ -21,6 +21,9 @@ func (res *Result) SavedPlan() *plan.Plan {
 		d.Clusters = append(d.Clusters, clusterDoc(cp, res.stepOf))
 	}
 	d.Detached = changeDocs(res.Detached.Changes, res.stepOf)
+	for _, f := range res.Detached.Findings {
+		d.DetachedFindings = append(d.DetachedFindings, plan.Finding(f))
+	}
 	return d
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -284,5 +285,38 @@ func TestApplyPlanReadsOnlyPreconditions(t *testing.T) {
 		if r.Method == "GET" && !verification(r) {
 			t.Errorf("a read after the first write that is not verification: %s %s", r.Target, r.Endpoint)
 		}
+	}
+}
+
+// A saved plan keeps the trust work and findings of no single connection
+// (a TrustedEnvironment on a deployment no connection is local to), and
+// apply --plan reports them as the pass that planned them would have.
+func TestApplyPlanKeepsDetachedTrust(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.write("ca/other.pem", string(shortLivedCA(t, 10*24*time.Hour)))
+	tw.write("te.yaml", `apiVersion: esremote/v1
+kind: TrustedEnvironment
+name: ece-other
+deployment: ech-analytics
+platform: ece
+environment_id: "2000000002"
+ca_file: ca/other.pem
+trust: ["0123456789abcdef0123456789abcdef"]
+`)
+	planned := tw.pass(ModePlan)
+	if len(planned.Detached.Changes) == 0 || len(planned.Detached.Findings) == 0 {
+		t.Fatalf("no detached trust work or finding: the test proves nothing (%+v)", planned.Detached)
+	}
+	saved, err := plan.Parse(mustJSON(t, planned.SavedPlan()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tw.reconciler(false).ApplyPlan(t.Context(), tw.load(), saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := findConn(t, res.Report(drift.TriggerApply, ""), DetachedTrustName)
+	if len(c.Findings) != len(planned.Detached.Findings) || len(c.Changes) == 0 || !c.Changes[0].Applied {
+		t.Fatalf("the detached trust as apply --plan reports it: %+v", c)
 	}
 }

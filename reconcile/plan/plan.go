@@ -40,8 +40,10 @@ type Plan struct {
 	// Steps are the writes, in the order they are sent.
 	Steps    []Step    `json:"steps" jsonschema:"required"`
 	Clusters []Cluster `json:"clusters" jsonschema:"required"`
-	// Detached is trust work of no single connection.
-	Detached []Change `json:"detached,omitempty"`
+	// Detached is trust work of no single connection, DetachedFindings
+	// what the pass noticed about it.
+	Detached         []Change  `json:"detached,omitempty"`
+	DetachedFindings []Finding `json:"detached_findings,omitempty"`
 	// Seal is "hmac-sha256:<key id>:<mac>" over the rest (Sealed): apply
 	// --plan refuses a plan whose seal does not hold under its state
 	// directory's plan key.
