@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/esremote/esremote/reconcile/cloud"
@@ -29,7 +30,8 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 		return nil, &StaleError{Reasons: []string{fmt.Sprintf("the specs changed (digest %s when planned, %s now)", p.SpecDigest, set.Digest)}}
 	}
 	res := &Result{Mode: ModeApply, Set: set, Only: p.Only, Started: r.opts.Now(), Plan: &Plan{}}
-	outs := execute.Run(ctx, p.Steps, r.stepEnv(set), execute.Options{CheckFirst: true})
+	steps, kept := withoutRotationEnds(p.Steps)
+	outs := execute.Run(ctx, steps, r.stepEnv(set), execute.Options{CheckFirst: true})
 	if why := execute.StaleReasons(outs); len(why) > 0 {
 		return nil, &StaleError{Reasons: why}
 	}
@@ -46,6 +48,8 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 			case c.Error != "":
 				ch.Err = errors.New(c.Error)
 			case c.Step == "":
+			case kept[c.Step]:
+				ch.Err = errRotationEndKept
 			case !ok:
 				ch.Err = fmt.Errorf("step %s is not in the plan", c.Step)
 			case o.Status == execute.Done:
@@ -99,6 +103,33 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 	}
 	res.Finished = r.opts.Now()
 	return res, nil
+}
+
+// errRotationEndKept is what becomes of a rotation's end in a saved plan.
+var errRotationEndKept = errors.New("kept: apply --plan does not invalidate a rotated-out key on the proof the plan was made with; " +
+	"the next pass (esremote apply, or the daemon) proves the new key in use again and then invalidates the old one")
+
+// withoutRotationEnds are a saved plan's steps less the ends of
+// rotations (the invalidation of a rotated-out key), and the IDs of those
+// it left out. The live pass invalidates a rotated-out key only once the
+// pass's last request through the link still proves the new key in use
+// (finishRotations); a saved plan holds the proof of when it was made,
+// and a keystore set back by hand since then is invisible to every
+// precondition (a keystore's values cannot be read). Deleting on that old
+// proof could invalidate the key the local cluster uses now, so the
+// saved plan keeps the old key, and the next pass ends the rotation on a
+// fresh proof.
+func withoutRotationEnds(in []plan.Step) ([]plan.Step, map[string]bool) {
+	var out []plan.Step
+	kept := map[string]bool{}
+	for _, s := range in {
+		if s.Kind == plan.KindInvalidateKeys && slices.ContainsFunc(s.Ledger, func(l plan.LedgerRecord) bool { return l.Kind == ledgerKeyRotated }) {
+			kept[s.ID] = true
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, kept
 }
 
 // verifyWritten asks the verifier about the links a saved plan wrote on
