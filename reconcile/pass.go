@@ -85,7 +85,7 @@ func (r *Reconciler) PassTargets(ctx context.Context, set *spec.Set, mode Mode, 
 
 func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only string, targets []string) (*Result, error) {
 	res := &Result{Mode: mode, Set: set, Only: only, Started: r.opts.Now(), Plan: &Plan{}}
-	if only != "" && findConnection(set, only) == nil {
+	if only != "" && set.Connection(only) == nil {
 		return nil, fmt.Errorf("no connection named %q in %s", only, set.Dir)
 	}
 	ps := r.newPass(set, mode, only, targets)

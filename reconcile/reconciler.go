@@ -348,15 +348,6 @@ func (res *Result) CAExpirations() map[string]time.Time {
 	return out
 }
 
-func findConnection(set *spec.Set, name string) *spec.Connection {
-	for _, c := range set.Connections {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // readCA reads a PEM file named by a spec document (obj), relative to
 // that document's file.
 func readCA(set *spec.Set, obj any, path string) ([]byte, error) {
