@@ -32,16 +32,16 @@ func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version 
 		return
 	}
 	rc, listed := ans.res[alias]
-	ev := judge(linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + alias + ":*", At: ps.r.opts.Now()}},
+	ev := judge(linkEvidence{Evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + alias + ":*", At: ps.r.opts.Now()}},
 		rc, listed, alias, "*", "", sem, ans.timeout)
-	if ev.health != HealthConnected {
+	if ev.Health != HealthConnected {
 		return
 	}
 	canary := ""
 	if p.Evidence != nil {
 		canary = p.Evidence.Answer
 	}
-	ev.evidence.Answer += "; this installation's canary was refused (" + canary + "): the local cluster uses another installation's key"
-	p.Health, p.Refusal = ev.health, ""
-	p.Evidence = &ev.evidence
+	ev.Evidence.Answer += "; this installation's canary was refused (" + canary + "): the local cluster uses another installation's key"
+	p.Health, p.Refusal = ev.Health, ""
+	p.Evidence = &ev.Evidence
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -43,19 +44,7 @@ func withCanary(a es.CrossClusterAccess, keyID string) es.CrossClusterAccess {
 const EvidenceFresh = time.Minute
 
 // linkEvidence is one link's health and what it rests on.
-type linkEvidence struct {
-	health   drift.Health
-	evidence drift.Evidence
-	// proven is the managed key the request was authorized under ("" when
-	// the request did not prove a key).
-	proven string
-	// refusal is the remote's error when it refused the request, and
-	// refusedKey the API key id it names (refusalKeyID).
-	refusal    string
-	refusedKey string
-	// stamp says what the evidence was taken for (see evidenceStamp).
-	stamp string
-}
+type linkEvidence = world.LinkEvidence
 
 // evidenceTarget is what a link is asked for: the canary of its managed key
 // (the ledger's current one), or any index.
@@ -150,7 +139,7 @@ func (r *Reconciler) askEarly(ctx context.Context, c *es.Client, local string, v
 		r.evidenceMu.Lock()
 		cached, ok := r.evidence[conn.Name]
 		r.evidenceMu.Unlock()
-		if ok && now.Sub(cached.evidence.At) < EvidenceFresh {
+		if ok && now.Sub(cached.Evidence.At) < EvidenceFresh {
 			continue // fresh, or changed: evidenceOf decides after the reads
 		}
 		if rec := r.ledger.Alias(local, conn.Alias); rec == nil || rec.Pending || rec.Connection != conn.Name {
@@ -226,29 +215,29 @@ func (r *Reconciler) evidenceOf(ctx context.Context, c *es.Client, version strin
 func (r *Reconciler) judgeAll(out map[*ConnectionPlan]linkEvidence, ask []*ConnectionPlan, targets, keys map[*ConnectionPlan]string, ans resolveAnswer, at time.Time, sem resolveSemantics) {
 	for _, p := range ask {
 		err := ans.errorOf(p.Conn.Alias)
-		ev := linkEvidence{evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + p.Conn.Alias + ":" + targets[p], At: at},
-			stamp: r.evidenceStamp(p, targets[p])}
+		ev := linkEvidence{Evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + p.Conn.Alias + ":" + targets[p], At: at},
+			Stamp: r.evidenceStamp(p, targets[p])}
 		switch {
 		case errors.Is(err, es.ErrUnsupported):
 			// Before 8.13 there is no _resolve/cluster: socket state is all
 			// there is, and the report says so.
-			ev.evidence.Request = "GET /_remote/info"
+			ev.Evidence.Request = "GET /_remote/info"
 			if p.ObservedOK && p.Observed.Connected {
-				ev.health, ev.evidence.Answer = HealthConnected, "connected: true (socket state only: _resolve/cluster needs Elasticsearch 8.13+)"
+				ev.Health, ev.Evidence.Answer = HealthConnected, "connected: true (socket state only: _resolve/cluster needs Elasticsearch 8.13+)"
 			} else {
-				ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false"
+				ev.Health, ev.Evidence.Answer = HealthDisconnected, "connected: false"
 			}
 		case err != nil:
-			ev.health, ev.evidence.Answer = HealthUnknown, "no answer: "+err.Error()
+			ev.Health, ev.Evidence.Answer = HealthUnknown, "no answer: "+err.Error()
 		default:
 			rc, listed := ans.res[p.Conn.Alias]
 			ev = judge(ev, rc, listed, p.Conn.Alias, targets[p], keys[p], sem, ans.timeout)
 			if ans.retried[p.Conn.Alias] {
-				ev.evidence.Answer += " (asked twice: " + sem.v.String() + " fails fast on a connection that is down and reconnects behind the first answer)"
+				ev.Evidence.Answer += " (asked twice: " + sem.v.String() + " fails fast on a connection that is down and reconnects behind the first answer)"
 			}
 		}
 		out[p] = ev
-		if ev.health != HealthUnknown {
+		if ev.Health != HealthUnknown {
 			r.cacheEvidence(p.Conn.Name, ev)
 		}
 	}
@@ -271,8 +260,8 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 	for {
 		var still []*ConnectionPlan
 		for p, ev := range r.evidenceOf(ctx, in.Client, in.Version, pending, true, nil) {
-			out[p.Conn.Name] = LinkHealth{Health: ev.health, Evidence: ev.evidence, Proven: ev.proven, Refusal: ev.refusal}
-			if _, keyID := r.evidenceTarget(p.Conn); ev.health != HealthConnected || (keyID != "" && ev.proven != keyID) {
+			out[p.Conn.Name] = LinkHealth{Health: ev.Health, Evidence: ev.Evidence, Proven: ev.Proven, Refusal: ev.Refusal}
+			if _, keyID := r.evidenceTarget(p.Conn); ev.Health != HealthConnected || (keyID != "" && ev.Proven != keyID) {
 				still = append(still, p)
 			}
 		}
@@ -307,27 +296,27 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 func judge(ev linkEvidence, rc es.ResolvedCluster, listed bool, alias, target, keyID string, sem resolveSemantics, timeout time.Duration) linkEvidence {
 	switch {
 	case !listed:
-		ev.health, ev.evidence.Answer = HealthDisconnected, "the alias is not listed"
+		ev.Health, ev.Evidence.Answer = HealthDisconnected, "the alias is not listed"
 	case !rc.Connected && rc.Error == "":
-		ev.health, ev.evidence.Answer = HealthDisconnected, "connected: false, no error: the local cluster cannot reach "+alias
+		ev.Health, ev.Evidence.Answer = HealthDisconnected, "connected: false, no error: the local cluster cannot reach "+alias
 	case !rc.Connected && rc.Error == resolveTimedOut:
-		ev.health, ev.evidence.Answer = HealthUnknown, fmt.Sprintf("no answer from %s within ?timeout=%s: %s", alias, timeout, rc.Error)
+		ev.Health, ev.Evidence.Answer = HealthUnknown, fmt.Sprintf("no answer from %s within ?timeout=%s: %s", alias, timeout, rc.Error)
 	case !rc.Connected:
-		ev.health, ev.refusal, ev.refusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
-		ev.evidence.Answer = "connected: false, refused: " + rc.Error
+		ev.Health, ev.Refusal, ev.RefusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
+		ev.Evidence.Answer = "connected: false, refused: " + rc.Error
 	case rc.Error != "" && !noSuchIndex(rc.Error) && sem.refusalConnected():
-		ev.health, ev.refusal, ev.refusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
-		ev.evidence.Answer = "connected: true, refused (" + versionName(sem) + " reports a refusal as connected: true with its error, before 8.16.3 and on 8.17.0): " + rc.Error
+		ev.Health, ev.Refusal, ev.RefusedKey = HealthUnauthorized, rc.Error, refusalKeyID(rc.Error)
+		ev.Evidence.Answer = "connected: true, refused (" + versionName(sem) + " reports a refusal as connected: true with its error, before 8.16.3 and on 8.17.0): " + rc.Error
 	case keyID != "" && (rc.Error == "" || noSuchIndex(rc.Error)):
-		ev.health, ev.proven = HealthConnected, keyID
-		ev.evidence.Answer = "connected: the request for " + target + " was authorized, so the local cluster uses key " + keyID
+		ev.Health, ev.Proven = HealthConnected, keyID
+		ev.Evidence.Answer = "connected: the request for " + target + " was authorized, so the local cluster uses key " + keyID
 	case rc.Error != "":
-		ev.health = HealthConnected
-		ev.evidence.Answer = "connected: " + rc.Error
+		ev.Health = HealthConnected
+		ev.Evidence.Answer = "connected: " + rc.Error
 	default:
-		ev.health, ev.evidence.Answer = HealthConnected, "connected"
+		ev.Health, ev.Evidence.Answer = HealthConnected, "connected"
 		if rc.Version != nil {
-			ev.evidence.Answer += ", remote runs " + rc.Version.Number
+			ev.Evidence.Answer += ", remote runs " + rc.Version.Number
 		}
 	}
 	return ev
@@ -396,8 +385,8 @@ func localRefusalText(refusal string) bool {
 
 // setEvidence records a link's evidence on its plan.
 func setEvidence(p *ConnectionPlan, ev linkEvidence) {
-	p.Health, p.Proven, p.Refusal, p.RefusedKey = ev.health, ev.proven, ev.refusal, ev.refusedKey
-	e := ev.evidence
+	p.Health, p.Proven, p.Refusal, p.RefusedKey = ev.Health, ev.Proven, ev.Refusal, ev.RefusedKey
+	e := ev.Evidence
 	p.Evidence = &e
 }
 
@@ -405,7 +394,7 @@ func (r *Reconciler) cachedEvidence(conn, stamp string, now time.Time) (linkEvid
 	r.evidenceMu.Lock()
 	defer r.evidenceMu.Unlock()
 	ev, ok := r.evidence[conn]
-	if !ok || ev.stamp != stamp || now.Sub(ev.evidence.At) >= EvidenceFresh {
+	if !ok || ev.Stamp != stamp || now.Sub(ev.Evidence.At) >= EvidenceFresh {
 		return linkEvidence{}, false
 	}
 	return ev, true

@@ -61,11 +61,11 @@ func TestJudgeReadsTheAnswerByVersion(t *testing.T) {
 		{"timed out", "8.18.0", es.ResolvedCluster{Connected: false, Error: resolveTimedOut}, HealthUnknown, "", false},
 	} {
 		ev := judge(linkEvidence{}, tc.rc, true, "logs", "esremote-canary-k1", "K1", semanticsOf(tc.v), 15*time.Second)
-		if ev.health != tc.health || ev.proven != tc.proven || (ev.refusal != "") != tc.refusal {
-			t.Errorf("%s: health %s proven %q refusal %q; want %s %q refusal %t", tc.name, ev.health, ev.proven, ev.refusal, tc.health, tc.proven, tc.refusal)
+		if ev.Health != tc.health || ev.Proven != tc.proven || (ev.Refusal != "") != tc.refusal {
+			t.Errorf("%s: health %s proven %q refusal %q; want %s %q refusal %t", tc.name, ev.Health, ev.Proven, ev.Refusal, tc.health, tc.proven, tc.refusal)
 		}
-		if tc.refusal && tc.rc.Connected && !strings.Contains(ev.evidence.Answer, tc.v) {
-			t.Errorf("%s: the evidence does not name the version that reports a refusal as connected: %q", tc.name, ev.evidence.Answer)
+		if tc.refusal && tc.rc.Connected && !strings.Contains(ev.Evidence.Answer, tc.v) {
+			t.Errorf("%s: the evidence does not name the version that reports a refusal as connected: %q", tc.name, ev.Evidence.Answer)
 		}
 	}
 }

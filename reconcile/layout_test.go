@@ -33,9 +33,10 @@ var allowedImports = map[string][]string{
 	"reconcile/es":    {"drift", "reconcile/world"},
 	"reconcile/cloud": {"drift", "reconcile/world"},
 	// What the clusters and control planes hold, as plain data (settings
-	// values and keys, roles, API keys, deployments, trust): a leaf, so
+	// values and keys, roles, API keys, deployments, trust, a link's
+	// evidence): a leaf but for drift's vocabulary (health, evidence), so
 	// that decisions name it and never an adapter.
-	"reconcile/world": nil,
+	"reconcile/world": {"drift"},
 	// The observe stage: the world's reads, each target once per pass.
 	"reconcile/observe": {"spec", "reconcile/es", "reconcile/world"},
 	// The decide stage: pure functions of the specs, what the world holds

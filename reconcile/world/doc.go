@@ -13,6 +13,7 @@
 // the adapters (reconcile/es, reconcile/cloud) read and write these types
 // and keep their names as aliases, the observe stage puts them in its
 // Snapshot, and the decide stage compares them with the spec and the
-// ledger. It holds no client and does no I/O; it imports no esremote
-// package (TestImportGraph).
+// ledger. It holds no client and does no I/O; of esremote's packages it
+// imports only drift, for the vocabulary a link's evidence is told in
+// (LinkEvidence: health and what it rests on) (TestImportGraph).
 package world
