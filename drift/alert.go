@@ -64,17 +64,6 @@ const (
 	AlertExternalEditReverted = "EsremoteExternalEditReverted"
 )
 
-// Finding codes the Alerter acts on. The engine emits them on a connection
-// when the thing expires within its rotation or warning window (soon) or has
-// expired; the window is the engine's, so alerts and reports agree.
-const (
-	CodeKeyExpiresSoon = "key_expires_soon" // the cross-cluster API key expires within the window
-	CodeKeyExpired     = "key_expired"      // the cross-cluster API key has expired
-	CodeCAExpiresSoon  = "ca_expires_soon"  // a CA certificate the link relies on expires within the window
-	CodeCAExpired      = "ca_expired"       // a CA certificate the link relies on has expired
-	CodeRotationStuck  = "rotation_stuck"   // a new key is still not proven in use past the engine's bound
-)
-
 // Alert severities, the "severity" label.
 const (
 	AlertSeverityWarning  = "warning"

@@ -1,31 +1,34 @@
 package reconcile
 
-import "github.com/esremote/esremote/reconcile/decide"
+import "github.com/esremote/esremote/drift"
 
-// The finding codes and error prefixes a decision emits are the decide
-// stage's (package decide); these names keep the engine's API.
+// Finding codes and error prefixes, declared with their severity and
+// meaning in drift (drift/codes.go, the one vocabulary); these names keep
+// the engine's API and its files' references short.
 const (
-	CodeKeyExpiresSoon     = decide.CodeKeyExpiresSoon
-	CodeActionRequired     = decide.CodeActionRequired
-	CodeRoleNotCovered     = decide.CodeRoleNotCovered
-	CodeCertificateModel   = decide.CodeCertificateModel
-	CodeInsecureSkipVerify = decide.CodeInsecureSkipVerify
-	CodeReloadFailed       = decide.CodeReloadFailed
-	CodeDisconnected       = decide.CodeDisconnected
-	CodeRotationStuck      = decide.CodeRotationStuck
-	CodeCanaryAmbiguous    = decide.CodeCanaryAmbiguous
-	CodeKeystoreNotLoaded  = decide.CodeKeystoreNotLoaded
-	CodeRotationWindow     = decide.CodeRotationWindow
-	CodeIdentityChanged    = decide.CodeIdentityChanged
-	CodeDuplicateCluster   = decide.CodeDuplicateCluster
-	CodeConflict           = decide.CodeConflict
-	CodeUnreachableOwned   = decide.CodeUnreachableOwned
-	CodeForeignKey         = decide.CodeForeignKey
-	CodeContestedByOther   = decide.CodeContestedByOther
-	CodeVersionTooOld      = decide.CodeVersionTooOld
-	CodeCAExpiresSoon      = decide.CodeCAExpiresSoon
-	CodeTrustOneSided      = decide.CodeTrustOneSided
-	CodeTrustNotOwned      = decide.CodeTrustNotOwned
-	CodeTrustPending       = decide.CodeTrustPending
-	CodeTrustUnplanned     = decide.CodeTrustUnplanned
+	CodeKeyExpiresSoon         = drift.CodeKeyExpiresSoon
+	CodeActionRequired         = drift.CodeActionRequired
+	CodeRoleNotCovered         = drift.CodeRoleNotCovered
+	CodeCertificateModel       = drift.CodeCertificateModel
+	CodeInsecureSkipVerify     = drift.CodeInsecureSkipVerify
+	CodeReloadFailed           = drift.CodeReloadFailed
+	CodeDisconnected           = drift.CodeDisconnected
+	CodeRotationStuck          = drift.CodeRotationStuck
+	CodeCanaryAmbiguous        = drift.CodeCanaryAmbiguous
+	CodeKeystoreNotLoaded      = drift.CodeKeystoreNotLoaded
+	CodeRotationWindow         = drift.CodeRotationWindow
+	CodeIdentityChanged        = drift.CodeIdentityChanged
+	CodeDuplicateCluster       = drift.CodeDuplicateCluster
+	CodeConflict               = drift.CodeConflict
+	CodeUnreachableOwned       = drift.CodeUnreachableOwned
+	CodeForeignKey             = drift.CodeForeignKey
+	CodeContestedByOther       = drift.CodeContestedByOther
+	CodeContested              = drift.CodeContested
+	CodeVersionTooOld          = drift.CodeVersionTooOld
+	CodeCanaryPrivilegeMissing = drift.CodeCanaryPrivilegeMissing
+	CodeCAExpiresSoon          = drift.CodeCAExpiresSoon
+	CodeTrustOneSided          = drift.CodeTrustOneSided
+	CodeTrustNotOwned          = drift.CodeTrustNotOwned
+	CodeTrustPending           = drift.CodeTrustPending
+	CodeTrustUnplanned         = drift.CodeTrustUnplanned
 )

@@ -24,9 +24,6 @@ const DefaultContestThreshold = 3
 // hour holds a few flips of an hourly job.
 const DefaultContestWindow = time.Hour
 
-// CodeContested is the finding of a contested connection.
-const CodeContested = "contested"
-
 // contests remembers, across the passes of one Reconciler (the daemon),
 // the keys that keep being changed back after esremote corrected them.
 type contests struct {

@@ -24,9 +24,6 @@ func Desire(c *spec.Connection, remote Endpoint) (*DesiredAlias, error) {
 	return decide.Desire(c, remote)
 }
 
-// CodeCanaryPrivilegeMissing is decide.CodeCanaryPrivilegeMissing.
-const CodeCanaryPrivilegeMissing = decide.CodeCanaryPrivilegeMissing
-
 // canaryAmbiguous is decide.CanaryAmbiguous.
 func canaryAmbiguous(a world.CrossClusterAccess) bool { return decide.CanaryAmbiguous(a) }
 

@@ -30,7 +30,7 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 		for _, d := range cp.Deletions {
 			c := drift.Connection{Name: d.Connection, Local: cp.Local, Alias: d.Alias, Policy: string(spec.PolicyEnforce),
 				Health: drift.HealthUnknown, Changes: changes(d.Changes),
-				Findings: []drift.Finding{{Severity: drift.SeverityInfo, Code: "connection_removed",
+				Findings: []drift.Finding{{Severity: drift.SeverityInfo, Code: drift.CodeConnectionRemoved,
 					Message: "the connection left the specs; esremote deletes the alias it created"}}}
 			c.Sync = syncOf(c.Changes, res.Mode, true, nil)
 			setOutcome(&c, &ConnectionPlan{Changes: d.Changes}, res.Finished)

@@ -40,12 +40,6 @@ import (
 // ever asked for, never read.
 const CanaryPrefix = "esremote-canary-"
 
-// CodeCanaryPrivilegeMissing: the local credential lacks what the canary
-// request needs, so no link of it can be proven (and no rotation
-// finishes). Severity error: nothing esremote does fixes it, and until
-// it is fixed every managed link's health is unknown.
-const CodeCanaryPrivilegeMissing = "canary_privilege_missing"
-
 // CanaryAction is the transport action of the canary request.
 const CanaryAction = "indices:admin/resolve/cluster"
 

@@ -75,15 +75,6 @@ import (
 // and retries up to trustWriteAttempts times; a plan in progress is
 // reported and retried on the next pass.
 
-// Finding codes of the certificate model.
-const (
-	CodeCAExpiresSoon  = "ca_expires_soon"
-	CodeTrustOneSided  = "trust_one_sided"
-	CodeTrustNotOwned  = "trust_not_owned"
-	CodeTrustPending   = "trust_plan_pending"
-	CodeTrustUnplanned = "trust_unplanned"
-)
-
 // caWarnBefore is how long before a trusted CA expires esremote warns.
 const caWarnBefore = 30 * 24 * time.Hour
 

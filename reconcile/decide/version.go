@@ -7,11 +7,6 @@ import (
 	"github.com/esremote/esremote/reconcile/world"
 )
 
-// CodeVersionTooOld (error): a cluster's version lacks what the spec asks
-// of it; the finding names the version needed, and nothing of it is
-// written (DESIGN §5: unsupported → a finding, never a failed write).
-const CodeVersionTooOld = "version_too_old"
-
 // RoleGate is a part of a role the local cluster's version cannot take:
 // what it is and the version it needs.
 type RoleGate struct {
