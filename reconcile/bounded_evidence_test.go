@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -69,7 +70,7 @@ func TestBlackHoledRemoteLeavesOtherLinksJudged(t *testing.T) {
 			// the client did, asking the alias on its own. (An old version
 			// sent ?timeout= would refuse the whole request with a 400, and
 			// the flagship link would be unknown.)
-			if semanticsOf(v).hasTimeout() && (gone.Evidence == nil || !strings.Contains(gone.Evidence.Answer, "?timeout=")) {
+			if observe.SemanticsOf(v).HasTimeout() && (gone.Evidence == nil || !strings.Contains(gone.Evidence.Answer, "?timeout=")) {
 				t.Errorf("%s: the black hole's evidence does not come from ?timeout=: %+v", v, gone.Evidence)
 			}
 		})

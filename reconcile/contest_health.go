@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/spec"
 )
@@ -25,15 +24,10 @@ func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version 
 	if target, keyID := ps.r.evidenceTarget(p.Conn); keyID == "" || target == "*" {
 		return // the link was asked with any index already
 	}
-	alias := p.Conn.Alias
-	sem := semanticsOf(version)
-	ans := ps.r.resolveBounded(ctx, c, sem, map[string]string{alias: alias + ":*"})
-	if ans.errorOf(alias) != nil {
+	ev, ok := ps.r.asker().AskAny(ctx, c, version, p.Conn.Alias)
+	if !ok {
 		return
 	}
-	rc, listed := ans.res[alias]
-	ev := judge(linkEvidence{Evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + alias + ":*", At: ps.r.opts.Now()}},
-		rc, listed, alias, "*", "", sem, ans.timeout)
 	if ev.Health != HealthConnected {
 		return
 	}

@@ -105,23 +105,3 @@ func TestWrongKeyByHandRepairedOnTheNextPass(t *testing.T) {
 		t.Errorf("valid keys %v: want the hand-made %s and the repair %s, not the unused %s", active, wrongID, repaired.ID, managed)
 	}
 }
-
-// The key id each refusal names, as Elasticsearch words it (refusalKeyID
-// cites the classes); a refusal naming no key, or the local cluster's own
-// naming its own credential, gives "".
-func TestRefusalKeyID(t *testing.T) {
-	for _, tc := range []struct{ refusal, want string }{
-		{"action [indices:admin/resolve/cluster] towards remote cluster is unauthorized for user [elastic] with assigned roles [superuser] authenticated by API key id [k-1_x] of user [elastic] on indices [esremote-canary-k1], this action is granted by the index privileges [view_index_metadata,manage,read_cross_cluster,all]", "k-1_x"},
-		{"action [indices:admin/resolve/cluster] towards remote cluster is unauthorized for API key id [local1] of user [admin] authenticated by API key id [k2] of user [elastic] on indices [x], this action is granted by the index privileges [read,all]", "k2"},
-		{"unable to authenticate user [k3] for action [indices:admin/resolve/cluster]", "k3"},
-		{"authentication expected API key type of [cross_cluster], but API key [k4] has type [rest]", "k4"},
-		{"action [indices:admin/resolve/cluster] towards remote cluster [logs] is unauthorized for API key id [local1] of user [admin] because no remote indices privileges apply for the target cluster", ""},
-		{"Cross cluster requests through the dedicated remote cluster server port require transport header [_cross_cluster_access_credentials] but none found. Make sure you have configured remote cluster credentials in the cluster settings.", ""},
-		{"401", ""},
-		{"", ""},
-	} {
-		if got := refusalKeyID(tc.refusal); got != tc.want {
-			t.Errorf("refusalKeyID(%.60q…) = %q, want %q", tc.refusal, got, tc.want)
-		}
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
@@ -45,8 +44,9 @@ type observation struct {
 	roles     map[string]world.Role
 	rolesRead bool
 	rolesErr  error
-	// early is the evidence request sent with the reads (askEarly).
-	early *earlyEvidence
+	// early is the evidence request sent with the reads
+	// (observe.Asker.AskEarly).
+	early *observe.Early
 	// privs is the credential's GET /_security/user/_privileges, read with
 	// the other reads when the cluster has API-key links (wantPrivileges);
 	// nil when not read or when the read failed (the check then rests on
@@ -112,8 +112,12 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 	// which may be before askEarly's goroutine has run.
 	last, known := ps.r.lastVersion(local)
 	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.rolesRead, Privileges: wantPrivileges(conns)})
-	var early sync.WaitGroup
+	var (
+		early sync.WaitGroup
+		links []observe.Link
+	)
 	early.Go(func() {
+		links = ps.r.evidenceLinks(local, conns)
 		version := func() string {
 			if known {
 				return last
@@ -124,7 +128,7 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 			}
 			return info.Version.String()
 		}
-		o.early = ps.r.askEarly(ctx, client, local, version, conns)
+		o.early = ps.r.asker().AskEarly(ctx, client, links, version)
 	})
 	o.obs, o.err = lr.Observed()
 	if o.err == nil {
@@ -135,7 +139,7 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 	o.privs = lr.Privileges()
 	early.Wait()
 	if o.err == nil {
-		o.evidence = ps.observeEvidence(ctx, client, conns, o.obs, o.early)
+		o.evidence = ps.r.observeEvidence(ctx, client, links, o.obs, o.early)
 	}
 }
 
@@ -216,30 +220,4 @@ func endpointOf(d *world.Deployment, cl *spec.Cluster) (Endpoint, error) {
 		return Endpoint{}, fmt.Errorf("deployment %s of %s has no Elasticsearch resource %q with an endpoint", cl.Deployment.ID, cl.Name, cl.Deployment.RefID)
 	}
 	return Endpoint{Host: res.Endpoint, ServerName: res.Endpoint}, nil
-}
-
-// observeEvidence is a local cluster's second wave: the evidence of its
-// links, from the early request, the cache (evidence taken in the same
-// state under a minute ago), or one _resolve/cluster request for the
-// rest, which needs the first wave's _remote/info to know which aliases
-// exist. By connection name.
-func (ps *passState) observeEvidence(ctx context.Context, c *es.Client, conns []*spec.Connection, obs *Observed, early *earlyEvidence) map[string]linkEvidence {
-	out := make(map[string]linkEvidence, len(conns))
-	var plans []*ConnectionPlan
-	now := ps.r.opts.Now()
-	for _, conn := range conns {
-		st, ok := obs.Remote[conn.Alias]
-		if ev, fresh := ps.r.freshEvidence(conn, st, ok, now); fresh {
-			out[conn.Name] = ev // what evidenceOf would find in the cache
-			continue
-		}
-		plans = append(plans, &ConnectionPlan{Conn: conn, Observed: st, ObservedOK: ok})
-	}
-	if len(plans) == 0 {
-		return out
-	}
-	for p, ev := range ps.r.evidenceOf(ctx, c, obs.Version, plans, false, early) {
-		out[p.Conn.Name] = ev
-	}
-	return out
 }

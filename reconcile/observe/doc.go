@@ -16,9 +16,15 @@
 // local's observed version, so that the pass reads it as soon as the local
 // is observed and the decision finds it read (TestKeyRemote).
 //
+// The evidence of a link (DESIGN §5 "Verify by evidence") is asked here
+// too: Asker.AskEarly with a local cluster's reads, Asker.Evidence once
+// its _remote/info is in, Asker.Ask after writes; Judge reads an answer by
+// the local cluster's version (Semantics), a pure function. The evidence
+// the daemon keeps between passes comes in as data (Link.Cached) and what
+// a read asked goes out as data (Answers.New); package reconcile keeps it.
+//
 // Still in package reconcile, driven from there: the scheduling of the
-// reads (observeAll, one slot per cluster), the evidence requests of the
-// second wave (evidence.go, with the cache the daemon keeps between
-// passes) and the trust facts, read in rounds until the trust decision
-// lacks none (trust_pass.go, decide.TrustPlan.Missing).
+// reads (observeAll, one slot per cluster) and the trust facts, read in
+// rounds until the trust decision lacks none (trust_pass.go,
+// decide.TrustPlan.Missing).
 package observe
