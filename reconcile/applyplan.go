@@ -35,31 +35,26 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 	if why := execute.StaleReasons(outs); len(why) > 0 {
 		return nil, &StaleError{Reasons: why}
 	}
-	byStep := map[string]execute.Outcome{}
 	for _, o := range outs {
-		byStep[o.Step] = o
+		res.Outcomes.setStep(o)
 	}
-	changes := func(in []plan.Change) ([]*Change, bool) {
+	for id := range kept {
+		res.Outcomes.setStep(execute.Outcome{Step: id, Status: execute.Skipped, Err: errRotationEndKept})
+	}
+	// The plan's rows, as planned: each change names its step, and what
+	// became of it is that step's outcome (Result.Outcomes).
+	changes := func(in []plan.Change) []*Change {
 		var out []*Change
-		touched := false
 		for _, c := range in {
-			ch := &Change{Resource: c.Resource, Target: c.Target, Key: c.Key, Action: c.Action, Actual: c.Actual, Desired: c.Desired, Origin: c.Origin}
-			switch o, ok := byStep[c.Step]; {
-			case c.Error != "":
+			ch := &Change{Resource: c.Resource, Target: c.Target, Key: c.Key, Action: c.Action, Actual: c.Actual, Desired: c.Desired, Origin: c.Origin, Step: c.Step}
+			if c.Error != "" {
 				ch.Err = errors.New(c.Error)
-			case c.Step == "":
-			case kept[c.Step]:
-				ch.Err = errRotationEndKept
-			case !ok:
-				ch.Err = fmt.Errorf("step %s is not in the plan", c.Step)
-			case o.Status == execute.Done:
-				ch.Applied, ch.Err, touched = true, o.Err, true
-			default:
-				ch.Err = o.Err
+			} else if _, ok := res.Outcomes.Steps[c.Step]; c.Step != "" && !ok {
+				res.Outcomes.setChange(ch, ChangeOutcome{Err: fmt.Errorf("step %s is not in the plan", c.Step)})
 			}
 			out = append(out, ch)
 		}
-		return out, touched
+		return out
 	}
 	for _, c := range p.Clusters {
 		cp := &ClusterPlan{Local: c.Local, Version: c.Version, UUID: c.UUID, Observed: c.Observed}
@@ -68,7 +63,7 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 		}
 		var touched []*ConnectionPlan
 		for _, row := range c.Connections {
-			chs, wrote := changes(row.Changes)
+			chs := changes(row.Changes)
 			if row.Removed {
 				cp.Deletions = append(cp.Deletions, &AliasDeletion{Alias: row.Alias, Connection: row.Name, Changes: chs})
 				continue
@@ -84,7 +79,7 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 			if row.Error != "" {
 				cp2.Err = errors.New(row.Error)
 			}
-			if wrote {
+			if slices.ContainsFunc(chs, func(ch *Change) bool { return res.Outcomes.change(ch).Applied }) {
 				touched = append(touched, cp2)
 			}
 			cp.Connections = append(cp.Connections, cp2)
@@ -94,10 +89,10 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 		}
 		res.Plan.Clusters = append(res.Plan.Clusters, cp)
 		if len(touched) > 0 {
-			r.verifyWritten(ctx, set, cp, touched)
+			r.verifyWritten(ctx, set, cp, touched, &res.Outcomes)
 		}
 	}
-	res.Detached.Changes, _ = changes(p.Detached)
+	res.Detached.Changes = changes(p.Detached)
 	for _, f := range p.DetachedFindings {
 		res.Detached.Findings = append(res.Detached.Findings, Finding(f))
 	}
@@ -134,8 +129,8 @@ func withoutRotationEnds(in []plan.Step) ([]plan.Step, map[string]bool) {
 
 // verifyWritten asks the verifier about the links a saved plan wrote on
 // one local cluster (after every write of the plan: verification reads
-// only what it verifies).
-func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *ClusterPlan, links []*ConnectionPlan) {
+// only what it verifies), and records its verdicts in outs.
+func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *ClusterPlan, links []*ConnectionPlan, outs *Outcomes) {
 	cl := set.Cluster(cp.Local)
 	if cl == nil {
 		return
@@ -157,7 +152,7 @@ func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *Clust
 	for _, p := range links {
 		if h, ok := got[p.Conn.Name]; ok {
 			e := h.Evidence
-			p.Health, p.Evidence, p.Proven, p.Refusal, p.RefusedKey = h.Health, &e, h.Proven, h.Refusal, refusalKeyID(h.Refusal)
+			outs.setLink(p.Conn.Name, &LinkOutcome{Health: h.Health, Evidence: &e, Findings: p.Findings, Changes: p.Changes})
 		}
 	}
 }

@@ -25,6 +25,7 @@ func (ps *passState) departed() []*ClusterPlan { return decide.Departed(ps.set, 
 // (steps run by package execute); a key whose remote cannot take the
 // request says why on its change.
 func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
+	var out Outcomes
 	for _, d := range cp.Deletions {
 		if d.Key == nil || len(d.Changes) == 0 {
 			continue
@@ -32,19 +33,20 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 		ch := d.Changes[0]
 		rcl := ps.set.Cluster(d.Key.Remote)
 		if rcl == nil {
-			ch.Err = fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.Key.Remote, d.Key.ID)
+			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.Key.Remote, d.Key.ID)})
 			continue
 		}
 		rs := ps.snap.readRemote(rcl.Name)
 		if rs == nil {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)
+			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)})
 			continue
 		}
 		if rs.Err != nil {
-			ch.Err = fmt.Errorf("invalidate key %s on %s: %w", d.Key.ID, rcl.Name, rs.Err)
+			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: %w", d.Key.ID, rcl.Name, rs.Err)})
 		}
 	}
-	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+	ps.addOutcomes(&out)
+	b := &stepBuilder{ps: ps, prefix: "departed/"}
 	b.departed(cp)
 	ps.run(ctx, b, "")
 }

@@ -22,19 +22,19 @@ import (
 // stay with esremote doctor; when none of these checks finds a cause, or
 // the alias has setting changes still to apply (they are the cause), no
 // finding is added.
-func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan) {
+func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan, applied func(*Change) bool) {
 	c := p.Conn
 	ck := &doctor.Checkup{Set: ps.set, Conn: c, Local: local, Report: &doctor.Report{Connection: c.Name},
 		Now: ps.r.opts.Now(), Getenv: ps.r.opts.Getenv, KeyID: ps.r.ManagedKeyID(c.Name)}
 	if p.Desired != nil {
 		ck.Want = p.Desired.Settings
 	}
-	ck.Live, ck.Configured = plannedLive(p)
+	ck.Live, ck.Configured = plannedLive(p, applied)
 	if !ck.Configured {
 		return
 	}
 	for _, ch := range p.Changes {
-		if ch.Resource == ResourceClusterSetting && !ch.Applied {
+		if ch.Resource == ResourceClusterSetting && !applied(ch) {
 			// The plan's own changes are the cause, and apply the fix.
 			return
 		}
@@ -50,7 +50,7 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 	if p.Health == HealthDisconnected {
 		loading = ps.loadingKeystore(p)
 	}
-	written := keystoreWritten(p)
+	written := keystoreWritten(p, applied)
 	if c.Security == spec.SecurityAPIKey && p.ObservedOK && !written && loading == nil {
 		// The pass's own _remote/info says whether the keystore holds the
 		// alias's credentials: no extra request.
@@ -112,7 +112,7 @@ func (ps *passState) managedKeyFix() string {
 
 // plannedLive reconstructs the alias's live remote-cluster settings from
 // the plan: the desired values, corrected by the changes not applied.
-func plannedLive(p *ConnectionPlan) (es.RemoteInfo, bool) {
+func plannedLive(p *ConnectionPlan, applied func(*Change) bool) (es.RemoteInfo, bool) {
 	if p.Desired == nil {
 		return es.RemoteInfo{}, false
 	}
@@ -121,7 +121,7 @@ func plannedLive(p *ConnectionPlan) (es.RemoteInfo, bool) {
 		live[k] = v
 	}
 	for _, ch := range p.Changes {
-		if ch.Resource != ResourceClusterSetting || ch.Applied {
+		if ch.Resource != ResourceClusterSetting || applied(ch) {
 			continue
 		}
 		switch ch.Action {
@@ -176,9 +176,9 @@ func (ps *passState) loadingKeystore(p *ConnectionPlan) *Record {
 
 // keystoreWritten reports whether this pass wrote the connection's
 // keystore entry (then the pass's _remote/info predates it).
-func keystoreWritten(p *ConnectionPlan) bool {
+func keystoreWritten(p *ConnectionPlan, applied func(*Change) bool) bool {
 	for _, ch := range p.Changes {
-		if ch.Resource == ResourceKeystore && ch.Applied {
+		if ch.Resource == ResourceKeystore && applied(ch) {
 			return true
 		}
 	}

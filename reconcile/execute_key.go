@@ -5,11 +5,10 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"slices"
 	"time"
 
-	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/spec"
 )
@@ -47,12 +46,17 @@ func (ps *passState) recordProof(p *ConnectionPlan) {
 	}
 }
 
+// errRotationKept is what becomes of the end of a rotation the decision
+// made when the pass's last evidence no longer proves the new key.
+var errRotationKept = errors.New("kept: the last request through the link did not prove the new key in use")
+
 // finishRotations invalidates the rotated-out keys the decision said to
 // (rotationFinish: proven in use over the whole window), through their
 // steps, once the pass's last evidence (verify's, when apply wrote)
 // still proves the new key in use: there is never a moment when the key
 // a node of the local cluster uses is invalid.
-func (ps *passState) finishRotations(ctx context.Context, cp *ClusterPlan, b *stepBuilder) {
+func (cr *clusterRun) finishRotations(ctx context.Context, b *stepBuilder) {
+	ps, cp := cr.ps, cr.w.cp
 	for _, s := range b.steps {
 		if b.phase[s.ID] != phaseFinish {
 			continue
@@ -61,57 +65,58 @@ func (ps *passState) finishRotations(ctx context.Context, cp *ClusterPlan, b *st
 		if i < 0 {
 			continue
 		}
-		p := cp.Connections[i]
-		w := p.Key
-		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(w.Access) && (rec == nil || p.Proven != rec.ID) {
+		p := cr.link(i)
+		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(p.Key.Access) && (rec == nil || p.Proven != rec.ID) {
 			// The decision's proof is not enough: the last request
 			// through the link no longer proves the new key.
-			if ch := w.Changes["previous"]; ch != nil {
-				ch.Err = fmt.Errorf("kept: the last request through the link did not prove the new key in use")
-			}
+			cr.out.setStep(execute.Outcome{Step: s.ID, Status: execute.Skipped, Err: errRotationKept})
 			if b.skip == nil {
 				b.skip = map[string]bool{}
 			}
 			b.skip[s.ID] = true
 		}
 	}
-	ps.run(ctx, b, phaseFinish)
+	cr.run(ctx, b, phaseFinish)
 }
 
 // reloadOutcome is what a self-managed cluster's keystore reload
-// (KindReload) leaves: the connections it was for, to verify, when every
-// node reloaded; otherwise a reload_failed finding on each of them.
-func reloadOutcome(cp *ClusterPlan, o execute.Outcome) []*ConnectionPlan {
-	var waiting []*ConnectionPlan
-	for _, p := range cp.Connections {
+// (KindReload) leaves: the connections it was for (by index), to
+// verify, when every node reloaded; otherwise a reload_failed finding on
+// each of them.
+func (cr *clusterRun) reloadOutcome(o execute.Outcome) []int {
+	var waiting []int
+	for i, p := range cr.w.cp.Connections {
 		if p.Writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired }) {
-			waiting = append(waiting, p)
+			waiting = append(waiting, i)
 		}
 	}
 	if o.Status == execute.Done {
 		return waiting
 	}
-	for _, p := range waiting {
-		p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: o.Err.Error(),
+	for _, i := range waiting {
+		l := cr.edit(i)
+		l.Findings = append(l.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: o.Err.Error(),
 			Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
 	}
 	return nil
 }
 
-// settleActionRequired drops the action_required finding of connections
-// whose credentials Elasticsearch now reports (after a reload).
-func settleActionRequired(ctx context.Context, client *es.Client, waiting []*ConnectionPlan) {
+// settleActionRequired drops the action_required finding of the links
+// (by index) whose credentials Elasticsearch now reports (after a
+// reload).
+func (cr *clusterRun) settleActionRequired(ctx context.Context, waiting []int) {
 	if len(waiting) == 0 {
 		return
 	}
-	info, err := client.RemoteInfo(ctx)
+	info, err := cr.w.client.RemoteInfo(ctx)
 	if err != nil {
 		return
 	}
-	for _, p := range waiting {
-		if !info[p.Conn.Alias].HasCredentials() {
+	for _, i := range waiting {
+		l := cr.edit(i)
+		if !info[l.Conn.Alias].HasCredentials() {
 			continue
 		}
-		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+		l.Findings = slices.DeleteFunc(l.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
 	}
 }

@@ -4,8 +4,8 @@ package reconcile
 // apply --plan: each cluster's decision becomes steps (steps.go), the
 // steps are run by package execute (each precondition read right before
 // its write, a step whose dependency failed not sent, ledger intent and
-// commit through one helper), and the outcomes are set on the changes
-// the report shows.
+// commit through one helper), and each step's outcome is recorded by its
+// ID (Outcomes), never written back on the changes.
 
 import (
 	"context"
@@ -35,44 +35,45 @@ func (ps *passState) knownUUID(target string) (string, bool) {
 	return "", false
 }
 
-// run sends steps through the executor and sets each outcome on the
-// changes its step makes: applied, or the step's error (a failed commit
-// on an applied change, a failure, a stale precondition, a dependency
-// that did not succeed).
-func (ps *passState) run(ctx context.Context, b *stepBuilder, phase string) map[string]execute.Outcome {
-	steps, stepOf := b.steps, b.stepOf
+// runSteps sends the steps of b in phase (less those b skips) through
+// the executor and records each outcome in out.
+func (ps *passState) runSteps(ctx context.Context, b *stepBuilder, phase string, out *Outcomes) map[string]execute.Outcome {
 	var live []plan.Step
-	for _, s := range steps {
+	for _, s := range b.steps {
 		if b.phase[s.ID] == phase && !b.skip[s.ID] {
 			live = append(live, s)
 		}
 	}
-	out := map[string]execute.Outcome{}
+	got := map[string]execute.Outcome{}
 	if len(live) == 0 {
-		return out
+		return got
 	}
 	for _, o := range execute.Run(ctx, live, ps.stepEnv(), execute.Options{Identity: ps.knownUUID}) {
-		out[o.Step] = o
+		got[o.Step] = o
+		out.setStep(o)
 	}
-	for ch, id := range stepOf {
-		o, ok := out[id]
-		if !ok {
-			continue
-		}
-		if o.Status == execute.Done {
-			ch.Applied = true
-		}
-		if o.Err != nil {
-			ch.Err = o.Err
-		}
-	}
-	return out
+	return got
+}
+
+// run is runSteps for a cluster.
+func (cr *clusterRun) run(ctx context.Context, b *stepBuilder, phase string) map[string]execute.Outcome {
+	return cr.ps.runSteps(ctx, b, phase, &cr.out)
+}
+
+// run is runSteps for steps of no local cluster (departed clusters'
+// keys): their outcomes go straight to the pass's.
+func (ps *passState) run(ctx context.Context, b *stepBuilder, phase string) map[string]execute.Outcome {
+	var out Outcomes
+	got := ps.runSteps(ctx, b, phase, &out)
+	ps.addOutcomes(&out)
+	return got
 }
 
 // clusterSteps are one decided cluster's steps, after the daemon's
-// contests held what they hold.
+// contests held what they hold, numbered "<local>/s1", … (unique in the
+// pass).
 func (ps *passState) clusterSteps(w *clusterWork) *stepBuilder {
-	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+	b := &stepBuilder{ps: ps, prefix: w.cp.Local + "/"}
 	b.cluster(w)
 	return b
 }
@@ -86,13 +87,14 @@ func stepByID(steps []plan.Step, id string) *plan.Step {
 	return nil
 }
 
-// settleKey brings a connection's plan up to date after its credential
-// steps ran: a created key is named on its change, its keystore entry
-// shows the new key's fingerprint, and a rotation keeps the old key
+// settleKey records what a connection's credential steps leave of the
+// link: the created key's expiry and, for a rotation, the old key kept
 // valid until the new one is proven (finishRotation, a later pass). It
-// returns the first error of the connection's credential steps.
-func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[string]execute.Outcome) error {
-	w := p.Key
+// returns the first error of the connection's credential steps. (What
+// the report shows of the created key, its id and fingerprint, is the
+// steps' outcomes: Outcomes.shown.)
+func (cr *clusterRun) settleKey(i int, b *stepBuilder, outs map[string]execute.Outcome) error {
+	ps, p := cr.ps, cr.w.cp.Connections[i]
 	var first error
 	var created *execute.Outcome
 	delivered := false
@@ -107,9 +109,6 @@ func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[strin
 		switch {
 		case s.Kind == plan.KindCreateKey && o.Status == execute.Done:
 			created = &o
-			if ch := w.Changes["key"]; ch != nil {
-				ch.Desired = "key " + o.Result.KeyID + " (" + ch.Desired + ")"
-			}
 		case s.Kind == plan.KindSetKeystore && o.Status == execute.Done && o.Err == nil && s.SecretRef != nil && s.SecretRef.Step != "":
 			delivered = true
 		}
@@ -117,27 +116,46 @@ func (ps *passState) settleKey(p *ConnectionPlan, b *stepBuilder, outs map[strin
 	if created == nil || !delivered {
 		return first
 	}
-	if kch := w.Changes["keystore"]; kch != nil {
-		kch.Desired = drift.Redacted(created.Result.Fingerprint)
-	}
-	p.KeyExpiration = created.Result.KeyExpiration
-	rec := ps.r.ledger.Key(p.Conn.Name)
-	w.Previous, w.Finish = nil, false
-	if rec != nil {
-		w.Previous = rec.Previous
-	}
-	if w.Previous != nil {
+	l := cr.edit(i)
+	l.KeyExpiration = created.Result.KeyExpiration
+	if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil && rec.Previous != nil {
 		// The old key goes in a later pass, once the new one has been
 		// proven in use over the window (rotationFinish).
-		p.Findings = append(p.Findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow,
-			Message: "rotation of " + keyName(p.Conn) + ": the old key " + w.Previous.ID + " stays valid until the new key " + created.Result.KeyID + " has been proven in use for " +
+		l.Findings = append(l.Findings, Finding{Severity: drift.SeverityInfo, Code: CodeRotationWindow,
+			Message: "rotation of " + keyName(p.Conn) + ": the old key " + rec.Previous.ID + " stays valid until the new key " + created.Result.KeyID + " has been proven in use for " +
 				es.FormatTimeValue(ps.r.opts.RotationOverlap) + ", so that every node has loaded it"})
 	}
 	return first
 }
 
-// envState is the executor environment a pass makes once.
+// envState is what a pass's execution shares: the executor environment
+// made once, and the outcomes of the pass so far (Outcomes; its clusters
+// add theirs as they finish).
 type envState struct {
 	envOnce sync.Once
 	env     execute.Env
+
+	outsMu sync.Mutex
+	outs   Outcomes
+}
+
+// addOutcomes adds o to the pass's outcomes.
+func (st *envState) addOutcomes(o *Outcomes) {
+	st.outsMu.Lock()
+	defer st.outsMu.Unlock()
+	st.outs.merge(o)
+}
+
+// changeOutcome is what became of ch in the pass so far.
+func (st *envState) changeOutcome(ch *Change) ChangeOutcome {
+	st.outsMu.Lock()
+	defer st.outsMu.Unlock()
+	return st.outs.change(ch)
+}
+
+// outcomes are the pass's outcomes, once every write is done.
+func (st *envState) outcomes() Outcomes {
+	st.outsMu.Lock()
+	defer st.outsMu.Unlock()
+	return st.outs
 }

@@ -53,20 +53,22 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 	ps := tb.ps
 	log := ps.r.opts.Logger.With("target", d.Cluster.Name)
 	// After a re-read, the steps are built from the new decision (d.ops);
-	// the report keeps every change of the first one too (markApplied:
+	// the report keeps every change of the first one too (applied:
 	// written, or no longer needed).
 	all := d.Ops
 	defer func() { d.Ops = all }()
+	var out Outcomes
+	defer func() { ps.addOutcomes(&out) }()
 	fail := func(err error) {
 		for _, op := range all {
 			if ch := d.Changes[op.Key]; ch != nil && op.Enforced {
-				ch.Err = err
+				out.setChange(ch, ChangeOutcome{Err: err})
 			}
 		}
 		log.Warn("write trust failed", "err", err)
 	}
 	for attempt := 1; ; attempt++ {
-		b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+		b := &stepBuilder{ps: ps, prefix: fmt.Sprintf("%s/trust%d/", d.Cluster.Name, attempt)}
 		if err := b.trustDeployment(d, nil); err != nil {
 			fail(err)
 			return
@@ -81,9 +83,10 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 		var body plan.TrustBody
 		outs := execute.Run(tb.ctx, b.steps, ps.stepEnv(), execute.Options{Identity: ps.knownUUID,
 			Deployment: func(string) (*cloud.Deployment, bool) { return d.Dep, true }})
-		for _, out := range outs {
-			if put != nil && out.Step == put.ID {
-				o = out
+		for _, so := range outs {
+			out.setStep(so)
+			if put != nil && so.Step == put.ID {
+				o = so
 			}
 		}
 		if put == nil || o.Status == execute.Done {
@@ -96,15 +99,19 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 				log.Info("wrote trust", "entries", len(put.Ledger), "attempt", attempt)
 			}
 			d.Ops = all
-			tb.markApplied(d)
-			for _, out := range outs {
-				if out.Err != nil {
-					for ch, id := range b.stepOf {
-						if id == out.Step {
-							ch.Err = out.Err
-						}
-					}
+			// Written, or (after a re-read) no longer needed; a step of
+			// the write that failed (a commit the ledger could not
+			// save) says so on its changes.
+			for _, op := range d.Ops {
+				ch := d.Changes[op.Key]
+				if ch == nil || !op.Enforced {
+					continue
 				}
+				co := ChangeOutcome{Applied: true}
+				if so, ok := out.Steps[ch.Step]; ok && ch.Step != "" {
+					co.Err = so.Err
+				}
+				out.setChange(ch, co)
 			}
 			return
 		}
@@ -143,16 +150,6 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 		default:
 			fail(err)
 			return
-		}
-	}
-}
-
-// markApplied marks the deployment's enforced changes applied: written,
-// or (after a re-read) no longer needed.
-func (tb *trustWriter) markApplied(d *decide.TrustDeployment) {
-	for _, op := range d.Ops {
-		if ch := d.Changes[op.Key]; ch != nil && op.Enforced {
-			ch.Applied = true
 		}
 	}
 }
@@ -243,42 +240,48 @@ func (ps *passState) holdRefusedTrust(work []*clusterWork) {
 	if len(refused) == 0 {
 		return
 	}
+	var out Outcomes
+	defer func() { ps.addOutcomes(&out) }()
 	for _, d := range ps.trust.Deps {
 		for _, op := range d.Ops {
 			if !op.Enforced || len(op.Conns) == 0 || slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
 				continue
 			}
 			op.Enforced = false
-			if ch := d.Changes[op.Key]; ch != nil {
-				ch.Err = errRefused
-			}
+			out.setChange(d.Changes[op.Key], ChangeOutcome{Err: errRefused})
 		}
 	}
 }
 
-// reattachTrust brings the trust part of cp's connections up to date
-// after the trust writes: the changes a re-read after a 409 added and the
-// findings the writes changed (one-sided trust judged on what was
-// written, a deployment's plan in progress).
-func (ps *passState) reattachTrust(cp *ClusterPlan) {
+// reattachTrust brings the trust part of the cluster's links up to date
+// after the trust writes, on their working copies: the changes a re-read
+// after a 409 added and the findings the writes changed (one-sided trust
+// judged on what was written, a deployment's plan in progress).
+func (cr *clusterRun) reattachTrust() {
+	ps := cr.ps
 	if ps.trust == nil {
 		return
 	}
-	for _, p := range cp.Connections {
+	for i, p := range cr.w.cp.Connections {
 		ct := ps.trust.ByConn[p.Conn.Name]
 		if ct == nil || p.Conn.Policy == spec.PolicyDisabled {
 			continue
 		}
-		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeTrustOneSided })
+		findings := slices.DeleteFunc(slices.Clone(p.Findings), func(f Finding) bool { return f.Code == CodeTrustOneSided })
 		for _, f := range ct.Findings {
-			if !slices.Contains(p.Findings, f) {
-				p.Findings = append(p.Findings, f)
+			if !slices.Contains(findings, f) {
+				findings = append(findings, f)
 			}
 		}
+		chs := p.Changes
 		for _, ch := range ct.Changes {
-			if !slices.Contains(p.Changes, ch) {
-				p.Changes = append(p.Changes, ch)
+			if !slices.Contains(chs, ch) {
+				chs = append(slices.Clip(chs), ch)
 			}
+		}
+		if !slices.Equal(findings, p.Findings) || len(chs) != len(p.Changes) {
+			l := cr.edit(i)
+			l.Findings, l.Changes = findings, chs
 		}
 	}
 }

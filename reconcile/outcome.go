@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/drift"
+	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -28,10 +29,143 @@ func reportError(target string, err error, at time.Time) drift.ReportError {
 	return drift.ReportError{Target: target, Message: err.Error(), Class: class, RetryAt: retryAt}
 }
 
-// setOutcome sets c's error class and retry time from p's error and its
-// changes' errors together (drift.Merge, the latest retry time), and its
-// requeue time.
-func setOutcome(c *drift.Connection, p *ConnectionPlan, at time.Time) {
+// Outcomes is what became of a pass's decision (DESIGN §4: the report is
+// built from Plan + Outcome). The decision's rows are never written
+// back: what a change came to is its step's outcome (Change.Step), or,
+// for a change no step of its own makes, an entry of Changes; what a
+// link came to after the writes (verification's verdict, what the
+// checks after them found) is an entry of Links.
+type Outcomes struct {
+	// Steps are the outcomes of the steps sent (or not sent: stale,
+	// skipped, kept), by step ID.
+	Steps map[string]execute.Outcome
+	// Changes are what became of the changes no step of their own
+	// settles: held back by the pass (a trust entry of a refused
+	// connection, a removal no step can make), or a trust change a
+	// re-read after a conflict found no longer needed.
+	Changes map[*Change]ChangeOutcome
+	// Links are the links the pass's writes or its checks after them
+	// left other than decided, by connection name; a link not listed is
+	// as decided.
+	Links map[string]*LinkOutcome
+	// Clusters are local clusters that failed after their decision (the
+	// identity could not be recorded before the first write): nothing of
+	// them was written.
+	Clusters map[string]error
+}
+
+// ChangeOutcome is what became of one change: made, or not and why.
+type ChangeOutcome struct {
+	Applied bool
+	Err     error
+}
+
+// LinkOutcome is a link as the pass left it, where that differs from
+// its decided row: each field replaces the row's.
+type LinkOutcome struct {
+	Health   drift.Health
+	Evidence *drift.Evidence
+	// Findings are all of the link's findings after the pass (those the
+	// writes settled gone, those the checks after them found added).
+	Findings []Finding
+	// Changes are all of the link's changes after the pass: the decided
+	// ones and those a re-read after a trust write's conflict added.
+	Changes []*Change
+	// Err fails the link after its decision (its cluster's, Clusters).
+	Err error
+	// KeyExpiration is the expiry of the key the pass created;
+	// RequeueAt when something of the link falls due (schedule).
+	KeyExpiration time.Time
+	RequeueAt     time.Time
+}
+
+// change is what became of ch: a decided reason not to make it, what the
+// pass said of it, or its step's outcome. A change with none of them is
+// not made (a plan, or a policy that only reports).
+func (o *Outcomes) change(ch *Change) ChangeOutcome {
+	if ch.Err != nil {
+		return ChangeOutcome{Err: ch.Err}
+	}
+	if co, ok := o.Changes[ch]; ok {
+		return co
+	}
+	if ch.Step != "" {
+		if so, ok := o.Steps[ch.Step]; ok {
+			return ChangeOutcome{Applied: so.Status == execute.Done, Err: so.Err}
+		}
+	}
+	return ChangeOutcome{}
+}
+
+// shown is what the report shows a change wanting: what only the write
+// could say is added to the decision's value (a created key's id; the
+// fingerprint of the created key its keystore entry now holds).
+func (o *Outcomes) shown(ch *Change) string {
+	so, ok := o.Steps[ch.Step]
+	if ch.Step == "" || !ok || so.Status != execute.Done || so.Result.KeyID == "" {
+		return ch.Desired
+	}
+	switch ch.Resource {
+	case ResourceAPIKey:
+		return "key " + so.Result.KeyID + " (" + ch.Desired + ")"
+	case ResourceKeystore:
+		if so.Result.Fingerprint != "" {
+			return drift.Redacted(so.Result.Fingerprint)
+		}
+	}
+	return ch.Desired
+}
+
+// link is the link as the pass left it (nil: as decided).
+func (o *Outcomes) link(name string) *LinkOutcome { return o.Links[name] }
+
+func (o *Outcomes) setStep(so execute.Outcome) {
+	if o.Steps == nil {
+		o.Steps = map[string]execute.Outcome{}
+	}
+	o.Steps[so.Step] = so
+}
+
+func (o *Outcomes) setChange(ch *Change, co ChangeOutcome) {
+	if ch == nil {
+		return
+	}
+	if o.Changes == nil {
+		o.Changes = map[*Change]ChangeOutcome{}
+	}
+	o.Changes[ch] = co
+}
+
+func (o *Outcomes) setLink(name string, lo *LinkOutcome) {
+	if o.Links == nil {
+		o.Links = map[string]*LinkOutcome{}
+	}
+	o.Links[name] = lo
+}
+
+// merge adds m's outcomes to o.
+func (o *Outcomes) merge(m *Outcomes) {
+	for _, so := range m.Steps {
+		o.setStep(so)
+	}
+	for ch, co := range m.Changes {
+		o.setChange(ch, co)
+	}
+	for name, lo := range m.Links {
+		o.setLink(name, lo)
+	}
+	for local, err := range m.Clusters {
+		if o.Clusters == nil {
+			o.Clusters = map[string]error{}
+		}
+		o.Clusters[local] = err
+	}
+}
+
+// setOutcome sets c's error class and retry time from the link's error
+// and its changes' errors together (drift.Merge, the latest retry time),
+// and its requeue time.
+func setOutcome(c *drift.Connection, linkErr error, chs []*Change, outs *Outcomes, requeueAt time.Time, at time.Time) {
 	merge := func(err error) {
 		if err == nil {
 			return
@@ -42,27 +176,33 @@ func setOutcome(c *drift.Connection, p *ConnectionPlan, at time.Time) {
 			c.RetryAt = retryAt
 		}
 	}
-	merge(p.Err)
-	for _, ch := range p.Changes {
-		merge(ch.Err)
+	merge(linkErr)
+	for _, ch := range chs {
+		merge(outs.change(ch).Err)
 	}
 	if c.ErrorClass != drift.ClassThrottled {
 		c.RetryAt = time.Time{}
 	}
-	if !p.RequeueAt.IsZero() {
-		c.RequeueAt = p.RequeueAt.UTC()
+	if !requeueAt.IsZero() {
+		c.RequeueAt = requeueAt.UTC()
 	}
 }
 
-// schedule sets RequeueAt on each connection of a daemon's pass (plan and
-// apply run once: nothing is scheduled for them).
-func (ps *passState) schedule(cp *ClusterPlan) {
+// schedule records when each link of a daemon's pass falls due (plan
+// and apply run once: nothing is scheduled for them).
+func (cr *clusterRun) schedule() {
+	ps := cr.ps
 	if ps.mode != ModeRun {
 		return
 	}
 	now := ps.r.opts.Now()
-	for _, p := range cp.Connections {
-		p.RequeueAt = ps.due(p, now)
+	for i := range cr.w.cp.Connections {
+		if t := ps.due(cr.link(i), now); !t.IsZero() {
+			if cr.requeue == nil {
+				cr.requeue = make([]time.Time, len(cr.w.cp.Connections))
+			}
+			cr.requeue[i] = t
+		}
 	}
 }
 

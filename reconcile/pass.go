@@ -94,7 +94,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	if mode == ModePlan {
 		// The decision as typed steps, before anything else happens to
 		// it: what plan --out saves and apply --plan executes.
-		res.steps, res.stepOf = ps.steps(work, departed)
+		res.steps = ps.steps(work, departed)
 	}
 
 	// Execute: trust first (a certificate link needs it on both
@@ -112,8 +112,6 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		wg.Go(func() {
 			defer func() { <-sem }()
 			plans[i] = ps.writeCluster(ctx, w)
-			r.recordRetryHint(w.cp.Local, plans[i])
-			ps.schedule(plans[i])
 		})
 	}
 	wg.Wait()
@@ -125,6 +123,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	}
 	res.Plan.Clusters = plans
 	res.Detached = ps.trustDetached()
+	res.Outcomes = ps.outcomes()
 	res.Finished = r.opts.Now()
 	return res, nil
 }
@@ -355,15 +354,15 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: ob.privs, seen: obs, conns: conns}
 }
 
-// writeCluster writes one decided cluster (apply and run): credentials,
-// the one settings PUT, roles, then verify; in every mode it then looks
-// at rotations and diagnoses the links that do not work.
+// writeCluster writes one decided cluster (apply and run) and looks at
+// what the writes left (execute.go); a cluster that failed before it was
+// decided is reported as it is.
 func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterPlan {
 	cp := w.cp
 	if w.client == nil {
+		ps.r.recordRetryHint(cp.Local, retryErrors(cp, nil, func(string) *LinkOutcome { return nil }, func(ch *Change) ChangeOutcome { return ChangeOutcome{Err: ch.Err} }))
 		return cp
 	}
-	ps.reattachTrust(cp)
 	if ps.mode != ModePlan {
 		// The daemon's memory of keys flipping back (contest.go) is
 		// consulted and updated here, as the writes start: deciding
@@ -377,28 +376,8 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 				}
 			}
 		}
-		ps.commitLanded(cp, w.obs)
-		// Name the cluster in the ledger before the first write: every
-		// record under this name is then about this cluster_uuid.
-		if err := ps.r.ledger.SetClusterUUID(cp.Local, w.obs.UUID); err != nil {
-			err = fmt.Errorf("record the identity of %s before writing: %w", cp.Local, err)
-			w.log.Warn("cluster failed", "err", err)
-			out := &ClusterPlan{Local: cp.Local, Err: err}
-			for _, p := range cp.Connections {
-				out.Connections = append(out.Connections, &ConnectionPlan{Conn: p.Conn, Err: err, Health: HealthUnknown})
-			}
-			return out
-		}
-		ps.apply(ctx, w)
 	}
-	checkCanaryPrivileges(cp.Local, w.privs, cp.Connections)
-	for _, p := range cp.Connections {
-		ps.contestedHealth(ctx, w.client, w.obs.Version, p)
-		ps.rotating(p)
-		if p.Err == nil && (p.Health == HealthDisconnected || p.Health == HealthUnauthorized) && p.Conn.Policy != spec.PolicyDisabled {
-			ps.diagnose(ctx, w.client, p)
-		}
-	}
+	ps.execute(ctx, w)
 	return cp
 }
 

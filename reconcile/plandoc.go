@@ -18,23 +18,23 @@ func (res *Result) SavedPlan() *plan.Plan {
 		d.Steps = []plan.Step{}
 	}
 	for _, cp := range res.Plan.Clusters {
-		d.Clusters = append(d.Clusters, clusterDoc(cp, res.stepOf))
+		d.Clusters = append(d.Clusters, clusterDoc(cp))
 	}
-	d.Detached = changeDocs(res.Detached.Changes, res.stepOf)
+	d.Detached = changeDocs(res.Detached.Changes)
 	for _, f := range res.Detached.Findings {
 		d.DetachedFindings = append(d.DetachedFindings, plan.Finding(f))
 	}
 	return d
 }
 
-func clusterDoc(cp *ClusterPlan, stepOf map[*Change]string) plan.Cluster {
+func clusterDoc(cp *ClusterPlan) plan.Cluster {
 	c := plan.Cluster{Local: cp.Local, UUID: cp.UUID, Version: cp.Version, Observed: cp.Observed, Connections: []plan.Connection{}}
 	if cp.Err != nil {
 		c.Error = cp.Err.Error()
 	}
 	for _, p := range cp.Connections {
 		cd := plan.Connection{Name: p.Conn.Name, Alias: p.Conn.Alias, Policy: string(p.Conn.Policy), Health: p.Health,
-			Changes: changeDocs(p.Changes, stepOf)}
+			Changes: changeDocs(p.Changes)}
 		for _, f := range p.Findings {
 			cd.Findings = append(cd.Findings, plan.Finding(f))
 		}
@@ -44,7 +44,7 @@ func clusterDoc(cp *ClusterPlan, stepOf map[*Change]string) plan.Cluster {
 		c.Connections = append(c.Connections, cd)
 	}
 	for _, del := range cp.Deletions {
-		c.Connections = append(c.Connections, plan.Connection{Name: del.Connection, Alias: del.Alias, Removed: true, Changes: changeDocs(del.Changes, stepOf)})
+		c.Connections = append(c.Connections, plan.Connection{Name: del.Connection, Alias: del.Alias, Removed: true, Changes: changeDocs(del.Changes)})
 	}
 	for _, u := range cp.Unmanaged {
 		c.Unmanaged = append(c.Unmanaged, plan.Unmanaged{Kind: u.Kind, Name: u.Name, Reason: u.Reason})
@@ -52,11 +52,11 @@ func clusterDoc(cp *ClusterPlan, stepOf map[*Change]string) plan.Cluster {
 	return c
 }
 
-func changeDocs(in []*Change, stepOf map[*Change]string) []plan.Change {
+func changeDocs(in []*Change) []plan.Change {
 	out := []plan.Change{}
 	for _, ch := range in {
 		cd := plan.Change{Resource: ch.Resource, Target: ch.Target, Key: ch.Key, Action: ch.Action, Actual: ch.Actual, Desired: ch.Desired, Origin: ch.Origin,
-			Step: stepOf[ch]}
+			Step: ch.Step}
 		if ch.Err != nil {
 			cd.Error = ch.Err.Error()
 		}

@@ -182,8 +182,8 @@ func TestApplyPlanConverges(t *testing.T) {
 		for _, cp := range res.Plan.Clusters {
 			for _, p := range cp.Connections {
 				for _, ch := range p.Changes {
-					if ch.Err != nil || !ch.Applied {
-						t.Errorf("%s: %s %s %s: applied %v, %v", what, ch.Action, ch.Resource, ch.Key, ch.Applied, ch.Err)
+					if o := res.Outcomes.change(ch); o.Err != nil || !o.Applied {
+						t.Errorf("%s: %s %s %s: applied %v, %v", what, ch.Action, ch.Resource, ch.Key, o.Applied, o.Err)
 					}
 				}
 			}

@@ -258,7 +258,9 @@ func (r *Reconciler) DesiredSettings(ctx context.Context, set *spec.Set, c *spec
 	return d.Settings, nil
 }
 
-// Result is one pass: the plan with what apply did filled in.
+// Result is one pass: its decision (Plan, Detached), as decided, and what
+// became of it (Outcomes). The report is a function of the two
+// (Report).
 type Result struct {
 	Mode Mode
 	Set  *spec.Set
@@ -271,11 +273,15 @@ type Result struct {
 	// TrustedEnvironment on a deployment that is no connection's local,
 	// removals whose connection left the specs).
 	Detached Detached
+	// Outcomes is what became of the decision: each step's outcome,
+	// what became of the changes no step of their own makes, and each
+	// link as the pass left it (verification's verdict, what the checks
+	// after the writes found). Empty for a plan.
+	Outcomes Outcomes
 
-	// steps are a plan pass's decision as typed steps, stepOf the step
-	// that makes each change (SavedPlan).
-	steps  []plan.Step
-	stepOf map[*Change]string
+	// steps are a plan pass's decision as typed steps, each change
+	// naming its own (Change.Step): SavedPlan.
+	steps []plan.Step
 }
 
 // KeyExpirations maps each connection with a known cross-cluster API key
@@ -284,8 +290,12 @@ func (res *Result) KeyExpirations() map[string]time.Time {
 	out := map[string]time.Time{}
 	for _, cp := range res.Plan.Clusters {
 		for _, p := range cp.Connections {
-			if !p.KeyExpiration.IsZero() {
-				out[p.Conn.Name] = p.KeyExpiration
+			exp := p.KeyExpiration
+			if lo := res.Outcomes.link(p.Conn.Name); lo != nil {
+				exp = lo.KeyExpiration
+			}
+			if !exp.IsZero() {
+				out[p.Conn.Name] = exp
 			}
 		}
 	}
@@ -301,11 +311,11 @@ func (r *Reconciler) RetryAfter(local string) time.Duration {
 	return r.retryHints[local]
 }
 
-// recordRetryHint keeps the longest Retry-After among a cluster plan's
-// errors.
-func (r *Reconciler) recordRetryHint(local string, cp *ClusterPlan) {
+// recordRetryHint keeps the longest Retry-After among the errors of a
+// cluster's pass (retryErrors).
+func (r *Reconciler) recordRetryHint(local string, errs []error) {
 	var hint time.Duration
-	consider := func(err error) {
+	for _, err := range errs {
 		var ee *es.Error
 		var ce *cloud.Error
 		switch {
@@ -313,13 +323,6 @@ func (r *Reconciler) recordRetryHint(local string, cp *ClusterPlan) {
 			hint = max(hint, ee.RetryAfter)
 		case errors.As(err, &ce):
 			hint = max(hint, ce.RetryAfter)
-		}
-	}
-	consider(cp.Err)
-	for _, p := range cp.Connections {
-		consider(p.Err)
-		for _, ch := range p.Changes {
-			consider(ch.Err)
 		}
 	}
 	r.hintsMu.Lock()
@@ -332,6 +335,30 @@ func (r *Reconciler) recordRetryHint(local string, cp *ClusterPlan) {
 	} else {
 		delete(r.retryHints, local)
 	}
+}
+
+// retryErrors are the errors of a cluster's pass: its decision's, and
+// what became of its links and changes (change).
+func retryErrors(cp *ClusterPlan, clusterErr error, link func(string) *LinkOutcome, change func(*Change) ChangeOutcome) []error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	add(cp.Err)
+	add(clusterErr)
+	for _, p := range cp.Connections {
+		add(p.Err)
+		chs := p.Changes
+		if lo := link(p.Conn.Name); lo != nil {
+			chs = lo.Changes
+		}
+		for _, ch := range chs {
+			add(change(ch).Err)
+		}
+	}
+	return errs
 }
 
 // CAExpirations maps each certificate connection with a known CA to the

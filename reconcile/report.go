@@ -1,12 +1,16 @@
 package reconcile
 
 import (
+	"time"
+
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/spec"
 )
 
-// Report turns a pass into the drift report of DESIGN §6. The same
-// function serves plan, apply and the daemon, so they cannot disagree.
+// Report turns a pass into the drift report of DESIGN §6: a function of
+// the pass's decision (its rows, as decided) and what became of it
+// (res.Outcomes). The same function serves plan, apply, apply --plan and
+// the daemon, so they cannot disagree.
 func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report {
 	mode := drift.ModePlan
 	switch res.Mode {
@@ -15,25 +19,28 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 	case ModeRun:
 		mode = drift.ModeRun
 	}
+	outs := &res.Outcomes
 	r := drift.New(mode, trigger, res.Started)
 	r.SpecDigest = res.Set.Digest
 	r.SpecRevision = revision
 	for _, cp := range res.Plan.Clusters {
-		if cp.Err != nil {
-			r.Errors = append(r.Errors, reportError(cp.Local, cp.Err, res.Finished))
+		clusterErr := cp.Err
+		if err := outs.Clusters[cp.Local]; err != nil && clusterErr == nil {
+			clusterErr = err
+		}
+		if clusterErr != nil {
+			r.Errors = append(r.Errors, reportError(cp.Local, clusterErr, res.Finished))
 		}
 		for _, p := range cp.Connections {
-			c := connectionReport(p, res.Mode)
-			setOutcome(&c, p, res.Finished)
-			r.Connections = append(r.Connections, c)
+			r.Connections = append(r.Connections, connectionReport(p, outs.link(p.Conn.Name), outs, res.Mode, res.Finished))
 		}
 		for _, d := range cp.Deletions {
 			c := drift.Connection{Name: d.Connection, Local: cp.Local, Alias: d.Alias, Policy: string(spec.PolicyEnforce),
-				Health: drift.HealthUnknown, Changes: changes(d.Changes),
+				Health: drift.HealthUnknown, Changes: changes(d.Changes, outs),
 				Findings: []drift.Finding{{Severity: drift.SeverityInfo, Code: drift.CodeConnectionRemoved,
 					Message: "the connection left the specs; esremote deletes the alias it created"}}}
 			c.Sync = syncOf(c.Changes, res.Mode, true, nil)
-			setOutcome(&c, &ConnectionPlan{Changes: d.Changes}, res.Finished)
+			setOutcome(&c, nil, d.Changes, outs, time.Time{}, res.Finished)
 			r.Connections = append(r.Connections, c)
 		}
 		for _, u := range cp.Unmanaged {
@@ -43,7 +50,9 @@ func (res *Result) Report(trigger drift.Trigger, revision string) *drift.Report 
 	if d := res.Detached; len(d.Changes) > 0 || len(d.Findings) > 0 {
 		p := &ConnectionPlan{Conn: &spec.Connection{Name: DetachedTrustName, Security: spec.SecurityCertificate, Policy: spec.PolicyEnforce},
 			Changes: d.Changes, Findings: d.Findings, Health: HealthUnknown}
-		r.Connections = append(r.Connections, connectionReport(p, res.Mode))
+		c := connectionReport(p, nil, outs, res.Mode, res.Finished)
+		c.ErrorClass, c.RetryAt = "", time.Time{}
+		r.Connections = append(r.Connections, c)
 	}
 	for _, u := range res.Detached.Unmanaged {
 		r.Unmanaged = append(r.Unmanaged, drift.Unmanaged{Target: u.Target, Kind: u.Kind, Name: u.Name, Reason: unmanagedReason(u.Reason)})
@@ -64,21 +73,32 @@ func unmanagedReason(reason string) string {
 	return "not created by esremote: left alone"
 }
 
-func connectionReport(p *ConnectionPlan, mode Mode) drift.Connection {
+// connectionReport is one connection's entry: its decided row p, with
+// what the pass left of the link (lo, nil when as decided) and what
+// became of its changes (outs).
+func connectionReport(p *ConnectionPlan, lo *LinkOutcome, outs *Outcomes, mode Mode, at time.Time) drift.Connection {
+	health, evidence, findings, chs, err, requeue := p.Health, p.Evidence, p.Findings, p.Changes, p.Err, p.RequeueAt
+	if lo != nil {
+		health, evidence, findings, chs, requeue = lo.Health, lo.Evidence, lo.Findings, lo.Changes, lo.RequeueAt
+		if lo.Err != nil && err == nil {
+			err = lo.Err
+		}
+	}
 	c := drift.Connection{Name: p.Conn.Name, Local: p.Conn.Local, Alias: p.Conn.Alias,
 		Security: string(p.Conn.Security), Policy: string(p.Conn.Policy),
-		Health: p.Health, Changes: changes(p.Changes), Findings: []drift.Finding{}}
+		Health: health, Changes: changes(chs, outs), Findings: []drift.Finding{}}
 	if c.Health == "" {
 		c.Health = drift.HealthUnknown
 	}
-	for _, f := range p.Findings {
+	for _, f := range findings {
 		c.Findings = append(c.Findings, drift.Finding{Severity: f.Severity, Code: f.Code, Message: f.Message, Fix: f.Fix})
 	}
-	if p.Err != nil {
-		c.Error = p.Err.Error()
+	if err != nil {
+		c.Error = err.Error()
 	}
-	c.Evidence = p.Evidence
-	c.Sync = syncOf(c.Changes, mode, p.Enforced(), p.Err)
+	c.Evidence = evidence
+	enforced := err == nil && p.Conn.Policy != spec.PolicyReport && p.Conn.Policy != spec.PolicyDisabled
+	c.Sync = syncOf(c.Changes, mode, enforced, err)
 	if p.Contested {
 		c.Sync = drift.SyncContested
 	}
@@ -88,6 +108,7 @@ func connectionReport(p *ConnectionPlan, mode Mode) drift.Connection {
 		c.Sync = drift.SyncDisabled
 		c.Health = drift.HealthUnknown
 	}
+	setOutcome(&c, err, chs, outs, requeue, at)
 	return c
 }
 
@@ -112,14 +133,17 @@ func syncOf(chs []drift.Change, mode Mode, enforced bool, err error) drift.Sync 
 	return drift.SyncCorrected
 }
 
-func changes(in []*Change) []drift.Change {
+// changes are the report's changes: each decided change with what became
+// of it.
+func changes(in []*Change, outs *Outcomes) []drift.Change {
 	out := []drift.Change{}
 	for _, ch := range in {
+		co := outs.change(ch)
 		d := drift.Change{Resource: ch.Resource, Target: ch.Target, Key: ch.Key,
-			Action: ch.Action, Actual: ch.Actual, Desired: ch.Desired,
-			Origin: ch.Origin, Applied: ch.Applied}
-		if ch.Err != nil {
-			d.Error = ch.Err.Error()
+			Action: ch.Action, Actual: ch.Actual, Desired: outs.shown(ch),
+			Origin: ch.Origin, Applied: co.Applied}
+		if co.Err != nil {
+			d.Error = co.Err.Error()
 		}
 		out = append(out, d)
 	}

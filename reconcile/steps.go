@@ -21,11 +21,15 @@ import (
 // rotation; then the keys of departed clusters. Each step's
 // precondition is what it was decided against, read by the Snapshot.
 
-// stepBuilder numbers the steps and ties each change to its step.
+// stepBuilder numbers the steps and ties each change to its step
+// (Change.Step).
 type stepBuilder struct {
-	ps     *passState
-	steps  []plan.Step
-	stepOf map[*Change]string
+	ps    *passState
+	steps []plan.Step
+	// prefix makes the IDs of the live pass's steps unique across the
+	// pass (its steps are built cluster by cluster); a saved plan's are
+	// "s1", "s2", …
+	prefix string
 	// phase is when the live pass runs a step ("" with the settings
 	// PUT): phaseKeys before it, phaseFinish after verification.
 	phase map[string]string
@@ -42,7 +46,7 @@ const (
 
 // add appends a step, numbering it, and ties changes to it.
 func (b *stepBuilder) add(s plan.Step, changes ...*Change) string {
-	s.ID = fmt.Sprintf("s%d", len(b.steps)+1)
+	s.ID = fmt.Sprintf("%ss%d", b.prefix, len(b.steps)+1)
 	b.steps = append(b.steps, s)
 	if b.in != "" {
 		if b.phase == nil {
@@ -52,7 +56,7 @@ func (b *stepBuilder) add(s plan.Step, changes ...*Change) string {
 	}
 	for _, ch := range changes {
 		if ch != nil && ch.Err == nil {
-			b.stepOf[ch] = s.ID
+			ch.Step = s.ID
 		}
 	}
 	return s.ID
@@ -76,8 +80,8 @@ func record(kind, group, name string, rec any) plan.LedgerRecord {
 
 // steps turns the pass's decision into steps (a plan pass: nothing of it
 // is written yet).
-func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan.Step, map[*Change]string) {
-	b := &stepBuilder{ps: ps, stepOf: map[*Change]string{}}
+func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) []plan.Step {
+	b := &stepBuilder{ps: ps}
 	refused := map[string]bool{}
 	for _, w := range work {
 		for _, p := range w.cp.Connections {
@@ -96,7 +100,7 @@ func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) ([]plan
 	for _, cp := range departed {
 		b.departed(cp)
 	}
-	return b.steps, b.stepOf
+	return b.steps
 }
 
 // departed: the keys of connections whose local cluster left the specs,

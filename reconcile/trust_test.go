@@ -325,8 +325,8 @@ func TestCertificateTrustConcurrentEdit(t *testing.T) {
 		t.Fatalf("ech deployment PUTs: %d, want 2", n)
 	}
 	for _, ch := range ps.trust.ByConn["analytics-to-logs-cert"].Changes {
-		if !ch.Applied || ch.Err != nil {
-			t.Fatalf("change not applied: %+v", ch)
+		if o := ps.changeOutcome(ch); !o.Applied || o.Err != nil {
+			t.Fatalf("change not applied: %+v: %+v", ch, o)
 		}
 	}
 }

@@ -13,9 +13,13 @@ type Change struct {
 	Actual   string
 	Desired  string
 	Origin   drift.Origin
-	// Applied and Err are filled by Apply.
-	Applied bool
-	Err     error
+	// Err is why the change is not made, as decided (nothing is sent
+	// for it). What became of a change that is made is its step's
+	// outcome, never written back here.
+	Err error
+	// Step is the ID of the plan step that makes the change (set when
+	// the step is built; "" when no step makes it).
+	Step string
 }
 
 // Finding is something a pass noticed that is not a change: a warning, an

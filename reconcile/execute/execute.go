@@ -59,7 +59,8 @@ type Outcome struct {
 type Result struct {
 	// KeyID, KeyExpiration and Fingerprint: a created key's id, expiry and
 	// the fingerprint of its encoded value; for a keystore write, the
-	// fingerprint of the secret written.
+	// fingerprint of the secret written and, when that secret is a key
+	// created by the run (SecretRef.Step), the key's id.
 	KeyID         string
 	KeyExpiration time.Time
 	Fingerprint   string
@@ -263,6 +264,9 @@ func (r *run) write(ctx context.Context, s *plan.Step) Outcome {
 			}
 		}
 		return outcome(s.ID, Failed, err, now)
+	}
+	if s.Kind == plan.KindSetKeystore && ref.KeyID != "" {
+		res.KeyID = ref.KeyID // the created key it delivered
 	}
 	o := Outcome{Step: s.ID, Status: Done, Result: res}
 	if err := r.commit(s, res); err != nil {
