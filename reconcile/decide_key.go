@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -15,7 +16,8 @@ import (
 // keys; the ledger's part: the key and keystore records, the installation
 // id) and adds the decision to p. It reads nothing live: the remote was
 // read by the observe stage (prefetchRemotes).
-func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observed) {
+func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, cr *world.ClusterRead) {
+	obs := cr.Observed
 	c := p.Conn
 	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || p.Err != nil || c.Policy == spec.PolicyDisabled {
 		return
@@ -42,8 +44,8 @@ func (ps *passState) planKey(p *ConnectionPlan, local *spec.Cluster, obs *Observ
 	}
 	if rcl := keyRemote(ps.set, p, local, obs); rcl != nil {
 		in.Remote = &decide.RemoteKeys{Name: rcl.Name, Err: fmt.Errorf("not observed in this pass")}
-		if rs := ps.snap.readRemote(rcl.Name); rs != nil {
-			in.Remote = &decide.RemoteKeys{Name: rs.Name, Info: rs.Info, Keys: rs.Keys, Err: rs.Err}
+		if kr := ps.snap.keys(rcl.Name); kr != nil {
+			in.Remote = &decide.RemoteKeys{Name: rcl.Name, Info: kr.Info, Keys: kr.Keys, Err: kr.Err}
 		}
 	}
 	d := decide.Key(in)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -36,9 +37,9 @@ func TestIdentityRules(t *testing.T) {
 			}
 			ps := &passState{r: &Reconciler{ledger: led}, ledger: led, set: set, snap: newSnapshot()}
 			for n, u := range tc.observed {
-				ps.snap.locals[n] = observation{obs: &Observed{Local: n, UUID: u}}
+				ps.snap.locals[n] = &world.ClusterRead{Name: n, Observed: &Observed{Local: n, UUID: u}}
 			}
-			err := ps.identity("a", ps.snap.local("a").obs)
+			err := ps.identity("a", ps.snap.local("a").Observed)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)

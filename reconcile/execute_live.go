@@ -26,8 +26,8 @@ func (ps *passState) stepEnv() execute.Env {
 // knownUUID is the cluster_uuid the pass's observation read for a
 // cluster (GET / once per cluster and pass, whatever its role).
 func (ps *passState) knownUUID(target string) (string, bool) {
-	if ob := ps.snap.local(target); ob.obs != nil && ob.err == nil {
-		return ob.obs.UUID, true
+	if cr := ps.snap.local(target); cr != nil && cr.Observed != nil && cr.Err == nil {
+		return cr.Observed.UUID, true
 	}
 	if rs := ps.snap.readRemote(target); rs != nil && rs.Err == nil {
 		return rs.Info.ClusterUUID, true

@@ -34,29 +34,16 @@ func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*world.D
 	})
 }
 
-type observation struct {
-	obs *Observed
-	err error
-	// roles holds GET /_security/role when the cluster's pass needs its
-	// roles (wantRoles): read with the other reads, in the same round
-	// trip. rolesRead says it was read; rolesErr is its error, which
-	// fails the cluster only where the roles are planned (planRoles).
-	roles     map[string]world.Role
-	rolesRead bool
-	rolesErr  error
-	// early is the evidence request sent with the reads
-	// (observe.Asker.AskEarly).
-	early *observe.Early
-	// privs is the credential's GET /_security/user/_privileges, read with
-	// the other reads when the cluster has API-key links (wantPrivileges);
-	// nil when not read or when the read failed (the check then rests on
-	// the evidence alone).
-	privs *world.UserPrivileges
-	// evidence is each link's evidence by connection name: early's
-	// answers, fresh cached evidence, and the second wave's request for
-	// the links neither settled (observeEvidence).
-	evidence map[string]linkEvidence
-}
+// A local cluster's observation is its world.ClusterRead: GET /, its
+// remote-cluster settings and _remote/info (Observed, or Err); its roles
+// when the cluster's pass needs them (wantRoles: RolesRead, read with the
+// other reads in the same round trip; RolesErr fails the cluster only
+// where the roles are planned, planRoles); its credential's privileges
+// when it has API-key links (wantPrivileges; nil when the read failed:
+// the check then rests on the evidence alone); each link's evidence (the
+// request sent with the reads, fresh cached evidence, and the second
+// wave's request for the links neither settled, observeEvidence); and the
+// remotes its managed keys live on (KeyRemotes, prefetchRemotes).
 
 // observeAll reads every local cluster of the pass (bounded by
 // Concurrency) into the pass's Snapshot: the three reads of DESIGN §5,
@@ -69,14 +56,15 @@ type observation struct {
 // observed, when not nil, is called with each cluster's observation as soon
 // as it is complete, the cluster's slot given back: what it does (the
 // cluster's decision) overlaps the other clusters' reads.
-func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection, observed func(i int, ob observation)) {
-	out := make([]observation, len(locals))
+func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal map[string][]*spec.Connection, observed func(i int, cr *world.ClusterRead)) {
+	out := make([]world.ClusterRead, len(locals))
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, local := range locals {
+		out[i].Name = local
 		cl := ps.set.Cluster(local)
 		if cl == nil {
-			out[i].err = fmt.Errorf("cluster %q is not declared", local)
+			out[i].Err = fmt.Errorf("cluster %q is not declared", local)
 			continue
 		}
 		sem <- struct{}{}
@@ -84,14 +72,14 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 			ps.observeLocal(ctx, cl, byLocal[local], &out[i])
 			<-sem
 			if observed != nil {
-				observed(i, out[i])
+				observed(i, &out[i])
 			}
 		})
 	}
 	wg.Wait()
 	ps.snap.mu.Lock()
 	for i, local := range locals {
-		ps.snap.locals[local] = out[i]
+		ps.snap.locals[local] = &out[i]
 	}
 	ps.snap.mu.Unlock()
 }
@@ -99,24 +87,25 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 // observeLocal reads one local cluster into o (observeAll): its reads of
 // DESIGN §5 and the evidence request of its links, sent at once
 // (observe.Reads.StartLocal, askEarly), then the second wave.
-func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns []*spec.Connection, o *observation) {
+func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns []*spec.Connection, o *world.ClusterRead) {
 	local := cl.Name
 	client, err := ps.r.ESClient(ps.set, cl)
 	if err != nil {
-		o.err = err
+		o.Err = err
 		return
 	}
-	o.rolesRead = ps.wantRoles(local, conns)
+	o.RolesRead = ps.wantRoles(local, conns)
 	// The version the last pass read, taken before this pass's reads
 	// start: rememberVersion below replaces it as soon as they are in,
 	// which may be before askEarly's goroutine has run.
 	last, known := ps.r.lastVersion(local)
-	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.rolesRead, Privileges: wantPrivileges(conns)})
+	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.RolesRead, Privileges: wantPrivileges(conns)})
 	var (
-		early sync.WaitGroup
+		wg    sync.WaitGroup
 		links []observe.Link
+		early *observe.Early
 	)
-	early.Go(func() {
+	wg.Go(func() {
 		links = ps.r.evidenceLinks(local, conns)
 		version := func() string {
 			if known {
@@ -128,26 +117,23 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 			}
 			return info.Version.String()
 		}
-		o.early = ps.r.asker().AskEarly(ctx, client, links, version)
+		early = ps.r.asker().AskEarly(ctx, client, links, version)
 	})
-	o.obs, o.err = lr.Observed()
-	if o.err == nil {
-		ps.r.rememberVersion(local, o.obs.Version)
-		ps.prefetchRemotes(ctx, cl, conns, o.obs)
+	o.Observed, o.Err = lr.Observed()
+	if o.Err == nil {
+		ps.r.rememberVersion(local, o.Observed.Version)
+		o.KeyRemotes = ps.prefetchRemotes(ctx, cl, conns, o.Observed)
 	}
-	o.roles, o.rolesErr = lr.Roles()
-	o.privs = lr.Privileges()
-	early.Wait()
-	if o.err == nil {
-		o.evidence = ps.r.observeEvidence(ctx, client, links, o.obs, o.early)
+	o.Roles, o.RolesErr = lr.Roles()
+	o.Privileges = lr.Privileges()
+	wg.Wait()
+	if o.Err == nil {
+		o.Evidence = ps.r.observeEvidence(ctx, client, links, o.Observed, early)
 	}
 }
 
 // endpointResult is a remote cluster's endpoint, or why it is unknown.
-type endpointResult struct {
-	Endpoint
-	err error
-}
+type endpointResult = world.EndpointRead
 
 // resolveEndpoints finds the endpoint of every remote Cluster the
 // connections name: a deployment's metadata.endpoint through its control
@@ -180,17 +166,17 @@ func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, on
 		cl := set.Cluster(name)
 		switch {
 		case cl == nil:
-			out[name] = endpointResult{err: fmt.Errorf("remote cluster %q is not declared", name)}
+			out[name] = endpointResult{Err: fmt.Errorf("remote cluster %q is not declared", name)}
 		case cl.Deployment == nil:
 			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
 		default:
 			d, err := read(ctx, cl)
 			if err != nil {
-				out[name] = endpointResult{err: fmt.Errorf("read deployment of %s: %w", cl.Name, err)}
+				out[name] = endpointResult{Err: fmt.Errorf("read deployment of %s: %w", cl.Name, err)}
 				continue
 			}
 			ep, err := endpointOf(d, cl)
-			out[name] = endpointResult{Endpoint: ep, err: err}
+			out[name] = endpointResult{Endpoint: ep, Err: err}
 		}
 	}
 	return out

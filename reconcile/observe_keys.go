@@ -43,24 +43,33 @@ func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState 
 // remote's reads then travel while the other local clusters are observed,
 // instead of after them on every link's path. Each remote is still read
 // once (remoteState).
-func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, conns []*spec.Connection, obs *Observed) {
+//
+// It returns the remote of each connection whose reads it started, by
+// connection name (ClusterRead.KeyRemotes).
+func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, conns []*spec.Connection, obs *Observed) map[string]string {
+	var out map[string]string
 	for _, c := range conns {
 		rcl := observe.KeyRemote(ps.set, c, local, obs.Version)
 		if rcl == nil {
 			continue
 		}
 		ep := ps.endpoints[c.Remote.Cluster]
-		if ep.err != nil && c.Remote.ProxyAddress == "" {
+		if ep.Err != nil && c.Remote.ProxyAddress == "" {
 			continue
 		}
 		if _, err := Desire(c, ep.Endpoint); err != nil {
 			continue
 		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[c.Name] = rcl.Name
 		// The slot is made now, the read runs on: a decision that looks
 		// for the remote waits for this read (Snapshot.readRemote).
 		ps.snap.remote(rcl.Name)
 		ps.reads.Go(func() { ps.remote(ctx, rcl) })
 	}
+	return out
 }
 
 // keyRemote is the remote cluster whose keys a connection's key decision

@@ -11,6 +11,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -35,8 +36,10 @@ type passState struct {
 	only      string
 	endpoints map[string]endpointResult
 
-	// snap is everything the pass read, each target once.
-	snap *Snapshot
+	// snap is everything the pass read, each target once; world is it as
+	// plain data, once every read is in (observe).
+	snap  *Snapshot
+	world *world.Snapshot
 
 	// trust is the certificate model's trust work (trust.go).
 	trust *decide.TrustPlan
@@ -181,15 +184,16 @@ func (ps *passState) observe(ctx context.Context) {
 		ps.planTrust(ctx)
 	}()
 	ps.early = make([]*clusterWork, len(ps.locals))
-	ps.observeAll(ctx, ps.locals, ps.byLocal, func(i int, ob observation) {
+	ps.observeAll(ctx, ps.locals, ps.byLocal, func(i int, cr *world.ClusterRead) {
 		<-trusted
 		local := ps.locals[i]
-		ps.early[i] = ps.decideLocal(local, ps.byLocal[local], ps.all[local], ob)
+		ps.early[i] = ps.decideLocal(local, ps.byLocal[local], ps.all[local], cr)
 	})
 	<-trusted
 	// The remotes read ahead of need: no decision waits for a departed
 	// key's remote (applyDeparted does, after the other clusters' writes).
 	ps.reads.Wait()
+	ps.world = ps.snap.world(ps.endpoints)
 }
 
 // decide decides every local cluster from the Snapshot, before anything is
@@ -239,7 +243,7 @@ type clusterWork struct {
 	obs    *Observed
 	cp     *ClusterPlan
 	log    *slog.Logger
-	// privs is the local credential's privileges (observation.privs), for
+	// privs is the local credential's privileges (ClusterRead.Privileges), for
 	// the canary check after verify.
 	privs *es.UserPrivileges
 	// seen is the observation the identity check is made on (nil when the
@@ -253,7 +257,7 @@ type clusterWork struct {
 // desired aliases, the links' evidence, keys, trust, settings and roles.
 // It writes nothing.
 func (ps *passState) decideCluster(local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
-	return ps.checkIdentity(ps.decideLocal(local, conns, all, ps.snap.local(local)))
+	return ps.checkIdentity(ps.decideLocal(local, conns, all, ps.world.Cluster(local)))
 }
 
 // checkIdentity is the part of a cluster's decision that spans clusters:
@@ -280,10 +284,10 @@ func failedWork(local string, conns []*spec.Connection, err error, log *slog.Log
 	return &clusterWork{cp: cp, log: log, conns: conns}
 }
 
-// decideLocal is decideCluster from the cluster's observation ob, without
-// the identity check (checkIdentity): it needs nothing of the other
-// clusters, so the pass makes it as soon as ob is in.
-func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map[string]bool, ob observation) *clusterWork {
+// decideLocal is decideCluster from the cluster's read cr, without the
+// identity check (checkIdentity): it needs nothing of the other clusters,
+// so the pass makes it as soon as cr is in.
+func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map[string]bool, cr *world.ClusterRead) *clusterWork {
 	r := ps.r
 	log := r.opts.Logger.With("target", local)
 	fail := func(err error) *clusterWork { return failedWork(local, conns, err, log) }
@@ -295,17 +299,20 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 	if err != nil {
 		return fail(err)
 	}
-	if ob.err != nil {
-		return fail(ob.err)
+	if cr == nil {
+		return fail(fmt.Errorf("cluster %s was not observed in this pass", local))
 	}
-	obs := ob.obs
+	if cr.Err != nil {
+		return fail(cr.Err)
+	}
+	obs := cr.Observed
 	var cps []*ConnectionPlan
 	for _, c := range conns {
 		p := &ConnectionPlan{Conn: c}
 		if c.Policy != spec.PolicyDisabled {
 			ep := ps.endpoints[c.Remote.Cluster]
-			if ep.err != nil && c.Remote.ProxyAddress == "" {
-				p.Err = ep.err
+			if ep.Err != nil && c.Remote.ProxyAddress == "" {
+				p.Err = ep.Err
 			} else if d, err := Desire(c, ep.Endpoint); err != nil {
 				p.Err = err
 			} else {
@@ -323,14 +330,14 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 	// Health by evidence, before planning: a managed key the local cluster
 	// does not use is drift the key planning repairs.
 	for _, p := range cps {
-		if ev, ok := ob.evidence[p.Conn.Name]; ok {
-			setEvidence(p, ev)
+		if ev, ok := cr.Evidence[p.Conn.Name]; ok {
+			decide.SetEvidence(p, ev)
 		}
 	}
-	checkCanaryPrivileges(local, ob.privs, cps)
+	checkCanaryPrivileges(local, cr.Privileges, cps)
 	for _, p := range cps {
 		if p.Conn.Policy != spec.PolicyDisabled {
-			ps.planKey(p, cl, obs)
+			ps.planKey(p, cl, cr)
 			ps.attachTrust(p)
 		}
 	}
@@ -344,14 +351,14 @@ func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map
 		}
 	}
 	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
-	if err := ps.planRoles(cl, cp, obs, ob); err != nil {
+	if err := ps.planRoles(cl, cp, cr); err != nil {
 		w := fail(err)
 		w.seen = obs // a failed identity check is the failure reported
 		return w
 	}
 	ps.planRemovedKeys(cp)
 	ps.planKeystoreRemovals(cp, all)
-	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: ob.privs, seen: obs, conns: conns}
+	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: cr.Privileges, seen: obs, conns: conns}
 }
 
 // writeCluster writes one decided cluster (apply and run) and looks at
@@ -400,11 +407,13 @@ func (ps *passState) identity(local string, obs *Observed) error {
 func (ps *passState) namesOf(uuid string) []string {
 	ps.uuidsOnce.Do(func() {
 		ps.uuids = map[string][]string{}
-		for name, o := range ps.snap.allLocals() {
-			if o.obs != nil && o.obs.UUID != "" {
-				ps.uuids[o.obs.UUID] = append(ps.uuids[o.obs.UUID], name)
+		ps.snap.mu.Lock()
+		for name, cr := range ps.snap.locals {
+			if cr.Observed != nil && cr.Observed.UUID != "" {
+				ps.uuids[cr.Observed.UUID] = append(ps.uuids[cr.Observed.UUID], name)
 			}
 		}
+		ps.snap.mu.Unlock()
 		for name, u := range ps.ledger.ClusterUUIDs() {
 			if u != "" && ps.set.Cluster(name) != nil && !slices.Contains(ps.uuids[u], name) {
 				ps.uuids[u] = append(ps.uuids[u], name)

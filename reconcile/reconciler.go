@@ -248,8 +248,8 @@ func (r *Reconciler) ManagedKeyID(connection string) string {
 // (a deployment's through its control plane). It only reads.
 func (r *Reconciler) DesiredSettings(ctx context.Context, set *spec.Set, c *spec.Connection) (map[string]string, error) {
 	ep := r.resolveEndpoints(ctx, set, c.Name)[c.Remote.Cluster]
-	if ep.err != nil && c.Remote.ProxyAddress == "" {
-		return nil, ep.err
+	if ep.Err != nil && c.Remote.ProxyAddress == "" {
+		return nil, ep.Err
 	}
 	d, err := Desire(c, ep.Endpoint)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -13,7 +14,7 @@ import (
 // the ledger (decide.Roles). It reads nothing: the observe stage asked
 // wantRoles with every connection of the cluster, a superset of those
 // that prepared, so a cluster whose roles are planned had them read.
-func (ps *passState) planRoles(cl *spec.Cluster, cp *ClusterPlan, obs *Observed, ob observation) error {
+func (ps *passState) planRoles(cl *spec.Cluster, cp *ClusterPlan, cr *world.ClusterRead) error {
 	var conns []*spec.Connection
 	for _, p := range cp.Connections {
 		if p.Err == nil {
@@ -23,14 +24,14 @@ func (ps *passState) planRoles(cl *spec.Cluster, cp *ClusterPlan, obs *Observed,
 	if !ps.wantRoles(cl.Name, conns) {
 		return nil
 	}
-	live, err := ob.roles, ob.rolesErr
-	if !ob.rolesRead {
+	live, err := cr.Roles, cr.RolesErr
+	if !cr.RolesRead {
 		err = errors.New("not observed in this pass")
 	}
 	if err != nil {
 		return fmt.Errorf("read roles: %w", err)
 	}
-	decide.Roles(ps.set, cl, cp, obs.Version, live, ps.ledger, ps.scoped)
+	decide.Roles(ps.set, cl, cp, cr.Observed.Version, live, ps.ledger, ps.scoped)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
+	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -358,7 +359,10 @@ func (b *stepBuilder) key(p *ConnectionPlan, local *spec.Cluster) {
 // to write is PUT; each owned role no connection declares is deleted.
 func (b *stepBuilder) roles(w *clusterWork) {
 	cp := w.cp
-	live := b.ps.snap.local(cp.Local).roles
+	var live map[string]world.Role
+	if cr := b.ps.snap.local(cp.Local); cr != nil {
+		live = cr.Roles
+	}
 	read := func(name string) *plan.Precondition {
 		var r any
 		if role, ok := live[name]; ok {

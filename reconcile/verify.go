@@ -113,8 +113,8 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 		in.Links = append(in.Links, p)
 		in.Local = p.Conn.Local
 	}
-	if ob := ps.snap.local(in.Local); ob.obs != nil {
-		in.Version = ob.obs.Version
+	if cr := ps.snap.local(in.Local); cr != nil && cr.Observed != nil {
+		in.Version = cr.Observed.Version
 	}
 	got := ps.r.opts.Verify(ctx, in)
 	for p := range touched {

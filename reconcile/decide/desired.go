@@ -16,10 +16,7 @@ import (
 // Endpoint is where a remote cluster is reached: the host for the proxy
 // address and the TLS server name. For a remote with a deployment block it
 // is the deployment's metadata.endpoint (cloud-api.md §7).
-type Endpoint struct {
-	Host       string
-	ServerName string
-}
+type Endpoint = world.Endpoint
 
 // EndpointOf is the host of a Cluster's Elasticsearch URL. For a remote
 // without a deployment block the proxy address cannot be derived (its

@@ -12,8 +12,8 @@
 // without an adapter between them (DESIGN §4: decide imports no adapter):
 // the adapters (reconcile/es, reconcile/cloud) read and write these types
 // and keep their names as aliases, the observe stage puts them in its
-// Snapshot, and the decide stage compares them with the spec and the
-// ledger. It holds no client and does no I/O; of esremote's packages it
-// imports only drift, for the vocabulary a link's evidence is told in
-// (LinkEvidence: health and what it rests on) (TestImportGraph).
+// Snapshot (Snapshot, ClusterRead: what one pass read, keyed by cluster
+// whatever its role), and the decide stage compares them with the spec
+// and the ledger. It holds no client and does no I/O; of esremote it
+// imports only drift, for a link's health and evidence (TestImportGraph).
 package world
