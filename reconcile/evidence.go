@@ -211,13 +211,6 @@ func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[str
 	}
 }
 
-// setEvidence records a link's evidence on its plan.
-func setEvidence(p *ConnectionPlan, ev linkEvidence) {
-	p.Health, p.Proven, p.Refusal, p.RefusedKey = ev.Health, ev.Proven, ev.Refusal, ev.RefusedKey
-	e := ev.Evidence
-	p.Evidence = &e
-}
-
 // rotating finishes a link's health when a rotation is under way: until the
 // old key is invalidated, the link is rotating (the old key stays valid
 // and may carry some nodes' requests), through the proof window too
