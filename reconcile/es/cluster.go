@@ -53,6 +53,11 @@ func (c *Client) Settings(ctx context.Context) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
+	if r.status < 300 {
+		if s, ok := decodeSettings(r.body); ok {
+			return nonNil(s), nil
+		}
+	}
 	var s Settings
 	var body struct {
 		Persistent *map[string]Value `json:"persistent"`
@@ -62,13 +67,18 @@ func (c *Client) Settings(ctx context.Context) (Settings, error) {
 	if err := c.decode(op, r, &body); err != nil {
 		return Settings{}, err
 	}
+	return nonNil(s), nil
+}
+
+// nonNil makes both maps of s non-nil.
+func nonNil(s Settings) Settings {
 	if s.Persistent == nil {
 		s.Persistent = map[string]Value{}
 	}
 	if s.Transient == nil {
 		s.Transient = map[string]Value{}
 	}
-	return s, nil
+	return s
 }
 
 // PutSettings writes persistent cluster settings in one
@@ -157,6 +167,11 @@ func (c *Client) RemoteInfo(ctx context.Context) (map[string]RemoteInfo, error) 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if r.status < 300 {
+		if out, ok := decodeRemoteInfo(r.body); ok {
+			return out, nil
+		}
 	}
 	out := map[string]RemoteInfo{}
 	if err := c.decode(op, r, &out); err != nil {
