@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -113,7 +112,7 @@ func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 		}
 		h.w.mu.Unlock()
 		if held.deferred {
-			_ = json.NewEncoder(&held.body).Encode(held.value)
+			_ = encodeJSON(&held.body, held.value)
 		}
 		if held.delay > 0 {
 			t := time.NewTimer(held.delay)

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -370,8 +369,7 @@ func faultAnswer(rw http.ResponseWriter, status int, es bool) {
 func writeJSON(rw http.ResponseWriter, status int, v any) {
 	rw.Header().Set("Content-Type", "application/json")
 	rw.WriteHeader(status)
-	enc := json.NewEncoder(rw)
-	_ = enc.Encode(v)
+	_ = encodeJSON(rw, v)
 }
 
 // serverTLS makes a CA and a leaf certificate for 127.0.0.1 and localhost.

@@ -1,0 +1,63 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// encodeJSON writes what json.NewEncoder(w).Encode writes, for the kinds
+// it writes itself and for those it hands to encoding/json, nested in
+// each other; and fails where encoding/json fails.
+func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
+	type typed struct {
+		A string `json:"a"`
+		B []int  `json:"b,omitempty"`
+	}
+	for _, v := range []any{
+		nil, "", "plain", `quote " and \ backslash`, "<html> & more", "tab\tnew\nline\x01", "café ☕",
+		"\u2028\u2029", "bad \xff utf-8", true, false, 0, -12, int64(math.MaxInt64), 1.5, 1e21, float32(0.1),
+		[]string(nil), []string{}, []string{"a", "<b>"}, []any(nil), []any{}, []any{1, "x", nil, []any{true}},
+		map[string]any(nil), map[string]any{}, map[string]string{"b": "1", "a": "2"},
+		map[string]any{"z": 1, "a": map[string]any{"y": []string{"s"}, "b": nil}, "<k>": "v", "é": 2.25},
+		map[string]any{"typed": typed{A: "x", B: []int{1}}, "raw": json.RawMessage(`{ "a" : 1 }`), "n": json.Number("12")},
+		map[string]any{"version": map[string]any{"number": "8.19.3", "build_snapshot": false}, "tagline": "You Know, for Search"},
+	} {
+		var want, got bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(v); err != nil {
+			t.Fatalf("%#v: %v", v, err)
+		}
+		got.WriteString("prefix ")
+		if err := encodeJSON(&got, v); err != nil || got.String() != "prefix "+want.String() {
+			t.Errorf("encodeJSON(%#v) = %q, %v; want %q", v, got.String(), err, want.String())
+		}
+	}
+	for _, v := range []any{math.NaN(), map[string]any{"a": []any{math.Inf(1)}}, map[string]any{"c": make(chan int)}} {
+		var want, got bytes.Buffer
+		errWant, errGot := json.NewEncoder(&want).Encode(v), encodeJSON(&got, v)
+		if errGot == nil || errWant == nil || got.Len() != 0 {
+			t.Errorf("encodeJSON(%#v) = %q, %v; encoding/json: %v", v, got.String(), errGot, errWant)
+		}
+	}
+}
+
+// The answers of a steady pass are written without encoding/json's
+// reflection: a remote-info answer of 25 aliases allocates a few times
+// (the sorted keys of each map), not once per value.
+func TestEncodeJSONAllocations(t *testing.T) {
+	answer := map[string]any{}
+	for i := range 25 {
+		answer[string(rune('a'+i))] = map[string]any{"connected": false, "mode": "proxy", "proxy_address": "hub.sim:9400",
+			"server_name": "hub.sim", "num_proxy_sockets_connected": 0, "max_proxy_socket_connections": 18,
+			"initial_connect_timeout": "30s", "skip_unavailable": true}
+	}
+	var buf bytes.Buffer
+	buf.Grow(1 << 14)
+	fast := testing.AllocsPerRun(20, func() { buf.Reset(); _ = encodeJSON(&buf, answer) })
+	slow := testing.AllocsPerRun(20, func() { buf.Reset(); _ = json.NewEncoder(&buf).Encode(answer) })
+	if fast > 26 || fast*4 > slow {
+		t.Errorf("encodeJSON: %.0f allocations (encoding/json %.0f); want one per map at most, and under a quarter", fast, slow)
+	}
+	t.Logf("encodeJSON: %.0f allocations, encoding/json %.0f", fast, slow)
+}
