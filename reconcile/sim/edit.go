@@ -37,6 +37,7 @@ func (w *World) SetSetting(cluster, scope, key string, value any) error {
 	default:
 		m[key] = fmt.Sprint(v)
 	}
+	c.settingsChanged()
 	return nil
 }
 
@@ -53,6 +54,7 @@ func (w *World) RemoveSetting(cluster, scope, key string) error {
 	if err != nil {
 		return err
 	}
+	defer c.settingsChanged()
 	if prefix, ok := strings.CutSuffix(key, "*"); ok {
 		for k := range m {
 			if strings.HasPrefix(k, prefix) {

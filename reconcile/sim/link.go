@@ -110,13 +110,25 @@ func (w *World) status(c *cluster, n *node, alias string, a *aliasConfig) LinkSt
 	return st
 }
 
-// effectiveAliases merges persistent with transient (transient wins).
+// effectiveAliases merges persistent with transient (transient wins). The
+// map and its configurations are the cluster's until its settings change
+// (settingsChanged): read them, never change them. Every request reads
+// them (a _remote/info brings the connections in line first), so they are
+// parsed once per change of the settings, not once per request.
 func effectiveAliases(c *cluster) map[string]*aliasConfig {
+	if c.effective != nil {
+		return c.effective
+	}
 	out := map[string]*aliasConfig{}
 	addAliases(out, c.persistent)
 	addAliases(out, c.transient)
+	c.effective = out
 	return out
 }
+
+// settingsChanged is called after every change of c's persistent or
+// transient settings.
+func (c *cluster) settingsChanged() { c.effective = nil }
 
 // resolveHost finds the simulated cluster that host:port names.
 func (w *World) resolveHost(addr string) (*cluster, int) {

@@ -185,6 +185,7 @@ func (c *cluster) updateSettings(persistent, transient map[string]any) (setP, se
 		return nil, nil, e
 	}
 	c.transient, c.persistent = newT, newP
+	c.settingsChanged()
 	return setP, setT, nil
 }
 
@@ -337,6 +338,7 @@ type aliasConfig struct {
 	skip            *bool
 	present         [len(remoteSuffixes)]bool   // suffixes present, by index in remoteSuffixes
 	raw             [len(remoteSuffixes)]string // every value as stored, lists joined by ","
+	key             string                      // connKey, once asked for (a configuration is not changed once parsed)
 }
 
 // suffixIndex is each suffix's index in remoteSuffixes (aliasConfig's
@@ -357,15 +359,29 @@ var suffixIndex = func() map[string]int {
 // proxy_socket_connections, server_name) and
 // SniffConnectionStrategy.strategyMustBeRebuilt (seeds, proxy,
 // node_connections).
-func (a aliasConfig) connKey() string {
+func (a *aliasConfig) connKey() string {
+	if a.key != "" { // never empty once made: it has the separators
+		return a.key
+	}
 	var b strings.Builder
 	b.WriteString(a.mode)
+	for _, i := range connKeySuffixes {
+		b.WriteByte('|')
+		b.WriteString(a.raw[i])
+	}
+	a.key = b.String()
+	return a.key
+}
+
+// connKeySuffixes are the indices in remoteSuffixes of the settings in a
+// connKey after the mode, in its order.
+var connKeySuffixes = func() (out []int) {
 	for _, s := range []string{"seeds", "proxy", "node_connections", "proxy_address", "proxy_socket_connections",
 		"server_name", "transport.compress", "transport.compression_scheme", "transport.ping_schedule"} {
-		b.WriteString("|" + a.raw[suffixIndex[s]])
+		out = append(out, suffixIndex[s])
 	}
-	return b.String()
-}
+	return out
+}()
 
 func (a aliasConfig) enabled() bool {
 	if a.mode == "proxy" {

@@ -148,7 +148,10 @@ type cluster struct {
 	endpoint   string // metadata.endpoint (deployments) or <name>.sim
 	persistent map[string]any
 	transient  map[string]any
-	keystore   map[string]string // what is on disk / in the platform keystore
+	// effective is effectiveAliases of persistent and transient, nil
+	// until asked for and whenever either changes (settingsChanged).
+	effective map[string]*aliasConfig
+	keystore  map[string]string // what is on disk / in the platform keystore
 	// keystoreAt is when the keystore last changed (its file's mtime).
 	keystoreAt time.Time
 	asFile     map[string]bool
@@ -430,6 +433,7 @@ func (w *World) newCluster(cs ClusterSpec) (*cluster, error) {
 			c.persistent[k] = fmt.Sprint(v)
 		}
 	}
+	c.settingsChanged()
 	for k, v := range cs.Keystore {
 		c.keystore[k] = v
 		for _, n := range c.nodes {
