@@ -7,6 +7,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/spec"
 	"golang.org/x/time/rate"
 )
@@ -98,4 +99,10 @@ func (r *Reconciler) CloudClient(set *spec.Set, cl *spec.Cluster) (*cloud.Client
 	}
 	r.cloud[cl.Name] = &cloudEntry{fp: fp, client: c}
 	return c, nil
+}
+
+// readCA is observe.ReadCA: a PEM file named by a spec document (obj),
+// relative to that document's file.
+func readCA(set *spec.Set, obj any, path string) ([]byte, error) {
+	return observe.ReadCA(set, obj, path)
 }

@@ -38,7 +38,7 @@ var allowedImports = map[string][]string{
 	// that decisions name it and never an adapter.
 	"reconcile/world": {"drift"},
 	// The observe stage: the world's reads, each target once per pass.
-	"reconcile/observe": {"spec", "drift", "reconcile/es", "reconcile/world"},
+	"reconcile/observe": {"spec", "drift", "reconcile/es", "reconcile/cloud", "reconcile/world"},
 	// The decide stage: pure functions of the specs, what the world holds
 	// and the ledger's copy; never an adapter (adapterFree).
 	"reconcile/decide": {"spec", "drift", "reconcile/world", "reconcile/ledger", "reconcile/plan"},

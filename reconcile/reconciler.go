@@ -3,10 +3,8 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -373,22 +371,6 @@ func (res *Result) CAExpirations() map[string]time.Time {
 		}
 	}
 	return out
-}
-
-// readCA reads a PEM file named by a spec document (obj), relative to
-// that document's file.
-func readCA(set *spec.Set, obj any, path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(set.BaseDir(obj), path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read ca_file: %w", err)
-	}
-	return b, nil
 }
 
 var errNoAuth = errors.New("no credentials: set auth.api_key or auth.basic")

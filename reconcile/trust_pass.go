@@ -6,13 +6,14 @@ import (
 
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/decide"
-	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/spec"
 )
 
-// The trust decision's live reads (the observe stage's part of trust): the
-// facts a certificate link's trust depends on, read by demand while the
-// rules first run, each once (trustObservation records them).
+// The trust decision's live reads are the observe stage's
+// (observe.TrustFact): the facts a certificate link's trust depends on,
+// read by demand while the rules first run, each once (trustObservation
+// records them).
 
 // trustLive reads the facts the trust decision names Missing, through the
 // pass's clients and read-once store.
@@ -23,72 +24,15 @@ type trustLive struct {
 
 // read answers one question of the trust decision.
 func (l *trustLive) read(q decide.TrustQuestion) decide.TrustAnswer {
-	switch q.Fact {
-	case decide.FactDeployment:
-		return decide.TrustAnswer{Dep: l.ReadDeployment(q.Cluster)}
-	case decide.FactOrganizations:
-		return decide.TrustAnswer{IDs: l.ReadOrganizations(q.Cluster)}
-	case decide.FactLocalRelations:
-		return decide.TrustAnswer{Rels: l.ReadRelations(q.Cluster, true)}
-	case decide.FactRelations:
-		return decide.TrustAnswer{Rels: l.ReadRelations(q.Cluster, false)}
-	case decide.FactCertificateAuthority:
-		return decide.TrustAnswer{IDs: l.ReadCertificateAuthority(q.Cluster)}
-	case decide.FactCAFile:
-		return decide.TrustAnswer{IDs: l.ReadCAFile(q.Env)}
-	}
-	return decide.TrustAnswer{}
+	return observe.TrustFact(l.ctx, l.ps.observeClients(), q.Fact, q.Cluster, q.Env)
 }
 
-func (l *trustLive) ReadDeployment(cl *spec.Cluster) decide.DepObs {
-	var r decide.DepObs
-	if _, r.ClientErr = l.ps.r.CloudClient(l.ps.set, cl); r.ClientErr == nil {
-		r.Dep, r.Err = l.ps.deployment(l.ctx, cl)
-	}
-	return r
-}
-
-func (l *trustLive) ReadOrganizations(cl *spec.Cluster) decide.IDsObs {
-	var r decide.IDsObs
-	c, err := l.ps.r.CloudClient(l.ps.set, cl)
-	if err == nil {
-		var orgs []world.Organization
-		orgs, err = c.Organizations(l.ctx)
-		for _, org := range orgs {
-			r.IDs = append(r.IDs, org.ID)
-		}
-	}
-	r.Err = err
-	return r
-}
-
-func (l *trustLive) ReadRelations(cl *spec.Cluster, local bool) decide.RelObs {
-	var r decide.RelObs
-	c, err := l.ps.r.CloudClient(l.ps.set, cl)
-	if err == nil {
-		r.Rels, err = c.TrustRelationships(l.ctx, local, local)
-	}
-	r.Err = err
-	return r
-}
-
-func (l *trustLive) ReadCertificateAuthority(cl *spec.Cluster) decide.IDsObs {
-	var r decide.IDsObs
-	c, err := l.ps.r.CloudClient(l.ps.set, cl)
-	if err == nil {
-		var cas []world.CACert
-		cas, err = c.CertificateAuthority(l.ctx, cl.Deployment.ID)
-		for _, ca := range cas {
-			r.IDs = append(r.IDs, ca.PEM)
-		}
-	}
-	r.Err = err
-	return r
-}
-
-func (l *trustLive) ReadCAFile(te *spec.TrustedEnvironment) decide.IDsObs {
-	b, err := readCA(l.ps.set, te, te.CAFile)
-	return decide.IDsObs{IDs: []string{string(b)}, Err: err}
+// observeClients are the pass's clients and read-once store, for the
+// observe stage's reads beyond the local clusters' (trust facts,
+// deployments).
+func (ps *passState) observeClients() observe.Clients {
+	return observe.Clients{Set: ps.set, Reads: ps.snap.reads,
+		Cloud: func(cl *spec.Cluster) (*cloud.Client, error) { return ps.r.CloudClient(ps.set, cl) }}
 }
 
 // planTrust observes the trust of every deployment that certificate
@@ -152,18 +96,11 @@ func (ps *passState) trustDetached() Detached {
 }
 
 // readTrust re-reads the deployment and its Elasticsearch resource (after a
-// 409: a new observation on purpose).
+// 409: a new observation on purpose; observe.ReadTrust).
 func readTrust(ctx context.Context, d *decide.TrustDeployment, client *cloud.Client) error {
-	dep, err := client.Deployment(ctx, d.ID())
+	dep, res, err := observe.ReadTrust(ctx, client, d.Cluster)
 	if err != nil {
-		return fmt.Errorf("read trust of %s: %w", d.Cluster.Name, err)
-	}
-	res, err := dep.ES(d.Cluster.Deployment.RefID)
-	if err != nil {
-		return fmt.Errorf("read trust of %s: %w", d.Cluster.Name, err)
-	}
-	if res.TrustRaw == nil {
-		return fmt.Errorf("read trust of %s: the deployment came back without settings", d.Cluster.Name)
+		return err
 	}
 	d.Dep, d.Res = dep, res
 	return nil

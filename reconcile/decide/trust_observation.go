@@ -26,40 +26,30 @@ type TrustObservation struct {
 	CAFiles   map[string]IDsObs // a TrustedEnvironment's ca_file (one element: its bytes), by name and path
 }
 
-// DepObs is a deployment as read, or why it could not be.
-type DepObs struct {
-	Dep       *world.Deployment
-	ClientErr error // no client for the control plane (credentials, ca_file)
-	Err       error
-}
+// The trust facts as read are package world's: the observe stage reads
+// them (observe.TrustFact) without this package.
+type (
+	DepObs      = world.DepObs
+	IDsObs      = world.IDsObs
+	RelObs      = world.RelObs
+	TrustFact   = world.TrustFact
+	TrustAnswer = world.TrustAnswer
+)
 
-// IDsObs is a list of identifiers or PEMs as read, or why it could not be.
-type IDsObs struct {
-	IDs []string
-	Err error
-}
-
-// RelObs is an ECE control plane's trust relationships as read.
-type RelObs struct {
-	Rels []world.TrustRelationship
-	Err  error
-}
-
-// TrustFact is what a TrustQuestion asks.
-type TrustFact string
-
-// The facts the trust rules ask for.
+// The facts the trust rules ask for (world's).
 const (
-	FactDeployment           TrustFact = "deployment"            // GET /deployments/{id} of Cluster
-	FactOrganizations        TrustFact = "organizations"         // ECH: GET /organizations of Cluster's control plane
-	FactLocalRelations       TrustFact = "local_relations"       // ECE: this environment's trust relationship, with its CA
-	FactRelations            TrustFact = "relations"             // ECE: every trust relationship
-	FactCertificateAuthority TrustFact = "certificate_authority" // ECH: the deployment's CAs
-	FactCAFile               TrustFact = "ca_file"               // a TrustedEnvironment's ca_file (Env)
+	FactDeployment           = world.FactDeployment
+	FactOrganizations        = world.FactOrganizations
+	FactLocalRelations       = world.FactLocalRelations
+	FactRelations            = world.FactRelations
+	FactCertificateAuthority = world.FactCertificateAuthority
+	FactCAFile               = world.FactCAFile
 )
 
 // TrustQuestion is a fact the trust decision asked for and the
-// observation did not hold.
+// observation did not hold. It stays here, not in world: it names the
+// spec's clusters and environments, which world does not know; the
+// observe stage reads it by its parts (observe.TrustFact).
 type TrustQuestion struct {
 	Fact    TrustFact
 	Cluster *spec.Cluster            // every fact but FactCAFile
@@ -77,14 +67,6 @@ func (q TrustQuestion) key() string {
 		return q.Env.Name + "\x00" + q.Env.CAFile
 	}
 	return ControlPlane(q.Cluster)
-}
-
-// TrustAnswer is what reading a TrustQuestion gave: Dep for
-// FactDeployment, Rels for the relations, IDs for the others.
-type TrustAnswer struct {
-	Dep  DepObs
-	IDs  IDsObs
-	Rels RelObs
 }
 
 // NewTrustObservation returns an observation that holds nothing yet.

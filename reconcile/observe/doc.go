@@ -23,8 +23,14 @@
 // the daemon keeps between passes comes in as data (Link.Cached) and what
 // a read asked goes out as data (Answers.New); package reconcile keeps it.
 //
+// The trust facts a certificate link's trust depends on are read here
+// too (TrustFact), one question of the trust decision at a time: the
+// decision (decide.DecideTrust) names what it lacks, the caller reads it
+// here and decides again, until nothing is missing. Deployments are read
+// once per pass (Clients.Deployment); the re-read after a trust write's
+// 409 (ReadTrust) is a new observation on purpose.
+//
 // Still in package reconcile, driven from there: the scheduling of the
-// reads (observeAll, one slot per cluster) and the trust facts, read in
-// rounds until the trust decision lacks none (trust_pass.go,
-// decide.TrustPlan.Missing).
+// reads (observeAll, one slot per cluster) and the rounds of the trust
+// decision (planTrust).
 package observe
