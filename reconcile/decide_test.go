@@ -47,7 +47,7 @@ func TestDecideTwiceFromOneSnapshot(t *testing.T) {
 		for i := range w1 {
 			a, b := w1[i].cp, w2[i].cp
 			if !reflect.DeepEqual(a, b) {
-				t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a), clusterDoc(b))
+				t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a, nil), clusterDoc(b, nil))
 			}
 			for _, c := range a.Connections {
 				changes += len(c.Changes)

@@ -117,7 +117,12 @@ func (o *Outcomes) shown(ch *Change) string {
 }
 
 // link is the link as the pass left it (nil: as decided).
-func (o *Outcomes) link(name string) *LinkOutcome { return o.Links[name] }
+func (o *Outcomes) link(name string) *LinkOutcome {
+	if o == nil {
+		return nil
+	}
+	return o.Links[name]
+}
 
 func (o *Outcomes) setStep(so execute.Outcome) {
 	if o.Steps == nil {

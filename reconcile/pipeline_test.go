@@ -40,7 +40,7 @@ func TestClustersDecidedAsTheyAreObserved(t *testing.T) {
 	later, _ := ps.decide()
 	for i := range later {
 		if !reflect.DeepEqual(early[i].cp, later[i].cp) {
-			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].cp.Local, clusterDoc(early[i].cp), clusterDoc(later[i].cp))
+			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].cp.Local, clusterDoc(early[i].cp, nil), clusterDoc(later[i].cp, nil))
 		}
 	}
 }

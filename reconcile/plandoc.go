@@ -8,7 +8,8 @@ import (
 )
 
 // SavedPlan is a plan pass's plan as data (plan.Plan): its steps, and
-// the rows, findings and unmanaged objects the report shows, each change
+// the rows, findings and unmanaged objects the report shows (each link
+// as the plan pass's checks left it: res.Outcomes.Links), each change
 // naming the step that makes it. It is what esremote plan --out seals
 // and apply --plan executes (Reconciler.ApplyPlan).
 func (res *Result) SavedPlan() *plan.Plan {
@@ -18,7 +19,7 @@ func (res *Result) SavedPlan() *plan.Plan {
 		d.Steps = []plan.Step{}
 	}
 	for _, cp := range res.Plan.Clusters {
-		d.Clusters = append(d.Clusters, clusterDoc(cp))
+		d.Clusters = append(d.Clusters, clusterDoc(cp, &res.Outcomes))
 	}
 	d.Detached = changeDocs(res.Detached.Changes)
 	for _, f := range res.Detached.Findings {
@@ -27,15 +28,21 @@ func (res *Result) SavedPlan() *plan.Plan {
 	return d
 }
 
-func clusterDoc(cp *ClusterPlan) plan.Cluster {
+// clusterDoc is a cluster's rows as a saved plan carries them; outs,
+// when not nil, gives each link as the pass's checks left it.
+func clusterDoc(cp *ClusterPlan, outs *Outcomes) plan.Cluster {
 	c := plan.Cluster{Local: cp.Local, UUID: cp.UUID, Version: cp.Version, Observed: cp.Observed, Connections: []plan.Connection{}}
 	if cp.Err != nil {
 		c.Error = cp.Err.Error()
 	}
 	for _, p := range cp.Connections {
-		cd := plan.Connection{Name: p.Conn.Name, Alias: p.Conn.Alias, Policy: string(p.Conn.Policy), Health: p.Health,
-			Changes: changeDocs(p.Changes)}
-		for _, f := range p.Findings {
+		health, findings, chs := p.Health, p.Findings, p.Changes
+		if lo := outs.link(p.Conn.Name); lo != nil {
+			health, findings, chs = lo.Health, lo.Findings, lo.Changes
+		}
+		cd := plan.Connection{Name: p.Conn.Name, Alias: p.Conn.Alias, Policy: string(p.Conn.Policy), Health: health,
+			Changes: changeDocs(chs)}
+		for _, f := range findings {
 			cd.Findings = append(cd.Findings, plan.Finding(f))
 		}
 		if p.Err != nil {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/execute"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
 )
@@ -27,7 +29,7 @@ func TestReportIsDecisionPlusOutcomes(t *testing.T) {
 		return &Result{Mode: ModeApply, Set: &spec.Set{}, Started: at, Finished: at,
 			Plan: &Plan{Clusters: []*ClusterPlan{{Local: "a", Connections: []*ConnectionPlan{row}}}}}
 	}
-	before, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0]))
+	before, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil))
 
 	written := decided()
 	written.Outcomes.setStep(execute.Outcome{Step: "a/s1", Status: execute.Done, Result: execute.Result{KeyID: "k1"}})
@@ -49,7 +51,7 @@ func TestReportIsDecisionPlusOutcomes(t *testing.T) {
 	if c2.Sync != drift.SyncFailed || c2.Health != drift.HealthDisconnected || c2.Changes[1].Applied || c2.Changes[1].Error == "" || c2.ErrorClass != drift.ClassRetryable {
 		t.Errorf("failed: sync %s, health %s, changes %+v, class %q; want failed, disconnected as decided, retryable", c2.Sync, c2.Health, c2.Changes, c2.ErrorClass)
 	}
-	after, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0]))
+	after, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil))
 	if string(before) != string(after) || row.Health != HealthDisconnected || ch.Desired != "proxy" || kch.Desired != "the new key" {
 		t.Errorf("rendering changed the decision:\n%s\n%s", before, after)
 	}
@@ -92,5 +94,45 @@ func TestApplyLeavesTheDecisionAsDecided(t *testing.T) {
 	}
 	if len(applied.Outcomes.Steps) == 0 {
 		t.Errorf("apply: no step outcomes in the result")
+	}
+}
+
+// A saved plan's rows are what the plan pass reported: a link the
+// pass's checks after deciding found refused keeps that health and the
+// diagnosis, and apply --plan reports them for a link it does not write.
+func TestSavedPlanRowsAreThePlanReports(t *testing.T) {
+	tw := connectedAPIKeyWorld(t)
+	tw.write("conn.yaml", strings.Replace(apiKeyConn, "settings:\n", "policy: report\nsettings:\n", 1))
+	id := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+	if err := tw.srv.World.InvalidateKey("ece-prod-logs", id); err != nil {
+		t.Fatal(err)
+	}
+	res := tw.pass(ModePlan)
+	want := findConn(t, res.Report(drift.TriggerPlan, ""), "analytics-to-ece-logs")
+	if want.Health != drift.HealthUnauthorized || !hasFinding(want, CodeDisconnected) {
+		t.Fatalf("setup: plan shows health %s, findings %+v; want unauthorized with %s", want.Health, want.Findings, CodeDisconnected)
+	}
+	saved := res.SavedPlan()
+	var row *plan.Connection
+	for i := range saved.Clusters {
+		for j := range saved.Clusters[i].Connections {
+			if c := &saved.Clusters[i].Connections[j]; c.Name == "analytics-to-ece-logs" {
+				row = c
+			}
+		}
+	}
+	if row == nil {
+		t.Fatal("no row for the link in the saved plan")
+	}
+	if row.Health != want.Health || !slices.ContainsFunc(row.Findings, func(f plan.Finding) bool { return f.Code == CodeDisconnected }) {
+		t.Errorf("saved row: health %s, findings %+v; want the plan's %s and %s", row.Health, row.Findings, want.Health, CodeDisconnected)
+	}
+	applied, err := tw.reconciler(false).ApplyPlan(t.Context(), tw.load(), saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := findConn(t, applied.Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
+	if got.Health != want.Health || !hasFinding(got, CodeDisconnected) {
+		t.Errorf("apply --plan: health %s, findings %+v; want the plan's", got.Health, got.Findings)
 	}
 }
