@@ -20,20 +20,6 @@ type (
 	RemoteStatus = world.RemoteStatus
 )
 
-// deployment reads a Cluster's deployment once per pass: the endpoint
-// resolution and the trust plan share the read, so no deployment is read
-// twice in a pass (a re-read after a trust write's 409 is the only
-// exception, and it is a new observation on purpose).
-func (ps *passState) deployment(ctx context.Context, cl *spec.Cluster) (*world.Deployment, error) {
-	return ps.snap.reads.Deployment(cl.Name, func() (*world.Deployment, error) {
-		cc, err := ps.r.CloudClient(ps.set, cl)
-		if err != nil {
-			return nil, err
-		}
-		return cc.Deployment(ctx, cl.Deployment.ID)
-	})
-}
-
 // A local cluster's observation is its world.ClusterRead: GET /, its
 // remote-cluster settings and _remote/info (Observed, or Err); its roles
 // when the cluster's pass needs them (wantRoles: RolesRead, read with the
@@ -136,74 +122,19 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 type endpointResult = world.EndpointRead
 
 // resolveEndpoints finds the endpoint of every remote Cluster the
-// connections name: a deployment's metadata.endpoint through its control
-// plane, else the host of its Elasticsearch URL.
+// connections name, outside a pass (observe.Endpoints).
 func (r *Reconciler) resolveEndpoints(ctx context.Context, set *spec.Set, only string) map[string]endpointResult {
-	return r.resolveEndpointsWith(ctx, set, only, func(ctx context.Context, cl *spec.Cluster) (*world.Deployment, error) {
-		cc, err := r.CloudClient(set, cl)
-		if err != nil {
-			return nil, err
-		}
-		return cc.Deployment(ctx, cl.Deployment.ID)
-	})
+	return observe.Endpoints(ctx, r.observeClients(set, nil), only)
 }
 
-// resolveEndpointsWith is resolveEndpoints reading deployments with read
-// (a pass's read-once cache).
-func (r *Reconciler) resolveEndpointsWith(ctx context.Context, set *spec.Set, only string, read func(context.Context, *spec.Cluster) (*world.Deployment, error)) map[string]endpointResult {
-	out := map[string]endpointResult{}
-	for _, c := range set.Connections {
-		if only != "" && c.Name != only {
-			continue
-		}
-		name := c.Remote.Cluster
-		if name == "" {
-			continue
-		}
-		if _, done := out[name]; done {
-			continue
-		}
-		cl := set.Cluster(name)
-		switch {
-		case cl == nil:
-			out[name] = endpointResult{Err: fmt.Errorf("remote cluster %q is not declared", name)}
-		case cl.Deployment == nil:
-			out[name] = endpointResult{Endpoint: EndpointOf(cl)}
-		default:
-			d, err := read(ctx, cl)
-			if err != nil {
-				out[name] = endpointResult{Err: fmt.Errorf("read deployment of %s: %w", cl.Name, err)}
-				continue
-			}
-			ep, err := endpointOf(d, cl)
-			out[name] = endpointResult{Endpoint: ep, Err: err}
-		}
-	}
-	return out
+// resolveEndpoints is the pass's endpoint of every remote Cluster its
+// connections name, each deployment read once (observe.Endpoints).
+func (ps *passState) resolveEndpoints(ctx context.Context) map[string]endpointResult {
+	return observe.Endpoints(ctx, ps.observeClients(), ps.only)
 }
 
 // DeploymentEndpoint reads a deployment-backed Cluster's Elasticsearch
-// endpoint from its control plane (the host other clusters dial).
+// endpoint from its control plane (observe.DeploymentEndpoint).
 func (r *Reconciler) DeploymentEndpoint(ctx context.Context, set *spec.Set, cl *spec.Cluster) (Endpoint, error) {
-	cc, err := r.CloudClient(set, cl)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	d, err := cc.Deployment(ctx, cl.Deployment.ID)
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("read deployment of %s: %w", cl.Name, err)
-	}
-	return endpointOf(d, cl)
-}
-
-// endpointOf is the Elasticsearch endpoint of a deployment as read.
-func endpointOf(d *world.Deployment, cl *spec.Cluster) (Endpoint, error) {
-	res, err := d.ES(cl.Deployment.RefID)
-	if err != nil {
-		return Endpoint{}, fmt.Errorf("deployment of %s: %w", cl.Name, err)
-	}
-	if res.Endpoint == "" {
-		return Endpoint{}, fmt.Errorf("deployment %s of %s has no Elasticsearch resource %q with an endpoint", cl.Deployment.ID, cl.Name, cl.Deployment.RefID)
-	}
-	return Endpoint{Host: res.Endpoint, ServerName: res.Endpoint}, nil
+	return observe.DeploymentEndpoint(ctx, r.observeClients(set, nil), cl)
 }

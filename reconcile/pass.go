@@ -176,7 +176,7 @@ func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []st
 // (ps.early, decideLocal); only the identity check, which compares every
 // cluster of the pass, waits for all of them (decidePass).
 func (ps *passState) observe(ctx context.Context) {
-	ps.endpoints = ps.r.resolveEndpointsWith(ctx, ps.set, ps.only, ps.deployment)
+	ps.endpoints = ps.resolveEndpoints(ctx)
 	ps.observeDeparted(ctx)
 	trusted := make(chan struct{})
 	go func() {

@@ -29,10 +29,16 @@ func (l *trustLive) read(q decide.TrustQuestion) decide.TrustAnswer {
 
 // observeClients are the pass's clients and read-once store, for the
 // observe stage's reads beyond the local clusters' (trust facts,
-// deployments).
+// deployments, endpoints).
 func (ps *passState) observeClients() observe.Clients {
-	return observe.Clients{Set: ps.set, Reads: ps.snap.reads,
-		Cloud: func(cl *spec.Cluster) (*cloud.Client, error) { return ps.r.CloudClient(ps.set, cl) }}
+	return ps.r.observeClients(ps.set, ps.snap.reads)
+}
+
+// observeClients are the Reconciler's clients for set's clusters, with a
+// pass's read-once store (nil outside a pass: each read reads).
+func (r *Reconciler) observeClients(set *spec.Set, reads *observe.Reads) observe.Clients {
+	return observe.Clients{Set: set, Reads: reads,
+		Cloud: func(cl *spec.Cluster) (*cloud.Client, error) { return r.CloudClient(set, cl) }}
 }
 
 // planTrust observes the trust of every deployment that certificate

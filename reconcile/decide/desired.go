@@ -3,7 +3,6 @@ package decide
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,13 +23,7 @@ type Endpoint = world.Endpoint
 // remote.proxy_address there and Desire uses that; EndpointOf serves as
 // the last resort and lets import recognise a declared Cluster from a
 // live proxy address.
-func EndpointOf(c *spec.Cluster) Endpoint {
-	u, err := url.Parse(c.Elasticsearch.URL)
-	if err != nil {
-		return Endpoint{}
-	}
-	return Endpoint{Host: u.Hostname(), ServerName: u.Hostname()}
-}
+func EndpointOf(c *spec.Cluster) Endpoint { return world.URLEndpoint(c.Elasticsearch.URL) }
 
 // DesiredAlias is what one Connection wants under cluster.remote.<alias>.
 type DesiredAlias struct {

@@ -30,6 +30,10 @@
 // once per pass (Clients.Deployment); the re-read after a trust write's
 // 409 (ReadTrust) is a new observation on purpose.
 //
+// The endpoints of the remotes the connections name are resolved here
+// (Endpoints: a deployment's through its control plane, its read shared
+// with the trust facts; a self-managed cluster's from its URL).
+//
 // Still in package reconcile, driven from there: the scheduling of the
 // reads (observeAll, one slot per cluster) and the rounds of the trust
 // decision (planTrust).
