@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -108,5 +109,40 @@ func TestCopySharesTheAliasRecords(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(5, func() { _ = l.Copy() }); n >= locals*aliases {
 		t.Errorf("Copy made %.0f allocations for %d alias records: it copies each record", n, locals*aliases)
+	}
+}
+
+// PendingAliases names exactly the pending aliases of a cluster, and in a
+// cluster with none pending (an estate in sync) it copies no record and
+// allocates nothing, whatever the number of aliases.
+func TestPendingAliases(t *testing.T) {
+	l, err := New("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := map[string]*AliasRecord{}
+	for a := range 100 {
+		recs[fmt.Sprintf("a%03d", a)] = &AliasRecord{Connection: "c", Keys: map[string]string{"k": "v"}, Pending: a%40 == 7}
+	}
+	if err := l.SetAliases("l", recs); err != nil {
+		t.Fatal(err)
+	}
+	got := l.PendingAliases("l")
+	slices.Sort(got)
+	if want := []string{"a007", "a047", "a087"}; !slices.Equal(got, want) {
+		t.Errorf("PendingAliases = %v, want %v", got, want)
+	}
+	if err := l.SetAliases("l", map[string]*AliasRecord{"a007": {Connection: "c", Keys: map[string]string{"k": "v"}},
+		"a047": {Connection: "c", Keys: map[string]string{"k": "v"}}, "a087": {Connection: "c", Keys: map[string]string{"k": "v"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.PendingAliases("l"); len(got) != 0 {
+		t.Errorf("PendingAliases after the commits = %v, want none", got)
+	}
+	if n := testing.AllocsPerRun(10, func() { _ = l.PendingAliases("l") }); n != 0 {
+		t.Errorf("PendingAliases of 100 committed aliases: %.0f allocations, want 0", n)
+	}
+	if got := l.PendingAliases("other"); len(got) != 0 {
+		t.Errorf("PendingAliases of a cluster with no record = %v", got)
 	}
 }

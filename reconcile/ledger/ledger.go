@@ -310,6 +310,23 @@ func (l *Ledger) Aliases(local string) []string {
 	return out
 }
 
+// PendingAliases lists the aliases of local whose record is pending
+// (recorded before its write, not committed after it), in no order and
+// without copying a record: a pass asks it of every cluster to commit
+// the writes that landed, and in an estate in sync none is pending, where
+// asking Alias of every alias copied each record and its keys.
+func (l *Ledger) PendingAliases(local string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for a, r := range l.data.Settings[local] {
+		if r != nil && r.Pending {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Owns reports whether the ledger records anything esremote owns on or
 // for the local cluster: an alias, a role, a keystore entry, or the
 // managed key of one of its connections. Such a cluster is visited by
