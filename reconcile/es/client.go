@@ -121,6 +121,10 @@ type Client struct {
 	maxBody  int64
 	ownTrans *http.Transport // nil when Config.Transport was given
 	log      *slog.Logger
+
+	// settingKeys and aliasKeys are the keys of the last settings and
+	// remote-info answers (decodeSettings, decodeRemoteInfo).
+	settingKeys, aliasKeys keyTable
 }
 
 // New checks cfg and returns a client for it. It sends no request.
@@ -363,12 +367,19 @@ func (c *Client) sendWithin(ctx context.Context, op string, d time.Duration, cal
 
 	start := time.Now()
 	res, err := call(rctx)
+	// The event's attributes are made only when it is logged: a daemon
+	// logs at info, and every request of every pass comes here.
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
 	if err != nil {
 		e := c.transportError(ctx, op, d, err)
-		c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "err", e.Kind.Error(), "took", time.Since(start).Round(time.Millisecond))
+		if debug {
+			c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "err", e.Kind.Error(), "took", time.Since(start).Round(time.Millisecond))
+		}
 		return response{}, e
 	}
-	c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "status", res.StatusCode, "took", time.Since(start).Round(time.Millisecond))
+	if debug {
+		c.log.DebugContext(ctx, "es request", "target", c.name, "action", op, "status", res.StatusCode, "took", time.Since(start).Round(time.Millisecond))
+	}
 	defer res.Body.Close()
 	body, err := readBody(res.Body, res.Header, c.maxBody)
 	if err != nil {

@@ -54,7 +54,7 @@ func (c *Client) Settings(ctx context.Context) (Settings, error) {
 		return Settings{}, err
 	}
 	if r.status < 300 {
-		if s, ok := decodeSettings(r.body); ok {
+		if s, ok := decodeSettings(r.body, &c.settingKeys); ok {
 			return nonNil(s), nil
 		}
 	}
@@ -169,7 +169,7 @@ func (c *Client) RemoteInfo(ctx context.Context) (map[string]RemoteInfo, error) 
 		return nil, err
 	}
 	if r.status < 300 {
-		if out, ok := decodeRemoteInfo(r.body); ok {
+		if out, ok := decodeRemoteInfo(r.body, &c.aliasKeys); ok {
 			return out, nil
 		}
 	}

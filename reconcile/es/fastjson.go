@@ -3,6 +3,7 @@ package es
 import (
 	"bytes"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -237,11 +238,68 @@ func (c *stringCache) get(b []byte) string {
 	return c.last[slot]
 }
 
+// keyTable holds the keys (setting keys, aliases) of a client's last
+// answer of one kind, to hand out again: a steady estate answers the same
+// keys every pass, and a pass then makes none of them anew. Safe for
+// concurrent use; a table is replaced whole, never changed.
+type keyTable struct {
+	last atomic.Pointer[map[string]string]
+}
+
+// keys is one decode's view of a keyTable (nil: none).
+type keys struct {
+	known  map[string]string
+	missed bool // some key was not in known
+}
+
+func (t *keyTable) view() (k keys) {
+	if t != nil {
+		if m := t.last.Load(); m != nil {
+			k.known = *m
+		}
+	}
+	return k
+}
+
+// str is the string of key b: known's when it holds it.
+func (k *keys) str(b []byte) string {
+	if s, ok := k.known[string(b)]; ok { // looks up without allocating
+		return s
+	}
+	k.missed = true
+	return string(b)
+}
+
+// keep makes the keys of maps t's table when some key was new.
+func keep[V any](t *keyTable, k *keys, maps ...map[string]V) {
+	if t == nil || !k.missed {
+		return
+	}
+	n := 0
+	for _, m := range maps {
+		n += len(m)
+	}
+	next := make(map[string]string, n)
+	for _, m := range maps {
+		for s := range m {
+			next[s] = s
+		}
+	}
+	t.last.Store(&next)
+}
+
 // decodeSettings reads a GET /_cluster/settings?flat_settings=true answer
 // into s the way Settings' encoding/json decode does; ok false leaves s
-// unusable and the caller decodes with encoding/json.
-func decodeSettings(body []byte) (s Settings, ok bool) {
+// unusable and the caller decodes with encoding/json. Keys are taken from
+// and kept in t (may be nil).
+func decodeSettings(body []byte, t *keyTable) (s Settings, ok bool) {
 	l := &lexer{b: body}
+	k := t.view()
+	defer func() {
+		if ok {
+			keep(t, &k, s.Persistent, s.Transient)
+		}
+	}()
 	var seen [2]bool
 	var cache stringCache
 	ok = l.object(func(key []byte) bool {
@@ -279,7 +337,7 @@ func decodeSettings(body []byte) (s Settings, ok bool) {
 					return false
 				}
 			}
-			(*m)[string(key)] = v
+			(*m)[k.str(key)] = v
 			return true
 		})
 	}) && l.end()
@@ -294,9 +352,11 @@ var remoteInfoFields = [...]string{"connected", "mode", "proxy_address", "server
 
 // decodeRemoteInfo reads a GET /_remote/info answer the way its
 // encoding/json decode into map[string]RemoteInfo does; ok false and the
-// caller decodes with encoding/json.
-func decodeRemoteInfo(body []byte) (map[string]RemoteInfo, bool) {
+// caller decodes with encoding/json. Aliases are taken from and kept in t
+// (may be nil).
+func decodeRemoteInfo(body []byte, t *keyTable) (map[string]RemoteInfo, bool) {
 	l := &lexer{b: body}
+	k := t.view()
 	// Every alias has "connected": the count sizes the map once.
 	out := make(map[string]RemoteInfo, bytes.Count(body, []byte(`"connected"`)))
 	var cache stringCache
@@ -389,8 +449,11 @@ func decodeRemoteInfo(body []byte) (map[string]RemoteInfo, bool) {
 		}) {
 			return false
 		}
-		out[string(alias)] = ri
+		out[k.str(alias)] = ri
 		return true
 	}) && l.end()
+	if ok {
+		keep(t, &k, out)
+	}
 	return out, ok
 }

@@ -108,28 +108,36 @@ func simAnswers(t testing.TB) []string {
 // The fast decoders' answer, when they give one, is encoding/json's: same
 // value, and encoding/json has no error. When they give none the caller
 // asks encoding/json.
-func checkFastDecoders(t *testing.T, body []byte) (settingsFast, remoteFast bool) {
-	if s, ok := decodeSettings(body); ok {
-		want, err := jsonSettings(body)
-		if err != nil || !reflect.DeepEqual(s, want) {
-			t.Errorf("decodeSettings(%q) = %#v; encoding/json: %#v, %v", body, s, want, err)
+// The key tables (t) a client keeps from answer to answer change nothing
+// of what is read: each body is decoded without a table and with the
+// tables the bodies before it left.
+func checkFastDecoders(t *testing.T, body []byte, tables *[2]keyTable) (settingsFast, remoteFast bool) {
+	for _, tab := range []*keyTable{nil, &tables[0]} {
+		if s, ok := decodeSettings(body, tab); ok {
+			want, err := jsonSettings(body)
+			if err != nil || !reflect.DeepEqual(s, want) {
+				t.Errorf("decodeSettings(%q) = %#v; encoding/json: %#v, %v", body, s, want, err)
+			}
+			settingsFast = true
 		}
-		settingsFast = true
 	}
-	if m, ok := decodeRemoteInfo(body); ok {
-		want, err := jsonRemoteInfo(body)
-		if err != nil || !reflect.DeepEqual(m, want) {
-			t.Errorf("decodeRemoteInfo(%q) = %#v; encoding/json: %#v, %v", body, m, want, err)
+	for _, tab := range []*keyTable{nil, &tables[1]} {
+		if m, ok := decodeRemoteInfo(body, tab); ok {
+			want, err := jsonRemoteInfo(body)
+			if err != nil || !reflect.DeepEqual(m, want) {
+				t.Errorf("decodeRemoteInfo(%q) = %#v; encoding/json: %#v, %v", body, m, want, err)
+			}
+			remoteFast = true
 		}
-		remoteFast = true
 	}
 	return settingsFast, remoteFast
 }
 
 func TestFastDecodersMatchEncodingJSON(t *testing.T) {
 	var fastS, fastR int
-	for _, body := range fastDecodeCorpus {
-		s, r := checkFastDecoders(t, []byte(body))
+	var tables [2]keyTable
+	for _, body := range append(fastDecodeCorpus, fastDecodeCorpus...) {
+		s, r := checkFastDecoders(t, []byte(body), &tables)
 		fastS, fastR = fastS+b2i(s), fastR+b2i(r)
 	}
 	// Each decoder reads the answers of the usual shape and leaves the
@@ -137,13 +145,13 @@ func TestFastDecodersMatchEncodingJSON(t *testing.T) {
 	// among them: the last one wins, as in encoding/json), 9 for remote
 	// info (`{}` among them, and the settings answers whose objects are
 	// empty, which are aliases with nothing set to encoding/json too).
-	if fastS != 7 || fastR != 9 {
-		t.Errorf("fast decodes: settings %d, remote info %d; want 7 and 9", fastS, fastR)
+	if fastS != 2*7 || fastR != 2*9 { // the corpus twice
+		t.Errorf("fast decodes: settings %d, remote info %d; want 2 × 7 and 2 × 9", fastS, fastR)
 	}
 	// The sim's answers are all read by the fast decoders.
 	answers := simAnswers(t)
 	for _, body := range answers {
-		s, r := checkFastDecoders(t, []byte(body))
+		s, r := checkFastDecoders(t, []byte(body), &tables)
 		if !s && !r {
 			t.Errorf("neither fast decoder read the sim's answer %s", body)
 		}
@@ -166,7 +174,8 @@ func FuzzFastDecoders(f *testing.F) {
 	for _, body := range fastDecodeCorpus {
 		f.Add([]byte(body))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) { checkFastDecoders(t, body) })
+	var tables [2]keyTable // what earlier inputs left
+	f.Fuzz(func(t *testing.T, body []byte) { checkFastDecoders(t, body, &tables) })
 }
 
 // The steady pass reads 25 aliases of every cluster: the fast decoders
@@ -192,8 +201,8 @@ func TestFastDecodersAllocateLess(t *testing.T) {
 		name       string
 		fast, slow func()
 	}{
-		{"settings", func() { _, _ = decodeSettings(sb) }, func() { _, _ = jsonSettings(sb) }},
-		{"remote info", func() { _, _ = decodeRemoteInfo(rb) }, func() { _, _ = jsonRemoteInfo(rb) }},
+		{"settings", func() { _, _ = decodeSettings(sb, nil) }, func() { _, _ = jsonSettings(sb) }},
+		{"remote info", func() { _, _ = decodeRemoteInfo(rb, nil) }, func() { _, _ = jsonRemoteInfo(rb) }},
 	} {
 		fast, slow := testing.AllocsPerRun(20, tc.fast), testing.AllocsPerRun(20, tc.slow)
 		if fast*2 > slow {
@@ -201,10 +210,30 @@ func TestFastDecodersAllocateLess(t *testing.T) {
 		}
 		t.Logf("%s: %.0f allocations, encoding/json %.0f", tc.name, fast, slow)
 	}
-	if _, ok := decodeSettings(sb); !ok {
+	if _, ok := decodeSettings(sb, nil); !ok {
 		t.Error("decodeSettings gave up on the steady answer")
 	}
-	if _, ok := decodeRemoteInfo(rb); !ok {
+	if _, ok := decodeRemoteInfo(rb, nil); !ok {
 		t.Error("decodeRemoteInfo gave up on the steady answer")
+	}
+
+	// A client keeps the keys of its last answer: the next answer with
+	// the same keys (the next pass, in sync) makes none of its 100
+	// setting keys or 25 aliases again.
+	var settingKeys, aliasKeys keyTable
+	for _, tc := range []struct {
+		name       string
+		keys       int
+		cold, warm func()
+	}{
+		{"settings", 100, func() { _, _ = decodeSettings(sb, nil) }, func() { _, _ = decodeSettings(sb, &settingKeys) }},
+		{"remote info", 25, func() { _, _ = decodeRemoteInfo(rb, nil) }, func() { _, _ = decodeRemoteInfo(rb, &aliasKeys) }},
+	} {
+		tc.warm() // the first answer fills the table
+		cold, warm := testing.AllocsPerRun(20, tc.cold), testing.AllocsPerRun(20, tc.warm)
+		if warm > cold-float64(tc.keys) {
+			t.Errorf("%s with the keys of the last answer: %.0f allocations, without %.0f; want %d fewer", tc.name, warm, cold, tc.keys)
+		}
+		t.Logf("%s with the keys of the last answer: %.0f allocations, without %.0f", tc.name, warm, cold)
 	}
 }
