@@ -27,6 +27,7 @@ func privilegeWorld(t *testing.T, role map[string]any, clock *clockOffset) *test
 	}
 	w.Now = clock.Now
 	tw := newTestWorld(t, w)
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	return tw
 }

@@ -136,6 +136,7 @@ type crashWorld struct {
 
 func newCrashWorld(t *testing.T, conn string) *crashWorld {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("counts and crashes the writes of one flow at each step; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	cw := &crashWorld{testWorld: tw, proxy: &crashProxy{t: t, state: tw.state}, now: time.Now()}
 	tw.srv.World.Now = func() time.Time { return cw.now }
 	tw.frontEndpoints(cw.proxy.front)

@@ -12,6 +12,7 @@ import (
 
 func connectedAPIKeyWorld(t *testing.T) *testWorld {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	if c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
 		t.Fatalf("setup: link not connected: %+v", c)

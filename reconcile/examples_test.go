@@ -59,6 +59,7 @@ func exampleWorld(t *testing.T, dir string) *testWorld {
 		t.Fatal(err)
 	}
 	tw := newTestWorld(t, w)
+	tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 // could see.
 func TestSecondInstallationOnSameLinkIsContested(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	dirB, stateB := t.TempDir(), t.TempDir()
 	for _, f := range []string{"clusters.yaml", "conn.yaml"} {
@@ -92,6 +93,7 @@ func TestSecondInstallationOnSameLinkIsContested(t *testing.T) {
 // writes nothing (issue 24).
 func TestBothInstallationsHoldKeysContestedLinkWorks(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	dirB, stateB := t.TempDir(), t.TempDir()
 	for _, f := range []string{"clusters.yaml", "conn.yaml"} {

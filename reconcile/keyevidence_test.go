@@ -25,6 +25,7 @@ func TestWrongKeyByHandRepairedOnTheNextPass(t *testing.T) {
 	w := sim.DefaultWorld()
 	w.Now = clock.Now
 	tw := newTestWorld(t, w)
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	pass := func(mode Mode) drift.Connection {
 		t.Helper()

@@ -24,7 +24,7 @@ const module = "github.com/esremote/esremote/"
 // fails the test: place a new package in the graph on purpose.
 var allowedImports = map[string][]string{
 	"cmd/esremote": {"spec", "drift", "reconcile", "reconcile/plan", "reconcile/es", "reconcile/cloud", "reconcile/sim",
-		"reconcile/daemon", "reconcile/importer", "reconcile/recovery", "reconcile/doctor", "reconcile/state", "reconcile/statedir", "reconcile/revision"},
+		"reconcile/daemon", "reconcile/importer", "reconcile/recovery", "reconcile/doctor", "reconcile/state", "reconcile/statedir", "reconcile/revision", "internal/flagship"},
 	"spec":          nil,
 	"drift":         nil,
 	"reconcile/sim": nil,
@@ -68,7 +68,10 @@ var allowedImports = map[string][]string{
 	// leaf, used by cmd to keep a host on diverged specs from leading.
 	"reconcile/revision": nil,
 	// The test harness of the packages above (tests only).
-	"reconcile/internal/worldtest": {"spec", "drift", "reconcile", "reconcile/sim"},
+	"reconcile/internal/worldtest": {"spec", "drift", "reconcile", "reconcile/sim", "internal/flagship"},
+	// The flagship link of the default world as spec text, shared by the
+	// demo and the tests: plain data, no import.
+	"internal/flagship": nil,
 }
 
 // adapters are the packages that talk to the world (DESIGN §4).

@@ -74,6 +74,7 @@ func TestReportClassifiesErrors(t *testing.T) {
 // (rotate_before before its expiry), and a pass at that time rotates it.
 func TestReportRequeueAtRotationWindow(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	tw.srv.World.Now = func() time.Time { return now }
 	tw.write("conn.yaml", apiKeyConn)

@@ -101,6 +101,7 @@ func TestFaultKeepsRoles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tw := newTestWorld(t, sim.DefaultWorld())
+			tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 			if tc.conn == handMadeKeyConn {
 				_, encoded, err := tw.srv.World.CreateCrossClusterKey("ece-prod-logs", "by-hand", `{"search":[{"names":["logs-*"]}]}`, 0)
 				if err != nil {
@@ -155,6 +156,7 @@ func twoSetupWorld(t *testing.T) *sim.World {
 // other's keys as orphans.
 func TestOtherInstallationKeysLeftAlone(t *testing.T) {
 	tw := newTestWorld(t, twoSetupWorld(t))
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	conn := func(local string) string {
 		return strings.NewReplacer("name: analytics-to-ece-logs", "name: logs", "local: ech-analytics", "local: "+local).Replace(apiKeyConn)
 	}
@@ -205,6 +207,7 @@ func TestOtherInstallationKeysLeftAlone(t *testing.T) {
 func TestHandMadeObjectsNotTakenOver(t *testing.T) {
 	t.Run("alias and keystore", func(t *testing.T) {
 		tw := newTestWorld(t, sim.DefaultWorld())
+		tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 		w := tw.srv.World
 		ece, _ := w.Cluster("ece-prod-logs")
 		for k, v := range map[string]string{"mode": "proxy", "proxy_address": ece.Endpoint + ":9443", "server_name": ece.Endpoint, "skip_unavailable": "false"} {
@@ -255,6 +258,7 @@ func TestHandMadeObjectsNotTakenOver(t *testing.T) {
 		// not written on either deployment (it was, before the cluster
 		// was even observed).
 		tw := newTestWorld(t, sim.DefaultWorld())
+		tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 		w := tw.srv.World
 		if err := w.SetSetting("ech-analytics", "persistent", "cluster.remote.ece-prod-logs.mode", "sniff"); err != nil {
 			t.Fatal(err)
@@ -283,6 +287,7 @@ func TestHandMadeObjectsNotTakenOver(t *testing.T) {
 	})
 	t.Run("role", func(t *testing.T) {
 		tw := newTestWorld(t, sim.DefaultWorld())
+		tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 		body := []byte(`{"cluster":["monitor"],"metadata":{"owner":"ops"}}`)
 		if err := tw.srv.World.PutRole("ech-analytics", "logs-remote-reader", body); err != nil {
 			t.Fatal(err)
@@ -378,6 +383,7 @@ func mustUser(tw *testWorld, name string) string {
 // departed cluster is reported, not forgotten.
 func TestRemovedWithLocalClusterInvalidatesKey(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 	tw.write("conn.yaml", apiKeyConn)
 	tw.pass(ModeApply)
 	id := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
@@ -515,6 +521,7 @@ func TestFullStateDirWritesNothing(t *testing.T) {
 // remote.cluster keeps the server_name (the ECH/ECE proxy routes by it).
 func TestProxyAddressOfEndpointKeepsServerName(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	ece, _ := tw.srv.World.Cluster("ece-prod-logs")
 	tw.write("conn.yaml", strings.Replace(apiKeyConn, "  cluster: ece-prod-logs\n", "  cluster: ece-prod-logs\n  proxy_address: \""+ece.Endpoint+":9443\"\n", 1))
 	rep := tw.pass(ModeApply).Report(drift.TriggerApply, "")

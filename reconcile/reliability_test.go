@@ -278,6 +278,7 @@ func TestFaultSuiteControlPlane(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // the cloud client's own retries wait for real
 			tw := newTestWorld(t, sim.DefaultWorld())
+			tw.fast("each control-plane fault must leave the link converged by the next apply; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 			tw.write("conn.yaml", apiKeyConn)
 			tw.write("other.yaml", otherConn)
 			r := tw.reconciler(false)

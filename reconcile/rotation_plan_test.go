@@ -18,6 +18,7 @@ import (
 // pass ends the rotation on a fresh proof.
 func TestApplyPlanKeepsRotatedOutKey(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	now := time.Now()
 	tw.srv.World.Now = func() time.Time { return now }
 	pass := func(mode Mode) *Result {

@@ -20,6 +20,7 @@ import (
 // key is invalidated only at the end.
 func TestRotationKeepsLinkConnectedAtEveryStep(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	now := time.Now()
 	tw.srv.World.Now = func() time.Time { return now }
 

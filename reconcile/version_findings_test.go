@@ -28,6 +28,7 @@ func TestVersionFindingsBeforeAnyWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	tw := newTestWorld(t, w)
+	tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 	tw.write("conns.yaml", `apiVersion: esremote/v1
 kind: Connection
 name: ri-on-813

@@ -47,6 +47,7 @@ func TestFlagshipFirstApplyAcrossVersions(t *testing.T) {
 				t.Fatal(err)
 			}
 			tw := newTestWorld(t, w)
+			tw.fast("the first apply is judged on every release of versionMatrix and the platform's delay does not depend on the release; TestAPIKeyLinkEndToEnd runs the first apply with the delays users get")
 			tw.write("conn.yaml", apiKeyConn)
 			c := findConn(t, tw.pass(ModeApply).Report(drift.TriggerApply, ""), "analytics-to-ece-logs")
 			if c.Sync != drift.SyncCorrected || c.Health != drift.HealthConnected {
@@ -95,6 +96,7 @@ func flagshipWorld(t *testing.T, v string) (*testWorld, *clockOffset) {
 	clock := &clockOffset{}
 	w.Now = clock.Now
 	tw := newTestWorld(t, w)
+	tw.fast("runs the flagship on every release of versionMatrix; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestKeystoreLoadingIsReportedAsLoading")
 	tw.write("conn.yaml", apiKeyConn)
 	return tw, clock
 }
@@ -217,6 +219,7 @@ func TestWrongKeyReportedUnauthorizedAcrossVersions(t *testing.T) {
 			clock := &clockOffset{}
 			w.Now = clock.Now
 			tw := newTestWorld(t, w)
+			tw.fast("its subject is not the platform's delays: the keystore load delay is TestRotationByProofWithKeystoreReloadDelay's subject, the 10 s connect wait per settings PUT toward an address that answers nothing TestSettingsPutConnectWaitNeitherMisreportsNorWritesTwice's")
 			tw.write("conn.yaml", apiKeyConn)
 			if _, err := clock.rec(tw).Pass(context.Background(), tw.load(), ModeApply, ""); err != nil {
 				t.Fatal(err)

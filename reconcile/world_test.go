@@ -24,8 +24,12 @@ type testWorld struct {
 	env   map[string]string
 }
 
+// newTestWorld starts w with a spec dir declaring its clusters. The world
+// gets the delays users get (sim.UserDelays) where it sets none
+// of its own; a test that needs a faster world says so with fast.
 func newTestWorld(t *testing.T, w *sim.World) *testWorld {
 	t.Helper()
+	sim.UserDelays.Fill(w)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := sim.Start(ctx, w)
 	if err != nil {
@@ -35,6 +39,16 @@ func newTestWorld(t *testing.T, w *sim.World) *testWorld {
 	tw := &testWorld{t: t, srv: srv, dir: t.TempDir(), state: t.TempDir(), env: map[string]string{}}
 	tw.writeClusters()
 	return tw
+}
+
+// fast takes the delays of sim.UserDelays out of the world (connect_wait
+// and every deployment's keystore_reload_delay to 0), for a test whose
+// subject is not the wait; why says what it asserts instead and which
+// test covers the delay.
+func (tw *testWorld) fast(why string) {
+	tw.t.Helper()
+	tw.t.Logf("sim without user delays: %s", why)
+	sim.Delays{}.Set(tw.srv.World)
 }
 
 func envName(s string) string {

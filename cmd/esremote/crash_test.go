@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"github.com/esremote/esremote/internal/flagship"
 	"io"
 	"maps"
 	"net/http"
@@ -39,10 +40,12 @@ func TestSIGKILLDuringRotation(t *testing.T) {
 	w := sim.DefaultWorld()
 	// The first key is made 80 days in the past: it expires in 10 days,
 	// inside rotate_before, so the next apply rotates it.
-	past := time.Now().Add(-80 * 24 * time.Hour)
+	// The world's clock runs (the platform's keystore load delay of
+	// sim.UserDelays elapses on it), 80 days behind until the rotation.
 	var clock sync.Mutex
-	simNow := past
-	w.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return simNow }
+	offset := -80 * 24 * time.Hour
+	w.Now = func() time.Time { clock.Lock(); defer clock.Unlock(); return time.Now().Add(offset) }
+	sim.UserDelays.Fill(w) // as `esremote sim` serves it
 	srv, err := sim.Start(context.Background(), w)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +115,7 @@ func TestSIGKILLDuringRotation(t *testing.T) {
 	}
 	first := led()
 	clock.Lock()
-	simNow = time.Now()
+	offset = 0
 	clock.Unlock()
 	hmu.Lock()
 	holding = true
@@ -217,20 +220,5 @@ func activeKeys(w *sim.World) []string {
 	return out
 }
 
-const rotatingConn = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-`
+// rotatingConn is the flagship link (internal/flagship) without its role.
+const rotatingConn = flagship.Link

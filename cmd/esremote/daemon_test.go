@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/esremote/esremote/internal/flagship"
 	"io"
 	"maps"
 	"net"
@@ -254,7 +255,9 @@ type simWorld struct {
 
 func newSimWorld(t *testing.T, connections string) *simWorld {
 	t.Helper()
-	srv, err := sim.Start(t.Context(), sim.DefaultWorld())
+	w := sim.DefaultWorld()
+	sim.UserDelays.Fill(w) // as `esremote sim` serves it
+	srv, err := sim.Start(t.Context(), w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,19 +360,7 @@ func secretFile(t *testing.T, name, content string) string {
 
 // managedConnection is a managed cross-cluster API key link of the default
 // world, so the engine knows its key's expiry.
-const managedConnection = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote: {cluster: ece-prod-logs}
-security: api_key
-api_key:
-  managed: true
-  access: {search: [{names: ["logs-*"]}]}
-  expiration: 90d
-  rotate_before: 14d
-`
+const managedConnection = flagship.Link
 
 // webhook records the bodies POSTed to it.
 type webhook struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/esremote/esremote/internal/flagship"
 	"io"
 	"maps"
 	"os"
@@ -30,32 +31,15 @@ func init() {
 	})
 }
 
-// The demo's connections. analytics-to-ece-logs is the link Elastic's
+// The demo's connections. analytics-to-ece-logs is the flagship link
+// (internal/flagship, the one the tests drive), the link Elastic's
 // "connect ECH to a remote ECE cluster" guide builds by hand; the second
 // link exists to be removed from the specs in the last step.
 const (
 	demoMainFile = "analytics-to-ece-logs.yaml"
 	demoMainConn = `# ech-analytics (ECH) searches logs-* on ece-prod-logs (ECE) with a
 # cross-cluster API key that esremote creates, stores and rotates.
-apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-  proxy_socket_connections: 18
-policy: enforce
-`
+` + flagship.Link
 	demoOnpremFile = "analytics-to-onprem.yaml"
 	demoOnpremConn = `# ech-analytics also reaches the self-managed onprem-search cluster
 # through its remote cluster server port.
@@ -92,7 +76,7 @@ const (
 // the narration says it should, and 1 otherwise.
 func cmdDemo(fs *pflag.FlagSet) runFunc {
 	verify := fs.Duration("verify-timeout", 3*time.Second, "how long apply waits for a request through a written link to prove it")
-	reload := fs.Duration("keystore-reload-delay", 2*time.Second, "how long the simulated platform takes to load a keystore change (ECH/ECE reload on their own schedule)")
+	reload := fs.Duration("keystore-reload-delay", sim.UserDelays.KeystoreReloadDelay, "how long the simulated platform takes to load a keystore change (ECH/ECE reload on their own schedule)")
 	return func(c *cli, pos []string) int {
 		if len(pos) != 0 {
 			c.usageOf("demo")
@@ -139,15 +123,9 @@ type demo struct {
 // world's TLS endpoints, and the two connections.
 func startDemo(ctx context.Context, out io.Writer, tmp string, verify, reload time.Duration) (*demo, error) {
 	w := sim.DefaultWorld()
-	// The real delays: 10 s per alias whose connection does not come up
-	// (RemoteClusterService.updateRemoteCluster), and a platform that loads
-	// a keystore change after the Cloud API answered.
-	w.SetConnectWait(10 * time.Second)
-	for _, name := range []string{"ech-analytics", "ece-prod-logs"} {
-		if err := w.SetKeystoreReloadDelay(name, reload); err != nil {
-			return nil, err
-		}
-	}
+	// The real delays, as `esremote sim` and the tests have them
+	// (sim.UserDelays), with the keystore's from --keystore-reload-delay.
+	sim.Delays{ConnectWait: sim.UserDelays.ConnectWait, KeystoreReloadDelay: reload}.Fill(w)
 	srv, err := sim.Start(ctx, w, sim.WithTLS())
 	if err != nil {
 		return nil, fmt.Errorf("start the simulated world: %w", err)

@@ -5,9 +5,11 @@ package main
 // from the test process, which the esremote binary (run by exec) reaches
 // over loopback, plus out-of-band edits and request-log assertions.
 //
-//	world-start [WORLD-FILE]         start sim.DefaultWorld (or the world file) over TLS; write $SPECS/clusters.yaml
+//	world-start [-fast] [WORLD-FILE] start sim.DefaultWorld (or the world file) over TLS; write $SPECS/clusters.yaml
 //	                                 and $SPECS/sim-ca.pem; export SPECS, STATE_DIRECTORY and the
-//	                                 secrets (ES_<CLUSTER>, CLOUD_<PLATFORM>: ES_ECH_ANALYTICS, CLOUD_ECE)
+//	                                 secrets (ES_<CLUSTER>, CLOUD_<PLATFORM>: ES_ECH_ANALYTICS, CLOUD_ECE).
+//	                                 The world has the delays `esremote sim` serves with (sim.UserDelays);
+//	                                 -fast takes them out, for a script that says why in a comment above
 //	world-set CLUSTER KEY VALUE...   set a persistent setting behind esremote's back (several values: a list)
 //	world-unset CLUSTER KEY          remove a persistent setting (KEY may end in *)
 //	world-settings CLUSTER [ALIAS]   print the persistent cluster.remote.* settings, key=value, sorted
@@ -96,8 +98,12 @@ func noNeg(ts *testscript.TestScript, neg bool, name string) {
 
 func cmdWorldStart(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "world-start")
+	fast := len(args) > 0 && args[0] == "-fast"
+	if fast {
+		args = args[1:]
+	}
 	if len(args) > 1 {
-		ts.Fatalf("usage: world-start [WORLD-FILE]")
+		ts.Fatalf("usage: world-start [-fast] [WORLD-FILE]")
 	}
 	sw := ts.Value(worldKey{}).(*scriptWorld)
 	if sw.srv != nil {
@@ -108,6 +114,10 @@ func cmdWorldStart(ts *testscript.TestScript, neg bool, args []string) {
 		var err error
 		w, err = sim.LoadWorld(ts.MkAbs(args[0]))
 		ts.Check(err)
+	}
+	sim.UserDelays.Fill(w)
+	if fast {
+		sim.Delays{}.Set(w)
 	}
 	srv, err := sim.Start(context.Background(), w, sim.WithTLS())
 	ts.Check(err)
@@ -317,6 +327,9 @@ func cmdWorldHandmadeKey(ts *testscript.TestScript, neg bool, args []string) {
 	_, encoded, err := w.CreateCrossClusterKey(remote, "made-by-hand-"+alias, `{"search":[{"names":["*"]}]}`, 0)
 	ts.Check(err)
 	ts.Check(w.SetKeystore(local, "cluster.remote."+alias+".credentials", encoded))
+	// The operator did this before esremote came: the platform has loaded
+	// the keystore since (its load delay passes on the world's clock).
+	w.Advance(sim.UserDelays.KeystoreReloadDelay)
 	ts.Setenv(env, encoded)
 }
 

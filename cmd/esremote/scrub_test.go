@@ -181,7 +181,9 @@ type echoWorld struct {
 }
 
 func newEchoWorld(t *testing.T) *echoWorld {
-	srv, err := sim.Start(context.Background(), sim.DefaultWorld())
+	sw := sim.DefaultWorld()
+	sim.UserDelays.Fill(sw) // as `esremote sim` serves it
+	srv, err := sim.Start(context.Background(), sw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,9 @@ func newSharedWorld(t *testing.T) *sharedWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sim.Start(context.Background(), sim.DefaultWorld(), sim.WithTLS())
+	w := sim.DefaultWorld()
+	sim.UserDelays.Fill(w) // as `esremote sim` serves it
+	srv, err := sim.Start(context.Background(), w, sim.WithTLS())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/esremote/esremote/reconcile/sim"
 	"github.com/esremote/esremote/spec"
@@ -63,11 +62,9 @@ func cmdSim(fs *pflag.FlagSet) runFunc {
 				return exitError
 			}
 		}
-		if _, set := w.ConnectWait(); !set {
-			// Real Elasticsearch waits up to 10 s per alias whose connection
-			// does not come up (RemoteClusterService.updateRemoteCluster).
-			w.SetConnectWait(10 * time.Second)
-		}
+		// The delays of the real platforms that the world file leaves
+		// unset: the same the demo and the tests run with.
+		sim.UserDelays.Fill(w)
 		if *specsDir != "" {
 			*useTLS = true
 		}

@@ -90,6 +90,7 @@ func cmdSimStart(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("sim-start: unexpected success")
 	}
+	sim.UserDelays.Fill(w) // as `esremote sim` serves it
 	srv, err := sim.Start(context.Background(), w, opts...)
 	if err != nil {
 		ts.Fatalf("sim-start: %v", err)

@@ -80,6 +80,7 @@ func wantStep(t *testing.T, rep *doctor.Report, name string, st doctor.Status, c
 
 func connectedAPIKeyWorld(t *testing.T) world {
 	tw := world{worldtest.New(t, sim.DefaultWorld())}
+	tw.Fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of reconcile's TestRotationByProofWithKeystoreReloadDelay and TestAPIKeyLinkEndToEnd")
 	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	if c := worldtest.FindConn(t, tw.Apply(), "analytics-to-ece-logs"); c.Health != drift.HealthConnected {
 		t.Fatalf("setup: link not connected: %+v", c)
@@ -165,6 +166,7 @@ func TestDoctorCanaryPrivilegeMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	tw := world{worldtest.New(t, w)}
+	tw.Fast("the privileges step is judged right after the apply that wrote the key; the platform's keystore load delay is the subject of reconcile's TestRotationByProofWithKeystoreReloadDelay and TestAPIKeyLinkEndToEnd")
 	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	if c := worldtest.FindConn(t, tw.Apply(), "analytics-to-ece-logs"); c.Health != drift.HealthUnknown {
 		t.Fatalf("setup: health %s, want unknown: %+v", c.Health, c)

@@ -22,6 +22,7 @@ import (
 func handmadeWorld(t *testing.T) (*testWorld, string) {
 	t.Helper()
 	tw := &testWorld{worldtest.New(t, sim.DefaultWorld())}
+	tw.Fast("a hand-made setup that existed before esremote came, its keystore value loaded long ago; the platform's load delay of esremote's own writes is the subject of reconcile's TestAPIKeyLinkEndToEnd")
 	w := tw.Srv.World
 	ece, _ := w.Cluster("ece-prod-logs")
 	set := func(k string, v any) {
@@ -300,6 +301,7 @@ func describePlan(p *reconcile.Plan) string { return describeChanges(allChanges(
 // between two declared deployments.
 func TestImportNotesWhatPlanStillShows(t *testing.T) {
 	tw := &testWorld{worldtest.New(t, sim.DefaultWorld())}
+	tw.Fast("a hand-made setup that existed before esremote came, its keystore value loaded long ago; the platform's load delay of esremote's own writes is the subject of reconcile's TestAPIKeyLinkEndToEnd")
 	w := tw.Srv.World
 	ece, _ := w.Cluster("ece-prod-logs")
 	for k, v := range map[string]string{"mode": "proxy", "proxy_address": ece.Endpoint + ":9400", "server_name": ece.Endpoint} {

@@ -114,6 +114,7 @@ func afterRecovery(t *testing.T, tw *worldtest.World, before *reconcile.KeyRecor
 // installation's and fails: the dead end issue 24 names.
 func TestRecoverLedgerMovedAside(t *testing.T) {
 	tw := worldtest.New(t, sim.DefaultWorld())
+	tw.Fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of reconcile's TestRotationByProofWithKeystoreReloadDelay and TestAPIKeyLinkEndToEnd")
 	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	before := converged(t, tw)
 	installation := tw.Reconciler(true).Ledger().Installation()
@@ -149,6 +150,7 @@ func TestRecoverLedgerMovedAside(t *testing.T) {
 // state dir; recovery recreates it and apply converges with the same key.
 func TestRecoverAfterPurge(t *testing.T) {
 	tw := worldtest.New(t, sim.DefaultWorld())
+	tw.Fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of reconcile's TestRotationByProofWithKeystoreReloadDelay and TestAPIKeyLinkEndToEnd")
 	tw.Write("conn.yaml", worldtest.APIKeyConn)
 	before := converged(t, tw)
 	if err := os.RemoveAll(tw.State); err != nil {

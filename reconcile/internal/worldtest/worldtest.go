@@ -11,6 +11,7 @@ package worldtest
 import (
 	"context"
 	"fmt"
+	"github.com/esremote/esremote/internal/flagship"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,26 +28,7 @@ import (
 // APIKeyConn is the flagship link of the default world: a managed
 // cross-cluster key from the ECH deployment ech-analytics to the ECE one,
 // ece-prod-logs, with a role that reads through it.
-const APIKeyConn = `apiVersion: esremote/v1
-kind: Connection
-name: analytics-to-ece-logs
-local: ech-analytics
-alias: ece-prod-logs
-remote:
-  cluster: ece-prod-logs
-security: api_key
-api_key:
-  managed: true
-  access:
-    search: [{names: ["logs-*"]}]
-  expiration: 90d
-  rotate_before: 14d
-settings:
-  skip_unavailable: true
-roles:
-  - name: logs-remote-reader
-    remote_indices: [{names: ["logs-*"], privileges: [read, read_cross_cluster, view_index_metadata]}]
-`
+const APIKeyConn = flagship.Connection
 
 // World is a started simulated world and its spec and state directories.
 type World struct {
@@ -58,8 +40,11 @@ type World struct {
 }
 
 // New starts w and declares every one of its clusters in clusters.yaml.
+// The world gets the delays users get (sim.UserDelays) where it sets none
+// of its own; a test that needs a faster world says so with Fast.
 func New(t *testing.T, w *sim.World) *World {
 	t.Helper()
+	sim.UserDelays.Fill(w)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := sim.Start(ctx, w)
 	if err != nil {
@@ -69,6 +54,15 @@ func New(t *testing.T, w *sim.World) *World {
 	tw := &World{T: t, Srv: srv, Dir: t.TempDir(), State: t.TempDir(), Env: map[string]string{}}
 	tw.writeClusters()
 	return tw
+}
+
+// Fast takes the delays of sim.UserDelays out of the world (connect_wait
+// and every deployment's keystore_reload_delay to 0), for a test whose
+// subject is not the wait; why says what it asserts instead.
+func (tw *World) Fast(why string) {
+	tw.T.Helper()
+	tw.T.Logf("sim without user delays: %s", why)
+	sim.Delays{}.Set(tw.Srv.World)
 }
 
 func envName(s string) string {
