@@ -63,6 +63,7 @@ func TestReportIsDecisionPlusOutcomes(t *testing.T) {
 // found).
 func TestApplyLeavesTheDecisionAsDecided(t *testing.T) {
 	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("asserts the link connected by the apply that wrote its key; the platform's keystore load delay is the subject of TestRotationByProofWithKeystoreReloadDelay and TestAPIKeyLinkEndToEnd")
 	tw.write("conn.yaml", apiKeyConn)
 	at := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
 	run := func(mode Mode) *Result {
