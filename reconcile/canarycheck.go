@@ -21,39 +21,10 @@ func wantPrivileges(conns []*spec.Connection) bool {
 	})
 }
 
-// checkCanaryPrivileges records decide.CanaryPrivileges's verdicts on the
-// plans of one local cluster: the finding (replacing the one an earlier
-// call of this pass recorded), and a link whose refusal is the local
-// credential's is not unauthorized: its health is unknown, with the
-// evidence saying why. Called once the evidence is in, and again after
-// apply's verify replaced it.
+// checkCanaryPrivileges is decide.CheckCanaryPrivileges (after apply's
+// verify replaced the evidence).
 func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*ConnectionPlan) {
-	var links []decide.CanaryCheck
-	for _, p := range cps {
-		c := p.Conn
-		if c.Security != spec.SecurityAPIKey || c.Policy == spec.PolicyDisabled {
-			continue
-		}
-		links = append(links, decide.CanaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
-			Health: p.Health, Refusal: p.Refusal})
-	}
-	verdicts := decide.CanaryPrivileges(local, privs, links)
-	for _, p := range cps {
-		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeCanaryPrivilegeMissing })
-		v, ok := verdicts[p.Conn.Name]
-		if !ok {
-			continue
-		}
-		p.Findings = append(p.Findings, *v.Finding)
-		if v.LocalRefusal && p.Health == HealthUnauthorized {
-			p.Health = HealthUnknown
-			if p.Evidence != nil {
-				e := *p.Evidence
-				e.Answer = "not proven: " + local + " refused the request under its own credential's privileges, not the key: " + p.Refusal
-				p.Evidence = &e
-			}
-		}
-	}
+	decide.CheckCanaryPrivileges(local, privs, cps)
 }
 
 // CanaryPrivileges checks, for esremote doctor, whether the credential

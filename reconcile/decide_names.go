@@ -55,8 +55,7 @@ func fingerprints(d *DesiredAlias) map[string]string        { return decide.Fing
 func groupByAlias(flat map[string]string) map[string]map[string]string {
 	return decide.GroupByAlias(flat)
 }
-func deletionFor(cp *ClusterPlan, conn string) *AliasDeletion { return decide.DeletionFor(cp, conn) }
-func canonicalRole(r world.Role) string                       { return decide.CanonicalRole(r) }
+func canonicalRole(r world.Role) string { return decide.CanonicalRole(r) }
 
 // Detached is decide.Detached: trust work and findings of no connection.
 type Detached = decide.Detached

@@ -2,68 +2,147 @@ package reconcile
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
-// Deciding reads nothing and depends on nothing but the Snapshot, the
-// ledger and the clock: decided twice from one Snapshot, a pass gets equal
-// plans, and the world sees no request while it decides (issue 22 point
-// 2). The world has managed keys both ways, a certificate link, roles and
-// drift, so every family decides something.
-func TestDecideTwiceFromOneSnapshot(t *testing.T) {
+// decideWorld is a world with managed keys both ways, a certificate link,
+// roles and drift, so every family decides something: a setting changed
+// by hand, a role of a connection that left the specs.
+func decideWorld(t *testing.T) *testWorld {
+	t.Helper()
 	tw := newTestWorld(t, sim.DefaultWorld())
 	tw.write("links.yaml", bothWays)
 	tw.write("conn.yaml", apiKeyConn)
 	tw.pass(ModeApply)
-	// Drift for the decisions to find: a setting changed by hand, a role
-	// of a connection that left the specs.
 	if err := tw.srv.World.SetSetting("ech-analytics", "persistent", "cluster.remote.logs.skip_unavailable", "true"); err != nil {
 		t.Fatal(err)
 	}
 	tw.remove("conn.yaml")
+	return tw
+}
 
+// observed is a pass of r over tw's specs, observed and not yet decided.
+func observed(t *testing.T, tw *testWorld, r *Reconciler, mode Mode) *passState {
+	t.Helper()
+	ps := r.newPass(tw.load(), mode, "", nil)
+	ps.observe(t.Context())
+	return ps
+}
+
+// contestedBefore makes the daemon's memory hold two earlier flips of
+// every external drift the pass decides, so that this pass's is the
+// third: contested (DefaultContestThreshold).
+func contestedBefore(t *testing.T, tw *testWorld, r *Reconciler, at time.Time) {
+	t.Helper()
+	work, _ := observed(t, tw, r, ModeRun).decidePass()
+	for _, w := range work {
+		for _, ago := range []time.Duration{2 * time.Minute, time.Minute} {
+			r.contests.record(w.cp, r.opts.ContestWindow, at.Add(-ago))
+		}
+	}
+	if len(r.contests.m) == 0 {
+		t.Fatal("no external drift recorded: the test proves nothing about holds")
+	}
+}
+
+// Deciding reads nothing and depends on nothing but the Snapshot, the
+// daemon's memory (Holds) and the clock: decide.Decide, run twice on the
+// Snapshot of a real pass, gets equal decisions and equal steps, the
+// world sees no request while it decides, and the daemon's memory is left
+// as it was (issue 22 point 2).
+func TestDecideTwiceFromOneSnapshot(t *testing.T) {
+	tw := decideWorld(t)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	changes := 0
-	// A daemon's pass (ModeRun) decides as plan does, and leaves the
-	// daemon's memory (contests) alone.
+	changes, contested := 0, 0
+	// A daemon's pass (ModeRun) decides as plan does, weighing the
+	// daemon's memory (contests) and leaving it alone.
 	for _, mode := range []Mode{ModePlan, ModeRun} {
 		r := tw.reconciler(mode == ModePlan)
 		r.opts.Now = func() time.Time { return at }
-		ps := r.newPass(tw.load(), mode, "", nil)
-		ps.observe(t.Context())
-		ps.reads.Wait()
+		if mode == ModeRun {
+			contestedBefore(t, tw, r, at)
+		}
+		memory := len(r.contests.m)
+		ps := observed(t, tw, r, mode)
+		snap := ps.snapshot()
 		tw.srv.World.ResetLog()
-		w1, d1 := ps.decide()
-		w2, d2 := ps.decide()
+		d1 := decide.Decide(ps.set, snap, ps.holds, at)
+		d2 := decide.Decide(ps.set, snap, ps.holds, at)
 		if log := tw.srv.Log(); len(log) != 0 {
 			t.Fatalf("%s: deciding sent %d requests, the first %s %s %s", mode, len(log), log[0].Target, log[0].Method, log[0].Path)
 		}
-		if len(w1) == 0 || len(w1) != len(w2) || len(d1) != len(d2) {
-			t.Fatalf("%s: %d and %d clusters, %d and %d departed", mode, len(w1), len(w2), len(d1), len(d2))
-		}
-		for i := range w1 {
-			a, b := w1[i].cp, w2[i].cp
-			if !reflect.DeepEqual(a, b) {
-				t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a, nil), clusterDoc(b, nil))
-			}
-			for _, c := range a.Connections {
-				changes += len(c.Changes)
-			}
-			for _, d := range a.Deletions {
-				changes += len(d.Changes)
-			}
+		if len(d1.Clusters) == 0 {
+			t.Fatalf("%s: no cluster decided", mode)
 		}
 		if !reflect.DeepEqual(d1, d2) {
-			t.Errorf("%s: the departed clusters' plans differ: %+v, %+v", mode, d1, d2)
+			for i := range d1.Clusters {
+				if a, b := d1.Clusters[i].Plan, d2.Clusters[i].Plan; !reflect.DeepEqual(a, b) {
+					t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a, nil), clusterDoc(b, nil))
+				}
+			}
+			t.Fatalf("%s: two decisions from one Snapshot differ", mode)
 		}
-		if n := len(r.contests.m); n != 0 {
-			t.Errorf("%s: deciding recorded %d contests in the daemon's memory", mode, n)
+		for _, d := range d1.Clusters {
+			for _, c := range d.Plan.Connections {
+				changes += len(c.Changes)
+				contested += countFindings(c, CodeContested)
+			}
+			for _, del := range d.Plan.Deletions {
+				changes += len(del.Changes)
+			}
+		}
+		if n := len(r.contests.m); n != memory {
+			t.Errorf("%s: deciding changed the daemon's memory: %d contests, had %d", mode, n, memory)
 		}
 	}
 	if changes == 0 {
 		t.Fatal("nothing was decided: the test proves nothing")
+	}
+	if contested == 0 {
+		t.Fatal("no contest was decided from the holds: the test proves nothing about them")
+	}
+}
+
+// The live pass decides each cluster as soon as its reads are in, then
+// what spans clusters; what it decides is decide.Decide of its Snapshot:
+// the same plans, trust and departed clusters, in plan and in a daemon's
+// pass with holds.
+func TestPassDecisionIsDecide(t *testing.T) {
+	tw := decideWorld(t)
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	for _, mode := range []Mode{ModePlan, ModeRun} {
+		r := tw.reconciler(mode == ModePlan)
+		r.opts.Now = func() time.Time { return at }
+		if mode == ModeRun {
+			contestedBefore(t, tw, r, at)
+		}
+		ps := observed(t, tw, r, mode)
+		if !slices.ContainsFunc(ps.early, func(d *decide.ClusterDecision) bool { return d != nil }) {
+			t.Fatalf("%s: no cluster was decided as its reads came in", mode)
+		}
+		work, departed := ps.decidePass()
+		want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
+		if len(work) != len(want.Clusters) {
+			t.Fatalf("%s: the pass decided %d clusters, Decide %d", mode, len(work), len(want.Clusters))
+		}
+		for i, w := range work {
+			if got, want := w.cp, want.Clusters[i].Plan; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s: the pass's decision is not Decide's:\n%+v\n%+v", mode, got.Local, clusterDoc(got, nil), clusterDoc(want, nil))
+			}
+			if (w.client == nil) != (want.Clusters[i].Cluster == nil) {
+				t.Errorf("%s: %s: the pass and Decide disagree on whether it is written", mode, w.cp.Local)
+			}
+		}
+		if !reflect.DeepEqual(departed, want.Departed) {
+			t.Errorf("%s: departed clusters differ: %+v, %+v", mode, departed, want.Departed)
+		}
+		if !reflect.DeepEqual(ps.trust, want.Trust) {
+			t.Errorf("%s: the trust decisions differ", mode)
+		}
 	}
 }

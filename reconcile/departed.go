@@ -3,23 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
-
-	"github.com/esremote/esremote/reconcile/decide"
 )
-
-// departed plans what esremote still owns on clusters that left the
-// specs (their Cluster document is gone, so esremote has no URL or
-// credentials for them), for a pass over a complete spec set:
-//
-//   - a managed key whose connection and local cluster both left lives on
-//     a remote that may still be declared: it is invalidated there;
-//   - aliases, roles and keystore entries on the departed cluster cannot
-//     be reached: each such cluster gets an unreachable_owned error that
-//     names them, on every pass, until the Cluster is declared again (the
-//     next apply then deletes them) or its records are removed.
-//
-// Nothing owned is ever dropped silently.
-func (ps *passState) departed() []*ClusterPlan { return decide.Departed(ps.set, ps.ledger) }
 
 // applyDeparted invalidates the keys departed planned, on their remotes
 // (steps run by package execute); a key whose remote cannot take the

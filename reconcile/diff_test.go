@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -35,11 +36,12 @@ func TestIdentityRules(t *testing.T) {
 			for _, n := range tc.declared {
 				set.Clusters = append(set.Clusters, &spec.Cluster{Name: n})
 			}
-			ps := &passState{r: &Reconciler{ledger: led}, ledger: led, set: set, snap: newSnapshot()}
+			clusters := map[string]*world.ClusterRead{}
 			for n, u := range tc.observed {
-				ps.snap.locals[n] = &world.ClusterRead{Name: n, Observed: &Observed{Local: n, UUID: u}}
+				clusters[n] = &world.ClusterRead{Name: n, Observed: &Observed{Local: n, UUID: u}}
 			}
-			err := ps.identity("a", ps.snap.local("a").Observed)
+			d := &decide.ClusterDecision{Plan: &ClusterPlan{Local: "a"}, Cluster: set.Cluster("a"), Seen: clusters["a"].Observed}
+			err := decide.CheckIdentity(d, led, decide.NamesByUUID(set, clusters, led)).Plan.Err
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)

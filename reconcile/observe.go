@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/observe"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
@@ -24,7 +25,7 @@ type (
 // remote-cluster settings and _remote/info (Observed, or Err); its roles
 // when the cluster's pass needs them (wantRoles: RolesRead, read with the
 // other reads in the same round trip; RolesErr fails the cluster only
-// where the roles are planned, planRoles); its credential's privileges
+// where the roles are decided); its credential's privileges
 // when it has API-key links (wantPrivileges; nil when the read failed:
 // the check then rests on the evidence alone); each link's evidence (the
 // request sent with the reads, fresh cached evidence, and the second
@@ -80,7 +81,7 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 		o.Err = err
 		return
 	}
-	o.RolesRead = ps.wantRoles(local, conns)
+	o.RolesRead = decide.WantRoles(local, conns, ps.ledger, ps.scoped)
 	// The version the last pass read, taken before this pass's reads
 	// start: rememberVersion below replaces it as soon as they are in,
 	// which may be before askEarly's goroutine has run.

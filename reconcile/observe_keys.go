@@ -71,14 +71,3 @@ func (ps *passState) prefetchRemotes(ctx context.Context, local *spec.Cluster, c
 	}
 	return out
 }
-
-// keyRemote is the remote cluster whose keys a connection's key decision
-// needs read (observe.KeyRemote, for a connection that could be
-// prepared), or nil when the decision reads none: decide.Key then
-// decides without it.
-func keyRemote(set *spec.Set, p *ConnectionPlan, local *spec.Cluster, obs *Observed) *spec.Cluster {
-	if p.Err != nil {
-		return nil
-	}
-	return observe.KeyRemote(set, p.Conn, local, obs.Version)
-}

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/world"
@@ -59,13 +56,19 @@ type passState struct {
 	// it returns, and none is answered after the pass's first write.
 	reads sync.WaitGroup
 
-	// uuids indexes the declared Clusters by cluster_uuid (namesOf).
-	uuidsOnce sync.Once
-	uuids     map[string][]string
+	// secrets are the hand-made keys' credentials, resolved when the pass
+	// starts (the decisions never resolve a reference); holds the daemon's
+	// memory of contests as the decisions weigh it (nil in a plan pass);
+	// windows the key decisions' durations.
+	secrets map[string]decide.SecretRead
+	holds   *decide.Holds
+	windows decide.Windows
+	// targets are the local clusters the pass is restricted to (nil: all).
+	targets []string
 
 	// early is each local's decision (by index in locals), made as soon
 	// as it was observed, before the identity check (observe).
-	early []*clusterWork
+	early []*decide.ClusterDecision
 }
 
 // Pass observes every local cluster the set names, plans, and in ModeApply
@@ -94,6 +97,16 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	ps := r.newPass(set, mode, only, targets)
 	ps.observe(ctx)
 	work, departed := ps.decidePass()
+	if mode != ModePlan {
+		// The daemon's memory of keys flipping back is updated after the
+		// decision, which weighed it as it was (decide.Holds).
+		now := r.opts.Now()
+		for _, w := range work {
+			if w.client != nil {
+				r.contests.record(w.cp, r.opts.ContestWindow, now)
+			}
+		}
+	}
 	if mode == ModePlan {
 		// The decision as typed steps, before anything else happens to
 		// it: what plan --out saves and apply --plan executes.
@@ -131,37 +144,29 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	return res, nil
 }
 
-// newPass groups the connections by local cluster: every cluster with a
+// newPass groups the connections by local cluster (decide.ScopeOf) and
+// resolves the hand-made keys' credentials: every cluster with a
 // connection (or, for deletions, something in the ledger) gets a pass.
 func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []string) *passState {
-	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(),
-		departing: only == "" && targets == nil,
-		byLocal:   map[string][]*spec.Connection{}, all: map[string]map[string]bool{}}
-	for _, c := range set.Connections {
-		if ps.all[c.Local] == nil {
-			ps.all[c.Local] = map[string]bool{}
-		}
-		ps.all[c.Local][c.Alias] = true
-		if only != "" && c.Name != only {
-			continue
-		}
-		ps.byLocal[c.Local] = append(ps.byLocal[c.Local], c)
-	}
-	if only == "" {
-		for _, cl := range set.Clusters {
-			if _, ok := ps.byLocal[cl.Name]; !ok && ps.ledger.Owns(cl.Name) {
-				ps.byLocal[cl.Name] = nil
+	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(), targets: targets,
+		windows: decide.Windows{Grace: r.opts.KeystoreLoadGrace, StuckAfter: r.opts.RotationStuckAfter, Overlap: r.opts.RotationOverlap}}
+	sc := decide.ScopeOf(set, ps.ledger, only, targets)
+	ps.byLocal, ps.locals, ps.all, ps.departing = sc.ByLocal, sc.Locals, sc.All, sc.Departing
+	for _, local := range ps.locals {
+		for _, c := range ps.byLocal[local] {
+			if c.Security == spec.SecurityAPIKey && c.APIKey != nil && !c.APIKey.Managed && c.APIKey.Credentials != nil {
+				if ps.secrets == nil {
+					ps.secrets = map[string]decide.SecretRead{}
+				}
+				var sr decide.SecretRead
+				sr.Secret, sr.Err = c.APIKey.Credentials.Resolve(r.opts.Getenv)
+				ps.secrets[c.Name] = sr
 			}
 		}
 	}
-	if targets != nil {
-		for local := range ps.byLocal {
-			if !slices.Contains(targets, local) {
-				delete(ps.byLocal, local)
-			}
-		}
+	if mode != ModePlan {
+		ps.holds = r.contests.holds(r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now())
 	}
-	ps.locals = sortedKeys(ps.byLocal)
 	return ps
 }
 
@@ -183,11 +188,10 @@ func (ps *passState) observe(ctx context.Context) {
 		defer close(trusted)
 		ps.planTrust(ctx)
 	}()
-	ps.early = make([]*clusterWork, len(ps.locals))
+	ps.early = make([]*decide.ClusterDecision, len(ps.locals))
 	ps.observeAll(ctx, ps.locals, ps.byLocal, func(i int, cr *world.ClusterRead) {
 		<-trusted
-		local := ps.locals[i]
-		ps.early[i] = ps.decideLocal(local, ps.byLocal[local], ps.all[local], cr)
+		ps.early[i] = decide.Cluster(ps.clusterInput(ps.locals[i], cr, ps.keysOf(cr)))
 	})
 	<-trusted
 	// The remotes read ahead of need: no decision waits for a departed
@@ -196,169 +200,122 @@ func (ps *passState) observe(ctx context.Context) {
 	ps.world = ps.snap.world(ps.endpoints)
 }
 
-// decide decides every local cluster from the Snapshot, before anything is
-// written (a connection refused as a conflict keeps its trust unwritten
-// too, and a saved plan that is stale anywhere is written nowhere), and
-// what the ledger still owns on clusters that left the specs. It reads
-// nothing: the same Snapshot and ledger give the same plans.
-func (ps *passState) decide() ([]*clusterWork, []*ClusterPlan) {
-	return ps.decideFrom(nil)
+// snapshot is what the pass decides from, as plain data
+// (decide.Snapshot), once observe is done: decide.Decide of it is the
+// pass's decision.
+func (ps *passState) snapshot() *decide.Snapshot {
+	return &decide.Snapshot{World: ps.world, Trust: ps.snap.trust, Ledger: ps.ledger, Secrets: ps.secrets,
+		Only: ps.only, Targets: ps.targets, Windows: ps.windows}
 }
 
-// decidePass is decide for the pass itself: each cluster's decision made
-// as soon as it was observed (ps.early, the same function of the same
-// Snapshot), with the identity check over every cluster of the pass.
+// decidePass decides every local cluster, before anything is written (a
+// connection refused as a conflict keeps its trust unwritten too, and a
+// saved plan that is stale anywhere is written nowhere), and what the
+// ledger still owns on clusters that left the specs. It composes what
+// decide.Decide is made of: each cluster's decision made as soon as it was
+// observed (ps.early, decide.Cluster; from the Snapshot for a cluster
+// that was not), then the identity check over every cluster of the pass
+// and the daemon's holds. It reads nothing: decide.Decide of the pass's
+// Snapshot is the same decision.
 func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
-	return ps.decideFrom(ps.early)
-}
-
-func (ps *passState) decideFrom(early []*clusterWork) ([]*clusterWork, []*ClusterPlan) {
-	work := make([]*clusterWork, len(ps.locals))
+	early := ps.early
+	decided := make([]*decide.ClusterDecision, len(ps.locals))
+	var remotes map[string]*world.KeysRead
 	sem := make(chan struct{}, ps.r.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, local := range ps.locals {
 		if i < len(early) && early[i] != nil {
-			work[i] = ps.checkIdentity(early[i])
+			decided[i] = early[i]
 			continue
+		}
+		if remotes == nil {
+			remotes = ps.world.Remotes()
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			work[i] = ps.decideCluster(local, ps.byLocal[local], ps.all[local])
+			decided[i] = decide.Cluster(ps.clusterInput(local, ps.world.Cluster(local), remotes))
 		})
 	}
 	wg.Wait()
+	// The part that spans clusters: the identity check over every cluster
+	// of the pass, then the daemon's holds.
+	names := decide.NamesByUUID(ps.set, ps.world.Clusters, ps.ledger)
+	now := ps.r.opts.Now()
+	work := make([]*clusterWork, len(decided))
+	for i, d := range decided {
+		d = decide.CheckIdentity(d, ps.ledger, names)
+		if d.Cluster != nil {
+			ps.holds.Hold(d.Plan, now)
+		}
+		work[i] = ps.work(d)
+	}
 	var departed []*ClusterPlan
 	if ps.departing {
-		departed = ps.departed()
+		departed = decide.Departed(ps.set, ps.ledger)
 	}
 	return work, departed
+}
+
+// clusterInput is what decide.Cluster decides local from: its read cr,
+// the reads of the remotes its managed keys live on, and the pass's
+// endpoints, trust decision, ledger copy, credentials and windows.
+func (ps *passState) clusterInput(local string, cr *world.ClusterRead, remotes map[string]*world.KeysRead) decide.ClusterInput {
+	return decide.ClusterInput{Set: ps.set, Local: local, Conns: ps.byLocal[local], All: ps.all[local], Read: cr,
+		Remotes: remotes, Endpoints: ps.endpoints, Secrets: ps.secrets, Trust: ps.trust, Ledger: ps.ledger,
+		Scoped: ps.scoped, Windows: ps.windows, Now: ps.r.opts.Now()}
+}
+
+// keysOf is the reads of the remotes cr's managed keys live on, waiting
+// for those still under way (they were started as soon as cr was read).
+func (ps *passState) keysOf(cr *world.ClusterRead) map[string]*world.KeysRead {
+	if len(cr.KeyRemotes) == 0 {
+		return nil
+	}
+	out := make(map[string]*world.KeysRead, len(cr.KeyRemotes))
+	for _, name := range cr.KeyRemotes {
+		if _, ok := out[name]; !ok {
+			if kr := ps.snap.keys(name); kr != nil {
+				out[name] = kr
+			}
+		}
+	}
+	return out
 }
 
 // clusterWork is one local cluster's decision, waiting for the pass's
 // writes: its plan and what writing it needs.
 type clusterWork struct {
+	d      *decide.ClusterDecision
 	cl     *spec.Cluster
 	client *es.Client // nil when the cluster failed before it was decided
 	obs    *Observed
 	cp     *ClusterPlan
 	log    *slog.Logger
-	// privs is the local credential's privileges (ClusterRead.Privileges), for
-	// the canary check after verify.
+	// privs is the local credential's privileges (ClusterRead.Privileges),
+	// for the canary check after verify.
 	privs *es.UserPrivileges
-	// seen is the observation the identity check is made on (nil when the
-	// decision failed before it or already made it); conns the cluster's
-	// connections, for a failure.
-	seen  *Observed
-	conns []*spec.Connection
 }
 
-// decideCluster decides one local cluster from the pass's Snapshot: the
-// desired aliases, the links' evidence, keys, trust, settings and roles.
-// It writes nothing.
-func (ps *passState) decideCluster(local string, conns []*spec.Connection, all map[string]bool) *clusterWork {
-	return ps.checkIdentity(ps.decideLocal(local, conns, all, ps.world.Cluster(local)))
-}
-
-// checkIdentity is the part of a cluster's decision that spans clusters:
-// a cluster whose identity check fails (identity) gets no writes, whatever
-// the rest of its decision says.
-func (ps *passState) checkIdentity(w *clusterWork) *clusterWork {
-	if w.seen == nil {
-		return w
-	}
-	if err := ps.identity(w.cp.Local, w.seen); err != nil {
-		return failedWork(w.cp.Local, w.conns, err, w.log)
-	}
-	return w
-}
-
-// failedWork is the decision of a cluster that failed: every connection
-// fails with err, nothing is written.
-func failedWork(local string, conns []*spec.Connection, err error, log *slog.Logger) *clusterWork {
-	cp := &ClusterPlan{Local: local, Err: err}
-	for _, c := range conns {
-		cp.Connections = append(cp.Connections, &ConnectionPlan{Conn: c, Err: err, Health: HealthUnknown})
-	}
-	log.Warn("cluster failed", "err", err)
-	return &clusterWork{cp: cp, log: log, conns: conns}
-}
-
-// decideLocal is decideCluster from the cluster's read cr, without the
-// identity check (checkIdentity): it needs nothing of the other clusters,
-// so the pass makes it as soon as cr is in.
-func (ps *passState) decideLocal(local string, conns []*spec.Connection, all map[string]bool, cr *world.ClusterRead) *clusterWork {
-	r := ps.r
-	log := r.opts.Logger.With("target", local)
-	fail := func(err error) *clusterWork { return failedWork(local, conns, err, log) }
-	cl := ps.set.Cluster(local)
-	if cl == nil {
-		return fail(drift.Terminal(fmt.Errorf("cluster %q is not declared", local)))
-	}
-	client, err := r.ESClient(ps.set, cl)
-	if err != nil {
-		return fail(err)
-	}
-	if cr == nil {
-		return fail(fmt.Errorf("cluster %s was not observed in this pass", local))
-	}
-	if cr.Err != nil {
-		return fail(cr.Err)
-	}
-	obs := cr.Observed
-	var cps []*ConnectionPlan
-	for _, c := range conns {
-		p := &ConnectionPlan{Conn: c}
-		if c.Policy != spec.PolicyDisabled {
-			ep := ps.endpoints[c.Remote.Cluster]
-			if ep.Err != nil && c.Remote.ProxyAddress == "" {
-				p.Err = ep.Err
-			} else if d, err := Desire(c, ep.Endpoint); err != nil {
-				p.Err = err
-			} else {
-				p.Desired = d
+// work is a decided cluster as the pass writes it, with the client its
+// writes go through (the observe stage made it for the reads: a cluster
+// whose client failed failed its decision).
+func (ps *passState) work(d *decide.ClusterDecision) *clusterWork {
+	log := ps.r.opts.Logger.With("target", d.Plan.Local)
+	if d.Cluster != nil {
+		client, err := ps.r.ESClient(ps.set, d.Cluster)
+		if err == nil {
+			for _, p := range d.Plan.Connections {
+				if n := countFindings(p, CodeContested); n > 0 {
+					log.Warn("contested", "alias", p.Conn.Alias, "keys", n)
+				}
 			}
-			if cl.Elasticsearch.InsecureSkipVerify {
-				p.Findings = append(p.Findings, Finding{Severity: "warning", Code: CodeInsecureSkipVerify,
-					Message: "TLS verification is off for " + local + " (insecure_skip_verify): anyone on the path can read its credentials",
-					Fix:     "give the cluster's CA in elasticsearch.ca_file and remove insecure_skip_verify"})
-			}
+			return &clusterWork{d: d, cl: d.Cluster, client: client, obs: d.Read.Observed, cp: d.Plan, log: log, privs: d.Read.Privileges}
 		}
-		p.Observed, p.ObservedOK = obs.Remote[c.Alias]
-		cps = append(cps, p)
+		d = decide.Failed(d.Plan.Local, d.Conns, err)
 	}
-	// Health by evidence, before planning: a managed key the local cluster
-	// does not use is drift the key planning repairs.
-	for _, p := range cps {
-		if ev, ok := cr.Evidence[p.Conn.Name]; ok {
-			decide.SetEvidence(p, ev)
-		}
-	}
-	checkCanaryPrivileges(local, cr.Privileges, cps)
-	for _, p := range cps {
-		if p.Conn.Policy != spec.PolicyDisabled {
-			ps.planKey(p, cl, cr)
-			ps.attachTrust(p)
-		}
-	}
-	cp := decide.Diff(local, cps, all, obs, ps.ledger, ps.scoped)
-	for _, p := range cp.Connections {
-		for i, f := range p.Findings {
-			if (f.Code == CodeConflict || f.Code == CodeContestedByOther || f.Code == CodeForeignKey) && ps.set.Dir != "" {
-				fix := strings.Replace(f.Fix, "esremote import "+specDirPlaceholder+" ", "esremote import "+ps.set.Dir+" ", 1)
-				p.Findings[i].Fix = strings.Replace(fix, "esremote state recover "+specDirPlaceholder, "esremote state recover "+ps.set.Dir, 1)
-			}
-		}
-	}
-	cp.UUID, cp.Observed = obs.UUID, observedOf(obs)
-	if err := ps.planRoles(cl, cp, cr); err != nil {
-		w := fail(err)
-		w.seen = obs // a failed identity check is the failure reported
-		return w
-	}
-	ps.planRemovedKeys(cp)
-	ps.planKeystoreRemovals(cp, all)
-	return &clusterWork{cl: cl, client: client, obs: obs, cp: cp, log: log, privs: cr.Privileges, seen: obs, conns: conns}
+	log.Warn("cluster failed", "err", d.Plan.Err)
+	return &clusterWork{d: d, cp: d.Plan, log: log}
 }
 
 // writeCluster writes one decided cluster (apply and run) and looks at
@@ -370,55 +327,15 @@ func (ps *passState) writeCluster(ctx context.Context, w *clusterWork) *ClusterP
 		ps.r.recordRetryHint(cp.Local, retryErrors(cp, nil, func(string) *LinkOutcome { return nil }, func(ch *Change) ChangeOutcome { return ChangeOutcome{Err: ch.Err} }))
 		return cp
 	}
-	if ps.mode != ModePlan {
-		// The daemon's memory of keys flipping back (contest.go) is
-		// consulted and updated here, as the writes start: deciding
-		// leaves it alone.
-		r := ps.r
-		for _, p := range cp.Connections {
-			if p.Enforced() {
-				if contested, held := r.contests.check(cp.Local, p, r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now()); len(contested) > 0 {
-					holdContested(cp, p, contested, held)
-					w.log.Warn("contested", "alias", p.Conn.Alias, "keys", len(contested))
-				}
-			}
-		}
-	}
 	ps.execute(ctx, w)
 	return cp
 }
 
-// identity is decide.Identity for local, given the ledger copy's record of
-// the name and the pass's other names of the same cluster: the cluster
-// answering for local must be the one the ledger's records are about, and
-// no other declared Cluster of this pass the same cluster.
-func (ps *passState) identity(local string, obs *Observed) error {
-	if obs.UUID == "" {
-		return nil
+func countFindings(p *ConnectionPlan, code string) (n int) {
+	for _, f := range p.Findings {
+		if f.Code == code {
+			n++
+		}
 	}
-	return decide.Identity(local, obs, ps.ledger.ClusterUUID(local), ps.namesOf(obs.UUID))
-}
-
-// namesOf lists the declared Clusters that are the cluster with uuid: the
-// local clusters of this pass observed with it, and the names the ledger
-// recorded with it. The index is built once per pass (a lookup per cluster
-// instead of a scan of every cluster per cluster); names recorded during
-// the pass are clusters this pass observed, so they are in it.
-func (ps *passState) namesOf(uuid string) []string {
-	ps.uuidsOnce.Do(func() {
-		ps.uuids = map[string][]string{}
-		ps.snap.mu.Lock()
-		for name, cr := range ps.snap.locals {
-			if cr.Observed != nil && cr.Observed.UUID != "" {
-				ps.uuids[cr.Observed.UUID] = append(ps.uuids[cr.Observed.UUID], name)
-			}
-		}
-		ps.snap.mu.Unlock()
-		for name, u := range ps.ledger.ClusterUUIDs() {
-			if u != "" && ps.set.Cluster(name) != nil && !slices.Contains(ps.uuids[u], name) {
-				ps.uuids[u] = append(ps.uuids[u], name)
-			}
-		}
-	})
-	return ps.uuids[uuid]
+	return n
 }

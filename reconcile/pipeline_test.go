@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -37,10 +38,10 @@ func TestClustersDecidedAsTheyAreObserved(t *testing.T) {
 		}
 	}
 	early, _ := ps.decidePass()
-	later, _ := ps.decide()
+	later := decide.Decide(ps.set, ps.snapshot(), ps.holds, at).Clusters
 	for i := range later {
-		if !reflect.DeepEqual(early[i].cp, later[i].cp) {
-			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].cp.Local, clusterDoc(early[i].cp, nil), clusterDoc(later[i].cp, nil))
+		if !reflect.DeepEqual(early[i].cp, later[i].Plan) {
+			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].Plan.Local, clusterDoc(early[i].cp, nil), clusterDoc(later[i].Plan, nil))
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"maps"
 	"strings"
 
 	"github.com/esremote/esremote/reconcile/plan"
@@ -68,16 +67,6 @@ func changeDocs(in []*Change) []plan.Change {
 			cd.Error = ch.Err.Error()
 		}
 		out = append(out, cd)
-	}
-	return out
-}
-
-// observedOf is the Observed map of a plan.Cluster.
-func observedOf(obs *Observed) map[string]string {
-	out := make(map[string]string, len(obs.Persistent)+len(obs.Transient))
-	maps.Copy(out, obs.Persistent)
-	for k, v := range obs.Transient {
-		out[k+" (transient)"] = v
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/decide"
@@ -71,25 +70,6 @@ func (ps *passState) planTrust(ctx context.Context) {
 	for _, u := range tp.Detached.Unmanaged {
 		log.Info("trust entry left alone", "target", u.Target, "key", u.Name, "reason", u.Reason)
 	}
-}
-
-// attachTrust adds the trust changes and findings that concern a
-// connection to its plan, so the report shows them with the connection.
-// It only reads the trust plan (it runs in the cluster goroutines).
-func (ps *passState) attachTrust(p *ConnectionPlan) {
-	if ps.trust == nil {
-		return
-	}
-	ct := ps.trust.ByConn[p.Conn.Name]
-	if ct == nil {
-		return
-	}
-	if ct.Err != nil && p.Err == nil {
-		p.Err = fmt.Errorf("trust: %w", ct.Err)
-	}
-	p.Changes = append(p.Changes, ct.Changes...)
-	p.Findings = append(p.Findings, ct.Findings...)
-	p.CAExpiration = ct.CAExpiry
 }
 
 // trustDetached is the pass's trust work and findings that concern no

@@ -8,6 +8,7 @@ import (
 
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/spec"
 )
 
 // The canary's own privileges (DESIGN §5). The evidence request
@@ -229,4 +230,39 @@ func wildcardCovers(p, s string, prefix bool) bool {
 		return wildcardCovers(p[1:], s[1:], prefix)
 	}
 	return p[0] == s[0] && wildcardCovers(p[1:], s[1:], prefix)
+}
+
+// CheckCanaryPrivileges records CanaryPrivileges's verdicts on the plans
+// of one local cluster: the finding (replacing the one an earlier call
+// recorded), and a link whose refusal is the local credential's is not
+// unauthorized: its health is unknown, with the evidence saying why.
+// Called once the evidence is in, and again after apply's verify
+// replaced it.
+func CheckCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*ConnectionPlan) {
+	var links []CanaryCheck
+	for _, p := range cps {
+		c := p.Conn
+		if c.Security != spec.SecurityAPIKey || c.Policy == spec.PolicyDisabled {
+			continue
+		}
+		links = append(links, CanaryCheck{Conn: c.Name, Alias: c.Alias, Managed: c.APIKey != nil && c.APIKey.Managed,
+			Health: p.Health, Refusal: p.Refusal})
+	}
+	verdicts := CanaryPrivileges(local, privs, links)
+	for _, p := range cps {
+		p.Findings = slices.DeleteFunc(p.Findings, func(f Finding) bool { return f.Code == CodeCanaryPrivilegeMissing })
+		v, ok := verdicts[p.Conn.Name]
+		if !ok {
+			continue
+		}
+		p.Findings = append(p.Findings, *v.Finding)
+		if v.LocalRefusal && p.Health == drift.HealthUnauthorized {
+			p.Health = drift.HealthUnknown
+			if p.Evidence != nil {
+				e := *p.Evidence
+				e.Answer = "not proven: " + local + " refused the request under its own credential's privileges, not the key: " + p.Refusal
+				p.Evidence = &e
+			}
+		}
+	}
 }

@@ -9,8 +9,19 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
-// Departed is departed's decision: pure, from the specs and the
-// ledger alone.
+// Departed decides what esremote still owns on clusters that left the
+// specs (their Cluster document is gone, so esremote has no URL or
+// credentials for them), for a pass over a complete spec set:
+//
+//   - a managed key whose connection and local cluster both left lives on
+//     a remote that may still be declared: it is invalidated there;
+//   - aliases, roles and keystore entries on the departed cluster cannot
+//     be reached: each such cluster gets an unreachable_owned error that
+//     names them, on every pass, until the Cluster is declared again (the
+//     next apply then deletes them) or its records are removed.
+//
+// Nothing owned is ever dropped silently. It is pure, from the specs and
+// the ledger alone.
 func Departed(set *spec.Set, led *ledger.Ledger) []*ClusterPlan {
 	var out []*ClusterPlan
 	for _, name := range led.Names() {

@@ -4,6 +4,7 @@ import (
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/ledger"
 	"github.com/esremote/esremote/reconcile/world"
+	"github.com/esremote/esremote/spec"
 )
 
 // RemovedKey is a managed key whose connection left the specs, with the
@@ -67,4 +68,56 @@ func KeystoreRemovals(local string, entries []KeystoreEntry, declared, handled m
 		out = append(out, e)
 	}
 	return out
+}
+
+// RemovedKeysOf decides the invalidation of the managed keys (and the
+// removal of their keystore entries) whose connection left the specs: it
+// gathers the ledger's part for cp's cluster and adds RemovedKeys's
+// decision to cp.
+func RemovedKeysOf(cp *ClusterPlan, set *spec.Set, led *ledger.Ledger) {
+	var keys []RemovedKey
+	for _, name := range led.KeyConnections() {
+		rec := led.Key(name)
+		if rec == nil || rec.Local != cp.Local || set.Connection(name) != nil {
+			continue
+		}
+		keys = append(keys, RemovedKey{Conn: name, Key: rec, Keystore: led.Keystore(cp.Local, CredentialsKey(rec.Alias))})
+	}
+	for _, rk := range RemovedKeys(cp.Local, keys) {
+		d := DeletionFor(cp, rk.Conn)
+		if d.Alias == "" {
+			d.Alias = rk.Key.Alias
+		}
+		d.Key = rk.Key
+		if rk.Keystore != nil {
+			d.Keystore = true
+		}
+		d.Changes = append(d.Changes, rk.Changes...)
+	}
+}
+
+// KeystoreRemovalsOf decides the removal of the keystore entries
+// esremote wrote for an alias no connection of the cluster declares any
+// more (all: an alias renamed, a connection removed whose key record is
+// gone), besides those RemovedKeysOf already removes with their key: it
+// gathers the ledger's entries and adds KeystoreRemovals's decision to cp.
+func KeystoreRemovalsOf(cp *ClusterPlan, all map[string]bool, led *ledger.Ledger) {
+	handled := map[string]bool{}
+	for _, d := range cp.Deletions {
+		if d.Keystore && d.Key != nil {
+			handled[CredentialsKey(d.Key.Alias)] = true
+		}
+	}
+	var entries []KeystoreEntry
+	for _, setting := range led.KeystoreEntries(cp.Local) {
+		entries = append(entries, KeystoreEntry{Setting: setting, Rec: led.Keystore(cp.Local, setting)})
+	}
+	for _, e := range KeystoreRemovals(cp.Local, entries, all, handled) {
+		d := DeletionFor(cp, e.Conn)
+		if d.Alias == "" {
+			d.Alias = e.Alias
+		}
+		d.Changes = append(d.Changes, e.Change)
+		d.KeystoreRemovals = append(d.KeystoreRemovals, KeystoreRemoval{Setting: e.Setting, Change: e.Change})
+	}
 }

@@ -91,3 +91,14 @@ type EndpointRead struct {
 	Endpoint
 	Err error
 }
+
+// Remotes are the clusters read as the remote of managed keys, by name.
+func (s *Snapshot) Remotes() map[string]*KeysRead {
+	out := map[string]*KeysRead{}
+	for name, cr := range s.Clusters {
+		if cr.Keys != nil {
+			out[name] = cr.Keys
+		}
+	}
+	return out
+}
