@@ -132,10 +132,11 @@ func (r *Reconciler) keepEvidence(ans observe.Answers) {
 	r.evidenceMu.Lock()
 	defer r.evidenceMu.Unlock()
 	if r.evidence == nil {
-		r.evidence = map[string]linkEvidence{}
+		r.evidence = map[string]*linkEvidence{}
 	}
 	for _, name := range ans.New {
-		r.evidence[name] = ans.Links[name]
+		ev := ans.Links[name]
+		r.evidence[name] = &ev
 	}
 }
 

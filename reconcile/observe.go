@@ -36,7 +36,7 @@ type (
 // Concurrency) into the pass's Snapshot: the three reads of DESIGN §5,
 // the roles when the cluster's connections declare roles or the ledger
 // owns some there, and the evidence request of the links esremote
-// configured whose evidence is not fresh (askEarly), all sent at once. As soon as a local cluster
+// configured whose evidence is not fresh (observe.Asker.AskEarly), all sent at once. As soon as a local cluster
 // is observed, the remotes its managed keys live on are read too
 // (prefetchRemotes), so that no cluster waits for them later.
 //
@@ -73,7 +73,7 @@ func (ps *passState) observeAll(ctx context.Context, locals []string, byLocal ma
 
 // observeLocal reads one local cluster into o (observeAll): its reads of
 // DESIGN §5 and the evidence request of its links, sent at once
-// (observe.Reads.StartLocal, askEarly), then the second wave.
+// (observe.Reads.StartLocal, observe.Asker.AskEarly), then the second wave.
 func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns []*spec.Connection, o *world.ClusterRead) {
 	local := cl.Name
 	client, err := ps.r.ESClient(ps.set, cl)
@@ -84,7 +84,7 @@ func (ps *passState) observeLocal(ctx context.Context, cl *spec.Cluster, conns [
 	o.RolesRead = decide.WantRoles(local, conns, ps.ledger, ps.scoped)
 	// The version the last pass read, taken before this pass's reads
 	// start: rememberVersion below replaces it as soon as they are in,
-	// which may be before askEarly's goroutine has run.
+	// which may be before the early request has been asked.
 	last, known := ps.r.lastVersion(local)
 	lr := ps.snap.reads.StartLocal(ctx, local, client, observe.Want{Roles: o.RolesRead, Privileges: wantPrivileges(conns)})
 	var (

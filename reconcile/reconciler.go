@@ -101,7 +101,7 @@ type Options struct {
 	RotationStuckAfter time.Duration
 	// FailFastRetry is how long the evidence request waits before asking
 	// again the aliases a fail-fast release (8.16.3–8.16.5, 8.17.1–8.17.3)
-	// answered unavailable (default DefaultFailFastRetry; evidence_version.go).
+	// answered unavailable (default DefaultFailFastRetry; observe.Asker).
 	FailFastRetry time.Duration
 	// RotationOverlap (--rotation-overlap) is how long a new key must
 	// have been proven in use before the key it replaces is invalidated
@@ -137,10 +137,12 @@ type Reconciler struct {
 	retryHints map[string]time.Duration // local cluster → Retry-After of its last pass
 
 	evidenceMu sync.Mutex
-	evidence   map[string]linkEvidence // by connection: the last evidence of its health
+	// evidence is the last evidence of each link's health, by connection;
+	// an entry is replaced, never changed (observe.Link.Cached shares it).
+	evidence map[string]*linkEvidence
 	// versions is each local cluster's version as its last pass read it
 	// (GET /): how the next pass's early evidence request is asked
-	// (askEarly), never how its answer is read.
+	// (observe.Asker.AskEarly), never how its answer is read.
 	versions map[string]string
 }
 

@@ -52,8 +52,9 @@ type Link struct {
 	// unknown one (AskEarly). It is only needed where Cached is stale:
 	// the caller may leave it false elsewhere.
 	Configured bool
-	// Cached is the link's last evidence (zero when there is none).
-	Cached world.LinkEvidence
+	// Cached is the link's last evidence, nil when there is none. It is
+	// read, never changed: the caller may share its cache's entries.
+	Cached *world.LinkEvidence
 	// Socket is the link's _remote/info entry, Listed whether there was
 	// one. Evidence sets them from the first wave; Ask takes them as given
 	// (the pass's, for a request after writes).
@@ -69,14 +70,15 @@ func Stamp(prefix string, st world.RemoteStatus) string {
 }
 
 // Stale reports whether evidence is too old to be reused at now, whatever
-// state it was taken in (zero evidence is stale).
-func Stale(ev world.LinkEvidence, now time.Time) bool {
-	return now.Sub(ev.Evidence.At) >= EvidenceFresh
+// state it was taken in (no evidence is stale).
+func Stale(ev *world.LinkEvidence, now time.Time) bool {
+	return ev == nil || now.Sub(ev.Evidence.At) >= EvidenceFresh
 }
 
-// fresh is ev when it can be reused for a link now in the state stamp.
-func fresh(ev world.LinkEvidence, stamp string, now time.Time) bool {
-	return ev.Stamp == stamp && !Stale(ev, now)
+// fresh reports whether ev can be reused for a link now in the state
+// stamp.
+func fresh(ev *world.LinkEvidence, stamp string, now time.Time) bool {
+	return !Stale(ev, now) && ev.Stamp == stamp
 }
 
 // Answers is what an evidence read gave: each link's evidence by
@@ -157,7 +159,7 @@ func (a Asker) Evidence(ctx context.Context, c *es.Client, obs *world.Observed, 
 			continue
 		}
 		if fresh(l.Cached, Stamp(l.StampPrefix, st), now) {
-			out.Links[l.Name] = l.Cached
+			out.Links[l.Name] = *l.Cached
 			continue
 		}
 		l.Socket, l.Listed = st, true

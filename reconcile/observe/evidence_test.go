@@ -80,7 +80,7 @@ func testAsker() Asker {
 // taken age ago in the socket state st.
 func cachedLink(name, key string, age time.Duration, st world.RemoteStatus) Link {
 	l := Link{Name: name, Alias: name, Target: "esremote-canary-" + key, KeyID: key, StampPrefix: name + "|esremote-canary-" + key + "||"}
-	l.Cached = world.LinkEvidence{Health: drift.HealthConnected, Proven: key, Stamp: Stamp(l.StampPrefix, st),
+	l.Cached = &world.LinkEvidence{Health: drift.HealthConnected, Proven: key, Stamp: Stamp(l.StampPrefix, st),
 		Evidence: drift.Evidence{Request: "GET /_resolve/cluster/" + name + ":" + l.Target, Answer: "cached", At: evidenceNow.Add(-age)}}
 	return l
 }
@@ -107,7 +107,7 @@ func TestEvidenceReusesFreshAndAsksTheRest(t *testing.T) {
 	if reqs := f.requests(); len(reqs) != 1 || reqs[0] != "flapped:esremote-canary-k2,new:*,old:esremote-canary-k3" {
 		t.Fatalf("requests %q; want one for the stale and changed links only", reqs)
 	}
-	if ev := got.Links["steady"]; ev != links[0].Cached {
+	if ev := got.Links["steady"]; ev != *links[0].Cached {
 		t.Errorf("steady: %+v; want the cached evidence as is", ev)
 	}
 	if _, ok := got.Links["unlisted"]; ok {
