@@ -50,6 +50,8 @@ func appendJSON(b []byte, v any) (_ []byte, ok bool) {
 		return strconv.AppendInt(b, int64(t), 10), true
 	case int64:
 		return strconv.AppendInt(b, t, 10), true
+	case remoteInfoEntry:
+		return t.appendJSON(b), true
 	case []string:
 		if t == nil {
 			return append(b, "null"...), true

@@ -61,3 +61,45 @@ func TestEncodeJSONAllocations(t *testing.T) {
 	}
 	t.Logf("encodeJSON: %.0f allocations, encoding/json %.0f", fast, slow)
 }
+
+// A _remote/info entry is written as the map of its mode's fields would
+// be by encoding/json: the fields of its mode only, cluster_credentials
+// only with a credential, keys sorted.
+func TestRemoteInfoEntryJSON(t *testing.T) {
+	asMap := func(e remoteInfoEntry) map[string]any {
+		m := map[string]any{"connected": e.connected, "mode": e.mode, "initial_connect_timeout": "30s", "skip_unavailable": e.skipUnavailable}
+		if e.mode == "proxy" {
+			m["proxy_address"], m["server_name"] = e.proxyAddress, e.serverName
+			m["num_proxy_sockets_connected"], m["max_proxy_socket_connections"] = e.numConnected, e.maxConnections
+		} else {
+			m["seeds"], m["num_nodes_connected"], m["max_connections_per_cluster"] = e.seeds, e.numConnected, e.maxConnections
+		}
+		if e.credentials {
+			m["cluster_credentials"] = "::es_redacted::"
+		}
+		return m
+	}
+	for _, e := range []remoteInfoEntry{
+		{connected: true, mode: "proxy", proxyAddress: "hub.sim:9400", serverName: "hub.sim", numConnected: 18, maxConnections: 18, skipUnavailable: true},
+		{mode: "proxy", proxyAddress: "h:9443", maxConnections: 18, credentials: true},
+		{mode: "proxy", proxyAddress: "<h>&", serverName: "\u2028é"},
+		{connected: true, mode: "sniff", seeds: []string{"a:9300", "b:9300"}, numConnected: 2, maxConnections: 3, credentials: true},
+		{mode: "sniff", seeds: nil, maxConnections: 3, skipUnavailable: true},
+		{mode: "SNIFF-ish", seeds: []string{}},
+	} {
+		answer := map[string]any{"x": e, "y": e}
+		var got, want bytes.Buffer
+		if err := encodeJSON(&got, answer); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.NewEncoder(&want).Encode(map[string]any{"x": asMap(e), "y": asMap(e)}); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("entry %+v:\n%s\nwant\n%s", e, got.String(), want.String())
+		}
+		if j, err := json.Marshal(answer); err != nil || string(j)+"\n" != want.String() {
+			t.Errorf("entry %+v through encoding/json:\n%s, %v\nwant\n%s", e, j, err, want.String())
+		}
+	}
+}

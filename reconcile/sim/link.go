@@ -2,9 +2,7 @@ package sim
 
 import (
 	"encoding/base64"
-	"maps"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -299,25 +297,25 @@ func lookupEncoded(x *cluster, encoded string) (string, *apiKey) {
 // n's, the node that coordinates the request: TransportRemoteInfoAction
 // answers from the local RemoteClusterService.getRemoteConnectionInfos.
 func (w *World) remoteInfo(c *cluster, n *node) map[string]any {
-	out := map[string]any{}
 	_, al := w.syncConnsAliases(c)
-	for _, alias := range slices.Sorted(maps.Keys(n.conns)) {
-		a, cn := al[alias], n.conns[alias]
+	out := make(map[string]any, len(n.conns))
+	for alias, cn := range n.conns { // a map: the answer's keys are sorted when it is written
+		a := al[alias]
 		st := LinkStatus{Connected: cn.open}
-		if _, ok := n.loaded[credKey(alias)]; ok {
+		if _, ok := n.loaded[a.credKey(alias)]; ok {
 			st.Security = SecurityAPIKey
 		}
 		skip := skipUnavailable(c, a)
-		e := map[string]any{"connected": st.Connected, "mode": a.mode}
+		e := remoteInfoEntry{connected: st.Connected, mode: a.mode}
 		if a.mode == "proxy" {
 			n := 0
 			if st.Connected {
 				n = a.sockets
 			}
-			e["proxy_address"] = a.proxyAddress
-			e["server_name"] = a.serverName
-			e["num_proxy_sockets_connected"] = n
-			e["max_proxy_socket_connections"] = a.sockets
+			e.proxyAddress = a.proxyAddress
+			e.serverName = a.serverName
+			e.numConnected = n
+			e.maxConnections = a.sockets
 		} else {
 			// SniffModeInfo (SniffConnectionStrategy.getModeInfo):
 			// max_connections_per_cluster is node_connections, and
@@ -333,16 +331,66 @@ func (w *World) remoteInfo(c *cluster, n *node) map[string]any {
 					n = x.Nodes
 				}
 			}
-			e["seeds"] = a.seeds
-			e["num_nodes_connected"] = n
-			e["max_connections_per_cluster"] = a.nodeConnections
+			e.seeds = a.seeds
+			e.numConnected = n
+			e.maxConnections = a.nodeConnections
 		}
-		e["initial_connect_timeout"] = "30s"
-		e["skip_unavailable"] = skip
-		if st.Security == SecurityAPIKey {
-			e["cluster_credentials"] = "::es_redacted::"
-		}
+		e.skipUnavailable = skip
+		e.credentials = st.Security == SecurityAPIKey
 		out[alias] = e
 	}
 	return out
 }
+
+// remoteInfoEntry is one alias of a _remote/info answer: connected, mode,
+// the fields of the mode's ModeInfo (ProxyModeInfo, SniffModeInfo),
+// initial_connect_timeout (30s) and skip_unavailable, and
+// cluster_credentials ("::es_redacted::") for an alias with a keystore
+// credential (RemoteConnectionInfo.toXContent). It is written as the map
+// of those fields is (keys sorted, as every answer of the sim), without
+// making a map per alias of every answer (TestRemoteInfoEntryJSON).
+type remoteInfoEntry struct {
+	connected       bool
+	mode            string // "proxy": proxy fields; anything else: sniff fields
+	proxyAddress    string
+	serverName      string
+	seeds           []string
+	numConnected    int // num_proxy_sockets_connected or num_nodes_connected
+	maxConnections  int // max_proxy_socket_connections or max_connections_per_cluster
+	skipUnavailable bool
+	credentials     bool
+}
+
+// appendJSON writes e's fields in key order.
+func (e remoteInfoEntry) appendJSON(b []byte) []byte {
+	b = append(b, '{')
+	if e.credentials {
+		b = append(b, `"cluster_credentials":"::es_redacted::",`...)
+	}
+	b = append(b, `"connected":`...)
+	b = strconv.AppendBool(b, e.connected)
+	b = append(b, `,"initial_connect_timeout":"30s"`...)
+	if e.mode == "proxy" {
+		b = append(b, `,"max_proxy_socket_connections":`...)
+	} else {
+		b = append(b, `,"max_connections_per_cluster":`...)
+	}
+	b = strconv.AppendInt(b, int64(e.maxConnections), 10)
+	b = appendString(append(b, `,"mode":`...), e.mode)
+	if e.mode == "proxy" {
+		b = append(b, `,"num_proxy_sockets_connected":`...)
+		b = strconv.AppendInt(b, int64(e.numConnected), 10)
+		b = appendString(append(b, `,"proxy_address":`...), e.proxyAddress)
+		b = appendString(append(b, `,"server_name":`...), e.serverName)
+	} else {
+		b = append(b, `,"num_nodes_connected":`...)
+		b = strconv.AppendInt(b, int64(e.numConnected), 10)
+		b, _ = appendJSON(append(b, `,"seeds":`...), e.seeds) // []string: always ok
+	}
+	b = append(b, `,"skip_unavailable":`...)
+	b = strconv.AppendBool(b, e.skipUnavailable)
+	return append(b, '}')
+}
+
+// MarshalJSON is appendJSON, for an answer encoding/json writes.
+func (e remoteInfoEntry) MarshalJSON() ([]byte, error) { return e.appendJSON(nil), nil }

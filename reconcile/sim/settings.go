@@ -339,6 +339,15 @@ type aliasConfig struct {
 	present         [len(remoteSuffixes)]bool   // suffixes present, by index in remoteSuffixes
 	raw             [len(remoteSuffixes)]string // every value as stored, lists joined by ","
 	key             string                      // connKey, once asked for (a configuration is not changed once parsed)
+	cred            string                      // credKey of the alias, once asked for
+}
+
+// credKey is credKey(alias) for a's alias, made once.
+func (a *aliasConfig) credKey(alias string) string {
+	if a.cred == "" {
+		a.cred = credKey(alias)
+	}
+	return a.cred
 }
 
 // suffixIndex is each suffix's index in remoteSuffixes (aliasConfig's

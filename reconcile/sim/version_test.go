@@ -243,7 +243,7 @@ func TestLinkVersionRules(t *testing.T) {
 		w.mu.Lock()
 		info := w.remoteInfo(w.clusters["a"], w.clusters["a"].nodes[0])
 		w.mu.Unlock()
-		if got := info["b"].(map[string]any)["skip_unavailable"]; got != want.skip {
+		if got := info["b"].(remoteInfoEntry).skipUnavailable; got != want.skip {
 			t.Errorf("skip_unavailable default on %s: %v", v, got)
 		}
 	}
