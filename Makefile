@@ -29,8 +29,14 @@ demo: ## the guided tour on the built-in simulated world
 	$(GO) build -v -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/esremote
 	$(BIN) demo
 
-# bench: the DESIGN §8 figures against the sim with a 20 ms round trip (about 4 minutes; ESREMOTE_BENCH_FULL=1
-# adds the minutes-long cases: the first pass of 200 clusters with the ledger on disk, convergence in 50 clusters).
+# bench: the DESIGN §8 figures against the sim with a 20 ms round trip. Four runs: the passes (steady at 10 to
+# 1,000 clusters, first, reads alone, API-key world; go test runs each case twice, 1 pass then 3, each time on a
+# world it builds first), about 300 edits of convergence (100 each in 3 cases at 1 and 8 clusters; about 0.33 s
+# each, so about 100 s), 11 loads of 5,000 connections (about 0.35 s each) and the daemon footprint (two
+# starts, 4 s of settle and idle each). About 5 minutes on BENCHMARKS.md's 2-CPU machine once compiled (its
+# back-to-back run of 2026-12-07 took about 4 minutes a tree without the spec load and the reads alone), more
+# under load. ESREMOTE_BENCH_FULL=1 adds the cases that take minutes each: the first pass of 200 clusters with
+# the ledger on disk, convergence in 50 clusters.
 bench: ## benchmarks against the simulated world; see BENCHMARKS.md
 	$(GO) test -run '^$$' -bench 'PassSteady|PassFirst|Observe|PassAPIKey' -benchtime 3x -timeout 30m ./reconcile
 	$(GO) test -run '^$$' -bench Convergence -benchtime 100x -timeout 30m ./reconcile
