@@ -139,7 +139,7 @@ func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *Clust
 	if err != nil {
 		return
 	}
-	in := VerifyInput{Local: cp.Local, Client: c, Version: cp.Version, Links: links, Timeout: r.opts.VerifyTimeout,
+	in := VerifyInput{Local: cp.Local, Client: c, Version: cp.Version, Links: r.verifyLinks(links), Timeout: r.opts.VerifyTimeout,
 		Interval: r.opts.VerifyInterval, Logger: r.opts.Logger,
 		Remote: func(name string) (*es.Client, error) {
 			rcl := set.Cluster(name)

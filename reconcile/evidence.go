@@ -159,59 +159,6 @@ func (r *Reconciler) lastVersion(local string) (string, bool) {
 	return v, ok
 }
 
-// EvidenceVerify is the default verifier (Options.Verify): it asks every
-// link apply touched, by evidence, until each is connected (a managed key:
-// proven in use by its canary) or the timeout passes, and reports the
-// health it last saw. One _resolve/cluster request per round for all
-// pending links; each request gets the full request timeout, so at least
-// one answer counts even when the window is short. A rotation not yet
-// proven at the end stays rotating: the old key stays valid, and a later
-// pass proves and finishes it.
-func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[string]LinkHealth {
-	out := make(map[string]LinkHealth, len(in.Links))
-	deadline := time.Now().Add(in.Timeout)
-	t := time.NewTicker(in.Interval)
-	defer t.Stop()
-	pending := in.Links
-	for {
-		links := make([]observe.Link, 0, len(pending))
-		asked := make([]*ConnectionPlan, 0, len(pending))
-		for _, p := range pending {
-			if p.Conn.Policy == spec.PolicyDisabled {
-				continue
-			}
-			l := r.evidenceLink(p.Conn)
-			l.Socket, l.Listed = p.Observed, p.ObservedOK
-			links, asked = append(links, l), append(asked, p)
-		}
-		ans := r.asker().Ask(ctx, in.Client, in.Version, links)
-		r.keepEvidence(ans)
-		var still []*ConnectionPlan
-		for i, l := range links {
-			ev := ans.Links[l.Name]
-			out[l.Name] = LinkHealth{Health: ev.Health, Evidence: ev.Evidence, Proven: ev.Proven, Refusal: ev.Refusal}
-			if ev.Health != HealthConnected || (l.KeyID != "" && ev.Proven != l.KeyID) {
-				still = append(still, asked[i])
-			}
-		}
-		pending = still
-		if len(pending) == 0 {
-			return out
-		}
-		if !time.Now().Before(deadline) {
-			if in.Logger != nil {
-				in.Logger.Info("link not proven after verify timeout", "pending", len(pending))
-			}
-			return out
-		}
-		select {
-		case <-ctx.Done():
-			return out
-		case <-t.C:
-		}
-	}
-}
-
 // rotating finishes a link's health when a rotation is under way: until the
 // old key is invalidated, the link is rotating (the old key stays valid
 // and may carry some nodes' requests), through the proof window too

@@ -39,10 +39,13 @@ var allowedImports = map[string][]string{
 	"reconcile/world": {"drift"},
 	// The observe stage: the world's reads, each target once per pass.
 	"reconcile/observe": {"spec", "drift", "reconcile/es", "reconcile/cloud", "reconcile/world"},
+	// Verification after writes: the links asked again by the observe
+	// stage's evidence request, its verdicts part of the outcome.
+	"reconcile/verify": {"drift", "reconcile/es", "reconcile/observe"},
 	// The decide stage: pure functions of the specs, what the world holds
 	// and the ledger's copy; never an adapter (adapterFree).
 	"reconcile/decide": {"spec", "drift", "reconcile/world", "reconcile/ledger", "reconcile/plan"},
-	"reconcile":        {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/observe", "reconcile/decide", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
+	"reconcile":        {"spec", "drift", "reconcile/plan", "reconcile/execute", "reconcile/world", "reconcile/ledger", "reconcile/observe", "reconcile/decide", "reconcile/verify", "reconcile/es", "reconcile/cloud", "reconcile/doctor", "reconcile/statedir"},
 	// The plan as data (the saved, sealed document): like spec and drift,
 	// it imports no engine package (DESIGN §4).
 	"reconcile/plan": {"drift"},
@@ -176,7 +179,7 @@ const engineMaxLines = 600
 
 // enginePackages are the engine's packages besides reconcile itself, by
 // directory relative to it: the stages and the data they pass down.
-var enginePackages = []string{"plan", "execute", "world", "ledger", "observe", "decide"}
+var enginePackages = []string{"plan", "execute", "world", "ledger", "observe", "decide", "verify"}
 
 // TestEngineFileSize fails on a non-test file of the engine (package
 // reconcile and its stage packages) or of the doctor and the importer

@@ -3,99 +3,54 @@ package reconcile
 import (
 	"context"
 	"log/slog"
-	"time"
 
-	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/es"
+	"github.com/esremote/esremote/reconcile/observe"
+	"github.com/esremote/esremote/reconcile/verify"
+	"github.com/esremote/esremote/spec"
 )
 
-// Verify is its own step (DESIGN §5): after apply wrote a local cluster's
-// plan, the links it touched are checked by a VerifyFunc, which the
-// Reconciler takes from Options.Verify. The default is the reconciler's
-// EvidenceVerify (evidence.go: a request carrying each link's credential,
-// a managed key proven by its canary); RemoteInfoVerify, socket state
-// only, remains for callers that want it.
+// Verify is its own step (DESIGN §5), package verify's: after apply wrote
+// a local cluster's plan, the links it touched are checked by a
+// VerifyFunc, which the Reconciler takes from Options.Verify. The default
+// is the reconciler's EvidenceVerify (verify.Evidence: a request carrying
+// each link's credential, a managed key proven by its canary, its answers
+// kept in the evidence cache); RemoteInfoVerify, socket state only,
+// remains for callers that want it.
 
-// VerifyInput is what a verifier gets for one local cluster.
-type VerifyInput struct {
-	// Local is the local cluster's name; Client its Elasticsearch client.
-	Local  string
-	Client *es.Client
-	// Version is the local cluster's version (the pass's GET /): it
-	// selects how the evidence is asked and read.
-	Version string
-	// Links are the connections whose writes landed in this pass, with
-	// their plans (alias, security, remote, changes).
-	Links []*ConnectionPlan
-	// Remote returns the client of a declared remote Cluster (for a
-	// verifier that asks the remote side too).
-	Remote func(name string) (*es.Client, error)
-	// Timeout bounds how long the verifier may wait for links to come up;
-	// Interval is its poll period (Options.VerifyTimeout, VerifyInterval).
-	Timeout, Interval time.Duration
-	Logger            *slog.Logger
-}
+// The verifier's input, verdict and signature are package verify's.
+type (
+	VerifyInput = verify.Input
+	LinkHealth  = verify.LinkHealth
+	VerifyFunc  = verify.Func
+)
 
-// LinkHealth is a verifier's verdict on one link: one of the Health*
-// values, and the evidence it rests on, as a user reads it. Proven is the
-// managed key a request was authorized under (its canary, evidence.go);
-// Refusal the remote's error when it refused the request.
-type LinkHealth struct {
-	Health   drift.Health
-	Evidence drift.Evidence
-	Proven   string
-	Refusal  string
-}
-
-// VerifyFunc checks the links of in and returns each one's health by
-// connection name. A link it leaves out keeps the health the plan saw.
-// It must return promptly once ctx is done.
-type VerifyFunc func(ctx context.Context, in VerifyInput) map[string]LinkHealth
-
-// RemoteInfoVerify polls GET /_remote/info until every link is connected
-// or the timeout passes, and reports what it last saw. connected there is
-// socket state only (a credential change does not rebuild connections),
-// so the evidence says so. Each read gets the full request timeout, so at
-// least one answer counts even when the window is short or the cluster
-// slow.
+// RemoteInfoVerify is verify.RemoteInfo: socket state only.
 func RemoteInfoVerify(ctx context.Context, in VerifyInput) map[string]LinkHealth {
-	out := make(map[string]LinkHealth, len(in.Links))
-	deadline := time.Now().Add(in.Timeout)
-	t := time.NewTicker(in.Interval)
-	defer t.Stop()
-	for {
-		info, err := in.Client.RemoteInfo(ctx)
-		pending := 0
-		for _, p := range in.Links {
-			name := p.Conn.Name
-			switch {
-			case err != nil:
-				if _, seen := out[name]; !seen {
-					out[name] = LinkHealth{Health: HealthUnknown, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: err.Error(), At: time.Now()}}
-				}
-				pending++
-			case info[p.Conn.Alias].Connected:
-				out[name] = LinkHealth{Health: HealthConnected, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: "connected: true (socket state only)", At: time.Now()}}
-			default:
-				out[name] = LinkHealth{Health: HealthDisconnected, Evidence: drift.Evidence{Request: "GET /_remote/info", Answer: "connected: false", At: time.Now()}}
-				pending++
-			}
+	return verify.RemoteInfo(ctx, in)
+}
+
+// EvidenceVerify is the default verifier (Options.Verify): verify.Evidence
+// with the Reconciler's request timeout and clock, its answers kept in the
+// evidence cache.
+func (r *Reconciler) EvidenceVerify(ctx context.Context, in VerifyInput) map[string]LinkHealth {
+	return verify.Evidence(ctx, r.asker(), in, r.keepEvidence)
+}
+
+// verifyLinks are the links of plans as the verifier asks them: the
+// ledger's target, key and keystore write as they are after the writes,
+// the socket state as the pass read it. A disabled link is not verified.
+func (r *Reconciler) verifyLinks(plans []*ConnectionPlan) []observe.Link {
+	links := make([]observe.Link, 0, len(plans))
+	for _, p := range plans {
+		if p.Conn.Policy == spec.PolicyDisabled {
+			continue
 		}
-		if pending == 0 {
-			return out
-		}
-		if !time.Now().Before(deadline) {
-			if in.Logger != nil {
-				in.Logger.Info("link not connected after verify timeout", "pending", pending)
-			}
-			return out
-		}
-		select {
-		case <-ctx.Done():
-			return out
-		case <-t.C:
-		}
+		l := r.evidenceLink(p.Conn)
+		l.Socket, l.Listed = p.Observed, p.ObservedOK
+		links = append(links, l)
 	}
+	return links
 }
 
 // verify runs the configured verifier over the links apply touched and
@@ -109,10 +64,12 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 			}
 			return ps.r.ESClient(ps.set, cl)
 		}}
+	plans := make([]*ConnectionPlan, 0, len(touched))
 	for p := range touched {
-		in.Links = append(in.Links, p)
+		plans = append(plans, p)
 		in.Local = p.Conn.Local
 	}
+	in.Links = ps.r.verifyLinks(plans)
 	if cr := ps.snap.local(in.Local); cr != nil && cr.Observed != nil {
 		in.Version = cr.Observed.Version
 	}
