@@ -146,3 +146,32 @@ func TestPendingAliases(t *testing.T) {
 		t.Errorf("PendingAliases of a cluster with no record = %v", got)
 	}
 }
+
+// SharedAlias hands out the stored record itself, without a copy or an
+// allocation; a later SetAliases stores a new record and leaves the one
+// handed out as it was.
+func TestSharedAlias(t *testing.T) {
+	l, err := New("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.SetAlias("l", "a", "c", map[string]string{"k": "v1"}, true, time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	rec := l.SharedAlias("l", "a")
+	if rec == nil || rec.Connection != "c" || rec.Keys["k"] != "v1" || !rec.Pending || l.SharedAlias("l", "b") != nil || l.SharedAlias("m", "a") != nil {
+		t.Fatalf("SharedAlias = %+v", rec)
+	}
+	if !reflect.DeepEqual(rec, l.Alias("l", "a")) || l.SharedAlias("l", "a") != rec {
+		t.Errorf("SharedAlias %+v is not the stored record (Alias: %+v)", rec, l.Alias("l", "a"))
+	}
+	if n := testing.AllocsPerRun(10, func() { _ = l.SharedAlias("l", "a") }); n != 0 {
+		t.Errorf("SharedAlias: %.0f allocations, want 0", n)
+	}
+	if err := l.SetAlias("l", "a", "c", map[string]string{"k": "v2"}, false, time.Unix(2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Keys["k"] != "v1" || !rec.Pending || l.SharedAlias("l", "a").Keys["k"] != "v2" {
+		t.Errorf("after SetAlias: the record handed out is %+v, the stored one %+v", rec, l.SharedAlias("l", "a"))
+	}
+}

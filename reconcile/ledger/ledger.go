@@ -299,6 +299,19 @@ func (l *Ledger) Alias(local, alias string) *AliasRecord {
 	return &c
 }
 
+// SharedAlias returns the record for local/alias, or nil, without copying
+// it: the record is the ledger's, for reading only. A stored record is
+// never changed in place (SetAliases stores a new one, with its own keys
+// map), so it may be read while the ledger is written. A decision reads
+// the record of every alias of every cluster each pass, where Alias
+// copies each record and its keys; a caller that changes what it got
+// takes Alias.
+func (l *Ledger) SharedAlias(local, alias string) *AliasRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.data.Settings[local][alias]
+}
+
 // Aliases lists the aliases recorded for a local cluster.
 func (l *Ledger) Aliases(local string) []string {
 	l.mu.Lock()
