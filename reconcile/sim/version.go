@@ -1,6 +1,9 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // esVersion is a cluster's x.y.z, the key of every version rule below.
 type esVersion struct{ major, minor, patch int }
@@ -8,6 +11,26 @@ type esVersion struct{ major, minor, patch int }
 // parseVersion reads the x.y.z prefix of v (NewWorld has checked it); a
 // malformed v is 0.0.0, below every rule.
 func parseVersion(v string) esVersion {
+	versions.mu.Lock()
+	defer versions.mu.Unlock()
+	out, ok := versions.parsed[v]
+	if !ok {
+		out = parseVersionText(v)
+		versions.parsed[v] = out
+	}
+	return out
+}
+
+// versions remembers what parseVersion made of each version string: the
+// rules ask the version of a cluster on every request, and a world has a
+// few versions.
+var versions = struct {
+	mu     sync.Mutex
+	parsed map[string]esVersion
+}{parsed: map[string]esVersion{}}
+
+// parseVersionText is parseVersion without the memory.
+func parseVersionText(v string) esVersion {
 	m := semverRe.FindStringSubmatch(v)
 	if m == nil {
 		return esVersion{}

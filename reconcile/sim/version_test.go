@@ -387,3 +387,23 @@ func TestSetVersion(t *testing.T) {
 		t.Error("version next accepted")
 	}
 }
+
+// parseVersion remembers what it made of a version string: asked again it
+// gives the same answer without parsing (no allocation).
+func TestParseVersionRemembered(t *testing.T) {
+	for _, v := range []string{"8.19.3", "9.3.0-SNAPSHOT", "garbage", ""} {
+		want := parseVersionText(v)
+		if got := parseVersion(v); got != want {
+			t.Errorf("parseVersion(%q) = %v, want %v", v, got, want)
+		}
+		if got := parseVersion(v); got != want {
+			t.Errorf("parseVersion(%q) asked again = %v, want %v", v, got, want)
+		}
+		if n := testing.AllocsPerRun(10, func() { _ = parseVersion(v) }); n != 0 {
+			t.Errorf("parseVersion(%q) asked again: %.0f allocations, want 0", v, n)
+		}
+	}
+	if got := parseVersionText("8.19.3"); got != (esVersion{8, 19, 3}) {
+		t.Errorf("parseVersionText(8.19.3) = %v", got)
+	}
+}
