@@ -51,7 +51,6 @@ var errRefused = decide.ErrRefused
 
 func keyName(c *spec.Connection) string                     { return decide.KeyName(c) }
 func matches(rec *AliasRecord, live map[string]string) bool { return decide.Matches(rec, live) }
-func fingerprints(d *DesiredAlias) map[string]string        { return decide.Fingerprints(d) }
 func groupByAlias(flat map[string]string) map[string]map[string]string {
 	return decide.GroupByAlias(flat)
 }

@@ -1,12 +1,15 @@
 package reconcile
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -76,8 +79,8 @@ func TestDecideTwiceFromOneSnapshot(t *testing.T) {
 		if log := tw.srv.Log(); len(log) != 0 {
 			t.Fatalf("%s: deciding sent %d requests, the first %s %s %s", mode, len(log), log[0].Target, log[0].Method, log[0].Path)
 		}
-		if len(d1.Clusters) == 0 {
-			t.Fatalf("%s: no cluster decided", mode)
+		if len(d1.Clusters) == 0 || len(d1.Steps) == 0 {
+			t.Fatalf("%s: %d clusters and %d steps decided", mode, len(d1.Clusters), len(d1.Steps))
 		}
 		if !reflect.DeepEqual(d1, d2) {
 			for i := range d1.Clusters {
@@ -110,8 +113,8 @@ func TestDecideTwiceFromOneSnapshot(t *testing.T) {
 
 // The live pass decides each cluster as soon as its reads are in, then
 // what spans clusters; what it decides is decide.Decide of its Snapshot:
-// the same plans, trust and departed clusters, in plan and in a daemon's
-// pass with holds.
+// the same plans, trust, departed clusters and typed steps, in plan and in
+// a daemon's pass with holds.
 func TestPassDecisionIsDecide(t *testing.T) {
 	tw := decideWorld(t)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
@@ -126,7 +129,14 @@ func TestPassDecisionIsDecide(t *testing.T) {
 			t.Fatalf("%s: no cluster was decided as its reads came in", mode)
 		}
 		work, departed := ps.decidePass()
+		steps := ps.steps(work, departed)
 		want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
+		if len(steps) == 0 {
+			t.Fatalf("%s: no step decided: the test proves nothing about steps", mode)
+		}
+		if !reflect.DeepEqual(steps, want.Steps) {
+			t.Errorf("%s: the pass's steps are not Decide's:\n%s\n%s", mode, stepList(steps), stepList(want.Steps))
+		}
 		if len(work) != len(want.Clusters) {
 			t.Fatalf("%s: the pass decided %d clusters, Decide %d", mode, len(work), len(want.Clusters))
 		}
@@ -145,4 +155,12 @@ func TestPassDecisionIsDecide(t *testing.T) {
 			t.Errorf("%s: the trust decisions differ", mode)
 		}
 	}
+}
+
+func stepList(steps []plan.Step) string {
+	var b strings.Builder
+	for _, s := range steps {
+		fmt.Fprintf(&b, "%s %s %s %s %s\n", s.ID, s.Target, s.Kind, s.Name, s.Body)
+	}
+	return b.String()
 }

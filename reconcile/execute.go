@@ -252,14 +252,3 @@ func (ps *passState) commitLanded(cp *ClusterPlan, obs *Observed) {
 		_ = ps.r.ledger.SetAliases(cp.Local, landed)
 	}
 }
-
-// settingChanges are the cluster-setting changes among chs.
-func settingChanges(chs []*Change) []*Change {
-	var out []*Change
-	for _, ch := range chs {
-		if ch.Resource == ResourceClusterSetting {
-			out = append(out, ch)
-		}
-	}
-	return out
-}

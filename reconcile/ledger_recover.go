@@ -5,6 +5,7 @@ package reconcile
 // its document, and the names and fingerprints the engine records.
 
 import (
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -13,10 +14,10 @@ import (
 // managed_by and MetaInstallation): the connection, its local cluster and
 // alias, and the hash of the access it was created with.
 const (
-	MetaConnection = "connection"
-	MetaLocal      = "local"
-	MetaAlias      = "alias"
-	MetaAccessHash = "access_hash"
+	MetaConnection = decide.MetaConnection
+	MetaLocal      = decide.MetaLocal
+	MetaAlias      = decide.MetaAlias
+	MetaAccessHash = decide.MetaAccessHash
 )
 
 // RoleFingerprint is the fingerprint the ledger records for a role body:

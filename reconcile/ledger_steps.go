@@ -7,30 +7,24 @@ package reconcile
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
 )
 
 // The kinds of record a step writes (plan.LedgerRecord.Kind).
 const (
-	ledgerAlias    = "alias"    // Group: local cluster, Name: alias, Record: AliasRecord
-	ledgerRole     = "role"     // Group: local cluster, Name: role, Record: Record
-	ledgerKeystore = "keystore" // Group: local cluster, Name: setting, Record: Record (fingerprint from the secret written)
-	ledgerTrust    = "trust"    // Group: deployment id, Name: entry, Record: Record
-	ledgerKey      = "key"      // Name: connection, Record: KeyRecord (a created key's id, fingerprint and expiry from the request)
-	ledgerCluster  = "cluster"  // Name: cluster, Record: its cluster_uuid, recorded before the request
-	// ledgerKeyIntent: Name: connection; when esremote set out to create
-	// its key (the key's id only exists after the request).
-	ledgerKeyIntent = "key_intent"
-	// ledgerKeyDelivered: Name: connection; its new key is in the
-	// keystore: the key record is no longer pending.
-	ledgerKeyDelivered = "key_delivered"
-	// ledgerKeyRotated: Name: connection; the rotated-out key is
-	// invalidated: the record forgets it.
-	ledgerKeyRotated = "key_rotated"
+	ledgerAlias        = plan.LedgerAlias
+	ledgerRole         = plan.LedgerRole
+	ledgerKeystore     = plan.LedgerKeystore
+	ledgerTrust        = plan.LedgerTrust
+	ledgerKey          = plan.LedgerKey
+	ledgerCluster      = plan.LedgerCluster
+	ledgerKeyIntent    = plan.LedgerKeyIntent
+	ledgerKeyDelivered = plan.LedgerKeyDelivered
+	ledgerKeyRotated   = plan.LedgerKeyRotated
 )
 
 // stepLedger is the execute.Ledger over a Ledger.
@@ -39,27 +33,9 @@ type stepLedger struct {
 	now func() time.Time
 }
 
-// ledgerDigest is the digest of the record a ReadLedger precondition
-// names ("keystore/<local>/<setting>" or "key/<connection>").
-func ledgerDigest(led *Ledger, name string) string {
-	kind, rest, _ := strings.Cut(name, "/")
-	var rec any
-	switch kind {
-	case "keystore":
-		local, setting, _ := strings.Cut(rest, "/")
-		if r := led.Keystore(local, setting); r != nil {
-			rec = r
-		}
-	case "key":
-		if r := led.Key(rest); r != nil {
-			rec = r
-		}
-	}
-	if rec == nil {
-		return plan.Absent
-	}
-	return execute.Digest(rec)
-}
+// ledgerDigest is decide.LedgerDigest: the digest of the record a
+// ReadLedger precondition names.
+func ledgerDigest(led *Ledger, name string) string { return decide.LedgerDigest(led, name) }
 
 func (l stepLedger) Digest(name string) string { return ledgerDigest(l.led, name) }
 

@@ -37,6 +37,9 @@ type passState struct {
 	// plain data, once every read is in (observe).
 	snap  *Snapshot
 	world *world.Snapshot
+	// remotes are the clusters read as the remote of managed keys
+	// (world.Snapshot.Remotes), for the steps' preconditions.
+	remotes map[string]*world.KeysRead
 
 	// trust is the certificate model's trust work (trust.go).
 	trust *decide.TrustPlan
@@ -198,6 +201,7 @@ func (ps *passState) observe(ctx context.Context) {
 	// key's remote (applyDeparted does, after the other clusters' writes).
 	ps.reads.Wait()
 	ps.world = ps.snap.world(ps.endpoints)
+	ps.remotes = ps.world.Remotes()
 }
 
 // snapshot is what the pass decides from, as plain data
@@ -228,9 +232,7 @@ func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
 			decided[i] = early[i]
 			continue
 		}
-		if remotes == nil {
-			remotes = ps.world.Remotes()
-		}
+		remotes = ps.remotes
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

@@ -37,7 +37,8 @@ func TestClustersDecidedAsTheyAreObserved(t *testing.T) {
 			t.Errorf("%s: observed but not decided until every cluster was", local)
 		}
 	}
-	early, _ := ps.decidePass()
+	early, departed := ps.decidePass()
+	ps.steps(early, departed) // decide.Decide's decision names each change's step
 	later := decide.Decide(ps.set, ps.snapshot(), ps.holds, at).Clusters
 	for i := range later {
 		if !reflect.DeepEqual(early[i].cp, later[i].Plan) {

@@ -1,8 +1,6 @@
 package reconcile
 
 import (
-	"slices"
-
 	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/decide"
 )
@@ -47,12 +45,3 @@ type (
 	ClusterPlan    = decide.ClusterPlan
 	Plan           = decide.Plan
 )
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}

@@ -1,391 +1,81 @@
 package reconcile
 
 import (
-	"encoding/json"
-	"fmt"
-	"slices"
-
 	"github.com/esremote/esremote/reconcile/decide"
-	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
-	"github.com/esremote/esremote/reconcile/world"
-	"github.com/esremote/esremote/spec"
 )
 
-// The decision as typed steps (plan.Step): what a saved plan carries and
-// esremote apply --plan executes (package execute). Each step is built
-// from the same decision the pass's own writes follow, in the same order
-// (DESIGN §5): trust, then per local cluster the credentials (orphans,
-// key, keystore), a self-managed reload, the one settings PUT, roles,
-// the keys and keystore entries of removed connections, the end of a
-// rotation; then the keys of departed clusters. Each step's
-// precondition is what it was decided against, read by the Snapshot.
+// The decision as typed steps (plan.Step) is decide's (decide.StepBuilder,
+// a function of the decision and the Snapshot's data): what a saved plan
+// carries and esremote apply --plan executes, and what the live pass runs
+// cluster by cluster (execute*.go).
 
-// stepBuilder numbers the steps and ties each change to its step
-// (Change.Step).
+// The phases of the live pass's steps.
+const (
+	phaseKeys   = decide.PhaseKeys
+	phaseFinish = decide.PhaseFinish
+)
+
+// stepBuilder is a decide.StepBuilder over the pass's decision, as the
+// live pass runs it: the steps built so far and their phases, and the
+// steps the pass does not send after all.
 type stepBuilder struct {
-	ps    *passState
-	steps []plan.Step
+	ps *passState
 	// prefix makes the IDs of the live pass's steps unique across the
-	// pass (its steps are built cluster by cluster); a saved plan's are
-	// "s1", "s2", …
+	// pass; a saved plan's are "s1", "s2", …
 	prefix string
-	// phase is when the live pass runs a step ("" with the settings
-	// PUT): phaseKeys before it, phaseFinish after verification.
+	sb     *decide.StepBuilder
+
+	steps []plan.Step
 	phase map[string]string
-	in    string // the phase of the steps being added
 	// skip are steps the live pass does not send after all (a rotation
 	// whose proof the last evidence no longer shows).
 	skip map[string]bool
 }
 
-const (
-	phaseKeys   = "keys"
-	phaseFinish = "finish"
-)
-
-// add appends a step, numbering it, and ties changes to it.
-func (b *stepBuilder) add(s plan.Step, changes ...*Change) string {
-	s.ID = fmt.Sprintf("%ss%d", b.prefix, len(b.steps)+1)
-	b.steps = append(b.steps, s)
-	if b.in != "" {
-		if b.phase == nil {
-			b.phase = map[string]string{}
-		}
-		b.phase[s.ID] = b.in
-	}
-	for _, ch := range changes {
-		if ch != nil && ch.Err == nil {
-			ch.Step = s.ID
-		}
-	}
-	return s.ID
+// newSteps is the pass's decide.StepBuilder: the specs, the ledger's copy,
+// the trust decision and the remotes' keys as read.
+func (ps *passState) newSteps(prefix string) *decide.StepBuilder {
+	return &decide.StepBuilder{Set: ps.set, Ledger: ps.ledger, Trust: ps.trust, Remotes: ps.remotes, Prefix: prefix}
 }
 
-func body(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("reconcile: marshal a step's body: " + err.Error())
+func (b *stepBuilder) builder() *decide.StepBuilder {
+	if b.sb == nil {
+		b.sb = b.ps.newSteps(b.prefix)
 	}
-	return b
+	return b.sb
 }
 
-func record(kind, group, name string, rec any) plan.LedgerRecord {
-	r := plan.LedgerRecord{Kind: kind, Group: group, Name: name}
-	if rec != nil {
-		r.Record = body(rec)
-	}
-	return r
+func (b *stepBuilder) built() { b.steps, b.phase = b.sb.Steps, b.sb.Phase }
+
+// cluster adds one decided cluster's steps.
+func (b *stepBuilder) cluster(w *clusterWork) {
+	b.builder().Cluster(w.d)
+	b.built()
+}
+
+// trustDeployment adds one deployment's trust (refused: the connections
+// whose trust is not written).
+func (b *stepBuilder) trustDeployment(d *decide.TrustDeployment, refused map[string]bool) error {
+	err := b.builder().TrustDeployment(d, refused)
+	b.built()
+	return err
+}
+
+// departed adds the invalidation of a departed cluster's keys.
+func (b *stepBuilder) departed(cp *ClusterPlan) {
+	b.builder().Departed(cp)
+	b.built()
 }
 
 // steps turns the pass's decision into steps (a plan pass: nothing of it
-// is written yet).
+// is written yet): decide.StepBuilder.Plan, as decide.Decide makes them.
 func (ps *passState) steps(work []*clusterWork, departed []*ClusterPlan) []plan.Step {
-	b := &stepBuilder{ps: ps}
-	refused := map[string]bool{}
-	for _, w := range work {
-		for _, p := range w.cp.Connections {
-			if p.Refused {
-				refused[p.Conn.Name] = true
-			}
-		}
+	b := ps.newSteps("")
+	decided := make([]*decide.ClusterDecision, len(work))
+	for i, w := range work {
+		decided[i] = w.d
 	}
-	b.trust(refused)
-	for _, w := range work {
-		if w.client == nil || w.cp.Err != nil {
-			continue
-		}
-		b.cluster(w)
-	}
-	for _, cp := range departed {
-		b.departed(cp)
-	}
-	return b.steps
-}
-
-// departed: the keys of connections whose local cluster left the specs,
-// invalidated on their remotes (still declared and observed).
-func (b *stepBuilder) departed(cp *ClusterPlan) {
-	for _, d := range cp.Deletions {
-		if d.Key == nil || len(d.Changes) == 0 || b.ps.set.Cluster(d.Key.Remote) == nil {
-			continue
-		}
-		if rs := b.ps.snap.readRemote(d.Key.Remote); rs == nil || rs.Err != nil {
-			continue
-		}
-		b.invalidateRemoved(d, d.Changes[0])
-	}
-}
-
-// trust: one PUT per deployment carrying its whole trust, locals first;
-// entries that are already gone only leave the ledger. An entry wanted
-// only by connections refused as conflicts is not written.
-func (b *stepBuilder) trust(refused map[string]bool) {
-	tp := b.ps.trust
-	if tp == nil {
-		return
-	}
-	for _, name := range tp.Order {
-		_ = b.trustDeployment(tp.Deps[name], refused) // a trust that cannot be built is not sent; apply reports why
-	}
-}
-
-// trustDeployment: one deployment's trust, as its live trust (read by the
-// pass) with the enforced changes made; refused names the connections
-// whose trust is not written.
-func (b *stepBuilder) trustDeployment(d *decide.TrustDeployment, refused map[string]bool) error {
-	if d.Err != nil || d.Dep == nil || d.Res == nil {
-		return nil
-	}
-	var puts []*decide.TrustOp
-	for _, op := range d.Ops {
-		if !op.Enforced || len(op.Conns) > 0 && !slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
-			continue
-		}
-		if op.Remove && op.Action == "" {
-			b.add(plan.Step{Target: d.Cluster.Name, Kind: plan.KindForget, Name: op.Key,
-				Ledger: []plan.LedgerRecord{record(ledgerTrust, d.ID(), op.Key, nil)}}, d.Changes[op.Key])
-			continue
-		}
-		puts = append(puts, op)
-	}
-	if len(puts) == 0 {
-		return nil
-	}
-	next, err := buildTrust(d.Res.Trust, puts)
-	if err != nil {
-		return err
-	}
-	t, err := next.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	s := plan.Step{Target: d.Cluster.Name, Kind: plan.KindPutTrust,
-		Body: body(plan.TrustBody{Deployment: d.Dep.ID, RefID: d.Res.RefID, Trust: t}),
-		Precondition: &plan.Precondition{Read: plan.ReadDeployment, Name: d.Dep.ID, Version: d.Dep.ResourceVersion,
-			Shows: "deployment " + d.Dep.ID}}
-	var chs []*Change
-	for _, op := range puts {
-		var rec *Record
-		if !op.Remove {
-			rec = &Record{Fingerprint: op.Write.Fingerprint(), Connection: op.Conn}
-		}
-		s.Ledger = append(s.Ledger, record(ledgerTrust, d.ID(), op.Key, rec))
-		chs = append(chs, d.Changes[op.Key])
-	}
-	b.add(s, chs...)
-	return nil
-}
-
-// cluster: one local cluster's steps, in the order apply writes them.
-func (b *stepBuilder) cluster(w *clusterWork) {
-	cp, cl := w.cp, w.cl
-	b.in = phaseKeys
-	for _, p := range cp.Connections {
-		if p.Key != nil && p.Writes() {
-			b.key(p, cl)
-		}
-	}
-	b.in = ""
-	if cl.Deployment == nil && slices.ContainsFunc(cp.Connections, func(p *ConnectionPlan) bool {
-		return p.Writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
-	}) {
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindReload})
-	}
-	if !cp.Put.Empty() {
-		s := plan.Step{Target: cp.Local, Kind: plan.KindClusterSettings,
-			Body:         body(plan.SettingsBody{Persistent: cp.Put.Persistent, Transient: cp.Put.Transient}),
-			Precondition: &plan.Precondition{Read: plan.ReadSettings, UUID: w.obs.UUID, Values: cp.Observed}}
-		var chs []*Change
-		for _, p := range cp.Connections {
-			if p.SettingsChanged && p.Enforced() {
-				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, p.Conn.Alias, &AliasRecord{Connection: p.Conn.Name, Keys: fingerprints(p.Desired)}))
-				chs = append(chs, settingChanges(p.Changes)...)
-			}
-		}
-		for _, d := range cp.Deletions {
-			if d.Alias != "" {
-				s.Ledger = append(s.Ledger, record(ledgerAlias, cp.Local, d.Alias, nil))
-			}
-			chs = append(chs, settingChanges(d.Changes)...)
-		}
-		b.add(s, chs...)
-	}
-	b.roles(w)
-	for _, d := range cp.Deletions {
-		if d.Key == nil || b.ps.set.Cluster(d.Key.Remote) == nil {
-			continue // no cluster to send it to (unremovable)
-		}
-		var keyCh, ksCh *Change
-		for _, ch := range d.Changes {
-			switch ch.Resource {
-			case ResourceAPIKey:
-				keyCh = ch
-			case ResourceKeystore:
-				ksCh = ch
-			}
-		}
-		inv := b.invalidateRemoved(d, keyCh)
-		if d.Keystore && cl.Deployment != nil {
-			b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: CredentialsKey(d.Key.Alias), Connection: d.Connection,
-				Body: body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}), After: []string{inv},
-				Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, CredentialsKey(d.Key.Alias), nil)}}, ksCh)
-		}
-	}
-	if cl.Deployment != nil {
-		for _, d := range cp.Deletions {
-			for _, kr := range d.KeystoreRemovals {
-				b.add(plan.Step{Target: cp.Local, Kind: plan.KindRemoveKeystore, Name: kr.Setting, Connection: d.Connection,
-					Body:   body(execute.KeystoreBody{Deployment: cl.Deployment.ID, RefID: cl.Deployment.RefID}),
-					Ledger: []plan.LedgerRecord{record(ledgerKeystore, cp.Local, kr.Setting, nil)}}, kr.Change)
-			}
-		}
-	}
-	b.in = phaseFinish
-	defer func() { b.in = "" }()
-	for _, p := range cp.Connections {
-		if k := p.Key; k != nil && k.Previous != nil && k.Finish && p.Writes() && k.Remote != "" {
-			b.add(plan.Step{Target: k.Remote, Kind: plan.KindInvalidateKeys, Name: keyName(p.Conn), Connection: p.Conn.Name,
-				Body:         body(plan.InvalidateBody{IDs: []string{k.Previous.ID}}),
-				Precondition: b.keysRead(k.Remote, keyName(p.Conn)),
-				Ledger:       []plan.LedgerRecord{record(ledgerKeyRotated, "", p.Conn.Name, nil)}}, k.Changes["previous"])
-		}
-	}
-}
-
-// keysRead is the precondition of a step on a remote's keys named name:
-// the remote's identity and those keys as the Snapshot read them.
-func (b *stepBuilder) keysRead(remote, name string) *plan.Precondition {
-	rs := b.ps.snap.readRemote(remote)
-	if rs == nil || rs.Err != nil {
-		uuid := b.ps.ledger.ClusterUUID(remote)
-		if uuid == "" {
-			return nil
-		}
-		return &plan.Precondition{Read: plan.ReadCluster, UUID: uuid, Value: uuid}
-	}
-	return &plan.Precondition{Read: plan.ReadKeys, Name: name, UUID: rs.Info.ClusterUUID, Digest: execute.KeysDigest(rs.Keys, name),
-		Shows: "the keys named " + name}
-}
-
-// invalidateRemoved invalidates the key (and the key it rotated out) of
-// a connection that left the specs, and drops its record.
-func (b *stepBuilder) invalidateRemoved(d *AliasDeletion, ch *Change) string {
-	ids := []string{d.Key.ID}
-	if d.Key.Previous != nil {
-		ids = append(ids, d.Key.Previous.ID)
-	}
-	return b.add(plan.Step{Target: d.Key.Remote, Kind: plan.KindInvalidateKeys, Name: d.Key.Name, Connection: d.Connection,
-		Body:         body(plan.InvalidateBody{IDs: ids}),
-		Precondition: b.keysRead(d.Key.Remote, d.Key.Name),
-		Ledger:       []plan.LedgerRecord{record(ledgerKey, "", d.Connection, nil)}}, ch)
-}
-
-// key: a connection's credentials. A hand-made key is written to the
-// keystore from its spec; a managed key's orphans are invalidated, the
-// key updated in place or created, and a created key written to the
-// keystore (its secret named by the create step, never carried).
-func (b *stepBuilder) key(p *ConnectionPlan, local *spec.Cluster) {
-	w, c := p.Key, p.Conn
-	led := b.ps.ledger
-	keystore := func(ref *plan.SecretRef, after []string, recs ...plan.LedgerRecord) {
-		if local.Deployment == nil {
-			return
-		}
-		name := "keystore/" + c.Local + "/" + w.KeystoreKey
-		b.add(plan.Step{Target: c.Local, Kind: plan.KindSetKeystore, Name: w.KeystoreKey, Connection: c.Name,
-			Body:      body(execute.KeystoreBody{Deployment: local.Deployment.ID, RefID: local.Deployment.RefID}),
-			SecretRef: ref, After: after,
-			Precondition: &plan.Precondition{Read: plan.ReadLedger, Name: name, Digest: ledgerDigest(led, name),
-				Shows: "keystore entry " + w.KeystoreKey + " of " + c.Local},
-			Ledger: recs}, w.Changes["keystore"])
-	}
-	if !c.APIKey.Managed {
-		if w.Keystore {
-			fp := w.Secret.Fingerprint()
-			keystore(&plan.SecretRef{Connection: c.Name, Fingerprint: fp}, nil,
-				record(ledgerKeystore, c.Local, w.KeystoreKey, &Record{Fingerprint: fp, Connection: c.Name}))
-		}
-		return
-	}
-	name := keyName(c)
-	meta := map[string]any{"managed_by": ManagedBy, MetaInstallation: led.Installation(), MetaConnection: c.Name, MetaLocal: c.Local, MetaAlias: c.Alias, MetaAccessHash: w.AccessHash}
-	pre := b.keysRead(w.Remote, name)
-	for _, k := range w.Orphans {
-		b.add(plan.Step{Target: w.Remote, Kind: plan.KindInvalidateKeys, Name: name, Connection: c.Name,
-			Body: body(plan.InvalidateBody{IDs: []string{k.ID}}), Precondition: pre}, w.Changes["orphan:"+k.ID])
-	}
-	switch w.Kind {
-	case keyUpdate:
-		rec := led.Key(c.Name)
-		if rec == nil {
-			return
-		}
-		upd := *rec
-		upd.AccessHash = w.AccessHash
-		b.add(plan.Step{Target: w.Remote, Kind: plan.KindUpdateKey, Name: name, Connection: c.Name,
-			Body:         body(plan.KeyBody{ID: w.Live.ID, Name: name, Access: body(withCanary(w.Access, w.Live.ID)), Metadata: meta}),
-			Precondition: pre, Ledger: []plan.LedgerRecord{record(ledgerKey, "", c.Name, &upd)}}, w.Changes["key"])
-	case keyCreate, keyRotate:
-		kb := plan.KeyBody{Name: name, Access: body(w.Access), Metadata: meta}
-		if c.APIKey.Expiration > 0 {
-			kb.Expiration = es.FormatTimeValue(c.APIKey.Expiration.D())
-		}
-		old := led.Key(c.Name)
-		tmpl := &KeyRecord{Local: c.Local, Alias: c.Alias, Remote: w.Remote, Name: name, AccessHash: w.AccessHash,
-			Delivered: old.DeliveredKeyID(), Displaced: w.Displaced}
-		if w.Kind == keyRotate && old != nil {
-			prev := *old
-			prev.Previous, prev.Pending = nil, false
-			tmpl.Previous = &prev
-		} else if old != nil && old.Previous != nil {
-			tmpl.Previous = old.Previous
-		}
-		uuid := ""
-		if pre != nil {
-			uuid = pre.UUID
-		}
-		create := b.add(plan.Step{Target: w.Remote, Kind: plan.KindCreateKey, Name: name, Connection: c.Name,
-			Body: body(kb), Precondition: pre,
-			Ledger: []plan.LedgerRecord{record(ledgerCluster, "", w.Remote, uuid), record(ledgerKeyIntent, "", c.Name, nil),
-				record(ledgerKey, "", c.Name, tmpl)}}, w.Changes["key"])
-		keystore(&plan.SecretRef{Step: create}, []string{create},
-			record(ledgerKeystore, c.Local, w.KeystoreKey, &Record{Connection: c.Name}), record(ledgerKeyDelivered, "", c.Name, nil))
-	}
-}
-
-// roles: owned roles gone from the cluster leave the ledger; each role
-// to write is PUT; each owned role no connection declares is deleted.
-func (b *stepBuilder) roles(w *clusterWork) {
-	cp := w.cp
-	var live map[string]world.Role
-	if cr := b.ps.snap.local(cp.Local); cr != nil {
-		live = cr.Roles
-	}
-	read := func(name string) *plan.Precondition {
-		var r any
-		if role, ok := live[name]; ok {
-			r = &role
-		}
-		d := plan.Absent
-		if r != nil {
-			d = execute.Digest(r)
-		}
-		return &plan.Precondition{Read: plan.ReadRole, Name: name, Digest: d, Shows: "role " + name}
-	}
-	for _, name := range cp.RoleForgets {
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindForget, Name: name, Precondition: read(name),
-			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, nil)}})
-	}
-	for _, name := range sortedKeys(cp.RoleWrites) {
-		rw := cp.RoleWrites[name]
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindPutRole, Name: name, Connection: rw.Conn.Conn.Name,
-			Body: body(rw.Body), Precondition: read(name),
-			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, name, &Record{Fingerprint: rw.Fingerprint, Connection: rw.Conn.Conn.Name})}}, rw.Change)
-	}
-	for _, d := range cp.RoleDeletes {
-		b.add(plan.Step{Target: cp.Local, Kind: plan.KindDeleteRole, Name: d.Name, Precondition: read(d.Name),
-			Ledger: []plan.LedgerRecord{record(ledgerRole, cp.Local, d.Name, nil)}}, d.Change)
-	}
+	b.Plan(decided, departed)
+	return b.Steps
 }

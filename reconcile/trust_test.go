@@ -444,7 +444,7 @@ func TestBuildTrustKeepsRawEntries(t *testing.T) {
 	e := &decide.TrustEntry{Key: decide.DirectKey("ECE", "1053523734"), Kind: decide.TrustDirect, Type: "ECE", ID: "1053523734",
 		Sources: []decide.TrustSource{{Enforced: true, IDs: []string{"a", "b"}, Certs: []string{"P"}}}}
 	op := &decide.TrustOp{Key: e.Key, Kind: decide.TrustDirect, Write: e.View(nil, true)}
-	got, err := buildTrust(live, []*decide.TrustOp{op})
+	got, err := decide.BuildTrust(live, []*decide.TrustOp{op})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,16 @@ const ManagedBy = "esremote"
 // the installation id of the ledger that created them.
 const MetaInstallation = "installation"
 
+// Metadata fields of the cross-cluster API keys esremote creates (besides
+// managed_by and MetaInstallation): the connection, its local cluster and
+// alias, and the hash of the access it was created with.
+const (
+	MetaConnection = "connection"
+	MetaLocal      = "local"
+	MetaAlias      = "alias"
+	MetaAccessHash = "access_hash"
+)
+
 // KeyPrefix names every cross-cluster API key esremote creates:
 // "esremote-<connection>".
 const KeyPrefix = "esremote-"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/reconcile/ledger"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
@@ -29,12 +30,16 @@ type Snapshot struct {
 }
 
 // Decision is a pass's decision: every local cluster's, sorted by name,
-// the trust plan, and what the ledger still owns on clusters that left the
-// specs (departed; only in a complete, unscoped pass).
+// the trust plan, what the ledger still owns on clusters that left the
+// specs (departed; only in a complete, unscoped pass), and all of it as
+// typed steps.
 type Decision struct {
 	Clusters []*ClusterDecision
 	Trust    *TrustPlan
 	Departed []*ClusterPlan
+	// Steps are the decision as typed steps (StepBuilder.Plan): what a
+	// saved plan carries; each change names its step (Change.Step).
+	Steps []plan.Step
 }
 
 // Decide decides a pass from its Snapshot: the trust, each local
@@ -63,6 +68,9 @@ func Decide(set *spec.Set, snap *Snapshot, holds *Holds, now time.Time) *Decisio
 	if sc.Departing {
 		out.Departed = Departed(set, snap.Ledger)
 	}
+	b := &StepBuilder{Set: set, Ledger: snap.Ledger, Trust: tp, Remotes: remotes}
+	b.Plan(out.Clusters, out.Departed)
+	out.Steps = b.Steps
 	return out
 }
 

@@ -2,8 +2,6 @@ package execute
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -14,6 +12,7 @@ import (
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/plan"
+	worlddata "github.com/esremote/esremote/reconcile/world"
 )
 
 // A precondition is read with the same requests the observation made,
@@ -21,15 +20,8 @@ import (
 // the engine calls on its Snapshot when it plans): equal answers give
 // equal digests.
 
-// Digest is the SHA-256 of v's JSON, as "sha256:<hex>".
-func Digest(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("execute: digest of an unmarshalable value: " + err.Error())
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+// Digest is world.Digest: the SHA-256 of v's JSON, as "sha256:<hex>".
+func Digest(v any) string { return worlddata.Digest(v) }
 
 // RoleDigest is a role's digest as GET /_security/role returns it
 // (plan.Absent for none).
@@ -40,28 +32,10 @@ func RoleDigest(r *es.Role) string {
 	return Digest(r)
 }
 
-// KeysDigest is the digest of the API keys named name among keys: their
-// ids, expiry and metadata, in id order (plan.Absent for none). Whether
-// a key is invalidated is left out: a pass invalidates the orphans of a
-// name before it creates or updates the key of that name, and a key
-// invalidated by someone else since is refused by the write itself.
+// KeysDigest is world.KeysDigest: the digest of the API keys named name
+// among keys (plan.Absent for none).
 func KeysDigest(keys []es.APIKey, name string) string {
-	type key struct {
-		ID         string
-		Expiration string
-		Metadata   map[string]any
-	}
-	var ks []key
-	for _, k := range keys {
-		if k.Name == name {
-			ks = append(ks, key{k.ID, k.Expiration.UTC().Format("2006-01-02T15:04:05Z"), k.Metadata})
-		}
-	}
-	if len(ks) == 0 {
-		return plan.Absent
-	}
-	slices.SortFunc(ks, func(a, b key) int { return strings.Compare(a.ID, b.ID) })
-	return Digest(ks)
+	return worlddata.KeysDigest(keys, name, plan.Absent)
 }
 
 // RemoteSettings is the flat cluster.remote.* settings of a settings

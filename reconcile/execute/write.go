@@ -14,12 +14,8 @@ import (
 	"github.com/esremote/esremote/reconcile/plan"
 )
 
-// KeystoreBody is a KindSetKeystore or KindRemoveKeystore step's body:
-// the local deployment whose keystore is written.
-type KeystoreBody struct {
-	Deployment string `json:"deployment"`
-	RefID      string `json:"ref_id,omitempty"`
-}
+// KeystoreBody is plan.KeystoreBody.
+type KeystoreBody = plan.KeystoreBody
 
 // send makes a step's one request through its adapter.
 func (r *run) send(ctx context.Context, s *plan.Step) (Result, error) {
