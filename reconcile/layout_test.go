@@ -71,7 +71,10 @@ var allowedImports = map[string][]string{
 	// leaf, used by cmd to keep a host on diverged specs from leading.
 	"reconcile/revision": nil,
 	// The test harness of the packages above (tests only).
-	"reconcile/internal/worldtest": {"spec", "drift", "reconcile", "reconcile/sim", "internal/flagship"},
+	"reconcile/internal/worldtest": {"drift", "reconcile", "reconcile/sim", "reconcile/internal/simdir", "internal/flagship"},
+	// The engine-free part of the harness (a sim and a spec dir declaring
+	// its clusters), which package reconcile's own tests share.
+	"reconcile/internal/simdir": {"spec", "reconcile/sim"},
 	// The flagship link of the default world as spec text, shared by the
 	// demo and the tests: plain data, no import.
 	"internal/flagship": nil,
