@@ -5,10 +5,12 @@
 //
 // A pass is one trip down (DESIGN §4), and the files follow it (pass.go):
 //
-//   - observe (package observe's read-once store, driven by observe*.go
-//     and snapshot.go): every read of the pass, each target once, into the
-//     pass's Snapshot; per cluster two waves (the
-//     fixed reads, then the evidence and remotes the first wave asks for).
+//   - observe (package observe: the read-once store, the links' evidence
+//     request, the trust facts and the endpoints; driven by observe*.go,
+//     evidence.go, trust_pass.go and snapshot.go): every read of the pass,
+//     each target once, into the pass's Snapshot; per cluster two waves
+//     (the fixed reads, then the evidence and remotes the first wave asks
+//     for).
 //     A cluster that is both a local and a remote is read once.
 //   - decide (package decide: the settings Diff, Key, Roles, Departed,
 //     RemovedKeys and KeystoreRemovals and their rules, one file per
@@ -23,8 +25,8 @@
 //   - execute (execute*.go): trust first, then each cluster in the order
 //     of DESIGN §5; the ledger's intent before each write, its commit after
 //     through one helper that reports a failed commit (the ledger itself,
-//     package ledger, never the pass's copy); then verify
-//     (verify.go, evidence.go).
+//     package ledger, never the pass's copy); then verify (package
+//     verify, through verify.go).
 //
 // What the world holds is package world's plain data (the adapters
 // reconcile/es and reconcile/cloud keep its names as aliases); the
@@ -37,8 +39,9 @@
 // The contract (DESIGN §5):
 //
 //   - Level-based. Every pass observes again; nothing is cached between
-//     passes except the ownership ledger, so a crash at any point converges
-//     on the next pass.
+//     passes except the ownership ledger and a link's last evidence (reused
+//     for at most EvidenceFresh, only in the state it was taken in), so a
+//     crash at any point converges on the next pass.
 //   - One pass per local cluster reads GET /, GET /_cluster/settings and
 //     GET /_remote/info once, diffs every alias, and sends at most one
 //     PUT /_cluster/settings carrying every change for that cluster.
