@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/reconcile/cloud"
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/execute"
@@ -35,11 +37,14 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 	if why := execute.StaleReasons(outs); len(why) > 0 {
 		return nil, &StaleError{Reasons: why}
 	}
+	// What a live pass does after its writes (execute.go) is done the
+	// same way below, by a pass state that reads nothing before them.
+	ps := &passState{r: r, ledger: r.ledger, set: set, mode: ModeApply, snap: newSnapshot()}
 	for _, o := range outs {
-		res.Outcomes.setStep(o)
+		ps.outs.setStep(o)
 	}
 	for id := range kept {
-		res.Outcomes.setStep(execute.Outcome{Step: id, Status: execute.Skipped, Err: errRotationEndKept})
+		ps.outs.setStep(execute.Outcome{Step: id, Status: execute.Skipped, Err: errRotationEndKept})
 	}
 	// The plan's rows, as planned: each change names its step, and what
 	// became of it is that step's outcome (Result.Outcomes).
@@ -49,19 +54,23 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 			ch := &Change{Resource: c.Resource, Target: c.Target, Key: c.Key, Action: c.Action, Actual: c.Actual, Desired: c.Desired, Origin: c.Origin, Step: c.Step}
 			if c.Error != "" {
 				ch.Err = errors.New(c.Error)
-			} else if _, ok := res.Outcomes.Steps[c.Step]; c.Step != "" && !ok {
-				res.Outcomes.setChange(ch, ChangeOutcome{Err: fmt.Errorf("step %s is not in the plan", c.Step)})
+			} else if _, ok := ps.outs.Steps[c.Step]; c.Step != "" && !ok {
+				ps.outs.setChange(ch, ChangeOutcome{Err: fmt.Errorf("step %s is not in the plan", c.Step)})
 			}
 			out = append(out, ch)
 		}
 		return out
 	}
+	// After the writes, what a live pass does after its own (execute.go),
+	// on the links the plan wrote: verification, the proof it gives a
+	// managed key recorded in the ledger, and the checks of a link that
+	// does not work. The other links keep what the plan pass's checks
+	// found (the saved rows).
 	for _, c := range p.Clusters {
 		cp := &ClusterPlan{Local: c.Local, Version: c.Version, UUID: c.UUID, Observed: c.Observed}
 		if c.Error != "" {
 			cp.Err = errors.New(c.Error)
 		}
-		var touched []*ConnectionPlan
 		for _, row := range c.Connections {
 			chs := changes(row.Changes)
 			if row.Removed {
@@ -72,15 +81,12 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 			if conn == nil {
 				conn = &spec.Connection{Name: row.Name, Local: c.Local, Alias: row.Alias, Policy: spec.Policy(row.Policy)}
 			}
-			cp2 := &ConnectionPlan{Conn: conn, Changes: chs, Health: row.Health}
+			cp2 := &ConnectionPlan{Conn: conn, Changes: chs, Health: row.Health, Desired: plannedAlias(conn, c.Observed, chs)}
 			for _, f := range row.Findings {
 				cp2.Findings = append(cp2.Findings, Finding(f))
 			}
 			if row.Error != "" {
 				cp2.Err = errors.New(row.Error)
-			}
-			if slices.ContainsFunc(chs, func(ch *Change) bool { return res.Outcomes.change(ch).Applied }) {
-				touched = append(touched, cp2)
 			}
 			cp.Connections = append(cp.Connections, cp2)
 		}
@@ -88,16 +94,79 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 			cp.Unmanaged = append(cp.Unmanaged, Unmanaged{Target: c.Local, Kind: u.Kind, Name: u.Name, Reason: u.Reason})
 		}
 		res.Plan.Clusters = append(res.Plan.Clusters, cp)
-		if len(touched) > 0 {
-			r.verifyWritten(ctx, set, cp, touched, &res.Outcomes)
-		}
+		ps.checkWritten(ctx, cp, steps)
 	}
 	res.Detached.Changes = changes(p.Detached)
 	for _, f := range p.DetachedFindings {
 		res.Detached.Findings = append(res.Detached.Findings, Finding(f))
 	}
+	res.Outcomes = ps.outcomes()
 	res.Finished = r.opts.Now()
 	return res, nil
+}
+
+// checkWritten does for a cluster of a saved plan what a live pass does
+// after its writes (execute.go), for the links the plan wrote: a
+// keystore reload's outcome, verification, each managed key's proof
+// recorded from it, then the checks of a link that does not work
+// (contested by another installation, a rotation under way, the likely
+// cause of a refused or disconnected link). What the plan pass's own
+// checks found of such a link is dropped first: verification replaced
+// the evidence they rested on.
+func (ps *passState) checkWritten(ctx context.Context, cp *ClusterPlan, steps []plan.Step) {
+	cl := ps.set.Cluster(cp.Local)
+	if cl == nil || cp.Err != nil {
+		return
+	}
+	client, err := ps.r.ESClient(ps.set, cl)
+	if err != nil {
+		return
+	}
+	cr := &clusterRun{ps: ps, w: &clusterWork{cl: cl, client: client, obs: &Observed{UUID: cp.UUID, Version: cp.Version}, cp: cp,
+		log: ps.r.opts.Logger.With("target", cp.Local)}}
+	defer cr.done()
+	var reloaded []int
+	for _, s := range steps {
+		if o, ok := ps.outs.Steps[s.ID]; ok && s.Kind == plan.KindReload && s.Target == cp.Local {
+			reloaded = cr.reloadOutcome(o)
+		}
+	}
+	touched := cr.verifyWrites(ctx, reloaded)
+	for i := range touched {
+		l := cr.edit(i)
+		l.Findings = slices.DeleteFunc(l.Findings, checkedAfterWrites)
+	}
+	cr.afterWrites(ctx, touched)
+}
+
+// checkedAfterWrites reports whether a finding is one the checks after
+// the writes make (diagnose, rotating), not the decision.
+func checkedAfterWrites(f Finding) bool {
+	return f.Code == CodeDisconnected || f.Code == CodeRotationStuck || f.Code == CodeKeystoreNotLoaded && f.Severity == drift.SeverityInfo
+}
+
+// plannedAlias is the alias a saved plan's row wants, for the checks
+// after the writes: the cluster's remote-cluster settings as the plan
+// read them (observed, persistent), with the row's setting changes made.
+func plannedAlias(c *spec.Connection, observed map[string]string, chs []*Change) *DesiredAlias {
+	prefix := es.RemoteKey(c.Alias, "")
+	want := map[string]string{}
+	for k, v := range observed {
+		if strings.HasPrefix(k, prefix) && !strings.HasSuffix(k, " (transient)") {
+			want[k] = v
+		}
+	}
+	for _, ch := range chs {
+		if ch.Resource != ResourceClusterSetting || !strings.HasPrefix(ch.Key, prefix) {
+			continue
+		}
+		if ch.Action == ActionDelete {
+			delete(want, ch.Key)
+		} else {
+			want[ch.Key] = ch.Desired
+		}
+	}
+	return &DesiredAlias{Conn: c, Settings: want}
 }
 
 // errRotationEndKept is what becomes of a rotation's end in a saved plan.
@@ -125,36 +194,6 @@ func withoutRotationEnds(in []plan.Step) ([]plan.Step, map[string]bool) {
 		out = append(out, s)
 	}
 	return out, kept
-}
-
-// verifyWritten asks the verifier about the links a saved plan wrote on
-// one local cluster (after every write of the plan: verification reads
-// only what it verifies), and records its verdicts in outs.
-func (r *Reconciler) verifyWritten(ctx context.Context, set *spec.Set, cp *ClusterPlan, links []*ConnectionPlan, outs *Outcomes) {
-	cl := set.Cluster(cp.Local)
-	if cl == nil {
-		return
-	}
-	c, err := r.ESClient(set, cl)
-	if err != nil {
-		return
-	}
-	in := VerifyInput{Local: cp.Local, Client: c, Version: cp.Version, Links: r.verifyLinks(links), Timeout: r.opts.VerifyTimeout,
-		Interval: r.opts.VerifyInterval, Logger: r.opts.Logger,
-		Remote: func(name string) (*es.Client, error) {
-			rcl := set.Cluster(name)
-			if rcl == nil {
-				return nil, errNotDeclared(name)
-			}
-			return r.ESClient(set, rcl)
-		}}
-	got := r.opts.Verify(ctx, in)
-	for _, p := range links {
-		if h, ok := got[p.Conn.Name]; ok {
-			e := h.Evidence
-			outs.setLink(p.Conn.Name, &LinkOutcome{Health: h.Health, Evidence: &e, Findings: p.Findings, Changes: p.Changes})
-		}
-	}
 }
 
 // stepEnv is what the executor sends through: the spec set's clusters'

@@ -85,7 +85,7 @@ func TestDecideTwiceFromOneSnapshot(t *testing.T) {
 		if !reflect.DeepEqual(d1, d2) {
 			for i := range d1.Clusters {
 				if a, b := d1.Clusters[i].Plan, d2.Clusters[i].Plan; !reflect.DeepEqual(a, b) {
-					t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a, nil), clusterDoc(b, nil))
+					t.Errorf("%s: %s: two decisions from one Snapshot differ:\n%+v\n%+v", mode, a.Local, clusterDoc(a, nil, nil), clusterDoc(b, nil, nil))
 				}
 			}
 			t.Fatalf("%s: two decisions from one Snapshot differ", mode)
@@ -142,7 +142,7 @@ func TestPassDecisionIsDecide(t *testing.T) {
 		}
 		for i, w := range work {
 			if got, want := w.cp, want.Clusters[i].Plan; !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: %s: the pass's decision is not Decide's:\n%+v\n%+v", mode, got.Local, clusterDoc(got, nil), clusterDoc(want, nil))
+				t.Errorf("%s: %s: the pass's decision is not Decide's:\n%+v\n%+v", mode, got.Local, clusterDoc(got, nil, nil), clusterDoc(want, nil, nil))
 			}
 			if (w.client == nil) != (want.Clusters[i].Cluster == nil) {
 				t.Errorf("%s: %s: the pass and Decide disagree on whether it is written", mode, w.cp.Local)

@@ -17,7 +17,7 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 		ch := d.Changes[0]
 		rcl := ps.set.Cluster(d.Key.Remote)
 		if rcl == nil {
-			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.Key.Remote, d.Key.ID)})
+			out.setChange(ch, ChangeOutcome{Err: errRemoteGone(d)})
 			continue
 		}
 		rs := ps.snap.readRemote(rcl.Name)

@@ -97,7 +97,7 @@ func (ps *passState) execute(ctx context.Context, w *clusterWork) {
 		}
 		cr.apply(ctx)
 	}
-	cr.afterWrites(ctx)
+	cr.afterWrites(ctx, nil)
 	cr.schedule()
 }
 
@@ -176,22 +176,7 @@ func (cr *clusterRun) apply(ctx context.Context) {
 			reloaded = cr.reloadOutcome(o)
 		}
 	}
-	touched := map[*ConnectionPlan]bool{}
-	for _, i := range reloaded {
-		touched[cr.edit(i)] = true
-	}
-	for i := range cp.Connections {
-		if cr.touched(cr.link(i)) {
-			touched[cr.edit(i)] = true
-		}
-	}
-	if len(touched) > 0 {
-		ps.verify(ctx, cr.w.client, touched, log)
-	}
-	cr.settleActionRequired(ctx, reloaded)
-	for i := range cp.Connections {
-		ps.recordProof(cr.link(i))
-	}
+	touched := cr.verifyWrites(ctx, reloaded)
 	cr.finishRotations(ctx, steps)
 	if len(touched) > 0 {
 		// The local credential's privileges, judged again on the
@@ -204,14 +189,44 @@ func (cr *clusterRun) apply(ctx context.Context) {
 	}
 }
 
+// verifyWrites verifies the links a write of this pass landed for
+// (reloaded: those a keystore reload was for), settles the
+// action_required of those whose credentials Elasticsearch now reports,
+// and records each managed key's proof from the last evidence. It
+// returns the links verified, by index.
+func (cr *clusterRun) verifyWrites(ctx context.Context, reloaded []int) map[int]bool {
+	touched := map[int]bool{}
+	for _, i := range reloaded {
+		touched[i] = true
+	}
+	for i := range cr.w.cp.Connections {
+		if cr.touched(cr.link(i)) {
+			touched[i] = true
+		}
+	}
+	if len(touched) > 0 {
+		links := make(map[*ConnectionPlan]bool, len(touched))
+		for i := range touched {
+			links[cr.edit(i)] = true
+		}
+		cr.ps.verify(ctx, cr.w.client, cr.w.obs.Version, links, cr.w.log)
+	}
+	cr.settleActionRequired(ctx, reloaded)
+	for i := range cr.w.cp.Connections {
+		cr.ps.recordProof(cr.link(i))
+	}
+	return touched
+}
+
 // afterWrites: the checks of every mode once the writes are done (none
 // in a plan): a link contested by another installation judged by whether
 // it works, a rotation under way, and the likely cause of a link that
-// does not work.
-func (cr *clusterRun) afterWrites(ctx context.Context) {
+// does not work. only, when not nil, limits them to those links (by
+// index).
+func (cr *clusterRun) afterWrites(ctx context.Context, only map[int]bool) {
 	ps, w := cr.ps, cr.w
 	for i, p := range w.cp.Connections {
-		if p.Conn.Policy == spec.PolicyDisabled {
+		if p.Conn.Policy == spec.PolicyDisabled || only != nil && !only[i] {
 			continue
 		}
 		if l := cr.link(i); l.Health == HealthUnauthorized && slices.ContainsFunc(l.Findings, func(f Finding) bool { return f.Code == CodeContestedByOther }) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/spec"
 )
@@ -25,7 +26,11 @@ func (ps *passState) recordProof(p *ConnectionPlan) {
 		return
 	}
 	rec := ps.r.ledger.Key(c.Name)
-	if rec == nil || rec.Pending || (p.Key != nil && canaryAmbiguous(p.Key.Access)) {
+	access := decide.AccessOf(c.APIKey.Access) // a saved plan's row carries no key work
+	if p.Key != nil {
+		access = p.Key.Access
+	}
+	if rec == nil || rec.Pending || canaryAmbiguous(access) {
 		return
 	}
 	at := ps.r.opts.Now()

@@ -10,6 +10,29 @@ import (
 	"github.com/esremote/esremote/spec"
 )
 
+// heldRemovals records why a plan's removals that no step makes are not
+// made, as a live pass says it when it runs (unremovable, and for a
+// cluster that left the specs, errRemoteGone): a saved plan carries
+// the reasons, so apply --plan reports them too.
+func heldRemovals(set *spec.Set, cp *ClusterPlan, out *Outcomes) {
+	cl := set.Cluster(cp.Local)
+	if cl != nil {
+		unremovable(set, cl, cp, out)
+		return
+	}
+	for _, d := range cp.Deletions {
+		if d.Key != nil && len(d.Changes) > 0 && d.Changes[0].Err == nil && set.Cluster(d.Key.Remote) == nil {
+			out.setChange(d.Changes[0], ChangeOutcome{Err: errRemoteGone(d)})
+		}
+	}
+}
+
+// errRemoteGone is why the key of a connection whose local cluster left
+// the specs is not invalidated: its remote left them too.
+func errRemoteGone(d *AliasDeletion) error {
+	return fmt.Errorf("%s: remote cluster %s is no longer declared either: invalidate key %s there by hand", CodeUnreachableOwned, d.Key.Remote, d.Key.ID)
+}
+
 // unremovable records, as the outcome of their changes, why the removals
 // no step can make are not made: a key whose remote cluster is no longer
 // declared, a keystore entry of a self-managed cluster (not writable over

@@ -124,6 +124,16 @@ func (o *Outcomes) link(name string) *LinkOutcome {
 	return o.Links[name]
 }
 
+// changeHeld is what the pass said of a change no step makes (o may be
+// nil).
+func (o *Outcomes) changeHeld(ch *Change) (ChangeOutcome, bool) {
+	if o == nil {
+		return ChangeOutcome{}, false
+	}
+	co, ok := o.Changes[ch]
+	return co, ok
+}
+
 func (o *Outcomes) setStep(so execute.Outcome) {
 	if o.Steps == nil {
 		o.Steps = map[string]execute.Outcome{}

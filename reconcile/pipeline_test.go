@@ -42,7 +42,7 @@ func TestClustersDecidedAsTheyAreObserved(t *testing.T) {
 	later := decide.Decide(ps.set, ps.snapshot(), ps.holds, at).Clusters
 	for i := range later {
 		if !reflect.DeepEqual(early[i].cp, later[i].Plan) {
-			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].Plan.Local, clusterDoc(early[i].cp, nil), clusterDoc(later[i].Plan, nil))
+			t.Errorf("%s: the decision made as it was observed differs from decide's:\n%+v\n%+v", later[i].Plan.Local, clusterDoc(early[i].cp, nil, nil), clusterDoc(later[i].Plan, nil, nil))
 		}
 	}
 }

@@ -17,10 +17,15 @@ func (res *Result) SavedPlan() *plan.Plan {
 	if d.Steps == nil {
 		d.Steps = []plan.Step{}
 	}
+	// Why the removals no step makes are not made, as apply says it.
+	var held Outcomes
 	for _, cp := range res.Plan.Clusters {
-		d.Clusters = append(d.Clusters, clusterDoc(cp, &res.Outcomes))
+		heldRemovals(res.Set, cp, &held)
 	}
-	d.Detached = changeDocs(res.Detached.Changes)
+	for _, cp := range res.Plan.Clusters {
+		d.Clusters = append(d.Clusters, clusterDoc(cp, &res.Outcomes, &held))
+	}
+	d.Detached = changeDocs(res.Detached.Changes, nil)
 	for _, f := range res.Detached.Findings {
 		d.DetachedFindings = append(d.DetachedFindings, plan.Finding(f))
 	}
@@ -28,8 +33,9 @@ func (res *Result) SavedPlan() *plan.Plan {
 }
 
 // clusterDoc is a cluster's rows as a saved plan carries them; outs,
-// when not nil, gives each link as the pass's checks left it.
-func clusterDoc(cp *ClusterPlan, outs *Outcomes) plan.Cluster {
+// when not nil, gives each link as the pass's checks left it, held why a
+// change no step makes is not made.
+func clusterDoc(cp *ClusterPlan, outs, held *Outcomes) plan.Cluster {
 	c := plan.Cluster{Local: cp.Local, UUID: cp.UUID, Version: cp.Version, Observed: cp.Observed, Connections: []plan.Connection{}}
 	if cp.Err != nil {
 		c.Error = cp.Err.Error()
@@ -40,7 +46,7 @@ func clusterDoc(cp *ClusterPlan, outs *Outcomes) plan.Cluster {
 			health, findings, chs = lo.Health, lo.Findings, lo.Changes
 		}
 		cd := plan.Connection{Name: p.Conn.Name, Alias: p.Conn.Alias, Policy: string(p.Conn.Policy), Health: health,
-			Changes: changeDocs(chs)}
+			Changes: changeDocs(chs, held)}
 		for _, f := range findings {
 			cd.Findings = append(cd.Findings, plan.Finding(f))
 		}
@@ -50,7 +56,7 @@ func clusterDoc(cp *ClusterPlan, outs *Outcomes) plan.Cluster {
 		c.Connections = append(c.Connections, cd)
 	}
 	for _, del := range cp.Deletions {
-		c.Connections = append(c.Connections, plan.Connection{Name: del.Connection, Alias: del.Alias, Removed: true, Changes: changeDocs(del.Changes)})
+		c.Connections = append(c.Connections, plan.Connection{Name: del.Connection, Alias: del.Alias, Removed: true, Changes: changeDocs(del.Changes, held)})
 	}
 	for _, u := range cp.Unmanaged {
 		c.Unmanaged = append(c.Unmanaged, plan.Unmanaged{Kind: u.Kind, Name: u.Name, Reason: u.Reason})
@@ -58,13 +64,15 @@ func clusterDoc(cp *ClusterPlan, outs *Outcomes) plan.Cluster {
 	return c
 }
 
-func changeDocs(in []*Change) []plan.Change {
+func changeDocs(in []*Change, held *Outcomes) []plan.Change {
 	out := []plan.Change{}
 	for _, ch := range in {
 		cd := plan.Change{Resource: ch.Resource, Target: ch.Target, Key: ch.Key, Action: ch.Action, Actual: ch.Actual, Desired: ch.Desired, Origin: ch.Origin,
 			Step: ch.Step}
 		if ch.Err != nil {
 			cd.Error = ch.Err.Error()
+		} else if co, ok := held.changeHeld(ch); ok && co.Err != nil {
+			cd.Error = co.Err.Error()
 		}
 		out = append(out, cd)
 	}

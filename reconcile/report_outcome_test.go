@@ -29,7 +29,7 @@ func TestReportIsDecisionPlusOutcomes(t *testing.T) {
 		return &Result{Mode: ModeApply, Set: &spec.Set{}, Started: at, Finished: at,
 			Plan: &Plan{Clusters: []*ClusterPlan{{Local: "a", Connections: []*ConnectionPlan{row}}}}}
 	}
-	before, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil))
+	before, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil, nil))
 
 	written := decided()
 	written.Outcomes.setStep(execute.Outcome{Step: "a/s1", Status: execute.Done, Result: execute.Result{KeyID: "k1"}})
@@ -51,7 +51,7 @@ func TestReportIsDecisionPlusOutcomes(t *testing.T) {
 	if c2.Sync != drift.SyncFailed || c2.Health != drift.HealthDisconnected || c2.Changes[1].Applied || c2.Changes[1].Error == "" || c2.ErrorClass != drift.ClassRetryable {
 		t.Errorf("failed: sync %s, health %s, changes %+v, class %q; want failed, disconnected as decided, retryable", c2.Sync, c2.Health, c2.Changes, c2.ErrorClass)
 	}
-	after, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil))
+	after, _ := json.Marshal(clusterDoc(decided().Plan.Clusters[0], nil, nil))
 	if string(before) != string(after) || row.Health != HealthDisconnected || ch.Desired != "proxy" || kch.Desired != "the new key" {
 		t.Errorf("rendering changed the decision:\n%s\n%s", before, after)
 	}

@@ -53,10 +53,11 @@ func (r *Reconciler) verifyLinks(plans []*ConnectionPlan) []observe.Link {
 	return links
 }
 
-// verify runs the configured verifier over the links apply touched and
-// records their health and evidence on the plan.
-func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*ConnectionPlan]bool, log *slog.Logger) {
-	in := VerifyInput{Local: "", Client: c, Timeout: ps.r.opts.VerifyTimeout, Interval: ps.r.opts.VerifyInterval, Logger: log,
+// verify runs the configured verifier over the links apply touched (the
+// working copies of their rows, execute.go), on a local cluster of the
+// given version, and records their health and evidence on them.
+func (ps *passState) verify(ctx context.Context, c *es.Client, version string, touched map[*ConnectionPlan]bool, log *slog.Logger) {
+	in := VerifyInput{Local: "", Client: c, Version: version, Timeout: ps.r.opts.VerifyTimeout, Interval: ps.r.opts.VerifyInterval, Logger: log,
 		Remote: func(name string) (*es.Client, error) {
 			cl := ps.set.Cluster(name)
 			if cl == nil {
@@ -70,9 +71,6 @@ func (ps *passState) verify(ctx context.Context, c *es.Client, touched map[*Conn
 		in.Local = p.Conn.Local
 	}
 	in.Links = ps.r.verifyLinks(plans)
-	if cr := ps.snap.local(in.Local); cr != nil && cr.Observed != nil {
-		in.Version = cr.Observed.Version
-	}
 	got := ps.r.opts.Verify(ctx, in)
 	for p := range touched {
 		if h, ok := got[p.Conn.Name]; ok {
