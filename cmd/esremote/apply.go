@@ -28,22 +28,6 @@ func cmdApply(fs *pflag.FlagSet) runFunc {
 		if res == nil {
 			return code
 		}
-		return applyExit(report)
+		return drift.ApplyExit(report)
 	}
-}
-
-// applyExit is apply's exit code for its report.
-func applyExit(report *drift.Report) int {
-	if len(report.Errors) > 0 || report.Summary.Failed > 0 || report.ErrorFindings() > 0 {
-		return exitError
-	}
-	for _, conn := range report.Connections {
-		if conn.Sync == drift.SyncDrifted && conn.Policy == "enforce" {
-			return exitError
-		}
-	}
-	if report.Summary.Unhealthy > 0 {
-		return exitUnconnected
-	}
-	return exitOK
 }

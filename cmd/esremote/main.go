@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/esremote/esremote/drift"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -22,10 +23,10 @@ func main() { os.Exit(Main()) }
 
 // Exit codes shared by every command (DESIGN §2).
 const (
-	exitOK          = 0
-	exitError       = 1 // invalid input, an error, or an unconverged apply
-	exitChanges     = 2 // plan: changes pending
-	exitUnconnected = 3 // apply: converged but a link is not connected
+	exitOK          = drift.ExitOK
+	exitError       = drift.ExitError       // invalid input, an error, or an unconverged apply
+	exitChanges     = drift.ExitChanges     // plan: changes pending
+	exitUnconnected = drift.ExitUnconnected // apply: converged but a link is not connected
 )
 
 // cli is what a command runs with. Tests build one directly; Main builds
