@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+
+	"github.com/esremote/esremote/reconcile/decide"
 )
 
 // applyDeparted invalidates the keys departed planned, on their remotes
@@ -20,7 +22,7 @@ func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 			out.setChange(ch, ChangeOutcome{Err: errRemoteGone(d)})
 			continue
 		}
-		rs := ps.snap.readRemote(rcl.Name)
+		rs := decide.CheckRemote(rcl.Name, ps.remotes[rcl.Name], ps.ledger)
 		if rs == nil {
 			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)})
 			continue

@@ -12,13 +12,16 @@
 //     (the fixed reads, then the evidence and remotes the first wave asks
 //     for).
 //     A cluster that is both a local and a remote is read once.
-//   - decide (package decide: the settings Diff, Key, Roles, Departed,
-//     RemovedKeys and KeystoreRemovals and their rules, one file per
-//     family, trust included; here decide*.go gathers their inputs from
-//     the Snapshot, and trust_pass.go reads the trust facts in rounds): pure
-//     functions of the Snapshot, the copy of the ledger taken at pass
-//     start (passState.ledger) and the clock; nothing is read or written,
-//     and the daemon's memory (contests) is not touched.
+//   - decide (package decide): decide.Decide(set, snapshot, holds, now),
+//     pure functions of the Snapshot as plain data (world.Snapshot, the
+//     trust facts, the copy of the ledger taken at pass start, the
+//     credentials resolved when the pass starts) and the daemon's memory
+//     of contests (decide.Holds), one file per family; the pass makes each
+//     cluster's decision (decide.Cluster) as soon as its reads are in,
+//     then the identity check and the holds (decidePass); nothing is read
+//     or written, and the daemon's memory is updated after the decision.
+//     trust_pass.go reads the trust facts in rounds, as the trust
+//     decision names them.
 //   - a saved plan (plandoc.go, sealed by seal.go) is compared with the
 //     whole decision before the first write: stale anywhere, written
 //     nowhere.

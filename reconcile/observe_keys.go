@@ -2,11 +2,9 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/observe"
-	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -19,19 +17,13 @@ import (
 type remoteState = observe.Remote
 
 // remote returns the pass's view of a remote cluster, reading it once:
-// GET / and the managed keys at once, the keys kept only when GET / shows
-// the cluster the ledger's records are about.
+// GET / and the managed keys at once. Whether the cluster answering is
+// the one the ledger's records are about is the decision's
+// (decide.CheckRemote), not the read's.
 func (ps *passState) remote(ctx context.Context, cl *spec.Cluster) *remoteState {
 	return ps.snap.reads.Remote(ctx, cl.Name, observe.RemoteQuery{
 		Client: func() (*es.Client, error) { return ps.r.ESClient(ps.set, cl) },
 		Keys:   es.KeyQuery{Name: keyPrefix + "*"},
-		Check: func(info world.Info) error {
-			if rec := ps.ledger.ClusterUUID(cl.Name); rec != "" && info.ClusterUUID != "" && rec != info.ClusterUUID {
-				return fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: no key is created or invalidated there",
-					CodeIdentityChanged, cl.Name, info.ClusterUUID, rec)
-			}
-			return nil
-		},
 	})
 }
 

@@ -217,7 +217,7 @@ func (in *ClusterInput) key(p *ConnectionPlan, local *spec.Cluster, cr *world.Cl
 	}
 	if remote := cr.KeyRemotes[c.Name]; remote != "" {
 		k.Remote = &RemoteKeys{Name: remote, Err: errors.New("not observed in this pass")}
-		if kr := in.Remotes[remote]; kr != nil {
+		if kr := CheckRemote(remote, in.Remotes[remote], led); kr != nil {
 			k.Remote = &RemoteKeys{Name: remote, Info: kr.Info, Keys: kr.Keys, Err: kr.Err}
 		}
 	}
@@ -295,4 +295,19 @@ func WantRoles(local string, conns []*spec.Connection, led *ledger.Ledger, scope
 		return true
 	}
 	return len(led.Roles(local)) > 0 && !scoped
+}
+
+// CheckRemote is a remote's keys as a decision may use them: as read
+// (nil when not read), unless the cluster answering is not the one the
+// ledger's records are about: then its keys are not used, and the error
+// says why no key is created or invalidated there.
+func CheckRemote(name string, kr *world.KeysRead, led *ledger.Ledger) *world.KeysRead {
+	if kr == nil || kr.Err != nil {
+		return kr
+	}
+	if rec := led.ClusterUUID(name); rec != "" && kr.Info.ClusterUUID != "" && rec != kr.Info.ClusterUUID {
+		return &world.KeysRead{Info: kr.Info, Err: fmt.Errorf("%s: cluster %s now answers with cluster_uuid %s, but esremote's records are about cluster_uuid %s: no key is created or invalidated there",
+			CodeIdentityChanged, name, kr.Info.ClusterUUID, rec)}
+	}
+	return kr
 }

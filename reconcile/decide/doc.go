@@ -6,6 +6,19 @@
 // path from here to one. The daemon's memory (contests, backoff) is passed
 // in, never changed here.
 //
+// The whole decision is Decide(set, snapshot, holds, now) (decide.go):
+// from a Snapshot of plain data (the world's reads, world.Snapshot; the
+// trust facts; the ledger's copy; the hand-made keys' credentials as
+// resolved; the pass's scope and windows) and the daemon's memory (Holds),
+// every local cluster's decision (Cluster, cluster.go: the desired
+// aliases, the links' evidence, the canary privileges, each key and its
+// trust, the settings Diff, roles and removals), the identity check across
+// them (NamesByUUID, CheckIdentity), the holds (contest.go: Holds.Hold),
+// the departed clusters, the trust plan and the typed steps (steps.go:
+// StepBuilder, what a saved plan carries). The live pass composes the same
+// functions: each cluster's decision as soon as its reads are in, then the
+// part that spans clusters (TestPassDecisionIsDecide in reconcile).
+//
 // What it holds, one file per family, each table-tested over plain data:
 //
 //   - settings.go: a local cluster's aliases against what it holds and
@@ -50,8 +63,12 @@
 //     part of the pass reads before deciding again (TestDecideTrust,
 //     TestDecideTrustAcrossPlatforms, TestTrustObservationFrozen).
 //
-// Package reconcile gathers each decision's input from the pass's
-// Snapshot and the ledger's copy (decide*.go there) and runs them.
-// TestDecideTwiceFromOneSnapshot runs a whole decision twice on one
-// Snapshot and compares the plans.
+//   - contest.go: which keys of a connection's external drift are
+//     contested or held, given the daemon's memory (Holds)
+//     (TestHoldsContested).
+//
+// TestDecideTwiceFromOneSnapshot (reconcile) runs Decide twice on the
+// Snapshot of a real pass and compares the decisions and their steps;
+// TestSnapshotNeverShowsASecret: the Snapshot never prints, logs or
+// marshals a credential.
 package decide

@@ -113,7 +113,7 @@ func (b *StepBuilder) Departed(cp *ClusterPlan) {
 		if d.Key == nil || len(d.Changes) == 0 || b.Set.Cluster(d.Key.Remote) == nil {
 			continue
 		}
-		if rs := b.Remotes[d.Key.Remote]; rs == nil || rs.Err != nil {
+		if rs := CheckRemote(d.Key.Remote, b.Remotes[d.Key.Remote], b.Ledger); rs == nil || rs.Err != nil {
 			continue
 		}
 		b.invalidateRemoved(d, d.Changes[0])
@@ -260,7 +260,7 @@ func (b *StepBuilder) Cluster(d *ClusterDecision) {
 // keysRead is the precondition of a step on a remote's keys named name:
 // the remote's identity and those keys as the Snapshot read them.
 func (b *StepBuilder) keysRead(remote, name string) *plan.Precondition {
-	rs := b.Remotes[remote]
+	rs := CheckRemote(remote, b.Remotes[remote], b.Ledger)
 	if rs == nil || rs.Err != nil {
 		uuid := b.Ledger.ClusterUUID(remote)
 		if uuid == "" {
