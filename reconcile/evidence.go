@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/decide"
@@ -62,13 +63,28 @@ func (r *Reconciler) evidenceTarget(c *spec.Connection) (target, keyID string) {
 }
 
 // stampPrefix is the part of a stamp known before the cluster is observed:
-// the alias, the target and the keystore write (observe.Stamp).
+// the alias, the target and the keystore write (observe.Stamp), built in
+// one allocation (a steady pass builds it for every link).
 func (r *Reconciler) stampPrefix(c *spec.Connection, target string) string {
-	ks := ""
-	if rec := r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); rec != nil {
-		ks = rec.Fingerprint + "@" + rec.WrittenAt.UTC().Format(time.RFC3339Nano)
+	rec := r.ledger.Keystore(c.Local, CredentialsKey(c.Alias))
+	var b strings.Builder
+	n := len(c.Alias) + len(target) + 3
+	if rec != nil {
+		n += len(rec.Fingerprint) + 1 + len(time.RFC3339Nano)
 	}
-	return c.Alias + "|" + target + "|" + ks + "|"
+	b.Grow(n)
+	b.WriteString(c.Alias)
+	b.WriteByte('|')
+	b.WriteString(target)
+	b.WriteByte('|')
+	if rec != nil {
+		var at [64]byte
+		b.WriteString(rec.Fingerprint)
+		b.WriteByte('@')
+		b.Write(rec.WrittenAt.UTC().AppendFormat(at[:0], time.RFC3339Nano))
+	}
+	b.WriteByte('|')
+	return b.String()
 }
 
 // evidenceLink is what the evidence request needs of link c, from the
@@ -106,7 +122,7 @@ func (r *Reconciler) evidenceLinks(local string, conns []*spec.Connection) []obs
 		*l = r.evidenceLink(c)
 		l.Cached = cached
 		if observe.Stale(cached, now) {
-			rec := r.ledger.Alias(local, c.Alias)
+			rec := r.ledger.SharedAlias(local, c.Alias)
 			l.Configured = rec != nil && !rec.Pending && rec.Connection == c.Name
 		}
 	}

@@ -20,7 +20,6 @@ package observe
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/esremote/esremote/drift"
@@ -66,7 +65,21 @@ type Link struct {
 // keystore write) and the socket state. Evidence taken in another state
 // is not reused.
 func Stamp(prefix string, st world.RemoteStatus) string {
-	return prefix + strconv.FormatBool(st.Connected) + "|" + strconv.FormatBool(st.HasCredentials)
+	return prefix + stampSuffix(st)
+}
+
+// stampSuffix is the socket state's part of a stamp ("connected|has
+// credentials"), one of four constants.
+func stampSuffix(st world.RemoteStatus) string {
+	switch {
+	case st.Connected && st.HasCredentials:
+		return "true|true"
+	case st.Connected:
+		return "true|false"
+	case st.HasCredentials:
+		return "false|true"
+	}
+	return "false|false"
 }
 
 // Stale reports whether evidence is too old to be reused at now, whatever
@@ -76,9 +89,14 @@ func Stale(ev *world.LinkEvidence, now time.Time) bool {
 }
 
 // fresh reports whether ev can be reused for a link now in the state
-// stamp.
-func fresh(ev *world.LinkEvidence, stamp string, now time.Time) bool {
-	return !Stale(ev, now) && ev.Stamp == stamp
+// Stamp(prefix, st) names, compared without building that stamp: a
+// steady pass asks it of every link.
+func fresh(ev *world.LinkEvidence, prefix string, st world.RemoteStatus, now time.Time) bool {
+	if Stale(ev, now) {
+		return false
+	}
+	suffix := stampSuffix(st)
+	return len(ev.Stamp) == len(prefix)+len(suffix) && ev.Stamp[:len(prefix)] == prefix && ev.Stamp[len(prefix):] == suffix
 }
 
 // Answers is what an evidence read gave: each link's evidence by
@@ -158,7 +176,7 @@ func (a Asker) Evidence(ctx context.Context, c *es.Client, obs *world.Observed, 
 		if !ok {
 			continue
 		}
-		if fresh(l.Cached, Stamp(l.StampPrefix, st), now) {
+		if fresh(l.Cached, l.StampPrefix, st, now) {
 			out.Links[l.Name] = *l.Cached
 			continue
 		}

@@ -179,3 +179,30 @@ func TestAskEarlyAndTheSecondWave(t *testing.T) {
 		t.Errorf("early request %+v with every link fresh", e)
 	}
 }
+
+// A link's cached evidence is fresh exactly when its stamp is the state
+// read now and it is younger than EvidenceFresh, and telling so allocates
+// nothing (a steady pass asks it of every link).
+func TestFreshComparesTheStampWithoutBuildingIt(t *testing.T) {
+	const prefix = "logs|esremote-canary-k1|fp@2026-03-01T12:00:00Z|"
+	states := []world.RemoteStatus{{}, {Connected: true}, {HasCredentials: true}, {Connected: true, HasCredentials: true}}
+	for _, taken := range states {
+		for _, now := range states {
+			for _, age := range []time.Duration{0, EvidenceFresh - time.Nanosecond, EvidenceFresh} {
+				ev := &world.LinkEvidence{Stamp: Stamp(prefix, taken), Evidence: drift.Evidence{At: evidenceNow.Add(-age)}}
+				want := Stamp(prefix, now) == ev.Stamp && age < EvidenceFresh
+				if got := fresh(ev, prefix, now, evidenceNow); got != want {
+					t.Errorf("taken %+v, now %+v, age %s: fresh %t, want %t", taken, now, age, got, want)
+				}
+			}
+		}
+	}
+	other := &world.LinkEvidence{Stamp: Stamp("metrics|*||", states[3]), Evidence: drift.Evidence{At: evidenceNow}}
+	if fresh(other, prefix, states[3], evidenceNow) || fresh(nil, prefix, states[3], evidenceNow) {
+		t.Errorf("evidence of another prefix, or none, is fresh")
+	}
+	ev := &world.LinkEvidence{Stamp: Stamp(prefix, states[3]), Evidence: drift.Evidence{At: evidenceNow}}
+	if n := testing.AllocsPerRun(100, func() { fresh(ev, prefix, states[3], evidenceNow) }); n != 0 {
+		t.Errorf("fresh allocates %.0f times per call", n)
+	}
+}
