@@ -95,8 +95,10 @@ type esFunc func(rw http.ResponseWriter, r *http.Request, c *cluster, p principa
 // world unlocked, until the delay passes or the client gives up.
 func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		if r.Body != http.NoBody { // a request without a body (every GET of a pass) has none to keep
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
 		held := &heldResponse{header: http.Header{}}
 		r = r.WithContext(context.WithValue(r.Context(), heldKey{}, held))
 		h.w.mu.Lock()
@@ -244,6 +246,19 @@ func (h *esHandler) info(rw http.ResponseWriter, r *http.Request, c *cluster, _ 
 
 func (h *esHandler) getSettings(rw http.ResponseWriter, r *http.Request, c *cluster, _ principal) {
 	flat := boolParam(r, "flat_settings")
+	if flat && !boolParam(r, "include_defaults") {
+		// What every pass reads of every cluster: the answer is kept,
+		// encoded, until the settings change (settingsChanged).
+		if c.flatSettings == nil {
+			var b bytes.Buffer
+			_ = encodeJSON(&b, map[string]any{"persistent": renderSettings(c.persistent, true), "transient": renderSettings(c.transient, true)})
+			c.flatSettings = b.Bytes()
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(200)
+		_, _ = rw.Write(c.flatSettings)
+		return
+	}
 	out := map[string]any{
 		"persistent": renderSettings(maps.Clone(c.persistent), flat),
 		"transient":  renderSettings(maps.Clone(c.transient), flat),

@@ -126,7 +126,7 @@ func effectiveAliases(c *cluster) map[string]*aliasConfig {
 
 // settingsChanged is called after every change of c's persistent or
 // transient settings.
-func (c *cluster) settingsChanged() { c.effective = nil }
+func (c *cluster) settingsChanged() { c.effective, c.flatSettings = nil, nil }
 
 // resolveHost finds the simulated cluster that host:port names.
 func (w *World) resolveHost(addr string) (*cluster, int) {

@@ -151,7 +151,11 @@ type cluster struct {
 	// effective is effectiveAliases of persistent and transient, nil
 	// until asked for and whenever either changes (settingsChanged).
 	effective map[string]*aliasConfig
-	keystore  map[string]string // what is on disk / in the platform keystore
+	// flatSettings is the encoded answer to GET /_cluster/settings
+	// ?flat_settings=true, nil until asked for and whenever the settings
+	// change (settingsChanged).
+	flatSettings []byte
+	keystore     map[string]string // what is on disk / in the platform keystore
 	// keystoreAt is when the keystore last changed (its file's mtime).
 	keystoreAt time.Time
 	asFile     map[string]bool
