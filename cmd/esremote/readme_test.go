@@ -215,3 +215,46 @@ func cmdReadmeWait(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDocsNameExistingTests: every test README.md and docs/*.md name as
+// the proof of a claim (`TestX`) exists in the tree, so that a renamed or
+// removed test cannot leave a claim resting on nothing.
+func TestDocsNameExistingTests(t *testing.T) {
+	defined := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func (Test[A-Za-z0-9_]*)\(`)
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != "../.." {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, "_test.go") {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range decl.FindAllStringSubmatch(string(b), -1) {
+				defined[m[1]] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, _ := filepath.Glob("../../docs/*.md")
+	docs = append(docs, "../../README.md")
+	cited := regexp.MustCompile(`\bTest[A-Z][A-Za-z0-9_]*`)
+	for _, doc := range docs {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range cited.FindAllString(string(b), -1) {
+			if !defined[name] {
+				t.Errorf("%s names %s, which no test file defines", filepath.Base(doc), name)
+			}
+		}
+	}
+}
