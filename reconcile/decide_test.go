@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -163,4 +164,65 @@ func stepList(steps []plan.Step) string {
 		fmt.Fprintf(&b, "%s %s %s %s %s\n", s.ID, s.Target, s.Kind, s.Name, s.Body)
 	}
 	return b.String()
+}
+
+// A hand-made key's link, for the credential its decision takes from the
+// Snapshot (resolved when the pass starts).
+const handMadeConn = `apiVersion: esremote/v1
+kind: Connection
+name: analytics-to-logs-handmade
+local: ech-analytics
+alias: logs-handmade
+remote:
+  cluster: ece-prod-logs
+security: api_key
+api_key:
+  managed: false
+  credentials: {env: HANDMADE_KEY}
+`
+
+// Scoped passes (--only, the daemon's retry of some targets) and a
+// hand-made key decide as decide.Decide of their Snapshot too.
+func TestScopedPassDecisionIsDecide(t *testing.T) {
+	tw := decideWorld(t)
+	tw.env["HANDMADE_KEY"] = "aGFuZC1tYWRlOmtleQ=="
+	tw.write("handmade.yaml", handMadeConn)
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	for _, sc := range []struct {
+		only    string
+		targets []string
+	}{{"", nil}, {"analytics-to-logs-handmade", nil}, {"", []string{"ech-analytics"}}} {
+		r := tw.reconciler(true)
+		r.opts.Now = func() time.Time { return at }
+		ps := r.newPass(tw.load(), ModePlan, sc.only, sc.targets)
+		ps.observe(t.Context())
+		if _, ok := ps.secrets["analytics-to-logs-handmade"]; !ok {
+			t.Fatalf("%+v: the hand-made key's credential was not resolved into the Snapshot", sc)
+		}
+		work, departed := ps.decidePass()
+		steps := ps.steps(work, departed)
+		want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
+		if len(work) == 0 || len(work) != len(want.Clusters) {
+			t.Fatalf("%+v: the pass decided %d clusters, Decide %d", sc, len(work), len(want.Clusters))
+		}
+		for i, w := range work {
+			if !reflect.DeepEqual(w.cp, want.Clusters[i].Plan) {
+				t.Errorf("%+v: %s: the pass's decision is not Decide's:\n%+v\n%+v", sc, w.cp.Local, clusterDoc(w.cp, nil, nil), clusterDoc(want.Clusters[i].Plan, nil, nil))
+			}
+		}
+		if !reflect.DeepEqual(steps, want.Steps) || !reflect.DeepEqual(departed, want.Departed) {
+			t.Errorf("%+v: steps or departed differ:\n%s\n%s", sc, stepList(steps), stepList(want.Steps))
+		}
+		if sc.targets == nil && !slices.ContainsFunc(want.Steps, func(s plan.Step) bool {
+			return s.Kind == plan.KindSetKeystore && s.Connection == "analytics-to-logs-handmade" && s.SecretRef != nil
+		}) {
+			t.Errorf("%+v: no keystore step for the hand-made key: the test proves nothing about its secret", sc)
+		}
+		if js, err := json.Marshal(want.Steps); err != nil || strings.Contains(string(js), tw.env["HANDMADE_KEY"]) {
+			t.Errorf("%+v: the steps carry the hand-made key's secret (or do not marshal: %v)", sc, err)
+		}
+		if sc.only != "" && (len(work) != 1 || len(work[0].cp.Connections) != 1) {
+			t.Errorf("--only %s decided %d clusters", sc.only, len(work))
+		}
+	}
 }
