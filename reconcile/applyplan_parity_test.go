@@ -131,3 +131,49 @@ func TestApplyPlanSaysWhyARemovalIsNotMade(t *testing.T) {
 		}
 	}
 }
+
+// The key of a connection whose local cluster left the specs, on a
+// remote the pass could not read: apply --plan says why it is not
+// invalidated, as the live pass does.
+func TestApplyPlanSaysWhyADepartedKeyIsKept(t *testing.T) {
+	for _, mode := range []string{"live", "apply --plan"} {
+		tw := newTestWorld(t, sim.DefaultWorld())
+		tw.write("conn.yaml", apiKeyConn)
+		tw.pass(ModeApply)
+		id := tw.reconciler(true).Ledger().Key("analytics-to-ece-logs").ID
+		tw.remove("conn.yaml")
+		var docs []string
+		for _, d := range strings.Split(mustRead(t, tw.dir+"/clusters.yaml"), "---\n") {
+			if !strings.Contains(d, "\nname: ech-analytics\n") {
+				docs = append(docs, d)
+			}
+		}
+		tw.write("clusters.yaml", strings.Join(docs, "---\n"))
+		if _, err := tw.srv.Fault(sim.Fault{Target: "ece-prod-logs", Path: "/_security/api_key", Kind: sim.FaultStatus, Status: 503}); err != nil {
+			t.Fatal(err)
+		}
+		var res *Result
+		if mode == "live" {
+			res = tw.pass(ModeApply)
+		} else {
+			doc, err := plan.Parse(mustJSON(t, tw.pass(ModePlan).SavedPlan()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err = tw.reconciler(false).ApplyPlan(t.Context(), tw.load(), doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reason := ""
+		for _, c := range res.Report(drift.TriggerApply, "").Connections {
+			for _, ch := range c.Changes {
+				if ch.Resource == drift.ResourceAPIKey && c.Name == "analytics-to-ece-logs" {
+					reason = ch.Error
+				}
+			}
+		}
+		if want := "invalidate key " + id + " on ece-prod-logs: "; !strings.HasPrefix(reason, want) || !strings.Contains(reason, "503") {
+			t.Errorf("%s: the departed key's change says %q; want %q and the remote's 503", mode, reason, want)
+		}
+	}
+}

@@ -2,9 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/esremote/esremote/reconcile/decide"
 )
 
 // applyDeparted invalidates the keys departed planned, on their remotes
@@ -12,25 +9,7 @@ import (
 // request says why on its change.
 func (ps *passState) applyDeparted(ctx context.Context, cp *ClusterPlan) {
 	var out Outcomes
-	for _, d := range cp.Deletions {
-		if d.Key == nil || len(d.Changes) == 0 {
-			continue
-		}
-		ch := d.Changes[0]
-		rcl := ps.set.Cluster(d.Key.Remote)
-		if rcl == nil {
-			out.setChange(ch, ChangeOutcome{Err: errRemoteGone(d)})
-			continue
-		}
-		rs := decide.CheckRemote(rcl.Name, ps.remotes[rcl.Name], ps.ledger)
-		if rs == nil {
-			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)})
-			continue
-		}
-		if rs.Err != nil {
-			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: %w", d.Key.ID, rcl.Name, rs.Err)})
-		}
-	}
+	ps.heldDeparted(cp, &out)
 	ps.addOutcomes(&out)
 	b := &stepBuilder{ps: ps, prefix: "departed/"}
 	b.departed(cp)

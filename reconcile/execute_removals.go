@@ -7,22 +7,39 @@ package reconcile
 import (
 	"fmt"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/spec"
 )
 
 // heldRemovals records why a plan's removals that no step makes are not
-// made, as a live pass says it when it runs (unremovable, and for a
-// cluster that left the specs, errRemoteGone): a saved plan carries
-// the reasons, so apply --plan reports them too.
+// made, as a live pass says it when it runs (unremovable; a departed
+// cluster's are the plan pass's heldDeparted): a saved plan carries the
+// reasons, so apply --plan reports them too.
 func heldRemovals(set *spec.Set, cp *ClusterPlan, out *Outcomes) {
-	cl := set.Cluster(cp.Local)
-	if cl != nil {
+	if cl := set.Cluster(cp.Local); cl != nil {
 		unremovable(set, cl, cp, out)
-		return
 	}
+}
+
+// heldDeparted records why the key of a connection whose local cluster
+// left the specs is not invalidated: its remote left them too, or the
+// pass could not read it (the invalidation's precondition).
+func (ps *passState) heldDeparted(cp *ClusterPlan, out *Outcomes) {
 	for _, d := range cp.Deletions {
-		if d.Key != nil && len(d.Changes) > 0 && d.Changes[0].Err == nil && set.Cluster(d.Key.Remote) == nil {
-			out.setChange(d.Changes[0], ChangeOutcome{Err: errRemoteGone(d)})
+		if d.Key == nil || len(d.Changes) == 0 {
+			continue
+		}
+		ch := d.Changes[0]
+		rcl := ps.set.Cluster(d.Key.Remote)
+		if rcl == nil {
+			out.setChange(ch, ChangeOutcome{Err: errRemoteGone(d)})
+			continue
+		}
+		switch rs := decide.CheckRemote(rcl.Name, ps.remotes[rcl.Name], ps.ledger); {
+		case rs == nil:
+			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: the remote was not observed in this pass", d.Key.ID, rcl.Name)})
+		case rs.Err != nil:
+			out.setChange(ch, ChangeOutcome{Err: fmt.Errorf("invalidate key %s on %s: %w", d.Key.ID, rcl.Name, rs.Err)})
 		}
 	}
 }

@@ -114,6 +114,9 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 		// The decision as typed steps, before anything else happens to
 		// it: what plan --out saves and apply --plan executes.
 		res.steps = ps.steps(work, departed)
+		for _, cp := range departed {
+			ps.heldDeparted(cp, &res.held)
+		}
 	}
 
 	// Execute: trust first (a certificate link needs it on both

@@ -19,6 +19,7 @@ func (res *Result) SavedPlan() *plan.Plan {
 	}
 	// Why the removals no step makes are not made, as apply says it.
 	var held Outcomes
+	held.merge(&res.held)
 	for _, cp := range res.Plan.Clusters {
 		heldRemovals(res.Set, cp, &held)
 	}

@@ -280,8 +280,10 @@ type Result struct {
 	Outcomes Outcomes
 
 	// steps are a plan pass's decision as typed steps, each change
-	// naming its own (Change.Step): SavedPlan.
+	// naming its own (Change.Step), held why a departed cluster's
+	// removals no step makes are not made: SavedPlan.
 	steps []plan.Step
+	held  Outcomes
 }
 
 // KeyExpirations maps each connection with a known cross-cluster API key
