@@ -56,7 +56,14 @@ func TestEncodeJSONAllocations(t *testing.T) {
 	buf.Grow(1 << 14)
 	fast := testing.AllocsPerRun(20, func() { buf.Reset(); _ = encodeJSON(&buf, answer) })
 	slow := testing.AllocsPerRun(20, func() { buf.Reset(); _ = json.NewEncoder(&buf).Encode(answer) })
-	if fast > 26 || fast*4 > slow {
+	// One allocation per map (26): exact without the race detector. Under
+	// it, sync.Pool drops some of the scratch buffers put back, so a run
+	// may allocate one more: only the ratio to encoding/json holds there.
+	perMap := 26.0
+	if raceEnabled {
+		perMap = math.Inf(1)
+	}
+	if fast > perMap || fast*4 > slow {
 		t.Errorf("encodeJSON: %.0f allocations (encoding/json %.0f); want one per map at most, and under a quarter", fast, slow)
 	}
 	t.Logf("encodeJSON: %.0f allocations, encoding/json %.0f", fast, slow)
