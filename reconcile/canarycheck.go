@@ -6,7 +6,6 @@ import (
 
 	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
 )
 
@@ -19,12 +18,6 @@ func wantPrivileges(conns []*spec.Connection) bool {
 	return slices.ContainsFunc(conns, func(c *spec.Connection) bool {
 		return c.Security == spec.SecurityAPIKey && c.Policy != spec.PolicyDisabled
 	})
-}
-
-// checkCanaryPrivileges is decide.CheckCanaryPrivileges (after apply's
-// verify replaced the evidence).
-func checkCanaryPrivileges(local string, privs *world.UserPrivileges, cps []*ConnectionPlan) {
-	decide.CheckCanaryPrivileges(local, privs, cps)
 }
 
 // CanaryPrivileges checks, for esremote doctor, whether the credential

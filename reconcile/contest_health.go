@@ -2,40 +2,28 @@ package reconcile
 
 import (
 	"context"
-	"slices"
 
-	"github.com/esremote/esremote/reconcile/es"
-	"github.com/esremote/esremote/spec"
+	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/verify"
 )
 
-// contestedHealth judges a link contested by another installation by
-// whether it works, not by this installation's canary. The canary proves
-// which key the local cluster uses; refused, it says the local cluster
-// does not use this installation's key, which is what a contest looks
-// like when the other installation wrote the keystore entry last. Whether
-// the link works is then asked with any index ("*"), whatever key is in
-// use: one request, only for such links. The answer is not cached: the
-// next pass asks its canary again.
-func (ps *passState) contestedHealth(ctx context.Context, c *es.Client, version string, p *ConnectionPlan) {
-	if p.Health != HealthUnauthorized || p.Proven != "" || p.Conn.Policy == spec.PolicyDisabled ||
-		!slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeContestedByOther }) {
+// contested judges the i-th link when another installation contests it
+// (decide.ContestedAsk): its own canary refused says only that the local
+// cluster does not use this installation's key, so whether the link
+// works is asked with any index (verify.AnyIndex: one request, only for
+// such links, its answer not cached) and judged by decide.AfterContested.
+// The next pass asks its canary again.
+func (cr *clusterRun) contested(ctx context.Context, i int) {
+	r, l := cr.ps.r, cr.link(i)
+	if !decide.Contested(l) {
 		return
 	}
-	if target, keyID := ps.r.evidenceTarget(p.Conn); keyID == "" || target == "*" {
-		return // the link was asked with any index already
+	if target, keyID := r.evidenceTarget(l.Conn); !decide.ContestedAsk(l, target, keyID) {
+		return
 	}
-	ev, ok := ps.r.asker().AskAny(ctx, c, version, p.Conn.Alias)
+	h, ok := verify.AnyIndex(ctx, r.asker(), cr.w.client, cr.w.obs.Version, l.Conn.Alias)
 	if !ok {
 		return
 	}
-	if ev.Health != HealthConnected {
-		return
-	}
-	canary := ""
-	if p.Evidence != nil {
-		canary = p.Evidence.Answer
-	}
-	ev.Evidence.Answer += "; this installation's canary was refused (" + canary + "): the local cluster uses another installation's key"
-	p.Health, p.Refusal = ev.Health, ""
-	p.Evidence = &ev.Evidence
+	cr.set(i, decide.AfterContested(*l, h.Health, h.Evidence))
 }

@@ -22,9 +22,9 @@ import (
 // stay with esremote doctor; when none of these checks finds a cause, or
 // the alias has setting changes still to apply (they are the cause), no
 // finding is added.
-func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *ConnectionPlan, applied func(*Change) bool) {
+func (ps *passState) diagnose(ctx context.Context, p *ConnectionPlan, applied func(*Change) bool) {
 	c := p.Conn
-	ck := &doctor.Checkup{Set: ps.set, Conn: c, Local: local, Report: &doctor.Report{Connection: c.Name},
+	ck := &doctor.Checkup{Set: ps.set, Conn: c, Report: &doctor.Report{Connection: c.Name},
 		Now: ps.r.opts.Now(), Getenv: ps.r.opts.Getenv, KeyID: ps.r.ManagedKeyID(c.Name)}
 	if p.Desired != nil {
 		ck.Want = p.Desired.Settings
@@ -63,7 +63,7 @@ func (ps *passState) diagnose(ctx context.Context, local *es.Client, p *Connecti
 		// A key written in this pass is newer than the pass's read of the
 		// remote's keys: not checked against it.
 		if ck.Cached = ps.cachedKey(c); ck.Cached != nil {
-			ck.APIKey(ctx)
+			ck.APIKey(ctx) // sends nothing: Cached is set, Remote nil
 		}
 	}
 	if s := ck.Report.FirstProblem(); s == nil && loading != nil {

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -173,39 +172,4 @@ func (r *Reconciler) lastVersion(local string) (string, bool) {
 	defer r.evidenceMu.Unlock()
 	v, ok := r.versions[local]
 	return v, ok
-}
-
-// rotating finishes a link's health when a rotation is under way: until the
-// old key is invalidated, the link is rotating (the old key stays valid
-// and may carry some nodes' requests), through the proof window too
-// (rotationFinish); a rotation whose new key is still not proven in use
-// RotationStuckAfter after the keystore write is an error finding.
-func (ps *passState) rotating(p *ConnectionPlan) {
-	c := p.Conn
-	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed {
-		return
-	}
-	rec := ps.r.ledger.Key(c.Name)
-	if rec == nil {
-		return
-	}
-	if rec.Previous == nil || p.Health == HealthUnknown || p.Health == HealthDisconnected {
-		return
-	}
-	p.Health = HealthRotating
-	proven := p.Proven == rec.ID || !rec.ProvenAt.IsZero()
-	if p.Key != nil && canaryAmbiguous(p.Key.Access) {
-		proven = false // any key passes the canary: only the window ends the rotation
-	}
-	if proven {
-		return
-	}
-	if ks := ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)); ks != nil {
-		if since := ps.r.opts.Now().Sub(ks.WrittenAt); since > ps.r.opts.RotationStuckAfter {
-			p.Findings = append(p.Findings, Finding{Severity: "error", Code: CodeRotationStuck,
-				Message: fmt.Sprintf("key %s was written to the keystore of %s %s ago and is still not in use (%s); the old key %s stays valid",
-					rec.ID, c.Local, since.Round(time.Second), p.Evidence.Answer, rec.Previous.ID),
-				Fix: "check that the platform reloaded the keystore of " + c.Local + " (its nodes' reload_secure_settings), then run esremote apply"})
-		}
-	}
 }

@@ -7,6 +7,11 @@ package reconcile
 // Every write of a pass goes through package execute, as apply --plan's
 // do: the precondition, the ledger's intent, the request, its commit.
 //
+// After the writes, execute only sequences: what is read again is
+// package verify's (verify.Evidence through Options.Verify,
+// verify.Credentials, verify.AnyIndex), what a link becomes is package
+// decide's pure judgement of it (decide/after.go), recorded here.
+//
 // The decision is never written back: what became of it is recorded as
 // Outcomes (outcome.go), each step's outcome by its ID, and each link as
 // the writes and the checks after them left it, on a working copy of its
@@ -18,6 +23,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/spec"
@@ -57,6 +63,15 @@ func (cr *clusterRun) edit(i int) *ConnectionPlan {
 		cr.after[i] = &c
 	}
 	return cr.after[i]
+}
+
+// set records on the link's working copy what a judgement after the
+// writes (decide/after.go) made of it. Its findings and changes are
+// copied: the working copy never shares them with the decided row.
+func (cr *clusterRun) set(i int, p ConnectionPlan) {
+	p.Findings = slices.Clone(p.Findings)
+	p.Changes = slices.Clone(p.Changes)
+	*cr.edit(i) = p
 }
 
 // change is what became of ch so far: this cluster's steps, then the
@@ -181,11 +196,13 @@ func (cr *clusterRun) apply(ctx context.Context) {
 	if len(touched) > 0 {
 		// The local credential's privileges, judged again on the
 		// evidence verify replaced.
-		links := make([]*ConnectionPlan, len(cp.Connections))
+		links := make([]ConnectionPlan, len(cp.Connections))
 		for i := range links {
-			links[i] = cr.edit(i)
+			links[i] = *cr.link(i)
 		}
-		checkCanaryPrivileges(cp.Local, cr.w.privs, links)
+		for i, l := range decide.AfterCanaryPrivileges(cp.Local, cr.w.privs, links) {
+			cr.set(i, l)
+		}
 	}
 }
 
@@ -229,16 +246,14 @@ func (cr *clusterRun) afterWrites(ctx context.Context, only map[int]bool) {
 		if p.Conn.Policy == spec.PolicyDisabled || only != nil && !only[i] {
 			continue
 		}
-		if l := cr.link(i); l.Health == HealthUnauthorized && slices.ContainsFunc(l.Findings, func(f Finding) bool { return f.Code == CodeContestedByOther }) {
-			ps.contestedHealth(ctx, w.client, w.obs.Version, cr.edit(i))
-		}
-		if p.Conn.Security == spec.SecurityAPIKey && p.Conn.APIKey != nil && p.Conn.APIKey.Managed {
-			if rec := ps.r.ledger.Key(p.Conn.Name); rec != nil && rec.Previous != nil {
-				ps.rotating(cr.edit(i))
+		cr.contested(ctx, i)
+		if c := p.Conn; c.Security == spec.SecurityAPIKey && c.APIKey != nil && c.APIKey.Managed {
+			if rec := ps.r.ledger.Key(c.Name); rec != nil && rec.Previous != nil {
+				cr.set(i, decide.Rotating(*cr.link(i), rec, ps.r.ledger.Keystore(c.Local, CredentialsKey(c.Alias)), ps.r.opts.Now(), ps.r.opts.RotationStuckAfter))
 			}
 		}
-		if l := cr.link(i); l.Err == nil && (l.Health == HealthDisconnected || l.Health == HealthUnauthorized) {
-			ps.diagnose(ctx, w.client, cr.edit(i), cr.applied)
+		if decide.NeedsDiagnosis(cr.link(i)) {
+			ps.diagnose(ctx, cr.edit(i), cr.applied)
 		}
 	}
 }

@@ -7,46 +7,24 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/esremote/esremote/reconcile/decide"
 	"github.com/esremote/esremote/reconcile/execute"
-	"github.com/esremote/esremote/spec"
+	"github.com/esremote/esremote/reconcile/verify"
 )
 
 // recordProof keeps the proof window of a managed key in the ledger
-// (KeyRecord.ProvenAt), from the pass's last evidence (after verify when
-// apply wrote): the first request authorized under the key starts it, and
-// a request refused under the key it replaced (a node that has not loaded
-// it yet) starts it again. Only a record that changes is saved: a steady
-// link costs no ledger write.
+// (KeyRecord.ProvenAt) as decide.KeyProof judges it from the pass's last
+// evidence of the link (after verify when apply wrote). Only a record
+// that changes is saved: a steady link costs no ledger write.
 func (ps *passState) recordProof(p *ConnectionPlan) {
-	c := p.Conn
-	if c.Security != spec.SecurityAPIKey || c.APIKey == nil || !c.APIKey.Managed || !p.Enforced() {
+	rec := ps.r.ledger.Key(p.Conn.Name)
+	at, changed := decide.KeyProof(p, rec, ps.r.opts.Now())
+	if !changed {
 		return
 	}
-	rec := ps.r.ledger.Key(c.Name)
-	access := decide.AccessOf(c.APIKey.Access) // a saved plan's row carries no key work
-	if p.Key != nil {
-		access = p.Key.Access
-	}
-	if rec == nil || rec.Pending || canaryAmbiguous(access) {
-		return
-	}
-	at := ps.r.opts.Now()
-	if p.Evidence != nil && !p.Evidence.At.IsZero() {
-		at = p.Evidence.At
-	}
-	switch {
-	case p.Proven == rec.ID && rec.ProvenAt.IsZero():
-		rec.ProvenAt = at
-	case !rec.ProvenAt.IsZero() && p.Health == HealthUnauthorized && p.RefusedKey != "" &&
-		(rec.Previous != nil && p.RefusedKey == rec.Previous.ID || rec.Displaced != "" && p.RefusedKey == rec.Displaced):
-		rec.ProvenAt = time.Time{}
-	default:
-		return
-	}
-	if err := ps.r.ledger.SetKey(c.Name, rec); err != nil {
+	rec.ProvenAt = at
+	if err := ps.r.ledger.SetKey(p.Conn.Name, rec); err != nil {
 		ps.r.opts.Logger.Warn("record the proof of a key", "key", rec.ID, "err", err)
 	}
 }
@@ -70,8 +48,7 @@ func (cr *clusterRun) finishRotations(ctx context.Context, b *stepBuilder) {
 		if i < 0 {
 			continue
 		}
-		p := cr.link(i)
-		if rec := ps.r.ledger.Key(p.Conn.Name); p.Health != HealthConnected || !canaryAmbiguous(p.Key.Access) && (rec == nil || p.Proven != rec.ID) {
+		if decide.RotationKept(cr.link(i), ps.r.ledger.Key(s.Connection)) {
 			// The decision's proof is not enough: the last request
 			// through the link no longer proves the new key.
 			cr.out.setStep(execute.Outcome{Step: s.ID, Status: execute.Skipped, Err: errRotationKept})
@@ -85,13 +62,13 @@ func (cr *clusterRun) finishRotations(ctx context.Context, b *stepBuilder) {
 }
 
 // reloadOutcome is what a self-managed cluster's keystore reload
-// (KindReload) leaves: the connections it was for (by index), to
-// verify, when every node reloaded; otherwise a reload_failed finding on
-// each of them.
+// (KindReload) leaves (decide.AfterReload): the connections it was for
+// (decide.ReloadWaiting, by index), to verify, when every node reloaded;
+// otherwise a reload_failed finding on each of them.
 func (cr *clusterRun) reloadOutcome(o execute.Outcome) []int {
 	var waiting []int
 	for i, p := range cr.w.cp.Connections {
-		if p.Writes() && slices.ContainsFunc(p.Findings, func(f Finding) bool { return f.Code == CodeActionRequired }) {
+		if decide.ReloadWaiting(p) {
 			waiting = append(waiting, i)
 		}
 	}
@@ -99,29 +76,25 @@ func (cr *clusterRun) reloadOutcome(o execute.Outcome) []int {
 		return waiting
 	}
 	for _, i := range waiting {
-		l := cr.edit(i)
-		l.Findings = append(l.Findings, Finding{Severity: "error", Code: CodeReloadFailed, Message: o.Err.Error(),
-			Fix: "fix the keystore on the named nodes (same value on every node), then run apply again"})
+		cr.set(i, decide.AfterReload(*cr.link(i), o.Err))
 	}
 	return nil
 }
 
-// settleActionRequired drops the action_required finding of the links
-// (by index) whose credentials Elasticsearch now reports (after a
-// reload).
+// settleActionRequired reads which aliases Elasticsearch now reports
+// credentials for (verify.Credentials, after a reload) and settles the
+// action_required of the links waiting for it (by index,
+// decide.AfterCredentials).
 func (cr *clusterRun) settleActionRequired(ctx context.Context, waiting []int) {
 	if len(waiting) == 0 {
 		return
 	}
-	info, err := cr.w.client.RemoteInfo(ctx)
+	creds, err := verify.Credentials(ctx, cr.w.client)
 	if err != nil {
 		return
 	}
 	for _, i := range waiting {
-		l := cr.edit(i)
-		if !info[l.Conn.Alias].HasCredentials() {
-			continue
-		}
-		l.Findings = slices.DeleteFunc(l.Findings, func(f Finding) bool { return f.Code == CodeActionRequired })
+		l := cr.link(i)
+		cr.set(i, decide.AfterCredentials(*l, creds[l.Conn.Alias]))
 	}
 }

@@ -4,7 +4,12 @@
 // in use by its canary) or the verifier's window ends. Its verdicts are
 // part of the pass's outcome. Evidence is the default verifier, built on
 // the observe stage's evidence request (observe.Asker.Ask); RemoteInfo,
-// socket state only, remains for callers that want it.
+// socket state only, remains for callers that want it. The other reads
+// after writes are here too (after.go): the credentials Elasticsearch
+// reports after a keystore reload (Credentials), and a contested link
+// asked with any index (AnyIndex). Every function takes the client or
+// the asker and returns plain data; what a link becomes is package
+// decide's judgement (decide/after.go).
 package verify
 
 import (

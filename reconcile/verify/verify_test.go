@@ -25,6 +25,9 @@ type fakeLocal struct {
 	asked       []string
 	loadedAfter int
 	sockets     map[string]bool
+	// credentials are the aliases whose _remote/info shows
+	// cluster_credentials (a keystore entry loaded).
+	credentials map[string]bool
 }
 
 func (f *fakeLocal) serve(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +39,11 @@ func (f *fakeLocal) serve(w http.ResponseWriter, r *http.Request) {
 		out := map[string]world.RemoteInfo{}
 		for alias, up := range f.sockets {
 			out[alias] = world.RemoteInfo{Connected: up, Mode: "proxy"}
+			if f.credentials[alias] {
+				ri := out[alias]
+				ri.ClusterCredentials = "::es_redacted::"
+				out[alias] = ri
+			}
 		}
 		_ = json.NewEncoder(w).Encode(out)
 		return
