@@ -24,6 +24,18 @@ func (ps *passState) applyTrust(ctx context.Context) {
 		return
 	}
 	// The re-diff after a 409 reads the ledger as the writes left it.
+	// What the decision held (the trust of connections refused as
+	// conflicts, decide.HoldRefused) is not sent, and says why.
+	var held Outcomes
+	for _, name := range tp.Order {
+		d := tp.Deps[name]
+		for _, op := range d.Ops {
+			if op.Held {
+				held.setChange(d.Changes[op.Key], ChangeOutcome{Err: errRefused})
+			}
+		}
+	}
+	ps.addOutcomes(&held)
 	tb := &trustWriter{ps: ps, ctx: ctx, TrustBuilder: &decide.TrustBuilder{Plan: tp,
 		Input: decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.r.ledger, Now: ps.r.opts.Now()}}}
 	for _, name := range tp.Order {
@@ -150,38 +162,6 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 		default:
 			fail(err)
 			return
-		}
-	}
-}
-
-// holdRefusedTrust keeps unwritten the trust entries wanted only by
-// connections the pass refused as conflicts (their alias is not
-// esremote's): nothing of such a connection is written, its trust
-// included. An entry another connection wants too is still written.
-func (ps *passState) holdRefusedTrust(work []*clusterWork) {
-	if ps.trust == nil {
-		return
-	}
-	refused := map[string]bool{}
-	for _, w := range work {
-		for _, p := range w.cp.Connections {
-			if p.Refused {
-				refused[p.Conn.Name] = true
-			}
-		}
-	}
-	if len(refused) == 0 {
-		return
-	}
-	var out Outcomes
-	defer func() { ps.addOutcomes(&out) }()
-	for _, d := range ps.trust.Deps {
-		for _, op := range d.Ops {
-			if !op.Enforced || len(op.Conns) == 0 || slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
-				continue
-			}
-			op.Enforced = false
-			out.setChange(d.Changes[op.Key], ChangeOutcome{Err: errRefused})
 		}
 	}
 }

@@ -123,7 +123,6 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 	// deployments before its cluster settings can connect, DESIGN §5),
 	// then every cluster, then the keys of departed clusters.
 	if mode != ModePlan {
-		ps.holdRefusedTrust(work)
 		ps.applyTrust(ctx)
 	}
 	plans := make([]*ClusterPlan, len(work))
@@ -216,13 +215,13 @@ func (ps *passState) snapshot() *decide.Snapshot {
 }
 
 // decidePass decides every local cluster, before anything is written (a
-// connection refused as a conflict keeps its trust unwritten too, and a
 // saved plan that is stale anywhere is written nowhere), and what the
 // ledger still owns on clusters that left the specs. It composes what
 // decide.Decide is made of: each cluster's decision made as soon as it was
 // observed (ps.early, decide.Cluster; from the Snapshot for a cluster
-// that was not), then the identity check over every cluster of the pass
-// and the daemon's holds. It reads nothing: decide.Decide of the pass's
+// that was not), then the identity check over every cluster of the pass,
+// the daemon's holds, and the trust of connections refused as conflicts
+// held (decide.HoldRefused). It reads nothing: decide.Decide of the pass's
 // Snapshot is the same decision.
 func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
 	early := ps.early
@@ -253,8 +252,12 @@ func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
 		if d.Cluster != nil {
 			ps.holds.Hold(d.Plan, now)
 		}
+		decided[i] = d
 		work[i] = ps.work(d)
 	}
+	// What connections refused as conflicts want of trust is held: the
+	// trust decision is final from here on.
+	ps.trust = decide.HoldRefused(ps.trust, decided)
 	var departed []*ClusterPlan
 	if ps.departing {
 		departed = decide.Departed(ps.set, ps.ledger)

@@ -43,7 +43,8 @@ type Decision struct {
 }
 
 // Decide decides a pass from its Snapshot: the trust, each local
-// cluster, the identity check across them, the holds, and the departed
+// cluster, the identity check across them, the holds, the trust of
+// connections refused as conflicts held (HoldRefused), and the departed
 // clusters. It is pure: the same arguments give an equal Decision, and
 // nothing is read or written. The live pass composes the same functions
 // (Cluster as each cluster's reads arrive, then Identity and Hold).
@@ -65,6 +66,10 @@ func Decide(set *spec.Set, snap *Snapshot, holds *Holds, now time.Time) *Decisio
 		}
 		out.Clusters[i] = d
 	}
+	// What refused connections want of trust is held, once the clusters
+	// are decided.
+	tp = HoldRefused(tp, out.Clusters)
+	out.Trust = tp
 	if sc.Departing {
 		out.Departed = Departed(set, snap.Ledger)
 	}

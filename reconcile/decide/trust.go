@@ -106,6 +106,9 @@ type TrustPlan struct {
 	// did not hold, in the order asked: the observe stage reads them and
 	// decides again. A plan with Missing facts is not the pass's decision.
 	Missing []TrustQuestion
+	// Refused are the connections refused as conflicts whose trust the
+	// plan holds (HoldRefused), sorted.
+	Refused []string
 }
 
 // Detached is trust work and findings of a pass that concern no
@@ -255,8 +258,10 @@ type TrustOp struct {
 	want   entryView // the full desired value (report)
 	Write  entryView // what apply writes: enforced sources only
 	Remove bool
-	// Enforced: apply makes this change.
+	// Enforced: apply makes this change. Held: it would, but every
+	// connection that wants it was refused as a conflict (HoldRefused).
 	Enforced bool
+	Held     bool
 	Conns    []string
 	Conn     string // the connection recorded in the ledger
 }

@@ -431,6 +431,13 @@ func (tb *TrustBuilder) Diff(d *TrustDeployment, live world.Trust, note bool) []
 		}
 		ops = append(ops, op)
 	}
+	// A re-diff after a 409 holds what the decision held (HoldRefused):
+	// the plan names the refused connections.
+	for _, op := range ops {
+		if heldFor(op, tb.Plan.Refused) {
+			op.Enforced, op.Held = false, true
+		}
+	}
 	return ops
 }
 
