@@ -18,11 +18,17 @@ import (
 
 // applyTrust writes the trust changes, local deployments first, before any
 // cluster settings are written.
+//
+// It writes from a copy of the decision (decide.TrustPlan.Clone), kept as
+// ps.trustAfter: what the writes did (each deployment's final trust, a
+// re-read after a 409, a plan in progress, the one-sided check on what
+// was written) is recorded there, and the decision stays as decided.
 func (ps *passState) applyTrust(ctx context.Context) {
-	tp := ps.trust
+	tp := ps.trust.Clone()
 	if tp == nil {
 		return
 	}
+	ps.trustAfter = tp
 	// The re-diff after a 409 reads the ledger as the writes left it.
 	// What the decision held (the trust of connections refused as
 	// conflicts, decide.HoldRefused) is not sent, and says why.
@@ -31,7 +37,7 @@ func (ps *passState) applyTrust(ctx context.Context) {
 		d := tp.Deps[name]
 		for _, op := range d.Ops {
 			if op.Held {
-				held.setChange(d.Changes[op.Key], ChangeOutcome{Err: errRefused})
+				held.setChange(tp.Decided(d.Changes[op.Key]), ChangeOutcome{Err: errRefused})
 			}
 		}
 	}
@@ -74,7 +80,7 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 	fail := func(err error) {
 		for _, op := range all {
 			if ch := d.Changes[op.Key]; ch != nil && op.Enforced {
-				out.setChange(ch, ChangeOutcome{Err: err})
+				out.setChange(tb.Plan.Decided(ch), ChangeOutcome{Err: err})
 			}
 		}
 		log.Warn("write trust failed", "err", err)
@@ -123,7 +129,7 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 				if so, ok := out.Steps[ch.Step]; ok && ch.Step != "" {
 					co.Err = so.Err
 				}
-				out.setChange(ch, co)
+				out.setChange(tb.Plan.Decided(ch), co)
 			}
 			return
 		}
@@ -171,12 +177,12 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 // after a 409 added and the findings the writes changed (one-sided trust
 // judged on what was written, a deployment's plan in progress).
 func (cr *clusterRun) reattachTrust() {
-	ps := cr.ps
-	if ps.trust == nil {
+	tp := cr.ps.trustAfter
+	if tp == nil {
 		return
 	}
 	for i, p := range cr.w.cp.Connections {
-		ct := ps.trust.ByConn[p.Conn.Name]
+		ct := tp.ByConn[p.Conn.Name]
 		if ct == nil || p.Conn.Policy == spec.PolicyDisabled {
 			continue
 		}

@@ -41,8 +41,11 @@ type passState struct {
 	// (world.Snapshot.Remotes), for the steps' preconditions.
 	remotes map[string]*world.KeysRead
 
-	// trust is the certificate model's trust work (trust.go).
-	trust *decide.TrustPlan
+	// trust is the certificate model's trust work (trust.go), as decided;
+	// trustAfter is the copy the trust writes ran on (applyTrust), as
+	// they left it, nil when nothing was written.
+	trust      *decide.TrustPlan
+	trustAfter *decide.TrustPlan
 
 	// byLocal are the connections of each local cluster of the pass,
 	// locals its local clusters sorted, all every alias the specs declare

@@ -271,7 +271,9 @@ type Result struct {
 	Started, Finished time.Time
 	// Detached is trust work that concerns no single connection (a
 	// TrustedEnvironment on a deployment that is no connection's local,
-	// removals whose connection left the specs).
+	// removals whose connection left the specs): as decided, with what a
+	// re-read after a 409 added when trust was written (its outcomes are
+	// in Outcomes).
 	Detached Detached
 	// Outcomes is what became of the decision: each step's outcome,
 	// what became of the changes no step of their own makes, and each

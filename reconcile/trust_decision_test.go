@@ -118,3 +118,43 @@ func TestRefusedTrustHeldAfterAConflict(t *testing.T) {
 		t.Errorf("after a 409, ece-prod-logs trusts %v; without one %v: the re-decision wrote what the decision held", got, want)
 	}
 }
+
+// The trust writes leave the trust decision as decided: they run on a
+// copy (decide.TrustPlan.Clone, ps.trustAfter), where a re-read after a
+// 409 and the trust written are recorded, so decide.Decide of the pass's
+// Snapshot still equals the pass's decision after them. The writes once
+// ran on the decision itself: its deployments' final trust and ops, and
+// its connections' findings, changed under it.
+func TestTrustWritesLeaveTheDecision(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	tw.fast("its subject is the trust decision and its writes, not the platform's delays")
+	w := tw.srv.World
+	tw.write("conn.yaml", certConn)
+	// A 409 on the first PUT: the pass reads ech-analytics again and
+	// decides its trust again, on the copy.
+	if _, err := w.AddFault(sim.Fault{Target: "ech", Method: "PUT", Path: "/api/v1/deployments/*", Kind: sim.FaultStatus, Status: 409, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	r := tw.reconciler(false)
+	r.opts.Now = func() time.Time { return at }
+	ps := observed(t, tw, r, ModeApply)
+	work, departed := ps.decidePass()
+	ps.steps(work, departed) // the decision as steps, as Decide makes it
+	ps.applyTrust(t.Context())
+	if n := w.CountRequests("ech", "PUT /api/v1/deployments/{id}"); n != 2 {
+		t.Fatalf("ech deployment PUTs: %d, want 2 (409, retry): the test proves nothing", n)
+	}
+	want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
+	if !reflect.DeepEqual(ps.trust, want.Trust) {
+		t.Error("after the trust writes, the pass's trust decision is no longer decide.Decide's of its Snapshot")
+	}
+	if ps.trustAfter == nil || reflect.DeepEqual(ps.trustAfter, ps.trust) {
+		t.Fatal("the writes recorded nothing on their copy")
+	}
+	for _, name := range ps.trust.Order {
+		if before, after := ps.trust.Deps[name], ps.trustAfter.Deps[name]; len(before.Ops) > 0 && reflect.DeepEqual(before.Final, after.Final) {
+			t.Errorf("%s: the copy does not hold the trust written", name)
+		}
+	}
+}

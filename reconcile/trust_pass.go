@@ -73,12 +73,17 @@ func (ps *passState) planTrust(ctx context.Context) {
 }
 
 // trustDetached is the pass's trust work and findings that concern no
-// connection (see the package comment on trust), for the report.
+// connection (see the package comment on trust), for the report: as the
+// trust writes left it (a re-read after a 409 may add changes), or as
+// decided when nothing was written.
 func (ps *passState) trustDetached() Detached {
-	if ps.trust == nil {
-		return Detached{}
+	switch {
+	case ps.trustAfter != nil:
+		return ps.trustAfter.Detached
+	case ps.trust != nil:
+		return ps.trust.Detached
 	}
-	return ps.trust.Detached
+	return Detached{}
 }
 
 // readTrust re-reads the deployment and its Elasticsearch resource (after a

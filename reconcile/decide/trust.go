@@ -109,6 +109,8 @@ type TrustPlan struct {
 	// Refused are the connections refused as conflicts whose trust the
 	// plan holds (HoldRefused), sorted.
 	Refused []string
+	// decided maps the changes of a copy (Clone) to the decision's.
+	decided map[*Change]*Change
 }
 
 // Detached is trust work and findings of a pass that concern no
