@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/execute"
 	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 )
@@ -224,5 +225,55 @@ func TestScopedPassDecisionIsDecide(t *testing.T) {
 		if sc.only != "" && (len(work) != 1 || len(work[0].cp.Connections) != 1) {
 			t.Errorf("--only %s decided %d clusters", sc.only, len(work))
 		}
+	}
+}
+
+// The writes leave the decision as decided (execute.go: "the decision is
+// never written back"): after a pass of apply has run every cluster's
+// steps, the trust's and the departed clusters', its decision still
+// equals decide.Decide of its Snapshot. The live pass builds its steps
+// while it executes, and each change's step is recorded in the outcomes
+// (Outcomes.Ties); it was written on the decided change (Change.Step),
+// which then named a step of the live numbering instead of the
+// decision's.
+func TestExecuteLeavesTheDecision(t *testing.T) {
+	tw := decideWorld(t)
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	r := tw.reconciler(false)
+	r.opts.Now = func() time.Time { return at }
+	ps := observed(t, tw, r, ModeApply)
+	work, departed := ps.decidePass()
+	ps.steps(work, departed) // the decision as steps, as Decide makes them
+	want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
+	ps.applyTrust(t.Context())
+	for _, w := range work {
+		ps.writeCluster(t.Context(), w)
+	}
+	for _, cp := range departed {
+		ps.applyDeparted(t.Context(), cp)
+	}
+	outs := ps.outcomes()
+	done := 0
+	for _, so := range outs.Steps {
+		if so.Status == execute.Done {
+			done++
+		}
+	}
+	if done == 0 {
+		t.Fatal("no step done: the test proves nothing")
+	}
+	for i, w := range work {
+		if got, want := w.cp, want.Clusters[i].Plan; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: after the writes the decision is not Decide's:\n%+v\n%+v", got.Local, clusterDoc(got, nil, nil), clusterDoc(want, nil, nil))
+		}
+	}
+	if !reflect.DeepEqual(departed, want.Departed) {
+		t.Error("after the writes the departed clusters' decision is not Decide's")
+	}
+	if !reflect.DeepEqual(ps.trust, want.Trust) {
+		t.Error("after the writes the trust decision is not Decide's")
+	}
+	if len(outs.Ties) == 0 {
+		t.Error("no change tied to its step in the outcomes: the report cannot say what became of them")
 	}
 }

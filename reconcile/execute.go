@@ -80,8 +80,10 @@ func (cr *clusterRun) change(ch *Change) ChangeOutcome {
 	if _, ok := cr.out.Changes[ch]; ok {
 		return cr.out.change(ch)
 	}
-	if _, ok := cr.out.Steps[ch.Step]; ok && ch.Step != "" {
-		return cr.out.change(ch)
+	if id := cr.out.step(ch); id != "" {
+		if _, ok := cr.out.Steps[id]; ok {
+			return cr.out.change(ch)
+		}
 	}
 	return cr.ps.changeOutcome(ch)
 }

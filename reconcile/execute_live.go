@@ -52,6 +52,7 @@ func (ps *passState) runSteps(ctx context.Context, b *stepBuilder, phase string,
 		got[o.Step] = o
 		out.setStep(o)
 	}
+	out.tie(b.ties)
 	return got
 }
 

@@ -101,6 +101,7 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 		var body plan.TrustBody
 		outs := execute.Run(tb.ctx, b.steps, ps.stepEnv(), execute.Options{Identity: ps.knownUUID,
 			Deployment: func(string) (*cloud.Deployment, bool) { return d.Dep, true }})
+		out.tie(b.ties)
 		for _, so := range outs {
 			out.setStep(so)
 			if put != nil && so.Step == put.ID {
@@ -126,7 +127,7 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 					continue
 				}
 				co := ChangeOutcome{Applied: true}
-				if so, ok := out.Steps[ch.Step]; ok && ch.Step != "" {
+				if so, ok := out.Steps[out.step(ch)]; ok && out.step(ch) != "" {
 					co.Err = so.Err
 				}
 				out.setChange(tb.Plan.Decided(ch), co)

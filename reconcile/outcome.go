@@ -52,6 +52,31 @@ type Outcomes struct {
 	// identity could not be recorded before the first write): nothing of
 	// them was written.
 	Clusters map[string]error
+	// Ties are the step of each change the live pass made steps of while
+	// it executed (decide.StepBuilder.Ties); a saved plan's changes name
+	// theirs (Change.Step).
+	Ties map[*Change]string
+}
+
+// tie records the steps of the changes in ties.
+func (o *Outcomes) tie(ties map[*Change]string) {
+	if len(ties) == 0 {
+		return
+	}
+	if o.Ties == nil {
+		o.Ties = make(map[*Change]string, len(ties))
+	}
+	for ch, id := range ties {
+		o.Ties[ch] = id
+	}
+}
+
+// step is the ID of the step that makes ch ("" when none does).
+func (o *Outcomes) step(ch *Change) string {
+	if id, ok := o.Ties[ch]; ok {
+		return id
+	}
+	return ch.Step
 }
 
 // ChangeOutcome is what became of one change: made, or not and why.
@@ -89,8 +114,8 @@ func (o *Outcomes) change(ch *Change) ChangeOutcome {
 	if co, ok := o.Changes[ch]; ok {
 		return co
 	}
-	if ch.Step != "" {
-		if so, ok := o.Steps[ch.Step]; ok {
+	if id := o.step(ch); id != "" {
+		if so, ok := o.Steps[id]; ok {
 			return ChangeOutcome{Applied: so.Status == execute.Done, Err: so.Err}
 		}
 	}
@@ -101,8 +126,9 @@ func (o *Outcomes) change(ch *Change) ChangeOutcome {
 // could say is added to the decision's value (a created key's id; the
 // fingerprint of the created key its keystore entry now holds).
 func (o *Outcomes) shown(ch *Change) string {
-	so, ok := o.Steps[ch.Step]
-	if ch.Step == "" || !ok || so.Status != execute.Done || so.Result.KeyID == "" {
+	id := o.step(ch)
+	so, ok := o.Steps[id]
+	if id == "" || !ok || so.Status != execute.Done || so.Result.KeyID == "" {
 		return ch.Desired
 	}
 	switch ch.Resource {
@@ -169,6 +195,7 @@ func (o *Outcomes) merge(m *Outcomes) {
 	for name, lo := range m.Links {
 		o.setLink(name, lo)
 	}
+	o.tie(m.Ties)
 	for local, err := range m.Clusters {
 		if o.Clusters == nil {
 			o.Clusters = map[string]error{}

@@ -28,6 +28,10 @@ type stepBuilder struct {
 
 	steps []plan.Step
 	phase map[string]string
+	// ties are the changes the steps make, each with its step: the live
+	// pass builds its steps while it executes, so they are recorded in
+	// the pass's outcomes (Outcomes.Ties), never on the decided changes.
+	ties map[*Change]string
 	// skip are steps the live pass does not send after all (a rotation
 	// whose proof the last evidence no longer shows).
 	skip map[string]bool
@@ -42,11 +46,12 @@ func (ps *passState) newSteps(prefix string) *decide.StepBuilder {
 func (b *stepBuilder) builder() *decide.StepBuilder {
 	if b.sb == nil {
 		b.sb = b.ps.newSteps(b.prefix)
+		b.sb.Ties = map[*Change]string{}
 	}
 	return b.sb
 }
 
-func (b *stepBuilder) built() { b.steps, b.phase = b.sb.Steps, b.sb.Phase }
+func (b *stepBuilder) built() { b.steps, b.phase, b.ties = b.sb.Steps, b.sb.Phase, b.sb.Ties }
 
 // cluster adds one decided cluster's steps.
 func (b *stepBuilder) cluster(w *clusterWork) {

@@ -39,7 +39,11 @@ type StepBuilder struct {
 	// Phase is when the live pass runs a step ("" with the settings
 	// PUT): PhaseKeys before it, PhaseFinish after verification.
 	Phase map[string]string
-	in    string // the phase of the steps being added
+	// Ties, when not nil, is where each change is tied to its step,
+	// instead of on the change (Change.Step): the live pass builds its
+	// steps while it executes, and the decision stays as decided.
+	Ties map[*Change]string
+	in   string // the phase of the steps being added
 }
 
 // The phases of the live pass's steps (StepBuilder.Phase).
@@ -59,7 +63,11 @@ func (b *StepBuilder) add(s plan.Step, changes ...*Change) string {
 		b.Phase[s.ID] = b.in
 	}
 	for _, ch := range changes {
-		if ch != nil && ch.Err == nil {
+		switch {
+		case ch == nil || ch.Err != nil:
+		case b.Ties != nil:
+			b.Ties[ch] = s.ID
+		default:
 			ch.Step = s.ID
 		}
 	}
