@@ -40,12 +40,7 @@ func (tp *TrustPlan) Clone() *TrustPlan {
 		out.Deps[name] = &nd
 		moved[d] = &nd
 	}
-	out.links = make([]*trustLink, len(tp.links))
-	for i, l := range tp.links {
-		nl := *l
-		nl.local, nl.rem = moved[l.local], moved[l.rem]
-		out.links[i] = &nl
-	}
+	out.links = relink(tp.links, moved)
 	out.ByConn = make(map[string]*ConnTrust, len(tp.ByConn))
 	for name, ct := range tp.ByConn {
 		nc := *ct
@@ -64,4 +59,16 @@ func (tp *TrustPlan) Decided(ch *Change) *Change {
 		return d
 	}
 	return ch
+}
+
+// relink is links pointed at the deployments they were moved to (a copy
+// of a plan's deployments): the one-sided check then judges the copy's.
+func relink(links []*trustLink, moved map[*TrustDeployment]*TrustDeployment) []*trustLink {
+	out := make([]*trustLink, len(links))
+	for i, l := range links {
+		nl := *l
+		nl.local, nl.rem = moved[l.local], moved[l.rem]
+		out[i] = &nl
+	}
+	return out
 }

@@ -53,12 +53,7 @@ func HoldRefused(tp *TrustPlan, clusters []*ClusterDecision) *TrustPlan {
 		out.Deps[name] = &nd
 		moved[d] = &nd
 	}
-	out.links = make([]*trustLink, len(tp.links))
-	for i, l := range tp.links {
-		nl := *l
-		nl.local, nl.rem = moved[l.local], moved[l.rem]
-		out.links[i] = &nl
-	}
+	out.links = relink(tp.links, moved)
 	return &out
 }
 
