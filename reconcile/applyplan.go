@@ -39,7 +39,7 @@ func (r *Reconciler) ApplyPlan(ctx context.Context, set *spec.Set, p *plan.Plan)
 	}
 	// What a live pass does after its writes (execute.go) is done the
 	// same way below, by a pass state that reads nothing before them.
-	ps := &passState{r: r, ledger: r.ledger, set: set, mode: ModeApply, snap: newSnapshot()}
+	ps := &passState{r: r, ledger: r.ledger, now: r.opts.Now(), set: set, mode: ModeApply, snap: newSnapshot()}
 	for _, o := range outs {
 		ps.outs.setStep(o)
 	}

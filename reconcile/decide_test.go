@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -275,5 +276,55 @@ func TestExecuteLeavesTheDecision(t *testing.T) {
 	}
 	if len(outs.Ties) == 0 {
 		t.Error("no change tied to its step in the outcomes: the report cannot say what became of them")
+	}
+}
+
+// The pass reads its clock once for its decision (passState.now): a
+// clock that moves on between the clusters' decisions (each made as its
+// reads arrive) does not make one pass weigh time at several instants,
+// and decide.Decide at that one instant is the pass's decision. Here the
+// managed keys expire after 100 days and rotate 30 days before, and the
+// clock jumps 40 days at every reading: at the pass's first reading no
+// key is due, at the next ones they are. The clusters' decisions once
+// read the clock as they were made, and rotated what Decide at the
+// pass's instant does not.
+func TestPassDecisionTakesTheClockOnce(t *testing.T) {
+	tw := newTestWorld(t, sim.DefaultWorld())
+	expiring := strings.ReplaceAll(bothWays, "  managed: true\n", "  managed: true\n  expiration: 100d\n  rotate_before: 30d\n")
+	if strings.Count(expiring, "rotate_before") != 2 {
+		t.Fatal("the keys were given no expiry: the test proves nothing")
+	}
+	tw.write("links.yaml", expiring)
+	tw.pass(ModeApply)
+	for _, mode := range []Mode{ModePlan, ModeRun} {
+		r := tw.reconciler(mode == ModePlan)
+		var mu sync.Mutex
+		tick := time.Now()
+		readings := 0
+		r.opts.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			readings++
+			tick = tick.Add(40 * 24 * time.Hour)
+			return tick
+		}
+		ps := observed(t, tw, r, mode)
+		work, departed := ps.decidePass()
+		steps := ps.steps(work, departed)
+		if readings < 2 {
+			t.Fatalf("%s: the clock was read %d times: the test proves nothing", mode, readings)
+		}
+		want := decide.Decide(ps.set, ps.snapshot(), ps.holds, ps.now)
+		if !reflect.DeepEqual(steps, want.Steps) {
+			t.Errorf("%s: the pass's steps are not Decide's at the pass's instant:\n%s\n%s", mode, stepList(steps), stepList(want.Steps))
+		}
+		for i, w := range work {
+			if got, want := w.cp, want.Clusters[i].Plan; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %s: the pass's decision is not Decide's at the pass's instant:\n%+v\n%+v", mode, got.Local, clusterDoc(got, nil, nil), clusterDoc(want, nil, nil))
+			}
+		}
+		if !reflect.DeepEqual(ps.trust, want.Trust) {
+			t.Errorf("%s: the trust decision is not Decide's at the pass's instant", mode)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/esremote/esremote/reconcile/es"
 	"github.com/esremote/esremote/reconcile/world"
 	"github.com/esremote/esremote/spec"
+	"time"
 )
 
 // One pass, as one trip down: observe everything the pass needs (observe*.go),
@@ -26,7 +27,15 @@ type passState struct {
 	// depends on what the pass has written so far; the writes go to
 	// r.ledger (execute*.go), and so do the reads after them (verify,
 	// diagnose).
-	ledger    *Ledger
+	ledger *Ledger
+	// now is the pass's clock for its decision, read once when the pass
+	// starts: every part of the decision (each cluster's, made as its
+	// reads arrive, the trust's, the holds') weighs time as of one
+	// instant, as decide.Decide does with its now. Reading the clock
+	// later would let two clusters of one pass see a window open and
+	// shut; the start is the earlier, so the harsher, reading (a grace
+	// or a proof window has run less of its course).
+	now       time.Time
 	set       *spec.Set
 	mode      Mode
 	scoped    bool
@@ -156,7 +165,7 @@ func (r *Reconciler) pass(ctx context.Context, set *spec.Set, mode Mode, only st
 // resolves the hand-made keys' credentials: every cluster with a
 // connection (or, for deletions, something in the ledger) gets a pass.
 func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []string) *passState {
-	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(), targets: targets,
+	ps := &passState{r: r, ledger: r.ledger.Copy(), now: r.opts.Now(), set: set, mode: mode, scoped: only != "", only: only, snap: newSnapshot(), targets: targets,
 		windows: decide.Windows{Grace: r.opts.KeystoreLoadGrace, StuckAfter: r.opts.RotationStuckAfter, Overlap: r.opts.RotationOverlap}}
 	sc := decide.ScopeOf(set, ps.ledger, only, targets)
 	ps.byLocal, ps.locals, ps.all, ps.departing = sc.ByLocal, sc.Locals, sc.All, sc.Departing
@@ -173,7 +182,7 @@ func (r *Reconciler) newPass(set *spec.Set, mode Mode, only string, targets []st
 		}
 	}
 	if mode != ModePlan {
-		ps.holds = r.contests.holds(r.opts.ContestThreshold, r.opts.ContestWindow, r.opts.Now())
+		ps.holds = r.contests.holds(r.opts.ContestThreshold, r.opts.ContestWindow, ps.now)
 	}
 	return ps
 }
@@ -248,7 +257,7 @@ func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
 	// The part that spans clusters: the identity check over every cluster
 	// of the pass, then the daemon's holds.
 	names := decide.NamesByUUID(ps.set, ps.world.Clusters, ps.ledger)
-	now := ps.r.opts.Now()
+	now := ps.now
 	work := make([]*clusterWork, len(decided))
 	for i, d := range decided {
 		d = decide.CheckIdentity(d, ps.ledger, names)
@@ -274,7 +283,7 @@ func (ps *passState) decidePass() ([]*clusterWork, []*ClusterPlan) {
 func (ps *passState) clusterInput(local string, cr *world.ClusterRead, remotes map[string]*world.KeysRead) decide.ClusterInput {
 	return decide.ClusterInput{Set: ps.set, Local: local, Conns: ps.byLocal[local], All: ps.all[local], Read: cr,
 		Remotes: remotes, Endpoints: ps.endpoints, Secrets: ps.secrets, Trust: ps.trust, Ledger: ps.ledger,
-		Scoped: ps.scoped, Windows: ps.windows, Now: ps.r.opts.Now()}
+		Scoped: ps.scoped, Windows: ps.windows, Now: ps.now}
 }
 
 // keysOf is the reads of the remotes cr's managed keys live on, waiting

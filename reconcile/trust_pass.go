@@ -48,7 +48,7 @@ func (r *Reconciler) observeClients(set *spec.Set, reads *observe.Reads) observe
 // each once, and recorded; until nothing is missing. The observation is
 // then the Snapshot's part of trust, and the last decision the pass's.
 func (ps *passState) planTrust(ctx context.Context) {
-	in := decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.ledger, Now: ps.r.opts.Now(),
+	in := decide.TrustInput{Set: ps.set, Scoped: ps.scoped, Only: ps.only, Ledger: ps.ledger, Now: ps.now,
 		Obs: decide.NewTrustObservation()}
 	live := &trustLive{ps: ps, ctx: ctx}
 	tp := decide.DecideTrust(in)

@@ -300,7 +300,7 @@ func TestCertificateTrustConcurrentEdit(t *testing.T) {
 	tw.write("conn.yaml", certConn)
 	r := tw.reconciler(false)
 	set := tw.load()
-	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: ModeApply, snap: newSnapshot()}
+	ps := &passState{r: r, ledger: r.ledger.Copy(), now: r.opts.Now(), set: set, mode: ModeApply, snap: newSnapshot()}
 	ctx := context.Background()
 	ps.endpoints = r.resolveEndpoints(ctx, set, "")
 	ps.planTrust(ctx)
@@ -484,7 +484,7 @@ func trustPass(t *testing.T, tw *testWorld, mode Mode) *passState {
 	r := tw.reconciler(mode == ModePlan)
 	set := tw.load()
 	ctx := context.Background()
-	ps := &passState{r: r, ledger: r.ledger.Copy(), set: set, mode: mode, snap: newSnapshot()}
+	ps := &passState{r: r, ledger: r.ledger.Copy(), now: r.opts.Now(), set: set, mode: mode, snap: newSnapshot()}
 	ps.endpoints = r.resolveEndpoints(ctx, set, "")
 	ps.planTrust(ctx)
 	if mode != ModePlan {
