@@ -77,8 +77,8 @@ func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
 	}
 }
 
-// A 3 GiB sparse file is refused from its size, without reading it: well
-// under a second, and without the memory a read would take.
+// A 3 GiB sparse file is refused from its size, without reading it:
+// without the memory a read would take.
 func TestLoadRefusesHugeFileWithoutReadingIt(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"a.yaml": goodCluster})
 	f, err := os.Create(filepath.Join(dir, "huge.yaml"))
@@ -103,9 +103,8 @@ func TestLoadRefusesHugeFileWithoutReadingIt(t *testing.T) {
 	if got := render(problems); got != want {
 		t.Errorf("problems:\n%s\nwant:\n%s", got, want)
 	}
-	if elapsed > 500*time.Millisecond {
-		t.Errorf("Load took %s, want well under a second", elapsed)
-	}
+	// Refused without reading it: what proves that is the allocation
+	// below, not a wall-clock bound (the time is logged).
 	t.Logf("refused in %s, %d KiB allocated", elapsed.Round(time.Microsecond), (after.TotalAlloc-before.TotalAlloc)>>10)
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
 		t.Errorf("Load allocated %d MiB for a refused file, want under 16 MiB", alloc>>20)

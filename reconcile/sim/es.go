@@ -117,6 +117,9 @@ func (h *esHandler) auth(fn esFunc) http.HandlerFunc {
 			_ = encodeJSON(&held.body, held.value)
 		}
 		if held.delay > 0 {
+			if p, ok := r.Context().Value(logHeldKey{}).(*time.Duration); ok {
+				*p = held.delay
+			}
 			t := time.NewTimer(held.delay)
 			select {
 			case <-t.C:
@@ -167,6 +170,9 @@ func (h *heldResponse) Write(b []byte) (int, error) {
 }
 
 // answerAfter delays the answer of the request being handled.
+// logHeldKey carries a pointer to the request log entry's Held.
+type logHeldKey struct{}
+
 func answerAfter(r *http.Request, d time.Duration) {
 	if held, ok := r.Context().Value(heldKey{}).(*heldResponse); ok {
 		held.delay = d

@@ -207,6 +207,11 @@ type Request struct {
 	// Node is the name of the node that coordinated an Elasticsearch
 	// request (NodeHeader).
 	Node string `json:"node,omitempty"`
+	// Held is how long the answer was held, with the world unlocked,
+	// after the request changed it: a settings PUT waiting for its
+	// aliases' connections, up to the ack timeout (esHandler.auth). Zero
+	// for an answer sent at once.
+	Held time.Duration `json:"held,omitempty"`
 }
 
 func (w *World) record(req Request) {

@@ -272,6 +272,7 @@ func (s *Server) wrap(target, pattern string, es bool, fn http.HandlerFunc) http
 		}
 		if es {
 			r = r.WithContext(context.WithValue(r.Context(), logNodeKey{}, &entry.Node))
+			r = r.WithContext(context.WithValue(r.Context(), logHeldKey{}, &entry.Held))
 		}
 		rec := &statusRecorder{ResponseWriter: rw}
 		defer func() {
