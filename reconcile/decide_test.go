@@ -40,6 +40,19 @@ func observed(t *testing.T, tw *testWorld, r *Reconciler, mode Mode) *passState 
 	return ps
 }
 
+// decidedAt is a pass of tw's specs in mode, observed and decided with
+// the clock stopped at at, its decision made steps as decide.Decide makes
+// them (so that the two can be compared), nothing written yet.
+func decidedAt(t *testing.T, tw *testWorld, mode Mode, at time.Time) (*passState, []*clusterWork, []*ClusterPlan) {
+	t.Helper()
+	r := tw.reconciler(mode == ModePlan)
+	r.opts.Now = func() time.Time { return at }
+	ps := observed(t, tw, r, mode)
+	work, departed := ps.decidePass()
+	ps.steps(work, departed)
+	return ps, work, departed
+}
+
 // contestedBefore makes the daemon's memory hold two earlier flips of
 // every external drift the pass decides, so that this pass's is the
 // third: contested (DefaultContestThreshold).
@@ -240,11 +253,7 @@ func TestScopedPassDecisionIsDecide(t *testing.T) {
 func TestExecuteLeavesTheDecision(t *testing.T) {
 	tw := decideWorld(t)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	r := tw.reconciler(false)
-	r.opts.Now = func() time.Time { return at }
-	ps := observed(t, tw, r, ModeApply)
-	work, departed := ps.decidePass()
-	ps.steps(work, departed) // the decision as steps, as Decide makes them
+	ps, work, departed := decidedAt(t, tw, ModeApply, at)
 	want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
 	ps.applyTrust(t.Context())
 	for _, w := range work {

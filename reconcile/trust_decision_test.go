@@ -3,10 +3,12 @@ package reconcile
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/esremote/esremote/reconcile/decide"
+	"github.com/esremote/esremote/reconcile/plan"
 	"github.com/esremote/esremote/reconcile/sim"
 )
 
@@ -59,11 +61,7 @@ func TestRefusedTrustHeldByTheDecision(t *testing.T) {
 	tw := refusedTrustWorld(t)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	for _, mode := range []Mode{ModePlan, ModeApply} {
-		r := tw.reconciler(mode == ModePlan)
-		r.opts.Now = func() time.Time { return at }
-		ps := observed(t, tw, r, mode)
-		work, departed := ps.decidePass()
-		ps.steps(work, departed)
+		ps, _, _ := decidedAt(t, tw, mode, at)
 		want := decide.Decide(ps.set, ps.snapshot(), ps.holds, at)
 		if !reflect.DeepEqual(ps.trust, want.Trust) {
 			t.Errorf("%s: the pass's trust decision is not Decide's", mode)
@@ -81,6 +79,23 @@ func TestRefusedTrustHeldByTheDecision(t *testing.T) {
 		}
 		if len(held) != 2 || len(written) != 1 || written[0] != "ece-prod-logs "+decide.DirectKey("ESS", "0rgtw0") {
 			t.Errorf("%s: held %v, written %v; want both sides of the refused link held and org-two written", mode, held, written)
+		}
+		// The steps (what a saved plan carries) write what the decision
+		// enforces and nothing it holds: one trust PUT, ece-prod-logs',
+		// naming org-two and neither organization of the refused link.
+		var puts []plan.Step
+		for _, st := range want.Steps {
+			if st.Kind == plan.KindPutTrust {
+				puts = append(puts, st)
+			}
+		}
+		if len(puts) != 1 || puts[0].Target != "ece-prod-logs" || !strings.Contains(string(puts[0].Body), "0rgtw0") {
+			t.Fatalf("%s: trust PUTs %s; want ece-prod-logs' alone, with org-two", mode, stepList(puts))
+		}
+		for _, h := range held {
+			if id := h[strings.LastIndex(h, " ")+1:]; strings.Contains(string(puts[0].Body), `"`+id+`"`) {
+				t.Errorf("%s: the trust PUT writes %s, which the decision holds", mode, h)
+			}
 		}
 	}
 }
@@ -136,11 +151,7 @@ func TestTrustWritesLeaveTheDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	r := tw.reconciler(false)
-	r.opts.Now = func() time.Time { return at }
-	ps := observed(t, tw, r, ModeApply)
-	work, departed := ps.decidePass()
-	ps.steps(work, departed) // the decision as steps, as Decide makes it
+	ps, _, _ := decidedAt(t, tw, ModeApply, at)
 	ps.applyTrust(t.Context())
 	if n := w.CountRequests("ech", "PUT /api/v1/deployments/{id}"); n != 2 {
 		t.Fatalf("ech deployment PUTs: %d, want 2 (409, retry): the test proves nothing", n)
