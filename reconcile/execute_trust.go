@@ -87,7 +87,7 @@ func (tb *trustWriter) write(d *decide.TrustDeployment) {
 	}
 	for attempt := 1; ; attempt++ {
 		b := &stepBuilder{ps: ps, prefix: fmt.Sprintf("%s/trust%d/", d.Cluster.Name, attempt)}
-		if err := b.trustDeployment(d, nil); err != nil {
+		if err := b.trustDeployment(d); err != nil {
 			fail(err)
 			return
 		}

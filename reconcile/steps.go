@@ -59,10 +59,9 @@ func (b *stepBuilder) cluster(w *clusterWork) {
 	b.built()
 }
 
-// trustDeployment adds one deployment's trust (refused: the connections
-// whose trust is not written).
-func (b *stepBuilder) trustDeployment(d *decide.TrustDeployment, refused map[string]bool) error {
-	err := b.builder().TrustDeployment(d, refused)
+// trustDeployment adds one deployment's trust.
+func (b *stepBuilder) trustDeployment(d *decide.TrustDeployment) error {
+	err := b.builder().TrustDeployment(d)
 	b.built()
 	return err
 }

@@ -94,15 +94,7 @@ func record(kind, group, name string, rec any) plan.LedgerRecord {
 // written yet): trust, then each local cluster decided for writing, then
 // the keys of departed clusters.
 func (b *StepBuilder) Plan(clusters []*ClusterDecision, departed []*ClusterPlan) {
-	refused := map[string]bool{}
-	for _, d := range clusters {
-		for _, p := range d.Plan.Connections {
-			if p.Refused {
-				refused[p.Conn.Name] = true
-			}
-		}
-	}
-	b.trust(refused)
+	b.trust()
 	for _, d := range clusters {
 		if d.Cluster == nil || d.Plan.Err != nil {
 			continue
@@ -130,27 +122,27 @@ func (b *StepBuilder) Departed(cp *ClusterPlan) {
 
 // trust: one PUT per deployment carrying its whole trust, locals first;
 // entries that are already gone only leave the ledger. An entry wanted
-// only by connections refused as conflicts is not written.
-func (b *StepBuilder) trust(refused map[string]bool) {
+// only by connections refused as conflicts is not enforced: the decision
+// holds it (HoldRefused).
+func (b *StepBuilder) trust() {
 	tp := b.Trust
 	if tp == nil {
 		return
 	}
 	for _, name := range tp.Order {
-		_ = b.TrustDeployment(tp.Deps[name], refused) // a trust that cannot be built is not sent; apply reports why
+		_ = b.TrustDeployment(tp.Deps[name]) // a trust that cannot be built is not sent; apply reports why
 	}
 }
 
 // TrustDeployment adds one deployment's trust, as its live trust (read by the
-// pass) with the enforced changes made; refused names the connections
-// whose trust is not written.
-func (b *StepBuilder) TrustDeployment(d *TrustDeployment, refused map[string]bool) error {
+// pass) with the enforced changes made.
+func (b *StepBuilder) TrustDeployment(d *TrustDeployment) error {
 	if d.Err != nil || d.Dep == nil || d.Res == nil {
 		return nil
 	}
 	var puts []*TrustOp
 	for _, op := range d.Ops {
-		if !op.Enforced || len(op.Conns) > 0 && !slices.ContainsFunc(op.Conns, func(c string) bool { return !refused[c] }) {
+		if !op.Enforced {
 			continue
 		}
 		if op.Remove && op.Action == "" {
