@@ -210,7 +210,11 @@ type Request struct {
 	// Held is how long the answer was held, with the world unlocked,
 	// after the request changed it: a settings PUT waiting for its
 	// aliases' connections, up to the ack timeout (esHandler.auth). Zero
-	// for an answer sent at once.
+	// for an answer sent at once. It is the sim's own account, for tests
+	// that assert a wait without timing it: Elasticsearch logs nothing
+	// like it. The wait itself follows RemoteClusterService
+	// .updateRemoteCluster and AckedClusterStateUpdateTask.onAckTimeout
+	// (World.syncConns, esHandler.putSettings).
 	Held time.Duration `json:"held,omitempty"`
 }
 
